@@ -1,0 +1,1 @@
+"""kctl: the rich terminal CLI."""

@@ -1,0 +1,1 @@
+"""kctl subcommands, one module per command family."""

@@ -1,0 +1,1 @@
+"""API server: Kubernetes REST over HTTP, and the same handlers over NATS request/reply."""

@@ -1,0 +1,44 @@
+"""Store keys: ``<resource>.<namespace>.<name>`` with a reversible encoding.
+
+NATS uses ``.`` to separate subject tokens, and object names may contain
+``.``.  DNS-1123 names never contain ``_``, so ``.`` is written as ``_`` and
+read back.  Cluster-scoped objects use ``_`` as their namespace token.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+CLUSTER_SCOPE = "_"
+
+
+class Key(NamedTuple):
+    resource: str
+    namespace: str  # "" for cluster-scoped objects
+    name: str
+
+
+def encode_token(value: str) -> str:
+    """Encode a name or node name as one NATS subject token."""
+    return value.replace(".", "_")
+
+
+def decode_token(token: str) -> str:
+    return token.replace("_", ".")
+
+
+def object_key(resource: str, namespace: str | None, name: str) -> str:
+    ns = namespace if namespace else CLUSTER_SCOPE
+    return f"{resource}.{ns}.{encode_token(name)}"
+
+
+def prefix(resource: str, namespace: str | None = None) -> str:
+    """The key prefix of one resource, or of one resource in one namespace."""
+    if namespace:
+        return f"{resource}.{namespace}."
+    return f"{resource}."
+
+
+def parse_key(key: str) -> Key:
+    resource, ns, name = key.split(".", 2)
+    return Key(resource, "" if ns == CLUSTER_SCOPE else ns, decode_token(name))

@@ -1,0 +1,60 @@
+"""Shared fixtures: a real nats-server per test session, stores, fake time."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from jetkube.services.machinery.memstore import MemoryStore
+from jetkube.services.machinery.natsserver import start_nats_server
+from jetkube.services.machinery.natsstore import NatsStore, connect
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real nats-server with JetStream, for the whole session."""
+    d: Path = tmp_path_factory.mktemp("nats")
+    proc, url = start_nats_server(d / "js", log_file=d / "nats.log")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+_bucket_counter = 0
+
+
+@pytest.fixture
+async def nats_store(nats_url: str) -> AsyncIterator[NatsStore]:
+    """A NatsStore on a fresh bucket of the session's server."""
+    global _bucket_counter
+    _bucket_counter += 1
+    nc = await connect(nats_url)
+    store = await NatsStore.open(nc, f"test{_bucket_counter}")
+    yield store
+    try:
+        await store.js.delete_key_value(store.bucket)
+    finally:
+        await nc.close()
+
+
+@pytest.fixture(params=["memory", "nats"])
+async def store(request: pytest.FixtureRequest, nats_url: str) -> AsyncIterator[object]:
+    """Each store contract test runs on the in-memory store and on real NATS KV."""
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    global _bucket_counter
+    _bucket_counter += 1
+    nc = await connect(nats_url)
+    s = await NatsStore.open(nc, f"contract{_bucket_counter}")
+    yield s
+    try:
+        await s.js.delete_key_value(s.bucket)
+    finally:
+        await nc.close()
