@@ -58,3 +58,28 @@ async def store(request: pytest.FixtureRequest, nats_url: str) -> AsyncIterator[
         await s.js.delete_key_value(s.bucket)
     finally:
         await nc.close()
+
+
+@pytest.fixture
+async def apiserver(nats_url: str, tmp_path: Path) -> AsyncIterator[dict[str, object]]:
+    """A real API server (HTTP + NATS faces) on the session's nats-server, own bucket."""
+    import asyncio
+
+    from jetkube.services.apiserver.server import ApiServer, ServerConfig
+    from jetkube.services.machinery.natsserver import free_port, wait_for_port
+
+    global _bucket_counter
+    _bucket_counter += 1
+    tokens = tmp_path / "tokens.csv"
+    tokens.write_text('admin-token,admin,1,"system:masters"\nbob-token,bob,2,"dev"\n')
+    port = free_port()
+    cfg = ServerConfig(nats_url=nats_url, port=port, bucket=f"api{_bucket_counter}",
+                       token_file=tokens)
+    server = ApiServer(cfg)
+    task = asyncio.create_task(server.run())
+    await asyncio.wait_for(server.ready.wait(), 20)
+    await asyncio.to_thread(wait_for_port, "127.0.0.1", port)
+    yield {"url": f"http://127.0.0.1:{port}", "token": "admin-token", "server": server,
+           "bucket": cfg.bucket, "nats_url": nats_url}
+    server.stop()
+    await asyncio.wait_for(task, 20)

@@ -16,8 +16,8 @@ from jetkube.services.machinery.store import (
 )
 
 
-async def _until(pred: Any, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _until(pred: Any, limit_s: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + limit_s
     while not pred():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached")

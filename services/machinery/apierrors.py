@@ -92,7 +92,8 @@ def forbidden(user: str, verb: str, resource: str, namespace: str | None,
               group: str = "") -> ApiError:
     qual = f'resource "{resource}" in API group "{group}"'
     where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
-    return ApiError(403, "Forbidden", f'{resource} is forbidden: User "{user}" cannot {verb} {qual}{where}',
+    return ApiError(403, "Forbidden",
+                    f'{resource} is forbidden: User "{user}" cannot {verb} {qual}{where}',
                     {"kind": resource, "group": group})
 
 

@@ -93,13 +93,15 @@ class MemoryStore:
         items.sort(key=lambda e: e.revision)
         return items, self._revision
 
-    async def watch(self, prefix: str, handler: WatchHandler, *, since: int | None = None) -> _MemWatch:
+    async def watch(self, prefix: str, handler: WatchHandler, *,
+                    since: int | None = None) -> _MemWatch:
         w = _MemWatch(self, prefix, handler)
         loop = asyncio.get_running_loop()
         if since is None:
             items, rev = await self.list(prefix)
             for e in items:
-                loop.call_soon(self._deliver, w, WatchEvent(EventType.PUT, e.key, e.value, e.revision))
+                ev = WatchEvent(EventType.PUT, e.key, e.value, e.revision)
+                loop.call_soon(self._deliver, w, ev)
             loop.call_soon(self._deliver, w, WatchEvent(EventType.SYNCED, "", None, rev))
         else:
             oldest = self._log[0].revision if self._log else self._revision + 1

@@ -64,7 +64,7 @@ def start_nats_server(store_dir: Path, port: int | None = None, *,
     """Start nats-server with JetStream; return the process and its URL once it listens."""
     store_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
+    out = open(log_file, "ab") if log_file else subprocess.DEVNULL
     proc = subprocess.Popen(nats_server_args(store_dir, port), stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_for_port("127.0.0.1", port)

@@ -166,7 +166,8 @@ class NatsStore:
             await w.stop()
         return list(items.values()), synced_rev
 
-    async def watch(self, prefix: str, handler: WatchHandler, *, since: int | None = None) -> _NatsWatch:
+    async def watch(self, prefix: str, handler: WatchHandler, *,
+                    since: int | None = None) -> _NatsWatch:
         subject = self._subject_prefix + prefix + ">"
         cut = self._cut
         if since is None:
@@ -201,7 +202,8 @@ class NatsStore:
                 deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT,
             )
             info = await sub.consumer_info()
-            if info.num_pending == 0 and info.delivered.consumer_seq == 0:
+            delivered = info.delivered.consumer_seq if info.delivered else 0
+            if info.num_pending == 0 and not delivered:
                 finish_snapshot()
             return _NatsWatch(sub)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 
@@ -41,7 +41,7 @@ class Entry:
     revision: int
 
 
-class EventType(str, Enum):
+class EventType(StrEnum):
     PUT = "PUT"
     DELETE = "DELETE"
     SYNCED = "SYNCED"  # the initial snapshot of a list-then-watch is complete

@@ -1,0 +1,198 @@
+"""API benchmark: prints, in one run, the figures of the foundation issue.
+
+- create throughput and p50/p99 latency through the API server at fixed
+  concurrency (HTTP and NATS faces), the raw nats-py KV put rate on the same
+  nats-server at the same concurrency, and their ratio (goal >= 0.25);
+- mutating-call p99 at a paced 500 writes/s (goal <= 50 ms; Kubernetes' SLO
+  is 1 s at 20 writes/s), with the p99 of watch delivery (request sent ->
+  informer handler, an upper bound on commit -> handler) with 10,000 pods stored;
+- time to list 10,000 pods.
+
+Everything runs on loopback against a private nats-server and API server that
+this script starts and stops.  Usage: python bench/api.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _cluster import cluster, percentile, rss_mib
+
+from jetkube.services.machinery.apiclient import ApiClient
+from jetkube.services.machinery.informer import Informer
+from jetkube.services.machinery.natsstore import NatsStore, connect
+
+NS = "bench"
+
+
+def pod(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": NS, "labels": {"app": "bench"}},
+            "spec": {"containers": [{"name": "c", "image": "busybox:1.36",
+                                     "resources": {"requests": {"cpu": "10m"}}}]}}
+
+
+async def raw_kv_rate(nats_url: str, n: int, concurrency: int) -> float:
+    nc = await connect(nats_url)
+    store = await NatsStore.open(nc, "rawbench")
+    body = orjson.dumps(pod("x"))
+    sem = asyncio.Semaphore(concurrency)
+
+    async def put(i: int) -> None:
+        async with sem:
+            await store.kv.put(f"pods.{NS}.raw{i}", body)
+
+    t = time.perf_counter()
+    await asyncio.gather(*(put(i) for i in range(n)))
+    rate = n / (time.perf_counter() - t)
+    await store.js.delete_key_value("rawbench")
+    await nc.close()
+    return rate
+
+
+async def http_creates(session: aiohttp.ClientSession, url: str, names: list[str],
+                       concurrency: int) -> tuple[float, list[float]]:
+    lat: list[float] = []
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(name: str) -> None:
+        async with sem:
+            t = time.perf_counter()
+            async with session.post(f"{url}/api/v1/namespaces/{NS}/pods",
+                                    data=orjson.dumps(pod(name))) as r:
+                await r.read()
+                assert r.status == 201, (r.status, await r.text())
+            lat.append(time.perf_counter() - t)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one(n) for n in names))
+    return len(names) / (time.perf_counter() - t0), lat
+
+
+async def nats_creates(api: ApiClient, names: list[str],
+                       concurrency: int) -> tuple[float, list[float]]:
+    lat: list[float] = []
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(name: str) -> None:
+        async with sem:
+            t = time.perf_counter()
+            await api.create("pods", NS, pod(name))
+            lat.append(time.perf_counter() - t)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one(n) for n in names))
+    return len(names) / (time.perf_counter() - t0), lat
+
+
+async def paced_writes(session: aiohttp.ClientSession, url: str, rate: float, seconds: float,
+                       sent: dict[str, float]) -> tuple[list[float], int]:
+    """Open-loop: request i starts at t0 + i/rate whatever the others do."""
+    lat: list[float] = []
+    errors = 0
+    n = int(rate * seconds)
+    t0 = time.perf_counter()
+
+    async def one(i: int) -> None:
+        nonlocal errors
+        await asyncio.sleep(max(0.0, t0 + i / rate - time.perf_counter()))
+        name = f"paced-{i}"
+        t = time.perf_counter()
+        sent[name] = t
+        async with session.post(f"{url}/api/v1/namespaces/{NS}/pods",
+                                data=orjson.dumps(pod(name))) as r:
+            await r.read()
+            if r.status != 201:
+                errors += 1
+        lat.append(time.perf_counter() - t)
+
+    await asyncio.gather(*(one(i) for i in range(n)))
+    return lat, errors
+
+
+def ms(x: float) -> str:
+    return f"{x * 1000:.1f} ms"
+
+
+async def main(quick: bool) -> None:
+    n_create = 1000 if quick else 10_000
+    concurrency = 64
+    pace, pace_s = (100.0, 2.0) if quick else (500.0, 10.0)
+    with cluster() as c:
+        headers = {"Authorization": f"Bearer {c.token}", "Content-Type": "application/json"}
+        conn = aiohttp.TCPConnector(limit=concurrency * 4)
+        async with aiohttp.ClientSession(headers=headers, connector=conn) as s:
+            async with s.post(f"{c.api_url}/api/v1/namespaces", data=orjson.dumps(
+                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})) as r:
+                assert r.status == 201, await r.text()
+            raw = await raw_kv_rate(c.nats_url, n_create, concurrency)
+            http_rate, http_lat = await http_creates(
+                s, c.api_url, [f"h{i}" for i in range(n_create // 2)], concurrency)
+            nc = await connect(c.nats_url)
+            api = ApiClient(nc, c.token)
+            nats_rate, nats_lat = await nats_creates(
+                api, [f"n{i}" for i in range(n_create - n_create // 2)], concurrency)
+            stored = n_create
+
+            t = time.perf_counter()
+            async with s.get(f"{c.api_url}/api/v1/namespaces/{NS}/pods") as r:
+                body = await r.read()
+            list_s = time.perf_counter() - t
+            listed = len(orjson.loads(body)["items"])
+
+            store = await NatsStore.open(nc, "jetkube")
+            inf = Informer(store, f"pods.{NS}.")
+            sent: dict[str, float] = {}
+            delivery: list[float] = []
+
+            def on_add(obj: dict[str, Any]) -> None:
+                t0 = sent.get(obj["metadata"]["name"])
+                if t0 is not None:
+                    delivery.append(time.perf_counter() - t0)
+
+            inf.add_event_handler(on_add=on_add)
+            t = time.perf_counter()
+            inf.start()
+            await inf.wait_synced()
+            sync_s = time.perf_counter() - t
+            paced_lat, errors = await paced_writes(s, c.api_url, pace, pace_s, sent)
+            for _ in range(100):
+                if len(delivery) >= len(sent):
+                    break
+                await asyncio.sleep(0.05)
+            await inf.stop()
+            await nc.close()
+        api_rss = rss_mib(c.api_pids[0])
+
+    best = max(http_rate, nats_rate)
+    print(f"jetkube API benchmark ({'quick' if quick else 'full'}), 2-core machine, loopback")
+    print(f"  raw nats-py KV put rate        {raw:8.0f} puts/s   ({concurrency} in flight)")
+    print(f"  create via HTTP                {http_rate:8.0f} obj/s    p50 {ms(percentile(http_lat, 50))}"
+          f"  p99 {ms(percentile(http_lat, 99))}  ({concurrency} in flight)")
+    print(f"  create via NATS request/reply  {nats_rate:8.0f} obj/s    p50 {ms(percentile(nats_lat, 50))}"
+          f"  p99 {ms(percentile(nats_lat, 99))}  ({concurrency} in flight)")
+    print(f"  ratio API/raw KV               {best / raw:8.2f}          goal >= 0.25 "
+          "(anchor: raw KV, same run)")
+    print(f"  mutating p99 at {pace:.0f} writes/s     {ms(percentile(paced_lat, 99)):>11}"
+          f"   p50 {ms(percentile(paced_lat, 50))}, {errors} errors; goal <= 50 ms"
+          f" (Kubernetes SLO: 1 s at 20/s)")
+    print(f"  watch delivery p99             {ms(percentile(delivery, 99)):>11}   with {stored} pods"
+          f" stored; {len(delivery)}/{len(sent)} delivered (request sent -> informer handler)")
+    print(f"  list {listed} pods                {list_s * 1000:8.0f} ms     (HTTP, consistent read)")
+    print(f"  informer initial sync          {sync_s * 1000:8.0f} ms     ({stored} pods)")
+    print(f"  API server peak RSS            {api_rss:8.0f} MiB")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else "")
+    ap.add_argument("--quick", action="store_true", help="small counts (a smoke run)")
+    asyncio.run(main(ap.parse_args().quick))

@@ -1,0 +1,23 @@
+# Sourced by scripts/up and scripts/test: make .venv and install jetkube into it.
+# JETKUBE_INSTALL=editable (default for developers) or wheel (CI: proves `pip install .`).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${JETKUBE_VENV:-$ROOT/.venv}"
+PY="${PYTHON:-python3}"
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "jetkube needs Python >= 3.11 (found: $("$PY" --version 2>&1))" >&2; exit 1
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PY" -m venv "$VENV" || { echo "python3 -m venv failed: install python3-venv" >&2; exit 1; }
+fi
+# shellcheck disable=SC1091
+. "$VENV/bin/activate"
+python -m pip install -q --upgrade pip >/dev/null
+extras="${1:-}"
+if [ "${JETKUBE_INSTALL:-editable}" = "wheel" ]; then
+  python -m pip install -q "$ROOT$extras" 2>&1 | grep -v "^WARNING: Location" || true
+else
+  python -m pip install -q -e "$ROOT$extras" 2>&1 | grep -v "^WARNING: Location" || true
+fi
+python -c 'import jetkube.services.apiserver.main, jetkube.cli.main' \
+  || { echo "jetkube did not install into $VENV" >&2; exit 1; }

@@ -1,0 +1,5 @@
+"""``python -m jetkube.services.apiserver``."""
+
+from .main import main
+
+main()

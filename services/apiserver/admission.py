@@ -1,0 +1,166 @@
+"""Admission: what runs after validation and before the write.
+
+- NamespaceLifecycle: nothing is created in a missing or terminating namespace,
+  and the system namespaces cannot be deleted.
+- Service allocation: ClusterIP from the service range, NodePorts from the
+  node-port range (see allocator.py), released when the service goes.
+- DefaultTolerationSeconds: pods tolerate not-ready / unreachable for 300 s.
+- ResourceQuota: count/*, pods, requests.* and limits.* against spec.hard.
+And what runs after a commit: the per-node pod publish.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from jetkube.schemas.registry import ResourceType
+
+from ..machinery import apierrors
+from ..machinery.keys import object_key
+from ..machinery.nodestream import NodePodStream
+from ..machinery.store import NotFound, Store
+from .allocator import IP_RESOURCE, PORT_RESOURCE, Allocator
+from .objects import Obj
+from .quota import QuotaChecker
+from .watchcache import CacheEvent, WatchCache
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public")
+TAINT_NOT_READY = "node.kubernetes.io/not-ready"
+TAINT_UNREACHABLE = "node.kubernetes.io/unreachable"
+
+
+@dataclass
+class AdmissionConfig:
+    service_cidr: str = "10.96.0.0/16"
+    node_port_range: tuple[int, int] = (30000, 32767)
+    default_toleration_seconds: int = 300
+
+
+@dataclass
+class Admission:
+    store: Store
+    cache: WatchCache
+    config: AdmissionConfig = field(default_factory=AdmissionConfig)
+    node_stream: NodePodStream | None = None
+
+    def __post_init__(self) -> None:
+        self.allocator = Allocator(self.store, self.cache,
+                                   ipaddress.IPv4Network(self.config.service_cidr),
+                                   self.config.node_port_range)
+        self.quota = QuotaChecker(self.cache)
+        self.cache.listeners.append(self._observed)
+
+    def _observed(self, ev: CacheEvent) -> None:
+        self.quota.observed(ev.new.key)
+
+    async def admit(self, rt: ResourceType, op: str, old: Obj | None, new: Obj) -> None:
+        md = new["metadata"]
+        ns = md.get("namespace")
+        if op == "create" and rt.namespaced:
+            await self._namespace_open(rt, ns or "", md.get("name", ""))
+        if rt.plural == "pods" and op == "create":
+            self._default_tolerations(new)
+        if rt.plural == "services":
+            await self._allocate_service(old, new)
+        if op == "create" and rt.namespaced:
+            self.quota.admit(rt, new)
+
+    async def _namespace_open(self, rt: ResourceType, ns: str, name: str) -> None:
+        cached = self.cache.resource("namespaces").items.get(object_key("namespaces", None, ns))
+        if cached is not None:
+            nsobj = cached.obj
+        else:
+            try:
+                nsobj = orjson.loads((await self.store.get(object_key("namespaces", None, ns))).value)
+            except NotFound:
+                raise apierrors.not_found("namespaces", ns) from None
+        if nsobj.get("metadata", {}).get("deletionTimestamp") or (
+                nsobj.get("status") or {}).get("phase") == "Terminating":
+            raise apierrors.forbidden_message(
+                f'{rt.plural} "{name}" is forbidden: unable to create new content in namespace '
+                f"{ns} because it is being terminated")
+
+    def _default_tolerations(self, pod: Obj) -> None:
+        spec = pod.setdefault("spec", {})
+        tols: list[dict[str, Any]] = list(spec.get("tolerations") or [])
+        have = {t.get("key") for t in tols if t.get("effect") in (None, "", "NoExecute")}
+        for key in (TAINT_NOT_READY, TAINT_UNREACHABLE):
+            if key not in have:
+                tols.append({"key": key, "operator": "Exists", "effect": "NoExecute",
+                             "tolerationSeconds": self.config.default_toleration_seconds})
+        spec["tolerations"] = tols
+
+    async def _allocate_service(self, old: Obj | None, new: Obj) -> None:
+        spec = new.setdefault("spec", {})
+        md = new["metadata"]
+        owner = f"{md.get('namespace')}/{md.get('name')}"
+        stype = spec.get("type", "ClusterIP")
+        old_spec = (old or {}).get("spec") or {}
+        if stype != "ExternalName":
+            ip = spec.get("clusterIP") or old_spec.get("clusterIP")
+            if old is not None and old_spec.get("clusterIP") and ip == old_spec["clusterIP"]:
+                spec["clusterIP"] = ip
+            elif ip == "None":
+                spec["clusterIP"] = "None"
+            else:
+                spec["clusterIP"] = await self.allocator.allocate_ip(owner, ip or None)
+            spec["clusterIPs"] = [spec["clusterIP"]]
+            spec.setdefault("ipFamilies", ["IPv4"])
+            spec.setdefault("ipFamilyPolicy", "SingleStack")
+        old_ports = {p.get("nodePort") for p in old_spec.get("ports") or [] if p.get("nodePort")}
+        if stype in ("NodePort", "LoadBalancer"):
+            for i, p in enumerate(spec.get("ports") or []):
+                want = p.get("nodePort")
+                if want and want in old_ports:
+                    continue
+                p["nodePort"] = await self.allocator.allocate_port(
+                    owner, want, f"spec.ports[{i}].nodePort")
+        else:
+            for p in spec.get("ports") or []:
+                p.pop("nodePort", None)
+
+    async def release(self, rt: ResourceType, new: Obj) -> None:
+        """Undo what admit allocated for an object whose write failed."""
+        self.quota.release(object_key(rt.plural, new["metadata"].get("namespace"),
+                                      new["metadata"].get("name", "")))
+        if rt.plural == "services":
+            await self._release_service(new, None)
+
+    async def _release_service(self, old: Obj, new: Obj | None) -> None:
+        old_spec, new_spec = old.get("spec") or {}, (new or {}).get("spec") or {}
+        ip = old_spec.get("clusterIP")
+        if ip and ip != "None" and ip != new_spec.get("clusterIP"):
+            await self.allocator.release(IP_RESOURCE, ip)
+        keep = {p.get("nodePort") for p in new_spec.get("ports") or []}
+        for p in old_spec.get("ports") or []:
+            if p.get("nodePort") and p["nodePort"] not in keep:
+                await self.allocator.release(PORT_RESOURCE, str(p["nodePort"]))
+
+    def committed(self, rt: ResourceType, old: Obj | None, new: Obj | None) -> None:
+        """After a write: publish pod events per node; free what a service gave up."""
+        if rt.plural == "pods" and self.node_stream is not None:
+            self._publish_pod(old, new)
+        if rt.plural == "services" and old is not None:
+            import asyncio
+
+            asyncio.get_running_loop().create_task(self._release_service(old, new))
+
+    def _publish_pod(self, old: Obj | None, new: Obj | None) -> None:
+        assert self.node_stream is not None
+        obj = new if new is not None else old
+        if obj is None:
+            return
+        nodes = {((o or {}).get("spec") or {}).get("nodeName") for o in (old, new)} - {None, ""}
+        if not nodes:
+            return
+        etype = "ADDED" if old is None else "DELETED" if new is None else "MODIFIED"
+        md = obj["metadata"]
+        rev = md.get("resourceVersion", "")
+        key = object_key("pods", md.get("namespace"), md.get("name", ""))
+        event = orjson.dumps({"type": etype, "object": obj})
+        for node in nodes:
+            self.node_stream.publish(str(node), event, f"{key}@{rev}")

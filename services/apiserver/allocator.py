@@ -1,0 +1,107 @@
+"""ClusterIP and NodePort allocation, never handed out twice.
+
+Each allocated IP or port is a key in the store (``ipallocations._.<ip>``,
+``nodeportallocations._.<port>``) taken with KV create, so several API
+servers can allocate at once and the store settles every race.  The watch
+cache shows which are taken, so a search skips them without a round trip.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import orjson
+
+from ..machinery import apierrors
+from ..machinery.keys import object_key
+from ..machinery.store import AlreadyExists, NotFound, Store
+from .watchcache import WatchCache
+
+IP_RESOURCE = "ipallocations"
+PORT_RESOURCE = "nodeportallocations"
+
+
+@dataclass
+class Allocator:
+    store: Store
+    cache: WatchCache
+    cidr: ipaddress.IPv4Network
+    port_range: tuple[int, int] = (30000, 32767)
+    _next_ip: int = 0
+    _next_port: int = 0
+
+    def __post_init__(self) -> None:
+        # network address and .1 (the `kubernetes` service's address) are not handed out
+        self._first = int(self.cidr.network_address) + 2
+        self._last = int(self.cidr.broadcast_address) - 1
+        self._next_ip = self._first
+        self._next_port = self.port_range[0]
+
+    def ip_in_range(self, ip: str) -> bool:
+        try:
+            return ipaddress.ip_address(ip) in self.cidr
+        except ValueError:
+            return False
+
+    async def _take(self, resource: str, name: str, owner: str) -> bool:
+        try:
+            await self.store.create(object_key(resource, None, name),
+                                    orjson.dumps({"owner": owner}))
+            return True
+        except AlreadyExists:
+            return False
+
+    async def release(self, resource: str, name: str) -> None:
+        try:
+            await self.store.delete(object_key(resource, None, name))
+        except NotFound:
+            pass
+
+    async def allocate_ip(self, owner: str, want: str | None = None) -> str:
+        if want:
+            if not self.ip_in_range(want):
+                raise apierrors.invalid("Service", owner.split("/")[-1], [{
+                    "field": "spec.clusterIPs[0]", "reason": "FieldValueInvalid",
+                    "message": f"Invalid value: \"{want}\": provided IP is not in the valid range."
+                               f" The range of valid IPs is {self.cidr}"}])
+            if not await self._take(IP_RESOURCE, want, owner):
+                raise apierrors.invalid("Service", owner.split("/")[-1], [{
+                    "field": "spec.clusterIPs[0]", "reason": "FieldValueInvalid",
+                    "message": f"Invalid value: \"{want}\": provided IP is already allocated"}])
+            return want
+        taken = self.cache.resource(IP_RESOURCE).items
+        size = self._last - self._first + 1
+        for _ in range(size):
+            ip = str(ipaddress.IPv4Address(self._next_ip))
+            self._next_ip = self._next_ip + 1 if self._next_ip < self._last else self._first
+            if object_key(IP_RESOURCE, None, ip) in taken:
+                continue
+            if await self._take(IP_RESOURCE, ip, owner):
+                return ip
+        raise apierrors.ApiError(500, "InternalError",
+                                 f"failed to allocate a serviceIP: range {self.cidr} is full")
+
+    async def allocate_port(self, owner: str, want: int | None = None, field: str = "") -> int:
+        lo, hi = self.port_range
+        name = owner.split("/")[-1]
+        if want:
+            if not lo <= want <= hi:
+                raise apierrors.invalid("Service", name, [{
+                    "field": field, "reason": "FieldValueInvalid",
+                    "message": f"Invalid value: {want}: provided port is not in the valid range."
+                               f" The range of valid ports is {lo}-{hi}"}])
+            if not await self._take(PORT_RESOURCE, str(want), owner):
+                raise apierrors.invalid("Service", name, [{
+                    "field": field, "reason": "FieldValueInvalid",
+                    "message": f"Invalid value: {want}: provided port is already allocated"}])
+            return want
+        taken = self.cache.resource(PORT_RESOURCE).items
+        for _ in range(hi - lo + 1):
+            port = self._next_port
+            self._next_port = port + 1 if port < hi else lo
+            if object_key(PORT_RESOURCE, None, str(port)) in taken:
+                continue
+            if await self._take(PORT_RESOURCE, str(port), owner):
+                return port
+        raise apierrors.ApiError(500, "InternalError", f"no free node port in {lo}-{hi}")

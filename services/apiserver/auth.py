@@ -1,0 +1,145 @@
+"""Authentication (static bearer tokens) and RBAC authorization.
+
+Tokens come from a Kubernetes static token file (``token,user,uid,"g1,g2"``).
+RBAC is evaluated on every request, both faces, from the Roles, ClusterRoles
+and bindings in the watch cache: ``system:masters`` may do anything, as in
+Kubernetes.  Decisions are memoized per (user, groups) until an RBAC object
+changes.
+"""
+
+from __future__ import annotations
+
+import csv
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..machinery import apierrors
+from .request import UserInfo
+from .watchcache import CacheEvent, WatchCache
+
+MASTERS = "system:masters"
+AUTHENTICATED = "system:authenticated"
+RBAC_RESOURCES = ("roles", "clusterroles", "rolebindings", "clusterrolebindings")
+
+
+def load_tokens(path: Path) -> dict[str, UserInfo]:
+    users: dict[str, UserInfo] = {}
+    with path.open(newline="") as f:
+        for row in csv.reader(f):
+            if not row or row[0].startswith("#"):
+                continue
+            if len(row) < 2:
+                raise ValueError(f"{path}: a token line needs at least token,user")
+            token, user = row[0].strip(), row[1].strip()
+            uid = row[2].strip() if len(row) > 2 else user
+            groups = tuple(g.strip() for g in row[3].split(",") if g.strip()) if len(row) > 3 else ()
+            users[token] = UserInfo(user, uid, groups)
+    return users
+
+
+class Authenticator:
+    def __init__(self, tokens: dict[str, UserInfo] | None) -> None:
+        self.tokens = tokens  # None: authentication is off (tests, trusted loopback)
+
+    def authenticate(self, authorization: str | None) -> UserInfo:
+        if self.tokens is None:
+            return UserInfo("system:anonymous-admin", groups=(MASTERS, AUTHENTICATED))
+        if not authorization or not authorization.lower().startswith("bearer "):
+            raise apierrors.unauthorized()
+        token = authorization[7:].strip()
+        for known, user in self.tokens.items():
+            if hmac.compare_digest(known, token):
+                return UserInfo(user.name, user.uid, (*user.groups, AUTHENTICATED))
+        raise apierrors.unauthorized()
+
+
+@dataclass(frozen=True, slots=True)
+class Attributes:
+    verb: str
+    group: str
+    resource: str  # may be resource/subresource
+    namespace: str | None
+    name: str | None
+
+
+def _matches(values: Iterable[str] | None, want: str) -> bool:
+    vs = list(values or [])
+    return "*" in vs or want in vs
+
+
+def rule_allows(rule: dict[str, Any], a: Attributes) -> bool:
+    if not _matches(rule.get("verbs"), a.verb):
+        return False
+    if not _matches(rule.get("apiGroups"), a.group):
+        return False
+    res = rule.get("resources") or []
+    base = a.resource.split("/")[0]
+    if not ("*" in res or a.resource in res or (base + "/*") in res
+            or ("*/" + a.resource.split("/")[1] in res if "/" in a.resource else False)):
+        return False
+    names = rule.get("resourceNames")
+    return not names or (a.name is not None and a.name in names)
+
+
+class Authorizer:
+    def __init__(self, cache: WatchCache) -> None:
+        self.cache = cache
+        self._memo: dict[tuple[UserInfo, Attributes], bool] = {}
+        cache.listeners.append(self._on_change)
+
+    def _on_change(self, ev: CacheEvent) -> None:
+        if ev.resource in RBAC_RESOURCES:
+            self._memo.clear()
+
+    def _subject_matches(self, subjects: list[dict[str, Any]] | None, user: UserInfo) -> bool:
+        for s in subjects or []:
+            kind, name = s.get("kind"), s.get("name")
+            if kind == "User" and name == user.name:
+                return True
+            if kind == "Group" and name in user.groups:
+                return True
+            if kind == "ServiceAccount" and user.name == (
+                    f"system:serviceaccount:{s.get('namespace')}:{name}"):
+                return True
+        return False
+
+    def _role_rules(self, ref: dict[str, Any], namespace: str | None) -> list[dict[str, Any]]:
+        kind, name = ref.get("kind"), ref.get("name")
+        if kind == "ClusterRole":
+            c = self.cache.resource("clusterroles").items.get(f"clusterroles._.{name}")
+        else:
+            c = self.cache.resource("roles").items.get(f"roles.{namespace}.{name}")
+        return list((c.obj.get("rules") if c else None) or [])
+
+    def allowed(self, user: UserInfo, a: Attributes) -> bool:
+        if MASTERS in user.groups:
+            return True
+        memo_key = (user, a)
+        hit = self._memo.get(memo_key)
+        if hit is not None:
+            return hit
+        ok = self._evaluate(user, a)
+        if len(self._memo) > 10_000:
+            self._memo.clear()
+        self._memo[memo_key] = ok
+        return ok
+
+    def _evaluate(self, user: UserInfo, a: Attributes) -> bool:
+        for c in self.cache.resource("clusterrolebindings").items.values():
+            if self._subject_matches(c.obj.get("subjects"), user):
+                if any(rule_allows(r, a) for r in self._role_rules(c.obj.get("roleRef") or {}, None)):
+                    return True
+        if a.namespace:
+            for c in self.cache.resource("rolebindings").by_ns.get(a.namespace, {}).values():
+                if self._subject_matches(c.obj.get("subjects"), user):
+                    rules = self._role_rules(c.obj.get("roleRef") or {}, a.namespace)
+                    if any(rule_allows(r, a) for r in rules):
+                        return True
+        return False
+
+    def authorize(self, user: UserInfo, a: Attributes) -> None:
+        if not self.allowed(user, a):
+            raise apierrors.forbidden(user.name, a.verb, a.resource, a.namespace, a.group)

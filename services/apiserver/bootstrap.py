@@ -1,0 +1,84 @@
+"""What exists from the start: the system namespaces, default cluster roles
+bound as Kubernetes binds them, and the ``kubernetes`` Service in default."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from jetkube.schemas.registry import by_plural
+
+from ..machinery import apierrors
+from .handlers import Handlers
+
+log = logging.getLogger(__name__)
+
+_READ = ["get", "list", "watch"]
+_WRITE = ["create", "update", "patch", "delete", "deletecollection"]
+
+
+def _cluster_role(name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+            "rules": rules}
+
+
+def _workloads(verbs: list[str]) -> list[dict[str, Any]]:
+    return [
+        {"apiGroups": [""], "resources": ["pods", "pods/log", "pods/status", "services",
+                                          "endpoints", "configmaps", "secrets", "events",
+                                          "resourcequotas"], "verbs": verbs},
+        {"apiGroups": ["apps"], "resources": ["deployments", "deployments/scale", "replicasets",
+                                              "replicasets/scale", "daemonsets"], "verbs": verbs},
+        {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": verbs},
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": verbs},
+    ]
+
+
+def default_objects() -> list[tuple[str, str | None, dict[str, Any]]]:
+    objs: list[tuple[str, str | None, dict[str, Any]]] = []
+    for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
+        objs.append(("namespaces", None, {"apiVersion": "v1", "kind": "Namespace",
+                                          "metadata": {"name": ns}}))
+    objs += [
+        ("clusterroles", None, _cluster_role("cluster-admin", [
+            {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])),
+        ("clusterroles", None, _cluster_role("admin", [*_workloads(_READ + _WRITE),
+            {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings"],
+             "verbs": _READ + _WRITE}])),
+        ("clusterroles", None, _cluster_role("edit", _workloads(_READ + _WRITE))),
+        ("clusterroles", None, _cluster_role("view", _workloads(_READ))),
+        ("clusterrolebindings", None, {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "cluster-admin",
+                         "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": "cluster-admin"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                          "name": "system:masters"}]}),
+    ]
+    return objs
+
+
+async def ensure_defaults(h: Handlers, first_service_ip: str) -> None:
+    for plural, ns, body in default_objects():
+        rt = by_plural(body["apiVersion"].rpartition("/")[0], plural)
+        assert rt is not None
+        try:
+            await h.create(rt, ns, body)
+        except apierrors.ApiError as err:
+            if err.reason != "AlreadyExists":
+                raise
+    svc = by_plural("", "services")
+    assert svc is not None
+    try:
+        await h.create(svc, "default", {
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "kubernetes", "namespace": "default",
+                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"clusterIP": first_service_ip,
+                     "ports": [{"name": "https", "port": 443, "protocol": "TCP",
+                                "targetPort": 6443}]}})
+    except apierrors.ApiError as err:
+        if err.reason not in ("AlreadyExists", "Invalid"):
+            raise

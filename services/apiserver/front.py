@@ -1,0 +1,93 @@
+"""The front door both faces share: authenticate, authorize, dispatch, trace.
+
+HTTP and NATS build an :class:`ApiRequest` and call :meth:`Front.serve`;
+errors come back as :class:`ApiError` for the face to render as a Status.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from opentelemetry import trace
+
+from ..machinery import apierrors
+from ..machinery.telemetry import extract_context
+from . import discovery
+from .auth import Attributes, Authenticator, Authorizer
+from .handlers import Handlers
+from .request import ApiRequest, UserInfo, parse_path
+from .response import Response, WatchResponse
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("jetkube.apiserver")
+
+_HEALTH = {"/healthz", "/livez", "/readyz"}
+
+
+class Front:
+    def __init__(self, handlers: Handlers, authn: Authenticator, authz: Authorizer,
+                 server_address: str) -> None:
+        self.handlers = handlers
+        self.authn = authn
+        self.authz = authz
+        self.server_address = server_address
+        self.ready = False
+
+    def _non_resource(self, path: str) -> Any:
+        p = path.rstrip("/") or "/"
+        if p in _HEALTH:
+            return b"ok" if self.ready else None
+        if p == "/version":
+            return discovery.version_info()
+        if p == "/api":
+            return discovery.api_versions(self.server_address)
+        if p == "/apis":
+            return discovery.api_group_list()
+        parts = [x for x in p.split("/") if x]
+        if len(parts) == 2 and parts[0] == "api":
+            return discovery.resource_list("", parts[1]) or False
+        if len(parts) == 2 and parts[0] == "apis":
+            return discovery.api_group(parts[1]) or False
+        if len(parts) == 3 and parts[0] == "apis":
+            return discovery.resource_list(parts[1], parts[2]) or False
+        return False
+
+    async def serve_http(self, method: str, path: str, query: dict[str, str], body: bytes,
+                         headers: dict[str, str]) -> Response | WatchResponse:
+        req = parse_path(method, path, query)
+        if req is None:
+            if method != "GET":
+                raise apierrors.method_not_allowed(f"{method} is not allowed on {path}")
+            doc = self._non_resource(path)
+            if doc is None:
+                return Response(503, b"not ready", "text/plain")
+            if doc is False:
+                raise apierrors.ApiError(404, "NotFound",
+                                         f"the server could not find the requested resource ({path})")
+            if path.rstrip("/") not in _HEALTH:
+                self.authn.authenticate(headers.get("authorization"))
+            if isinstance(doc, bytes):
+                return Response(200, doc, "text/plain")
+            return Response(200, orjson.dumps(doc))
+        req.body = body
+        req.content_type = headers.get("content-type", "application/json")
+        req.trace_headers = {k: v for k, v in headers.items()
+                             if k in ("traceparent", "tracestate")}
+        return await self.serve(req, headers.get("authorization"))
+
+    async def serve(self, req: ApiRequest, authorization: str | None) -> Response | WatchResponse:
+        user = self.authn.authenticate(authorization)
+        req.user = user
+        ctx = extract_context(req.trace_headers) if req.trace_headers else None
+        name = f"{req.verb} {req.resource_path}"
+        with tracer.start_as_current_span(name, context=ctx, kind=trace.SpanKind.SERVER) as span:
+            span.set_attribute("k8s.namespace", req.namespace or "")
+            span.set_attribute("k8s.name", req.name or "")
+            self.authorize(user, req)
+            return await self.handlers.handle(req)
+
+    def authorize(self, user: UserInfo, req: ApiRequest) -> None:
+        self.authz.authorize(user, Attributes(req.verb, req.rt.group, req.resource_path,
+                                              req.namespace, req.name))

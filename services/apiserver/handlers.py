@@ -1,0 +1,355 @@
+"""The REST verbs on any resource: one code path for the HTTP and NATS faces.
+
+Each write: decode → default + validate (schemas) → admission → a single
+compare-and-swap in the store.  Nothing is written when any step fails.
+Reads of single objects go to the store (consistent); lists and watches are
+served from the watch cache.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from typing import Any
+
+import orjson
+import yaml
+
+from jetkube import schemas
+from jetkube.schemas.registry import ResourceType
+
+from ..machinery import apierrors, telemetry
+from ..machinery.keys import object_key
+from ..machinery.store import AlreadyExists, Conflict, NotFound, Store
+from . import lifecycle
+from .admission import Admission
+from .filters import build_filter
+from .objects import Obj, meta, stored_bytes, with_revision
+from .patch import apply_patch
+from .request import ApiRequest
+from .response import Response, WatchResponse
+from .watchcache import CacheWatcher, WatchCache
+
+MAX_BODY = 3 * 1024 * 1024 // 2  # 1.5 MiB, as etcd's request limit
+_GEN_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+PATCH_RETRIES = 5
+
+
+def _json(code: int, obj: Any) -> Response:
+    return Response(code, orjson.dumps(obj))
+
+
+def decode_body(req: ApiRequest) -> Obj:
+    body = req.body or b""
+    if len(body) > MAX_BODY:
+        raise apierrors.too_large(MAX_BODY)
+    if not body.strip():
+        raise apierrors.bad_request("the request body is empty")
+    try:
+        if "yaml" in req.content_type:
+            data = yaml.safe_load(body)
+        else:
+            data = orjson.loads(body)
+    except (orjson.JSONDecodeError, yaml.YAMLError) as err:
+        raise apierrors.bad_request(f"the request body is not valid JSON or YAML: {err}") from None
+    return data  # type: ignore[no-any-return]
+
+
+def _load(rt: ResourceType, obj: Obj) -> Obj:
+    try:
+        return schemas.load_object(rt, obj)
+    except schemas.SchemaError as err:
+        name = str((obj.get("metadata") or {}).get("name") or "")
+        if err.kind == "BadRequest":
+            raise apierrors.bad_request(str(err), err.causes) from None
+        raise apierrors.invalid(rt.kind, name, err.causes, rt.group) from None
+
+
+class Handlers:
+    def __init__(self, store: Store, cache: WatchCache, admission: Admission) -> None:
+        self.store = store
+        self.cache = cache
+        self.admission = admission
+
+    async def handle(self, req: ApiRequest) -> Response | WatchResponse:
+        if req.subresource in ("binding", "scale", "status", "finalize", "log", "exec"):
+            from .subresources import handle_subresource
+
+            return await handle_subresource(self, req)
+        verb = req.verb
+        if verb == "get":
+            return _json(200, await self.get_object(req.rt, req.namespace, req.name or ""))
+        if verb == "list":
+            return await self.list(req)
+        if verb == "watch":
+            return await self.watch(req)
+        if verb == "create":
+            return _json(201, await self.create(req.rt, req.namespace, decode_body(req)))
+        if verb == "update":
+            return _json(200, await self.update(req.rt, req.namespace, req.name or "",
+                                                decode_body(req)))
+        if verb == "patch":
+            return _json(200, await self.patch(req))
+        if verb == "delete":
+            opts = self._delete_options(req)
+            return _json(200, await self.delete(req.rt, req.namespace, req.name or "", opts))
+        if verb == "deletecollection":
+            return await self.delete_collection(req)
+        raise apierrors.method_not_allowed(f"verb {verb} is not supported")
+
+    # --- reads --------------------------------------------------------------
+
+    async def get_object(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
+        try:
+            e = await self.store.get(object_key(rt.plural, namespace, name))
+        except NotFound:
+            raise apierrors.not_found(rt.plural, name, rt.group) from None
+        return with_revision(e.value, e.revision)
+
+    async def list(self, req: ApiRequest) -> Response:
+        rt = req.rt
+        f = build_filter(rt, req.namespace, req.query)
+        if req.query.get("resourceVersion", "") not in ("0",):
+            await self.cache.wait_fresh()
+        rc = self.cache.resource(rt.plural)
+        rv = self.cache.rv
+        limit = int(req.query.get("limit") or 0)
+        start = ""
+        if req.query.get("continue"):
+            try:
+                tok = orjson.loads(base64.urlsafe_b64decode(req.query["continue"]))
+                start, rv = str(tok["start"]), int(tok["rv"])
+            except Exception:
+                raise apierrors.bad_request("invalid continue token") from None
+        parts: list[bytes] = []
+        cont: str | None = None
+        prev_key = ""
+        for c in rc.candidates(req.namespace, f.label_eq, f.label_exists, f.field_eq):
+            if start and c.key <= start:
+                continue
+            if not f.match(c):
+                continue
+            if limit and len(parts) >= limit:
+                tok = orjson.dumps({"start": prev_key, "rv": rv})
+                cont = base64.urlsafe_b64encode(tok).decode()
+                break
+            parts.append(c.raw)
+            prev_key = c.key
+        md = f'"resourceVersion":"{rv}"'
+        if cont:
+            md += f',"continue":"{cont}"'
+        head = (f'{{"kind":"{rt.list_kind}","apiVersion":"{rt.api_version}",'
+                f'"metadata":{{{md}}},"items":[').encode()
+        return Response(200, head + b",".join(parts) + b"]}")
+
+    async def watch(self, req: ApiRequest) -> WatchResponse:
+        rt = req.rt
+        query = dict(req.query)
+        if req.name:  # GET .../pods/NAME?watch=true watches that one object
+            query["fieldSelector"] = ",".join(
+                x for x in (query.get("fieldSelector", ""), f"metadata.name={req.name}") if x)
+        f = build_filter(rt, req.namespace, query)
+        rv_s = query.get("resourceVersion", "")
+        try:
+            since = int(rv_s) if rv_s not in ("", "0") else None
+        except ValueError:
+            raise apierrors.bad_request(f'invalid resourceVersion "{rv_s}"') from None
+        if since is not None and since > self.cache.rv:
+            await self.cache.wait_for(since)
+        w = CacheWatcher(rt.plural, req.namespace, f.match)
+        self.cache.add_watcher(w, since)
+        timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds") else None
+        return WatchResponse(w, query.get("allowWatchBookmarks") in ("true", "1"), timeout,
+                             rt.kind, rt.api_version)
+
+    # --- writes -------------------------------------------------------------
+
+    def _check_identity(self, rt: ResourceType, namespace: str | None, obj: Obj) -> Obj:
+        if not isinstance(obj, dict):
+            raise apierrors.bad_request(f"the body must be a {rt.kind} object")
+        kind, api_version = obj.get("kind"), obj.get("apiVersion")
+        if kind is None or api_version is None:
+            obj = {**obj, "kind": kind or rt.kind, "apiVersion": api_version or rt.api_version}
+        elif kind != rt.kind or api_version != rt.api_version:
+            raise apierrors.bad_request(
+                f"the body is {api_version}/{kind}, but the URL is for {rt.api_version}/{rt.kind}")
+        md = meta(obj)
+        if rt.namespaced:
+            body_ns = md.get("namespace")
+            if body_ns and namespace and body_ns != namespace:
+                raise apierrors.bad_request(
+                    "the namespace of the provided object does not match the namespace "
+                    "sent on the request")
+            md["namespace"] = namespace or body_ns
+        else:
+            md.pop("namespace", None)
+        return obj
+
+    async def create(self, rt: ResourceType, namespace: str | None, obj: Obj,
+                     *, trace: dict[str, str] | None = None) -> Obj:
+        obj = self._check_identity(rt, namespace, obj)
+        md = meta(obj)
+        namespace = md.get("namespace")
+        generate = not md.get("name") and md.get("generateName")
+        for _ in range(8 if generate else 1):
+            if generate:
+                suffix = "".join(secrets.choice(_GEN_ALPHABET) for _ in range(5))
+                md["name"] = f"{md['generateName']}{suffix}"
+            new = lifecycle.prepare_create(rt, obj)
+            new = _load(rt, new)
+            telemetry.annotate(new)
+            await self.admission.admit(rt, "create", None, new)
+            name = new["metadata"]["name"]
+            try:
+                rev = await self.store.create(object_key(rt.plural, namespace, name),
+                                              stored_bytes(new))
+            except AlreadyExists:
+                await self.admission.release(rt, new)
+                if generate:
+                    continue
+                raise apierrors.already_exists(rt.plural, name, rt.group) from None
+            new["metadata"]["resourceVersion"] = str(rev)
+            self.admission.committed(rt, None, new)
+            return new
+        raise apierrors.ApiError(500, "AlreadyExists", "could not generate a unique name")
+
+    async def update(self, rt: ResourceType, namespace: str | None, name: str, obj: Obj,
+                     *, subresource: str | None = None) -> Obj:
+        obj = self._check_identity(rt, namespace, obj)
+        md = meta(obj)
+        if md.get("name") and md["name"] != name:
+            raise apierrors.bad_request(
+                f"the name of the object ({md['name']}) does not match the name on the URL ({name})")
+        md["name"] = name
+        want_rv = md.get("resourceVersion")
+        old = await self.get_object(rt, namespace, name)
+        if want_rv not in (None, "") and str(want_rv) != old["metadata"]["resourceVersion"]:
+            raise apierrors.conflict(rt.plural, name, rt.group)
+        return await self.write_update(rt, old, obj, subresource=subresource)
+
+    async def write_update(self, rt: ResourceType, old: Obj, obj: Obj, *,
+                           subresource: str | None = None) -> Obj:
+        """Validate and commit ``obj`` over ``old`` (CAS on old's resourceVersion)."""
+        md = old["metadata"]
+        name, namespace = md["name"], md.get("namespace")
+        new = lifecycle.prepare_update(rt, old, obj, subresource)
+        new = _load(rt, new)
+        if new["metadata"].get("generation") != md.get("generation"):
+            telemetry.annotate(new)  # a new intent: later work continues this request's trace
+        causes = schemas.validate_update(rt, old, new) if subresource is None else []
+        if causes:
+            raise apierrors.invalid(rt.kind, name, causes, rt.group)
+        await self.admission.admit(rt, "update", old, new)
+        key = object_key(rt.plural, namespace, name)
+        rev0 = int(md["resourceVersion"])
+        if lifecycle.ready_to_remove(new):
+            try:
+                rev = await self.store.delete(key, rev0)
+            except Conflict:
+                raise apierrors.conflict(rt.plural, name, rt.group) from None
+            new["metadata"]["resourceVersion"] = str(rev)
+            self.admission.committed(rt, old, None)
+            return new
+        if lifecycle.same_stored(old, new):
+            return old  # a no-op update writes nothing, as Kubernetes does
+        try:
+            rev = await self.store.update(key, stored_bytes(new), rev0)
+        except Conflict:
+            raise apierrors.conflict(rt.plural, name, rt.group) from None
+        except NotFound:
+            raise apierrors.not_found(rt.plural, name, rt.group) from None
+        new["metadata"]["resourceVersion"] = str(rev)
+        self.admission.committed(rt, old, new)
+        return new
+
+    async def patch(self, req: ApiRequest, subresource: str | None = None) -> Obj:
+        rt, name = req.rt, req.name or ""
+        body = req.body or b""
+        if len(body) > MAX_BODY:
+            raise apierrors.too_large(MAX_BODY)
+        try:
+            patch_doc = orjson.loads(body)
+        except orjson.JSONDecodeError as err:
+            raise apierrors.bad_request(f"the patch is not valid JSON: {err}") from None
+        ctype = req.content_type.split(";")[0].strip()
+        precondition = None
+        if isinstance(patch_doc, dict):
+            precondition = (patch_doc.get("metadata") or {}).get("resourceVersion")
+        for _ in range(PATCH_RETRIES):
+            old = await self.get_object(rt, req.namespace, name)
+            if precondition and str(precondition) != old["metadata"]["resourceVersion"]:
+                raise apierrors.conflict(rt.plural, name, rt.group)
+            patched = apply_patch(ctype, old, patch_doc)
+            patched = self._check_identity(rt, req.namespace, patched)
+            meta(patched)["name"] = name
+            try:
+                return await self.write_update(rt, old, patched, subresource=subresource)
+            except apierrors.ApiError as err:
+                if err.code == 409 and err.reason == "Conflict" and not precondition:
+                    continue  # someone wrote in between: patch the newer object
+                raise
+        raise apierrors.conflict(rt.plural, name, rt.group)
+
+    def _delete_options(self, req: ApiRequest) -> Obj:
+        opts: Obj = {}
+        if req.body and req.body.strip():
+            try:
+                opts = orjson.loads(req.body)
+            except orjson.JSONDecodeError:
+                raise apierrors.bad_request("DeleteOptions is not valid JSON") from None
+            if not isinstance(opts, dict):
+                raise apierrors.bad_request("DeleteOptions must be an object")
+        for q, k in (("propagationPolicy", "propagationPolicy"),
+                     ("gracePeriodSeconds", "gracePeriodSeconds")):
+            if req.query.get(q):
+                opts[k] = int(req.query[q]) if k == "gracePeriodSeconds" else req.query[q]
+        pol = opts.get("propagationPolicy")
+        if pol not in (None, "Orphan", "Background", "Foreground"):
+            raise apierrors.bad_request(
+                f'propagationPolicy: Unsupported value: "{pol}": supported values: '
+                '"Foreground", "Background", "Orphan"')
+        return opts
+
+    async def delete(self, rt: ResourceType, namespace: str | None, name: str, opts: Obj) -> Obj:
+        for _ in range(PATCH_RETRIES):
+            old = await self.get_object(rt, namespace, name)
+            pre = opts.get("preconditions") or {}
+            if pre.get("uid") and pre["uid"] != old["metadata"].get("uid"):
+                raise apierrors.conflict(rt.plural, name, rt.group)
+            if pre.get("resourceVersion") and pre["resourceVersion"] != old["metadata"][
+                    "resourceVersion"]:
+                raise apierrors.conflict(rt.plural, name, rt.group)
+            new = lifecycle.mark_deleted(rt, old, opts)
+            key = object_key(rt.plural, namespace, name)
+            rev0 = int(old["metadata"]["resourceVersion"])
+            try:
+                if new is None:
+                    rev = await self.store.delete(key, rev0)
+                    old["metadata"]["resourceVersion"] = str(rev)
+                    self.admission.committed(rt, old, None)
+                    return old
+                if lifecycle.same_stored(old, new):
+                    return old
+                rev = await self.store.update(key, stored_bytes(new), rev0)
+            except Conflict:
+                continue
+            except NotFound:
+                raise apierrors.not_found(rt.plural, name, rt.group) from None
+            new["metadata"]["resourceVersion"] = str(rev)
+            self.admission.committed(rt, old, new)
+            return new
+        raise apierrors.conflict(rt.plural, name, rt.group)
+
+    async def delete_collection(self, req: ApiRequest) -> Response:
+        listed = orjson.loads((await self.list(req)).body)
+        opts = self._delete_options(req)
+        items = []
+        for item in listed["items"]:
+            md = item["metadata"]
+            try:
+                items.append(await self.delete(req.rt, md.get("namespace"), md["name"], opts))
+            except apierrors.ApiError as err:
+                if err.code != 404:
+                    raise
+        listed["items"] = items
+        return _json(200, listed)

@@ -1,0 +1,116 @@
+"""The HTTP face: a small ASGI app (served by uvicorn with httptools + uvloop).
+
+No web framework: Kubernetes' paths are regular, so :func:`parse_path` routes
+them, and a watch is a chunked response of JSON lines written as events
+arrive.  Bodies over the limit are refused before they are read whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from ..machinery import apierrors
+from .front import Front
+from .handlers import MAX_BODY
+from .response import Response, WatchResponse
+from .watchstream import watch_lines
+
+log = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def _status_response(err: apierrors.ApiError) -> Response:
+    return Response(err.code, orjson.dumps(err.to_status()))
+
+
+class HttpApp:
+    def __init__(self, front: Front, bookmark_interval: float = 30.0) -> None:
+        self.front = front
+        self.bookmark_interval = bookmark_interval
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                msg = await receive()
+                if msg["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif msg["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        try:
+            body = await self._read_body(receive, headers)
+            query = dict(parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True))
+            result = await self.front.serve_http(scope["method"], scope["path"], query, body,
+                                                 headers)
+        except apierrors.ApiError as err:
+            result = _status_response(err)
+        except Exception as err:
+            log.exception("internal error serving %s %s", scope["method"], scope["path"])
+            result = _status_response(apierrors.internal(f"internal error: {type(err).__name__}"))
+        if isinstance(result, WatchResponse):
+            await self._stream(result, receive, send)
+        else:
+            await send({"type": "http.response.start", "status": result.code,
+                        "headers": [(b"content-type", result.content_type.encode()),
+                                    (b"content-length", str(len(result.body)).encode())]})
+            await send({"type": "http.response.body", "body": result.body})
+
+    async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:
+        declared = headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > MAX_BODY:
+            raise apierrors.too_large(MAX_BODY)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                break
+            chunk = msg.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise apierrors.too_large(MAX_BODY)
+            chunks.append(chunk)
+            if not msg.get("more_body"):
+                break
+        return b"".join(chunks)
+
+    async def _stream(self, w: WatchResponse, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"transfer-encoding", b"chunked")]})
+        lines = watch_lines(w, self.front.handlers.cache, self.bookmark_interval)
+
+        async def pump() -> None:
+            async for chunk in lines:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+        async def disconnected() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        pump_task = asyncio.create_task(pump())
+        gone_task = asyncio.create_task(disconnected())
+        try:
+            await asyncio.wait({pump_task, gone_task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in (pump_task, gone_task):
+                t.cancel()
+            await asyncio.gather(pump_task, gone_task, return_exceptions=True)
+            await lines.aclose()
+            self.front.handlers.cache.remove_watcher(w.watcher)
+        try:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except Exception:
+            pass

@@ -1,0 +1,182 @@
+"""Object lifecycle rules as Kubernetes' registry strategies apply them.
+
+What the server sets on create (uid, timestamps, generation, fresh status),
+what an update may change (status only through the status subresource,
+generation bumped on spec change), and how a delete proceeds (finalizers,
+propagation policy, graceful deletion of pods bound to a node).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from jetkube.schemas.registry import ResourceType
+
+from .objects import Obj, deep_copy, meta, now_rfc3339
+
+# Kinds whose status the server resets on create, as their strategies do.
+_FRESH_STATUS: dict[str, Obj | None] = {
+    "pods": {"phase": "Pending"},
+    "deployments": None, "replicasets": None, "daemonsets": None, "jobs": None,
+}
+_SERVER_META = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
+                "deletionGracePeriodSeconds")
+_NOT_SPEC = {"metadata", "status", "kind", "apiVersion"}
+
+
+def _has_status(rt: ResourceType) -> bool:
+    return "status" in rt.subresources
+
+
+def prepare_create(rt: ResourceType, obj: Obj) -> Obj:
+    new = dict(obj)
+    md = dict(meta(obj))
+    for k in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds",
+              "managedFields", "selfLink"):
+        md.pop(k, None)
+    md["uid"] = str(uuid.uuid4())
+    md["creationTimestamp"] = now_rfc3339()
+    if _has_status(rt):
+        md["generation"] = 1
+    new["metadata"] = md
+    if rt.plural in _FRESH_STATUS:
+        fresh = _FRESH_STATUS[rt.plural]
+        if fresh is None:
+            new.pop("status", None)
+        else:
+            new["status"] = dict(fresh)
+    return new
+
+
+def _spec_part(obj: Obj) -> Obj:
+    return {k: v for k, v in obj.items() if k not in _NOT_SPEC}
+
+
+def prepare_update(rt: ResourceType, old: Obj, obj: Obj, subresource: str | None) -> Obj:
+    old_md = old["metadata"]
+    if subresource in ("status", "finalize", "binding"):
+        new = deep_copy(old)
+        if subresource == "status":
+            if "status" in obj:
+                new["status"] = obj["status"]
+            else:
+                new.pop("status", None)
+        elif subresource == "finalize":
+            new.setdefault("spec", {})["finalizers"] = (obj.get("spec") or {}).get("finalizers") or []
+        else:  # binding: spec.nodeName and the PodScheduled condition
+            new["spec"] = obj["spec"]
+            new["status"] = obj.get("status", new.get("status"))
+    else:
+        new = dict(obj)
+        if _has_status(rt):
+            if "status" in old:
+                new["status"] = old["status"]
+            else:
+                new.pop("status", None)
+        new["metadata"] = dict(meta(obj))
+        md = new["metadata"]
+        for k in _SERVER_META:
+            if k in old_md:
+                md[k] = old_md[k]
+            else:
+                md.pop(k, None)
+        if "generation" in old_md and _spec_part(old) != _spec_part(new):
+            md["generation"] = int(old_md["generation"]) + 1
+    new["metadata"].pop("resourceVersion", None)
+    new["metadata"].pop("managedFields", None)
+    return new
+
+
+def same_stored(old: Obj, new: Obj) -> bool:
+    """True when ``new`` would store exactly what ``old`` holds."""
+    a = dict(old)
+    b = dict(new)
+    a["metadata"] = {k: v for k, v in old.get("metadata", {}).items() if k != "resourceVersion"}
+    b["metadata"] = {k: v for k, v in new.get("metadata", {}).items() if k != "resourceVersion"}
+    return a == b
+
+
+def ready_to_remove(obj: Obj) -> bool:
+    """An object being deleted whose last finalizer is gone leaves the store."""
+    md = obj.get("metadata", {})
+    if not md.get("deletionTimestamp") or md.get("finalizers"):
+        return False
+    if obj.get("kind") == "Namespace" and (obj.get("spec") or {}).get("finalizers"):
+        return False
+    if obj.get("kind") == "Pod" and md.get("deletionGracePeriodSeconds"):
+        return False  # the node agent finishes graceful deletion with a zero grace period
+    return True
+
+
+def _pod_grace(old: Obj, opts: Obj) -> int:
+    spec = old.get("spec") or {}
+    if not spec.get("nodeName"):
+        return 0  # never ran anywhere: goes at once
+    g = opts.get("gracePeriodSeconds")
+    if g is None:
+        g = spec.get("terminationGracePeriodSeconds", 30)
+    return max(0, int(g))
+
+
+def mark_deleted(rt: ResourceType, old: Obj, opts: Obj) -> Obj | None:
+    """The object as a delete leaves it, or None when it is to be removed now."""
+    md = old["metadata"]
+    finalizers: list[str] = list(md.get("finalizers") or [])
+    policy = opts.get("propagationPolicy")
+    if policy == "Orphan" and "orphan" not in finalizers:
+        finalizers.append("orphan")
+    elif policy == "Foreground" and "foregroundDeletion" not in finalizers:
+        finalizers.append("foregroundDeletion")
+    grace = _pod_grace(old, opts) if rt.plural == "pods" else 0
+    ns_final = rt.plural == "namespaces" and bool((old.get("spec") or {}).get("finalizers"))
+    if md.get("deletionTimestamp"):
+        cur = md.get("deletionGracePeriodSeconds")
+        if rt.plural == "pods" and grace == 0 and not finalizers:
+            return None
+        new = deep_copy(old)
+        new["metadata"]["finalizers"] = finalizers or None
+        if cur is not None and grace < int(cur):
+            new["metadata"]["deletionGracePeriodSeconds"] = grace
+        return _clean(new)
+    if not finalizers and grace == 0 and not ns_final:
+        return None
+    new = deep_copy(old)
+    nmd = new["metadata"]
+    when = datetime.now(UTC) + timedelta(seconds=grace)
+    nmd["deletionTimestamp"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    nmd["deletionGracePeriodSeconds"] = grace
+    nmd["finalizers"] = finalizers or None
+    if rt.plural == "namespaces":
+        new.setdefault("status", {})["phase"] = "Terminating"
+    return _clean(new)
+
+
+def _clean(obj: Obj) -> Obj:
+    md = obj["metadata"]
+    if md.get("finalizers") is None:
+        md.pop("finalizers", None)
+    return obj
+
+
+def owner_uids(obj: Obj) -> list[str]:
+    return [str(r.get("uid")) for r in obj.get("metadata", {}).get("ownerReferences") or []]
+
+
+def label_selector_string(selector: Any) -> str:
+    """A LabelSelector as the string form Scale.status.selector uses."""
+    if not isinstance(selector, dict):
+        return ""
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for e in selector.get("matchExpressions") or []:
+        op, key, vals = e.get("operator"), e.get("key"), e.get("values") or []
+        if op == "In":
+            parts.append(f"{key} in ({','.join(vals)})")
+        elif op == "NotIn":
+            parts.append(f"{key} notin ({','.join(vals)})")
+        elif op == "Exists":
+            parts.append(str(key))
+        elif op == "DoesNotExist":
+            parts.append(f"!{key}")
+    return ",".join(parts)

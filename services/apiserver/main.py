@@ -1,0 +1,74 @@
+"""``jetkube-apiserver``: flags as kube-apiserver names them, then serve."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from ..machinery.logging_setup import setup_logging
+from ..machinery.telemetry import setup_telemetry
+from .admission import AdmissionConfig
+from .server import ApiServer, ServerConfig
+
+
+def parse_args(argv: list[str] | None = None) -> ServerConfig:
+    p = argparse.ArgumentParser(prog="jetkube-apiserver",
+                                description="jetkube API server (Kubernetes REST on NATS KV)")
+    p.add_argument("--nats-url", default="nats://127.0.0.1:4222")
+    p.add_argument("--bind", "--bind-address", dest="bind", default="127.0.0.1")
+    p.add_argument("--port", "--secure-port", dest="port", type=int, default=6443)
+    p.add_argument("--bucket", default="jetkube")
+    p.add_argument("--kv-history", type=int, default=8)
+    p.add_argument("--token-file", "--token-auth-file", dest="token_file", type=Path)
+    p.add_argument("--service-cluster-ip-range", default="10.96.0.0/16")
+    p.add_argument("--service-node-port-range", default="30000-32767")
+    p.add_argument("--default-toleration-seconds", type=int, default=300)
+    p.add_argument("--watch-cache-size", type=int, default=50_000)
+    p.add_argument("--no-nats-face", action="store_true",
+                   help="serve HTTP only (the other services write over NATS)")
+    a = p.parse_args(argv)
+    lo, _, hi = a.service_node_port_range.partition("-")
+    try:
+        ports = (int(lo), int(hi))
+    except ValueError:
+        p.error(f"--service-node-port-range: expected LOW-HIGH, got {a.service_node_port_range!r}")
+    if a.token_file is not None and not a.token_file.is_file():
+        p.error(f"--token-file: {a.token_file} does not exist")
+    return ServerConfig(
+        nats_url=a.nats_url, bind=a.bind, port=a.port, bucket=a.bucket, kv_history=a.kv_history,
+        token_file=a.token_file, watch_history=a.watch_cache_size, nats_face=not a.no_nats_face,
+        admission=AdmissionConfig(service_cidr=a.service_cluster_ip_range, node_port_range=ports,
+                                  default_toleration_seconds=a.default_toleration_seconds))
+
+
+async def _run(cfg: ServerConfig) -> None:
+    server = ApiServer(cfg)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, server.stop)
+    await server.run()
+
+
+def main(argv: list[str] | None = None) -> None:
+    cfg = parse_args(argv)
+    setup_logging("jetkube-apiserver")
+    setup_telemetry("jetkube-apiserver")
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    try:
+        asyncio.run(_run(cfg))
+    except OSError as err:
+        logging.getLogger(__name__).error("cannot serve: %s", err)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

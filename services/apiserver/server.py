@@ -1,0 +1,93 @@
+"""Assembles one API server: store, watch cache, admission, auth, both faces."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+
+from ..machinery.natsstore import NatsStore, connect
+from ..machinery.nodestream import NodePodStream
+from ..machinery.store import Store
+from .admission import Admission, AdmissionConfig
+from .auth import Authenticator, Authorizer, load_tokens
+from .bootstrap import ensure_defaults
+from .front import Front
+from .handlers import Handlers
+from .http import HttpApp
+from .watchcache import WatchCache
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServerConfig:
+    nats_url: str = "nats://127.0.0.1:4222"
+    bind: str = "127.0.0.1"
+    port: int = 6443
+    bucket: str = "jetkube"
+    kv_history: int = 8
+    token_file: Path | None = None
+    admission: AdmissionConfig = field(default_factory=AdmissionConfig)
+    watch_history: int = 50_000
+    bookmark_interval: float = 30.0
+    nats_face: bool = True
+
+
+class ApiServer:
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.ready = asyncio.Event()
+        self._stop = asyncio.Event()
+
+    async def build(self, store: Store, node_stream: NodePodStream | None) -> Front:
+        cfg = self.config
+        self.cache = WatchCache(store, cfg.watch_history)
+        await self.cache.start()
+        admission = Admission(store, self.cache, cfg.admission, node_stream)
+        self.handlers = Handlers(store, self.cache, admission)
+        tokens = load_tokens(cfg.token_file) if cfg.token_file else None
+        self.front = Front(self.handlers, Authenticator(tokens), Authorizer(self.cache),
+                           f"{cfg.bind}:{cfg.port}")
+        first_ip = str(ipaddress.IPv4Network(cfg.admission.service_cidr).network_address + 1)
+        await ensure_defaults(self.handlers, first_ip)
+        self.front.ready = True
+        return self.front
+
+    async def run(self) -> None:
+        cfg = self.config
+        nc = await connect(cfg.nats_url, name="jetkube-apiserver")
+        store = await NatsStore.open(nc, cfg.bucket, history=cfg.kv_history)
+        node_stream = NodePodStream(nc)
+        await node_stream.ensure()
+        front = await self.build(store, node_stream)
+        broker = None
+        if cfg.nats_face:
+            from .natsface import build_broker
+
+            broker = build_broker(front, cfg.nats_url)
+            await broker.start()
+        app = HttpApp(front, cfg.bookmark_interval)
+        server = uvicorn.Server(uvicorn.Config(
+            app, host=cfg.bind, port=cfg.port, loop="none", http="httptools", lifespan="off",
+            log_level="warning", access_log=False, timeout_keep_alive=30))
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        serve = asyncio.create_task(server.serve())
+        self.ready.set()
+        log.info("jetkube-apiserver serving on http://%s:%d", cfg.bind, cfg.port)
+        stop = asyncio.create_task(self._stop.wait())
+        await asyncio.wait({serve, stop}, return_when=asyncio.FIRST_COMPLETED)
+        server.should_exit = True
+        await asyncio.gather(serve, return_exceptions=True)
+        if broker is not None:
+            await broker.stop()
+        await self.cache.stop()
+        await node_stream.close()
+        await nc.close()
+
+    def stop(self) -> None:
+        self._stop.set()

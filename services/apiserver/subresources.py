@@ -1,0 +1,133 @@
+"""Subresources: status, scale, binding and namespace finalize.
+
+status and finalize change one part of an object; scale reads and writes
+``spec.replicas`` as an autoscaling/v1 Scale; binding assigns a pod to a node
+exactly once (a second bind is a 409 Conflict).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ..machinery import apierrors
+from .lifecycle import label_selector_string
+from .objects import Obj, deep_copy, now_rfc3339
+from .patch import apply_patch
+from .request import ApiRequest
+from .response import Response
+
+if TYPE_CHECKING:
+    from .handlers import Handlers
+
+
+def _json(code: int, obj: Any) -> Response:
+    return Response(code, orjson.dumps(obj))
+
+
+async def handle_subresource(h: Handlers, req: ApiRequest) -> Response:
+    from .handlers import decode_body
+
+    sub, rt, ns, name = req.subresource, req.rt, req.namespace, req.name or ""
+    if sub in ("status", "finalize"):
+        if req.verb == "get":
+            return _json(200, await h.get_object(rt, ns, name))
+        if req.verb == "update":
+            return _json(200, await h.update(rt, ns, name, decode_body(req), subresource=sub))
+        if req.verb == "patch":
+            return _json(200, await h.patch(req, subresource=sub))
+    elif sub == "scale":
+        if req.verb == "get":
+            return _json(200, to_scale(await h.get_object(rt, ns, name)))
+        if req.verb in ("update", "patch"):
+            return _json(200, await _write_scale(h, req))
+    elif sub == "binding" and req.verb == "create":
+        return _json(201, await bind(h, req, decode_body(req)))
+    elif sub in ("log", "exec"):
+        raise apierrors.ApiError(
+            503, "ServiceUnavailable",
+            f"pods/{sub} is served by the node agent, which this cluster does not run yet")
+    raise apierrors.method_not_allowed(f"{req.verb} is not supported on {rt.plural}/{sub}")
+
+
+def to_scale(obj: Obj) -> Obj:
+    md = obj["metadata"]
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {k: md[k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                        "creationTimestamp") if k in md},
+        "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
+        "status": {
+            "replicas": (obj.get("status") or {}).get("replicas", 0),
+            "selector": label_selector_string((obj.get("spec") or {}).get("selector")),
+        },
+    }
+
+
+async def _write_scale(h: Handlers, req: ApiRequest) -> Obj:
+    from .handlers import decode_body
+
+    rt, ns, name = req.rt, req.namespace, req.name or ""
+    for _ in range(5):
+        old = await h.get_object(rt, ns, name)
+        current = to_scale(old)
+        if req.verb == "patch":
+            try:
+                patch_doc = orjson.loads(req.body or b"")
+            except orjson.JSONDecodeError as err:
+                raise apierrors.bad_request(f"the patch is not valid JSON: {err}") from None
+            scale = apply_patch(req.content_type.split(";")[0].strip(), current, patch_doc)
+        else:
+            scale = decode_body(req)
+        want_rv = (scale.get("metadata") or {}).get("resourceVersion")
+        if want_rv and str(want_rv) != old["metadata"]["resourceVersion"]:
+            raise apierrors.conflict(rt.plural, name, rt.group)
+        replicas = (scale.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            raise apierrors.invalid("Scale", name, [{
+                "field": "spec.replicas", "reason": "FieldValueInvalid",
+                "message": f"Invalid value: {replicas!r}: must be a non-negative integer"}],
+                "autoscaling")
+        new = deep_copy(old)
+        new.setdefault("spec", {})["replicas"] = replicas
+        try:
+            return to_scale(await h.write_update(rt, old, new))
+        except apierrors.ApiError as err:
+            if err.code == 409 and err.reason == "Conflict" and not want_rv:
+                continue
+            raise
+    raise apierrors.conflict(rt.plural, name, rt.group)
+
+
+async def bind(h: Handlers, req: ApiRequest, binding: Obj) -> Obj:
+    rt, ns, name = req.rt, req.namespace, req.name or ""
+    target = binding.get("target") if isinstance(binding, dict) else None
+    node = target.get("name") if isinstance(target, dict) else None
+    if not node or not isinstance(node, str):
+        raise apierrors.invalid("Binding", name, [{
+            "field": "target.name", "reason": "FieldValueRequired", "message": "Required value"}])
+    if target and target.get("kind") not in (None, "", "Node"):
+        raise apierrors.invalid("Binding", name, [{
+            "field": "target.kind", "reason": "FieldValueNotSupported",
+            "message": f'Unsupported value: "{target.get("kind")}": supported values: "Node"'}])
+    old = await h.get_object(rt, ns, name)
+    want_uid = (binding.get("metadata") or {}).get("uid")
+    if want_uid and want_uid != old["metadata"].get("uid"):
+        raise apierrors.conflict(rt.plural, name)
+    cur = (old.get("spec") or {}).get("nodeName")
+    if cur:
+        raise apierrors.ApiError(409, "Conflict",
+                                 f'pod {name} is already assigned to node "{cur}"')
+    if old["metadata"].get("deletionTimestamp"):
+        raise apierrors.ApiError(409, "Conflict", f"pod {name} is being deleted, cannot be assigned")
+    new = deep_copy(old)
+    new["spec"]["nodeName"] = node
+    status = new.setdefault("status", {})
+    conds = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
+    conds.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                  "lastTransitionTime": now_rfc3339()})
+    status["conditions"] = conds
+    await h.write_update(rt, old, new, subresource="binding")
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}

@@ -1,0 +1,276 @@
+"""The API server's watch cache (as kube-apiserver keeps one over etcd).
+
+One list-then-watch over the whole bucket keeps every object in memory with
+its serialized bytes, a label index and a few field indexes, plus a ring of
+recent events.  Lists are served from here (after waiting until the cache has
+caught up with the store's revision, so they are consistent reads), and
+watches replay the ring from a resourceVersion, then follow live events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ..machinery import apierrors
+from ..machinery.keys import parse_key
+from ..machinery.store import EventType, Store, Watch, WatchEvent
+
+log = logging.getLogger(__name__)
+
+# Field indexes: resource -> dotted field paths indexed (others are filtered by scan).
+INDEXED_FIELDS: dict[str, tuple[str, ...]] = {"pods": ("spec.nodeName",)}
+
+
+@dataclass(slots=True)
+class Cached:
+    key: str
+    namespace: str
+    name: str
+    rv: int
+    obj: dict[str, Any]  # with metadata.resourceVersion
+    raw: bytes  # orjson of obj
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return self.obj.get("metadata", {}).get("labels") or {}
+
+
+@dataclass(slots=True)
+class CacheEvent:
+    type: str  # ADDED MODIFIED DELETED
+    resource: str
+    new: Cached  # for DELETED: the last state, rv set to the delete's revision
+    old: Cached | None
+    rv: int
+
+
+def _field(obj: dict[str, Any], dotted: str) -> Any:
+    cur: Any = obj
+    for part in dotted.split("."):
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(part)
+    return cur
+
+
+@dataclass
+class ResourceCache:
+    resource: str
+    items: dict[str, Cached] = field(default_factory=dict)
+    by_ns: dict[str, dict[str, Cached]] = field(default_factory=dict)
+    labels: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    label_keys: dict[str, set[str]] = field(default_factory=dict)
+    fields: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+
+    def _index(self, c: Cached, add: bool) -> None:
+        ns = self.by_ns.setdefault(c.namespace, {})
+        if add:
+            ns[c.key] = c
+        else:
+            ns.pop(c.key, None)
+        for k, v in c.labels.items():
+            for idx, ik in ((self.labels, (k, v)), (self.label_keys, k)):
+                s = idx.setdefault(ik, set())  # type: ignore[attr-defined]
+                if add:
+                    s.add(c.key)
+                else:
+                    s.discard(c.key)
+        for f in INDEXED_FIELDS.get(self.resource, ()):
+            val = _field(c.obj, f)
+            s2 = self.fields.setdefault(f, {}).setdefault("" if val is None else str(val), set())
+            if add:
+                s2.add(c.key)
+            else:
+                s2.discard(c.key)
+
+    def put(self, c: Cached) -> Cached | None:
+        old = self.items.get(c.key)
+        if old is not None:
+            self._index(old, False)
+        self.items[c.key] = c
+        self._index(c, True)
+        return old
+
+    def remove(self, key: str) -> Cached | None:
+        old = self.items.pop(key, None)
+        if old is not None:
+            self._index(old, False)
+        return old
+
+    def candidates(self, namespace: str | None, label_eq: Iterable[tuple[str, str]],
+                   label_exists: Iterable[str], field_eq: Iterable[tuple[str, str]]) -> Iterator[Cached]:
+        """Objects that may match: narrowed by the smallest index set, else by namespace."""
+        sets: list[set[str]] = []
+        for kv in label_eq:
+            sets.append(self.labels.get(kv, set()))
+        for k in label_exists:
+            sets.append(self.label_keys.get(k, set()))
+        for f, v in field_eq:
+            if f in self.fields:
+                sets.append(self.fields[f].get(v, set()))
+        if sets:
+            smallest = min(sets, key=len)
+            for key in sorted(smallest):
+                c = self.items.get(key)
+                if c is not None and (namespace is None or c.namespace == namespace):
+                    yield c
+            return
+        if namespace is not None:
+            yield from (self.by_ns.get(namespace, {})[k] for k in sorted(self.by_ns.get(namespace, {})))
+        else:
+            yield from (self.items[k] for k in sorted(self.items))
+
+
+class CacheWatcher:
+    """One client's watch: a filter and a bounded queue of events."""
+
+    def __init__(self, resource: str, namespace: str | None,
+                 match: Callable[[Cached], bool], capacity: int = 10_000) -> None:
+        self.resource = resource
+        self.namespace = namespace
+        self.match = match
+        self.queue: asyncio.Queue[tuple[str, Cached] | None] = asyncio.Queue(capacity)
+        self.overflowed = False
+
+    def offer(self, ev: CacheEvent) -> None:
+        if self.overflowed:
+            return
+        if self.namespace is not None and ev.new.namespace != self.namespace:
+            return
+        new_ok = self.match(ev.new)
+        old_ok = ev.old is not None and self.match(ev.old)
+        if ev.type == "DELETED":
+            out = "DELETED" if new_ok else None
+        elif new_ok and (ev.old is None or old_ok):
+            out = ev.type
+        elif new_ok:
+            out = "ADDED"  # began matching
+        elif old_ok:
+            out = "DELETED"  # stopped matching
+        else:
+            out = None
+        if out is None:
+            return
+        try:
+            self.queue.put_nowait((out, ev.new))
+        except asyncio.QueueFull:
+            self.overflowed = True  # the client is too slow: end its watch, it relists
+            log.warning("watch of %s overflowed; closing it", self.resource)
+
+
+class WatchCache:
+    def __init__(self, store: Store, history: int = 50_000) -> None:
+        self.store = store
+        self.resources: dict[str, ResourceCache] = {}
+        self.events: deque[CacheEvent] = deque(maxlen=history)
+        self.rv = 0
+        self.complete_since = 0  # watches may start at any rv >= this
+        self.synced = asyncio.Event()
+        self.watchers: dict[str, set[CacheWatcher]] = {}
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+        self._watch: Watch | None = None
+        self.listeners: list[Callable[[CacheEvent], None]] = []
+
+    def resource(self, name: str) -> ResourceCache:
+        rc = self.resources.get(name)
+        if rc is None:
+            rc = self.resources[name] = ResourceCache(name)
+        return rc
+
+    async def start(self) -> None:
+        self._watch = await self.store.watch("", self._on_event)
+        await self.synced.wait()
+
+    async def stop(self) -> None:
+        if self._watch is not None:
+            await self._watch.stop()
+
+    def _on_event(self, ev: WatchEvent) -> None:
+        if ev.type is EventType.SYNCED:
+            self.rv = max(self.rv, ev.revision)
+            self.complete_since = self.rv
+            self.synced.set()
+            self._wake()
+            return
+        k = parse_key(ev.key)
+        rc = self.resource(k.resource)
+        if ev.type is EventType.PUT:
+            obj = orjson.loads(ev.value or b"{}")
+            md = obj.get("metadata")
+            if not isinstance(md, dict):
+                md = obj["metadata"] = {}
+            md["resourceVersion"] = str(ev.revision)
+            c = Cached(ev.key, k.namespace, k.name, ev.revision, obj, orjson.dumps(obj))
+            old = rc.put(c)
+            cev = CacheEvent("MODIFIED" if old else "ADDED", k.resource, c, old, ev.revision)
+        else:
+            old = rc.remove(ev.key)
+            if old is None:
+                self.rv = max(self.rv, ev.revision)
+                self._wake()
+                return
+            obj = dict(old.obj)
+            obj["metadata"] = {**old.obj.get("metadata", {}), "resourceVersion": str(ev.revision)}
+            gone = Cached(old.key, old.namespace, old.name, ev.revision, obj, orjson.dumps(obj))
+            cev = CacheEvent("DELETED", k.resource, gone, old, ev.revision)
+        self.rv = max(self.rv, ev.revision)
+        if self.synced.is_set():
+            if len(self.events) == self.events.maxlen:
+                self.complete_since = self.events[0].rv
+            self.events.append(cev)
+            for w in list(self.watchers.get(k.resource, ())):
+                w.offer(cev)
+            for listener in self.listeners:
+                listener(cev)
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters and self._waiters[0][0] <= self.rv:
+            _, _, fut = heapq.heappop(self._waiters)
+            if not fut.done():
+                fut.set_result(None)
+
+    async def wait_for(self, rv: int, limit_s: float = 5.0) -> None:
+        """Return once the cache has seen revision ``rv``."""
+        if self.rv >= rv:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (rv, next(self._seq), fut))
+        try:
+            await asyncio.wait_for(fut, limit_s)
+        except TimeoutError:
+            raise apierrors.timeout(
+                f"Too large resource version: {rv}, current: {self.rv}") from None
+
+    async def wait_fresh(self) -> None:
+        """A consistent read: wait until the cache holds the store's newest revision."""
+        await self.wait_for(await self.store.current_revision())
+
+    def add_watcher(self, w: CacheWatcher, since: int | None) -> None:
+        """Register a watcher; replay events after ``since`` (None: the current state as ADDED)."""
+        rc = self.resource(w.resource)
+        if since is None:
+            for c in rc.candidates(w.namespace, (), (), ()):
+                if w.match(c):
+                    w.queue.put_nowait(("ADDED", c)) if not w.queue.full() else None
+        else:
+            if since < self.complete_since:
+                raise apierrors.gone(
+                    f"too old resource version: {since} ({self.complete_since})")
+            for ev in self.events:
+                if ev.rv > since and ev.resource == w.resource:
+                    w.offer(ev)
+        self.watchers.setdefault(w.resource, set()).add(w)
+
+    def remove_watcher(self, w: CacheWatcher) -> None:
+        self.watchers.get(w.resource, set()).discard(w)

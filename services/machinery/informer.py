@@ -1,0 +1,402 @@
+"""Informers: a local, indexed cache of one resource kept current by a store watch.
+
+An :class:`Informer` does list-then-watch on one key prefix (``"pods."`` or
+``"pods.default."``): ``store.watch(prefix, since=None)`` delivers the
+snapshot, then SYNCED, then live changes.  The snapshot is collected aside and,
+at SYNCED, diffed against the cache, so a *relist* (after a watch died or a
+resume was refused with Gone) emits exactly the adds, updates and deletes that
+were missed, and nothing twice.  Live events carry revisions; an event whose
+revision is not newer than the cached object's is ignored, so a resumed watch
+that overlaps what was seen repeats nothing.
+
+Cached objects are the stored JSON decoded (orjson) with
+``metadata.resourceVersion`` set to the revision as a string, optionally
+passed through a ``decode`` function to a typed object.  Treat them as
+read-only: they are shared with every handler and every reader.
+
+Event handlers (``on_add(obj)``, ``on_update(old, new)``, ``on_delete(obj)``)
+run synchronously inside the watch callback.  They must **only map the
+object to keys and enqueue them** on a work queue; all real work (API calls,
+waits) belongs in the controller's ``reconcile(key)``.  ``on_delete`` always
+receives the last object the cache held.  Periodic resync re-delivers
+``on_update(obj, obj)`` for every cached object (``informer_resync_seconds``).
+
+The watch is supervised: if the store's watch handle offers ``wait_closed()``
+(see :class:`ClosableWatch`) the informer resumes by itself when it ends;
+otherwise callers (a NATS reconnect callback, a test) call :meth:`resume` or
+:meth:`relist`.  Failed attempts are retried with ``informer_relist_backoff``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, Literal, Protocol, TypeVar, cast, overload, runtime_checkable
+
+import orjson
+
+from .clock import Clock, RealClock
+from .indexer import EventHandler, Indexer, IndexFunc, meta_of
+from .keys import CLUSTER_SCOPE, object_key
+from .settings import Backoff
+from .store import EventType, Gone, Store, Watch, WatchEvent
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Obj = dict[str, Any]
+NAMESPACE_INDEX = "namespace"
+_Mode = Literal["relist", "resume"]
+
+
+@runtime_checkable
+class ClosableWatch(Protocol):
+    """A watch handle that can tell when it has died (optional extension of ``store.Watch``)."""
+
+    async def wait_closed(self) -> None: ...
+
+
+class Informer(Generic[T]):
+    @overload
+    def __init__(
+        self: Informer[Obj], store: Store, prefix: str, *, decode: None = None,
+        clock: Clock | None = None, resync_seconds: float = 0.0,
+        relist_backoff: Backoff | None = None, name: str | None = None,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self, store: Store, prefix: str, *, decode: Callable[[Obj], T],
+        clock: Clock | None = None, resync_seconds: float = 0.0,
+        relist_backoff: Backoff | None = None, name: str | None = None,
+    ) -> None: ...
+
+    def __init__(
+        self, store: Store, prefix: str, *, decode: Callable[[Obj], T] | None = None,
+        clock: Clock | None = None, resync_seconds: float = 0.0,
+        relist_backoff: Backoff | None = None, name: str | None = None,
+    ) -> None:
+        if not prefix.endswith("."):
+            raise ValueError(f"informer prefix must end with '.': {prefix!r}")
+        self.store = store
+        self.prefix = prefix
+        self.resource = prefix.split(".", 1)[0]
+        self.name = name or prefix.rstrip(".")
+        self.decode = decode
+        self.clock: Clock = clock or RealClock()
+        self.resync_seconds = resync_seconds
+        self.relist_backoff = relist_backoff or Backoff(base_seconds=0.8, cap_seconds=30.0)
+        self._items: dict[str, T] = {}
+        self._revs: dict[str, int] = {}
+        self._indexer: Indexer[T] = Indexer()
+        self._indexer.add(NAMESPACE_INDEX, self._namespace_of_key, by_key=True)
+        self._handlers: builtins.list[EventHandler[T]] = []
+        self._synced = asyncio.Event()
+        self._snapshot: dict[str, tuple[int, bytes]] | None = None
+        self._snapshot_done: asyncio.Future[None] | None = None
+        self._last_rev = 0
+        self._gen = 0
+        self._watch: Watch | None = None
+        self._requests: asyncio.Queue[tuple[_Mode, asyncio.Future[None]]] = asyncio.Queue()
+        self._tasks: builtins.list[asyncio.Task[None]] = []
+        self._stopped = False
+
+    # --- reading the cache ----------------------------------------------------
+
+    def get(self, key: str) -> T | None:
+        """The cached object at store key ``key``."""
+        return self._items.get(key)
+
+    def get_by_name(self, namespace: str | None, name: str) -> T | None:
+        return self._items.get(object_key(self.resource, namespace, name))
+
+    def list(self, namespace: str | None = None) -> builtins.list[T]:
+        """Every cached object, or those of one namespace (``""``: cluster-scoped)."""
+        if namespace is None:
+            return list(self._items.values())
+        return self.by_index(NAMESPACE_INDEX, namespace)
+
+    def keys(self) -> builtins.list[str]:
+        return list(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def key_of(self, obj: T) -> str:
+        """The store key of an object of this resource (from its metadata)."""
+        namespace, name = meta_of(obj)
+        return object_key(self.resource, namespace, name)
+
+    def revision_of(self, key: str) -> int | None:
+        return self._revs.get(key)
+
+    @property
+    def last_revision(self) -> int:
+        """The newest revision this informer has seen (its resume point)."""
+        return self._last_rev
+
+    # --- indexes ----------------------------------------------------------------
+
+    def add_indexer(self, name: str, fn: IndexFunc[T]) -> None:
+        """Index objects by ``fn(obj)`` values (e.g. node name, owner uid); may be added late."""
+        self._indexer.add(name, fn)
+        for key, obj in self._items.items():
+            self._indexer.update(key, obj, only=name)
+
+    def by_index(self, name: str, value: str) -> builtins.list[T]:
+        return [self._items[k] for k in sorted(self._indexer.keys(name, value))]
+
+    def index_keys(self, name: str, value: str) -> builtins.list[str]:
+        return sorted(self._indexer.keys(name, value))
+
+    @staticmethod
+    def _namespace_of_key(key: str) -> Iterable[str]:
+        ns = key.split(".", 2)[1]
+        return ("" if ns == CLUSTER_SCOPE else ns,)
+
+    # --- handlers ---------------------------------------------------------------
+
+    def add_event_handler(
+        self,
+        on_add: Callable[[T], None] | None = None,
+        on_update: Callable[[T, T], None] | None = None,
+        on_delete: Callable[[T], None] | None = None,
+    ) -> None:
+        """Register handlers; a late handler first gets ``on_add`` for each cached object."""
+        h = EventHandler(on_add, on_update, on_delete)
+        self._handlers.append(h)
+        if self._synced.is_set() and on_add is not None:
+            for obj in list(self._items.values()):
+                h.add(obj)
+
+    def _dispatch_add(self, obj: T) -> None:
+        for h in self._handlers:
+            h.add(obj)
+
+    def _dispatch_update(self, old: T, new: T) -> None:
+        for h in self._handlers:
+            h.update(old, new)
+
+    def _dispatch_delete(self, obj: T) -> None:
+        for h in self._handlers:
+            h.delete(obj)
+
+    # --- sync state ---------------------------------------------------------------
+
+    def has_synced(self) -> bool:
+        """True once the first snapshot is in the cache (stays true across relists)."""
+        return self._synced.is_set()
+
+    async def wait_synced(self) -> None:
+        await self._synced.wait()
+
+    # --- lifecycle ----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Begin list-then-watch (and resync) in the background; see ``wait_synced``."""
+        if self._tasks:
+            return
+        self._stopped = False
+        self._tasks.append(asyncio.create_task(self._supervise(), name=f"informer {self.name}"))
+        if self.resync_seconds > 0:
+            self._tasks.append(asyncio.create_task(self._resync_loop(), name=f"resync {self.name}"))
+
+    async def stop(self) -> None:
+        self._stopped = True
+        self._gen += 1
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        self._tasks.clear()
+        await self._close_watch()
+        while not self._requests.empty():
+            _, fut = self._requests.get_nowait()
+            if not fut.done():
+                fut.cancel()
+
+    async def relist(self) -> None:
+        """List-then-watch again now, emitting the diffs against the cache."""
+        await self._request("relist")
+
+    async def resume(self) -> None:
+        """Watch again from the last revision seen; relist if the store says Gone."""
+        await self._request("resume")
+
+    async def _request(self, mode: _Mode) -> None:
+        if not self._tasks:
+            raise RuntimeError(f"informer {self.name} is not started")
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._requests.put_nowait((mode, fut))
+        await fut
+
+    async def _supervise(self) -> None:
+        mode: _Mode = "relist"
+        waiter: asyncio.Future[None] | None = None
+        while not self._stopped:
+            await self._open_with_retry(mode)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+            waiter = None
+            req = asyncio.ensure_future(self._requests.get())
+            waits: set[asyncio.Future[Any]] = {req}
+            if isinstance(self._watch, ClosableWatch):
+                waits.add(asyncio.ensure_future(self._watch.wait_closed()))
+            try:
+                done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for f in waits:
+                    if not f.done():
+                        f.cancel()
+            if req in done:
+                mode, waiter = req.result()
+            else:
+                log.warning("informer %s: watch closed; resuming from %d", self.name,
+                            self._last_rev)
+                mode = "resume"
+
+    async def _open_with_retry(self, mode: _Mode) -> None:
+        failures = 0
+        while True:
+            try:
+                await self._open(mode)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                delay = self.relist_backoff.delay(failures)
+                failures += 1
+                log.warning("informer %s: %s failed (%s); retry in %.2fs", self.name, mode, err,
+                            delay)
+                await self.clock.sleep(delay)
+
+    async def _close_watch(self) -> None:
+        w, self._watch = self._watch, None
+        if w is not None:
+            with contextlib.suppress(Exception):
+                await w.stop()
+
+    async def _open(self, mode: _Mode) -> None:
+        await self._close_watch()
+        self._gen += 1
+        gen = self._gen
+        if mode == "resume" and self._synced.is_set():
+            try:
+                self._watch = await self.store.watch(
+                    self.prefix, lambda ev: self._on_event(gen, ev), since=self._last_rev)
+                return
+            except Gone as err:
+                log.info("informer %s: %s; relisting", self.name, err)
+                self._gen += 1
+                gen = self._gen
+        self._snapshot = {}
+        self._snapshot_done = asyncio.get_running_loop().create_future()
+        try:
+            self._watch = await self.store.watch(self.prefix, lambda ev: self._on_event(gen, ev))
+            await self._snapshot_done
+        except BaseException:
+            self._snapshot = None
+            self._gen += 1
+            await self._close_watch()
+            raise
+
+    # --- applying events ------------------------------------------------------
+
+    def _on_event(self, gen: int, ev: WatchEvent) -> None:
+        if gen != self._gen:
+            return  # a late event of a watch we replaced
+        try:
+            if ev.type is EventType.SYNCED:
+                self._finish_snapshot(ev.revision)
+            elif self._snapshot is not None:
+                if ev.type is EventType.PUT:
+                    self._snapshot[ev.key] = (ev.revision, ev.value or b"")
+                else:
+                    self._snapshot.pop(ev.key, None)
+            else:
+                self._apply(ev)
+        except Exception:
+            log.exception("informer %s: failed to apply %s %s", self.name, ev.type, ev.key)
+
+    def _decode(self, key: str, value: bytes, revision: int) -> T | None:
+        try:
+            raw = orjson.loads(value)
+            if not isinstance(raw, dict):
+                raise ValueError("not a JSON object")
+            md = raw.get("metadata")
+            if not isinstance(md, dict):
+                md = raw["metadata"] = {}
+            md["resourceVersion"] = str(revision)
+            return self.decode(raw) if self.decode is not None else cast(T, raw)
+        except Exception:
+            log.exception("informer %s: cannot decode %s@%d; skipped", self.name, key, revision)
+            return None
+
+    def _put(self, key: str, revision: int, obj: T) -> None:
+        self._items[key] = obj
+        self._revs[key] = revision
+        self._indexer.update(key, obj)
+
+    def _remove(self, key: str) -> T | None:
+        self._revs.pop(key, None)
+        self._indexer.remove(key)
+        return self._items.pop(key, None)
+
+    def _apply(self, ev: WatchEvent) -> None:
+        if ev.revision <= self._last_rev:
+            return  # already seen (a resumed watch overlapping the old one)
+        self._last_rev = ev.revision
+        cur = self._revs.get(ev.key)
+        if cur is not None and ev.revision <= cur:
+            return
+        if ev.type is EventType.PUT:
+            obj = self._decode(ev.key, ev.value or b"", ev.revision)
+            if obj is None:
+                return
+            old = self._items.get(ev.key)
+            self._put(ev.key, ev.revision, obj)
+            if old is None:
+                self._dispatch_add(obj)
+            else:
+                self._dispatch_update(old, obj)
+        elif ev.type is EventType.DELETE and cur is not None:
+            gone = self._remove(ev.key)
+            if gone is not None:
+                self._dispatch_delete(gone)
+
+    def _finish_snapshot(self, revision: int) -> None:
+        snap, self._snapshot = self._snapshot, None
+        if snap is None:
+            return
+        for key, (rev, value) in snap.items():
+            cur = self._revs.get(key)
+            if cur == rev:
+                continue
+            obj = self._decode(key, value, rev)
+            if obj is None:
+                continue
+            old = self._items.get(key)
+            self._put(key, rev, obj)
+            if old is None:
+                self._dispatch_add(obj)
+            else:
+                self._dispatch_update(old, obj)
+        for key in [k for k in self._items if k not in snap]:
+            gone = self._remove(key)
+            if gone is not None:
+                self._dispatch_delete(gone)
+        self._last_rev = max(self._last_rev, revision)
+        self._synced.set()
+        if self._snapshot_done is not None and not self._snapshot_done.done():
+            self._snapshot_done.set_result(None)
+
+    async def _resync_loop(self) -> None:
+        while True:
+            await self.clock.sleep(self.resync_seconds)
+            if self._synced.is_set() and self._snapshot is None:
+                for obj in list(self._items.values()):
+                    self._dispatch_update(obj, obj)

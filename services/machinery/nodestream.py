@@ -1,0 +1,88 @@
+"""The per-node pod event stream (how a node agent receives only its pods).
+
+After each committed pod write whose old or new ``spec.nodeName`` is set, the
+API server publishes the watch event to ``jetkube.watch.nodes.<node>.pods``
+in a JetStream stream, deduplicated by ``key@revision``.  A node agent notes
+the stream position, lists its pods, then consumes its subject from that
+position (dropping events at or below the list's revision), and resyncs
+periodically so a missed publish heals.  N agents cost O(pods).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from nats.aio.client import Client as NATS
+from nats.js import api
+from nats.js import errors as jserr
+
+from .keys import encode_token
+
+log = logging.getLogger(__name__)
+
+STREAM = "JETKUBE_NODE_PODS"
+SUBJECT_PREFIX = "jetkube.watch.nodes"
+
+
+def node_subject(node: str) -> str:
+    return f"{SUBJECT_PREFIX}.{encode_token(node)}.pods"
+
+
+class NodePodStream:
+    def __init__(self, nc: NATS, *, max_age: float = 3600.0) -> None:
+        self.nc = nc
+        self.js = nc.jetstream()
+        self.max_age = max_age
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def ensure(self) -> None:
+        cfg = api.StreamConfig(
+            name=STREAM, subjects=[f"{SUBJECT_PREFIX}.*.pods"], max_age=self.max_age,
+            storage=api.StorageType.FILE, duplicate_window=120.0,
+            max_msgs_per_subject=100_000, discard=api.DiscardPolicy.OLD)
+        try:
+            await self.js.add_stream(cfg)
+        except jserr.BadRequestError:
+            await self.js.update_stream(cfg)
+
+    def publish(self, node: str, event: bytes, dedup_id: str) -> None:
+        """Publish in the background, in call order; failures are logged (resync heals)."""
+        task = asyncio.get_running_loop().create_task(self._publish(node, event, dedup_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _publish(self, node: str, event: bytes, dedup_id: str) -> None:
+        try:
+            await self.js.publish(node_subject(node), event, headers={"Nats-Msg-Id": dedup_id})
+        except Exception as err:
+            log.warning("publish of %s to node %s failed: %s", dedup_id, node, err)
+
+    async def flush(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def position(self, node: str) -> int:
+        """The stream's last sequence: consume from here + 1 after listing."""
+        info = await self.js.stream_info(STREAM)
+        return int(info.state.last_seq)
+
+    async def subscribe(self, node: str, since_seq: int,
+                        handler: Callable[[bytes], None]) -> Any:
+        async def cb(msg: Any) -> None:
+            handler(msg.data)
+
+        return await self.js.subscribe(
+            node_subject(node), cb=cb, ordered_consumer=True,
+            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+            config=api.ConsumerConfig(opt_start_seq=since_seq + 1))
+
+    async def close(self) -> None:
+        await self.flush()
+        for t in list(self._tasks):
+            t.cancel()
+            with contextlib.suppress(BaseException):
+                await t

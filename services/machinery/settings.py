@@ -1,0 +1,140 @@
+"""Typed settings shared by every jetkube process, as data.
+
+Backoff and retry schedules, rate limits, lease durations and resync periods
+are fields here, not constants in code, so an operator (or a test) changes
+them without touching the code that uses them.  Values come from, in order
+of precedence: explicit overrides, ``JETKUBE_*`` environment variables, the
+defaults below.  Nested groups read ``JETKUBE_<GROUP>__<FIELD>`` (double
+underscore), e.g. ``JETKUBE_QUEUE_BACKOFF__CAP_SECONDS=60`` or
+``JETKUBE_LEADER_ELECTION__LEASE_DURATION_SECONDS=30``.
+
+Services extend :class:`Settings` by subclassing; ``from_env`` reads the
+subclass's fields too.  Unknown ``JETKUBE_*`` variables are ignored (they may
+belong to another component).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ENV_PREFIX = "JETKUBE_"
+NESTED_SEP = "__"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Backoff(_Frozen):
+    """Exponential backoff: ``base * factor**n`` capped at ``cap``."""
+
+    base_seconds: float = Field(0.005, gt=0)
+    cap_seconds: float = Field(1000.0, gt=0)
+    factor: float = Field(2.0, ge=1)
+
+    def delay(self, failures: int) -> float:
+        """The delay after ``failures`` previous failures (0 -> base)."""
+        if failures <= 0:
+            return self.base_seconds
+        try:
+            d = self.base_seconds * self.factor**failures
+        except OverflowError:
+            return self.cap_seconds
+        return min(d, self.cap_seconds)
+
+
+class RateLimit(_Frozen):
+    """A token bucket: ``qps`` tokens per second, at most ``burst`` saved up.  qps<=0: unlimited."""
+
+    qps: float = 10.0
+    burst: int = Field(100, ge=1)
+
+
+class LeaderElection(_Frozen):
+    """Kubernetes' defaults (kube-scheduler, kube-controller-manager)."""
+
+    lease_duration_seconds: float = Field(15.0, gt=0)
+    renew_deadline_seconds: float = Field(10.0, gt=0)
+    retry_period_seconds: float = Field(2.0, gt=0)
+    jitter_factor: float = Field(1.2, ge=0)  # acquire retries wait retry * (1 + rand*jitter)
+
+    @model_validator(mode="after")
+    def _check_order(self) -> Self:
+        if self.lease_duration_seconds <= self.renew_deadline_seconds:
+            raise ValueError("lease_duration_seconds must be greater than renew_deadline_seconds")
+        if self.renew_deadline_seconds <= self.retry_period_seconds:
+            raise ValueError("renew_deadline_seconds must be greater than retry_period_seconds")
+        return self
+
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LogFormat = Literal["kv", "json"]
+
+
+class Settings(_Frozen):
+    nats_url: str = "nats://127.0.0.1:4222"
+    bucket: str = "jetkube"
+    kv_history: int = Field(8, ge=1, le=64)
+    api_subject_prefix: str = "jetkube.api"
+    trace_subject_prefix: str = "jetkube.traces"
+
+    # work queue: per-item exponential backoff combined with an overall token bucket
+    queue_backoff: Backoff = Backoff()
+    queue_rate_limit: RateLimit = RateLimit()
+
+    # informers: 0 turns periodic resync off
+    informer_resync_seconds: float = Field(600.0, ge=0)
+    # backoff between attempts to re-establish a failed list-then-watch (client-go reflector)
+    informer_relist_backoff: Backoff = Backoff(base_seconds=0.8, cap_seconds=30.0)
+
+    leader_election: LeaderElection = LeaderElection()
+    watch_bookmark_seconds: float = Field(60.0, ge=0)
+
+    log_level: LogLevel = "INFO"
+    log_format: LogFormat = "kv"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, v: Any) -> Any:
+        return v.upper() if isinstance(v, str) else v
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, v: Any) -> Any:
+        return v.lower() if isinstance(v, str) else v
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, /, **overrides: Any) -> Self:
+        """Build settings from ``JETKUBE_*`` variables (``os.environ`` by default) and overrides.
+
+        Overrides take field names; a nested group may be given as a model or
+        as a dict of some of its fields (merged over the environment's).
+        """
+        env = os.environ if environ is None else environ
+        data: dict[str, Any] = {}
+        for name, info in cls.model_fields.items():
+            ann = info.annotation
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                sub: dict[str, Any] = {}
+                for sname in ann.model_fields:
+                    var = f"{ENV_PREFIX}{name.upper()}{NESTED_SEP}{sname.upper()}"
+                    if var in env:
+                        sub[sname] = env[var]
+                if sub:
+                    data[name] = sub
+            else:
+                var = ENV_PREFIX + name.upper()
+                if var in env:
+                    data[name] = env[var]
+        for name, value in overrides.items():
+            if name not in cls.model_fields:
+                raise ValueError(f"unknown setting: {name}")
+            if isinstance(value, Mapping) and isinstance(data.get(name), dict):
+                data[name] = {**data[name], **value}
+            else:
+                data[name] = value
+        return cls.model_validate(data)

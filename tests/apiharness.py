@@ -1,0 +1,83 @@
+"""A test harness: the API server's front door on a store, called without HTTP.
+
+Unit tests use it on the in-memory store; the integration tests use the real
+HTTP and NATS faces instead (tests/test_apiserver_over_http_and_nats.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from jetkube.services.apiserver.admission import AdmissionConfig
+from jetkube.services.apiserver.auth import load_tokens
+from jetkube.services.apiserver.response import Response, WatchResponse
+from jetkube.services.apiserver.server import ApiServer, ServerConfig
+from jetkube.services.machinery.memstore import MemoryStore
+from jetkube.services.machinery.store import Store
+
+
+class Api:
+    def __init__(self, front: Any, cache: Any, store: Store) -> None:
+        self.front = front
+        self.cache = cache
+        self.store = store
+        self.token: str | None = None
+
+    async def call(self, method: str, path: str, body: Any = None, *,
+                   query: dict[str, str] | None = None, content_type: str = "application/json",
+                   token: str | None = None) -> tuple[int, Any]:
+        from jetkube.services.machinery import apierrors
+
+        raw = body if isinstance(body, bytes) else b"" if body is None else orjson.dumps(body)
+        headers = {"content-type": content_type}
+        tok = token or self.token
+        if tok:
+            headers["authorization"] = f"Bearer {tok}"
+        try:
+            res = await self.front.serve_http(method, path, query or {}, raw, headers)
+        except apierrors.ApiError as err:
+            return err.code, err.to_status()
+        if isinstance(res, WatchResponse):
+            return 200, res
+        assert isinstance(res, Response)
+        if res.content_type == "application/json":
+            return res.code, orjson.loads(res.body)
+        return res.code, res.body
+
+    async def ok(self, method: str, path: str, body: Any = None, **kw: Any) -> Any:
+        code, out = await self.call(method, path, body, **kw)
+        assert code < 400, (code, out)
+        return out
+
+    async def count(self, path: str) -> int:
+        return len((await self.ok("GET", path))["items"])
+
+
+async def make_api(store: Store | None = None, token_file: Path | None = None,
+                   service_cidr: str = "10.96.0.0/16", watch_history: int = 50_000) -> Api:
+    store = store or MemoryStore()
+    server = ApiServer(ServerConfig(token_file=token_file, watch_history=watch_history,
+                                    admission=AdmissionConfig(service_cidr=service_cidr)))
+    front = await server.build(store, None)
+    return Api(front, server.cache, store)
+
+
+def pod(name: str, labels: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": labels or {}},
+        "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}], **spec},
+    }
+    return body
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+__all__ = ["Api", "load_tokens", "make_api", "pod", "settle"]
