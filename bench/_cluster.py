@@ -57,8 +57,9 @@ def cluster(api_servers: int = 1) -> Iterator[Cluster]:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         ports = []
+        shared = free_port()
         for i in range(api_servers):
-            port = free_port()
+            port = shared  # several API servers share the port (SO_REUSEPORT)
             ports.append(port)
             exe = shutil.which("jetkube-apiserver", path=str(Path(sys.executable).parent))
             cmd = ([exe] if exe else [sys.executable, "-m", "jetkube.services.apiserver"]) + [

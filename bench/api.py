@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
@@ -123,11 +124,11 @@ def ms(x: float) -> str:
     return f"{x * 1000:.1f} ms"
 
 
-async def main(quick: bool) -> None:
+async def main(quick: bool, api_servers: int) -> None:
     n_create = 1000 if quick else 10_000
     concurrency = 64
     pace, pace_s = (100.0, 2.0) if quick else (500.0, 10.0)
-    with cluster() as c:
+    with cluster(api_servers) as c:
         headers = {"Authorization": f"Bearer {c.token}", "Content-Type": "application/json"}
         conn = aiohttp.TCPConnector(limit=concurrency * 4)
         async with aiohttp.ClientSession(headers=headers, connector=conn) as s:
@@ -174,7 +175,8 @@ async def main(quick: bool) -> None:
         api_rss = rss_mib(c.api_pids[0])
 
     best = max(http_rate, nats_rate)
-    print(f"jetkube API benchmark ({'quick' if quick else 'full'}), 2-core machine, loopback")
+    print(f"jetkube API benchmark ({'quick' if quick else 'full'}), {api_servers} API server(s),"
+          f" {os.cpu_count()} cores, loopback")
     print(f"  raw nats-py KV put rate        {raw:8.0f} puts/s   ({concurrency} in flight)")
     print(f"  create via HTTP                {http_rate:8.0f} obj/s    p50 {ms(percentile(http_lat, 50))}"
           f"  p99 {ms(percentile(http_lat, 99))}  ({concurrency} in flight)")
@@ -195,4 +197,6 @@ async def main(quick: bool) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else "")
     ap.add_argument("--quick", action="store_true", help="small counts (a smoke run)")
-    asyncio.run(main(ap.parse_args().quick))
+    ap.add_argument("--api-servers", type=int, default=1, help="API server processes (one port)")
+    args = ap.parse_args()
+    asyncio.run(main(args.quick, args.api_servers))

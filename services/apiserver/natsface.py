@@ -59,13 +59,19 @@ def request_from_message(subject: str, headers: dict[str, str], body: bytes) -> 
 
 
 def build_broker(front: Front, nats_url: str, *, middlewares: tuple[Any, ...] = ()) -> NatsBroker:
+    # apply_types=False: FastStream's dependency injection hops through a thread pool
+    # per message (measured: 1.6k echo/s with it, 3.2k/s without, 14k/s raw nats-py);
+    # the handler takes the message from FastStream's context instead.
     broker = NatsBroker(nats_url, middlewares=middlewares, max_reconnect_attempts=-1,
-                        logger=None, description="jetkube API server, NATS face")
+                        logger=None, apply_types=False,
+                        description="jetkube API server, NATS face")
 
     @broker.subscriber(f"{API_SUBJECT}.>", queue=QUEUE_GROUP, title="jetkube.api",
+                       max_workers=256,
                        description="Kubernetes REST verbs over request/reply; the body is the "
                                    "object, headers carry namespace, name, query and token")
-    async def serve(msg: NatsMessage) -> NatsResponse:
+    async def serve(body: bytes) -> NatsResponse:
+        msg: NatsMessage = broker.context.get_local("message")
         headers = dict(msg.headers or {})
         try:
             req = request_from_message(msg.raw_message.subject, headers, msg.body)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,20 @@ class ServerConfig:
     watch_history: int = 50_000
     bookmark_interval: float = 30.0
     nats_face: bool = True
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A listening socket with SO_REUSEPORT, so several API servers can share one port
+    (the kernel spreads connections over them) the way kube-apiservers sit behind one
+    address."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if hasattr(socket, "SO_REUSEPORT"):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
 
 
 class ApiServer:
@@ -75,19 +90,25 @@ class ApiServer:
         server = uvicorn.Server(uvicorn.Config(
             app, host=cfg.bind, port=cfg.port, loop="none", http="httptools", lifespan="off",
             log_level="warning", access_log=False, timeout_keep_alive=30))
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        serve = asyncio.create_task(server.serve())
+        # uvicorn captures SIGTERM/SIGINT while it serves, shuts down, then re-raises the
+        # signal to our loop's handler (main.py), which stops the rest.
+        serve = asyncio.create_task(server.serve(sockets=[listen_socket(cfg.bind, cfg.port)]))
         self.ready.set()
         log.info("jetkube-apiserver serving on http://%s:%d", cfg.bind, cfg.port)
         stop = asyncio.create_task(self._stop.wait())
         await asyncio.wait({serve, stop}, return_when=asyncio.FIRST_COMPLETED)
         server.should_exit = True
         await asyncio.gather(serve, return_exceptions=True)
+        # NATS may already be gone (kctl down stops it last, but it can die first):
+        # each step is bounded and a failure does not keep the process alive.
+        steps = [self.cache.stop(), node_stream.close(), nc.close()]
         if broker is not None:
-            await broker.stop()
-        await self.cache.stop()
-        await node_stream.close()
-        await nc.close()
+            steps.insert(0, broker.stop())
+        for step in steps:
+            try:
+                await asyncio.wait_for(step, 5)
+            except Exception as err:  # shutting down regardless
+                log.info("shutdown step failed: %s", err)
 
     def stop(self) -> None:
         self._stop.set()

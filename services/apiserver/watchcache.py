@@ -78,8 +78,7 @@ class ResourceCache:
         else:
             ns.pop(c.key, None)
         for k, v in c.labels.items():
-            for idx, ik in ((self.labels, (k, v)), (self.label_keys, k)):
-                s = idx.setdefault(ik, set())  # type: ignore[attr-defined]
+            for s in (self.labels.setdefault((k, v), set()), self.label_keys.setdefault(k, set())):
                 if add:
                     s.add(c.key)
                 else:

@@ -9,14 +9,14 @@ then re-watches or relists, as with Kubernetes).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from .response import WatchResponse
 from .watchcache import WatchCache
 
 
 async def watch_lines(w: WatchResponse, cache: WatchCache,
-                      bookmark_interval: float = 30.0) -> AsyncIterator[bytes]:
+                      bookmark_interval: float = 30.0) -> AsyncGenerator[bytes, None]:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + w.timeout if w.timeout else None
     q = w.watcher.queue

@@ -1,0 +1,74 @@
+"""k8s-like-e2e: scenarios against a real cluster brought up with `kctl up`.
+
+One cluster per session on free loopback ports and a temporary data dir;
+`kctl down` at the end stops exactly what it started.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from jetkube.services.machinery.natsserver import free_port
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Cluster:
+    data_dir: Path
+    kubeconfig: Path
+    port: int
+    nats_port: int
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+
+    def kctl(self, *args: str, input: str | None = None, check: bool = True,
+             timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        p = subprocess.run([str(BIN / "kctl"), *args], input=input, capture_output=True,
+                           text=True, env=self.env(), timeout=timeout)
+        if check and p.returncode != 0:
+            raise AssertionError(f"kctl {' '.join(args)} failed ({p.returncode}):\n"
+                                 f"{p.stdout}\n{p.stderr}")
+        return p
+
+
+_monitor_ports: dict[Path, int] = {}
+
+
+def _up(data_dir: Path, port: int, nats_port: int) -> None:
+    p = subprocess.run([str(BIN / "kctl"), "up", "--data-dir", str(data_dir), "--port", str(port),
+                        "--nats-port", str(nats_port), "--nats-monitor-port",
+                        str(_monitor_ports.setdefault(data_dir, free_port()))],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, f"kctl up failed:\n{p.stdout}\n{p.stderr}"
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    data_dir = tmp_path_factory.mktemp("e2e") / "jetkube"
+    port, nats_port = free_port(), free_port()
+    _up(data_dir, port, nats_port)
+    c = Cluster(data_dir, data_dir / "kubeconfig", port, nats_port)
+    try:
+        yield c
+    finally:
+        subprocess.run([str(BIN / "kctl"), "down", "--data-dir", str(data_dir)],
+                       capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def k8s(cluster: Cluster):  # type: ignore[no-untyped-def]
+    """The official kubernetes Python client, configured from the cluster's kubeconfig."""
+    from kubernetes import client, config
+
+    api_client = config.new_client_from_config(config_file=str(cluster.kubeconfig))
+    yield client, api_client
+    api_client.close()

@@ -1,0 +1,91 @@
+"""`kctl up` is idempotent, state survives down/up, and a store snapshot restores."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import BIN, Cluster, _up
+
+from jetkube.services.machinery.natsserver import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def _kctl(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {"KUBECONFIG": str(data_dir / "kubeconfig"), "PATH": "/usr/bin:/bin"}
+    p = subprocess.run([str(BIN / "kctl"), *args], capture_output=True, text=True, env=env,
+                       timeout=120)
+    if check:
+        assert p.returncode == 0, f"kctl {args}: {p.stdout}\n{p.stderr}"
+    return p
+
+
+def _pids(data_dir: Path) -> set[int]:
+    info = json.loads((data_dir / "cluster.json").read_text())
+    text = json.dumps(info)
+    return {int(v) for k, v in _walk(info) if k == "pid"} if "pid" in text else set()
+
+
+def _walk(obj: object) -> list[tuple[str, object]]:
+    out: list[tuple[str, object]] = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.append((k, v))
+            out += _walk(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            out += _walk(v)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for a reaper that is not ours does not count)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def test_up_twice_is_a_noop_and_state_survives_down_up(tmp_path: Path) -> None:
+    d = tmp_path / "jk"
+    port, nats_port = free_port(), free_port()
+    _up(d, port, nats_port)
+    try:
+        pids = _pids(d)
+        assert pids and all(_alive(p) for p in pids)
+        _up(d, port, nats_port)  # a second `up` while it runs: a no-op
+        again = _kctl(d, "up", "--data-dir", str(d))
+        assert "already" in (again.stdout + again.stderr)
+        assert _pids(d) == pids
+        _kctl(d, "create", "configmap", "keep", "--from-literal", "a=1")
+        _kctl(d, "down", "--data-dir", str(d))
+        assert not [(p, Path(f"/proc/{p}/cmdline").read_bytes()) for p in pids if _alive(p)]
+        _up(d, port, nats_port)
+        cm = json.loads(_kctl(d, "get", "cm", "keep", "-o", "json").stdout)
+        assert cm["data"] == {"a": "1"}
+    finally:
+        _kctl(d, "down", "--data-dir", str(d), check=False)
+
+
+def test_snapshot_save_and_restore(cluster: Cluster, tmp_path: Path) -> None:
+    snap = tmp_path / "snap.jks"
+    cluster.kctl("create", "namespace", "snapped")
+    cluster.kctl("create", "configmap", "before", "-n", "snapped", "--from-literal", "v=1")
+    cluster.kctl("store", "snapshot", "save", str(snap), "--data-dir", str(cluster.data_dir))
+    assert snap.stat().st_size > 0
+    cluster.kctl("create", "configmap", "after", "-n", "snapped", "--from-literal", "v=2")
+    refused = cluster.kctl("store", "snapshot", "restore", str(snap), "--data-dir",
+                           str(cluster.data_dir), check=False)
+    assert refused.returncode != 0 and "running" in refused.stderr
+    cluster.kctl("down", "--data-dir", str(cluster.data_dir))
+    try:
+        cluster.kctl("store", "snapshot", "restore", str(snap), "--data-dir",
+                     str(cluster.data_dir))
+    finally:
+        _up(cluster.data_dir, cluster.port, cluster.nats_port)
+    names = cluster.kctl("get", "cm", "-n", "snapped", "-o", "name").stdout.split()
+    assert "configmap/before" in names and "configmap/after" not in names
