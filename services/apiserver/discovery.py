@@ -71,6 +71,8 @@ def resource_list(group: str, version: str) -> dict[str, Any] | None:
                                  "namespaced": rt.namespaced, "kind": rt.kind, "verbs": _ALL}
         if rt.short_names:
             entry["shortNames"] = list(rt.short_names)
+        if rt.categories:
+            entry["categories"] = list(rt.categories)
         resources.append(entry)
         for sub in sorted(rt.subresources):
             kind = {"scale": "Scale", "binding": "Binding"}.get(sub, rt.kind)

@@ -35,10 +35,21 @@ class Front:
         self.server_address = server_address
         self.ready = False
 
-    def _non_resource(self, path: str) -> Any:
+    def health(self, verbose: bool) -> bytes | None:
+        """/healthz, /livez, /readyz: ``ok``, or kube-apiserver's ``[+]check ok`` list."""
+        checks = {"ping": True, "watch-cache": self.handlers.cache.synced.is_set(),
+                  "bootstrap": self.ready}
+        if not verbose:
+            return b"ok" if all(checks.values()) else None
+        lines = [f"[{'+' if ok else '-'}]{name} {'ok' if ok else 'failed'}"
+                 for name, ok in checks.items()]
+        verdict = "passed" if all(checks.values()) else "failed"
+        return ("\n".join(lines) + f"\nhealthz check {verdict}\n").encode()
+
+    def _non_resource(self, path: str, query: dict[str, str]) -> Any:
         p = path.rstrip("/") or "/"
         if p in _HEALTH:
-            return b"ok" if self.ready else None
+            return self.health("verbose" in query)
         if p == "/version":
             return discovery.version_info()
         if p == "/api":
@@ -60,7 +71,7 @@ class Front:
         if req is None:
             if method != "GET":
                 raise apierrors.method_not_allowed(f"{method} is not allowed on {path}")
-            doc = self._non_resource(path)
+            doc = self._non_resource(path, query)
             if doc is None:
                 return Response(503, b"not ready", "text/plain")
             if doc is False:

@@ -20,10 +20,12 @@ import orjson
 from faststream.nats import NatsBroker, NatsResponse
 from faststream.nats.annotations import NatsMessage
 
+from jetkube import __version__
 from jetkube.schemas.registry import by_plural
 
 from ..machinery import apierrors
 from ..machinery.apiclient import API_SUBJECT, QUEUE_GROUP, decode_group
+from ..machinery.nodestream import STREAM, SUBJECT_PREFIX
 from .front import Front
 from .request import ApiRequest
 from .response import Response
@@ -58,7 +60,9 @@ def request_from_message(subject: str, headers: dict[str, str], body: bytes) -> 
     )
 
 
-def build_broker(front: Front, nats_url: str, *, middlewares: tuple[Any, ...] = ()) -> NatsBroker:
+def build_broker(front: Front | None, nats_url: str, *,
+                 middlewares: tuple[Any, ...] = ()) -> NatsBroker:
+    """The FastStream broker of the NATS face (``front`` None: for documentation only)."""
     # apply_types=False: FastStream's dependency injection hops through a thread pool
     # per message (measured: 1.6k echo/s with it, 3.2k/s without, 14k/s raw nats-py);
     # the handler takes the message from FastStream's context instead.
@@ -74,6 +78,8 @@ def build_broker(front: Front, nats_url: str, *, middlewares: tuple[Any, ...] = 
         msg: NatsMessage = broker.context.get_local("message")
         headers = dict(msg.headers or {})
         try:
+            if front is None:
+                raise apierrors.ApiError(503, "ServiceUnavailable", "not serving")
             req = request_from_message(msg.raw_message.subject, headers, msg.body)
             result = await front.serve(req, headers.get("Authorization"))
             if not isinstance(result, Response):
@@ -86,4 +92,25 @@ def build_broker(front: Front, nats_url: str, *, middlewares: tuple[Any, ...] = 
             result = Response(e.code, orjson.dumps(e.to_status()))
         return NatsResponse(result.body, headers={"Jetkube-Code": str(result.code)})
 
+    # Documented here so the AsyncAPI document lists every subject; the publish itself
+    # is machinery's NodePodStream (nats-py, JetStream with a dedup id).
+    broker.publisher(
+        f"{SUBJECT_PREFIX}.{{node}}.pods", stream=STREAM, title="jetkube.watch.nodes.pods",
+        description="Watch events ({type, object}) of the pods bound to one node, published by "
+                    "the API server after each committed write whose old or new spec.nodeName is "
+                    "set; JetStream stream JETKUBE_NODE_PODS, Nats-Msg-Id key@revision.")
     return broker
+
+
+def asyncapi_document() -> str:
+    """The AsyncAPI document (YAML) of every subject the services use."""
+    from faststream.specification import AsyncAPI
+
+    broker = build_broker(None, "nats://127.0.0.1:4222")
+    return str(AsyncAPI(broker, title="jetkube", version=__version__,
+                        description="Subjects of the jetkube control plane on NATS.")
+               .to_specification().to_yaml())
+
+
+if __name__ == "__main__":
+    print(asyncapi_document(), end="")

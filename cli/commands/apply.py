@@ -1,0 +1,144 @@
+"""``kctl apply -f``, ``kctl create -f`` and ``kctl replace -f``.
+
+apply is kubectl's client-side apply: create the object with the
+last-applied-configuration annotation if it is missing, else send the
+three-way merge patch (:mod:`jetkube.cli.merge`) and report ``configured``,
+or ``unchanged`` when there is nothing to send.  A failing object is
+reported and the rest still go; the exit code is 1 if any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from jetkube.services.machinery.apierrors import ApiError
+
+from ..client import MERGE_PATCH
+from ..console import echo, echo_err
+from ..context import Ctx
+from ..discovery import ResourceInfo
+from ..errors import CliError, ConnectionRefused, server_error_line
+from ..manifests import Manifest, load
+from ..merge import apply_patch, with_last_applied
+
+Obj = dict[str, Any]
+
+
+def add_file_flags(p: argparse.ArgumentParser, verb: str, *, required: bool = True) -> None:
+    p.add_argument("-f", "--filename", action="append", default=[], required=required,
+                   help=f"file, directory or - (stdin) with the objects to {verb}")
+    p.add_argument("-R", "--recursive", action="store_true",
+                   help="process the directory used in -f recursively")
+    p.add_argument("-o", "--output", choices=["name"], help="print only kind/name")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("apply", help="Apply a configuration to resources by file or stdin")
+    add_file_flags(p, "apply")
+    p.set_defaults(func=run_apply)
+    p = sub.add_parser("replace", help="Replace resources by file or stdin")
+    add_file_flags(p, "replace")
+    p.set_defaults(func=run_replace)
+
+
+def _prepare(ctx: Ctx, m: Manifest) -> tuple[ResourceInfo, str | None, Obj]:
+    info = ctx.discovery.for_kind(m.api_version, m.kind)
+    if not m.name:
+        raise CliError(f'error when retrieving current configuration of "{m.source}": '
+                       "resource name may not be empty")
+    ns = ctx.object_namespace(info, m.namespace)
+    obj = copy.deepcopy(m.obj)
+    if ns:
+        obj.setdefault("metadata", {})["namespace"] = ns
+    return info, ns, obj
+
+
+def _each(ctx: Ctx, verb: str, action: Callable[[ResourceInfo, str | None, Obj, Manifest], str]
+          ) -> int:
+    errors = 0
+    for m in load(ctx.args.filename, recursive=ctx.args.recursive, verb=verb):
+        try:
+            info, ns, obj = _prepare(ctx, m)
+            what = action(info, ns, obj, m)
+        except ApiError as e:
+            doing = getattr(e, "kctl_doing", None) or _doing(verb)
+            echo_err(server_error_line(e, f'error when {doing} "{m.source}"'))
+            errors += 1
+            continue
+        except ConnectionRefused:
+            raise
+        except CliError as e:
+            echo_err(f"error: {e.message}")
+            errors += 1
+            continue
+        ref = info.ref(m.name)
+        echo(ref if ctx.args.output == "name" else f"{ref} {what}")
+    return 1 if errors else 0
+
+
+def _doing(verb: str) -> str:
+    return {"apply": "applying", "create": "creating", "replace": "replacing"}.get(verb, verb)
+
+
+def apply_one(ctx: Ctx, info: ResourceInfo, ns: str | None, obj: Obj) -> str:
+    """Apply one object; returns created / configured / unchanged."""
+    name = str(obj["metadata"]["name"])
+    path = info.path(ns, name)
+    try:
+        current = ctx.client.get(path)
+    except ApiError as e:
+        if e.code != 404:
+            raise
+        try:
+            ctx.client.create(info.collection_path(ns), with_last_applied(obj))
+        except ApiError as err:
+            err.kctl_doing = "creating"  # type: ignore[attr-defined]
+            raise
+        return "created"
+    patch = apply_patch(current, obj)
+    if not patch:
+        return "unchanged"
+    try:
+        ctx.client.patch(path, patch, MERGE_PATCH)
+    except ApiError as err:
+        err.kctl_doing = "patching"  # type: ignore[attr-defined]
+        raise
+    return "configured"
+
+
+def run_apply(ctx: Ctx) -> int:
+    return _each(ctx, "apply", lambda info, ns, obj, m: apply_one(ctx, info, ns, obj))
+
+
+def create_one(ctx: Ctx, info: ResourceInfo, ns: str | None, obj: Obj) -> str:
+    ctx.client.create(info.collection_path(ns), obj)
+    return "created"
+
+
+def run_create_files(ctx: Ctx) -> int:
+    return _each(ctx, "create", lambda info, ns, obj, m: create_one(ctx, info, ns, obj))
+
+
+def replace_one(ctx: Ctx, info: ResourceInfo, ns: str | None, obj: Obj) -> str:
+    """PUT the object; without a resourceVersion in the file, replace whatever is current."""
+    path = info.path(ns, str(obj["metadata"]["name"]))
+    pinned = bool((obj.get("metadata") or {}).get("resourceVersion"))
+    for attempt in range(5):
+        if not pinned:
+            current = ctx.client.get(path)
+            obj["metadata"]["resourceVersion"] = (current.get("metadata") or {}).get(
+                "resourceVersion")
+        try:
+            ctx.client.replace(path, obj)
+            return "replaced"
+        except ApiError as e:
+            if pinned or e.code != 409 or e.reason != "Conflict" or attempt == 4:
+                raise
+    return "replaced"
+
+
+def run_replace(ctx: Ctx) -> int:
+    return _each(ctx, "replace", lambda info, ns, obj, m: replace_one(ctx, info, ns, obj))

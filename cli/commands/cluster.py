@@ -1,0 +1,84 @@
+"""``kctl up`` and ``kctl down``: the command-line face of :mod:`jetkube.cli.up`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..console import echo, err, out
+from ..context import Ctx
+from ..errors import CliError
+from ..kubeconfig import default_data_dir
+from ..tables import render
+from ..up import down, up
+
+
+def data_dir_arg(args: argparse.Namespace) -> Path:
+    return Path(args.data_dir).expanduser().resolve() if args.data_dir else default_data_dir()
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "up", help="Start a jetkube cluster on this machine (NATS, API server, ...)")
+    p.add_argument("--data-dir", help="state directory (default $JETKUBE_DATA_DIR or ~/.jetkube)")
+    p.add_argument("--nodes", type=int, help="node agents to run (default 1)")
+    p.add_argument("--runtime", choices=["docker", "sim"], help="node agent runtime "
+                   "(default docker)")
+    p.add_argument("--port", type=int, help="API server port (default 6443)")
+    p.add_argument("--nats-port", type=int, help="NATS client port (default 4222)")
+    p.add_argument("--nats-monitor-port", type=int,
+                   help="NATS monitoring (health) port (default 8222)")
+    p.add_argument("--bucket", help="the KV bucket holding the objects (default jetkube)")
+    p.add_argument("--timeout", type=float, default=60.0,
+                   help="seconds to wait for each component to become healthy")
+    p.set_defaults(func=run_up, needs_cluster=False)
+
+    d: argparse.ArgumentParser = sub.add_parser(
+        "down", help="Stop the cluster kctl up started (its data stays)")
+    d.add_argument("--data-dir", help="state directory (default $JETKUBE_DATA_DIR or ~/.jetkube)")
+    d.add_argument("--timeout", type=float, default=10.0,
+                   help="seconds between SIGTERM and SIGKILL")
+    d.set_defaults(func=run_down, needs_cluster=False)
+
+
+def run_up(ctx: Ctx) -> int:
+    a = ctx.args
+    if a.nodes is not None and a.nodes < 0:
+        raise CliError("--nodes must be 0 or more")
+    overrides = {"api_port": a.port, "nats_port": a.nats_port,
+                 "nats_monitor_port": a.nats_monitor_port, "bucket": a.bucket,
+                 "nodes": a.nodes, "runtime": a.runtime}
+    res = up(data_dir_arg(a), overrides, timeout=a.timeout)
+    st = res.state
+    if res.already_up:
+        echo(f"jetkube is already up (data dir {st.plan.data_dir}); nothing to do.")
+    else:
+        names = ", ".join(r.name for r in res.started)
+        echo(f"jetkube is up (data dir {st.plan.data_dir}); started {names}.")
+    rows = [[r.name, str(r.pid), r.endpoint or "-", r.log] for r in st.processes]
+    for line in render(["COMPONENT", "PID", "ENDPOINT", "LOG"], rows):
+        echo(line)
+    for s in st.skipped:
+        err().print(f"not started: {s['component']}: {s['reason']}", style="yellow")
+    kc = st.plan.kubeconfig
+    echo("")
+    echo("To use it:")
+    echo(f"  export KUBECONFIG={kc}")
+    echo("  kctl get nodes")
+    flag = "" if kc.parent == default_data_dir() else f" --data-dir {kc.parent}"
+    echo(f"Stop it with: kctl down{flag}")
+    return 0
+
+
+def run_down(ctx: Ctx) -> int:
+    data_dir = data_dir_arg(ctx.args)
+    stopped = down(data_dir, timeout=ctx.args.timeout)
+    if stopped is None:
+        echo(f"jetkube is not running (nothing recorded in {data_dir / 'cluster.json'}).")
+        return 0
+    for s in stopped:
+        style = "red" if s.outcome.startswith("left alone") else None
+        out().print(f"{s.rec.name} (pid {s.rec.pid}): {s.outcome}", style=style)
+    echo(f"jetkube is down; its data stays in {data_dir} (kctl up starts it again).")
+    return 0

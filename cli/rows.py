@@ -1,0 +1,359 @@
+"""Cells of ``kctl get`` rows, per kind, computed the way kubectl's printers do.
+
+The pod, service and node logic follows kubectl (``READY``, ``STATUS``,
+``RESTARTS (5m ago)``, ``PORT(S)``, ``ROLES``…); :mod:`.tables` pairs these
+with headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .timefmt import age, human_duration, now, parse_time
+
+Obj = dict[str, Any]
+RowFn = Callable[[Obj], list[str]]
+NONE = "<none>"
+
+
+def _meta(o: Obj) -> Obj:
+    return o.get("metadata") or {}
+
+
+def _spec(o: Obj) -> Obj:
+    return o.get("spec") or {}
+
+
+def _status(o: Obj) -> Obj:
+    return o.get("status") or {}
+
+
+def name_of(o: Obj) -> str:
+    return str(_meta(o).get("name", ""))
+
+
+def age_of(o: Obj) -> str:
+    return age(_meta(o).get("creationTimestamp"))
+
+
+def _int(v: Any) -> int:
+    try:
+        return int(v or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def labels_string(labels: Any) -> str:
+    if not isinstance(labels, dict) or not labels:
+        return NONE
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def selector_string(sel: Any) -> str:
+    """A LabelSelector (matchLabels + matchExpressions) or a plain map, as text."""
+    if not isinstance(sel, dict) or not sel:
+        return NONE
+    if "matchLabels" not in sel and "matchExpressions" not in sel:
+        return labels_string(sel)
+    parts = [f"{k}={v}" for k, v in sorted((sel.get("matchLabels") or {}).items())]
+    for e in sel.get("matchExpressions") or []:
+        op, key, vals = e.get("operator", ""), e.get("key", ""), e.get("values") or []
+        if op == "In":
+            parts.append(f"{key} in ({','.join(vals)})")
+        elif op == "NotIn":
+            parts.append(f"{key} notin ({','.join(vals)})")
+        elif op == "Exists":
+            parts.append(key)
+        elif op == "DoesNotExist":
+            parts.append(f"!{key}")
+    return ",".join(parts) or NONE
+
+
+def _containers_images(o: Obj) -> list[str]:
+    tmpl = _spec(_spec(o).get("template") or {}) if "template" in _spec(o) else _spec(o)
+    cs = tmpl.get("containers") or []
+    names = ",".join(str(c.get("name", "")) for c in cs) or NONE
+    images = ",".join(str(c.get("image", "")) for c in cs) or NONE
+    return [names, images]
+
+
+# --- pods -----------------------------------------------------------------
+
+def pod_status(pod: Obj) -> tuple[str, int, int, str]:
+    """(status reason, ready containers, restarts, restarts text) as kubectl computes them."""
+    spec, st = _spec(pod), _status(pod)
+    reason = str(st.get("reason") or st.get("phase") or "Pending")
+    for c in st.get("conditions") or []:
+        if c.get("type") == "PodScheduled" and c.get("reason") == "SchedulingGated":
+            reason = "SchedulingGated"
+    restarts, ready = 0, 0
+    last_restart = None
+    initializing = False
+    inits = spec.get("initContainers") or []
+    for i, c in enumerate(st.get("initContainerStatuses") or []):
+        restarts += _int(c.get("restartCount"))
+        state = c.get("state") or {}
+        term, wait = state.get("terminated"), state.get("waiting")
+        if term and _int(term.get("exitCode")) == 0:
+            continue
+        if term:
+            if term.get("reason"):
+                reason = "Init:" + str(term["reason"])
+            elif term.get("signal"):
+                reason = f"Init:Signal:{term['signal']}"
+            else:
+                reason = f"Init:ExitCode:{_int(term.get('exitCode'))}"
+        elif wait and wait.get("reason") and wait["reason"] != "PodInitializing":
+            reason = "Init:" + str(wait["reason"])
+        else:
+            reason = f"Init:{i}/{len(inits)}"
+        initializing = True
+        break
+    if not initializing:
+        restarts = 0
+        has_running = False
+        for c in reversed(st.get("containerStatuses") or []):
+            restarts += _int(c.get("restartCount"))
+            last = ((c.get("lastState") or {}).get("terminated") or {}).get("finishedAt")
+            lt = parse_time(last)
+            if lt and (last_restart is None or lt > last_restart):
+                last_restart = lt
+            state = c.get("state") or {}
+            wait, term = state.get("waiting"), state.get("terminated")
+            if wait and wait.get("reason"):
+                reason = str(wait["reason"])
+            elif term and term.get("reason"):
+                reason = str(term["reason"])
+            elif term:
+                reason = (f"Signal:{term['signal']}" if term.get("signal")
+                          else f"ExitCode:{_int(term.get('exitCode'))}")
+            elif c.get("ready") and state.get("running") is not None:
+                has_running = True
+                ready += 1
+        if reason == "Completed" and has_running:
+            ok = any(c.get("type") == "Ready" and c.get("status") == "True"
+                     for c in st.get("conditions") or [])
+            reason = "Running" if ok else "NotReady"
+    if _meta(pod).get("deletionTimestamp"):
+        if st.get("reason") == "NodeLost":
+            reason = "Unknown"
+        elif st.get("phase") not in ("Succeeded", "Failed"):
+            reason = "Terminating"
+    text = str(restarts)
+    if restarts and last_restart is not None:
+        text = f"{restarts} ({human_duration((now() - last_restart).total_seconds())} ago)"
+    return reason, ready, restarts, text
+
+
+def _pod(o: Obj) -> list[str]:
+    reason, ready, _, restarts = pod_status(o)
+    total = len(_spec(o).get("containers") or [])
+    return [name_of(o), f"{ready}/{total}", reason, restarts, age_of(o)]
+
+
+def _pod_wide(o: Obj) -> list[str]:
+    gates = _spec(o).get("readinessGates") or []
+    gate_text = NONE
+    if gates:
+        conds = {c.get("type"): c.get("status") for c in _status(o).get("conditions") or []}
+        ok = sum(1 for g in gates if conds.get(g.get("conditionType")) == "True")
+        gate_text = f"{ok}/{len(gates)}"
+    return [str(_status(o).get("podIP") or NONE), str(_spec(o).get("nodeName") or NONE),
+            str(_status(o).get("nominatedNodeName") or NONE), gate_text]
+
+
+# --- workloads ------------------------------------------------------------
+
+def _deployment(o: Obj) -> list[str]:
+    s, st = _spec(o), _status(o)
+    want = _int(s.get("replicas", 1))
+    return [name_of(o), f"{_int(st.get('readyReplicas'))}/{want}",
+            str(_int(st.get("updatedReplicas"))), str(_int(st.get("availableReplicas"))),
+            age_of(o)]
+
+
+def _with_selector(o: Obj) -> list[str]:
+    return [*_containers_images(o), selector_string(_spec(o).get("selector"))]
+
+
+def _replicaset(o: Obj) -> list[str]:
+    s, st = _spec(o), _status(o)
+    return [name_of(o), str(_int(s.get("replicas", 1))), str(_int(st.get("replicas"))),
+            str(_int(st.get("readyReplicas"))), age_of(o)]
+
+
+def _statefulset(o: Obj) -> list[str]:
+    ready, want = _int(_status(o).get("readyReplicas")), _int(_spec(o).get("replicas", 1))
+    return [name_of(o), f"{ready}/{want}", age_of(o)]
+
+
+def _daemonset(o: Obj) -> list[str]:
+    st = _status(o)
+    node_sel = (_spec(_spec(o).get("template") or {})).get("nodeSelector")
+    return [name_of(o), str(_int(st.get("desiredNumberScheduled"))),
+            str(_int(st.get("currentNumberScheduled"))), str(_int(st.get("numberReady"))),
+            str(_int(st.get("updatedNumberScheduled"))), str(_int(st.get("numberAvailable"))),
+            labels_string(node_sel), age_of(o)]
+
+
+def _job(o: Obj) -> list[str]:
+    s, st = _spec(o), _status(o)
+    completions = s.get("completions")
+    done = _int(st.get("succeeded"))
+    comp = (f"{done}/{completions}" if completions is not None
+            else f"{done}/1 of {s.get('parallelism', 1)}")
+    conds = {c.get("type"): c.get("status") for c in st.get("conditions") or []}
+    if conds.get("Complete") == "True":
+        status = "Complete"
+    elif conds.get("Failed") == "True":
+        status = "Failed"
+    elif conds.get("Suspended") == "True":
+        status = "Suspended"
+    else:
+        status = "Running"
+    start, end = parse_time(st.get("startTime")), parse_time(st.get("completionTime"))
+    duration = human_duration(((end or now()) - start).total_seconds()) if start else ""
+    return [name_of(o), status, comp, duration, age_of(o)]
+
+
+def _cronjob(o: Obj) -> list[str]:
+    s, st = _spec(o), _status(o)
+    last = st.get("lastScheduleTime")
+    return [name_of(o), str(s.get("schedule", "")), str(s.get("timeZone") or NONE),
+            str(bool(s.get("suspend"))), str(len(st.get("active") or [])),
+            age(last) if last else NONE, age_of(o)]
+
+
+# --- networking -----------------------------------------------------------
+
+def service_ports(svc: Obj) -> str:
+    out = []
+    for p in _spec(svc).get("ports") or []:
+        proto = p.get("protocol") or "TCP"
+        node_port = p.get("nodePort")
+        port = f"{p.get('port')}:{node_port}" if node_port else str(p.get("port"))
+        out.append(f"{port}/{proto}")
+    return ",".join(out) or NONE
+
+
+def service_external_ip(svc: Obj) -> str:
+    s = _spec(svc)
+    typ = s.get("type") or "ClusterIP"
+    ext = list(s.get("externalIPs") or [])
+    if typ == "ExternalName":
+        return str(s.get("externalName") or NONE)
+    if typ == "LoadBalancer":
+        ing = [i.get("ip") or i.get("hostname") for i in
+               (_status(svc).get("loadBalancer") or {}).get("ingress") or []]
+        ips = [str(i) for i in ing if i] + ext
+        return ",".join(ips) if ips else "<pending>"
+    return ",".join(ext) if ext else NONE
+
+
+def _service(o: Obj) -> list[str]:
+    s = _spec(o)
+    return [name_of(o), str(s.get("type") or "ClusterIP"), str(s.get("clusterIP") or NONE),
+            service_external_ip(o), service_ports(o), age_of(o)]
+
+
+def endpoints_string(ep: Obj, limit: int = 3) -> str:
+    addrs: list[str] = []
+    for sub in ep.get("subsets") or []:
+        ports = sub.get("ports") or [{}]
+        for a in sub.get("addresses") or []:
+            for p in ports:
+                addrs.append(f"{a.get('ip')}:{p['port']}" if p.get("port") else str(a.get("ip")))
+    if not addrs:
+        return NONE
+    text = ",".join(addrs[:limit])
+    return text + (f" + {len(addrs) - limit} more..." if len(addrs) > limit else "")
+
+
+def _endpointslice(o: Obj) -> list[str]:
+    ports = ",".join(str(p.get("port")) for p in o.get("ports") or []) or NONE
+    addrs = [a for e in o.get("endpoints") or [] for a in e.get("addresses") or []]
+    eps = ",".join(addrs[:3]) + (f" + {len(addrs) - 3} more..." if len(addrs) > 3 else "")
+    return [name_of(o), str(o.get("addressType", "")), ports, eps or NONE, age_of(o)]
+
+
+# --- cluster --------------------------------------------------------------
+
+def node_status(node: Obj) -> str:
+    conds = {c.get("type"): c.get("status") for c in _status(node).get("conditions") or []}
+    ready = conds.get("Ready")
+    status = "Ready" if ready == "True" else "NotReady" if ready == "False" else "Unknown"
+    if _spec(node).get("unschedulable"):
+        status += ",SchedulingDisabled"
+    return status
+
+
+def node_roles(node: Obj) -> str:
+    roles = []
+    for k, v in (_meta(node).get("labels") or {}).items():
+        if k.startswith("node-role.kubernetes.io/"):
+            roles.append(k.split("/", 1)[1])
+        elif k == "kubernetes.io/role":
+            roles.append(str(v))
+    return ",".join(sorted(r for r in roles if r)) or NONE
+
+
+def _node(o: Obj) -> list[str]:
+    info = _status(o).get("nodeInfo") or {}
+    return [name_of(o), node_status(o), node_roles(o), age_of(o),
+            str(info.get("kubeletVersion") or "")]
+
+
+def _node_wide(o: Obj) -> list[str]:
+    addrs = {a.get("type"): a.get("address") for a in _status(o).get("addresses") or []}
+    info = _status(o).get("nodeInfo") or {}
+    return [str(addrs.get("InternalIP") or NONE), str(addrs.get("ExternalIP") or NONE),
+            str(info.get("osImage") or "<unknown>"), str(info.get("kernelVersion") or "<unknown>"),
+            str(info.get("containerRuntimeVersion") or "<unknown>")]
+
+
+def _event(o: Obj) -> list[str]:
+    involved = o.get("involvedObject") or o.get("regarding") or {}
+    last = (o.get("lastTimestamp") or o.get("eventTime") or o.get("deprecatedLastTimestamp")
+            or _meta(o).get("creationTimestamp"))
+    count = _int(o.get("count"))
+    seen = age(last)
+    first = o.get("firstTimestamp")
+    if count > 1 and first:
+        seen = f"{seen} (x{count} over {age(first)})"
+    obj = f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}"
+    return [seen, str(o.get("type") or ""), str(o.get("reason") or ""), obj,
+            str(o.get("message") or o.get("note") or "").strip()]
+
+
+def _simple(*fields: Callable[[Obj], str]) -> RowFn:
+    def row(o: Obj) -> list[str]:
+        return [name_of(o), *(f(o) for f in fields), age_of(o)]
+    return row
+
+
+def _created_at(o: Obj) -> list[str]:
+    return [name_of(o), str(_meta(o).get("creationTimestamp") or "")]
+
+
+def _binding(o: Obj) -> list[str]:
+    ref = o.get("roleRef") or {}
+    return [name_of(o), f"{ref.get('kind', '')}/{ref.get('name', '')}", age_of(o)]
+
+
+def _binding_wide(o: Obj) -> list[str]:
+    subjects = o.get("subjects") or []
+
+    def of(kind: str) -> str:
+        names = [(f"{s.get('namespace')}/{s.get('name')}" if kind == "ServiceAccount"
+                  else str(s.get("name"))) for s in subjects if s.get("kind") == kind]
+        return ",".join(names)
+    return [of("User"), of("Group"), of("ServiceAccount")]
+
+
+def _componentstatus(o: Obj) -> list[str]:
+    cond: Obj = next((c for c in o.get("conditions") or [] if c.get("type") == "Healthy"), {})
+    healthy = {"True": "Healthy", "False": "Unhealthy"}.get(str(cond.get("status")), "Unknown")
+    return [name_of(o), healthy, str(cond.get("message") or ""), str(cond.get("error") or "")]
+
+

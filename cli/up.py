@@ -1,0 +1,219 @@
+"""``kctl up`` / ``kctl down``: a whole cluster on this machine, from a data dir.
+
+``up`` walks the component table (:mod:`jetkube.cli.components`): for each
+installed component instance not already running it starts the process
+detached, waits until it is healthy, and records it in ``DIR/cluster.json``
+(ports, NATS url, pids).  It creates the admin token (``DIR/tokens.csv``) on
+first run and writes ``DIR/kubeconfig``.  Running ``up`` on a cluster that is
+up changes nothing.  ``down`` stops exactly the recorded processes (verified
+through /proc) in reverse order; the NATS data (``DIR/nats``) stays, so the
+next ``up`` finds every object again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from . import kubeconfig
+from .components import COMPONENTS, Component, Plan
+from .errors import CliError
+from .procs import ProcRecord, alive, exit_code, is_ours, now_iso, port_in_use, spawn, stop, tail
+
+STATE_FILE = "cluster.json"
+
+
+@dataclass
+class State:
+    plan: Plan
+    processes: list[ProcRecord] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.plan
+        return {
+            "version": 1, "data_dir": str(p.data_dir), "host": p.host,
+            "api_url": p.api_url, "api_port": p.api_port,
+            "nats_url": p.nats_url, "nats_port": p.nats_port,
+            "nats_monitor_url": p.nats_monitor_url, "nats_monitor_port": p.nats_monitor_port,
+            "bucket": p.bucket, "nodes": p.nodes, "runtime": p.runtime,
+            "kubeconfig": str(p.kubeconfig), "token_file": str(p.token_file),
+            "processes": [r.to_json() for r in self.processes],
+            "skipped": self.skipped, "updated": now_iso(),
+        }
+
+
+def load_state(data_dir: Path) -> State | None:
+    path = data_dir / STATE_FILE
+    try:
+        d = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        raise CliError(f"cannot read {path}: {e}") from None
+    plan = Plan(data_dir=data_dir, api_port=int(d.get("api_port", 6443)),
+                nats_port=int(d.get("nats_port", 4222)),
+                nats_monitor_port=int(d.get("nats_monitor_port", 8222)),
+                bucket=str(d.get("bucket", "jetkube")), nodes=int(d.get("nodes", 1)),
+                runtime=str(d.get("runtime", "docker")), host=str(d.get("host", "127.0.0.1")))
+    return State(plan, [ProcRecord.from_json(r) for r in d.get("processes", [])],
+                 list(d.get("skipped", [])))
+
+
+def save_state(state: State) -> None:
+    path = state.plan.data_dir / STATE_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(state.to_json(), indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def running(data_dir: Path) -> list[ProcRecord]:
+    """The recorded processes of the cluster in ``data_dir`` that are still ours and alive."""
+    state = load_state(data_dir)
+    if state is None:
+        return []
+    return [r for r in state.processes if alive(r.pid) and is_ours(r)]
+
+
+def ensure_token(plan: Plan) -> str:
+    """The admin token, created (mode 0600) on first run."""
+    path = plan.token_file
+    if path.exists():
+        for line in path.read_text().splitlines():
+            parts = line.split(",")
+            if len(parts) >= 2 and parts[1] == "admin" and parts[0]:
+                return parts[0]
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a") as f:
+        f.write(f'{token},admin,admin,"system:masters"\n')
+    os.chmod(path, 0o600)
+    return token
+
+
+@dataclass
+class UpResult:
+    state: State
+    started: list[ProcRecord]
+    already_up: bool
+
+
+def _wait_healthy(comp: Component, plan: Plan, rec: ProcRecord, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    problem: str | None = "not checked yet"
+    grace = time.monotonic() + 0.5
+    while True:
+        if not alive(rec.pid):
+            code = exit_code(rec.pid)
+            how = f"exited with code {code}" if code is not None else "exited"
+            raise CliError(f"{rec.name} {how} during start-up; see {rec.log}:\n"
+                           f"{tail(Path(rec.log))}")
+        if comp.health is None:
+            problem = None if time.monotonic() >= grace else "starting"
+        else:
+            problem = comp.health(plan, rec.index)
+        if problem is None:
+            return
+        if time.monotonic() > deadline:
+            raise CliError(f"{rec.name} did not become healthy within {timeout:.0f}s "
+                           f"({problem}); see {rec.log}:\n{tail(Path(rec.log))}\n"
+                           "(the processes started so far keep running; `kctl down` stops them)")
+        time.sleep(0.1)
+
+
+_FIXED_WHILE_UP = ("api_port", "nats_port", "nats_monitor_port", "bucket")
+
+
+def up(data_dir: Path, overrides: dict[str, Any] | None = None, *,
+       timeout: float = 60.0) -> UpResult:
+    """Start whatever of the cluster in ``data_dir`` is not running yet.
+
+    Settings are the flags given (``overrides``, Plan field names), else what
+    the last ``up`` recorded, else the defaults; ports and bucket cannot
+    change while any of the cluster runs.
+    """
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "logs").mkdir(exist_ok=True)
+    prev = load_state(data_dir)
+    live = [r for r in prev.processes if alive(r.pid) and is_ours(r)] if prev else []
+    base = prev.plan if prev is not None else Plan(data_dir=data_dir)
+    plan = replace(base, data_dir=data_dir, **overrides)
+    if live:
+        for f in _FIXED_WHILE_UP:
+            if getattr(plan, f) != getattr(base, f):
+                raise CliError(f"the cluster in {data_dir} is running with {f.replace('_', '-')}"
+                               f" {getattr(base, f)}; stop it (kctl down) to change it")
+    live_by_name = {r.name: r for r in live}
+    state = State(plan, [])
+    todo: list[tuple[Component, int, str]] = []
+    for comp in COMPONENTS:
+        reason = comp.available(plan)
+        if reason is not None:
+            state.skipped.append({"component": comp.name, "reason": reason})
+            continue
+        for i, name in comp.names(plan):
+            if name in live_by_name:
+                state.processes.append(live_by_name[name])
+            else:
+                todo.append((comp, i, name))
+    if "apiserver" in {s["component"] for s in state.skipped}:
+        raise CliError(next(s["reason"] for s in state.skipped if s["component"] == "apiserver"))
+    if not todo:
+        return UpResult(state, [], already_up=True)
+    live_ports = {port for comp in COMPONENTS for port in comp.ports(plan)
+                  if any(r.component == comp.name for r in live)}
+    for comp, _, name in todo:
+        for port in comp.ports(plan):
+            if port not in live_ports and port_in_use(plan.host, port):
+                raise CliError(f"cannot start {name}: port {port} on {plan.host} is in use "
+                               "(another cluster? choose others with --port / --nats-port / "
+                               "--nats-monitor-port, or stop it with kctl down)")
+    token = ensure_token(plan)
+    kubeconfig.write_file(plan.kubeconfig, kubeconfig.new_config(server=plan.api_url, token=token))
+    started: list[ProcRecord] = []
+    env = plan.env()
+    for comp, i, name in todo:
+        argv = comp.argv(plan, i)
+        log = plan.logs / f"{name}.log"
+        pid, cmdline, ticks = spawn(argv, log=log, env=env, cwd=data_dir)
+        rec = ProcRecord(component=comp.name, name=name, index=i, pid=pid, argv=argv,
+                         cmdline=cmdline, start_ticks=ticks, log=str(log),
+                         endpoint=comp.endpoint(plan, i), started=now_iso())
+        state.processes.append(rec)
+        state.processes.sort(key=lambda r: _order(r))
+        save_state(state)
+        started.append(rec)
+        _wait_healthy(comp, plan, rec, timeout)
+    save_state(state)
+    return UpResult(state, started, already_up=False)
+
+
+def _order(rec: ProcRecord) -> tuple[int, int]:
+    names = [c.name for c in COMPONENTS]
+    pos = names.index(rec.component) if rec.component in names else len(names)
+    return pos, rec.index
+
+
+@dataclass
+class Stopped:
+    rec: ProcRecord
+    outcome: str
+
+
+def down(data_dir: Path, *, timeout: float = 10.0) -> list[Stopped] | None:
+    """Stop the recorded processes, last started first; None if nothing was recorded."""
+    state = load_state(data_dir)
+    if state is None or not state.processes:
+        return None
+    out = []
+    for rec in sorted(state.processes, key=_order, reverse=True):
+        out.append(Stopped(rec, stop(rec, timeout)))
+    state.processes = []
+    save_state(state)
+    return out

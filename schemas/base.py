@@ -1,0 +1,128 @@
+"""Shared building blocks of every API model: the strict base class and scalar types.
+
+``K8sModel`` rejects unknown fields and refuses type coercion (Kubernetes rejects
+``replicas: "3"``).  The annotated scalar types here (``IntOrString``, ``Time``,
+``MicroTime``, ``Base64Bytes``) validate with one small Python function each
+and raise pydantic custom errors whose ``type`` the error mapper in
+``schemas/errors.py`` turns into Kubernetes-style messages.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator
+from pydantic_core import PydanticCustomError
+
+
+class K8sModel(BaseModel):
+    """Base of all API models: unknown fields forbidden, no type coercion."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        validate_by_alias=True,
+        validate_by_name=False,
+        serialize_by_alias=True,
+        revalidate_instances="never",
+        use_enum_values=False,
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The canonical JSON-ready dict: omitted optional fields stay omitted."""
+        return self.model_dump(mode="json", exclude_none=True, by_alias=True)
+
+
+# ---------------------------------------------------------------- IntOrString
+
+
+def _int_or_string(v: Any) -> int | str:
+    t = type(v)
+    if t is int or t is str:
+        return v  # type: ignore[no-any-return]
+    raise PydanticCustomError("int_or_string_type", "must be an integer or a string")
+
+
+def _plain(v: int | str) -> int | str:
+    return v
+
+
+IntOrString = Annotated[
+    int | str, PlainValidator(_int_or_string), PlainSerializer(_plain, return_type=Any)
+]
+"""``intstr.IntOrString``: a JSON number (not bool, not float) or a string."""
+
+
+# ---------------------------------------------------------------- timestamps
+
+_RFC3339 = re.compile(
+    r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)"
+)
+
+
+def format_time(dt: datetime) -> str:
+    """RFC 3339 with second precision in UTC, as ``metav1.Time`` serializes."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_micro_time(dt: datetime) -> str:
+    """RFC 3339 with microseconds in UTC, as ``metav1.MicroTime`` serializes."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _time(v: Any) -> str:
+    if type(v) is str:
+        if _RFC3339.fullmatch(v):
+            return v
+        raise PydanticCustomError("time_format", "must be an RFC 3339 timestamp")
+    if isinstance(v, datetime):  # YAML parses unquoted timestamps into datetimes
+        return format_time(v)
+    raise PydanticCustomError("time_type", "must be an RFC 3339 timestamp string")
+
+
+def _micro_time(v: Any) -> str:
+    if isinstance(v, datetime):
+        return format_micro_time(v)
+    return _time(v)
+
+
+def _str(v: str) -> str:
+    return v
+
+
+Time = Annotated[str, PlainValidator(_time), PlainSerializer(_str, return_type=str)]
+"""``metav1.Time``: an RFC 3339 string kept as given (datetimes are formatted)."""
+
+MicroTime = Annotated[str, PlainValidator(_micro_time), PlainSerializer(_str, return_type=str)]
+"""``metav1.MicroTime``: like ``Time`` but datetimes keep microseconds."""
+
+
+# ---------------------------------------------------------------- base64 bytes
+
+
+def _base64(v: Any) -> str:
+    if type(v) is not str:
+        raise PydanticCustomError("string_type", "Input should be a valid string")
+    try:
+        base64.b64decode(v, validate=True)
+    except (binascii.Error, ValueError):
+        raise PydanticCustomError("base64_decode", "illegal base64 data") from None
+    return v
+
+
+Base64Bytes = Annotated[str, PlainValidator(_base64), PlainSerializer(_str, return_type=str)]
+"""A ``[]byte`` field: a standard base64 string, checked, kept encoded."""
+
+
+# ---------------------------------------------------------------- plain aliases
+
+StrMap = dict[str, str]
+"""A free-form ``map[string]string`` (labels, annotations, data, nodeSelector)."""

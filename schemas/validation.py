@@ -1,0 +1,271 @@
+"""Semantic validation of API objects, per kind, as Kubernetes' ``Validate*``.
+
+``validate(kind, obj)`` takes a parsed, defaulted model and returns field
+errors ``{"field", "reason", "message"}`` with field paths in Kubernetes' form
+(``spec.containers[0].image``).  ``validate_update(kind, old, new)`` checks
+immutable fields between two canonical dicts.  Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from . import validation_cluster as C
+from .apps import DaemonSet, Deployment, ReplicaSet
+from .batch import Job
+from .fielderrors import (
+    Errors,
+    NameCheck,
+    check,
+    dns1035_label,
+    dns1123_label,
+    dns1123_subdomain,
+    duplicate,
+    forbidden,
+    invalid,
+    non_negative,
+    path_segment_name,
+    positive,
+    required,
+)
+from .meta import LabelSelector, ObjectMeta, selector_matches
+from .pod import Pod
+from .service import Service
+from .validation_meta import (
+    template_metadata_labels,
+    validate_label_selector,
+    validate_labels,
+    validate_object_meta,
+)
+from .validation_pod import validate_pod_spec, validate_pod_template, validate_port_ref
+from .validation_update import validate_update
+
+__all__ = ["validate", "validate_update"]
+
+def _int_or_percent(errs: Errors, path: str, v: int | str | None, max_pct: bool) -> int | None:
+    """maxSurge/maxUnavailable: a non-negative int or ``N%``; returns a comparable
+    number (percent as-is) for the 'not both zero' rule."""
+    if v is None:
+        return None
+    if isinstance(v, int):
+        non_negative(errs, path, v)
+        return v
+    if not (v.endswith("%") and v[:-1].isdigit()):
+        errs.append(invalid(path, v, "a valid percent string must be a numeric string followed "
+                                     "by an ending '%' (e.g. '1%',  or '93%', regex used for "
+                                     "validation is '[0-9]+%')"))
+        return None
+    pct = int(v[:-1])
+    if max_pct and pct > 100:
+        errs.append(invalid(path, v, "must not be greater than 100%"))
+    return pct
+
+
+def _workload_selector(errs: Errors, kind: str, sel: LabelSelector | None,
+                       tpl_meta: ObjectMeta | None, optional: bool = False) -> None:
+    if sel is None:
+        if not optional:
+            errs.append(required("spec.selector"))
+        return
+    validate_label_selector(errs, "spec.selector", sel)
+    if sel.is_empty():
+        errs.append(invalid("spec.selector", "null",
+                            f"empty selector is invalid for {kind.lower()}"))
+        return
+    labels = template_metadata_labels(tpl_meta)
+    if not selector_matches(sel, labels):
+        errs.append(invalid("spec.template.metadata.labels", labels,
+                            "`selector` does not match template `labels`"))
+
+
+def _pod(errs: Errors, o: Any) -> None:
+    assert isinstance(o, Pod)
+    validate_pod_spec(errs, "spec", o.spec)
+
+
+def _deployment(errs: Errors, o: Any) -> None:
+    assert isinstance(o, Deployment)
+    s = o.spec
+    non_negative(errs, "spec.replicas", s.replicas)
+    _workload_selector(errs, "Deployment", s.selector, s.template.metadata)
+    validate_pod_template(errs, "spec.template", s.template, ("Always",))
+    st = s.strategy
+    if st.type == "Recreate" and st.rollingUpdate is not None:
+        errs.append(forbidden("spec.strategy.rollingUpdate",
+                              "may not be specified when strategy `type` is 'Recreate'"))
+    elif st.rollingUpdate is not None:
+        ru = st.rollingUpdate
+        p = "spec.strategy.rollingUpdate"
+        surge = _int_or_percent(errs, p + ".maxSurge", ru.maxSurge, False)
+        unavail = _int_or_percent(errs, p + ".maxUnavailable", ru.maxUnavailable, True)
+        if surge == 0 and unavail == 0:
+            errs.append(invalid(p + ".maxUnavailable", ru.maxUnavailable,
+                                "may not be 0 when `maxSurge` is 0"))
+    non_negative(errs, "spec.revisionHistoryLimit", s.revisionHistoryLimit)
+    non_negative(errs, "spec.minReadySeconds", s.minReadySeconds)
+    if s.progressDeadlineSeconds <= (s.minReadySeconds or 0):
+        errs.append(invalid("spec.progressDeadlineSeconds", s.progressDeadlineSeconds,
+                            "must be greater than minReadySeconds"))
+
+
+def _replicaset(errs: Errors, o: Any) -> None:
+    assert isinstance(o, ReplicaSet)
+    s = o.spec
+    non_negative(errs, "spec.replicas", s.replicas)
+    non_negative(errs, "spec.minReadySeconds", s.minReadySeconds)
+    if s.template is not None:
+        _workload_selector(errs, "ReplicaSet", s.selector, s.template.metadata)
+    elif s.selector is None:
+        errs.append(required("spec.selector"))
+    validate_pod_template(errs, "spec.template", s.template, ("Always",))
+
+
+def _daemonset(errs: Errors, o: Any) -> None:
+    assert isinstance(o, DaemonSet)
+    s = o.spec
+    _workload_selector(errs, "DaemonSet", s.selector, s.template.metadata)
+    validate_pod_template(errs, "spec.template", s.template, ("Always",))
+    ru = s.updateStrategy.rollingUpdate
+    if s.updateStrategy.type == "OnDelete" and ru is not None:
+        errs.append(forbidden("spec.updateStrategy.rollingUpdate",
+                              "may not be specified when strategy `type` is 'OnDelete'"))
+    elif ru is not None:
+        p = "spec.updateStrategy.rollingUpdate"
+        surge = _int_or_percent(errs, p + ".maxSurge", ru.maxSurge, True)
+        unavail = _int_or_percent(errs, p + ".maxUnavailable", ru.maxUnavailable, True)
+        if surge == 0 and unavail == 0:
+            errs.append(invalid(p + ".maxUnavailable", ru.maxUnavailable,
+                                "may not be 0 when `maxSurge` is 0"))
+    non_negative(errs, "spec.minReadySeconds", s.minReadySeconds)
+    non_negative(errs, "spec.revisionHistoryLimit", s.revisionHistoryLimit)
+
+
+def _job(errs: Errors, o: Any) -> None:
+    assert isinstance(o, Job)
+    s = o.spec
+    for field in ("parallelism", "completions", "backoffLimit", "ttlSecondsAfterFinished",
+                  "backoffLimitPerIndex", "maxFailedIndexes"):
+        non_negative(errs, f"spec.{field}", getattr(s, field))
+    if s.activeDeadlineSeconds is not None:
+        positive(errs, "spec.activeDeadlineSeconds", s.activeDeadlineSeconds)
+    # generated by the API server unless manualSelector is true
+    _workload_selector(errs, "Job", s.selector, s.template.metadata, optional=True)
+    validate_pod_template(errs, "spec.template", s.template, ("OnFailure", "Never"))
+    if s.completionMode == "Indexed" and s.completions is None:
+        errs.append(required("spec.completions", "when completion mode is Indexed"))
+    if s.podFailurePolicy is not None:
+        if s.template.spec.restartPolicy != "Never":
+            errs.append(invalid("spec.template.spec.restartPolicy",
+                                s.template.spec.restartPolicy,
+                                "only \"Never\" is supported when podFailurePolicy is specified"))
+        for i, rule in enumerate(s.podFailurePolicy.rules):
+            p = f"spec.podFailurePolicy.rules[{i}]"
+            if (rule.onExitCodes is None) == (rule.onPodConditions is None):
+                errs.append(invalid(p, "", "specifying one of OnExitCodes and OnPodConditions "
+                                           "is required"))
+
+
+def _service(errs: Errors, o: Any) -> None:
+    assert isinstance(o, Service)
+    s = o.spec
+    headless = s.clusterIP == "None"
+    if s.type == "ExternalName":
+        if not s.externalName:
+            errs.append(required("spec.externalName"))
+        else:
+            check(errs, "spec.externalName", s.externalName.rstrip("."), dns1123_subdomain)
+    elif not s.ports and not headless:
+        errs.append(required("spec.ports"))
+    ports = s.ports or []
+    names: set[str] = set()
+    seen: set[tuple[int, str]] = set()
+    for i, port in enumerate(ports):
+        p = f"spec.ports[{i}]"
+        if port.name:
+            check(errs, p + ".name", port.name, dns1123_label)
+            if port.name in names:
+                errs.append(duplicate(p + ".name", port.name))
+            names.add(port.name)
+        elif len(ports) > 1:
+            errs.append(required(p + ".name"))
+        validate_port_ref(errs, p + ".port", port.port)
+        if port.targetPort is not None:
+            validate_port_ref(errs, p + ".targetPort", port.targetPort)
+        if port.nodePort and s.type not in ("NodePort", "LoadBalancer"):
+            errs.append(forbidden(p + ".nodePort",
+                                  f"may not be used when `type` is '{s.type}'"))
+        key = (port.port, port.protocol)
+        if key in seen:
+            errs.append(duplicate(p, {"port": port.port, "protocol": port.protocol}))
+        seen.add(key)
+    if s.selector:
+        validate_labels(errs, "spec.selector", s.selector)
+    for i, ip in enumerate(s.clusterIPs or ()):
+        if ip in ("None", "") and i == 0:
+            continue
+        try:
+            ipaddress.ip_address(ip)
+        except ValueError:
+            errs.append(invalid(f"spec.clusterIPs[{i}]", ip,
+                                "must be empty, 'None', or a valid IP address"))
+    for i, ip in enumerate(s.externalIPs or ()):
+        try:
+            ipaddress.ip_address(ip)
+        except ValueError:
+            errs.append(invalid(f"spec.externalIPs[{i}]", ip, "must be a valid IP address"))
+    if s.sessionAffinityConfig is not None and s.sessionAffinity != "ClientIP":
+        errs.append(forbidden("spec.sessionAffinityConfig",
+                              "must not be set when `sessionAffinity` is None"))
+    cfg = s.sessionAffinityConfig
+    if cfg is not None and cfg.clientIP is not None and cfg.clientIP.timeoutSeconds is not None:
+        t = cfg.clientIP.timeoutSeconds
+        if not 0 < t <= 86400:
+            errs.append(invalid("spec.sessionAffinityConfig.clientIP.timeoutSeconds", t,
+                                "must be greater than 0 and less than 86400"))
+    if s.externalTrafficPolicy is not None and s.type in ("ClusterIP", "ExternalName"):
+        errs.append(invalid("spec.externalTrafficPolicy", s.externalTrafficPolicy,
+                            "may only be set when `type` is 'NodePort' or 'LoadBalancer'"))
+
+
+_Check = Callable[[Errors, Any], None]
+
+# kind -> (name check, kind-specific check)
+_KINDS: dict[str, tuple[NameCheck, _Check | None]] = {
+    "Pod": (dns1123_subdomain, _pod),
+    "Deployment": (dns1123_subdomain, _deployment),
+    "ReplicaSet": (dns1123_subdomain, _replicaset),
+    "DaemonSet": (dns1123_subdomain, _daemonset),
+    "Job": (dns1123_subdomain, _job),
+    "Service": (dns1035_label, _service),
+    "Endpoints": (dns1123_subdomain, None),
+    "ConfigMap": (dns1123_subdomain, C.check_configmap),
+    "Secret": (dns1123_subdomain, C.check_secret),
+    "Namespace": (dns1123_label, C.check_namespace),
+    "Node": (dns1123_subdomain, C.check_node),
+    "Event": (dns1123_subdomain, C.check_event),
+    "ResourceQuota": (dns1123_subdomain, C.check_quota),
+    "ComponentStatus": (dns1123_subdomain, None),
+    "Lease": (dns1123_subdomain, C.check_lease),
+    "Role": (path_segment_name, C.check_role),
+    "ClusterRole": (path_segment_name, C.check_role),
+    "RoleBinding": (path_segment_name, C.check_binding),
+    "ClusterRoleBinding": (path_segment_name, C.check_binding),
+    "Binding": (dns1123_subdomain, C.check_pod_binding),
+    "Scale": (dns1123_subdomain, C.check_scale),
+}
+
+
+def validate(kind: str, obj: BaseModel, namespaced: bool = True) -> Errors:
+    """Field errors of a parsed, defaulted object of ``kind`` (empty when valid)."""
+    errs: Errors = []
+    name_check, fn = _KINDS.get(kind, (dns1123_subdomain, None))
+    meta = getattr(obj, "metadata", None)
+    if isinstance(meta, ObjectMeta):
+        validate_object_meta(errs, meta, namespaced, name_check)
+    if fn is not None:
+        fn(errs, obj)
+    return errs

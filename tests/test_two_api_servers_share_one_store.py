@@ -1,0 +1,52 @@
+"""Several API servers at once on one bucket: both faces, one truth."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from jetkube.services.apiserver.server import ApiServer, ServerConfig
+from jetkube.services.machinery.apiclient import ApiClient
+from jetkube.services.machinery.natsserver import free_port, wait_for_port
+from jetkube.services.machinery.natsstore import connect
+
+pytestmark = pytest.mark.integration
+
+
+async def test_write_through_one_read_through_the_other(apiserver: dict[str, Any]) -> None:
+    port = free_port()
+    cfg = ServerConfig(nats_url=str(apiserver["nats_url"]), port=port,
+                       bucket=str(apiserver["bucket"]))
+    second = ApiServer(cfg)
+    task = asyncio.create_task(second.run())
+    await asyncio.wait_for(second.ready.wait(), 20)
+    await asyncio.to_thread(wait_for_port, "127.0.0.1", port)
+    try:
+        h = {"Authorization": "Bearer admin-token"}
+        async with httpx.AsyncClient(headers=h, timeout=10) as c:
+            cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared"}}
+            r = await c.post(f"{apiserver['url']}/api/v1/namespaces/default/configmaps", json=cm)
+            assert r.status_code == 201
+            r = await c.get(f"http://127.0.0.1:{port}/api/v1/namespaces/default/configmaps")
+            assert "shared" in [i["metadata"]["name"] for i in r.json()["items"]]
+            r = await c.post(f"http://127.0.0.1:{port}/api/v1/namespaces/default/configmaps",
+                             json=cm)
+            assert r.status_code == 409 and r.json()["reason"] == "AlreadyExists"
+        nc = await connect(str(apiserver["nats_url"]))
+        try:
+            api = ApiClient(nc, None)  # second server runs without a token file: auth off
+            outs = await asyncio.gather(*(api.create("configmaps", "default", {
+                "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"q{i}"}})
+                for i in range(20)), return_exceptions=True)
+            # the queue group spreads requests over both servers; the first one demands a
+            # token, so its share is refused with 401 and the second's succeeds
+            codes = sorted({getattr(o, "code", 201) for o in outs})
+            assert codes == [201, 401]
+        finally:
+            await nc.close()
+    finally:
+        second.stop()
+        await asyncio.wait_for(task, 20)
