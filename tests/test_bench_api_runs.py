@@ -1,0 +1,24 @@
+"""bench/api.py runs end to end and prints every figure it promises (a smoke run;
+the figures themselves are judged by reading the full benchmark, not here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "api.py"
+
+
+def test_bench_api_quick_prints_each_figure_beside_its_anchor() -> None:
+    p = subprocess.run([sys.executable, str(BENCH), "--quick"], capture_output=True, text=True,
+                       timeout=240)
+    assert p.returncode == 0, p.stderr
+    for label in ("raw nats-py KV put rate", "create via HTTP", "create via NATS",
+                  "ratio API/raw KV", "goal >= 0.25", "mutating p99", "goal <= 50 ms",
+                  "watch delivery p99", "list 1000 pods", "0 errors"):
+        assert label in p.stdout, (label, p.stdout)
