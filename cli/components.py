@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shlex
 import shutil
 import sys
 from collections.abc import Callable
@@ -139,8 +140,15 @@ def _script_argv(name: str, *extra: Callable[[Plan, int], list[str]]) -> Callabl
     def argv(p: Plan, i: int) -> list[str]:
         exe = script(name)
         assert exe is not None
-        return [exe, *(a for fn in extra for a in fn(p, i))]
+        return [exe, *(a for fn in extra for a in fn(p, i)), *extra_args(name)]
     return argv
+
+
+def extra_args(script_name: str) -> list[str]:
+    """Flags for one service from the environment of `kctl up`:
+    ``JETKUBE_CONTROLLER_MANAGER_ARGS="--node-monitor-grace-period=5" kctl up``."""
+    var = script_name.removeprefix("jetkube-").upper().replace("-", "_")
+    return shlex.split(os.environ.get(f"JETKUBE_{var}_ARGS", ""))
 
 
 def _script_available(name: str, note: str = "") -> Callable[[Plan], str | None]:

@@ -6,14 +6,19 @@ One cluster per session on free loopback ports and a temporary data dir;
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from hollow import HollowNodes
 
 from jetkube.services.machinery.natsserver import free_port
 
@@ -26,6 +31,24 @@ class Cluster:
     kubeconfig: Path
     port: int
     nats_port: int
+
+    @property
+    def nats_url(self) -> str:
+        return str(json.loads((self.data_dir / "cluster.json").read_text())["nats_url"])
+
+    @property
+    def token(self) -> str:
+        cfg = yaml.safe_load(self.kubeconfig.read_text())
+        return str(cfg["users"][0]["user"]["token"])
+
+    @contextlib.contextmanager
+    def hollow_nodes(self, names: list[str], **kw: Any) -> Iterator[HollowNodes]:
+        """Hollow nodes (Node objects kept alive by leases) for the duration of a block."""
+        nodes = HollowNodes(self.nats_url, self.token, names, **kw).start()
+        try:
+            yield nodes
+        finally:
+            nodes.stop()
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "KUBECONFIG": str(self.kubeconfig)}

@@ -42,7 +42,7 @@ Obj = dict[str, Any]
 
 
 class ApiClient:
-    def __init__(self, nc: NATS, token: str | None = None, *, timeout: float = 10.0,
+    def __init__(self, nc: NATS | None, token: str | None = None, *, timeout: float = 10.0,
                  retries: int = 3) -> None:
         self.nc = nc
         self.token = token
@@ -80,12 +80,23 @@ class ApiClient:
             headers["Authorization"] = f"Bearer {self.token}"
         inject_headers(headers)
         payload = b"" if body is None else body if isinstance(body, bytes) else orjson.dumps(body)
-        subject = api_subject(verb, rt)
+        code, data = await self.send(api_subject(verb, rt), payload, headers)
+        if code >= 400:
+            raise apierrors.ApiError.from_status(data, code)
+        return data
+
+    async def send(self, subject: str, payload: bytes, headers: dict[str, str]) -> tuple[int, Obj]:
+        """One request/reply round trip: the HTTP-like code and the decoded body."""
+        assert self.nc is not None, "an ApiClient without a NATS connection must override send"
         for attempt in range(self.retries):
             try:
                 msg = await self.nc.request(subject, payload, timeout=self.timeout, headers=headers)
                 break
-            except (NoRespondersError, NatsTimeout):
+            except NatsTimeout:
+                # the request may have been served: retrying a create could report a
+                # misleading AlreadyExists, so a timeout is the caller's to handle
+                raise apierrors.timeout(f"no reply to {subject} within {self.timeout}s") from None
+            except NoRespondersError:
                 if attempt == self.retries - 1:
                     raise apierrors.ApiError(
                         503, "ServiceUnavailable",
@@ -94,9 +105,7 @@ class ApiClient:
                 await asyncio.sleep(0.2 * (2 ** attempt))
         code = int((msg.headers or {}).get("Jetkube-Code", "200"))
         data = orjson.loads(msg.data) if msg.data else {}
-        if code >= 400:
-            raise apierrors.ApiError.from_status(data, code)
-        return data  # type: ignore[no-any-return]
+        return code, data
 
     async def get(self, resource: str, namespace: str | None, name: str) -> Obj:
         return await self.request("get", resource, namespace, name)

@@ -1,0 +1,1 @@
+"""kube-controller-manager: one leader-elected process running the controllers, one file each."""

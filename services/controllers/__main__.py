@@ -1,0 +1,5 @@
+"""``python -m jetkube.services.controllers``."""
+
+from .main import main
+
+main()

@@ -1,0 +1,151 @@
+"""How every jetkube service starts, runs and stops, written once.
+
+``run_service`` sets up logging, tracing and uvloop, connects to NATS, opens
+the store (read side: informers), builds the API client (write side: NATS
+request/reply with the service's token), optionally takes a Lease (leader
+election, as kube-scheduler and kube-controller-manager do), runs the
+service's body, and on SIGTERM/SIGINT stops it, releases the lease and
+closes.  A leader that loses its lease exits non-zero, as Kubernetes
+components do, so a supervisor restarts it as a standby.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from nats.aio.client import Client as NATS
+
+from .apiclient import ApiClient
+from .clock import Clock, RealClock
+from .events import EventRecorder
+from .informer_factory import SharedInformerFactory
+from .leaderelection import LeaderElector
+from .logging_setup import setup_logging
+from .natsstore import NatsStore, connect
+from .settings import Settings
+from .store import Store
+from .telemetry import setup_telemetry
+
+log = logging.getLogger(__name__)
+
+LEASE_NAMESPACE = "kube-system"
+
+
+@dataclass
+class Runtime:
+    """What a running service has: connections, store, API client, informers, events."""
+
+    name: str
+    settings: Settings
+    nc: NATS | None  # None in unit tests on the in-memory store
+    store: Store
+    api: ApiClient
+    informers: SharedInformerFactory
+    events: EventRecorder
+    clock: Clock = field(default_factory=RealClock)
+    identity: str = ""
+
+
+def token_from_environment(explicit: str | None = None) -> str | None:
+    """The bearer token: --token, $JETKUBE_TOKEN, else the kubeconfig's current user."""
+    if explicit:
+        return explicit
+    if os.environ.get("JETKUBE_TOKEN"):
+        return os.environ["JETKUBE_TOKEN"]
+    path = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+    if not path:
+        data_dir = os.environ.get("JETKUBE_DATA_DIR")
+        path = str(Path(data_dir) / "kubeconfig") if data_dir else ""
+    if not path or not Path(path).is_file():
+        return None
+    cfg = yaml.safe_load(Path(path).read_text()) or {}
+    ctx_name = cfg.get("current-context")
+    ctx: dict[str, Any] = next((c.get("context", {}) for c in cfg.get("contexts", [])
+                                if c.get("name") == ctx_name), {})
+    user = next((u.get("user", {}) for u in cfg.get("users", [])
+                 if u.get("name") == ctx.get("user")), None)
+    if user is None and cfg.get("users"):
+        user = cfg["users"][0].get("user", {})
+    tok = (user or {}).get("token")
+    return str(tok) if tok else None
+
+
+async def open_runtime(name: str, settings: Settings, token: str | None) -> Runtime:
+    nc = await connect(settings.nats_url, name=name)
+    store = await NatsStore.open(nc, settings.bucket, history=settings.kv_history)
+    api = ApiClient(nc, token)
+    informers = SharedInformerFactory(store, settings=settings)
+    identity = f"{socket.gethostname()}_{uuid.uuid4()}"
+    return Runtime(name, settings, nc, store, api, informers, EventRecorder(api, name),
+                   identity=identity)
+
+
+Body = Callable[[Runtime], Coroutine[Any, Any, None]]
+
+
+async def _serve(name: str, settings: Settings, token: str | None, body: Body,
+                 lease: str | None) -> int:
+    rt = await open_runtime(name, settings, token)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    lost = asyncio.Event()
+    if lease is None:
+        work: asyncio.Task[None] = asyncio.create_task(body(rt))
+    else:
+        elector = LeaderElector(
+            rt.api, LEASE_NAMESPACE, lease, rt.identity, rt.clock,
+            on_started_leading=lambda: body(rt), on_stopped_leading=lost.set,
+            settings=settings.leader_election,
+            on_new_leader=lambda who: log.info("leader of %s is now %s", lease, who))
+        work = asyncio.create_task(elector.run())
+        log.info("%s waiting to lead lease %s/%s as %s", name, LEASE_NAMESPACE, lease,
+                 rt.identity)
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    code = 0
+    if work.done() and not stop.is_set():
+        exc = work.exception() if not work.cancelled() else None
+        if exc is not None:
+            log.error("%s failed: %r", name, exc, exc_info=exc)
+            code = 1
+        elif lost.is_set():
+            log.error("%s lost its lease; exiting", name)
+            code = 1
+    work.cancel()
+    stopper.cancel()
+    with contextlib.suppress(BaseException):
+        await asyncio.wait_for(work, 10)
+    await rt.informers.stop()
+    await rt.events.flush()
+    if rt.nc is not None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(rt.nc.close(), 5)
+    return code
+
+
+def run_service(name: str, body: Body, *, settings: Settings | None = None,
+                token: str | None = None, lease: str | None = None) -> None:
+    """Run ``body`` as service ``name`` until a signal; exit non-zero on failure."""
+    settings = settings or Settings.from_env()
+    setup_logging(name, settings.log_level, settings.log_format)
+    setup_telemetry(name)
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        uvloop.install()
+    code = asyncio.run(_serve(name, settings, token_from_environment(token), body, lease))
+    sys.exit(code)

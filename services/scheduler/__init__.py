@@ -1,0 +1,1 @@
+"""kube-scheduler: framework (PreFilter/Filter/Score/Bind) and plugins; leader-elected."""
