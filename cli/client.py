@@ -9,6 +9,7 @@ are streamed JSON lines (``{"type": ..., "object": ...}``).
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +32,11 @@ _REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotF
             504: "Timeout"}
 
 
+def new_traceparent() -> str:
+    """A W3C traceparent for a new, sampled trace (``00-<trace id>-<span id>-01``)."""
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+
+
 def _timeout(t: float | None) -> Any:
     return httpx.USE_CLIENT_DEFAULT if t is None else t
 
@@ -46,7 +52,10 @@ class ApiClient:
     def __init__(self, server: str, token: str | None = None, *,
                  transport: httpx.BaseTransport | None = None, timeout: float = 30.0) -> None:
         self.server = server.rstrip("/")
-        headers = {"Accept": "application/json", "User-Agent": "kctl/jetkube"}
+        headers = {"Accept": "application/json", "User-Agent": "kctl/jetkube",
+                   # one trace per kctl command: the API server's spans (and, through the
+                   # object's trace annotation, the controllers' and scheduler's) join it
+                   "traceparent": new_traceparent()}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.Client(base_url=self.server, headers=headers, transport=transport,

@@ -13,6 +13,8 @@ import uvicorn
 
 from ..machinery.natsstore import NatsStore, connect
 from ..machinery.nodestream import NodePodStream
+from ..machinery.runtime import publish_spans
+from ..machinery.settings import Settings
 from ..machinery.store import Store
 from .admission import Admission, AdmissionConfig
 from .auth import Authenticator, Authorizer, load_tokens
@@ -76,6 +78,7 @@ class ApiServer:
     async def run(self) -> None:
         cfg = self.config
         nc = await connect(cfg.nats_url, name="jetkube-apiserver")
+        publish_spans(nc, "jetkube-apiserver", Settings.from_env())
         store = await NatsStore.open(nc, cfg.bucket, history=cfg.kv_history)
         node_stream = NodePodStream(nc)
         await node_stream.ensure()

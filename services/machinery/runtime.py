@@ -36,7 +36,7 @@ from .logging_setup import setup_logging
 from .natsstore import NatsStore, connect
 from .settings import Settings
 from .store import Store
-from .telemetry import setup_telemetry
+from .telemetry import JsonSpanExporter, setup_telemetry, threadsafe_publisher, trace_subject
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +82,19 @@ def token_from_environment(explicit: str | None = None) -> str | None:
     return str(tok) if tok else None
 
 
+def publish_spans(nc: NATS, service: str, settings: Settings) -> None:
+    """Publish this process's finished spans as JSON on ``jetkube.traces.<service>``."""
+    if not settings.trace_publish:
+        return
+    subject = trace_subject(service, settings.trace_subject_prefix)
+    loop = asyncio.get_running_loop()
+    setup_telemetry(service, exporters=[JsonSpanExporter(threadsafe_publisher(
+        loop, lambda data: nc.publish(subject, data)))])
+
+
 async def open_runtime(name: str, settings: Settings, token: str | None) -> Runtime:
     nc = await connect(settings.nats_url, name=name)
+    publish_spans(nc, name, settings)
     store = await NatsStore.open(nc, settings.bucket, history=settings.kv_history)
     api = ApiClient(nc, token)
     informers = SharedInformerFactory(store, settings=settings)

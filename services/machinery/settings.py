@@ -81,6 +81,8 @@ class Settings(_Frozen):
     kv_history: int = Field(8, ge=1, le=64)
     api_subject_prefix: str = "jetkube.api"
     trace_subject_prefix: str = "jetkube.traces"
+    # publish finished spans as JSON to <trace_subject_prefix>.<service> (kctl trace, tests)
+    trace_publish: bool = False
 
     # work queue: per-item exponential backoff combined with an overall token bucket
     queue_backoff: Backoff = Backoff()

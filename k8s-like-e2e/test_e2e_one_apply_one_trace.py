@@ -1,0 +1,92 @@
+"""One `kctl apply` of a Deployment yields one trace: API server -> deployment
+controller -> ReplicaSet controller -> pods -> scheduler binds.
+
+Every service of the e2e cluster publishes its finished spans as JSON on
+`jetkube.traces.<service>` (JETKUBE_TRACE_PUBLISH=1); the test collects them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+from conftest import Cluster
+
+from jetkube.services.machinery.natsstore import connect
+
+pytestmark = pytest.mark.e2e
+
+MANIFEST = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: traced, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: traced}}
+  template:
+    metadata: {labels: {app: traced}}
+    spec:
+      containers: [{name: c, image: busybox:1.36}]
+"""
+
+
+class SpanCollector:
+    def __init__(self, nats_url: str) -> None:
+        self.spans: list[dict[str, Any]] = []
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._done: asyncio.Event | None = None
+        self._t = threading.Thread(target=self._loop.run_until_complete,
+                                   args=(self._run(nats_url),), daemon=True)
+        self._t.start()
+        assert self._ready.wait(10)
+
+    async def _run(self, url: str) -> None:
+        self._done = asyncio.Event()
+        nc = await connect(url)
+
+        async def cb(msg: Any) -> None:
+            self.spans.append(json.loads(msg.data))
+
+        await nc.subscribe("jetkube.traces.>", cb=cb)
+        await nc.flush()
+        self._ready.set()
+        await self._done.wait()
+        await nc.close()
+
+    def close(self) -> None:
+        assert self._done is not None
+        self._loop.call_soon_threadsafe(self._done.set)
+        self._t.join(10)
+
+
+def test_one_apply_yields_one_trace_across_services(cluster: Cluster) -> None:
+    collector = SpanCollector(cluster.nats_url)
+    try:
+        with cluster.hollow_nodes(["trace-n1"]):
+            cluster.kctl("apply", "-f", "-", input=MANIFEST)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                pods = json.loads(cluster.kctl("get", "pods", "-l", "app=traced", "-o",
+                                               "json").stdout)["items"]
+                if len(pods) == 2 and all(p["spec"].get("nodeName") for p in pods):
+                    break
+                time.sleep(0.3)
+            else:
+                raise AssertionError("the deployment's pods were not created and bound")
+            d = json.loads(cluster.kctl("get", "deploy", "traced", "-o", "json").stdout)
+            trace_id = d["metadata"]["annotations"]["jetkube.io/traceparent"].split("-")[1]
+            time.sleep(7)  # span processors export in batches (every ~5 s)
+        mine = [s for s in collector.spans if s.get("trace_id") == trace_id]
+        services = {s.get("service") for s in mine}
+        names = {s.get("name") for s in mine}
+        assert {"jetkube-apiserver", "jetkube-controller-manager", "jetkube-scheduler"} <= services, \
+            (services, names)
+        assert any("deployment" in n for n in names) and any("replicaset" in n for n in names), names
+        assert any(n.startswith("create pods") for n in names), names
+    finally:
+        collector.close()
