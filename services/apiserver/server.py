@@ -16,6 +16,7 @@ from ..machinery.nodestream import NodePodStream
 from ..machinery.runtime import publish_spans
 from ..machinery.settings import Settings
 from ..machinery.store import Store
+from ..machinery.tracestore import ensure_trace_stream
 from .admission import Admission, AdmissionConfig
 from .auth import Authenticator, Authorizer, load_tokens
 from .bootstrap import ensure_defaults
@@ -82,6 +83,7 @@ class ApiServer:
         store = await NatsStore.open(nc, cfg.bucket, history=cfg.kv_history)
         node_stream = NodePodStream(nc)
         await node_stream.ensure()
+        await ensure_trace_stream(nc)
         front = await self.build(store, node_stream)
         broker = None
         if cfg.nats_face:

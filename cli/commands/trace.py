@@ -1,0 +1,98 @@
+"""``kctl trace TYPE/NAME``: the trace of the request that made an object, as a
+waterfall in the terminal (no Jaeger needed).
+
+The object's ``jetkube.io/traceparent`` annotation names the trace; its spans
+come from the ``JETKUBE_TRACES`` stream (machinery/tracestore.py), which the
+services of a `kctl up` cluster feed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from ..console import echo
+from ..context import Ctx
+from ..errors import CliError
+from ..up import load_state
+from .cluster import data_dir_arg
+
+ANNOTATION = "jetkube.io/traceparent"
+BAR = 40
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "trace", help="Show the trace that produced an object as a waterfall")
+    p.add_argument("target", metavar="TYPE/NAME")
+    p.add_argument("--nats-url", help="default: the cluster of --data-dir (cluster.json)")
+    p.add_argument("--data-dir", help="the kctl up data dir (default ~/.jetkube)")
+    p.set_defaults(func=run)
+
+
+def waterfall(spans: list[dict[str, Any]]) -> list[str]:
+    """One line per span, children under parents, bars placed on one time axis."""
+    if not spans:
+        return []
+    t0 = min(int(s["start"]) for s in spans)
+    t1 = max(int(s.get("end") or s["start"]) for s in spans)
+    width = max(t1 - t0, 1)
+    by_id = {s["span_id"]: s for s in spans}
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for s in spans:
+        parent = s.get("parent_id") if s.get("parent_id") in by_id else None
+        children.setdefault(parent, []).append(s)
+    lines = [f"trace {spans[0]['trace_id']}  ({len(spans)} spans, {width / 1e6:.1f} ms)"]
+
+    def walk(parent: str | None, depth: int) -> None:
+        for s in sorted(children.get(parent, []), key=lambda x: int(x["start"])):
+            start, end = int(s["start"]), int(s.get("end") or s["start"])
+            a = int((start - t0) / width * BAR)
+            b = max(a + 1, int((end - t0) / width * BAR))
+            bar = " " * a + "█" * (b - a) + " " * (BAR - b)
+            label = ("  " * depth + s["name"])[:44]
+            lines.append(f"{label:<44} {s.get('service', ''):<27} |{bar}| "
+                         f"{(end - start) / 1e6:8.1f} ms")
+            walk(s["span_id"], depth + 1)
+
+    walk(None, 0)
+    return lines
+
+
+def run(ctx: Ctx) -> int:
+    a = ctx.args
+    if "/" not in a.target:
+        raise CliError("trace needs TYPE/NAME, e.g. kctl trace deployment/web")
+    kind, name = a.target.split("/", 1)
+    info = ctx.discovery.resolve(kind)
+    obj = ctx.client.get(info.path(ctx.namespace if info.namespaced else None, name))
+    tp = ((obj.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION)
+    if not tp:
+        raise CliError(f"{info.name}/{name} has no {ANNOTATION} annotation: nothing traced it")
+    trace_id = tp.split("-")[1]
+    state = load_state(data_dir_arg(a))
+    url = a.nats_url or (state.plan.nats_url if state else None)
+    if not url:
+        raise CliError("no NATS url: pass --nats-url or --data-dir of a kctl up cluster")
+    from jetkube.services.machinery.natsstore import connect
+    from jetkube.services.machinery.tracestore import read_trace
+
+    async def go() -> list[dict[str, Any]]:
+        try:
+            nc = await connect(url, max_reconnect_attempts=0, connect_timeout=5)
+        except Exception as e:
+            raise CliError(f"cannot connect to NATS at {url}: {e or e.__class__.__name__}"
+                           ) from None
+        try:
+            return await read_trace(nc, trace_id)
+        finally:
+            await nc.close()
+
+    spans = asyncio.run(go())
+    if not spans:
+        raise CliError(f"no spans of trace {trace_id} are kept (services publish spans when "
+                       "JETKUBE_TRACE_PUBLISH=1, as kctl up sets; the stream keeps an hour)")
+    for line in waterfall(spans):
+        echo(line)
+    return 0

@@ -1,0 +1,168 @@
+"""The boundary between the node agent and a container runtime (like CRI).
+
+The kubelet core (pod workers, probes, status, restart backoff) speaks only
+this protocol; ``runtimes/docker.py`` runs real containers, ``runtimes/sim.py``
+pretends (hollow nodes for scale).  Everything a runtime creates is labelled
+with the pod's uid, namespace and name, the container's name and its attempt
+(restart) number, so a restarted agent finds and adopts it.
+
+Specs handed to a runtime are resolved: env values are plain strings (the
+core resolved configMapKeyRef / secretKeyRef / fieldRef / envFrom), volumes
+are host paths the core prepared, images are names the core has ensured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+LABEL_POD_UID = "io.jetkube.pod.uid"
+LABEL_POD_NAME = "io.jetkube.pod.name"
+LABEL_POD_NAMESPACE = "io.jetkube.pod.namespace"
+LABEL_CONTAINER = "io.jetkube.container.name"
+LABEL_ATTEMPT = "io.jetkube.container.attempt"
+LABEL_KIND = "io.jetkube.kind"  # "sandbox" | "container"
+LABEL_NODE = "io.jetkube.node"
+
+PullPolicy = Literal["Always", "IfNotPresent", "Never"]
+
+
+class RuntimeError_(Exception):
+    """A runtime operation failed; ``reason`` is Kubernetes' (e.g. ErrImagePull)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class ImagePullError(RuntimeError_):
+    """ErrImagePull / ErrImageNeverPull / InvalidImageName, with the daemon's message."""
+
+
+@dataclass(frozen=True)
+class PodRef:
+    uid: str
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Mount:
+    host_path: str
+    container_path: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """One container, resolved: what to run, with what, where."""
+
+    name: str
+    image: str
+    command: list[str] | None = None  # entrypoint override (Kubernetes' command)
+    args: list[str] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    working_dir: str | None = None
+    mounts: list[Mount] = field(default_factory=list)
+    memory_limit_bytes: int | None = None
+    cpu_limit_millis: int | None = None
+    run_as_user: int | None = None
+    attempt: int = 0
+    tty: bool = False
+    stdin: bool = False
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    pod: PodRef
+    hostname: str
+    dns_servers: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+    host_network: bool = False
+    network: str | None = None  # the node's pod network (issue: networking); None: default
+    ip: str | None = None
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    id: str
+    pod: PodRef
+    ip: str
+    ready: bool = True
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """What the runtime knows of one container (``list_containers`` / ``inspect``)."""
+
+    id: str
+    pod: PodRef
+    name: str
+    attempt: int
+    image: str
+    image_id: str
+    state: Literal["created", "running", "exited", "unknown"]
+    exit_code: int | None = None
+    reason: str = ""  # Completed / Error / OOMKilled
+    message: str = ""
+    started_at: str | None = None  # RFC3339
+    finished_at: str | None = None
+
+
+ExitHandler = Callable[[ContainerInfo], Awaitable[None] | None]
+
+
+class Runtime(Protocol):
+    name: str  # "docker" | "sim"
+
+    async def version(self) -> str:
+        """``docker://20.10.24`` style, for Node.status.nodeInfo.containerRuntimeVersion."""
+        ...
+
+    def on_exit(self, handler: ExitHandler) -> None:
+        """Call ``handler`` whenever a container stops (no polling: docker events)."""
+        ...
+
+    async def ensure_image(self, image: str, policy: PullPolicy) -> str:
+        """Pull if the policy asks; return the image id; raise ImagePullError."""
+        ...
+
+    async def run_sandbox(self, spec: SandboxSpec) -> Sandbox:
+        """Create and start the pod's sandbox (owns the network namespace)."""
+        ...
+
+    async def remove_sandbox(self, sandbox_id: str) -> None: ...
+
+    async def create_and_start(self, sandbox: Sandbox, spec: ContainerSpec) -> ContainerInfo:
+        """Create a container joined to the sandbox's namespaces and start it."""
+        ...
+
+    async def stop_container(self, container_id: str, grace_seconds: float) -> None:
+        """SIGTERM, then SIGKILL after the grace period."""
+        ...
+
+    async def remove_container(self, container_id: str) -> None: ...
+
+    async def inspect(self, container_id: str) -> ContainerInfo: ...
+
+    async def list_sandboxes(self) -> list[Sandbox]:
+        """Every sandbox this node's agent created (by label), for adoption."""
+        ...
+
+    async def list_containers(self) -> list[ContainerInfo]:
+        """Every container this node's agent created (by label), for adoption."""
+        ...
+
+    async def exec(self, container_id: str, command: list[str],
+                   limit_s: float | None = None) -> tuple[int, bytes]:
+        """Run a command in a container: exit code and combined output."""
+        ...
+
+    def logs(self, container_id: str, *, follow: bool = False, tail: int | None = None,
+             timestamps: bool = False) -> AsyncIterator[bytes]:
+        """The container's output (stdout and stderr), streamed when following."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,1 @@
+"""Container runtimes behind kubelet.runtime.Runtime: docker (real containers) and sim (hollow)."""
