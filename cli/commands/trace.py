@@ -69,7 +69,7 @@ def run(ctx: Ctx) -> int:
     obj = ctx.client.get(info.path(ctx.namespace if info.namespaced else None, name))
     tp = ((obj.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION)
     if not tp:
-        raise CliError(f"{info.name}/{name} has no {ANNOTATION} annotation: nothing traced it")
+        raise CliError(f"{info.singular}/{name} has no {ANNOTATION} annotation: nothing traced it")
     trace_id = tp.split("-")[1]
     state = load_state(data_dir_arg(a))
     url = a.nats_url or (state.plan.nats_url if state else None)
