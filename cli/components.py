@@ -73,6 +73,8 @@ class Plan:
             "JETKUBE_API_URL": self.api_url,
             "KUBECONFIG": str(self.kubeconfig),
             "PYTHONUNBUFFERED": "1",
+            # spans go to the JETKUBE_TRACES stream, so `kctl trace` works without Jaeger
+            "JETKUBE_TRACE_PUBLISH": os.environ.get("JETKUBE_TRACE_PUBLISH", "1"),
         })
         return env
 

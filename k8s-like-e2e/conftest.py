@@ -66,10 +66,14 @@ class Cluster:
 _monitor_ports: dict[Path, int] = {}
 
 
-def _up(data_dir: Path, port: int, nats_port: int, env: dict[str, str] | None = None) -> None:
+def _up(data_dir: Path, port: int, nats_port: int, env: dict[str, str] | None = None,
+        nodes: int = 0, runtime: str = "sim") -> None:
+    """kctl up on its own ports; no node agents unless asked (scenarios on hollow nodes
+    bring their own; others ask for ``nodes`` of a ``runtime``)."""
     p = subprocess.run([str(BIN / "kctl"), "up", "--data-dir", str(data_dir), "--port", str(port),
                         "--nats-port", str(nats_port), "--nats-monitor-port",
-                        str(_monitor_ports.setdefault(data_dir, free_port()))],
+                        str(_monitor_ports.setdefault(data_dir, free_port())),
+                        "--nodes", str(nodes), "--runtime", runtime],
                        capture_output=True, text=True, timeout=120,
                        env={**os.environ, "JETKUBE_TRACE_PUBLISH": "1", **(env or {})})
     assert p.returncode == 0, f"kctl up failed:\n{p.stdout}\n{p.stderr}"
