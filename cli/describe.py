@@ -26,7 +26,7 @@ class Writer:
     _lines: list[tuple[int, str, list[str] | None]] = field(default_factory=list)
 
     def kv(self, level: int, key: str, value: Any) -> None:
-        """``Key:  value`` (a list value continues on aligned lines)."""
+        """``Key:  value`` (a list value continues on aligned lines; ``[""]`` is blank)."""
         if isinstance(value, list):
             vals = [str(v) for v in value] or [NONE]
         else:
@@ -57,7 +57,7 @@ class Writer:
             width = max(2 * lvl + len(k) for lvl, k, _ in lines[i:j]) + 2
             for lvl, k, vs in lines[i:j]:
                 assert vs
-                out.append(f"{'  ' * lvl}{k}".ljust(width) + vs[0])
+                out.append((f"{'  ' * lvl}{k}".ljust(width) + vs[0]).rstrip())
                 out.extend((" " * width + v).rstrip() for v in vs[1:])
             i = j
         return "\n".join(out)

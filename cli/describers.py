@@ -1,13 +1,18 @@
-"""Per-kind ``kctl describe`` sections (Pod, Deployment, ReplicaSet, Service, Node…).
+"""Per-kind ``kctl describe`` sections and the dispatch by kind.
 
-Each describer writes kubectl's sections for its kind; every other kind gets
-the generic describer.  All of them end with the object's Events.
+Pods live in :mod:`.describe_pods`, workloads (Deployment, ReplicaSet,
+DaemonSet, Job) in :mod:`.describe_workloads`; this module has Service, Node,
+Namespace, ConfigMap and Secret.  Every other kind gets the generic
+describer.  All of them end with the object's Events.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from decimal import Decimal
+
+from jetkube.schemas.quantity import add_quantities, format_quantity, parse_quantity
 
 from .describe import (
     NONE,
@@ -20,226 +25,13 @@ from .describe import (
     header,
     map_lines,
 )
-from .rows import endpoints_string, node_roles, pod_status, selector_string
+from .describe_pods import pod, pod_template
+from .describe_workloads import daemonset, deployment, job, replicaset
+from .rows import endpoints_string, node_roles
 from .tables import render
 from .timefmt import age, describe_time
 
-
-def _containers(w: Writer, level: int, containers: list[Obj], statuses: list[Obj]) -> None:
-    by_name = {s.get("name"): s for s in statuses}
-    for c in containers:
-        w.section(level, str(c.get("name")))
-        lv = level + 1
-        st = by_name.get(c.get("name"))
-        if st is not None:
-            w.kv(lv, "Container ID", st.get("containerID"))
-        w.kv(lv, "Image", c.get("image"))
-        if st is not None:
-            w.kv(lv, "Image ID", st.get("imageID"))
-        ports = c.get("ports") or []
-        w.kv(lv, "Port" if len(ports) < 2 else "Ports",
-             ", ".join(f"{p.get('containerPort')}/{p.get('protocol') or 'TCP'}" for p in ports)
-             or NONE)
-        if c.get("command"):
-            w.section(lv, "Command")
-            for part in c["command"]:
-                w.raw(lv + 1, str(part))
-        if c.get("args"):
-            w.section(lv, "Args")
-            for part in c["args"]:
-                w.raw(lv + 1, str(part))
-        if st is not None:
-            _state(w, lv, "State", st.get("state") or {})
-            if st.get("lastState"):
-                _state(w, lv, "Last State", st["lastState"])
-            w.kv(lv, "Ready", "True" if st.get("ready") else "False")
-            w.kv(lv, "Restart Count", st.get("restartCount", 0))
-        res = c.get("resources") or {}
-        for part in ("limits", "requests"):
-            if res.get(part):
-                w.section(lv, part.capitalize())
-                for k, v in res[part].items():
-                    w.kv(lv + 1, k, v)
-        env = c.get("env") or []
-        if env:
-            w.section(lv, "Environment")
-            for e in env:
-                src = e.get("valueFrom")
-                w.kv(lv + 1, str(e.get("name")),
-                     e.get("value") if src is None else f"<set from {next(iter(src), '?')}>")
-        else:
-            w.kv(lv, "Environment", NONE)
-        mounts = [f"{m.get('mountPath')} from {m.get('name')} "
-                  f"({'ro' if m.get('readOnly') else 'rw'})" for m in c.get("volumeMounts") or []]
-        if mounts:
-            w.section(lv, "Mounts")
-            for m in mounts:
-                w.raw(lv + 1, m)
-        else:
-            w.kv(lv, "Mounts", NONE)
-
-
-def _state(w: Writer, level: int, key: str, state: Obj) -> None:
-    if state.get("running") is not None:
-        w.kv(level, key, "Running")
-        w.kv(level + 1, "Started", describe_time(state["running"].get("startedAt")))
-    elif state.get("waiting") is not None:
-        w.kv(level, key, "Waiting")
-        w.kv(level + 1, "Reason", state["waiting"].get("reason"))
-    elif state.get("terminated") is not None:
-        t = state["terminated"]
-        w.kv(level, key, "Terminated")
-        w.kv(level + 1, "Reason", t.get("reason"))
-        w.kv(level + 1, "Exit Code", t.get("exitCode", 0))
-        w.kv(level + 1, "Started", describe_time(t.get("startedAt")))
-        w.kv(level + 1, "Finished", describe_time(t.get("finishedAt")))
-    else:
-        w.kv(level, key, "Waiting")
-
-
-def _conditions(w: Writer, conds: list[Obj]) -> None:
-    if not conds:
-        return
-    w.section(0, "Conditions")
-    width = max([len("Type")] + [len(str(c.get("type"))) for c in conds]) + 2
-    w.raw(1, f"{'Type'.ljust(width)}Status")
-    for c in conds:
-        w.raw(1, f"{str(c.get('type')).ljust(width)}{c.get('status')}")
-
-
-def _volumes(w: Writer, volumes: list[Obj]) -> None:
-    if not volumes:
-        w.kv(0, "Volumes", NONE)
-        return
-    w.section(0, "Volumes")
-    for v in volumes:
-        w.section(1, str(v.get("name")))
-        kind = next((k for k in v if k != "name"), "")
-        w.kv(2, "Type", kind)
-        src = v.get(kind)
-        if isinstance(src, dict):
-            for k, val in src.items():
-                if not isinstance(val, (dict, list)):
-                    w.kv(2, k[:1].upper() + k[1:], val)
-
-
-def pod(w: Writer, o: Obj, fetch: Fetch) -> None:
-    meta, spec, st = o.get("metadata") or {}, o.get("spec") or {}, o.get("status") or {}
-    header(w, o, namespaced=True)
-    w.kv(0, "Priority", spec.get("priority", 0))
-    w.kv(0, "Service Account", spec.get("serviceAccountName") or "default")
-    node = spec.get("nodeName")
-    w.kv(0, "Node", f"{node}/{st.get('hostIP')}" if node and st.get("hostIP") else node or NONE)
-    w.kv(0, "Start Time", describe_time(st.get("startTime")) if st.get("startTime") else NONE)
-    reason, _, _, _ = pod_status(o)
-    w.kv(0, "Status", reason if meta.get("deletionTimestamp") else st.get("phase") or "Pending")
-    if st.get("reason"):
-        w.kv(0, "Reason", st.get("reason"))
-    w.kv(0, "IP", st.get("podIP"))
-    owners = meta.get("ownerReferences") or []
-    ctl = next((r for r in owners if r.get("controller")), None)
-    if ctl:
-        w.kv(0, "Controlled By", f"{ctl.get('kind')}/{ctl.get('name')}")
-    if spec.get("initContainers"):
-        w.section(0, "Init Containers")
-        _containers(w, 1, spec["initContainers"], st.get("initContainerStatuses") or [])
-    w.section(0, "Containers")
-    _containers(w, 1, spec.get("containers") or [], st.get("containerStatuses") or [])
-    _conditions(w, st.get("conditions") or [])
-    _volumes(w, spec.get("volumes") or [])
-    w.kv(0, "QoS Class", st.get("qosClass") or "BestEffort")
-    w.kv(0, "Node-Selectors", map_lines(spec.get("nodeSelector")))
-    tols = [_toleration(t) for t in spec.get("tolerations") or []]
-    w.kv(0, "Tolerations", tols or NONE)
-
-
-def _toleration(t: Obj) -> str:
-    """kubectl's form: ``key=value:Effect op=Exists for 300s``."""
-    text = str(t.get("key") or "")
-    if t.get("value"):
-        text += f"={t['value']}"
-    if t.get("effect"):
-        text += f":{t['effect']}"
-    if t.get("operator") == "Exists" and not t.get("value"):
-        text += " op=Exists" if text else "op=Exists"
-    if t.get("tolerationSeconds") is not None:
-        text += f" for {t['tolerationSeconds']}s"
-    return text
-
-
-def _template(w: Writer, tmpl: Obj) -> None:
-    w.section(0, "Pod Template")
-    tmeta, tspec = tmpl.get("metadata") or {}, tmpl.get("spec") or {}
-    w.kv(1, "Labels", map_lines(tmeta.get("labels")))
-    w.section(1, "Containers")
-    _containers(w, 2, tspec.get("containers") or [], [])
-    vols = tspec.get("volumes") or []
-    w.kv(1, "Volumes", [v.get("name") for v in vols] or NONE)
-
-
-def deployment(w: Writer, o: Obj, fetch: Fetch) -> None:
-    meta, spec, st = o.get("metadata") or {}, o.get("spec") or {}, o.get("status") or {}
-    header(w, o, namespaced=True)
-    w.kv(0, "CreationTimestamp", describe_time(meta.get("creationTimestamp")))
-    w.kv(0, "Selector", selector_string(spec.get("selector")))
-    want = spec.get("replicas", 1)
-    w.kv(0, "Replicas", f"{want} desired | {st.get('updatedReplicas', 0)} updated | "
-         f"{st.get('replicas', 0)} total | {st.get('availableReplicas', 0)} available | "
-         f"{st.get('unavailableReplicas', 0)} unavailable")
-    strategy = spec.get("strategy") or {}
-    w.kv(0, "StrategyType", strategy.get("type") or "RollingUpdate")
-    w.kv(0, "MinReadySeconds", spec.get("minReadySeconds", 0))
-    ru = strategy.get("rollingUpdate") or {}
-    if (strategy.get("type") or "RollingUpdate") == "RollingUpdate":
-        w.kv(0, "RollingUpdateStrategy", f"{ru.get('maxUnavailable', '25%')} max unavailable, "
-             f"{ru.get('maxSurge', '25%')} max surge")
-    _template(w, spec.get("template") or {})
-    conds = st.get("conditions") or []
-    if conds:
-        w.section(0, "Conditions")
-        width = max(len(str(c.get("type"))) for c in [*conds, {"type": "Type"}]) + 2
-        w.raw(1, f"{'Type'.ljust(width)}Status  Reason")
-        w.raw(1, f"{'----'.ljust(width)}------  ------")
-        for c in conds:
-            w.raw(1, f"{str(c.get('type')).ljust(width)}{str(c.get('status')).ljust(8)}"
-                     f"{c.get('reason', '')}")
-    rs = _owned(fetch, o, "/apis/apps/v1/namespaces/{ns}/replicasets")
-    newest = max(rs, key=lambda r: int(((r.get("metadata") or {}).get("annotations") or {})
-                                        .get("deployment.kubernetes.io/revision", 0) or 0),
-                 default=None)
-    if newest is not None:
-        nm = newest.get("metadata") or {}
-        have = (newest.get("status") or {}).get("replicas", 0)
-        want = (newest.get("spec") or {}).get("replicas", 0)
-        w.kv(0, "NewReplicaSet", f"{nm.get('name')} ({have}/{want} replicas created)")
-    else:
-        w.kv(0, "NewReplicaSet", NONE)
-
-
-def _owned(fetch: Fetch, owner: Obj, path_tmpl: str) -> list[Obj]:
-    meta = owner.get("metadata") or {}
-    try:
-        lst = fetch(path_tmpl.format(ns=meta.get("namespace")), {})
-    except Exception:
-        return []
-    return [r for r in lst.get("items") or []
-            if any(ref.get("uid") == meta.get("uid")
-                   for ref in (r.get("metadata") or {}).get("ownerReferences") or [])]
-
-
-def replicaset(w: Writer, o: Obj, fetch: Fetch) -> None:
-    meta, spec, st = o.get("metadata") or {}, o.get("spec") or {}, o.get("status") or {}
-    header(w, o, namespaced=True)
-    w.kv(0, "Selector", selector_string(spec.get("selector")))
-    ctl = next((r for r in meta.get("ownerReferences") or [] if r.get("controller")), None)
-    if ctl:
-        w.kv(0, "Controlled By", f"{ctl.get('kind')}/{ctl.get('name')}")
-    w.kv(0, "Replicas", f"{st.get('replicas', 0)} current / {spec.get('replicas', 1)} desired")
-    pods = _owned(fetch, o, "/api/v1/namespaces/{ns}/pods")
-    phases = [(p.get("status") or {}).get("phase") for p in pods]
-    w.kv(0, "Pods Status", f"{phases.count('Running')} Running / {phases.count('Pending')} Waiting"
-         f" / {phases.count('Succeeded')} Succeeded / {phases.count('Failed')} Failed")
-    _template(w, spec.get("template") or {})
+__all__ = ["DESCRIBERS", "describe", "pod_template"]
 
 
 def service(w: Writer, o: Obj, fetch: Fetch) -> None:
@@ -264,6 +56,72 @@ def service(w: Writer, o: Obj, fetch: Fetch) -> None:
     w.kv(0, "Session Affinity", spec.get("sessionAffinity") or "None")
 
 
+_SYSTEM_INFO = (("machineID", "Machine ID"), ("systemUUID", "System UUID"),
+                ("bootID", "Boot ID"), ("kernelVersion", "Kernel Version"),
+                ("osImage", "OS Image"), ("operatingSystem", "Operating System"),
+                ("architecture", "Architecture"),
+                ("containerRuntimeVersion", "Container Runtime Version"),
+                ("kubeletVersion", "Kubelet Version"), ("kubeProxyVersion", "Kube-Proxy Version"))
+
+
+def _sum(quantities: list[str], binary: bool) -> str:
+    total = add_quantities(*quantities) if quantities else Decimal(0)
+    return format_quantity(total, binary=binary and any("i" in q for q in quantities))
+
+
+def _pct(used: str, alloc: object) -> str:
+    try:
+        cap = parse_quantity(str(alloc))
+        frac = int(parse_quantity(used) * 100 / cap) if cap else 0
+    except (ValueError, ArithmeticError):
+        frac = 0
+    return f"{used} ({frac}%)"
+
+
+def _pod_resources(p: Obj) -> dict[str, list[str]]:
+    """Container requests/limits of a pod: ``{"requests.cpu": [..], ...}``."""
+    out: dict[str, list[str]] = {}
+    for c in (p.get("spec") or {}).get("containers") or []:
+        res = c.get("resources") or {}
+        for part in ("requests", "limits"):
+            for k, v in (res.get(part) or {}).items():
+                out.setdefault(f"{part}.{k}", []).append(str(v))
+    return out
+
+
+def _node_pods(w: Writer, items: list[Obj], alloc: Obj) -> None:
+    w.kv(0, "Non-terminated Pods", f"({len(items)} in total)")
+    cols = [("requests.cpu", "cpu"), ("limits.cpu", "cpu"), ("requests.memory", "memory"),
+            ("limits.memory", "memory")]
+    totals: dict[str, list[str]] = {}
+    rows = []
+    for p in items:
+        res = _pod_resources(p)
+        cells = []
+        for key, r in cols:
+            used = _sum(res.get(key, []), r == "memory")
+            totals.setdefault(key, []).append(used)
+            cells.append(_pct(used, alloc.get(r, "0")))
+        meta = p.get("metadata") or {}
+        rows.append([str(meta.get("namespace") or ""), str(meta.get("name") or ""), *cells,
+                     age(meta.get("creationTimestamp"))])
+    if rows:
+        heads = ["Namespace", "Name", "CPU Requests", "CPU Limits", "Memory Requests",
+                 "Memory Limits", "Age"]
+        for line in render(heads, [["-" * len(h) for h in heads], *rows], pad=2, min_width=0):
+            w.raw(1, line)
+    w.section(0, "Allocated resources")
+    w.raw(1, "(Total limits may be over 100 percent, i.e., overcommitted.)")
+    alloc_rows = [[r, _pct(_sum(totals.get(f"requests.{r}", []), r == "memory"),
+                           alloc.get(r, "0")),
+                   _pct(_sum(totals.get(f"limits.{r}", []), r == "memory"), alloc.get(r, "0"))]
+                  for r in ("cpu", "memory")]
+    heads = ["Resource", "Requests", "Limits"]
+    for line in render(heads, [["-" * len(h) for h in heads], *alloc_rows], pad=2,
+                       min_width=0):
+        w.raw(1, line)
+
+
 def node(w: Writer, o: Obj, fetch: Fetch) -> None:
     meta, spec, st = o.get("metadata") or {}, o.get("spec") or {}, o.get("status") or {}
     w.kv(0, "Name", meta.get("name"))
@@ -275,13 +133,27 @@ def node(w: Writer, o: Obj, fetch: Fetch) -> None:
               for t in spec.get("taints") or []]
     w.kv(0, "Taints", taints or NONE)
     w.kv(0, "Unschedulable", "true" if spec.get("unschedulable") else "false")
+    try:
+        lease = fetch(f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/"
+                      f"{meta.get('name')}", {})
+    except Exception:  # no lease yet
+        lease = {}
+    if lease:
+        ls = lease.get("spec") or {}
+        w.section(0, "Lease")
+        w.kv(1, "HolderIdentity", ls.get("holderIdentity") or "<unset>")
+        w.kv(1, "AcquireTime", describe_time(ls.get("acquireTime")))
+        w.kv(1, "RenewTime", describe_time(ls.get("renewTime")))
     conds = st.get("conditions") or []
     if conds:
         w.section(0, "Conditions")
-        rows = [[str(c.get("type")), str(c.get("status")), age(c.get("lastHeartbeatTime")),
-                 str(c.get("reason") or ""), str(c.get("message") or "")] for c in conds]
-        for line in render(["Type", "Status", "LastHeartbeat", "Reason", "Message"], rows,
-                           pad=2, min_width=0):
+        heads = ["Type", "Status", "LastHeartbeatTime", "LastTransitionTime", "Reason",
+                 "Message"]
+        rows = [[str(c.get("type")), str(c.get("status")),
+                 describe_time(c.get("lastHeartbeatTime")),
+                 describe_time(c.get("lastTransitionTime")), str(c.get("reason") or ""),
+                 str(c.get("message") or "")] for c in conds]
+        for line in render(heads, [["-" * len(h) for h in heads], *rows], pad=2, min_width=0):
             w.raw(1, line)
     w.section(0, "Addresses")
     for a in st.get("addresses") or []:
@@ -292,18 +164,21 @@ def node(w: Writer, o: Obj, fetch: Fetch) -> None:
             for k, v in st[part].items():
                 w.kv(1, k, v)
     info = st.get("nodeInfo") or {}
-    if info:
-        w.section(0, "System Info")
-        for k, v in info.items():
-            w.kv(1, k[:1].upper() + k[1:], v)
+    w.section(0, "System Info")
+    for key, label in _SYSTEM_INFO:
+        w.kv(1, label, [str(info.get(key) or "")])
     w.kv(0, "PodCIDR", spec.get("podCIDR"))
+    w.kv(0, "PodCIDRs", ",".join(spec.get("podCIDRs") or ([spec["podCIDR"]]
+                                                        if spec.get("podCIDR") else [])))
+    if spec.get("providerID"):
+        w.kv(0, "ProviderID", spec["providerID"])
     try:
         pods = fetch("/api/v1/pods", {"fieldSelector": f"spec.nodeName={meta.get('name')}"})
         items = [p for p in pods.get("items") or []
                  if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
     except Exception:
         items = []
-    w.kv(0, "Non-terminated Pods", f"({len(items)} in total)")
+    _node_pods(w, items, st.get("allocatable") or {})
 
 
 def namespace(w: Writer, o: Obj, fetch: Fetch) -> None:
@@ -343,8 +218,9 @@ def secret(w: Writer, o: Obj, fetch: Fetch) -> None:
 
 
 DESCRIBERS: dict[str, Callable[[Writer, Obj, Fetch], None]] = {
-    "Pod": pod, "Deployment": deployment, "ReplicaSet": replicaset, "Service": service,
-    "Node": node, "Namespace": namespace, "ConfigMap": configmap, "Secret": secret,
+    "Pod": pod, "Deployment": deployment, "ReplicaSet": replicaset, "DaemonSet": daemonset,
+    "Job": job, "Service": service, "Node": node, "Namespace": namespace,
+    "ConfigMap": configmap, "Secret": secret,
 }
 
 

@@ -208,8 +208,14 @@ def _job(o: Obj) -> list[str]:
         status = "Complete"
     elif conds.get("Failed") == "True":
         status = "Failed"
+    elif _meta(o).get("deletionTimestamp"):
+        status = "Terminating"
     elif conds.get("Suspended") == "True":
         status = "Suspended"
+    elif conds.get("FailureTarget") == "True":
+        status = "FailureTarget"
+    elif conds.get("SuccessCriteriaMet") == "True":
+        status = "SuccessCriteriaMet"
     else:
         status = "Running"
     start, end = parse_time(st.get("startTime")), parse_time(st.get("completionTime"))
@@ -280,9 +286,11 @@ def _endpointslice(o: Obj) -> list[str]:
 # --- cluster --------------------------------------------------------------
 
 def node_status(node: Obj) -> str:
+    """kubectl's STATUS: ``Ready`` / ``NotReady`` (any other status of the Ready
+    condition) / ``Unknown`` (no Ready condition), plus ``SchedulingDisabled``."""
     conds = {c.get("type"): c.get("status") for c in _status(node).get("conditions") or []}
     ready = conds.get("Ready")
-    status = "Ready" if ready == "True" else "NotReady" if ready == "False" else "Unknown"
+    status = "Unknown" if ready is None else "Ready" if ready == "True" else "NotReady"
     if _spec(node).get("unschedulable"):
         status += ",SchedulingDisabled"
     return status
@@ -312,18 +320,47 @@ def _node_wide(o: Obj) -> list[str]:
             str(info.get("containerRuntimeVersion") or "<unknown>")]
 
 
-def _event(o: Obj) -> list[str]:
+def _event_times(o: Obj) -> tuple[str, str, int]:
+    """(LAST SEEN, FIRST SEEN, count) as kubectl's event printer computes them."""
+    first_ts = o.get("firstTimestamp") or o.get("eventTime") or o.get("deprecatedFirstTimestamp")
+    first = age(first_ts or _meta(o).get("creationTimestamp"))
+    last_ts = o.get("lastTimestamp") or o.get("deprecatedLastTimestamp")
+    last = age(last_ts) if last_ts else first
+    count = _int(o.get("count") or o.get("deprecatedCount"))
+    series = o.get("series") or {}
+    if series:
+        last = age(series.get("lastObservedTime"))
+        count = _int(series.get("count"))
+    return last, first, count or 1
+
+
+def _event_target(o: Obj) -> str:
     involved = o.get("involvedObject") or o.get("regarding") or {}
-    last = (o.get("lastTimestamp") or o.get("eventTime") or o.get("deprecatedLastTimestamp")
-            or _meta(o).get("creationTimestamp"))
-    count = _int(o.get("count"))
-    seen = age(last)
-    first = o.get("firstTimestamp")
-    if count > 1 and first:
-        seen = f"{seen} (x{count} over {age(first)})"
-    obj = f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}"
-    return [seen, str(o.get("type") or ""), str(o.get("reason") or ""), obj,
+    kind = str(involved.get("kind", "")).lower()
+    return f"{kind}/{involved['name']}" if involved.get("name") else kind
+
+
+def _event(o: Obj) -> list[str]:
+    last, first, count = _event_times(o)
+    if count > 1:
+        last = f"{last} (x{count} over {first})"
+    return [last, str(o.get("type") or ""), str(o.get("reason") or ""), _event_target(o),
             str(o.get("message") or o.get("note") or "").strip()]
+
+
+def _event_wide(o: Obj) -> list[str]:
+    """LAST SEEN TYPE REASON OBJECT SUBOBJECT SOURCE MESSAGE FIRST SEEN COUNT NAME."""
+    last, first, count = _event_times(o)
+    involved = o.get("involvedObject") or o.get("regarding") or {}
+    src = o.get("source") or {}
+    component = src.get("component") or o.get("reportingController") or \
+        o.get("reportingComponent") or ""
+    host = src.get("host") or o.get("reportingInstance") or ""
+    source = f"{component}, {host}" if component and host else str(component or host)
+    return [last, str(o.get("type") or ""), str(o.get("reason") or ""), _event_target(o),
+            str(involved.get("fieldPath") or ""), source,
+            str(o.get("message") or o.get("note") or "").strip(), first, str(count),
+            name_of(o)]
 
 
 def _simple(*fields: Callable[[Obj], str]) -> RowFn:

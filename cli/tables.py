@@ -22,6 +22,7 @@ from .rows import (
     _deployment,
     _endpointslice,
     _event,
+    _event_wide,
     _job,
     _node,
     _node_wide,
@@ -48,11 +49,16 @@ class Printer:
     wide_headers: tuple[str, ...] = ()
     wide_row: RowFn | None = None
     name_col: int | None = 0  # which column holds the name (None: no NAME column)
+    wide_replaces: bool = False  # -o wide is a row of its own, not extra columns
 
     def columns(self, wide: bool) -> list[str]:
+        if wide and self.wide_replaces:
+            return list(self.wide_headers)
         return list(self.headers) + (list(self.wide_headers) if wide else [])
 
     def cells(self, o: Obj, wide: bool) -> list[str]:
+        if wide and self.wide_replaces and self.wide_row is not None:
+            return self.wide_row(o)
         cells = self.row(o)
         if wide and self.wide_row is not None:
             cells += self.wide_row(o)
@@ -94,7 +100,10 @@ PRINTERS: dict[str, Printer] = {
         lambda o: str(o.get("type") or "Opaque"), lambda o: str(len(o.get("data") or {})))),
     "ServiceAccount": Printer(("NAME", "SECRETS", "AGE"),
                               _simple(lambda o: str(len(o.get("secrets") or [])))),
-    "Event": Printer(("LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"), _event, name_col=None),
+    "Event": Printer(("LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"), _event,
+                     ("LAST SEEN", "TYPE", "REASON", "OBJECT", "SUBOBJECT", "SOURCE", "MESSAGE",
+                      "FIRST SEEN", "COUNT", "NAME"), _event_wide, name_col=None,
+                     wide_replaces=True),
     "Lease": Printer(("NAME", "HOLDER", "AGE"),
                      _simple(lambda o: str(_spec(o).get("holderIdentity") or ""))),
     "Role": Printer(("NAME", "CREATED AT"), _created_at),

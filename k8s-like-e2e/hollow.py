@@ -113,6 +113,16 @@ class HollowNodes:
         except apierrors.ApiError as err:
             if err.code != 409:
                 raise
+        for _ in range(10):  # controllers (node IPAM) write the same Node: retry a conflict
+            try:
+                await self._post_status(name)
+                break
+            except apierrors.ApiError as err:
+                if err.code != 409:
+                    raise
+        await self._renew(name)
+
+    async def _post_status(self, name: str) -> None:
         cur = await self.api.get("nodes", None, name)
         alloc = {"cpu": self.cpu, "memory": self.memory, "pods": self.pods}
         cur["status"] = {
@@ -127,7 +137,6 @@ class HollowNodes:
                          "kernelVersion": "", "osImage": "hollow", "machineID": name,
                          "systemUUID": name, "bootID": name, "kubeProxyVersion": ""}}
         await self.api.update_status("nodes", None, name, cur)
-        await self._renew(name)
 
     async def _renew(self, name: str) -> None:
         spec = {"holderIdentity": name, "leaseDurationSeconds": 40, "renewTime": _now(True)}

@@ -185,3 +185,23 @@ async def test_system_namespaces_and_default_rbac_exist_from_the_start() -> None
     svc = await api.ok("GET", "/api/v1/namespaces/default/services/kubernetes")
     assert svc["spec"]["clusterIP"] == "10.96.0.1"
     await api.ok("GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles/cluster-admin")
+
+
+async def test_job_gets_a_selector_of_its_own_uid_unless_manual() -> None:
+    api = await make_api()
+    path = "/apis/batch/v1/namespaces/default/jobs"
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "pi"},
+           "spec": {"template": {"spec": {"restartPolicy": "Never",
+                                          "containers": [{"name": "c", "image": "perl"}]}}}}
+    out = await api.ok("POST", path, job)
+    uid = out["metadata"]["uid"]
+    assert out["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    labels = out["spec"]["template"]["metadata"]["labels"]
+    assert labels["batch.kubernetes.io/controller-uid"] == uid and labels["job-name"] == "pi"
+    manual = {**job, "metadata": {"name": "m"},
+              "spec": {**job["spec"], "manualSelector": True,
+                       "selector": {"matchLabels": {"x": "y"}},
+                       "template": {"metadata": {"labels": {"x": "y"}},
+                                    **job["spec"]["template"]}}}
+    out = await api.ok("POST", path, manual)
+    assert out["spec"]["selector"] == {"matchLabels": {"x": "y"}}

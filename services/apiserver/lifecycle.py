@@ -41,6 +41,8 @@ def prepare_create(rt: ResourceType, obj: Obj) -> Obj:
     if _has_status(rt):
         md["generation"] = 1
     new["metadata"] = md
+    if rt.plural == "jobs":
+        _generate_job_selector(new)
     if rt.plural in _FRESH_STATUS:
         fresh = _FRESH_STATUS[rt.plural]
         if fresh is None:
@@ -48,6 +50,23 @@ def prepare_create(rt: ResourceType, obj: Obj) -> Obj:
         else:
             new["status"] = dict(fresh)
     return new
+
+
+def _generate_job_selector(job: Obj) -> None:
+    """As Kubernetes' Job strategy: unless spec.manualSelector, select the job's own pods
+    by its uid, and label the template so they match."""
+    spec = job.get("spec")
+    if not isinstance(spec, dict) or spec.get("manualSelector") is True:
+        return
+    uid, name = job["metadata"]["uid"], job["metadata"].get("name", "")
+    labels = {"batch.kubernetes.io/controller-uid": uid, "controller-uid": uid,
+              "batch.kubernetes.io/job-name": name, "job-name": name}
+    spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    template = spec.setdefault("template", {})
+    if isinstance(template, dict):
+        tmeta = template.setdefault("metadata", {})
+        if isinstance(tmeta, dict):
+            tmeta["labels"] = {**(tmeta.get("labels") or {}), **labels}
 
 
 def _spec_part(obj: Obj) -> Obj:

@@ -1,0 +1,209 @@
+"""Rollout knowledge kctl shares between ``rollout``, ``scale`` and ``describe``.
+
+A Deployment's history lives in its ReplicaSets: each carries the
+``deployment.kubernetes.io/revision`` annotation and a copy of the pod
+template (plus the ``pod-template-hash`` label).  This module finds a
+Deployment's ReplicaSets (controller owner reference), tells the new one
+from the old ones (template equal ignoring the hash, as kubectl's
+``deploymentutil`` does), computes kubectl's rollout status lines for
+Deployments and DaemonSets, and parses Go durations (``--timeout=5m``).
+No I/O of its own: reads go through a ``fetch(path, params)`` callable.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from typing import Any
+
+from .errors import CliError
+from .rows import selector_string
+
+Obj = dict[str, Any]
+Fetch = Callable[[str, dict[str, str]], Obj]
+
+REVISION = "deployment.kubernetes.io/revision"
+REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
+DESIRED_REPLICAS = "deployment.kubernetes.io/desired-replicas"
+MAX_REPLICAS = "deployment.kubernetes.io/max-replicas"
+ROLLBACK_TO = "deprecated.deployment.rollback.to"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+HASH_LABEL = "pod-template-hash"
+TIMED_OUT_REASON = "ProgressDeadlineExceeded"
+TRACE = "jetkube.io/traceparent"  # machinery.telemetry.ANNOTATION (not imported: OTel is slow)
+
+# Deployment annotations a rollback keeps from the Deployment rather than the ReplicaSet
+# (kubectl's list, plus the trace annotation each object has of its own).
+ANNOTATIONS_TO_SKIP = frozenset({LAST_APPLIED, REVISION, REVISION_HISTORY, DESIRED_REPLICAS,
+                                 MAX_REPLICAS, ROLLBACK_TO, TRACE})
+
+
+def _meta(o: Obj) -> Obj:
+    return o.get("metadata") or {}
+
+
+def revision(obj: Obj) -> int | None:
+    """The object's ``deployment.kubernetes.io/revision`` (None when unset or not a number)."""
+    value = (_meta(obj).get("annotations") or {}).get(REVISION)
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def owned_replicasets(fetch: Fetch, deployment: Obj) -> list[Obj]:
+    """The ReplicaSets whose controller is this Deployment (listed by its selector)."""
+    meta = _meta(deployment)
+    ns, uid = meta.get("namespace"), meta.get("uid")
+    sel = (deployment.get("spec") or {}).get("selector") or {}
+    params: dict[str, str] = {}
+    text = selector_string(sel)
+    if text != "<none>":
+        params["labelSelector"] = text
+    lst = fetch(f"/apis/apps/v1/namespaces/{ns}/replicasets", params)
+    return [rs for rs in lst.get("items") or []
+            if any(ref.get("controller") and ref.get("uid") == uid
+                   for ref in _meta(rs).get("ownerReferences") or [])]
+
+
+def without_hash(template: Obj) -> Obj:
+    """A copy of a pod template without the ``pod-template-hash`` label."""
+    t = copy.deepcopy(template or {})
+    meta = t.get("metadata")
+    if isinstance(meta, dict):
+        labels = meta.get("labels")
+        if isinstance(labels, dict):
+            labels.pop(HASH_LABEL, None)
+            if not labels:
+                meta.pop("labels")
+        if not meta:
+            t.pop("metadata")
+    return t
+
+
+def equal_ignore_hash(a: Obj, b: Obj) -> bool:
+    return without_hash(a) == without_hash(b)
+
+
+def _created(rs: Obj) -> tuple[str, str]:
+    return str(_meta(rs).get("creationTimestamp") or ""), str(_meta(rs).get("name") or "")
+
+
+def split_replicasets(deployment: Obj, rss: list[Obj]) -> tuple[Obj | None, list[Obj], list[Obj]]:
+    """(new, old with replicas, all old): the new ReplicaSet is the oldest whose template
+    matches the Deployment's, as in kubectl's ``FindNewReplicaSet``."""
+    tmpl = (deployment.get("spec") or {}).get("template") or {}
+    ordered = sorted(rss, key=_created)
+    new = next((rs for rs in ordered
+                if equal_ignore_hash((rs.get("spec") or {}).get("template") or {}, tmpl)), None)
+    old = [rs for rs in ordered if rs is not new]
+    with_pods = [rs for rs in old if int((rs.get("spec") or {}).get("replicas", 1) or 0) != 0]
+    return new, with_pods, old
+
+
+def replicasets_text(rss: list[Obj]) -> str:
+    """``web-5d9c (3/3 replicas created), ...`` as kubectl describe prints them."""
+    parts = [f"{_meta(rs).get('name')} ({int((rs.get('status') or {}).get('replicas') or 0)}/"
+             f"{int((rs.get('spec') or {}).get('replicas', 1) or 0)} replicas created)"
+             for rs in rss]
+    return ", ".join(parts) or "<none>"
+
+
+def history(rss: list[Obj]) -> dict[int, Obj]:
+    """Revision → ReplicaSet (ReplicaSets without a revision are left out)."""
+    out: dict[int, Obj] = {}
+    for rs in rss:
+        r = revision(rs)
+        if r is not None:
+            out[r] = rs
+    return out
+
+
+# --- rollout status ------------------------------------------------------------
+
+def _condition(status: Obj, typ: str) -> Obj | None:
+    return next((c for c in status.get("conditions") or [] if c.get("type") == typ), None)
+
+
+def deployment_status(d: Obj, want_revision: int = 0) -> tuple[str, bool]:
+    """kubectl's ``DeploymentStatusViewer``: (message, done); a failed rollout raises."""
+    meta, spec, st = _meta(d), d.get("spec") or {}, d.get("status") or {}
+    name = meta.get("name")
+    if want_revision > 0:
+        rev = revision(d)
+        if rev is None:
+            raise CliError(f'cannot get the revision of deployment "{name}"')
+        if rev != want_revision:
+            raise CliError(f"desired revision ({want_revision}) is different from the running "
+                           f"revision ({rev})")
+    if int(meta.get("generation") or 0) > int(st.get("observedGeneration") or 0):
+        return "Waiting for deployment spec update to be observed...", False
+    cond = _condition(st, "Progressing")
+    if cond is not None and cond.get("reason") == TIMED_OUT_REASON:
+        raise CliError(f'deployment "{name}" exceeded its progress deadline')
+    want = int(spec.get("replicas", 1) if spec.get("replicas") is not None else 1)
+    replicas = int(st.get("replicas") or 0)
+    updated = int(st.get("updatedReplicas") or 0)
+    available = int(st.get("availableReplicas") or 0)
+    prefix = f'Waiting for deployment "{name}" rollout to finish: '
+    if updated < want:
+        return f"{prefix}{updated} out of {want} new replicas have been updated...", False
+    if replicas > updated:
+        return f"{prefix}{replicas - updated} old replicas are pending termination...", False
+    if available < updated:
+        return f"{prefix}{available} of {updated} updated replicas are available...", False
+    return f'deployment "{name}" successfully rolled out', True
+
+
+def daemonset_status(ds: Obj, want_revision: int = 0) -> tuple[str, bool]:
+    """kubectl's ``DaemonSetStatusViewer``: (message, done)."""
+    meta, spec, st = _meta(ds), ds.get("spec") or {}, ds.get("status") or {}
+    name = meta.get("name")
+    strategy = (spec.get("updateStrategy") or {}).get("type") or "RollingUpdate"
+    if strategy != "RollingUpdate":
+        raise CliError("rollout status is only available for RollingUpdate strategy type")
+    if int(meta.get("generation") or 0) > int(st.get("observedGeneration") or 0):
+        return "Waiting for daemon set spec update to be observed...", False
+    desired = int(st.get("desiredNumberScheduled") or 0)
+    updated = int(st.get("updatedNumberScheduled") or 0)
+    available = int(st.get("numberAvailable") or 0)
+    prefix = f'Waiting for daemon set "{name}" rollout to finish: '
+    if updated < desired:
+        return f"{prefix}{updated} out of {desired} new pods have been updated...", False
+    if available < desired:
+        return f"{prefix}{available} of {desired} updated pods are available...", False
+    return f'daemon set "{name}" successfully rolled out', True
+
+
+STATUS_VIEWERS: dict[str, Callable[[Obj, int], tuple[str, bool]]] = {
+    "Deployment": deployment_status,
+    "DaemonSet": daemonset_status,
+}
+
+
+# --- durations -------------------------------------------------------------------
+
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str | None) -> float:
+    """A Go duration (``30s``, ``5m``, ``1h2m3s``, ``0``) or plain seconds, in seconds."""
+    value = (text or "0").strip()
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    pos, total = 0, 0.0
+    for m in _DURATION.finditer(value):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _UNITS[m.group(2)]
+        pos = m.end()
+    if pos != len(value) or not value:
+        raise CliError(f'invalid argument "{text}" for "--timeout" flag: time: invalid '
+                       f'duration "{text}"')
+    return total

@@ -1,0 +1,406 @@
+"""Job controller (batch/v1): run pods until enough succeed, or fail the Job.
+
+Kubernetes' Job controller, client-go style: Job and pod events enqueue the Job's key;
+``reconcile`` recomputes from the caches; expectations keep a stale cache from creating
+(or deleting) twice; timers are ``Requeue(after=…)``.
+
+- **Selector.** The API server does not generate a Job's selector, so this controller
+  does what Kubernetes' API server would: unless ``manualSelector`` is true, a Job
+  without ``spec.selector`` gets ``batch.kubernetes.io/controller-uid=<uid>`` (and the
+  legacy ``controller-uid``) as selector, and its pod template the labels
+  ``batch.kubernetes.io/controller-uid``, ``batch.kubernetes.io/job-name``,
+  ``controller-uid``, ``job-name`` (one update).  If the API server refuses that update
+  (selector and template immutable), the Job runs on the same selector held in memory.
+- **Pods.** Owned pods (controller ownerReference) that match the selector count.
+  NonIndexed: ``min(parallelism, completions - succeeded)`` active (with no
+  ``completions``: ``parallelism`` until one succeeds).  Indexed: one pod per index
+  not yet succeeded, lowest first, at most ``parallelism``; pods carry
+  ``batch.kubernetes.io/job-completion-index`` (annotation, label, ``JOB_COMPLETION_INDEX``
+  env) and hostname ``<job>-<index>``.  Failed pods are replaced after a back-off of
+  10 s * 2^(failures-1), at most 10 min.
+- **Finish.** ``failed > backoffLimit`` → FailureTarget + Failed (``BackoffLimitExceeded``);
+  ``activeDeadlineSeconds`` after ``startTime`` → the same with ``DeadlineExceeded``;
+  either way active pods are deleted (and counted as failed).  Enough successes →
+  SuccessCriteriaMet + Complete and ``completionTime``; leftover active pods deleted.
+- **Suspend.** Active pods are deleted, condition Suspended=True; on resume
+  Suspended=False and ``startTime`` restarts.
+
+Counting is from the pods that exist (Kubernetes' pre-finalizer tracking): a finished
+pod deleted by someone else is no longer counted.  Not modelled: podFailurePolicy,
+successPolicy, backoffLimitPerIndex, ttlSecondsAfterFinished, adoption of orphans.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from datetime import timedelta
+from typing import Any
+
+from jetkube.schemas import format_time
+
+from ..machinery import apierrors
+from ..machinery.controller import Controller, Requeue
+from ..machinery.events import NORMAL, WARNING
+from ..machinery.expectations import UIDTrackingExpectations
+from ..machinery.indexer import by_owner_uid
+from ..machinery.keys import object_key
+from ..machinery.selectors import Selector, selector_from_label_selector
+from ..machinery.telemetry import context_from_object
+from ..machinery.workqueue import WorkQueue
+from .context import ControllerContext
+from .taint_eviction import parse_time
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+OWNER_INDEX = "workloads/controller-uid"  # same index (and function) as the ReplicaSet controller
+CONTROLLER_UID = "batch.kubernetes.io/controller-uid"
+JOB_NAME = "batch.kubernetes.io/job-name"
+LEGACY_CONTROLLER_UID = "controller-uid"
+LEGACY_JOB_NAME = "job-name"
+COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
+BACKOFF_BASE = 10.0
+BACKOFF_MAX = 600.0
+
+
+def controller_of(obj: Obj, kind: str) -> Obj | None:
+    for ref in obj["metadata"].get("ownerReferences") or []:
+        if ref.get("controller") and ref.get("kind") == kind:
+            return dict(ref)
+    return None
+
+
+def is_ready(pod: Obj) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def phase(pod: Obj) -> str:
+    return str((pod.get("status") or {}).get("phase") or "Pending")
+
+
+def has_condition(job: Obj, ctype: str) -> bool:
+    return any(c.get("type") == ctype and c.get("status") == "True"
+               for c in (job.get("status") or {}).get("conditions") or [])
+
+
+def set_condition(conds: list[Obj], ctype: str, status: str, reason: str, message: str,
+                  now: str) -> None:
+    for c in conds:
+        if c.get("type") == ctype:
+            if c.get("status") != status:
+                c.update(status=status, lastTransitionTime=now)
+            c.update(reason=reason, message=message, lastProbeTime=now)
+            return
+    conds.append({"type": ctype, "status": status, "reason": reason, "message": message,
+                  "lastProbeTime": now, "lastTransitionTime": now})
+
+
+def format_indexes(indexes: set[int]) -> str:
+    """``{0,1,2,5}`` → ``"0-2,5"`` (status.completedIndexes)."""
+    runs: list[list[int]] = []
+    for i in sorted(indexes):
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return ",".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+
+
+def completion_index(pod: Obj) -> int | None:
+    raw = (pod["metadata"].get("annotations") or {}).get(COMPLETION_INDEX)
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+class JobController:
+    def __init__(self, ctx: ControllerContext) -> None:
+        rt = ctx.rt
+        self.api, self.events, self.clock = rt.api, rt.events, rt.clock
+        self.jobs = rt.informers.informer("jobs")
+        self.pods = rt.informers.informer("pods")
+        try:
+            self.pods.add_indexer(OWNER_INDEX, by_owner_uid(controller_only=True))
+        except ValueError:
+            pass  # shared with another controller
+        self.queue: WorkQueue[str] = WorkQueue(rt.clock, name="job")
+        self.expectations = UIDTrackingExpectations(rt.clock)
+        self._selectors: dict[str, Obj] = {}  # uid -> generated selector the server refused
+        self._failures: dict[str, tuple[int, float]] = {}  # key -> (failed seen, when)
+        self.jobs.add_event_handler(on_add=self._job_changed,
+                                    on_update=lambda _o, n: self._job_changed(n),
+                                    on_delete=self._job_deleted)
+        self.pods.add_event_handler(on_add=self._pod_added, on_update=self._pod_updated,
+                                    on_delete=self._pod_deleted)
+        self.controller = Controller(
+            "job", self.queue, self.reconcile, ctx.options.workers("job"),
+            trace_context=lambda key: context_from_object(self.jobs.get(key)))
+
+    # --- handlers ---------------------------------------------------------------------
+
+    def _job_changed(self, job: Obj) -> None:
+        self.queue.add(self.jobs.key_of(job))
+
+    def _job_deleted(self, job: Obj) -> None:
+        key = self.jobs.key_of(job)
+        self.expectations.delete(key)
+        self._failures.pop(key, None)
+        self._selectors.pop(str(job["metadata"].get("uid")), None)
+
+    def _owner_key(self, pod: Obj) -> str | None:
+        ref = controller_of(pod, "Job")
+        return object_key("jobs", pod["metadata"].get("namespace"), ref["name"]) if ref else None
+
+    def _pod_added(self, pod: Obj) -> None:
+        key = self._owner_key(pod)
+        if key:
+            self.expectations.creation_observed(key)
+            self.queue.add(key)
+
+    def _pod_updated(self, old: Obj, new: Obj) -> None:
+        key = self._owner_key(new)
+        if key:
+            if new["metadata"].get("deletionTimestamp") and not old["metadata"].get(
+                    "deletionTimestamp"):
+                self.expectations.deletion_observed(key, new["metadata"].get("uid"))
+            self.queue.add(key)
+
+    def _pod_deleted(self, pod: Obj) -> None:
+        key = self._owner_key(pod)
+        if key:
+            self.expectations.deletion_observed(key, pod["metadata"].get("uid"))
+            self.queue.add(key)
+
+    # --- reconcile --------------------------------------------------------------------
+
+    async def reconcile(self, key: str) -> Requeue | None:
+        job = self.jobs.get(key)
+        if job is None or job["metadata"].get("deletionTimestamp"):
+            return None
+        if has_condition(job, "Complete") or has_condition(job, "Failed"):
+            return None
+        selector = await self._selector(job)
+        if not self.expectations.satisfied(key):
+            return None  # pod events re-enqueue the Job as the cache catches up
+        uid = job["metadata"]["uid"]
+        pods = [p for p in self.pods.by_index(OWNER_INDEX, uid)
+                if p["metadata"].get("namespace") == job["metadata"].get("namespace")
+                and selector.matches_object(p)]
+        return await self._sync(key, job, pods)
+
+    async def _selector(self, job: Obj) -> Selector:
+        spec, md = job["spec"], job["metadata"]
+        if spec.get("selector") is not None or spec.get("manualSelector"):
+            return selector_from_label_selector(spec.get("selector"))
+        uid = md["uid"]
+        generated = {"matchLabels": {CONTROLLER_UID: uid, LEGACY_CONTROLLER_UID: uid}}
+        if uid not in self._selectors:
+            new = copy.deepcopy(job)
+            new["spec"]["selector"] = generated
+            tmd = new["spec"]["template"].setdefault("metadata", {})
+            tmd["labels"] = {**self._generated_labels(job), **(tmd.get("labels") or {})}
+            try:
+                await self.api.update("jobs", md["namespace"], md["name"], new)
+                raise Requeue(reason="selector generated")  # continue from the update event
+            except apierrors.ApiError as err:
+                if err.code != 422:
+                    raise
+                log.info("job %s/%s: selector not stored (%s); using it in memory",
+                         md["namespace"], md["name"], err.message)
+                self._selectors[uid] = generated
+        return selector_from_label_selector(self._selectors[uid])
+
+    @staticmethod
+    def _generated_labels(job: Obj) -> dict[str, str]:
+        md = job["metadata"]
+        return {CONTROLLER_UID: md["uid"], JOB_NAME: md["name"],
+                LEGACY_CONTROLLER_UID: md["uid"], LEGACY_JOB_NAME: md["name"]}
+
+    async def _sync(self, key: str, job: Obj, pods: list[Obj]) -> Requeue | None:
+        spec = job["spec"]
+        status: Obj = copy.deepcopy(job.get("status") or {})
+        conds: list[Obj] = status.setdefault("conditions", [])
+        now_dt = self.clock.now()
+        now = format_time(now_dt)
+        active = [p for p in pods if phase(p) not in ("Succeeded", "Failed")
+                  and not p["metadata"].get("deletionTimestamp")]
+        terminating = sum(1 for p in pods if phase(p) not in ("Succeeded", "Failed")
+                          and p["metadata"].get("deletionTimestamp"))
+        failed = sum(1 for p in pods if phase(p) == "Failed")
+        indexed = spec.get("completionMode") == "Indexed"
+        completions = spec.get("completions")
+        done_indexes = {i for p in pods if phase(p) == "Succeeded"
+                        and (i := completion_index(p)) is not None and i < (completions or 0)}
+        succeeded = len(done_indexes) if indexed else sum(1 for p in pods
+                                                         if phase(p) == "Succeeded")
+        suspended = bool(spec.get("suspend"))
+        was_suspended = has_condition(job, "Suspended")
+        if not suspended and (not status.get("startTime") or was_suspended):
+            status["startTime"] = now
+        start = parse_time(status.get("startTime"))
+        after: list[float] = []
+        deadline = spec.get("activeDeadlineSeconds")
+        failure: tuple[str, str] | None = None
+        if failed > int(spec.get("backoffLimit", 6)):
+            failure = ("BackoffLimitExceeded", "Job has reached the specified backoff limit")
+        elif deadline is not None and start is not None and not suspended:
+            left = (start + timedelta(seconds=int(deadline)) - now_dt).total_seconds()
+            if left <= 0:
+                failure = ("DeadlineExceeded", "Job was active longer than specified deadline")
+            else:
+                after.append(left)
+        if indexed:
+            complete = completions is not None and succeeded >= int(completions)
+        elif completions is not None:
+            complete = succeeded >= int(completions)
+        else:
+            complete = succeeded > 0 and not active
+        if failure is not None:
+            await self._delete(key, active)
+            failed += len(active)
+            active = []
+            set_condition(conds, "FailureTarget", "True", failure[0], failure[1], now)
+            set_condition(conds, "Failed", "True", failure[0], failure[1], now)
+            self.events.record(job, WARNING, failure[0], failure[1])
+        elif complete:
+            await self._delete(key, active)
+            active = []
+            set_condition(conds, "SuccessCriteriaMet", "True", "CompletionsReached",
+                          "Reached expected number of succeeded pods", now)
+            set_condition(conds, "Complete", "True", "CompletionsReached",
+                          "Reached expected number of succeeded pods", now)
+            status["completionTime"] = now
+            self.events.record(job, NORMAL, "Completed", "Job completed")
+        elif suspended:
+            await self._delete(key, active)
+            active = []
+            if not was_suspended:
+                set_condition(conds, "Suspended", "True", "JobSuspended", "Job suspended", now)
+                self.events.record(job, NORMAL, "Suspended", "Job suspended")
+        else:
+            if was_suspended:
+                set_condition(conds, "Suspended", "False", "JobResumed", "Job resumed", now)
+                self.events.record(job, NORMAL, "Resumed", "Job resumed")
+            wait = self._backoff_left(key, failed)
+            if wait > 0:
+                after.append(wait)
+            active = await self._manage(key, job, active, done_indexes, succeeded, wait > 0)
+        status.update(active=len(active), ready=sum(1 for p in active if is_ready(p)),
+                      succeeded=succeeded, failed=failed, terminating=terminating)
+        if indexed:
+            status["completedIndexes"] = format_indexes(done_indexes)
+        if not conds:
+            status.pop("conditions")
+        await self._write_status(job, status)
+        return Requeue(after=min(after)) if after else None
+
+    def _backoff_left(self, key: str, failed: int) -> float:
+        """Seconds until failed pods may be replaced (10 s * 2^(n-1) after the n-th failure)."""
+        if failed <= 0:
+            self._failures.pop(key, None)
+            return 0.0
+        now = self.clock.monotonic()
+        seen = self._failures.get(key)
+        if seen is None or seen[0] != failed:
+            seen = self._failures[key] = (failed, now)
+        delay = min(BACKOFF_BASE * 2.0 ** (failed - 1), BACKOFF_MAX)
+        return max(0.0, seen[1] + delay - now)
+
+    async def _manage(self, key: str, job: Obj, active: list[Obj], done: set[int],
+                      succeeded: int, backing_off: bool) -> list[Obj]:
+        """Create or delete pods toward the wanted active count; returns the active pods."""
+        spec = job["spec"]
+        parallelism = int(spec.get("parallelism", 1))
+        completions = spec.get("completions")
+        create: list[int | None]
+        if spec.get("completionMode") == "Indexed":
+            running = {completion_index(p) for p in active}
+            todo = [i for i in range(int(completions or 0)) if i not in done and i not in running]
+            extra = [p for p in active if completion_index(p) in done]
+            create = list(todo[:max(0, parallelism - (len(active) - len(extra)))])
+        else:
+            if completions is None:  # after a success, whatever runs is left to finish
+                want = min(parallelism, len(active)) if succeeded > 0 else parallelism
+            else:
+                want = max(0, min(parallelism, int(completions) - succeeded))
+            surplus = len(active) - want
+            order = sorted(active, key=lambda p: (is_ready(p),
+                                                  p["metadata"].get("creationTimestamp", "")))
+            extra = order[:surplus] if surplus > 0 else []
+            create = [None] * max(0, want - len(active))
+        if extra:
+            await self._delete(key, extra)
+            active = [p for p in active if p not in extra]
+        if create and not backing_off:
+            self.expectations.raise_expectations(key, len(create), 0)
+            results = await asyncio.gather(*(self._create(job, i) for i in create),
+                                           return_exceptions=True)
+            errors = [r for r in results if isinstance(r, BaseException)]
+            for _ in errors:
+                self.expectations.creation_observed(key)
+            if errors:
+                raise errors[0]
+        return active
+
+    async def _create(self, job: Obj, index: int | None) -> None:
+        md, tpl = job["metadata"], job["spec"]["template"]
+        tmd = tpl.get("metadata") or {}
+        labels = {**self._generated_labels(job), **(tmd.get("labels") or {})}
+        annotations = dict(tmd.get("annotations") or {})
+        pod_spec = copy.deepcopy(tpl.get("spec") or {})
+        name = md["name"]
+        if index is not None:
+            annotations[COMPLETION_INDEX] = str(index)
+            labels[COMPLETION_INDEX] = str(index)
+            pod_spec.setdefault("hostname", f"{name}-{index}")
+            env = {"name": "JOB_COMPLETION_INDEX", "valueFrom": {"fieldRef": {
+                "fieldPath": f"metadata.annotations['{COMPLETION_INDEX}']"}}}
+            for c in pod_spec.get("containers") or []:
+                c["env"] = [env, *(c.get("env") or [])]
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {
+            "generateName": f"{name}-" if index is None else f"{name}-{index}-",
+            "namespace": md["namespace"], "labels": labels, "annotations": annotations,
+            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": name,
+                                 "uid": md["uid"], "controller": True,
+                                 "blockOwnerDeletion": True}]},
+            "spec": pod_spec}
+        await self.api.create("pods", md["namespace"], pod)
+
+    async def _delete(self, key: str, pods: list[Obj]) -> None:
+        if not pods:
+            return
+        self.expectations.expect_deletions_of(key, [p["metadata"]["uid"] for p in pods])
+
+        async def one(p: Obj) -> None:
+            try:
+                await self.api.delete("pods", p["metadata"]["namespace"], p["metadata"]["name"])
+            except apierrors.ApiError as err:
+                self.expectations.deletion_observed(key, p["metadata"]["uid"])
+                if err.code != 404:
+                    raise
+
+        results = await asyncio.gather(*(one(p) for p in pods), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+
+    async def _write_status(self, job: Obj, status: Obj) -> None:
+        if status == (job.get("status") or {}):
+            return
+        new = dict(job)
+        new["status"] = status
+        md = job["metadata"]
+        try:
+            await self.api.update_status("jobs", md["namespace"], md["name"], new)
+        except apierrors.ApiError as err:
+            if err.code in (404, 409):
+                raise Requeue(reason=f"job {md['name']}: {err.reason}") from None
+            raise
+
+
+def build(ctx: ControllerContext) -> Controller:
+    return JobController(ctx).controller

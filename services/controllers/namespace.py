@@ -1,0 +1,216 @@
+"""The namespace controller: empties a terminating namespace, then finalizes it.
+
+As Kubernetes' namespace controller: a namespace with a deletionTimestamp and
+the ``kubernetes`` finalizer in ``spec.finalizers`` has every namespaced object
+in it deleted (every served namespaced resource, read live from the API server
+so a lagging cache never hides one).  While objects remain (pods terminating
+gracefully on their node, objects held by finalizers) the namespace is checked
+again when one of them goes (informer delete events) and after a short delay;
+its status conditions say what remains.  When nothing is left the finalizer is
+cleared through ``PUT /api/v1/namespaces/{name}/finalize`` and the API server
+removes the namespace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.context import Context
+
+from jetkube.schemas.registry import ResourceType, all_resources
+
+from ..machinery import apierrors
+from ..machinery.controller import Controller, Requeue
+from ..machinery.informer import Informer
+from ..machinery.informer_factory import enqueue_on_change
+from ..machinery.keys import object_key, parse_key
+from ..machinery.telemetry import context_from_object
+from ..machinery.workqueue import WorkQueue
+from .context import ControllerContext
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+NAME = "namespace"
+FINALIZER = "kubernetes"
+RECHECK_SECONDS = 1.0  # while content is still terminating
+PARALLEL_DELETES = 32
+
+CONTENT_FAILURE = "NamespaceDeletionContentFailure"
+CONTENT_REMAINING = "NamespaceContentRemaining"
+FINALIZERS_REMAINING = "NamespaceFinalizersRemaining"
+
+
+@dataclass
+class Remaining:
+    """What a pass over the namespace's content left behind."""
+
+    counts: dict[str, int] = field(default_factory=dict)  # resource -> objects left
+    finalizers: dict[str, int] = field(default_factory=dict)  # finalizer -> objects held
+    failures: list[str] = field(default_factory=list)
+
+    def conditions(self) -> list[Obj]:
+        def cond(type_: str, true: bool, reason_true: str, reason_false: str, msg: str) -> Obj:
+            c: Obj = {"type": type_, "status": "True" if true else "False",
+                      "reason": reason_true if true else reason_false}
+            if true:
+                c["message"] = msg
+            return c
+
+        left = ", ".join(f"{r} has {n} resource instances" for r, n in sorted(self.counts.items()))
+        fins = ", ".join(f"{f} in {n} resource instances"
+                         for f, n in sorted(self.finalizers.items()))
+        return [
+            cond(CONTENT_FAILURE, bool(self.failures), "ContentDeletionFailed", "ContentDeleted",
+                 "Failed to delete all resource types, "
+                 f"{len(self.failures)} remaining: {'; '.join(self.failures)}"),
+            cond(CONTENT_REMAINING, bool(self.counts), "SomeResourcesRemain", "ContentRemoved",
+                 f"Some resources are remaining: {left}"),
+            cond(FINALIZERS_REMAINING, bool(self.finalizers), "SomeFinalizersRemain",
+                 "ContentHasNoFinalizers",
+                 f"Some content in the namespace has finalizers remaining: {fins}"),
+        ]
+
+
+def namespaced_resources() -> list[ResourceType]:
+    return [r for r in all_resources() if r.namespaced]
+
+
+class NamespaceController:
+    def __init__(self, ctx: ControllerContext) -> None:
+        self.rt = ctx.rt
+        self.api = ctx.rt.api
+        s = ctx.rt.settings
+        self.queue: WorkQueue[str] = WorkQueue(ctx.rt.clock, name=NAME, backoff=s.queue_backoff,
+                                               rate_limit=s.queue_rate_limit)
+        self.namespaces: Informer[Obj] = ctx.rt.informers.informer("namespaces")
+        enqueue_on_change(self.namespaces, self.queue)
+        for r in namespaced_resources():
+            ctx.rt.informers.informer(r.plural).add_event_handler(on_delete=self._content_gone)
+        self.controller = Controller(NAME, self.queue, self.reconcile,
+                                     ctx.options.workers(NAME, 5),
+                                     trace_context=self._trace_context)
+
+    def _content_gone(self, obj: Obj) -> None:
+        ns = (obj.get("metadata") or {}).get("namespace")
+        if not ns:
+            return
+        cached = self.namespaces.get_by_name(None, ns)
+        if cached is not None and (cached.get("metadata") or {}).get("deletionTimestamp"):
+            self.queue.add(object_key("namespaces", None, ns))
+
+    def _trace_context(self, key: str) -> Context | None:
+        return context_from_object(self.namespaces.get(key))
+
+    async def reconcile(self, key: str) -> Requeue | None:
+        ns = self.namespaces.get(key)
+        if ns is None or not ns["metadata"].get("deletionTimestamp"):
+            return None
+        if FINALIZER not in ((ns.get("spec") or {}).get("finalizers") or ()):
+            return None
+        name = parse_key(key).name
+        left = await self.delete_content(name)
+        if left.failures or left.counts:
+            await self._set_conditions(ns, left.conditions())
+            if left.failures:
+                raise RuntimeError(f"namespace {name}: {'; '.join(left.failures)}")
+            return Requeue(after=RECHECK_SECONDS, reason=f"namespace {name}: content remains")
+        await self.finalize(name, str(ns["metadata"].get("uid")))
+        return None
+
+    async def delete_content(self, namespace: str) -> Remaining:
+        """Delete every object in ``namespace``; report what is still there."""
+        left = Remaining()
+        sem = asyncio.Semaphore(PARALLEL_DELETES)
+
+        async def delete_one(r: ResourceType, item: Obj) -> None:
+            md = item["metadata"]
+            if md.get("deletionTimestamp"):
+                _count(left, r, md)  # already going: wait for it
+                return
+            async with sem:
+                try:
+                    out = await self.api.request(
+                        "delete", r.plural, namespace, md["name"],
+                        {"propagationPolicy": "Background", "preconditions": {"uid": md["uid"]}},
+                        group=r.group)
+                except apierrors.ApiError as err:
+                    if err.code in (404, 409):  # gone, or replaced (the new one is found next pass)
+                        return
+                    left.failures.append(f"{r.group_resource} {md['name']}: {err}")
+                    return
+            omd = out.get("metadata") or {}
+            if out.get("kind") != "Status" and omd.get("deletionTimestamp"):
+                _count(left, r, omd)
+
+        async def one_resource(r: ResourceType) -> None:
+            try:
+                listed = await self.api.request("list", r.plural, namespace, group=r.group)
+            except apierrors.ApiError as err:
+                left.failures.append(f"{r.group_resource}: {err}")
+                return
+            await asyncio.gather(*(delete_one(r, item) for item in listed.get("items") or ()))
+
+        await asyncio.gather(*(one_resource(r) for r in namespaced_resources()))
+        return left
+
+    async def finalize(self, name: str, uid: str) -> None:
+        try:
+            live = await self.api.get("namespaces", None, name)
+        except apierrors.ApiError as err:
+            if err.code == 404:
+                return
+            raise
+        if live["metadata"].get("uid") != uid:
+            return
+        spec = live.setdefault("spec", {})
+        spec["finalizers"] = [f for f in spec.get("finalizers") or () if f != FINALIZER]
+        try:
+            await self.api.request("update", "namespaces", None, name, live,
+                                   subresource="finalize")
+        except apierrors.ApiError as err:
+            if err.code == 404:
+                return
+            if err.code == 409:
+                raise Requeue(reason=f"namespace {name}: conflict finalizing") from None
+            raise
+        log.info("namespace %s: content deleted, finalized", name)
+
+    async def _set_conditions(self, ns: Obj, conditions: list[Obj]) -> None:
+        status = ns.get("status") or {}
+        old = {c.get("type"): c for c in status.get("conditions") or ()}
+        now = self.rt.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        merged: list[Obj] = []
+        changed = False
+        for c in conditions:
+            prev: Mapping[str, Any] = old.pop(c["type"], None) or {}
+            same = all(prev.get(k) == c.get(k) for k in ("status", "reason", "message"))
+            changed |= not same
+            c["lastTransitionTime"] = (prev.get("lastTransitionTime")
+                                       if prev.get("status") == c["status"] else None) or now
+            merged.append(c)
+        if not changed:
+            return
+        body = {**ns, "status": {**status, "conditions": [*old.values(), *merged]}}
+        try:
+            await self.api.update_status("namespaces", None, ns["metadata"]["name"], body)
+        except apierrors.ApiError as err:
+            if err.code not in (404, 409):  # gone, or changed: the next pass writes again
+                raise
+
+
+def _count(left: Remaining, r: ResourceType, md: Mapping[str, Any]) -> None:
+    left.counts[r.group_resource] = left.counts.get(r.group_resource, 0) + 1
+    for f in md.get("finalizers") or ():
+        left.finalizers[f] = left.finalizers.get(f, 0) + 1
+
+
+def build(ctx: ControllerContext) -> Controller:
+    return NamespaceController(ctx).controller
+
+
+__all__ = ["NamespaceController", "Remaining", "build"]

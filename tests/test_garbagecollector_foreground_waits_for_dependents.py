@@ -1,0 +1,95 @@
+"""Foreground propagation: the owner stays (foregroundDeletion finalizer) until its
+blocking dependents are gone; dependents with dependents of their own are deleted
+in the foreground too, so a chain goes from the leaves up."""
+
+from __future__ import annotations
+
+from ctrlharness import make_env
+from test_garbagecollector_deletes_orphaned_dependents import CMS, cm, names, start_gc
+
+FOREGROUND = {"propagationPolicy": "Foreground"}
+
+
+async def test_owner_waits_for_a_blocking_dependent_then_goes() -> None:
+    env = await make_env()
+    try:
+        owner = await env.api.ok("POST", CMS, cm("owner"))
+        held = cm("held", owner, block=True)
+        held["metadata"]["finalizers"] = ["example.com/hold"]
+        await env.api.ok("POST", CMS, held)
+        await env.api.ok("POST", CMS, cm("free", owner))
+        await start_gc(env)
+        await env.api.ok("DELETE", f"{CMS}/owner", FOREGROUND)
+        for _ in range(100):
+            if "free" not in await names(env):
+                break
+            await env.settle()
+        assert await names(env) == {"owner", "held"}
+        cur = await env.api.ok("GET", f"{CMS}/owner")
+        assert cur["metadata"]["finalizers"] == ["foregroundDeletion"]
+        held_now = await env.api.ok("GET", f"{CMS}/held")
+        assert held_now["metadata"].get("deletionTimestamp")
+        await env.settle()
+        assert "owner" in await names(env)  # still waiting for "held"
+
+        held_now["metadata"]["finalizers"] = []
+        await env.api.ok("PUT", f"{CMS}/held", held_now)
+        for _ in range(100):
+            if not await names(env):
+                break
+            await env.settle()
+        assert await names(env) == set()
+    finally:
+        await env.close()
+
+
+async def test_a_chain_is_deleted_from_the_leaves_up() -> None:
+    env = await make_env()
+    try:
+        top = await env.api.ok("POST", CMS, cm("top"))
+        mid = await env.api.ok("POST", CMS, cm("mid", top, block=True))
+        leaf = cm("leaf", mid, block=True)
+        leaf["metadata"]["finalizers"] = ["example.com/hold"]
+        await env.api.ok("POST", CMS, leaf)
+        await start_gc(env)
+        await env.api.ok("DELETE", f"{CMS}/top", FOREGROUND)
+        for _ in range(100):
+            mid_now = await env.api.ok("GET", f"{CMS}/mid")
+            if mid_now["metadata"].get("deletionTimestamp"):
+                break
+            await env.settle()
+        assert mid_now["metadata"]["finalizers"] == ["foregroundDeletion"]
+        await env.settle()
+        assert await names(env) == {"top", "mid", "leaf"}
+
+        leaf_now = await env.api.ok("GET", f"{CMS}/leaf")
+        assert leaf_now["metadata"].get("deletionTimestamp")
+        leaf_now["metadata"]["finalizers"] = []
+        await env.api.ok("PUT", f"{CMS}/leaf", leaf_now)
+        for _ in range(100):
+            if not await names(env):
+                break
+            await env.settle()
+        assert await names(env) == set()
+    finally:
+        await env.close()
+
+
+async def test_a_dependent_with_another_owner_only_drops_the_reference() -> None:
+    env = await make_env()
+    try:
+        owner = await env.api.ok("POST", CMS, cm("owner"))
+        other = await env.api.ok("POST", CMS, cm("other"))
+        await env.api.ok("POST", CMS, cm("shared", owner, other, block=True))
+        await start_gc(env)
+        await env.api.ok("DELETE", f"{CMS}/owner", FOREGROUND)
+        for _ in range(100):
+            if "owner" not in await names(env):
+                break
+            await env.settle()
+        assert await names(env) == {"other", "shared"}
+        shared = await env.api.ok("GET", f"{CMS}/shared")
+        assert [r["uid"] for r in shared["metadata"]["ownerReferences"]] == [
+            other["metadata"]["uid"]]
+    finally:
+        await env.close()
