@@ -99,6 +99,6 @@ async def make_env(settings: Settings | None = None) -> Env:
     clock = FakeClock()
     settings = settings or Settings()
     informers = SharedInformerFactory(store, clock=clock, settings=settings)
-    rt = Runtime("test", settings, None, store, client, informers, EventRecorder(client, "test"),
+    rt = Runtime("test", settings, None, store, client, informers, EventRecorder(client, "test", clock=clock),
                  clock=clock, identity="test")
     return Env(api, client, store, clock, rt)

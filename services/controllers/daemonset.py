@@ -177,10 +177,7 @@ class DaemonSetController:
         self.daemonsets = rt.informers.informer("daemonsets")
         self.pods = rt.informers.informer("pods")
         self.nodes = rt.informers.informer("nodes")
-        try:
-            self.pods.add_indexer(OWNER_INDEX, by_owner_uid(controller_only=True))
-        except ValueError:
-            pass
+        self.pods.ensure_indexer(OWNER_INDEX, by_owner_uid(controller_only=True))
         self.queue: WorkQueue[str] = WorkQueue(rt.clock, name="daemonset")
         self.expectations = UIDTrackingExpectations(rt.clock)
         self.daemonsets.add_event_handler(

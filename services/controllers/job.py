@@ -123,10 +123,7 @@ class JobController:
         self.api, self.events, self.clock = rt.api, rt.events, rt.clock
         self.jobs = rt.informers.informer("jobs")
         self.pods = rt.informers.informer("pods")
-        try:
-            self.pods.add_indexer(OWNER_INDEX, by_owner_uid(controller_only=True))
-        except ValueError:
-            pass  # shared with another controller
+        self.pods.ensure_indexer(OWNER_INDEX, by_owner_uid(controller_only=True))
         self.queue: WorkQueue[str] = WorkQueue(rt.clock, name="job")
         self.expectations = UIDTrackingExpectations(rt.clock)
         self._selectors: dict[str, Obj] = {}  # uid -> generated selector the server refused

@@ -41,8 +41,7 @@ from jetkube.schemas import format_time
 from ..machinery import apierrors
 from ..machinery.controller import Controller, Requeue
 from ..machinery.events import NORMAL
-from ..machinery.indexer import IndexFunc, by_field
-from ..machinery.informer import Informer
+from ..machinery.indexer import by_field
 from ..machinery.informer_factory import enqueue_on_change
 from ..machinery.keys import parse_key
 from ..machinery.telemetry import context_from_object
@@ -76,14 +75,6 @@ NEVER_MESSAGE = "Kubelet never posted node status."
 _EPSILON = 0.01  # re-check just after a grace period ends, not just before
 
 
-def ensure_index(informer: Informer[Obj], name: str, fn: IndexFunc[Obj]) -> None:
-    """Add an index to a shared informer unless another controller already added it."""
-    try:
-        informer.add_indexer(name, fn)
-    except ValueError:
-        pass
-
-
 def condition(obj: Obj, ctype: str) -> Obj | None:
     for c in (obj.get("status") or {}).get("conditions") or []:
         if c.get("type") == ctype:
@@ -111,7 +102,7 @@ class NodeLifecycleController:
         self.nodes = rt.informers.informer("nodes")
         self.leases = rt.informers.informer("leases", NODE_LEASE_NAMESPACE)
         self.pods = rt.informers.informer("pods")
-        ensure_index(self.pods, NODE_NAME_INDEX, by_field("spec.nodeName"))
+        self.pods.ensure_indexer(NODE_NAME_INDEX, by_field("spec.nodeName"))
         self.queue: WorkQueue[str] = WorkQueue(rt.clock, name="nodelifecycle")
         self._health: dict[str, _Health] = {}
         self._renewed: dict[str, float] = {}  # node -> clock.monotonic() of its last renewal

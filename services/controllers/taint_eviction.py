@@ -91,10 +91,7 @@ class TaintEvictionController:
         inf: SharedInformerFactory = rt.informers
         self.nodes = inf.informer("nodes")
         self.pods = inf.informer("pods")
-        try:
-            self.pods.add_indexer(NODE_NAME_INDEX, by_field("spec.nodeName"))
-        except ValueError:
-            pass  # another controller indexed pods by node already
+        self.pods.ensure_indexer(NODE_NAME_INDEX, by_field("spec.nodeName"))
         self._first_seen: dict[tuple[str, str, str], datetime] = {}
         self.queue: WorkQueue[str] = WorkQueue(rt.clock, name="taint-eviction")
         self.pods.add_event_handler(on_add=self._pod_changed,

@@ -1,6 +1,7 @@
 """Events (core/v1) as Kubernetes' event recorder writes them.
 
-``record(obj, type, reason, message)`` returns at once; the write goes over
+``record(obj, type, reason, message)`` returns at once (and drops events past
+client-go's per-object budget); the write goes over
 the API in the background.  The same (object, reason, message) seen again
 within the process bumps ``count`` and ``lastTimestamp`` of the one Event
 instead of creating another, as Kubernetes' event correlator does.
@@ -16,6 +17,7 @@ from typing import Any
 
 from . import apierrors
 from .apiclient import ApiClient
+from .clock import Clock, RealClock
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +30,46 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# client-go's spam filter: per object and type, a burst of 25 then one per 5 minutes
+EVENT_BURST, EVENT_REFILL_SECONDS = 25, 300.0
+
+
+class EventBudget:
+    """A token bucket per (object uid, event type), so scaling to 10,000 pods writes a few
+    dozen SuccessfulCreate events, not 10,000 (client-go's EventSourceObjectSpamFilter)."""
+
+    def __init__(self, clock: Clock, burst: int = EVENT_BURST,
+                 refill_seconds: float = EVENT_REFILL_SECONDS) -> None:
+        self.clock = clock
+        self.burst = burst
+        self.refill_seconds = refill_seconds
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # -> (tokens, at)
+
+    def take(self, uid: str, type_: str) -> bool:
+        now = self.clock.monotonic()
+        tokens, at = self._buckets.get((uid, type_), (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - at) / self.refill_seconds)
+        ok = tokens >= 1.0
+        self._buckets[(uid, type_)] = (tokens - 1.0 if ok else tokens, now)
+        if len(self._buckets) > 10_000:
+            self._buckets.pop(next(iter(self._buckets)))
+        return ok
+
+
 class EventRecorder:
-    def __init__(self, api: ApiClient, component: str, host: str = "") -> None:
+    def __init__(self, api: ApiClient, component: str, host: str = "", *,
+                 clock: Clock | None = None) -> None:
         self.api = api
         self.component = component
         self.host = host
+        self.budget = EventBudget(clock or RealClock())
         self._seen: dict[tuple[str, str, str], tuple[str, str, int]] = {}  # -> (ns, name, count)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def record(self, obj: Obj, type_: str, reason: str, message: str) -> None:
         md = obj.get("metadata") or {}
+        if not self.budget.take(str(md.get("uid")), type_):
+            return
         key = (str(md.get("uid")), reason, message)
         task = asyncio.get_running_loop().create_task(self._write(obj, key, type_, reason,
                                                                   message))

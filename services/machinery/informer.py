@@ -146,6 +146,12 @@ class Informer(Generic[T]):
         for key, obj in self._items.items():
             self._indexer.update(key, obj, only=name)
 
+    def ensure_indexer(self, name: str, fn: IndexFunc[T]) -> None:
+        """``add_indexer`` unless an index of that name exists: controllers sharing one
+        informer may each ask for the same index (same name, same meaning)."""
+        if name not in self._indexer.names():
+            self.add_indexer(name, fn)
+
     def by_index(self, name: str, value: str) -> builtins.list[T]:
         return [self._items[k] for k in sorted(self._indexer.keys(name, value))]
 

@@ -99,8 +99,9 @@ async def open_runtime(name: str, settings: Settings, token: str | None) -> Runt
     api = ApiClient(nc, token)
     informers = SharedInformerFactory(store, settings=settings)
     identity = f"{socket.gethostname()}_{uuid.uuid4()}"
-    return Runtime(name, settings, nc, store, api, informers, EventRecorder(api, name),
-                   identity=identity)
+    clock = RealClock()
+    return Runtime(name, settings, nc, store, api, informers,
+                   EventRecorder(api, name, clock=clock), clock=clock, identity=identity)
 
 
 Body = Callable[[Runtime], Coroutine[Any, Any, None]]

@@ -1,0 +1,334 @@
+"""The ReplicaSet controller: keep ``spec.replicas`` pods matching each ReplicaSet's selector.
+
+Kubernetes' ReplicaSet controller on jetkube's machinery.  Informer handlers
+only map a pod or ReplicaSet event to the owning ReplicaSet's key (and count
+observed creations and deletions); ``reconcile(key)`` recomputes from the
+caches:
+
+1. claim pods: active pods the ReplicaSet controls that still match, plus
+   matching orphans it adopts (ownerReferences patch); controlled pods that
+   stopped matching are released;
+2. if the expectations are satisfied (the cache has seen every create and
+   delete this controller issued), create the missing pods in slow-start
+   batches (1, 2, 4, …; a failing batch stops the rest) or delete the surplus
+   in Kubernetes' order (unscheduled, not ready, … newest first), at most
+   ``burst_replicas`` per pass;
+3. write ``status`` (replicas, fullyLabeledReplicas, readyReplicas,
+   availableReplicas, observedGeneration, a ReplicaFailure condition) through
+   the status subresource, only when it changed;
+4. with ``minReadySeconds``, requeue for the moment the next ready pod becomes
+   available instead of polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from ..machinery import apierrors
+from ..machinery.controller import Controller, Requeue
+from ..machinery.events import NORMAL, WARNING
+from ..machinery.expectations import UIDTrackingExpectations
+from ..machinery.informer import Informer
+from ..machinery.runtime import Runtime
+from ..machinery.telemetry import annotate, context_from_object
+from ..machinery.workqueue import WorkQueue
+from .context import ControllerContext
+from .replicaset_pods import (
+    CONTROLLER_UID_INDEX,
+    ORPHANS_INDEX,
+    Claimer,
+    available_in,
+    controller_ref,
+    controller_uid_index,
+    deleting,
+    deletion_order,
+    format_time,
+    is_active,
+    is_ready,
+    meta,
+    new_controller_ref,
+    orphans_index,
+    owned_and_orphans,
+    owner_recheck,
+    pod_from_template,
+    selects,
+    slow_start_batch,
+    spec,
+    status,
+    uid,
+)
+
+log = logging.getLogger(__name__)
+
+NAME = "replicaset"
+BURST_REPLICAS = 500  # Kubernetes' burstReplicas: creates/deletes per pass
+SLOW_START_INITIAL_BATCH = 1
+Obj = dict[str, Any]
+
+
+class ReplicaSetController:
+    def __init__(self, rt: Runtime, workers: int = 5, *,
+                 burst_replicas: int = BURST_REPLICAS) -> None:
+        self.rt = rt
+        self.api = rt.api
+        self.clock = rt.clock
+        self.burst_replicas = burst_replicas
+        self.rs_informer: Informer[Obj] = rt.informers.informer("replicasets")
+        self.pods: Informer[Obj] = rt.informers.informer("pods")
+        for inf in (self.pods, self.rs_informer):
+            inf.ensure_indexer(CONTROLLER_UID_INDEX, controller_uid_index)
+            inf.ensure_indexer(ORPHANS_INDEX, orphans_index)
+        self.expectations = UIDTrackingExpectations(rt.clock)
+        s = rt.settings
+        self.queue: WorkQueue[str] = WorkQueue(rt.clock, name=NAME, backoff=s.queue_backoff,
+                                               rate_limit=s.queue_rate_limit)
+        self.rs_informer.add_event_handler(self._on_rs_add, self._on_rs_update, self._on_rs_delete)
+        self.pods.add_event_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
+        self.controller = Controller(
+            NAME, self.queue, self.reconcile, workers,
+            trace_context=lambda key: context_from_object(self.rs_informer.get(key)))
+
+    # --- handlers: map events to keys ------------------------------------------------
+
+    def _on_rs_add(self, rs: Obj) -> None:
+        self.queue.add(self.rs_informer.key_of(rs))
+
+    def _on_rs_update(self, old: Obj, new: Obj) -> None:
+        self.queue.add(self.rs_informer.key_of(new))
+
+    def _on_rs_delete(self, rs: Obj) -> None:
+        key = self.rs_informer.key_of(rs)
+        self.expectations.delete(key)
+        self.queue.add(key)
+
+    def _owner_key(self, namespace: str | None, ref: Obj | None) -> str | None:
+        """The key of the cached ReplicaSet a controller reference points to."""
+        if ref is None or ref.get("kind") != "ReplicaSet":
+            return None
+        rs = self.rs_informer.get_by_name(namespace, str(ref.get("name") or ""))
+        if rs is None or uid(rs) != ref.get("uid"):
+            return None
+        return self.rs_informer.key_of(rs)
+
+    def _enqueue_matching(self, pod: Obj) -> None:
+        """An orphan: wake every ReplicaSet that may adopt it."""
+        for rs in self.rs_informer.list(str(meta(pod).get("namespace") or "")):
+            if selects(spec(rs).get("selector"), pod):
+                self.queue.add(self.rs_informer.key_of(rs))
+
+    def _on_pod_add(self, pod: Obj) -> None:
+        if deleting(pod):  # seen first while already going: not a creation we expect
+            self._on_pod_delete(pod)
+            return
+        ref = controller_ref(pod)
+        if ref is None:
+            self._enqueue_matching(pod)
+            return
+        key = self._owner_key(meta(pod).get("namespace"), ref)
+        if key is not None:
+            self.expectations.creation_observed(key)
+            self.queue.add(key)
+
+    def _on_pod_update(self, old: Obj, new: Obj) -> None:
+        if meta(old).get("resourceVersion") == meta(new).get("resourceVersion"):
+            return  # a resync: pods never change without a new revision
+        ns = meta(new).get("namespace")
+        labels_changed = meta(old).get("labels") != meta(new).get("labels")
+        if deleting(new):
+            # graceful deletion: the pod stops counting now, not when it is removed
+            self._on_pod_delete(new)
+            if labels_changed:
+                self._on_pod_delete(old)
+            return
+        cur, prev = controller_ref(new), controller_ref(old)
+        ref_changed = cur != prev
+        if ref_changed and prev is not None:
+            key = self._owner_key(ns, prev)
+            if key is not None:
+                self.queue.add(key)
+        if cur is not None:
+            key = self._owner_key(ns, cur)
+            if key is not None:
+                self.queue.add(key)
+            return
+        if labels_changed or ref_changed:
+            self._enqueue_matching(new)
+
+    def _on_pod_delete(self, pod: Obj) -> None:
+        key = self._owner_key(meta(pod).get("namespace"), controller_ref(pod))
+        if key is not None:
+            self.expectations.deletion_observed(key, uid(pod))
+            self.queue.add(key)
+
+    def _event(self, rs: Obj, type_: str, reason: str, message: str) -> None:
+        self.rt.events.record(rs, type_, reason, message)
+
+    # --- reconcile ----------------------------------------------------------------
+
+    async def reconcile(self, key: str) -> Requeue | None:
+        rs = self.rs_informer.get(key)
+        if rs is None:
+            self.expectations.delete(key)
+            return None
+        satisfied = self.expectations.satisfied(key)
+        md = meta(rs)
+        active = [p for p in owned_and_orphans(self.pods, rs) if is_active(p)]
+        claimer = Claimer(self.api, "pods", rs, new_controller_ref(rs, "apps/v1", "ReplicaSet"),
+                          spec(rs).get("selector"), owner_recheck(self.api, "replicasets", rs))
+        pods = await claimer.claim(active)
+        manage_err: Exception | None = None
+        if satisfied and not deleting(rs):
+            manage_err, gone = await self._manage(key, rs, pods)
+            # pods just deleted no longer count: a status that still showed them available
+            # could let the Deployment controller scale down below its minimum
+            pods = [p for p in pods if uid(p) not in gone]
+        new_status, next_available = self._status(rs, pods, manage_err)
+        try:
+            await self._write_status(rs, new_status)
+        except apierrors.ApiError as err:
+            if err.code == 404:
+                return None
+            if err.code != 409:
+                raise
+            return Requeue(reason="status conflict")  # a newer ReplicaSet is on its way
+        if manage_err is not None or claimer.errors:
+            first = manage_err or claimer.errors[0]
+            log.info("replicaset %s/%s: %s; retrying", md.get("namespace"), md.get("name"), first)
+            return Requeue(reason=str(first))
+        if next_available is not None:
+            return Requeue(after=max(next_available, 0.01))
+        return None
+
+    async def _manage(self, key: str, rs: Obj, pods: list[Obj]
+                      ) -> tuple[Exception | None, set[str]]:
+        """Create or delete pods toward ``spec.replicas``: (the first error, uids deleted)."""
+        want = int(spec(rs).get("replicas", 1) or 0)
+        diff = len(pods) - want
+        if diff < 0:
+            return await self._create(key, rs, min(-diff, self.burst_replicas)), set()
+        if diff > 0:
+            return await self._delete(key, rs, pods, min(diff, self.burst_replicas))
+        return None, set()
+
+    async def _create(self, key: str, rs: Obj, count: int) -> Exception | None:
+        md = meta(rs)
+        ns = md.get("namespace")
+        body = annotate(pod_from_template(rs, spec(rs).get("template") or {},
+                                          new_controller_ref(rs, "apps/v1", "ReplicaSet")))
+        self.expectations.expect_creations(key, count)
+
+        async def create_one() -> None:
+            try:
+                pod = await self.api.create("pods", ns, body)
+            except apierrors.ApiError as err:
+                self._event(rs, WARNING, "FailedCreate", f"Error creating: {err}")
+                raise
+            self._event(rs, NORMAL, "SuccessfulCreate", f"Created pod: {meta(pod).get('name')}")
+
+        created, err = await slow_start_batch(count, SLOW_START_INITIAL_BATCH, create_one)
+        for _ in range(count - created):
+            # never created (failed or skipped): no add event will lower the expectation
+            self.expectations.creation_observed(key)
+        if err is not None:
+            log.info("replicaset %s/%s: created %d of %d pods: %s", ns, md.get("name"), created,
+                     count, err)
+        return err
+
+    async def _delete(self, key: str, rs: Obj, pods: list[Obj], count: int
+                      ) -> tuple[Exception | None, set[str]]:
+        ns = meta(rs).get("namespace")
+        victims = pods if count >= len(pods) else deletion_order(
+            pods, self._related_pods(rs))[:count]
+        self.expectations.expect_deletions_of(key, [uid(p) for p in victims])
+        errors: list[Exception] = []
+        gone: set[str] = set()
+
+        async def delete_one(pod: Obj) -> None:
+            name = str(meta(pod).get("name"))
+            try:
+                await self.api.delete("pods", ns, name)
+            except apierrors.ApiError as err:
+                self.expectations.deletion_observed(key, uid(pod))
+                if err.code != 404:
+                    self._event(rs, WARNING, "FailedDelete", f"Error deleting: {err}")
+                    errors.append(err)
+                else:
+                    gone.add(uid(pod))
+                return
+            gone.add(uid(pod))
+            self._event(rs, NORMAL, "SuccessfulDelete", f"Deleted pod: {name}")
+
+        await asyncio.gather(*(delete_one(p) for p in victims))
+        return (errors[0] if errors else None), gone
+
+    def _related_pods(self, rs: Obj) -> list[Obj]:
+        """Pods of this ReplicaSet and of its siblings (same controller, e.g. one Deployment)."""
+        ref = controller_ref(rs)
+        owners = [rs] if ref is None else (
+            self.rs_informer.by_index(CONTROLLER_UID_INDEX, str(ref.get("uid"))) or [rs])
+        related: list[Obj] = []
+        for owner in owners:
+            related += self.pods.by_index(CONTROLLER_UID_INDEX, uid(owner))
+        return related
+
+    # --- status ---------------------------------------------------------------------
+
+    def _status(self, rs: Obj, pods: list[Obj], manage_err: Exception | None
+                ) -> tuple[Obj, float | None]:
+        """The new status, and seconds until the next ready pod becomes available."""
+        now = self.clock.now()
+        min_ready = int(spec(rs).get("minReadySeconds") or 0)
+        template_labels = ((spec(rs).get("template") or {}).get("metadata") or {}).get(
+            "labels") or {}
+        labeled = ready = available = 0
+        soonest: float | None = None
+        for pod in pods:
+            labels = meta(pod).get("labels") or {}
+            if all(labels.get(k) == v for k, v in template_labels.items()):
+                labeled += 1
+            if is_ready(pod):
+                ready += 1
+                wait = available_in(pod, min_ready, now)
+                if wait == 0.0:
+                    available += 1
+                elif wait is not None:
+                    soonest = wait if soonest is None else min(soonest, wait)
+        old = status(rs)
+        conditions = [c for c in old.get("conditions") or () if c.get("type") != "ReplicaFailure"]
+        failure = next((c for c in old.get("conditions") or ()
+                        if c.get("type") == "ReplicaFailure"), None)
+        if manage_err is not None:
+            if failure is None:
+                diff = len(pods) - int(spec(rs).get("replicas", 1) or 0)
+                failure = {"type": "ReplicaFailure", "status": "True",
+                           "lastTransitionTime": format_time(now),
+                           "reason": "FailedCreate" if diff < 0 else "FailedDelete",
+                           "message": str(manage_err)}
+            conditions.append(failure)
+        new: Obj = {"replicas": len(pods), "fullyLabeledReplicas": labeled,
+                    "readyReplicas": ready, "availableReplicas": available,
+                    "observedGeneration": int(meta(rs).get("generation") or 0)}
+        if conditions:
+            new["conditions"] = conditions
+        return new, soonest
+
+    async def _write_status(self, rs: Obj, new: Obj) -> None:
+        old = status(rs)
+        same = (all(int(old.get(k) or 0) == new[k] for k in
+                    ("replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas",
+                     "observedGeneration"))
+                and (old.get("conditions") or None) == new.get("conditions"))
+        if same:
+            return
+        md = meta(rs)
+        body = {**rs, "status": {**old, **new}}
+        if "conditions" not in new:
+            body["status"].pop("conditions", None)
+        await self.api.update_status("replicasets", md.get("namespace"), str(md.get("name")),
+                                     body)
+
+
+def build(ctx: ControllerContext) -> Controller:
+    return ReplicaSetController(ctx.rt, ctx.options.workers(NAME)).controller

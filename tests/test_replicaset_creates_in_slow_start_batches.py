@@ -1,0 +1,94 @@
+"""Pod creation goes in slow-start batches (1, 2, 4, …): a batch with a failure stops the
+rest, the ReplicaSet reports ReplicaFailure, and a retry finishes the job."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from workload_helpers import NS, RS_PATH, events, get, pods, replicaset, running, wait_for
+
+from jetkube.services.controllers.replicaset_pods import slow_start_batch
+from jetkube.services.machinery import apierrors
+
+
+async def test_batches_double_and_stop_at_the_first_failing_batch() -> None:
+    sizes: list[int] = []
+    inflight = 0
+    calls = 0
+
+    async def fn() -> None:
+        nonlocal inflight, calls
+        if inflight == 0:
+            sizes.append(0)
+        inflight += 1
+        sizes[-1] += 1
+        await asyncio.sleep(0)
+        calls += 1
+        inflight -= 1
+        if calls == 10:
+            raise RuntimeError("boom")
+
+    ok, err = await slow_start_batch(100, 1, fn)
+    assert sizes == [1, 2, 4, 8]  # the 4th batch holds call 10: nothing after it
+    assert (ok, str(err)) == (14, "boom")
+    sizes.clear()
+    calls = -1000
+    ok, err = await slow_start_batch(12, 1, fn)
+    assert (sizes, ok, err) == ([1, 2, 4, 5], 12, None)
+
+
+async def test_a_failing_create_stops_the_batch_then_the_retry_completes() -> None:
+    async with running() as env:
+        real_create = env.client.create
+        batches: list[int] = []
+        inflight = 0
+        failures = {"left": 1}
+
+        async def create(resource: str, namespace: str | None, body: dict[str, Any]
+                         ) -> dict[str, Any]:
+            nonlocal inflight
+            if resource != "pods":
+                return await real_create(resource, namespace, body)
+            if inflight == 0:
+                batches.append(0)
+            inflight += 1
+            batches[-1] += 1
+            n = sum(batches)
+            try:
+                await asyncio.sleep(0.001)
+                if n == 5 and failures["left"]:
+                    failures["left"] -= 1
+                    raise apierrors.ApiError(403, "Forbidden", "exceeded quota: pods")
+                return await real_create(resource, namespace, body)
+            finally:
+                inflight -= 1
+
+        env.client.create = create  # type: ignore[method-assign]
+        await env.api.ok("POST", RS_PATH, replicaset("web", 10))
+
+        async def failed() -> bool:
+            conds = ((await get(env, "replicasets", "web")).get("status") or {}).get(
+                "conditions") or []
+            return any(c["type"] == "ReplicaFailure" for c in conds)
+
+        await wait_for(env, failed)
+        assert batches[:3] == [1, 2, 4]
+        st = (await get(env, "replicasets", "web"))["status"]
+        cond = st["conditions"][0]
+        assert (cond["reason"], cond["status"]) == ("FailedCreate", "True")
+        assert "exceeded quota" in cond["message"]
+        assert st["replicas"] in (0, 1, 3)  # the status counts pods the cache had seen
+        warn = await events(env, "FailedCreate")
+        assert warn and warn[0]["type"] == "Warning"
+        await env.clock.advance(1)  # the rate-limited retry
+
+        async def done() -> bool:
+            st = (await get(env, "replicasets", "web")).get("status") or {}
+            return len(await pods(env)) == 10 and st.get("replicas") == 10 and not st.get(
+                "conditions")
+
+        await wait_for(env, done)
+        assert sum(batches) == 11  # 10 pods + the one refused
+        assert len(await pods(env)) == 10
+        assert NS == "default"
