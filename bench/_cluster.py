@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,3 +95,85 @@ def rss_mib(pid: int) -> float:
     except OSError:
         pass
     return float("nan")
+
+
+# --- node agents and the scheduler as processes (added for bench/pod_startup.py) ----------
+
+
+def _service_cmd(script_name: str, module: str) -> list[str]:
+    exe = shutil.which(script_name, path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", module]
+
+
+@contextmanager
+def services(c: Cluster, *, kubelets: Sequence[str] = (), runtime: str = "docker",
+             scheduler: bool = False, log_level: str = "WARNING",
+             extra_env: dict[str, str] | None = None) -> Iterator[list[int]]:
+    """Start node agents (one ``jetkube-kubelet`` per name) and optionally the scheduler
+    against ``c``; yields their PIDs; stops them (SIGTERM, then SIGKILL) at the end."""
+    env = {**os.environ, "JETKUBE_NATS_URL": c.nats_url, "JETKUBE_TOKEN": c.token,
+           "JETKUBE_DATA_DIR": str(c.workdir), "JETKUBE_LOG_LEVEL": log_level,
+           **(extra_env or {})}
+    cmds: list[tuple[str, list[str]]] = []
+    if scheduler:
+        cmds.append(("scheduler", _service_cmd("jetkube-scheduler",
+                                               "jetkube.services.scheduler.main")))
+    for name in kubelets:
+        cmds.append((f"kubelet-{name}", [
+            *_service_cmd("jetkube-kubelet", "jetkube.services.kubelet.main"),
+            "--node-name", name, "--runtime", runtime]))
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for label, cmd in cmds:
+            log = open(c.workdir / f"{label}.log", "wb")
+            procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env))
+        yield [p.pid for p in procs]
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+
+
+# --- more processes (added for bench/density.py) ----------------------------------------
+
+
+@contextmanager
+def process(c: Cluster, label: str, cmd: list[str], *, log_level: str = "WARNING",
+            extra_env: dict[str, str] | None = None) -> Iterator[int]:
+    """Run one service process against ``c`` (log in the work dir); yields its PID;
+    stops it (SIGTERM, then SIGKILL) at the end."""
+    env = {**os.environ, "JETKUBE_NATS_URL": c.nats_url, "JETKUBE_TOKEN": c.token,
+           "JETKUBE_DATA_DIR": str(c.workdir), "JETKUBE_LOG_LEVEL": log_level,
+           **(extra_env or {})}
+    log = open(c.workdir / f"{label}.log", "wb")
+    p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        yield p.pid
+    finally:
+        p.terminate()
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+        log.close()
+
+
+def controller_manager_cmd(*args: str) -> list[str]:
+    return [*_service_cmd("jetkube-controller-manager", "jetkube.services.controllers.main"),
+            "--leader-elect", "false", *args]
+
+
+def scheduler_cmd(*args: str) -> list[str]:
+    return [*_service_cmd("jetkube-scheduler", "jetkube.services.scheduler.main"),
+            "--leader-elect", "false", *args]
+
+
+def hollow_nodes_cmd(count: int, prefix: str, *args: str) -> list[str]:
+    return [*_service_cmd("jetkube-hollow-nodes", "jetkube.services.kubelet.hollow"),
+            "--count", str(count), "--prefix", prefix, *args]

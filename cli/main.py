@@ -20,7 +20,23 @@ import httpx
 
 from jetkube.services.machinery.apierrors import ApiError
 
-from .commands import apply, cluster, config, create, delete, describe, get, info, label, store
+from .commands import (
+    apply,
+    cluster,
+    config,
+    create,
+    delete,
+    describe,
+    exec,
+    get,
+    info,
+    label,
+    logs,
+    rollout,
+    scale,
+    store,
+    trace,
+)
 from .console import echo_err
 from .context import Ctx
 from .errors import CliError, error_line
@@ -61,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "control plane on NATS JetStream). Start one with: kctl up")
     _globals(p, None)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for mod in (get, describe, apply, create, delete, label, info, config, cluster, store):
+    for mod in (get, describe, apply, create, delete, label, scale, rollout, logs, exec, info,
+                config, cluster, store, trace):
         mod.register(sub)
     return p
 

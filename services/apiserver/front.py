@@ -18,7 +18,7 @@ from . import discovery
 from .auth import Attributes, Authenticator, Authorizer
 from .handlers import Handlers
 from .request import ApiRequest, UserInfo, parse_path
-from .response import Response, WatchResponse
+from .response import Response, StreamResponse, WatchResponse
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("jetkube.apiserver")
@@ -66,7 +66,7 @@ class Front:
         return False
 
     async def serve_http(self, method: str, path: str, query: dict[str, str], body: bytes,
-                         headers: dict[str, str]) -> Response | WatchResponse:
+                         headers: dict[str, str]) -> Response | WatchResponse | StreamResponse:
         req = parse_path(method, path, query)
         if req is None:
             if method != "GET":
@@ -88,7 +88,8 @@ class Front:
                              if k in ("traceparent", "tracestate")}
         return await self.serve(req, headers.get("authorization"))
 
-    async def serve(self, req: ApiRequest, authorization: str | None) -> Response | WatchResponse:
+    async def serve(self, req: ApiRequest,
+                    authorization: str | None) -> Response | WatchResponse | StreamResponse:
         user = self.authn.authenticate(authorization)
         req.user = user
         ctx = extract_context(req.trace_headers) if req.trace_headers else None

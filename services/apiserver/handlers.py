@@ -27,7 +27,7 @@ from .filters import build_filter
 from .objects import Obj, meta, stored_bytes, with_revision
 from .patch import apply_patch
 from .request import ApiRequest
-from .response import Response, WatchResponse
+from .response import Response, StreamResponse, WatchResponse
 from .watchcache import CacheWatcher, WatchCache
 
 MAX_BODY = 3 * 1024 * 1024 // 2  # 1.5 MiB, as etcd's request limit
@@ -71,7 +71,7 @@ class Handlers:
         self.cache = cache
         self.admission = admission
 
-    async def handle(self, req: ApiRequest) -> Response | WatchResponse:
+    async def handle(self, req: ApiRequest) -> Response | WatchResponse | StreamResponse:
         if req.subresource in ("binding", "scale", "status", "finalize", "log", "exec"):
             from .subresources import handle_subresource
 

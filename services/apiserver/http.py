@@ -18,7 +18,7 @@ import orjson
 from ..machinery import apierrors
 from .front import Front
 from .handlers import MAX_BODY
-from .response import Response, WatchResponse
+from .response import Response, StreamResponse, WatchResponse
 from .watchstream import watch_lines
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,14 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 def _status_response(err: apierrors.ApiError) -> Response:
     return Response(err.code, orjson.dumps(err.to_status()))
+
+
+def _query(raw: str) -> dict[str, str]:
+    """Query parameters; a repeated ``command`` (pods/exec's argv) is kept NUL-joined."""
+    query: dict[str, str] = {}
+    for k, v in parse_qsl(raw, keep_blank_values=True):
+        query[k] = f"{query[k]}\x00{v}" if k == "command" and k in query else v
+    return query
 
 
 class HttpApp:
@@ -51,7 +59,7 @@ class HttpApp:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         try:
             body = await self._read_body(receive, headers)
-            query = dict(parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True))
+            query = _query(scope.get("query_string", b"").decode())
             result = await self.front.serve_http(scope["method"], scope["path"], query, body,
                                                  headers)
         except apierrors.ApiError as err:
@@ -61,6 +69,8 @@ class HttpApp:
             result = _status_response(apierrors.internal(f"internal error: {type(err).__name__}"))
         if isinstance(result, WatchResponse):
             await self._stream(result, receive, send)
+        elif isinstance(result, StreamResponse):
+            await self._stream_body(result, receive, send)
         else:
             await send({"type": "http.response.start", "status": result.code,
                         "headers": [(b"content-type", result.content_type.encode()),
@@ -110,6 +120,40 @@ class HttpApp:
             await asyncio.gather(pump_task, gone_task, return_exceptions=True)
             await lines.aclose()
             self.front.handlers.cache.remove_watcher(w.watcher)
+        try:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except Exception:
+            pass
+
+    async def _stream_body(self, r: StreamResponse, receive: Receive, send: Send) -> None:
+        """Write ``r.chunks`` as they come; stop (closing them) when the client leaves."""
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", r.content_type.encode()),
+                                (b"transfer-encoding", b"chunked")]})
+
+        async def pump() -> None:
+            try:
+                async for chunk in r.chunks:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            except apierrors.ApiError as err:  # headers are sent: say it in the body
+                await send({"type": "http.response.body", "more_body": True,
+                            "body": f"\nerror: {err.message}\n".encode()})
+
+        async def disconnected() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        pump_task = asyncio.create_task(pump())
+        gone_task = asyncio.create_task(disconnected())
+        try:
+            await asyncio.wait({pump_task, gone_task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in (pump_task, gone_task):
+                t.cancel()
+            await asyncio.gather(pump_task, gone_task, return_exceptions=True)
+            aclose = getattr(r.chunks, "aclose", None)
+            if aclose is not None:
+                await asyncio.gather(aclose(), return_exceptions=True)
         try:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except Exception:

@@ -1,8 +1,9 @@
-"""Subresources: status, scale, binding and namespace finalize.
+"""Subresources: status, scale, binding, namespace finalize, pods/log and pods/exec.
 
 status and finalize change one part of an object; scale reads and writes
 ``spec.replicas`` as an autoscaling/v1 Scale; binding assigns a pod to a node
-exactly once (a second bind is a 409 Conflict).
+exactly once (a second bind is a 409 Conflict); log and exec are forwarded to
+the pod's node agent (podproxy.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from .lifecycle import label_selector_string
 from .objects import Obj, deep_copy, now_rfc3339
 from .patch import apply_patch
 from .request import ApiRequest
-from .response import Response
+from .response import Response, StreamResponse
 
 if TYPE_CHECKING:
     from .handlers import Handlers
@@ -26,7 +27,7 @@ def _json(code: int, obj: Any) -> Response:
     return Response(code, orjson.dumps(obj))
 
 
-async def handle_subresource(h: Handlers, req: ApiRequest) -> Response:
+async def handle_subresource(h: Handlers, req: ApiRequest) -> Response | StreamResponse:
     from .handlers import decode_body
 
     sub, rt, ns, name = req.subresource, req.rt, req.namespace, req.name or ""
@@ -44,10 +45,14 @@ async def handle_subresource(h: Handlers, req: ApiRequest) -> Response:
             return _json(200, await _write_scale(h, req))
     elif sub == "binding" and req.verb == "create":
         return _json(201, await bind(h, req, decode_body(req)))
-    elif sub in ("log", "exec"):
-        raise apierrors.ApiError(
-            503, "ServiceUnavailable",
-            f"pods/{sub} is served by the node agent, which this cluster does not run yet")
+    elif sub == "log" and rt.plural == "pods":
+        from .podproxy import pod_log
+
+        return await pod_log(h, req)
+    elif sub == "exec" and rt.plural == "pods":
+        from .podproxy import pod_exec
+
+        return await pod_exec(h, req)
     raise apierrors.method_not_allowed(f"{req.verb} is not supported on {rt.plural}/{sub}")
 
 

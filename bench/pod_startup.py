@@ -1,0 +1,244 @@
+"""Pod startup benchmark on Docker: create → Running seen through a watch.
+
+One run prints, side by side:
+
+- jetkube: p50 / p99 from the pod's create request to the watch event showing
+  ``status.phase == Running``, for N pods (default 50) created at R/s (default
+  10) across K node agents (default 3) on the local Docker daemon, scheduled by
+  jetkube-scheduler (``--bind direct`` sets spec.nodeName round-robin instead);
+- raw Docker: the same sandbox + container pair (pause image, then busybox
+  joined to its network namespace) created and started through the Engine API
+  (what ``docker run -d`` does, minus the CLI), at the same rate, in the same run;
+- their ratio (goal <= 1.5), and the goal p99 <= 1 s (Kubernetes' SLO: 5 s).
+
+Everything runs on this machine: a private nats-server and API server on
+loopback (bench/_cluster.py), node agents as processes, containers labelled
+with this run's node names and removed at the end.  Images are built locally
+from busybox (no registry).  Usage: python bench/pod_startup.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _cluster import Cluster, cluster, percentile, services
+
+from jetkube.services.kubelet.runtime import LABEL_NODE
+from jetkube.services.kubelet.runtimes.docker_images import (
+    PAUSE_IMAGE,
+    build_busybox_image,
+    ensure_pause_image,
+)
+
+IMAGE = "jetkube/busybox:test"
+RAW_LABEL = "io.jetkube.bench"
+
+
+def raw_pair(client: Any, run: str, i: int) -> str:
+    """Create + start a sandbox and a container in its namespaces (``docker run -d`` x2)."""
+    api = client.api
+    labels = {RAW_LABEL: run}
+    sb = api.create_container(PAUSE_IMAGE, name=f"bench-{run}-{i}-pod", labels=labels,
+                              host_config=api.create_host_config(ipc_mode="shareable"))["Id"]
+    api.start(sb)
+    c = api.create_container(IMAGE, command=["sleep", "3600"], name=f"bench-{run}-{i}-c",
+                             labels=labels, host_config=api.create_host_config(
+                                 network_mode=f"container:{sb}", ipc_mode=f"container:{sb}"))
+    api.start(c["Id"])
+    return str(sb)
+
+
+def raw_docker(client: Any, run: str, n: int, rate: float, workers: int = 16) -> list[float]:
+    """Latencies of n raw pairs started at ``rate``/s, like the pods."""
+    lat: list[float] = [0.0] * n
+
+    def one(i: int, start: float) -> None:
+        raw_pair(client, run, i)
+        lat[i] = time.monotonic() - start
+
+    with ThreadPoolExecutor(workers) as pool:
+        t0 = time.monotonic()
+        futures = []
+        for i in range(n):
+            time.sleep(max(0.0, t0 + i / rate - time.monotonic()))
+            if workers == 1:  # one at a time: the daemon's floor, no queueing
+                one(i, time.monotonic())
+                continue
+            futures.append(pool.submit(one, i, time.monotonic()))
+        for f in futures:
+            f.result()
+    return lat
+
+
+def remove_labelled(client: Any, label: str) -> int:
+    gone = 0
+    for c in client.api.containers(all=True, filters={"label": label}):
+        try:
+            client.api.remove_container(c["Id"], force=True, v=True)
+            gone += 1
+        except Exception:
+            pass
+    return gone
+
+
+def pod(name: str, run: str, node: str | None) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "terminationGracePeriodSeconds": 0,
+        "containers": [{"name": "c", "image": IMAGE, "imagePullPolicy": "IfNotPresent",
+                        "command": ["sleep", "3600"]}]}
+    if node:
+        spec["nodeName"] = node
+    return {"apiVersion": "v1", "kind": "Pod", "spec": spec,
+            "metadata": {"name": name, "labels": {"bench": run}}}
+
+
+async def wait_nodes(http: httpx.AsyncClient, names: list[str], within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        items = (await http.get("/api/v1/nodes")).json().get("items", [])
+        ready = {n["metadata"]["name"] for n in items if any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in (n.get("status") or {}).get("conditions") or [])}
+        if set(names) <= ready:
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"node agents not Ready after {within:.0f}s: have {sorted(ready)}")
+        await asyncio.sleep(0.2)
+
+
+async def measure(c: Cluster, run: str, nodes: list[str], n: int, rate: float,
+                  direct: bool) -> tuple[list[float], int]:
+    """Create n pods at ``rate``/s; → (create → Running latencies, pods that never ran)."""
+    headers = {"Authorization": f"Bearer {c.token}"}
+    path = "/api/v1/namespaces/default/pods"
+    async with httpx.AsyncClient(base_url=c.api_url, headers=headers, timeout=30) as http:
+        await wait_nodes(http, nodes)
+        rv = (await http.get(path, params={"labelSelector": f"bench={run}"})).json()[
+            "metadata"]["resourceVersion"]
+        created: dict[str, float] = {}
+        running: dict[str, float] = {}
+        all_running = asyncio.Event()
+
+        async def watch() -> None:
+            params = {"watch": "true", "resourceVersion": rv, "labelSelector": f"bench={run}"}
+            async with http.stream("GET", path, params=params,
+                                   timeout=httpx.Timeout(30, read=None)) as r:
+                async for line in r.aiter_lines():
+                    if not line.strip():
+                        continue
+                    ev = json.loads(line)
+                    obj = ev.get("object") or {}
+                    name = (obj.get("metadata") or {}).get("name")
+                    if (obj.get("status") or {}).get("phase") == "Running" and name \
+                            and name not in running:
+                        running[name] = time.monotonic()
+                        if len(running) == n:
+                            all_running.set()
+
+        watcher = asyncio.create_task(watch())
+        await asyncio.sleep(0.2)
+        t0 = time.monotonic()
+        posts = []
+        for i in range(n):
+            await asyncio.sleep(max(0.0, t0 + i / rate - time.monotonic()))
+            name = f"startup-{i}"
+            created[name] = time.monotonic()
+            posts.append(asyncio.create_task(http.post(path, json=pod(
+                name, run, nodes[i % len(nodes)] if direct else None))))
+        for r in await asyncio.gather(*posts):
+            r.raise_for_status()
+        try:
+            await asyncio.wait_for(all_running.wait(), 60)
+        except TimeoutError:
+            pass
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+        lat = [running[k] - created[k] for k in created if k in running]
+        await asyncio.gather(*(http.delete(f"{path}/{k}", params={"gracePeriodSeconds": "0"})
+                               for k in created))
+        return lat, n - len(lat)
+
+
+async def drain(client: Any, nodes: list[str], within: float = 60) -> None:
+    """Wait until the node agents removed their containers (pods deleted)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        left = 0
+        for n in nodes:
+            left += len(await asyncio.to_thread(client.api.containers, all=True,
+                                                filters={"label": f"{LABEL_NODE}={n}"}))
+        if not left:
+            return
+        await asyncio.sleep(0.5)
+
+
+def fmt(values: list[float]) -> str:
+    return f"p50 {percentile(values, 50):6.3f} s  p99 {percentile(values, 99):6.3f} s"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pods", type=int, default=50)
+    ap.add_argument("--rate", type=float, default=10.0, help="pods created per second")
+    ap.add_argument("--nodes", type=int, default=3, help="node agents (processes)")
+    ap.add_argument("--bind", choices=("scheduler", "direct"), default="scheduler",
+                    help="scheduler: jetkube-scheduler places pods; direct: spec.nodeName")
+    ap.add_argument("--quick", action="store_true", help="9 pods: a smoke run")
+    a = ap.parse_args()
+    if a.quick:
+        a.pods = 9
+    import docker
+
+    try:
+        client = docker.from_env(timeout=60)
+        version = client.version().get("Version", "?")
+    except Exception as err:
+        raise SystemExit(f"Docker is not reachable ({err}): this benchmark needs a daemon "
+                         "(DOCKER_HOST or /var/run/docker.sock)") from None
+    build_busybox_image(client, IMAGE)
+    ensure_pause_image(client)
+    run = uuid.uuid4().hex[:8]
+    names = [f"bench-{run}-{i + 1}" for i in range(a.nodes)]
+    try:
+        with cluster() as c, services(c, kubelets=names, runtime="docker",
+                                      scheduler=a.bind == "scheduler"):
+            seq = raw_docker(client, run, 3 if a.quick else 5, 1000.0, workers=1)
+            remove_labelled(client, f"{RAW_LABEL}={run}")
+            raw = raw_docker(client, run, a.pods, a.rate)
+            remove_labelled(client, f"{RAW_LABEL}={run}")
+            lat, failed = asyncio.run(measure(c, run, names, a.pods, a.rate,
+                                              a.bind == "direct"))
+            asyncio.run(drain(client, names))
+    finally:
+        remove_labelled(client, f"{RAW_LABEL}={run}")
+        for n in names:
+            remove_labelled(client, f"{LABEL_NODE}={n}")
+    p99, ratio50 = percentile(lat, 99), percentile(lat, 50) / percentile(raw, 50)
+    ratio99 = p99 / percentile(raw, 99)
+    print(f"pod startup on docker {version}: {a.pods} pods at {a.rate:g}/s across {a.nodes} "
+          f"node agents ({'jetkube-scheduler' if a.bind == 'scheduler' else 'spec.nodeName'})")
+    print(f"  raw docker run, sandbox + container, one at a time:          {fmt(seq)}")
+    print(f"  raw docker run, sandbox + container (Engine API create+start): {fmt(raw)}   "
+          f"(same rate)")
+    print(f"  jetkube create -> Running seen by watch:                      {fmt(lat)}   "
+          f"goal p99 <= 1 s (Kubernetes SLO p99 <= 5 s): {'met' if p99 <= 1.0 else 'NOT met'}")
+    print(f"  ratio jetkube/raw: p50 {ratio50:.2f}  p99 {ratio99:.2f}   goal <= 1.5 (p50): "
+          f"{'met' if ratio50 <= 1.5 else 'NOT met'}")
+    print(f"  {failed} pods failed to reach Running within 60 s")
+    if failed:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,341 @@
+"""The node agent's NATS face for ``pods/log`` and ``pods/exec`` (kubelet's :10250).
+
+The API server forwards ``GET .../pods/{name}/log`` and ``POST .../exec`` to
+the agent of the pod's node over request/reply, in queue group ``kubelet``:
+
+``jetkube.kubelet.<node>.logs`` / ``jetkube.kubelet.<node>.exec`` (node name
+token-encoded like store keys).  The request is JSON::
+
+    logs: {"namespace", "pod", "container", "inbox", "follow", "tailLines",
+           "timestamps", "previous", "limitBytes"}
+    exec: {"namespace", "pod", "container", "inbox", "command": [...],
+           "timeoutSeconds"}
+
+The reply says at once whether the stream starts: ``{"code": 200}`` or a
+Status-like ``{"code", "reason", "message"}``.  The output then goes to the
+requester's ``inbox``: data messages (header ``Jetkube-Seq``: 1, 2, ...; at
+most 64 KiB each), then one end message (header ``Jetkube-End``; for exec
+``Jetkube-Exit-Code``; on failure ``Jetkube-Error`` with ``Jetkube-Code``).
+
+Flow control and liveness: after every ``WINDOW`` data messages, and every
+``ping_interval`` seconds while a follow stream is idle, the agent sends a
+request to ``<inbox>.ping`` carrying the last sequence sent; the requester
+answers once it has consumed that far.  No answer (requester gone or stuck)
+ends the stream, as does a message on ``<inbox>.cancel`` (the requester
+stopped), the container ending, or ``max_follow_seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from jetkube.services.machinery.keys import encode_token
+from jetkube.services.machinery.telemetry import extract_context, tracer
+
+from .runtime import ContainerInfo, Runtime, RuntimeError_
+
+log = logging.getLogger(__name__)
+
+SUBJECT_PREFIX = "jetkube.kubelet"
+QUEUE = "kubelet"
+CHUNK = 64 * 1024
+WINDOW = 64
+H_SEQ, H_END, H_EXIT, H_ERROR, H_CODE = (
+    "Jetkube-Seq", "Jetkube-End", "Jetkube-Exit-Code", "Jetkube-Error", "Jetkube-Code")
+
+FindContainer = Callable[[str, str, str | None], str | None]
+
+
+def node_subject(node: str, what: str) -> str:
+    return f"{SUBJECT_PREFIX}.{encode_token(node)}.{what}"
+
+
+class StreamEnded(Exception):
+    """The requester went away, cancelled, or stopped acknowledging."""
+
+
+class _Sender:
+    """Publishes one stream's messages to an inbox with windowed acknowledgements."""
+
+    def __init__(self, nc: Any, inbox: str, ack_timeout: float) -> None:
+        self.nc = nc
+        self.inbox = inbox
+        self.ack_timeout = ack_timeout
+        self.seq = 0
+        self.acked = 0
+        self.cancelled = asyncio.Event()
+
+    async def send(self, data: bytes) -> None:
+        for i in range(0, len(data), CHUNK):
+            if self.cancelled.is_set():
+                raise StreamEnded("the requester cancelled")
+            self.seq += 1
+            await self.nc.publish(self.inbox, data[i:i + CHUNK], headers={H_SEQ: str(self.seq)})
+            if self.seq - self.acked >= WINDOW:
+                await self.ping()
+
+    async def ping(self) -> None:
+        try:
+            await self.nc.request(f"{self.inbox}.ping", str(self.seq).encode(),
+                                  timeout=self.ack_timeout)
+        except Exception as err:  # no responders / timeout: nobody reads any more
+            raise StreamEnded(f"the requester stopped answering ({type(err).__name__})") from None
+        self.acked = self.seq
+
+    async def end(self, *, exit_code: int | None = None, error: str | None = None,
+                  code: int = 500) -> None:
+        headers = {H_END: "1", H_SEQ: str(self.seq + 1)}
+        if exit_code is not None:
+            headers[H_EXIT] = str(exit_code)
+        if error is not None:
+            headers[H_ERROR] = error[:2000]
+            headers[H_CODE] = str(code)
+        with contextlib.suppress(Exception):
+            await self.nc.publish(self.inbox, b"", headers=headers)
+            await self.nc.flush(timeout=5)
+
+
+class NodeRequests:
+    """The logs and exec subscriptions of one node agent (see the module doc)."""
+
+    def __init__(self, nc: Any, node: str, runtime: Runtime, find_container: FindContainer, *,
+                 max_follow_seconds: float = 4 * 3600, ping_interval: float = 10.0,
+                 ack_timeout: float = 60.0, max_exec_seconds: float = 3600.0) -> None:
+        self.nc = nc
+        self.node = node
+        self.runtime = runtime
+        self.find_container = find_container
+        self.max_follow_seconds = max_follow_seconds
+        self.ping_interval = ping_interval
+        self.ack_timeout = ack_timeout
+        self.max_exec_seconds = max_exec_seconds
+        self._subs: list[Any] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> NodeRequests:
+        for what, handler in (("logs", self._logs), ("exec", self._exec)):
+            self._subs.append(await self.nc.subscribe(
+                node_subject(self.node, what), queue=QUEUE, cb=self._spawner(handler)))
+        return self
+
+    def _spawner(self, handler: Callable[[dict[str, Any], Any], Any]) -> Any:
+        async def cb(msg: Any) -> None:
+            try:
+                req = json.loads(msg.data or b"{}")
+                if not isinstance(req, dict) or not str(req.get("inbox", "")).startswith(
+                        "_INBOX."):
+                    raise ValueError("the request needs an inbox (_INBOX.…)")
+            except ValueError as err:
+                await _reply(msg, 400, "BadRequest", f"malformed request: {err}")
+                return
+            task = asyncio.get_running_loop().create_task(self._traced(handler, req, msg))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return cb
+
+    async def _traced(self, handler: Callable[[dict[str, Any], Any], Any], req: dict[str, Any],
+                      msg: Any) -> None:
+        ctx = extract_context(dict(msg.headers or {}))
+        name = f"kubelet {handler.__name__.strip('_')} {req.get('namespace')}/{req.get('pod')}"
+        with tracer("jetkube.kubelet").start_as_current_span(name, context=ctx):
+            try:
+                await handler(req, msg)
+            except Exception:
+                log.exception("serving %s failed", name)
+
+    async def unsubscribe(self) -> None:
+        """Stop answering and end every stream in flight."""
+        for sub in self._subs:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        self._subs.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    stop = unsubscribe
+
+    # --- which container ------------------------------------------------------------
+
+    async def _container(self, req: dict[str, Any]) -> str:
+        ns, pod, name = str(req.get("namespace", "")), str(req.get("pod", "")), req.get("container")
+        current = self.find_container(ns, pod, name)
+        if not req.get("previous"):
+            if current is None:
+                raise RuntimeError_("BadRequest", f'container "{name}" in pod "{pod}" is waiting '
+                                    f"to start or not running on node {self.node}")
+            return current
+        attempt: int | None = None
+        if current is not None:
+            with contextlib.suppress(RuntimeError_):
+                attempt = (await self.runtime.inspect(current)).attempt
+        olds: list[ContainerInfo] = [
+            c for c in await self.runtime.list_containers()
+            if c.pod.namespace == ns and c.pod.name == pod and c.name == name and c.id != current
+            and c.state == "exited" and (attempt is None or c.attempt < attempt)]
+        if not olds:
+            raise RuntimeError_("BadRequest",
+                                f'previous terminated container "{name}" in pod "{pod}" not found')
+        return max(olds, key=lambda c: c.attempt).id
+
+    # --- logs -----------------------------------------------------------------------
+
+    async def _logs(self, req: dict[str, Any], msg: Any) -> None:
+        try:
+            cid = await self._container(req)
+            tail = req.get("tailLines")
+            stream = self.runtime.logs(cid, follow=bool(req.get("follow")),
+                                       tail=int(tail) if tail is not None else None,
+                                       timestamps=bool(req.get("timestamps")))
+        except RuntimeError_ as err:
+            await _reply(msg, 404 if err.reason == "NotFound" else 400, err.reason, err.message)
+            return
+        sender = _Sender(self.nc, req["inbox"], self.ack_timeout)
+        cancel_sub = await self.nc.subscribe(f"{req['inbox']}.cancel",
+                                             cb=_setter(sender.cancelled))
+        await _reply(msg, 200, "", "")
+        try:
+            await self._pump(stream, sender, bool(req.get("follow")), req.get("limitBytes"))
+        except StreamEnded as err:
+            log.debug("log stream of %s ended: %s", cid[:12], err)
+        except RuntimeError_ as err:
+            await sender.end(error=err.message, code=404 if err.reason == "NotFound" else 500)
+        except asyncio.CancelledError:
+            await sender.end(error="the node agent is stopping", code=503)
+            raise
+        except Exception as err:
+            log.exception("log stream of %s failed", cid[:12])
+            await sender.end(error=f"the runtime failed: {type(err).__name__}: {err}")
+        else:
+            await sender.end()
+        finally:
+            await _aclose(stream)
+            with contextlib.suppress(Exception):
+                await cancel_sub.unsubscribe()
+
+    async def _pump(self, stream: AsyncIterator[bytes], sender: _Sender, follow: bool,
+                    limit: Any) -> None:
+        left = int(limit) if isinstance(limit, int) and limit > 0 else None
+        buf = bytearray()
+        chunks = self._follow(stream, sender) if follow else stream
+        try:
+            async for chunk in chunks:
+                if left is not None:
+                    chunk = chunk[:left]
+                    left -= len(chunk)
+                buf += chunk
+                if follow or len(buf) >= CHUNK:
+                    await sender.send(bytes(buf))
+                    buf.clear()
+                if left is not None and left <= 0:
+                    break
+        finally:
+            await _aclose(chunks)
+        if buf:
+            await sender.send(bytes(buf))
+
+    async def _follow(self, stream: AsyncIterator[bytes],
+                      sender: _Sender) -> AsyncIterator[bytes]:
+        """The stream's chunks; pings while it is idle; ends on cancel or the time limit."""
+        deadline = time.monotonic() + self.max_follow_seconds
+        it = stream.__aiter__()
+        get: asyncio.Future[Any] | None = None
+        cancel: asyncio.Future[Any] = asyncio.ensure_future(sender.cancelled.wait())
+        try:
+            while True:
+                if get is None:
+                    get = asyncio.ensure_future(it.__anext__())
+                wait = max(0.0, min(self.ping_interval, deadline - time.monotonic()))
+                done, _ = await asyncio.wait({get, cancel}, timeout=wait,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if cancel in done:
+                    raise StreamEnded("the requester cancelled")
+                if get not in done:
+                    if time.monotonic() >= deadline:
+                        raise StreamEnded("the stream reached its time limit")
+                    await sender.ping()  # idle: is anyone still reading?
+                    continue
+                try:
+                    chunk = get.result()
+                except StopAsyncIteration:
+                    return
+                get = None
+                yield chunk
+        finally:
+            for f in (cancel, get):
+                if f is not None and not f.done():
+                    f.cancel()
+            await asyncio.gather(*(f for f in (cancel, get) if f is not None),
+                                 return_exceptions=True)
+
+    # --- exec -----------------------------------------------------------------------
+
+    async def _exec(self, req: dict[str, Any], msg: Any) -> None:
+        command = req.get("command")
+        if not isinstance(command, list) or not command or not all(
+                isinstance(c, str) for c in command):
+            await _reply(msg, 400, "BadRequest",
+                         "you must specify at least one command for the container")
+            return
+        try:
+            cid = await self._container({**req, "previous": False})
+        except RuntimeError_ as err:
+            await _reply(msg, 400, err.reason, err.message)
+            return
+        limit = min(float(req.get("timeoutSeconds") or self.max_exec_seconds),
+                    self.max_exec_seconds)
+        sender = _Sender(self.nc, req["inbox"], self.ack_timeout)
+        await _reply(msg, 200, "", "")
+        try:
+            code, output = await self.runtime.exec(cid, [str(c) for c in command], limit_s=limit)
+        except TimeoutError:
+            await sender.end(error=f"the command did not finish within {limit:g}s", code=504)
+            return
+        except RuntimeError_ as err:
+            await sender.end(error=err.message, code=404 if err.reason == "NotFound" else 500)
+            return
+        except Exception as err:
+            log.exception("exec in %s failed", cid[:12])
+            await sender.end(error=f"the runtime failed: {type(err).__name__}: {err}")
+            return
+        try:
+            await sender.send(output)
+        except StreamEnded:
+            return
+        await sender.end(exit_code=code)
+
+
+def _setter(event: asyncio.Event) -> Any:
+    async def cb(_msg: Any) -> None:
+        event.set()
+    return cb
+
+
+async def _aclose(stream: Any) -> None:
+    closer = getattr(stream, "aclose", None)
+    if closer is not None:
+        with contextlib.suppress(Exception):
+            await closer()
+
+
+async def _reply(msg: Any, code: int, reason: str, message: str) -> None:
+    body: dict[str, Any] = {"code": code}
+    if code >= 400:
+        body.update(reason=reason, message=message)
+    with contextlib.suppress(Exception):
+        await msg.respond(json.dumps(body).encode())
+
+
+async def serve_node_requests(nc: Any, node: str, runtime: Runtime,
+                              find_container: FindContainer, **kw: Any) -> NodeRequests:
+    """Answer ``jetkube.kubelet.<node>.logs`` and ``.exec`` until ``unsubscribe()``.
+
+    ``find_container(namespace, pod, container)`` → the id of that container's current
+    instance on this node, or None.  ``kw``: NodeRequests' limits (tests shorten them)."""
+    return await NodeRequests(nc, node, runtime, find_container, **kw).start()

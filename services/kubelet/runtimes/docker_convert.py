@@ -1,0 +1,251 @@
+"""Pure translations between the runtime protocol and the Docker Engine API.
+
+Names, labels, create parameters and the reading of ``docker inspect``
+output live here (no I/O), so ``docker.py`` holds only the calls.
+Containers are named as dockershim named them
+(``k8s_<container>_<pod>_<namespace>_<uid>_<attempt>``, ``k8s_POD_...`` for
+the sandbox), which keeps ``docker ps`` readable and names unique per pod.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from typing import Any, Literal
+
+from ..runtime import (
+    LABEL_ATTEMPT,
+    LABEL_CONTAINER,
+    LABEL_KIND,
+    LABEL_NODE,
+    LABEL_POD_NAME,
+    LABEL_POD_NAMESPACE,
+    LABEL_POD_UID,
+    ContainerInfo,
+    ContainerSpec,
+    PodRef,
+    Sandbox,
+    SandboxSpec,
+)
+
+KIND_SANDBOX = "sandbox"
+KIND_CONTAINER = "container"
+LABEL_SCOPE = "io.jetkube.scope"
+ANNOTATION_PREFIX = "annotation."
+
+# docker's reference grammar (distribution/reference), enough to refuse what it would
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_REFERENCE = re.compile(
+    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
+    r"(?::[0-9]+)?/)?" + _COMPONENT + r"(?:/" + _COMPONENT + r")*"
+    r"(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$")
+
+
+def valid_reference(image: str) -> bool:
+    return bool(_REFERENCE.match(image))
+
+
+def split_reference(image: str) -> tuple[str, str]:
+    """``repo[:tag][@digest]`` → (repository, tag or digest); the tag defaults to latest."""
+    if "@" in image:
+        repo, digest = image.split("@", 1)
+        return repo, digest
+    slash = image.rfind("/")
+    colon = image.rfind(":")
+    if colon > slash:
+        return image[:colon], image[colon + 1:]
+    return image, "latest"
+
+
+def normalize_reference(image: str) -> str:
+    repo, tag = split_reference(image)
+    return f"{repo}@{tag}" if ":" in tag else f"{repo}:{tag}"
+
+
+def owner_labels(node: str, scope: str) -> dict[str, str]:
+    """Whose containers these are: the node, within a scope (one cluster on this daemon)."""
+    return {LABEL_NODE: node, LABEL_SCOPE: scope}
+
+
+def default_scope() -> str:
+    """``$JETKUBE_DOCKER_SCOPE``; else one per ``kctl up`` data dir (``$JETKUBE_DATA_DIR``),
+    so two clusters on one daemon, both with a ``node-1``, never adopt each other's
+    containers; else ``default``."""
+    if os.environ.get("JETKUBE_DOCKER_SCOPE"):
+        return os.environ["JETKUBE_DOCKER_SCOPE"]
+    data_dir = os.environ.get("JETKUBE_DATA_DIR")
+    return data_dir_scope(data_dir) if data_dir else "default"
+
+
+def data_dir_scope(data_dir: str) -> str:
+    return hashlib.sha256(os.path.realpath(data_dir).encode()).hexdigest()[:12]
+
+
+def pod_labels(owner: dict[str, str], pod: PodRef, kind: str) -> dict[str, str]:
+    return {**owner, LABEL_POD_UID: pod.uid, LABEL_POD_NAMESPACE: pod.namespace,
+            LABEL_POD_NAME: pod.name, LABEL_KIND: kind}
+
+
+def annotation_labels(annotations: dict[str, str]) -> dict[str, str]:
+    """CRI annotations kept as ``annotation.<key>`` labels (as dockershim kept them)."""
+    return {f"{ANNOTATION_PREFIX}{k}": v for k, v in annotations.items()}
+
+
+def container_labels(owner: dict[str, str], pod: PodRef, spec: ContainerSpec) -> dict[str, str]:
+    return {**annotation_labels(spec.annotations), **pod_labels(owner, pod, KIND_CONTAINER),
+            LABEL_CONTAINER: spec.name, LABEL_ATTEMPT: str(spec.attempt)}
+
+
+def sandbox_name(pod: PodRef) -> str:
+    return f"k8s_POD_{pod.name}_{pod.namespace}_{pod.uid}_0"
+
+
+def container_name(pod: PodRef, spec: ContainerSpec) -> str:
+    return f"k8s_{spec.name}_{pod.name}_{pod.namespace}_{pod.uid}_{spec.attempt}"
+
+
+def node_filter(owner: dict[str, str], kind: str | None = None) -> dict[str, list[str]]:
+    labels = [f"{k}={v}" for k, v in owner.items()]
+    if kind:
+        labels.append(f"{LABEL_KIND}={kind}")
+    return {"label": labels}
+
+
+def pod_of(labels: dict[str, str]) -> PodRef:
+    return PodRef(labels.get(LABEL_POD_UID, ""), labels.get(LABEL_POD_NAMESPACE, ""),
+                  labels.get(LABEL_POD_NAME, ""))
+
+
+def rfc3339(ts: str | None) -> str | None:
+    """Docker's RFC3339Nano (``0001-01-01T00:00:00Z`` meaning never) → seconds, UTC."""
+    if not ts or ts.startswith("0001-"):
+        return None
+    return ts[:19] + "Z"
+
+
+def _state(s: dict[str, Any]) -> Literal["created", "running", "exited", "unknown"]:
+    status = s.get("Status", "")
+    if status in ("running", "paused", "restarting"):
+        return "running"
+    if status in ("exited", "dead"):
+        return "exited"
+    if status == "created":
+        return "created"
+    return "unknown"
+
+
+def container_info(attrs: dict[str, Any]) -> ContainerInfo:
+    """A ContainerInfo from ``docker inspect`` output."""
+    cfg = attrs.get("Config") or {}
+    labels = cfg.get("Labels") or {}
+    s = attrs.get("State") or {}
+    state = _state(s)
+    exit_code: int | None = None
+    reason = ""
+    if state == "exited":
+        exit_code = int(s.get("ExitCode", 0))
+        if s.get("OOMKilled"):
+            reason = "OOMKilled"
+        elif s.get("Error"):
+            reason = "ContainerCannotRun"
+        else:
+            reason = "Completed" if exit_code == 0 else "Error"
+    try:
+        attempt = int(labels.get(LABEL_ATTEMPT, "0"))
+    except ValueError:
+        attempt = 0
+    return ContainerInfo(
+        id=str(attrs["Id"]), pod=pod_of(labels), name=labels.get(LABEL_CONTAINER, ""),
+        attempt=attempt, image=str(cfg.get("Image", "")), image_id=str(attrs.get("Image", "")),
+        state=state, exit_code=exit_code, reason=reason, message=str(s.get("Error") or ""),
+        started_at=rfc3339(s.get("StartedAt")),
+        finished_at=rfc3339(s.get("FinishedAt")) if state == "exited" else None)
+
+
+def event_info(event: dict[str, Any]) -> ContainerInfo:
+    """A ContainerInfo from a ``die`` event alone (the container is already gone)."""
+    attrs = (event.get("Actor") or {}).get("Attributes") or {}
+    code = int(attrs.get("exitCode", "0") or 0)
+    try:
+        attempt = int(attrs.get(LABEL_ATTEMPT, "0"))
+    except ValueError:
+        attempt = 0
+    return ContainerInfo(
+        id=str(event.get("id") or (event.get("Actor") or {}).get("ID", "")),
+        pod=pod_of(attrs), name=attrs.get(LABEL_CONTAINER, ""), attempt=attempt,
+        image=str(attrs.get("image", "")), image_id="", state="exited", exit_code=code,
+        reason="Completed" if code == 0 else "Error")
+
+
+def sandbox_of(attrs: dict[str, Any]) -> Sandbox:
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    net = attrs.get("NetworkSettings") or {}
+    ip = ""
+    for endpoint in (net.get("Networks") or {}).values():
+        if endpoint and endpoint.get("IPAddress"):
+            ip = str(endpoint["IPAddress"])
+            break
+    ip = ip or str(net.get("IPAddress") or "")
+    if (attrs.get("HostConfig") or {}).get("NetworkMode") == "host":
+        ip = "127.0.0.1"  # hostNetwork: the node's address (loopback here, as in sim)
+    return Sandbox(id=str(attrs["Id"]), pod=pod_of(labels), ip=ip,
+                   ready=_state(attrs.get("State") or {}) == "running")
+
+
+def sandbox_params(owner: dict[str, str], spec: SandboxSpec, image: str) -> dict[str, Any]:
+    """Keyword arguments for ``create_container`` (host config built by the caller)."""
+    return {"image": image, "name": sandbox_name(spec.pod), "hostname": None
+            if spec.host_network else spec.hostname[:63],
+            "labels": {**annotation_labels(spec.annotations),
+                       **pod_labels(owner, spec.pod, KIND_SANDBOX)}}
+
+
+def sandbox_host_config(spec: SandboxSpec) -> dict[str, Any]:
+    hc: dict[str, Any] = {"network_mode": "host" if spec.host_network else
+                          (spec.network or "bridge"),
+                          "ipc_mode": "shareable", "restart_policy": {"Name": "no"}}
+    if spec.dns_servers:
+        hc["dns"] = list(spec.dns_servers)
+    if spec.dns_search:
+        hc["dns_search"] = list(spec.dns_search)
+    return hc
+
+
+def container_params(owner: dict[str, str], sandbox: Sandbox,
+                     spec: ContainerSpec) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "image": spec.image, "name": container_name(sandbox.pod, spec),
+        "labels": container_labels(owner, sandbox.pod, spec),
+        "environment": [f"{k}={v}" for k, v in spec.env.items()],
+        "tty": spec.tty, "stdin_open": spec.stdin,
+    }
+    if spec.command is not None:
+        params["entrypoint"] = list(spec.command)
+        params["command"] = list(spec.args or [])
+    elif spec.args is not None:
+        params["command"] = list(spec.args)
+    if spec.working_dir:
+        params["working_dir"] = spec.working_dir
+    if spec.run_as_user is not None:
+        params["user"] = str(spec.run_as_user)
+    return params
+
+
+def container_host_config(sandbox_id: str, spec: ContainerSpec) -> dict[str, Any]:
+    from docker.types import LogConfig, Mount
+
+    hc: dict[str, Any] = {
+        "network_mode": f"container:{sandbox_id}", "ipc_mode": f"container:{sandbox_id}",
+        "restart_policy": {"Name": "no"},
+        "mounts": [Mount(target=m.container_path, source=m.host_path, type="bind",
+                         read_only=m.read_only) for m in spec.mounts],
+        # like the kubelet's containerLogMaxSize / MaxFiles
+        "log_config": LogConfig(type="json-file", config={"max-size": "10m", "max-file": "3"}),
+    }
+    if spec.memory_limit_bytes:
+        hc["mem_limit"] = spec.memory_limit_bytes
+        hc["memswap_limit"] = spec.memory_limit_bytes  # no swap beyond the limit
+    if spec.cpu_limit_millis:
+        hc["nano_cpus"] = spec.cpu_limit_millis * 1_000_000
+    return hc

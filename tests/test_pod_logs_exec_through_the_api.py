@@ -1,0 +1,313 @@
+"""pods/log and pods/exec: HTTP → API server → NATS → the node agent's face (logstream).
+
+A real API server and nats-server; the node agent's side is
+``serve_node_requests`` on a scripted in-memory runtime, so the protocol
+(streaming, cancel, flow control, errors, RBAC) is tested without Docker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from jetkube.services.kubelet.logstream import NodeRequests, serve_node_requests
+from jetkube.services.kubelet.runtime import ContainerInfo, PodRef, RuntimeError_
+from jetkube.services.machinery.natsstore import connect
+
+pytestmark = pytest.mark.integration
+
+
+class FakeRuntime:
+    """Containers that are lists of lines; ``add`` appends one while someone follows."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.lines: dict[str, list[bytes]] = {}
+        self.infos: dict[str, ContainerInfo] = {}
+        self.waiters: dict[str, asyncio.Event] = {}
+        self.ended: set[str] = set()
+        self.open_streams = 0
+        self.log_calls: list[dict[str, Any]] = []
+
+    def add_container(self, cid: str, pod: str, name: str, attempt: int = 0,
+                      state: str = "running") -> None:
+        self.lines[cid] = []
+        self.waiters[cid] = asyncio.Event()
+        self.infos[cid] = ContainerInfo(cid, PodRef("uid-" + pod, "default", pod), name, attempt,
+                                        "img", "sha256:x", state)  # type: ignore[arg-type]
+
+    def add(self, cid: str, line: bytes) -> None:
+        self.lines[cid].append(line)
+        self.waiters[cid].set()
+
+    def end(self, cid: str) -> None:
+        self.ended.add(cid)
+        self.waiters[cid].set()
+
+    async def inspect(self, cid: str) -> ContainerInfo:
+        if cid not in self.infos:
+            raise RuntimeError_("NotFound", cid)
+        return self.infos[cid]
+
+    async def list_containers(self) -> list[ContainerInfo]:
+        return list(self.infos.values())
+
+    async def logs(self, cid: str, *, follow: bool = False, tail: int | None = None,
+                   timestamps: bool = False) -> AsyncIterator[bytes]:
+        self.log_calls.append({"cid": cid, "follow": follow, "tail": tail,
+                               "timestamps": timestamps})
+        if cid not in self.lines:
+            raise RuntimeError_("NotFound", f"no container {cid}")
+        self.open_streams += 1
+        try:
+            sent = len(self.lines[cid]) - tail if tail is not None else 0
+            sent = max(sent, 0)
+            while True:
+                while sent < len(self.lines[cid]):
+                    line = self.lines[cid][sent]
+                    sent += 1
+                    yield (b"2024-01-01T00:00:00Z " + line) if timestamps else line
+                if not follow or cid in self.ended:
+                    return
+                self.waiters[cid].clear()
+                await self.waiters[cid].wait()
+        finally:
+            self.open_streams -= 1
+
+    async def exec(self, cid: str, command: list[str],
+                   limit_s: float | None = None) -> tuple[int, bytes]:
+        if command[0] == "sleep":
+            async with asyncio.timeout(limit_s):
+                await asyncio.sleep(float(command[1]))
+        if command[0] == "boom":
+            raise ValueError("the runtime broke")
+        if command[0] == "exit":
+            return int(command[1]), b"bye\n"
+        return 0, (" ".join(command) + "\n").encode()
+
+
+def _find(rt: FakeRuntime) -> Any:
+    def find(ns: str, pod: str, container: str | None) -> str | None:
+        live = [i for i in rt.infos.values() if i.pod.name == pod and i.name == container
+                and i.state == "running"]
+        return max(live, key=lambda i: i.attempt).id if live else None
+    return find
+
+
+@pytest.fixture(name="node")
+async def node_fixture(apiserver: dict[str, Any]) -> AsyncIterator[tuple[FakeRuntime, NodeRequests]]:
+    nc = await connect(str(apiserver["nats_url"]))
+    rt = FakeRuntime()
+    face = await serve_node_requests(nc, "node-a.example", rt, _find(rt),  # type: ignore[arg-type]
+                                     ping_interval=0.5, ack_timeout=5)
+    yield rt, face
+    await face.unsubscribe()
+    await nc.close()
+
+
+def http(apiserver: dict[str, Any], token: str = "admin-token") -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=str(apiserver["url"]), timeout=20,
+                             headers={"Authorization": f"Bearer {token}"})
+
+
+async def make_pod(c: httpx.AsyncClient, name: str, containers: tuple[str, ...] = ("app",),
+                   node: str | None = "node-a.example") -> None:
+    spec: dict[str, Any] = {"containers": [{"name": n, "image": "img"} for n in containers]}
+    if node:
+        spec["nodeName"] = node
+    r = await c.post("/api/v1/namespaces/default/pods", json={
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec})
+    assert r.status_code == 201, r.text
+
+
+LOG = "/api/v1/namespaces/default/pods/{}/log"
+EXEC = "/api/v1/namespaces/default/pods/{}/exec"
+
+
+async def test_logs_answer_text_with_tail_and_timestamps(apiserver: dict[str, Any],
+                                                         node: tuple[FakeRuntime, Any]) -> None:
+    rt, _ = node
+    rt.add_container("c1", "web", "app")
+    for i in range(5):
+        rt.add("c1", f"line {i}\n".encode())
+    async with http(apiserver) as c:
+        await make_pod(c, "web")
+        r = await c.get(LOG.format("web"))
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+        assert r.text == "".join(f"line {i}\n" for i in range(5))
+        r = await c.get(LOG.format("web"), params={"tailLines": "2", "timestamps": "true"})
+        assert r.text == "2024-01-01T00:00:00Z line 3\n2024-01-01T00:00:00Z line 4\n"
+        r = await c.get(LOG.format("web"), params={"limitBytes": "9"})
+        assert r.text == "line 0\nli"
+    assert rt.log_calls[1] == {"cid": "c1", "follow": False, "tail": 2, "timestamps": True}
+
+
+async def test_follow_streams_lines_as_they_come_and_stops_when_the_client_leaves(
+        apiserver: dict[str, Any], node: tuple[FakeRuntime, Any]) -> None:
+    rt, _ = node
+    rt.add_container("c1", "web", "app")
+    rt.add("c1", b"first\n")
+    async with http(apiserver) as c:
+        await make_pod(c, "web")
+        async with c.stream("GET", LOG.format("web"), params={"follow": "true"}) as r:
+            assert r.status_code == 200
+            assert r.headers.get("transfer-encoding") == "chunked"
+            got = r.aiter_raw()
+            assert await asyncio.wait_for(got.__anext__(), 5) == b"first\n"
+            for i in range(3):
+                await asyncio.sleep(0.6)  # longer than the node's idle ping interval
+                t0 = time.monotonic()
+                rt.add("c1", f"late {i}\n".encode())
+                assert await asyncio.wait_for(got.__anext__(), 5) == f"late {i}\n".encode()
+                assert time.monotonic() - t0 < 1.0
+            assert rt.open_streams == 1
+    for _ in range(100):  # the client left: the node's stream is closed
+        if not rt.open_streams:
+            break
+        await asyncio.sleep(0.05)
+    assert rt.open_streams == 0
+
+
+async def test_follow_ends_when_the_container_ends(apiserver: dict[str, Any],
+                                                   node: tuple[FakeRuntime, Any]) -> None:
+    rt, _ = node
+    rt.add_container("c1", "web", "app")
+    async with http(apiserver) as c:
+        await make_pod(c, "web")
+
+        async def finish() -> None:
+            await asyncio.sleep(0.3)
+            rt.add("c1", b"last words\n")
+            rt.end("c1")
+
+        task = asyncio.create_task(finish())
+        r = await c.get(LOG.format("web"), params={"follow": "true"})
+        await task
+        assert r.text == "last words\n"
+
+
+async def test_a_large_log_arrives_whole_through_the_window(
+        apiserver: dict[str, Any], node: tuple[FakeRuntime, Any]) -> None:
+    rt, _ = node
+    rt.add_container("c1", "web", "app")
+    line = b"x" * 1000 + b"\n"
+    for _ in range(6000):  # ~6 MB: ~90 messages of 64 KiB, past the 64-message window
+        rt.add("c1", line)
+    async with http(apiserver) as c:
+        await make_pod(c, "web")
+        r = await c.get(LOG.format("web"))
+        assert r.status_code == 200 and r.content == line * 6000
+        got = b""
+        async with c.stream("GET", LOG.format("web"), params={"follow": "true"}) as s:
+            async for chunk in s.aiter_raw():
+                got += chunk
+                if len(got) >= len(line) * 6000:
+                    break
+        assert got == line * 6000
+
+
+async def test_previous_names_the_last_terminated_instance(
+        apiserver: dict[str, Any], node: tuple[FakeRuntime, Any]) -> None:
+    rt, _ = node
+    rt.add_container("old0", "web", "app", attempt=0, state="exited")
+    rt.add_container("old1", "web", "app", attempt=1, state="exited")
+    rt.add_container("cur", "web", "app", attempt=2)
+    rt.add("old1", b"crashed\n")
+    rt.add("cur", b"running\n")
+    async with http(apiserver) as c:
+        await make_pod(c, "web")
+        assert (await c.get(LOG.format("web"), params={"previous": "true"})).text == "crashed\n"
+        assert (await c.get(LOG.format("web"))).text == "running\n"
+        rt.add_container("solo", "db", "app")
+        await make_pod(c, "db")
+        r = await c.get(LOG.format("db"), params={"previous": "true"})
+        assert r.status_code == 400
+        assert 'previous terminated container "app" in pod "db" not found' in r.json()["message"]
+
+
+async def test_exec_returns_output_and_exit_code(apiserver: dict[str, Any],
+                                                 node: tuple[FakeRuntime, Any]) -> None:
+    rt, _ = node
+    rt.add_container("c1", "web", "app")
+    async with http(apiserver) as c:
+        await make_pod(c, "web")
+        r = await c.post(EXEC.format("web"), params=[("command", "echo"), ("command", "a b"),
+                                                     ("command", "c")])
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert (body["exitCode"], body["output"]) == (0, "echo a b c\n")
+        r = await c.post(EXEC.format("web"), json={"command": ["exit", "3"]})
+        assert (r.json()["exitCode"], r.json()["output"]) == (3, "bye\n")
+        r = await c.post(EXEC.format("web"), params=[("command", "sleep"), ("command", "3"),
+                                                     ("timeoutSeconds", "1")])
+        assert r.status_code == 504 and "did not finish within 1s" in r.json()["message"]
+        t0 = time.monotonic()
+        r = await c.post(EXEC.format("web"), params={"command": "boom"})
+        assert r.status_code == 500 and "the runtime broke" in r.json()["message"]
+        assert time.monotonic() - t0 < 2  # reported at once, not after a timeout
+        r = await c.post(EXEC.format("web"))
+        assert r.status_code == 400 and "at least one command" in r.json()["message"]
+        r = await c.post(EXEC.format("web"), params={"command": "sh", "stdin": "true"})
+        assert r.status_code == 400 and "interactive" in r.json()["message"]
+
+
+async def test_errors_are_kubernetes_statuses(apiserver: dict[str, Any],
+                                              node: tuple[FakeRuntime, Any]) -> None:
+    async with http(apiserver) as c:
+        await make_pod(c, "pending", node=None)
+        r = await c.get(LOG.format("pending"))
+        assert (r.status_code, r.json()["message"]) == (
+            400, "pod pending does not have a host assigned")
+        await make_pod(c, "two", containers=("a", "b"))
+        r = await c.get(LOG.format("two"))
+        assert r.status_code == 400
+        assert r.json()["message"] == ("a container name must be specified for pod two, "
+                                       "choose one of: [a b]")
+        r = await c.get(LOG.format("two"), params={"container": "zz"})
+        assert (r.status_code, r.json()["message"]) == (400, "container zz is not valid for "
+                                                             "pod two")
+        r = await c.get(LOG.format("two"), params={"container": "a"})
+        assert r.status_code == 400 and "waiting to start" in r.json()["message"]
+        r = await c.get(LOG.format("nope"))
+        assert r.status_code == 404
+        await make_pod(c, "elsewhere", node="node-without-agent")
+        r = await c.get(LOG.format("elsewhere"))
+        assert r.status_code == 503 and "node-without-agent" in r.json()["message"]
+        r = await c.get(LOG.format("two"), params={"container": "a", "tailLines": "-3"})
+        assert r.status_code == 400
+
+
+async def test_rbac_governs_pods_log_and_pods_exec(apiserver: dict[str, Any],
+                                                    node: tuple[FakeRuntime, Any]) -> None:
+    rt, _ = node
+    rt.add_container("c1", "web", "app")
+    rt.add("c1", b"hello\n")
+    async with http(apiserver) as admin, http(apiserver, "bob-token") as bob:
+        await make_pod(admin, "web")
+        r = await bob.get(LOG.format("web"))
+        assert r.status_code == 403 and "pods/log" in r.json()["message"]
+        role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                "metadata": {"name": "logs"},
+                "rules": [{"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]}]}
+        binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                   "metadata": {"name": "logs"},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                               "name": "logs"},
+                   "subjects": [{"kind": "Group", "name": "dev"}]}
+        for path, obj in (("roles", role), ("rolebindings", binding)):
+            r = await admin.post(f"/apis/rbac.authorization.k8s.io/v1/namespaces/default/{path}",
+                                 json=obj)
+            assert r.status_code == 201, r.text
+        deadline = time.monotonic() + 5
+        while (r := await bob.get(LOG.format("web"))).status_code == 403:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        assert r.text == "hello\n"
+        r = await bob.post(EXEC.format("web"), params={"command": "id"})
+        assert r.status_code == 403 and "pods/exec" in r.json()["message"]
