@@ -1,0 +1,66 @@
+"""An unschedulable pod on a real cluster: `kctl get -o json` shows PodScheduled=False
+with the scheduler's reason, `kctl describe` shows it too (condition and the
+FailedScheduling event), and the pod is scheduled, and Running, once a node it fits
+joins."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from conftest import Cluster
+from deployment_e2e import wait_for
+
+pytestmark = pytest.mark.e2e
+
+NS = "e2e-unschedulable"
+POOL = {"e2e-pool": "unschedulable"}
+POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "big", "namespace": NS},
+       "spec": {"nodeSelector": POOL, "terminationGracePeriodSeconds": 1,
+                "containers": [{"name": "c", "image": "busybox:1.36",
+                                "resources": {"requests": {"cpu": "2", "memory": "64Mi"}}}]}}
+
+
+def _pod(cluster: Cluster) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(cluster.kctl("get", "pod", "big", "-n", NS, "-o", "json").stdout)
+    return out
+
+
+def _scheduled_condition(cluster: Cluster) -> dict[str, Any] | None:
+    for c in (_pod(cluster).get("status") or {}).get("conditions") or ():
+        if c.get("type") == "PodScheduled":
+            return dict(c)
+    return None
+
+
+def test_unschedulable_pod_says_why_then_runs_when_a_fitting_node_joins(cluster: Cluster) -> None:
+    cluster.kctl("create", "namespace", NS, check=False)
+    with cluster.hollow_nodes(["unsched-small"], cpu="1", labels=POOL):
+        cluster.kctl("apply", "-f", "-", input=json.dumps(POD))
+        wait_for("PodScheduled=False", lambda: (_scheduled_condition(cluster) or {})
+                 .get("reason") == "Unschedulable"
+                 and "Insufficient cpu" in (_scheduled_condition(cluster) or {}).get("message", ""))
+        cond = _scheduled_condition(cluster)
+        assert cond is not None and cond["status"] == "False"
+        # e.g. "0/7 nodes are available: 1 Insufficient cpu, 6 node(s) didn't match Pod's
+        # node affinity/selector." (other scenarios' nodes are still registered)
+        assert cond["message"].startswith("0/") and " nodes are available: " in cond["message"]
+        assert "1 Insufficient cpu" in cond["message"]
+        assert not _pod(cluster)["spec"].get("nodeName")
+
+        wait_for("the FailedScheduling event", lambda: "FailedScheduling" in cluster.kctl(
+            "describe", "pod", "big", "-n", NS).stdout)
+        described = cluster.kctl("describe", "pod", "big", "-n", NS).stdout
+        assert "Insufficient cpu" in described
+
+        with cluster.hollow_nodes(["unsched-large"], cpu="4", labels=POOL):
+            took = wait_for("the pod to be bound to the new node",
+                            lambda: _pod(cluster)["spec"].get("nodeName") == "unsched-large",
+                            timeout=60)
+            print(f"scheduled {took:.2f}s after the fitting node joined")
+            wait_for("Running", lambda: (_pod(cluster).get("status") or {}).get("phase")
+                     == "Running")
+            cond = _scheduled_condition(cluster)
+            assert cond is not None and cond["status"] == "True"
+            cluster.kctl("delete", "pod", "big", "-n", NS)

@@ -1,0 +1,5 @@
+"""``python -m jetkube.services.scheduler``: the same as ``jetkube-scheduler``."""
+
+from .main import main
+
+main()
