@@ -233,7 +233,8 @@ class Handlers:
         md = old["metadata"]
         name, namespace = md["name"], md.get("namespace")
         new = lifecycle.prepare_update(rt, old, obj, subresource)
-        new = _load(rt, new)
+        if subresource != "binding":  # a bind only sets spec.nodeName and a condition
+            new = _load(rt, new)
         if new["metadata"].get("generation") != md.get("generation"):
             telemetry.annotate(new)  # a new intent: later work continues this request's trace
         causes = schemas.validate_update(rt, old, new) if subresource is None else []

@@ -75,18 +75,18 @@ def _spec_part(obj: Obj) -> Obj:
 
 def prepare_update(rt: ResourceType, old: Obj, obj: Obj, subresource: str | None) -> Obj:
     old_md = old["metadata"]
-    if subresource in ("status", "finalize", "binding"):
+    if subresource == "binding":  # obj is already a fresh copy of old with the node set
+        new = dict(obj)
+        new["metadata"] = dict(obj["metadata"])
+    elif subresource in ("status", "finalize"):
         new = deep_copy(old)
         if subresource == "status":
             if "status" in obj:
                 new["status"] = obj["status"]
             else:
                 new.pop("status", None)
-        elif subresource == "finalize":
+        else:
             new.setdefault("spec", {})["finalizers"] = (obj.get("spec") or {}).get("finalizers") or []
-        else:  # binding: spec.nodeName and the PodScheduled condition
-            new["spec"] = obj["spec"]
-            new["status"] = obj.get("status", new.get("status"))
     else:
         new = dict(obj)
         if _has_status(rt):

@@ -17,6 +17,7 @@ from ..machinery.runtime import publish_spans
 from ..machinery.settings import Settings
 from ..machinery.store import Store
 from ..machinery.tracestore import ensure_trace_stream
+from . import natsface
 from .admission import Admission, AdmissionConfig
 from .auth import Authenticator, Authorizer, load_tokens
 from .bootstrap import ensure_defaults
@@ -85,12 +86,10 @@ class ApiServer:
         await node_stream.ensure()
         await ensure_trace_stream(nc)
         front = await self.build(store, node_stream)
-        broker = None
+        face = None
         if cfg.nats_face:
-            from .natsface import build_broker
-
-            broker = build_broker(front, cfg.nats_url)
-            await broker.start()
+            face = natsface.serve(front, nc)
+            await face.start()
         app = HttpApp(front, cfg.bookmark_interval)
         server = uvicorn.Server(uvicorn.Config(
             app, host=cfg.bind, port=cfg.port, loop="none", http="httptools", lifespan="off",
@@ -107,8 +106,8 @@ class ApiServer:
         # NATS may already be gone (kctl down stops it last, but it can die first):
         # each step is bounded and a failure does not keep the process alive.
         steps = [self.cache.stop(), node_stream.close(), nc.close()]
-        if broker is not None:
-            steps.insert(0, broker.stop())
+        if face is not None:
+            steps.insert(0, face.stop())
         for step in steps:
             try:
                 await asyncio.wait_for(step, 5)
