@@ -24,6 +24,7 @@ LABEL_CONTAINER = "io.jetkube.container.name"
 LABEL_ATTEMPT = "io.jetkube.container.attempt"
 LABEL_KIND = "io.jetkube.kind"  # "sandbox" | "container"
 LABEL_NODE = "io.jetkube.node"
+ANNOTATION_CONTAINER_TYPE = "io.jetkube.container.type"  # "init" | "app" (ContainerSpec)
 
 PullPolicy = Literal["Always", "IfNotPresent", "Never"]
 
@@ -72,6 +73,9 @@ class ContainerSpec:
     attempt: int = 0
     tty: bool = False
     stdin: bool = False
+    # CRI's container annotations: the pod's, plus ``io.jetkube.container.type``
+    # (``init`` / ``app``); the sim runtime reads its behaviour from them
+    annotations: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ class SandboxSpec:
     host_network: bool = False
     network: str | None = None  # the node's pod network (issue: networking); None: default
     ip: str | None = None
+    annotations: dict[str, str] = field(default_factory=dict)  # the pod's (CRI-like)
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,22 @@
 """Container runtimes behind kubelet.runtime.Runtime: docker (real containers) and sim (hollow)."""
+
+from __future__ import annotations
+
+from jetkube.services.machinery.clock import Clock
+
+from ..runtime import Runtime
+
+RUNTIMES = ("docker", "sim")
+
+
+def make_runtime(name: str, *, node: str, clock: Clock, sim_start_delay: float = 0.0) -> Runtime:
+    """The runtime called ``name`` for node ``node`` (imported only when chosen)."""
+    if name == "sim":
+        from .sim import SimRuntime
+
+        return SimRuntime(node, clock=clock, start_delay=sim_start_delay)
+    if name == "docker":
+        from .docker import DockerRuntime
+
+        return DockerRuntime(node)
+    raise ValueError(f"unknown runtime {name!r} (known: {', '.join(RUNTIMES)})")

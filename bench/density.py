@@ -1,0 +1,234 @@
+"""Density benchmark on hollow (sim) nodes, as kwok's and kubemark's density tests.
+
+Prints, in one run:
+
+- the time from creating Deployments of 10,000 pods in all until every pod is
+  bound and reported Running, on 1,000 sim nodes (one ``jetkube-hollow-nodes``
+  process), seen by a watch;
+- the time from starting a ``jetkube-hollow-nodes --count 5000`` process until
+  all 5,000 of its nodes are Ready, seen by a watch;
+
+each beside kwok's CI bound (60 s) and the goal (<= 20 s), with the control
+plane's peak memory (VmHWM of the API server, controller-manager and scheduler)
+and the CPU seconds each process used in the window (which one bounds the figure).
+
+The control plane is real: nats-server, ``jetkube-apiserver``,
+``jetkube-controller-manager`` (Deployment → ReplicaSet → pods) and
+``jetkube-scheduler`` (binding), each its own process, on loopback, started and
+stopped by this script; each measurement gets a fresh cluster.
+Usage: python bench/density.py [--quick] [--nodes N --pods N --deployments N --ready-nodes N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _cluster import (
+    Cluster,
+    cluster,
+    controller_manager_cmd,
+    hollow_nodes_cmd,
+    process,
+    rss_mib,
+    scheduler_cmd,
+)
+
+from jetkube.services.machinery import apierrors
+from jetkube.services.machinery.apiclient import ApiClient
+from jetkube.services.machinery.informer import Informer
+from jetkube.services.machinery.natsstore import NatsStore, connect
+
+NS = "density"
+KWOK_BOUND = 60.0
+GOAL = 20.0
+LIMIT = 300.0
+Obj = dict[str, Any]
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / 100
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def deployment(name: str, replicas: int) -> Obj:
+    labels = {"app": name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels}, "spec": {
+                         "containers": [{"name": "c", "image": "busybox:1.36",
+                                         "resources": {"requests": {"cpu": "10m",
+                                                                    "memory": "16Mi"}}}]}}}}
+
+
+class Control:
+    """The control plane's processes of one cluster (PIDs, for memory and CPU)."""
+
+    def __init__(self, c: Cluster, stack: ExitStack) -> None:
+        self.c = c
+        self.pids = {"apiserver": c.api_pids[0]}
+        self.pids["controller-manager"] = stack.enter_context(process(
+            c, "controller-manager", controller_manager_cmd(
+                "--cluster-cidr", "10.128.0.0/9", "--node-cidr-mask-size", "24")))
+        self.pids["scheduler"] = stack.enter_context(process(c, "scheduler", scheduler_cmd()))
+
+    def memory(self) -> str:
+        return ", ".join(f"{k} {rss_mib(p):.0f} MiB" for k, p in self.pids.items())
+
+    def cpu(self) -> dict[str, float]:
+        return {k: cpu_seconds(p) for k, p in self.pids.items()}
+
+
+def ready(node: Obj) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (node.get("status") or {}).get("conditions") or ())
+
+
+class Counter:
+    """Keys that satisfied a predicate, from an informer; an event when ``want`` did."""
+
+    def __init__(self, inf: Informer[Obj], pred: Any, want: int) -> None:
+        self.keys: set[str] = set()
+        self.want = want
+        self.done = asyncio.Event()
+        self.at = 0.0
+        self.pred = pred
+        inf.add_event_handler(self._see, lambda _o, n: self._see(n))
+
+    def _see(self, obj: Obj) -> None:
+        if self.pred(obj):
+            self.keys.add(obj["metadata"]["name"])
+            if len(self.keys) >= self.want and not self.done.is_set():
+                self.at = time.monotonic()
+                self.done.set()
+
+    async def wait(self, limit: float) -> bool:
+        try:
+            await asyncio.wait_for(self.done.wait(), limit)
+        except TimeoutError:
+            return False
+        return True
+
+
+async def watch(c: Cluster, prefix: str) -> tuple[Any, Informer[Obj]]:
+    nc = await connect(c.nats_url)
+    store = await NatsStore.open(nc)
+    return nc, Informer(store, prefix)
+
+
+def show(label: str, seconds: float | None, got: int, want: int) -> str:
+    if seconds is None:
+        return f"{label}: not reached within {LIMIT:.0f} s ({got} of {want})"
+    return f"{label}: {seconds:.1f} s"
+
+
+async def density(c: Cluster, ctl: Control, stack: ExitStack, nodes: int, pods: int,
+                  deployments: int) -> list[str]:
+    hollow = stack.enter_context(process(c, "hollow-density", hollow_nodes_cmd(nodes, "dens-")))
+    nc, node_inf = await watch(c, "nodes.")
+    nodes_ready = Counter(node_inf, ready, nodes)
+    node_inf.start()
+    if not await nodes_ready.wait(LIMIT):
+        raise SystemExit(f"only {len(nodes_ready.keys)} of {nodes} hollow nodes got Ready")
+    api = ApiClient(nc, c.token)
+    try:
+        await api.create("namespaces", None, {"apiVersion": "v1", "kind": "Namespace",
+                                              "metadata": {"name": NS}})
+    except apierrors.ApiError as err:
+        if err.code != 409:
+            raise
+    store = await NatsStore.open(nc)
+    pod_inf: Informer[Obj] = Informer(store, f"pods.{NS}.")
+    bound = Counter(pod_inf, lambda p: bool((p.get("spec") or {}).get("nodeName")), pods)
+    running = Counter(pod_inf, lambda p: (p.get("status") or {}).get("phase") == "Running",
+                      pods)
+    pod_inf.start()
+    await pod_inf.wait_synced()
+    cpu0 = {**ctl.cpu(), "hollow-nodes": cpu_seconds(hollow)}
+    t0 = time.monotonic()
+    per, extra = divmod(pods, deployments)
+    await asyncio.gather(*(api.create("deployments", NS, deployment(
+        f"d{i}", per + (1 if i < extra else 0))) for i in range(deployments)))
+    ok = await running.wait(LIMIT)
+    await bound.wait(1.0 if ok else 0.0)
+    cpu1 = {**ctl.cpu(), "hollow-nodes": cpu_seconds(hollow)}
+    t_bound = bound.at - t0 if bound.done.is_set() else None
+    t_run = running.at - t0 if ok else None
+    await pod_inf.stop()
+    await node_inf.stop()
+    await nc.close()
+    head = f"{pods} pods of {deployments} Deployments on {nodes} sim nodes"
+    return [
+        f"density: {head}",
+        "  " + show("all bound", t_bound, len(bound.keys), pods),
+        "  " + show("all bound and Running", t_run, len(running.keys), pods)
+        + f"   (kwok CI bound {KWOK_BOUND:.0f} s; goal <= {GOAL:.0f} s)",
+        f"  control plane peak memory (VmHWM): {ctl.memory()}",
+        f"  hollow-nodes process ({nodes} nodes) peak memory: {rss_mib(hollow):.0f} MiB",
+        "  CPU seconds in the window: " + ", ".join(
+            f"{k} {cpu1[k] - cpu0[k]:.1f}" for k in cpu1),
+    ]
+
+
+async def nodes_ready(c: Cluster, ctl: Control, stack: ExitStack, count: int) -> list[str]:
+    nc, node_inf = await watch(c, "nodes.")
+    got = Counter(node_inf, lambda n: n["metadata"]["name"].startswith("scale-") and ready(n),
+                  count)
+    node_inf.start()
+    await node_inf.wait_synced()
+    cpu0 = ctl.cpu()
+    t0 = time.monotonic()
+    hollow = stack.enter_context(process(c, "hollow-scale", hollow_nodes_cmd(count, "scale-")))
+    ok = await got.wait(LIMIT)
+    cpu1 = {**ctl.cpu(), "hollow-nodes": cpu_seconds(hollow)}
+    cpu0["hollow-nodes"] = 0.0
+    await node_inf.stop()
+    await nc.close()
+    return [
+        f"nodes: {count} sim nodes Ready (from starting their process)",
+        "  " + show(f"all {count} Ready", got.at - t0 if ok else None, len(got.keys), count)
+        + f"   (kwok CI bound {KWOK_BOUND:.0f} s; goal <= {GOAL:.0f} s)",
+        f"  control plane peak memory (VmHWM): {ctl.memory()}",
+        f"  hollow-nodes process ({count} nodes) peak memory: {rss_mib(hollow):.0f} MiB",
+        "  CPU seconds in the window: " + ", ".join(
+            f"{k} {cpu1[k] - cpu0[k]:.1f}" for k in cpu1),
+    ]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="a small run (smoke test)")
+    p.add_argument("--nodes", type=int, default=None)
+    p.add_argument("--pods", type=int, default=None)
+    p.add_argument("--deployments", type=int, default=None)
+    p.add_argument("--ready-nodes", type=int, default=None)
+    a = p.parse_args()
+    nodes = a.nodes or (20 if a.quick else 1000)
+    pods = a.pods or (200 if a.quick else 10_000)
+    deps = a.deployments or (2 if a.quick else 10)
+    scale = a.ready_nodes or (100 if a.quick else 5000)
+    out: list[str] = []
+    with cluster() as c, ExitStack() as stack:
+        ctl = Control(c, stack)
+        out += asyncio.run(density(c, ctl, stack, nodes, pods, deps))
+    for line in out:
+        print(line, flush=True)
+    with cluster() as c, ExitStack() as stack:
+        ctl = Control(c, stack)
+        lines = asyncio.run(nodes_ready(c, ctl, stack, scale))
+    for line in lines:
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""A container's environment, resolved as the kubelet resolves it.
+
+``envFrom`` sources first (configMapRef / secretRef, with prefix), then
+``env`` in order: plain values with ``$(VAR)`` expansion over what came
+before, and ``valueFrom`` configMapKeyRef / secretKeyRef / fieldRef
+(metadata.name/namespace/uid, labels['k'], annotations['k'], spec.nodeName,
+spec.serviceAccountName, status.podIP(s), status.hostIP(s)) /
+resourceFieldRef (limits and requests of cpu, memory, ephemeral-storage;
+an unset limit reads as the node's allocatable).  A missing object or key
+that is not optional raises :class:`ConfigError`, which the worker shows as
+CreateContainerConfigError until the object appears.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from jetkube.schemas.quantity import parse_quantity
+
+from .objects import ObjectSource, Ref
+
+Obj = dict[str, Any]
+_VAR = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
+_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+_SUBSCRIPT = re.compile(r"^metadata\.(labels|annotations)\['(.+)'\]$")
+
+
+class ConfigError(Exception):
+    """The container cannot be configured (yet): CreateContainerConfigError."""
+
+
+def expand(text: str, env: Mapping[str, str]) -> str:
+    """Kubernetes' ``$(VAR)`` expansion: unknown references stay, ``$$`` is ``$``."""
+    def sub(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        name = m.group(1)
+        return env[name] if name in env else m.group(0)
+
+    return _VAR.sub(sub, text)
+
+
+def field_value(pod: Obj, path: str, pod_ip: str, host_ip: str) -> str:
+    md, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    simple = {
+        "metadata.name": md.get("name"), "metadata.namespace": md.get("namespace") or "default",
+        "metadata.uid": md.get("uid"), "spec.nodeName": spec.get("nodeName"),
+        "spec.serviceAccountName": spec.get("serviceAccountName"),
+        "status.podIP": pod_ip, "status.podIPs": pod_ip, "status.hostIP": host_ip,
+        "status.hostIPs": host_ip,
+    }
+    if path in simple:
+        return str(simple[path] or "")
+    m = _SUBSCRIPT.match(path)
+    if m:
+        return str((md.get(m.group(1)) or {}).get(m.group(2), ""))
+    raise ConfigError(f"unsupported fieldRef fieldPath {path!r}")
+
+
+def resource_value(pod: Obj, container: str, resource: str, divisor: Any,
+                   allocatable: Mapping[str, str]) -> str:
+    c = next((c for c in [*(pod["spec"].get("initContainers") or ()), *pod["spec"]["containers"]]
+              if c.get("name") == container), None)
+    if c is None:
+        raise ConfigError(f"resourceFieldRef: no container {container!r}")
+    kind, _, name = resource.partition(".")
+    res = (c.get("resources") or {}).get(kind) or {}
+    if name in res:
+        value = parse_quantity(res[name])
+    elif kind == "limits" and name in allocatable:
+        value = parse_quantity(allocatable[name])
+    elif kind in ("limits", "requests") and name in ("cpu", "memory", "ephemeral-storage"):
+        value = Decimal(0)
+    else:
+        raise ConfigError(f"unsupported resourceFieldRef resource {resource!r}")
+    div = parse_quantity(divisor) if divisor not in (None, "", 0, "0") else Decimal(1)
+    return str(math.ceil(value / div))
+
+
+async def _source(objects: ObjectSource, used: set[Ref], resource: str, namespace: str,
+                  name: str) -> dict[str, bytes] | None:
+    used.add((resource, namespace, name))
+    return await objects.data(resource, namespace, name)
+
+
+def _kind(resource: str) -> str:
+    return "configmap" if resource == "configmaps" else "secret"
+
+
+async def resolve_env(pod: Obj, container: Obj, objects: ObjectSource, *, pod_ip: str,
+                      host_ip: str, allocatable: Mapping[str, str],
+                      used: set[Ref] | None = None) -> dict[str, str]:
+    """The container's environment; ``used`` collects the objects it read."""
+    used = used if used is not None else set()
+    ns = (pod.get("metadata") or {}).get("namespace") or "default"
+    env: dict[str, str] = {}
+    for src in container.get("envFrom") or ():
+        prefix = src.get("prefix") or ""
+        for key, resource in (("configMapRef", "configmaps"), ("secretRef", "secrets")):
+            ref = src.get(key)
+            if not ref:
+                continue
+            data = await _source(objects, used, resource, ns, ref.get("name") or "")
+            if data is None:
+                if ref.get("optional"):
+                    continue
+                raise ConfigError(f'{_kind(resource)} "{ref.get("name")}" not found')
+            for k, v in data.items():
+                if _ENV_NAME.match(prefix + k):
+                    env[prefix + k] = v.decode(errors="replace")
+    for var in container.get("env") or ():
+        name = var["name"]
+        vf = var.get("valueFrom")
+        if not vf:
+            env[name] = expand(var.get("value") or "", env)
+            continue
+        value: str | None = None
+        for key, resource in (("configMapKeyRef", "configmaps"), ("secretKeyRef", "secrets")):
+            ref = vf.get(key)
+            if not ref:
+                continue
+            data = await _source(objects, used, resource, ns, ref.get("name") or "")
+            if data is None or ref["key"] not in data:
+                if ref.get("optional"):
+                    break
+                if data is None:
+                    raise ConfigError(f'{_kind(resource)} "{ref.get("name")}" not found')
+                raise ConfigError(f"couldn't find key {ref['key']} in "
+                                  f"{'ConfigMap' if resource == 'configmaps' else 'Secret'} "
+                                  f"{ns}/{ref.get('name')}")
+            value = data[ref["key"]].decode(errors="replace")
+        if vf.get("fieldRef"):
+            value = field_value(pod, vf["fieldRef"]["fieldPath"], pod_ip, host_ip)
+        elif vf.get("resourceFieldRef"):
+            rf = vf["resourceFieldRef"]
+            value = resource_value(pod, rf.get("containerName") or container["name"],
+                                   rf["resource"], rf.get("divisor"), allocatable)
+        if value is not None:
+            env[name] = value
+    return env

@@ -1,0 +1,136 @@
+"""``jetkube-kubelet``: one node agent (kubelet's flags, trimmed), then run.
+
+``jetkube-kubelet --node-name node-1 --runtime docker|sim [--cpu 4 --memory 8Gi
+--pods 110 --pod-manifest-path DIR --root-dir DIR --sim-start-delay S
+--node-labels k=v,...]``.  Capacity defaults to this machine's; the root dir
+to ``$JETKUBE_DATA_DIR/nodes/<node>`` (``kctl up`` sets it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from jetkube.schemas.quantity import parse_quantity
+from jetkube.services.machinery.nodestream import NodePodStream
+from jetkube.services.machinery.runtime import Runtime, run_service
+from jetkube.services.machinery.settings import Settings
+
+from .build import Shared, new_agent, with_retries
+from .config import AgentConfig, machine_cpus, machine_memory
+from .logstream import serve_node_requests
+from .node import machine_pressure
+from .podsource import NodePodSource
+from .runtimes import RUNTIMES, make_runtime
+
+
+def parse_labels(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in filter(None, (i.strip() for i in text.split(","))):
+        k, sep, v = item.partition("=")
+        if not sep or not k:
+            raise ValueError(f"--node-labels: {item!r} is not key=value")
+        out[k] = v
+    return out
+
+
+def default_root(node: str) -> Path:
+    base = os.environ.get("JETKUBE_DATA_DIR")
+    return (Path(base) if base else Path(tempfile.gettempdir()) / "jetkube") / "nodes" / node
+
+
+def parser(prog: str = "jetkube-kubelet") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description="jetkube node agent")
+    p.add_argument("--runtime", choices=RUNTIMES, default="docker")
+    p.add_argument("--cpu", default=None, help="allocatable CPUs (default: this machine's)")
+    p.add_argument("--memory", default=None, help="allocatable memory (default: this machine's)")
+    p.add_argument("--pods", default="110", help="how many pods fit (default 110)")
+    p.add_argument("--node-labels", default="", help="k=v,... added to the Node's labels")
+    p.add_argument("--sim-start-delay", type=float, default=0.0, metavar="SECONDS",
+                   help="sim runtime: how long a container start takes")
+    p.add_argument("--lease-renew-seconds", type=float, default=10.0)
+    p.add_argument("--node-status-update-seconds", type=float, default=10.0)
+    p.add_argument("--pod-resync-seconds", type=float, default=300.0)
+    p.add_argument("--events", choices=("normal", "warning", "none"), default=None,
+                   help="which pod events to write (default: normal; warning for hollow nodes)")
+    p.add_argument("--nats-url", help="default: $JETKUBE_NATS_URL or nats://127.0.0.1:4222")
+    p.add_argument("--token", help="bearer token (default: $JETKUBE_TOKEN or the kubeconfig's)")
+    return p
+
+
+def check_quantities(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
+    for flag in ("cpu", "memory", "pods"):
+        v = getattr(a, flag)
+        if v is not None:
+            try:
+                parse_quantity(v)
+            except ValueError as err:
+                p.error(f"--{flag}: {err}")
+
+
+def settings_from(p: argparse.ArgumentParser, a: argparse.Namespace) -> Settings:
+    try:
+        return Settings.from_env(**({"nats_url": a.nats_url} if a.nats_url else {}))
+    except ValueError as err:
+        p.error(str(err))
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[AgentConfig, str, float, Settings,
+                                                         str | None]:
+    p = parser()
+    p.add_argument("--node-name", required=True)
+    p.add_argument("--pod-manifest-path", type=Path, default=None)
+    p.add_argument("--root-dir", type=Path, default=None)
+    a = p.parse_args(argv)
+    check_quantities(p, a)
+    try:
+        labels = parse_labels(a.node_labels)
+    except ValueError as err:
+        p.error(str(err))
+    cfg = AgentConfig(
+        node_name=a.node_name, cpu=a.cpu or machine_cpus(), memory=a.memory or machine_memory(),
+        pods=a.pods, labels=labels, root_dir=a.root_dir or default_root(a.node_name),
+        pod_manifest_path=a.pod_manifest_path, lease_renew_seconds=a.lease_renew_seconds,
+        node_status_update_seconds=a.node_status_update_seconds,
+        pod_resync_seconds=a.pod_resync_seconds, events=a.events or "normal")
+    return cfg, a.runtime, a.sim_start_delay, settings_from(p, a), a.token
+
+
+def main(argv: list[str] | None = None) -> None:
+    cfg, runtime_name, start_delay, settings, token = parse_args(argv)
+
+    async def body(rt: Runtime) -> None:
+        assert rt.nc is not None
+        cfg.root_dir.mkdir(parents=True, exist_ok=True)
+        runtime = make_runtime(runtime_name, node=cfg.node_name, clock=rt.clock,
+                               sim_start_delay=start_delay)
+        shared = Shared.create(rt.api, rt.clock, rt.informers)
+        rt.informers.start()
+        agent = new_agent(shared, cfg, runtime, pressure=machine_pressure(str(cfg.root_dir)))
+        source = NodePodSource(NodePodStream(rt.nc), rt.api, rt.clock, agent,
+                               resync_seconds=cfg.pod_resync_seconds)
+        requests = await serve_node_requests(rt.nc, cfg.node_name, runtime, agent.find_container)
+        try:
+            await with_retries("node registration", agent.start, rt.clock)
+            await with_retries("pod list", source.start, rt.clock)
+            await asyncio.Event().wait()
+        finally:
+            with contextlib.suppress(Exception):
+                await requests.unsubscribe()
+            with contextlib.suppress(Exception):
+                await source.stop()
+            await agent.stop()
+            await shared.status.stop()
+            if agent.ctx.events.recorder is not None:
+                await agent.ctx.events.recorder.flush()
+            await runtime.close()
+
+    run_service("jetkube-kubelet", body, settings=settings, token=token)
+
+
+if __name__ == "__main__":
+    main()

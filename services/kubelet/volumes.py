@@ -1,0 +1,197 @@
+"""Pod volumes prepared on the host, under ``<root>/pods/<uid>/volumes/``.
+
+- ``emptyDir``: one directory, shared by every container of the pod, removed
+  with the pod.
+- ``hostPath``: the host's path (``DirectoryOrCreate`` / ``FileOrCreate``
+  create it; ``Directory`` / ``File`` must exist).
+- ``configMap``, ``secret``, ``downwardAPI`` and ``projected`` (configMap,
+  secret and downwardAPI sources): files written from the objects, with
+  ``items`` and modes; rewritten (each file atomically, stale ones removed)
+  when an object they came from changes.
+
+Anything else (persistentVolumeClaim, nfs, csi…) is not supported by this
+node agent: the pod waits with a message saying so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .envvars import ConfigError, field_value, resource_value
+from .objects import ObjectSource, Ref
+from .runtime import Mount
+
+Obj = dict[str, Any]
+Files = dict[str, tuple[bytes, int]]  # relative path -> (content, mode)
+_PLUGIN = {"emptyDir": "kubernetes.io~empty-dir", "configMap": "kubernetes.io~configmap",
+           "secret": "kubernetes.io~secret", "downwardAPI": "kubernetes.io~downward-api",
+           "projected": "kubernetes.io~projected"}
+
+
+def pod_dir(root: Path, uid: str) -> Path:
+    return root / "pods" / uid
+
+
+def _items(data: dict[str, bytes], items: list[Obj] | None, mode: int, what: str,
+           optional: bool) -> Files:
+    if not items:
+        return {k: (v, mode) for k, v in data.items()}
+    out: Files = {}
+    for it in items:
+        if it["key"] not in data:
+            if optional:
+                continue
+            raise ConfigError(f"configmap references non-existent config key: {it['key']}"
+                              if what == "configmaps" else
+                              f"references non-existent secret key: {it['key']}")
+        out[it["path"]] = (data[it["key"]], it.get("mode") or mode)
+    return out
+
+
+class PodVolumes:
+    """The host side of one pod's volumes."""
+
+    def __init__(self, root: Path, pod: Obj, objects: ObjectSource) -> None:
+        self.pod = pod
+        self.objects = objects
+        self.dir = pod_dir(root, pod["metadata"]["uid"]) / "volumes"
+        self.paths: dict[str, str] = {}
+        self._written: dict[str, str] = {}  # volume -> digest of the files last written
+
+    async def _object_files(self, resource: str, src: Obj, mode: int, used: set[Ref]) -> Files:
+        ns = self.pod["metadata"].get("namespace") or "default"
+        name = src.get("name") or src.get("secretName") or ""
+        used.add((resource, ns, name))
+        data = await self.objects.data(resource, ns, name)
+        if data is None:
+            if src.get("optional"):
+                return {}
+            raise ConfigError(f'{"configmap" if resource == "configmaps" else "secret"} '
+                              f'"{name}" not found')
+        return _items(data, src.get("items"), mode, resource, bool(src.get("optional")))
+
+    def _downward(self, items: list[Obj] | None, mode: int, pod_ip: str, host_ip: str,
+                  allocatable: Mapping[str, str]) -> Files:
+        out: Files = {}
+        for it in items or ():
+            if it.get("fieldRef"):
+                path = it["fieldRef"]["fieldPath"]
+                md = self.pod.get("metadata") or {}
+                if path in ("metadata.labels", "metadata.annotations"):
+                    kv = md.get(path.split(".")[1]) or {}
+                    value = "\n".join(f'{k}="{v}"' for k, v in sorted(kv.items()))
+                else:
+                    value = field_value(self.pod, path, pod_ip, host_ip)
+            else:
+                rf = it["resourceFieldRef"]
+                value = resource_value(self.pod, rf.get("containerName") or "", rf["resource"],
+                                       rf.get("divisor"), allocatable)
+            out[it["path"]] = (value.encode(), it.get("mode") or mode)
+        return out
+
+    async def prepare(self, *, pod_ip: str, host_ip: str, allocatable: Mapping[str, str],
+                      used: set[Ref]) -> None:
+        """Create or refresh every volume; ``used`` collects the objects read."""
+        for vol in (self.pod.get("spec") or {}).get("volumes") or ():
+            name = vol["name"]
+            if vol.get("hostPath"):
+                self.paths[name] = self._host_path(vol["hostPath"])
+                continue
+            kind = next((k for k in _PLUGIN if vol.get(k) is not None), None)
+            if kind is None:
+                other = next((k for k in vol if k != "name"), "unknown")
+                raise ConfigError(f"volume {name!r}: {other} volumes are not supported by "
+                                  "this node agent")
+            path = self.dir / _PLUGIN[kind] / name
+            self.paths[name] = str(path)
+            if kind == "emptyDir":
+                path.mkdir(parents=True, exist_ok=True)
+                continue
+            src = vol[kind]
+            mode = src.get("defaultMode") or 0o644
+            files: Files = {}
+            if kind in ("configMap", "secret"):
+                files = await self._object_files(kind.lower() + "s", src, mode, used)
+            elif kind == "downwardAPI":
+                files = self._downward(src.get("items"), mode, pod_ip, host_ip, allocatable)
+            else:
+                for part in src.get("sources") or ():
+                    if part.get("configMap"):
+                        files.update(await self._object_files("configmaps", part["configMap"],
+                                                              mode, used))
+                    elif part.get("secret"):
+                        files.update(await self._object_files("secrets", part["secret"], mode,
+                                                              used))
+                    elif part.get("downwardAPI"):
+                        files.update(self._downward(part["downwardAPI"].get("items"), mode,
+                                                    pod_ip, host_ip, allocatable))
+            self._write(name, path, files)
+
+    @staticmethod
+    def _host_path(src: Obj) -> str:
+        p = Path(src["path"])
+        kind = src.get("type") or ""
+        if kind == "DirectoryOrCreate":
+            p.mkdir(parents=True, exist_ok=True)
+        elif kind == "FileOrCreate":
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.touch(exist_ok=True)
+        elif kind == "Directory" and not p.is_dir():
+            raise ConfigError(f"hostPath type check failed: {p} is not a directory")
+        elif kind == "File" and not p.is_file():
+            raise ConfigError(f"hostPath type check failed: {p} is not a file")
+        return str(p)
+
+    def _write(self, name: str, path: Path, files: Files) -> None:
+        h = hashlib.sha256()
+        for rel in sorted(files):
+            h.update(rel.encode() + b"\0" + files[rel][0] + b"\0" + str(files[rel][1]).encode())
+        digest = h.hexdigest()
+        if self._written.get(name) == digest and path.is_dir():
+            return
+        path.mkdir(parents=True, exist_ok=True)
+        for rel, (content, mode) in files.items():
+            target = path / rel
+            if ".." in Path(rel).parts or Path(rel).is_absolute():
+                raise ConfigError(f"volume {name!r}: invalid item path {rel!r}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp")
+            tmp.write_bytes(content)
+            os.chmod(tmp, mode)
+            os.replace(tmp, target)
+        keep = {str(path / rel) for rel in files}
+        for dirpath, _dirs, names in os.walk(path, topdown=False):
+            for n in names:
+                full = os.path.join(dirpath, n)
+                if full not in keep:
+                    os.unlink(full)
+            if dirpath != str(path) and not os.listdir(dirpath):
+                os.rmdir(dirpath)
+        self._written[name] = digest
+
+    def mounts(self, container: Obj) -> list[Mount]:
+        kinds = {v["name"]: v for v in (self.pod.get("spec") or {}).get("volumes") or ()}
+        out: list[Mount] = []
+        for vm in container.get("volumeMounts") or ():
+            host = self.paths.get(vm["name"])
+            if host is None:
+                raise ConfigError(f"volumeMount {vm['name']!r}: no such volume")
+            vol = kinds.get(vm["name"]) or {}
+            if vm.get("subPath"):
+                if ".." in Path(vm["subPath"]).parts or os.path.isabs(vm["subPath"]):
+                    raise ConfigError(f"volumeMount {vm['name']!r}: invalid subPath")
+                host = os.path.join(host, vm["subPath"])
+                if vol.get("emptyDir") is not None or vol.get("hostPath") is not None:
+                    os.makedirs(host, exist_ok=True)  # kubelet creates a missing subPath
+            ro = bool(vm.get("readOnly")) or any(vol.get(k) is not None for k in (
+                "configMap", "secret", "downwardAPI", "projected"))
+            out.append(Mount(host, vm["mountPath"], ro))
+        return out
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir.parent, ignore_errors=True)
