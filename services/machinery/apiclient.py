@@ -24,6 +24,7 @@ from .telemetry import inject_headers
 
 API_SUBJECT = "jetkube.api"
 QUEUE_GROUP = "apiserver"
+LIST_PAGE = 250  # objects per list reply
 
 
 def encode_group(group: str) -> str:
@@ -111,13 +112,26 @@ class ApiClient:
         return await self.request("get", resource, namespace, name)
 
     async def list(self, resource: str, namespace: str | None = None, *,
-                   label_selector: str | None = None, field_selector: str | None = None) -> Obj:
-        q = {}
+                   label_selector: str | None = None, field_selector: str | None = None,
+                   page_size: int = LIST_PAGE) -> Obj:
+        """A whole list, fetched in pages (a NATS message is at most 1 MiB by default, and
+        a thousand pods with status is more than that); the items of every page, with the
+        first page's resourceVersion."""
+        q = {"limit": str(page_size)}
         if label_selector:
             q["labelSelector"] = label_selector
         if field_selector:
             q["fieldSelector"] = field_selector
-        return await self.request("list", resource, namespace, query=q)
+        out = await self.request("list", resource, namespace, query=q)
+        items: list[Obj] = list(out.get("items") or [])
+        while cont := (out.get("metadata") or {}).get("continue"):
+            out = await self.request("list", resource, namespace, query={**q, "continue": cont})
+            items += out.get("items") or []
+        first = dict(out)
+        first["items"] = items
+        first["metadata"] = {k: v for k, v in (out.get("metadata") or {}).items()
+                             if k != "continue"}
+        return first
 
     async def create(self, resource: str, namespace: str | None, body: Obj) -> Obj:
         return await self.request("create", resource, namespace, body=body)
