@@ -16,7 +16,10 @@ pytestmark = pytest.mark.e2e
 def _pod(client: Any, name: str, labels: dict[str, str]) -> Any:
     return client.V1Pod(
         metadata=client.V1ObjectMeta(name=name, labels=labels),
-        spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="busybox:1.36")]))
+        # a scheduler nobody runs: no scheduler or node touches these pods, so the watch
+        # below sees exactly the test's own changes
+        spec=client.V1PodSpec(scheduler_name="e2e-nobody",
+                              containers=[client.V1Container(name="c", image="busybox:1.36")]))
 
 
 def test_crud_selectors_conflict_watch_delete(k8s: Any) -> None:

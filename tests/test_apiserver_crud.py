@@ -205,3 +205,34 @@ async def test_job_gets_a_selector_of_its_own_uid_unless_manual() -> None:
                                     **job["spec"]["template"]}}}
     out = await api.ok("POST", path, manual)
     assert out["spec"]["selector"] == {"matchLabels": {"x": "y"}}
+
+
+async def test_scale_patch_retries_a_concurrent_write_instead_of_conflicting() -> None:
+    from jetkube.services.apiserver import handlers as handlers_mod
+
+    api = await make_api()
+    path = "/apis/apps/v1/namespaces/default/deployments"
+    await api.ok("POST", path, {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
+    h = api.front.handlers
+    real = h.write_update
+    raced = []
+
+    async def racing_write(*args, **kw):  # type: ignore[no-untyped-def]
+        if not raced:  # someone else writes between our read and our write, once
+            raced.append(1)
+            await api.ok("PATCH", f"{path}/web", {"metadata": {"labels": {"x": "1"}}},
+                         content_type="application/merge-patch+json")
+        return await real(*args, **kw)
+
+    h.write_update = racing_write
+    try:
+        out = await api.ok("PATCH", f"{path}/web/scale", {"spec": {"replicas": 4}},
+                           content_type="application/merge-patch+json")
+    finally:
+        h.write_update = real
+    assert raced and out["spec"]["replicas"] == 4
+    assert handlers_mod.PATCH_RETRIES >= 2

@@ -129,3 +129,24 @@ def test_otlp_http_export_when_the_endpoint_is_set() -> None:
     finally:
         server.shutdown()
     assert "/v1/traces" in _Collector.paths
+
+
+async def test_api_client_sends_the_current_trace_context_in_nats_headers() -> None:
+    from opentelemetry import trace
+
+    from jetkube.services.machinery.apiclient import ApiClient
+    from jetkube.services.machinery.telemetry import setup_telemetry
+
+    sent: list[dict[str, str]] = []
+
+    class Capture(ApiClient):
+        async def send(self, subject: str, payload: bytes,
+                       headers: dict[str, str]) -> tuple[int, dict[str, object]]:
+            sent.append(headers)
+            return 200, {}
+
+    setup_telemetry("test")
+    with trace.get_tracer("t").start_as_current_span("caller") as span:
+        await Capture(None).get("pods", "default", "x")
+        want = format(span.get_span_context().trace_id, "032x")
+    assert sent and sent[0]["traceparent"].split("-")[1] == want

@@ -84,9 +84,13 @@ async def _write_scale(h: Handlers, req: ApiRequest) -> Obj:
             except orjson.JSONDecodeError as err:
                 raise apierrors.bad_request(f"the patch is not valid JSON: {err}") from None
             scale = apply_patch(req.content_type.split(";")[0].strip(), current, patch_doc)
+            # only a resourceVersion the client wrote is a precondition; the merged
+            # document always carries the current one
+            sent = patch_doc.get("metadata") if isinstance(patch_doc, dict) else None
+            want_rv = sent.get("resourceVersion") if isinstance(sent, dict) else None
         else:
             scale = decode_body(req)
-        want_rv = (scale.get("metadata") or {}).get("resourceVersion")
+            want_rv = (scale.get("metadata") or {}).get("resourceVersion")
         if want_rv and str(want_rv) != old["metadata"]["resourceVersion"]:
             raise apierrors.conflict(rt.plural, name, rt.group)
         replicas = (scale.get("spec") or {}).get("replicas")

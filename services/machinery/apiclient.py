@@ -79,7 +79,7 @@ class ApiClient:
             headers["Jetkube-Query"] = urlencode(query)
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        inject_headers(headers)
+        headers = inject_headers(headers)
         payload = b"" if body is None else body if isinstance(body, bytes) else orjson.dumps(body)
         code, data = await self.send(api_subject(verb, rt), payload, headers)
         if code >= 400:
