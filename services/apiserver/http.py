@@ -97,33 +97,13 @@ class HttpApp:
         return b"".join(chunks)
 
     async def _stream(self, w: WatchResponse, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"transfer-encoding", b"chunked")]})
-        lines = watch_lines(w, self.front.handlers.cache, self.bookmark_interval)
-
-        async def pump() -> None:
-            async for chunk in lines:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-
-        async def disconnected() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-
-        pump_task = asyncio.create_task(pump())
-        gone_task = asyncio.create_task(disconnected())
+        """A watch: JSON lines as events arrive (closing the lines removes the watcher)."""
+        cache = self.front.handlers.cache
+        lines = watch_lines(w, cache, self.bookmark_interval)
         try:
-            await asyncio.wait({pump_task, gone_task}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for t in (pump_task, gone_task):
-                t.cancel()
-            await asyncio.gather(pump_task, gone_task, return_exceptions=True)
-            await lines.aclose()
-            self.front.handlers.cache.remove_watcher(w.watcher)
-        try:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except Exception:
-            pass
+            await self._stream_body(StreamResponse(lines, "application/json"), receive, send)
+        finally:  # also when the client left before the first line (the generator never ran)
+            cache.remove_watcher(w.watcher)
 
     async def _stream_body(self, r: StreamResponse, receive: Receive, send: Send) -> None:
         """Write ``r.chunks`` as they come; stop (closing them) when the client leaves."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 
-from ..machinery.runtime import Runtime, run_service
+from ..machinery.runtime import Runtime, add_service_flags, run_service, settings_from_flags
 from ..machinery.settings import Settings
 from . import manager
 from .context import ControllerContext, Options
@@ -27,12 +27,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[Options, Settings, str | 
     p.add_argument("--cluster-cidr", default="10.244.0.0/16")
     p.add_argument("--node-cidr-mask-size", type=int, default=24)
     p.add_argument("--allocate-node-cidrs", default="true", choices=("true", "false"))
-    p.add_argument("--nats-url", help="default: $JETKUBE_NATS_URL or nats://127.0.0.1:4222")
-    p.add_argument("--token", help="bearer token (default: $JETKUBE_TOKEN or the kubeconfig's)")
-    p.add_argument("--leader-elect", default="true", choices=("true", "false"))
-    p.add_argument("--leader-elect-lease-duration", type=float, default=None)
-    p.add_argument("--leader-elect-renew-deadline", type=float, default=None)
-    p.add_argument("--leader-elect-retry-period", type=float, default=None)
+    add_service_flags(p)
     a = p.parse_args(argv)
     try:
         names = tuple(x.strip() for x in a.controllers.split(",") if x.strip())
@@ -48,17 +43,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[Options, Settings, str | 
                    node_startup_grace_period=a.node_startup_grace_period,
                    cluster_cidr=a.cluster_cidr, node_cidr_mask_size=a.node_cidr_mask_size,
                    allocate_node_cidrs=a.allocate_node_cidrs == "true")
-    overrides: dict[str, object] = {}
-    if a.nats_url:
-        overrides["nats_url"] = a.nats_url
-    le = {k: v for k, v in (("lease_duration_seconds", a.leader_elect_lease_duration),
-                            ("renew_deadline_seconds", a.leader_elect_renew_deadline),
-                            ("retry_period_seconds", a.leader_elect_retry_period))
-          if v is not None}
-    if le:
-        overrides["leader_election"] = le
     try:
-        settings = Settings.from_env(**overrides)
+        settings = settings_from_flags(a)
     except ValueError as err:
         p.error(str(err))
     return opts, settings, a.token, a.leader_elect == "true"

@@ -11,6 +11,7 @@ components do, so a supervisor restarts it as a standby.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
@@ -56,6 +57,31 @@ class Runtime:
     events: EventRecorder
     clock: Clock = field(default_factory=RealClock)
     identity: str = ""
+
+
+def add_service_flags(p: argparse.ArgumentParser) -> None:
+    """The flags every service shares: where NATS is, its token, leader election."""
+    p.add_argument("--nats-url", help="default: $JETKUBE_NATS_URL or nats://127.0.0.1:4222")
+    p.add_argument("--token", help="bearer token (default: $JETKUBE_TOKEN or the kubeconfig's)")
+    p.add_argument("--leader-elect", default="true", choices=("true", "false"))
+    p.add_argument("--leader-elect-lease-duration", type=float, default=None)
+    p.add_argument("--leader-elect-renew-deadline", type=float, default=None)
+    p.add_argument("--leader-elect-retry-period", type=float, default=None)
+
+
+def settings_from_flags(a: argparse.Namespace) -> Settings:
+    """Settings from ``JETKUBE_*`` with the flags of ``add_service_flags`` over them
+    (raises ValueError, e.g. a lease shorter than its renew deadline)."""
+    overrides: dict[str, Any] = {}
+    if a.nats_url:
+        overrides["nats_url"] = a.nats_url
+    le = {k: v for k, v in (("lease_duration_seconds", a.leader_elect_lease_duration),
+                            ("renew_deadline_seconds", a.leader_elect_renew_deadline),
+                            ("retry_period_seconds", a.leader_elect_retry_period))
+          if v is not None}
+    if le:
+        overrides["leader_election"] = le
+    return Settings.from_env(**overrides)
 
 
 def token_from_environment(explicit: str | None = None) -> str | None:

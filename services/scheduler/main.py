@@ -13,7 +13,7 @@ import argparse
 
 from pydantic import ValidationError
 
-from ..machinery.runtime import Runtime, run_service
+from ..machinery.runtime import Runtime, add_service_flags, run_service, settings_from_flags
 from ..machinery.settings import Settings
 from .config import SchedulerConfig
 from .scheduler import Scheduler
@@ -51,15 +51,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[SchedulerConfig, Options,
     p.add_argument("--event-qps", type=float, default=50.0,
                    help="events written per second at most, beyond a burst (0: no limit)")
     p.add_argument("--event-burst", type=int, default=100)
-    p.add_argument("--nats-url", help="default: $JETKUBE_NATS_URL or nats://127.0.0.1:4222")
-    p.add_argument("--token", help="bearer token (default: $JETKUBE_TOKEN or the kubeconfig's)")
-    p.add_argument("--leader-elect", default="true", choices=("true", "false"))
+    add_service_flags(p)
     p.add_argument("--leader-elect-resource-name",
                    help=f"the Lease in kube-system (default {DEFAULT_LEASE} for {DEFAULT_NAME}, "
                         "else the scheduler name)")
-    p.add_argument("--leader-elect-lease-duration", type=float, default=None)
-    p.add_argument("--leader-elect-renew-deadline", type=float, default=None)
-    p.add_argument("--leader-elect-retry-period", type=float, default=None)
     a = p.parse_args(argv, namespace=Options())
     try:
         cfg = SchedulerConfig.load(a.config) if a.config else SchedulerConfig()
@@ -78,17 +73,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[SchedulerConfig, Options,
         cfg = SchedulerConfig.model_validate({**cfg.model_dump(), **updates})
     except (OSError, ValueError, ValidationError) as err:
         p.error(str(err))
-    overrides: dict[str, object] = {}
-    if a.nats_url:
-        overrides["nats_url"] = a.nats_url
-    le = {k: v for k, v in (("lease_duration_seconds", a.leader_elect_lease_duration),
-                            ("renew_deadline_seconds", a.leader_elect_renew_deadline),
-                            ("retry_period_seconds", a.leader_elect_retry_period))
-          if v is not None}
-    if le:
-        overrides["leader_election"] = le
     try:
-        settings = Settings.from_env(**overrides)
+        settings = settings_from_flags(a)
     except ValueError as err:
         p.error(str(err))
     lease: str | None = None
