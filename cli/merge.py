@@ -125,19 +125,6 @@ def create_merge_patch(current: Any, desired: Any) -> Any:
     return patch
 
 
-def apply_merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386: apply a merge patch."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for k, v in patch.items():
-        if v is None:
-            result.pop(k, None)
-        else:
-            result[k] = apply_merge_patch(result.get(k), v)
-    return result
-
-
 def last_applied(obj: dict[str, Any]) -> dict[str, Any] | None:
     """The configuration recorded by the last apply, if any."""
     ann = (obj.get("metadata") or {}).get("annotations") or {}

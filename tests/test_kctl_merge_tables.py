@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from jetkube.cli.merge import apply_merge_patch, create_merge_patch, three_way_merge
+from jetkube.cli.merge import create_merge_patch, three_way_merge
 from jetkube.cli.output import jsonpath
 from jetkube.cli.rows import pod_status
 from jetkube.cli.tables import render
 from jetkube.cli.timefmt import human_duration
+from jetkube.services.machinery.jsonmerge import merge_patch as apply_merge_patch
 
 
 def test_three_way_merge_sets_removes_and_keeps() -> None:

@@ -8,6 +8,7 @@ import copy
 from typing import Any
 
 from ..machinery import apierrors
+from ..machinery.jsonmerge import merge_patch
 
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
@@ -22,18 +23,6 @@ _MERGE_KEYS = {
     "ports": "containerPort", "conditions": "type", "tolerations": "key", "hostAliases": "ip",
     "ownerReferences": "uid", "taints": "key", "addresses": "type",
 }
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for k, v in patch.items():
-        if v is None:
-            result.pop(k, None)
-        else:
-            result[k] = merge_patch(result.get(k), v)
-    return result
 
 
 def strategic_merge_patch(target: Any, patch: Any, field: str = "") -> Any:
