@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from test_kctl_fakeapi import Kctl, kctl_fixture  # noqa: F401
 from test_kctl_rollout_fakeapps import (  # noqa: F401
     AppsFakeApi,
@@ -16,8 +17,19 @@ from test_kctl_rollout_fakeapps import (  # noqa: F401
 Obj = dict[str, Any]
 
 
+# one frozen instant for the fixtures and kctl's clock (ages never tick mid-test)
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jetkube.cli import timefmt
+
+    monkeypatch.setattr(timefmt, "now", lambda: NOW)
+
+
 def _ts(ago: timedelta) -> str:
-    return (datetime.now(UTC) - ago).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (NOW - ago).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def rows(out: str) -> list[list[str]]:

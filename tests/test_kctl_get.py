@@ -5,12 +5,24 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import yaml
 from test_kctl_fakeapi import FakeApi, Kctl, api_fixture, kctl_fixture, pod  # noqa: F401
 
+# one frozen instant for the fixtures and kctl's clock, so an age never ticks over a
+# second between building the objects and printing them
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jetkube.cli import timefmt
+
+    monkeypatch.setattr(timefmt, "now", lambda: NOW)
+
 
 def _ts(ago: timedelta) -> str:
-    return (datetime.now(UTC) - ago).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (NOW - ago).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def running_pod(name: str, ns: str = "default") -> dict[str, object]:
