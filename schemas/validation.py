@@ -98,18 +98,21 @@ def _deployment(errs: Errors, o: Any) -> None:
         errs.append(forbidden("spec.strategy.rollingUpdate",
                               "may not be specified when strategy `type` is 'Recreate'"))
     elif st.rollingUpdate is not None:
-        ru = st.rollingUpdate
-        p = "spec.strategy.rollingUpdate"
-        surge = _int_or_percent(errs, p + ".maxSurge", ru.maxSurge, False)
-        unavail = _int_or_percent(errs, p + ".maxUnavailable", ru.maxUnavailable, True)
-        if surge == 0 and unavail == 0:
-            errs.append(invalid(p + ".maxUnavailable", ru.maxUnavailable,
-                                "may not be 0 when `maxSurge` is 0"))
+        _rolling_update(errs, "spec.strategy.rollingUpdate", st.rollingUpdate, False)
     non_negative(errs, "spec.revisionHistoryLimit", s.revisionHistoryLimit)
     non_negative(errs, "spec.minReadySeconds", s.minReadySeconds)
     if s.progressDeadlineSeconds <= (s.minReadySeconds or 0):
         errs.append(invalid("spec.progressDeadlineSeconds", s.progressDeadlineSeconds,
                             "must be greater than minReadySeconds"))
+
+
+def _rolling_update(errs: Errors, p: str, ru: Any, surge_max_pct: bool) -> None:
+    """maxSurge / maxUnavailable: ints or percents, and not both zero."""
+    surge = _int_or_percent(errs, p + ".maxSurge", ru.maxSurge, surge_max_pct)
+    unavail = _int_or_percent(errs, p + ".maxUnavailable", ru.maxUnavailable, True)
+    if surge == 0 and unavail == 0:
+        errs.append(invalid(p + ".maxUnavailable", ru.maxUnavailable,
+                            "may not be 0 when `maxSurge` is 0"))
 
 
 def _replicaset(errs: Errors, o: Any) -> None:
@@ -134,12 +137,7 @@ def _daemonset(errs: Errors, o: Any) -> None:
         errs.append(forbidden("spec.updateStrategy.rollingUpdate",
                               "may not be specified when strategy `type` is 'OnDelete'"))
     elif ru is not None:
-        p = "spec.updateStrategy.rollingUpdate"
-        surge = _int_or_percent(errs, p + ".maxSurge", ru.maxSurge, True)
-        unavail = _int_or_percent(errs, p + ".maxUnavailable", ru.maxUnavailable, True)
-        if surge == 0 and unavail == 0:
-            errs.append(invalid(p + ".maxUnavailable", ru.maxUnavailable,
-                                "may not be 0 when `maxSurge` is 0"))
+        _rolling_update(errs, "spec.updateStrategy.rollingUpdate", ru, True)
     non_negative(errs, "spec.minReadySeconds", s.minReadySeconds)
     non_negative(errs, "spec.revisionHistoryLimit", s.revisionHistoryLimit)
 
