@@ -159,7 +159,8 @@ class DockerCluster:
             p.wait(5)
 
     def containers(self, **labels: str) -> list[Obj]:
-        from jetkube.services.kubelet.runtimes.docker_convert import LABEL_SCOPE, data_dir_scope
+        from jetkube.services.kubelet.runtimes.docker_convert import LABEL_SCOPE
+        from jetkube.services.machinery.hostnet import data_dir_scope
 
         filters = [f"{LABEL_SCOPE}={data_dir_scope(str(self.data_dir))}",
                    *(f"{k}={v}" for k, v in labels.items())]

@@ -34,6 +34,8 @@ from typing import Any, TypeVar
 import docker
 import docker.errors
 
+from jetkube.services.machinery.hostnet import default_scope
+
 from ..runtime import (
     LABEL_KIND,
     LABEL_POD_UID,
@@ -73,7 +75,7 @@ class DockerRuntime:
                  pause_image: str = PAUSE_IMAGE, workers: int = 16,
                  pull_timeout: float = 300.0, scope: str | None = None) -> None:
         self.node = node
-        self.scope = scope if scope is not None else conv.default_scope()
+        self.scope = scope if scope is not None else default_scope()
         self.owner = conv.owner_labels(node, self.scope)
         self._client = client
         self._client_lock = threading.Lock()

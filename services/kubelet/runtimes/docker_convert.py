@@ -9,8 +9,6 @@ the sandbox), which keeps ``docker ps`` readable and names unique per pod.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 from typing import Any, Literal
 
@@ -66,20 +64,6 @@ def normalize_reference(image: str) -> str:
 def owner_labels(node: str, scope: str) -> dict[str, str]:
     """Whose containers these are: the node, within a scope (one cluster on this daemon)."""
     return {LABEL_NODE: node, LABEL_SCOPE: scope}
-
-
-def default_scope() -> str:
-    """``$JETKUBE_DOCKER_SCOPE``; else one per ``kctl up`` data dir (``$JETKUBE_DATA_DIR``),
-    so two clusters on one daemon, both with a ``node-1``, never adopt each other's
-    containers; else ``default``."""
-    if os.environ.get("JETKUBE_DOCKER_SCOPE"):
-        return os.environ["JETKUBE_DOCKER_SCOPE"]
-    data_dir = os.environ.get("JETKUBE_DATA_DIR")
-    return data_dir_scope(data_dir) if data_dir else "default"
-
-
-def data_dir_scope(data_dir: str) -> str:
-    return hashlib.sha256(os.path.realpath(data_dir).encode()).hexdigest()[:12]
 
 
 def pod_labels(owner: dict[str, str], pod: PodRef, kind: str) -> dict[str, str]:
