@@ -35,7 +35,11 @@ class Allocator:
         # network address and .1 (the `kubernetes` service's address) are not handed out
         self._first = int(self.cidr.network_address) + 2
         self._last = int(self.cidr.broadcast_address) - 1
-        self._next_ip = self._first
+        # KEP-3070: the low band is for IPs asked for by value (10.96.0.10 for cluster DNS);
+        # dynamic allocation takes from above it first, and from it only once the rest is full
+        band = min(max(16, self.cidr.num_addresses // 16), 256)
+        self._dynamic_first = min(int(self.cidr.network_address) + band, self._last)
+        self._next_ip = self._dynamic_first
         self._next_port = self.port_range[0]
 
     def ip_in_range(self, ip: str) -> bool:
@@ -52,6 +56,13 @@ class Allocator:
         except AlreadyExists:
             return False
 
+    async def _owner(self, resource: str, name: str) -> str | None:
+        try:
+            entry = await self.store.get(object_key(resource, None, name))
+        except NotFound:
+            return None
+        return str(orjson.loads(entry.value).get("owner"))
+
     async def release(self, resource: str, name: str) -> None:
         try:
             await self.store.delete(object_key(resource, None, name))
@@ -66,15 +77,22 @@ class Allocator:
                     "message": f"Invalid value: \"{want}\": provided IP is not in the valid range."
                                f" The range of valid IPs is {self.cidr}"}])
             if not await self._take(IP_RESOURCE, want, owner):
+                if await self._owner(IP_RESOURCE, want) == owner:
+                    # the Service exists and holds it: as Kubernetes, 409 AlreadyExists
+                    raise apierrors.already_exists("services", owner.split("/")[-1])
                 raise apierrors.invalid("Service", owner.split("/")[-1], [{
                     "field": "spec.clusterIPs[0]", "reason": "FieldValueInvalid",
                     "message": f"Invalid value: \"{want}\": provided IP is already allocated"}])
             return want
         taken = self.cache.resource(IP_RESOURCE).items
-        size = self._last - self._first + 1
-        for _ in range(size):
-            ip = str(ipaddress.IPv4Address(self._next_ip))
-            self._next_ip = self._next_ip + 1 if self._next_ip < self._last else self._first
+        upper = self._last - self._dynamic_first + 1
+        for i in range(self._last - self._first + 1):
+            if i < upper:
+                n = self._next_ip
+                self._next_ip = n + 1 if n < self._last else self._dynamic_first
+            else:  # the upper band is full: the low band, in order
+                n = self._first + i - upper
+            ip = str(ipaddress.IPv4Address(n))
             if object_key(IP_RESOURCE, None, ip) in taken:
                 continue
             if await self._take(IP_RESOURCE, ip, owner):
