@@ -83,6 +83,13 @@ def missing_privileges() -> str | None:
     return None
 
 
+def restore_join(words: list[str]) -> str:
+    """One rule line for ``iptables-restore``, which reads double quotes (as ``iptables
+    -S`` writes them), not shlex's single quotes: ``--comment "a b"``."""
+    return " ".join(w if w and not any(c in w for c in ' "\'\t\\') else
+                    '"' + w.replace("\\", "\\\\").replace('"', '\\"') + '"' for w in words)
+
+
 # --- the host ------------------------------------------------------------------
 
 class HostNet:
@@ -147,10 +154,33 @@ class HostNet:
             if "No such process" not in err.stderr:
                 raise
 
+    async def delete_route_matching(self, dst: str, *spec: str, proto: int = ROUTE_PROTO) -> None:
+        """``ip route del DST SPEC... proto N`` with the whole spec (e.g. ``metric 7``, to
+        remove one of several routes to DST); gone already is fine."""
+        try:
+            await self.run(["ip", "route", "del", dst, *spec, "proto", str(proto)], None)
+        except HostNetError as err:
+            if "No such process" not in err.stderr:
+                raise
+
+    async def delete_route_of_type(self, kind: str, dst: str, *spec: str, proto: int = ROUTE_PROTO) -> None:
+        """``ip route del KIND DST SPEC... proto N`` (e.g. ``unreachable``, ``metric 7``: one of
+        several routes to DST); gone already is fine."""
+        try:
+            await self.run(["ip", "route", "del", kind, dst, *spec, "proto", str(proto)], None)
+        except HostNetError as err:
+            if "No such process" not in err.stderr:
+                raise
+
     # iptables
     async def restore(self, text: str) -> None:
         """Apply ``iptables-save``-format text without flushing chains it does not name."""
         await self.run(["iptables-restore", "-w", "5", "--noflush"], text)
+
+    async def rules(self, table: str) -> list[str]:
+        """``iptables -S`` lines of ``table`` (``-P``/``-N`` declarations and ``-A`` rules)."""
+        out = await self.run(["iptables", "-w", "5", "-t", table, "-S"], None)
+        return out.splitlines()
 
     async def chains(self, table: str) -> set[str]:
         out = await self.run(["iptables", "-w", "5", "-t", table, "-S"], None)
@@ -184,7 +214,7 @@ class HostNet:
             words = shlex.split(line)
             if (words[:1] == ["-A"] and words[1] not in mine and len(words) > 2
                     and words[-2] == "-j" and words[-1] in mine):
-                lines.append(shlex.join(["-D", *words[1:]]))
+                lines.append(restore_join(["-D", *words[1:]]))
         lines += [f"-F {c}" for c in sorted(mine)] + [f"-X {c}" for c in sorted(mine)]
         await self.restore("\n".join([*lines, "COMMIT", ""]))
         return sorted(mine)
@@ -194,11 +224,18 @@ class HostNet:
                                reply_src: str | None = None) -> None:
         """Forget conntrack entries (stale UDP flows after an endpoint went away);
         without the ``conntrack`` tool this is a no-op that says so once."""
+        await self.conntrack_delete_flows(protocol, orig_dst=orig_dst, reply_src=reply_src)
+
+    async def conntrack_delete_flows(self, protocol: str, *, orig_dst: str | None = None,
+                                     dport: int | None = None, reply_src: str | None = None) -> None:
+        """``conntrack_delete`` that may also match the original destination port."""
         if shutil.which("conntrack") is None:
             return
         argv = ["conntrack", "-D", "-p", protocol.lower()]
         if orig_dst:
             argv += ["--orig-dst", orig_dst]
+        if dport is not None:
+            argv += ["--orig-port-dst", str(dport)]
         if reply_src:
             argv += ["--reply-src", reply_src]
         try:
@@ -206,6 +243,13 @@ class HostNet:
         except HostNetError as err:  # "0 flow entries have been deleted" exits 1
             if "0 flow entries" not in err.stderr:
                 raise
+
+    def read_sysctl(self, key: str) -> str | None:
+        """The value of ``key``, or None when this kernel has no such setting."""
+        try:
+            return (self.proc_sys / key.replace(".", "/")).read_text().strip()
+        except OSError:
+            return None
 
     def sysctl(self, key: str, value: str) -> bool:
         """Set ``net.ipv4.ip_forward``-style ``key`` to ``value``; True if it changed."""
@@ -220,4 +264,4 @@ class HostNet:
 
 
 __all__ = ["COMMANDS", "ROUTE_PROTO", "HostNet", "HostNetError", "Runner", "data_dir_scope",
-           "default_scope", "missing_privileges", "run_command", "tag"]
+           "default_scope", "missing_privileges", "restore_join", "run_command", "tag"]
