@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -105,6 +106,7 @@ class DockerCluster:
     nats_port: int
     docker: Any
     agents: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    agent_args: list[str] = field(default_factory=list)  # more flags for every node agent
 
     @property
     def kubeconfig(self) -> Path:
@@ -146,7 +148,7 @@ class DockerCluster:
         log = open(self.data_dir / "logs" / f"e2e-kubelet-{name}.log", "ab")
         self.agents[name] = subprocess.Popen(
             [sys.executable, "-c", _AGENT, "--node-name", name,
-             "--runtime", "docker", "--node-status-update-seconds", "2"],
+             "--runtime", "docker", "--node-status-update-seconds", "2", *self.agent_args],
             stdout=log, stderr=subprocess.STDOUT, env=self.env())
 
     def stop_agent(self, name: str, sig: int = signal.SIGTERM) -> None:
@@ -195,17 +197,25 @@ def dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerCluster]:
     yield from docker_cluster(tmp_path_factory, ["node-a", "node-b"])
 
 
-def docker_cluster(tmp_path_factory: pytest.TempPathFactory,
-                   nodes: list[str]) -> Iterator[DockerCluster]:
-    """`kctl up` (API server, controller-manager, scheduler) plus node agents on Docker."""
+def docker_cluster(tmp_path_factory: pytest.TempPathFactory, nodes: list[str], *,
+                   cluster_cidr: str | None = None,
+                   agent_args: tuple[str, ...] = ()) -> Iterator[DockerCluster]:
+    """`kctl up` (API server, controller-manager, scheduler) plus node agents on Docker.
+
+    The pods' networks come from ``cluster_cidr`` (default: a random 10.<200-250>.0.0/16,
+    so two clusters on this machine, e.g. concurrent runs, never share a subnet); the
+    teardown purges everything the cluster's scope made (containers, networks, chains)."""
     client = docker_client_or_skip()
     from jetkube.services.kubelet.runtimes.docker_images import build_busybox_image
 
     build_busybox_image(client, IMAGE)
     data_dir = tmp_path_factory.mktemp("e2e-docker") / "jetkube"
     port, nats_port = free_port(), free_port()
-    _up(data_dir, port, nats_port)
-    c = DockerCluster(data_dir, port, nats_port, client)
+    cidr = cluster_cidr or f"10.{random.randint(200, 250)}.0.0/16"
+    cm_args = os.environ.get("JETKUBE_CONTROLLER_MANAGER_ARGS", "")
+    _up(data_dir, port, nats_port,
+        env={"JETKUBE_CONTROLLER_MANAGER_ARGS": f"{cm_args} --cluster-cidr={cidr}".strip()})
+    c = DockerCluster(data_dir, port, nats_port, client, agent_args=list(agent_args))
     try:
         for n in nodes:
             c.start_agent(n)
@@ -221,8 +231,10 @@ def docker_cluster(tmp_path_factory: pytest.TempPathFactory,
             c.stop_agent(n)
         subprocess.run([str(BIN / "kctl"), "down", "--data-dir", str(data_dir)],
                        capture_output=True, timeout=60)
-        for ctr in c.containers():
-            client.api.remove_container(ctr["Id"], force=True, v=True)
+        from jetkube.services.kubelet.runtimes.docker_network import purge_scope
+        from jetkube.services.machinery.hostnet import data_dir_scope
+
+        purge_scope(data_dir_scope(str(data_dir)), client=client)
 
 
 # --- scenarios ----------------------------------------------------------------------------

@@ -5,15 +5,19 @@ daemon the test is skipped with the reason, unless CI is set: in CI a
 missing Docker is a failure (.ci/run provisions one).
 ``busybox_image``: ``jetkube/busybox:test``, built once per session from the
 local static busybox when missing (no registry is reachable).
-``docker_runtime``: a DockerRuntime for a node name of its own; every
-container labelled with that node is removed afterwards, whatever happened.
+``docker_runtime``: a DockerRuntime for a node name and a scope of its own;
+afterwards every container labelled with that node, and everything of that
+scope (containers, pod networks, forward chains, routes: ``purge_scope``), is
+removed, whatever happened.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -73,22 +77,37 @@ def node_name(prefix: str = "test") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+def new_scope(prefix: str = "test") -> str:
+    """A scope of its own: nothing another test or cluster made is ever touched."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def purge(client: Any, scope: str) -> dict[str, list[str]]:
+    """Everything ``scope`` made on this machine, removed (see purge_scope)."""
+    from jetkube.services.kubelet.runtimes.docker_network import purge_scope
+
+    return purge_scope(scope, client=client)
+
+
 def new_pod(name: str = "web", namespace: str = "default") -> PodRef:
     return PodRef(str(uuid.uuid4()), namespace, name)
 
 
 @pytest.fixture(name="docker_runtime")
-async def docker_runtime_fixture(docker_client: Any, busybox_image: str) -> AsyncIterator[Any]:
+async def docker_runtime_fixture(docker_client: Any, busybox_image: str,
+                                 tmp_path: Path) -> AsyncIterator[Any]:
     from jetkube.services.kubelet.runtimes.docker import DockerRuntime
 
-    node = node_name()
-    rt = DockerRuntime(node)
+    node, scope = node_name(), new_scope()
+    rt = DockerRuntime(node, scope=scope, root_dir=tmp_path / "docker-runtime")
     try:
         yield rt
     finally:
         await rt.close()
         remove_node_containers(docker_client, node)
+        await asyncio.to_thread(purge, docker_client, scope)
 
 
 __all__ = ["BUSYBOX_TAG", "busybox_image_fixture", "docker_client_fixture", "docker_or_skip",
-           "docker_runtime_fixture", "in_ci", "new_pod", "node_name", "remove_node_containers"]
+           "docker_runtime_fixture", "in_ci", "new_pod", "new_scope", "node_name", "purge",
+           "remove_node_containers"]

@@ -28,13 +28,13 @@ async def test_a_new_runtime_adopts_what_the_old_one_started(
         "app", busybox_image, command=["sh", "-c", "read x; exit 5"], stdin=True, attempt=2))
     done = await old.create_and_start(sb, ContainerSpec("init", busybox_image, command=["true"]))
     other_node = node_name("other")
-    other = DockerRuntime(other_node)
+    other = DockerRuntime(other_node, scope=old.scope)
     try:
         osb = await other.run_sandbox(SandboxSpec(new_pod("theirs"), hostname="theirs"))
         await other.create_and_start(osb, ContainerSpec("c", busybox_image, command=["sleep", "60"]))
         await old.close()  # the agent dies; its containers live on
 
-        new = DockerRuntime(old.node)
+        new = DockerRuntime(old.node, scope=old.scope, root_dir=old.root_dir)
         try:
             heard: asyncio.Queue[ContainerInfo] = asyncio.Queue()
             new.on_exit(heard.put_nowait)

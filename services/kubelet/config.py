@@ -52,6 +52,17 @@ class AgentConfig:
     # a new sandbox waits for it at most this long, then uses the runtime's own addresses
     watch_pod_cidr: bool = True
     pod_cidr_wait_seconds: float = 10.0
+    # the Docker runtime's pod network: a bridge on the podCIDR, a forward chain and host
+    # routes to other nodes' podCIDRs ("host-routes"), or Docker's default bridge ("none")
+    pod_network: Literal["host-routes", "none"] = "host-routes"
+
+    # DNS of pods (kubelet's --cluster-dns, --cluster-domain, --resolv-conf); without a
+    # cluster DNS, ClusterFirst falls back to Default with a MissingClusterDNS warning
+    # event (missing_dns_events=False: no event, e.g. hollow nodes, whose runtime has no DNS)
+    cluster_dns: tuple[str, ...] = ()
+    cluster_domain: str = "cluster.local"
+    resolv_conf: Path | None = Path("/etc/resolv.conf")
+    missing_dns_events: bool = True
 
     # pods: list-and-compare against the API this often (heals a missed stream message)
     pod_resync_seconds: float = 300.0

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
                        lease_renew_seconds=a.lease_renew_seconds,
                        node_status_update_seconds=a.node_status_update_seconds,
                        pod_resync_seconds=a.pod_resync_seconds, events=a.events or "warning",
-                       watch_pod_cidr=False)
+                       watch_pod_cidr=False, missing_dns_events=False)
 
     async def body(rt: Runtime) -> None:
         assert rt.nc is not None

@@ -2,8 +2,10 @@
 
 ``jetkube-kubelet --node-name node-1 --runtime docker|sim [--cpu 4 --memory 8Gi
 --pods 110 --pod-manifest-path DIR --root-dir DIR --sim-start-delay S
---node-labels k=v,...]``.  Capacity defaults to this machine's; the root dir
-to ``$JETKUBE_DATA_DIR/nodes/<node>`` (``kctl up`` sets it).
+--node-labels k=v,... --node-ip IP --pod-network host-routes|none
+--cluster-dns IP[,IP] --cluster-domain cluster.local --resolv-conf FILE]``.
+Capacity defaults to this machine's; the root dir to
+``$JETKUBE_DATA_DIR/nodes/<node>`` (``kctl up`` sets it).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import os
 import tempfile
 from pathlib import Path
@@ -23,7 +26,8 @@ from jetkube.services.machinery.settings import Settings
 from .build import Shared, new_agent, with_retries
 from .config import AgentConfig, machine_cpus, machine_memory
 from .logstream import serve_node_requests
-from .node import machine_pressure
+from .node import NodesAware, machine_pressure
+from .podnet import POD_NETWORK_MODES, PodNetworkMode
 from .podsource import NodePodSource
 from .runtimes import RUNTIMES, make_runtime
 
@@ -79,24 +83,55 @@ def settings_from(p: argparse.ArgumentParser, a: argparse.Namespace) -> Settings
         p.error(str(err))
 
 
+def parse_ips(text: str) -> tuple[str, ...]:
+    ips = tuple(i.strip() for i in text.split(",") if i.strip())
+    for ip in ips:
+        ipaddress.ip_address(ip)  # ValueError names it
+    return ips
+
+
+def add_network_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--node-ip", default="127.0.0.1",
+                   help="the Node's InternalIP (other nodes route to its pods through it)")
+    p.add_argument("--pod-network", choices=POD_NETWORK_MODES, default="host-routes",
+                   help="docker runtime: pods on a bridge of the node's podCIDR with routes "
+                        "to the other nodes' podCIDRs (host-routes), or on Docker's default "
+                        "bridge (none)")
+    p.add_argument("--cluster-dns", default="", metavar="IP[,IP]",
+                   help="nameservers of ClusterFirst pods (default: none; such pods then "
+                        "use the host's DNS)")
+    p.add_argument("--cluster-domain", default="cluster.local")
+    p.add_argument("--resolv-conf", default="/etc/resolv.conf",
+                   help="the host's resolver file that Default pods follow ('' for none)")
+
+
 def parse_args(argv: list[str] | None = None) -> tuple[AgentConfig, str, float, Settings,
                                                          str | None]:
     p = parser()
     p.add_argument("--node-name", required=True)
     p.add_argument("--pod-manifest-path", type=Path, default=None)
     p.add_argument("--root-dir", type=Path, default=None)
+    add_network_flags(p)
     a = p.parse_args(argv)
     check_quantities(p, a)
     try:
         labels = parse_labels(a.node_labels)
+        cluster_dns = parse_ips(a.cluster_dns)
+        ipaddress.ip_address(a.node_ip)
     except ValueError as err:
         p.error(str(err))
+    mode: PodNetworkMode = a.pod_network
     cfg = AgentConfig(
         node_name=a.node_name, cpu=a.cpu or machine_cpus(), memory=a.memory or machine_memory(),
         pods=a.pods, labels=labels, root_dir=a.root_dir or default_root(a.node_name),
         pod_manifest_path=a.pod_manifest_path, lease_renew_seconds=a.lease_renew_seconds,
         node_status_update_seconds=a.node_status_update_seconds,
-        pod_resync_seconds=a.pod_resync_seconds, events=a.events or "normal")
+        pod_resync_seconds=a.pod_resync_seconds, events=a.events or "normal",
+        host_ip=a.node_ip, pod_network=mode, cluster_dns=cluster_dns,
+        cluster_domain=a.cluster_domain.strip(".") or "cluster.local",
+        resolv_conf=Path(a.resolv_conf) if a.resolv_conf else None,
+        # the docker runtime without a pod network has no use for the podCIDR
+        watch_pod_cidr=not (a.runtime == "docker" and mode == "none"))
     return cfg, a.runtime, a.sim_start_delay, settings_from(p, a), a.token
 
 
@@ -107,7 +142,10 @@ def main(argv: list[str] | None = None) -> None:
         assert rt.nc is not None
         cfg.root_dir.mkdir(parents=True, exist_ok=True)
         runtime = make_runtime(runtime_name, node=cfg.node_name, clock=rt.clock,
-                               sim_start_delay=start_delay)
+                               sim_start_delay=start_delay, root_dir=cfg.root_dir,
+                               pod_network=cfg.pod_network)
+        if isinstance(runtime, NodesAware) and cfg.pod_network != "none":
+            runtime.watch_nodes(rt.informers.informer("nodes"))
         shared = Shared.create(rt.api, rt.clock, rt.informers)
         rt.informers.start()
         agent = new_agent(shared, cfg, runtime, pressure=machine_pressure(str(cfg.root_dir)))

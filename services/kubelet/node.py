@@ -32,6 +32,7 @@ from jetkube import __version__
 from jetkube.services.machinery import apierrors
 from jetkube.services.machinery.apiclient import ApiClient
 from jetkube.services.machinery.clock import Clock
+from jetkube.services.machinery.informer import Informer
 
 from .config import AgentConfig
 
@@ -47,6 +48,13 @@ _OS_IMAGE = platform.platform(terse=True)
 @runtime_checkable
 class PodCIDRAware(Protocol):
     def set_pod_cidr(self, cidr: str) -> None: ...
+
+
+@runtime_checkable
+class NodesAware(Protocol):
+    """A runtime that follows every Node (its pod network routes to their pods)."""
+
+    def watch_nodes(self, informer: Informer[Obj]) -> None: ...
 
 
 def no_pressure() -> Pressure:

@@ -33,6 +33,7 @@ from .context import NodeContext
 from .envvars import ConfigError
 from .podstatus import TERMINAL, ContainerState, build_status, restarts, rfc3339, same_meta
 from .probes import Kind
+from .resolvconf import dns_for_pod
 from .runtime import ContainerInfo, PodRef, RuntimeError_, Sandbox, SandboxSpec
 from .volumes import PodVolumes
 
@@ -208,13 +209,15 @@ class PodWorker(ContainerOps):
             with contextlib.suppress(TimeoutError):  # then the runtime picks the address
                 await wait_for(self.ctx.clock, self.ctx.network_ready.wait(),
                                self.ctx.config.pod_cidr_wait_seconds)
+        dns, warnings = dns_for_pod(self.pod, self.ctx.config)
+        for reason, message in warnings:
+            self.ctx.events.warning(self.ref, reason, message)
         try:
             with child_span("run sandbox"):
                 self.sandbox = await self.ctx.runtime.run_sandbox(SandboxSpec(
                     pod=PodRef(self.uid, self.namespace, self.name),
                     hostname=spec.get("hostname") or self.name[:63],
-                    dns_servers=list((spec.get("dnsConfig") or {}).get("nameservers") or ()),
-                    dns_search=list((spec.get("dnsConfig") or {}).get("searches") or ()),
+                    dns_servers=dns.servers, dns_search=dns.searches, dns_options=dns.options,
                     host_network=bool(spec.get("hostNetwork")),
                     annotations=dict(md.get("annotations") or {})))
         except RuntimeError_ as err:

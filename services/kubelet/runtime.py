@@ -82,8 +82,11 @@ class ContainerSpec:
 class SandboxSpec:
     pod: PodRef
     hostname: str
+    # the pod's resolv.conf, resolved by the core (resolvconf.py); all empty: the
+    # runtime's default (the host's resolv.conf)
     dns_servers: list[str] = field(default_factory=list)
     dns_search: list[str] = field(default_factory=list)
+    dns_options: list[str] = field(default_factory=list)
     host_network: bool = False
     network: str | None = None  # the node's pod network (issue: networking); None: default
     ip: str | None = None

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from jetkube.services.machinery.clock import Clock
 
+from ..podnet import PodNetworkMode
 from ..runtime import Runtime
 
 RUNTIMES = ("docker", "sim")
 
 
-def make_runtime(name: str, *, node: str, clock: Clock, sim_start_delay: float = 0.0) -> Runtime:
-    """The runtime called ``name`` for node ``node`` (imported only when chosen)."""
+def make_runtime(name: str, *, node: str, clock: Clock, sim_start_delay: float = 0.0,
+                 root_dir: Path | None = None,
+                 pod_network: PodNetworkMode = "host-routes") -> Runtime:
+    """The runtime called ``name`` for node ``node`` (imported only when chosen);
+    ``root_dir`` and ``pod_network`` concern the docker runtime."""
     if name == "sim":
         from .sim import SimRuntime
 
@@ -18,5 +24,5 @@ def make_runtime(name: str, *, node: str, clock: Clock, sim_start_delay: float =
     if name == "docker":
         from .docker import DockerRuntime
 
-        return DockerRuntime(node)
+        return DockerRuntime(node, root_dir=root_dir, pod_network=pod_network)
     raise ValueError(f"unknown runtime {name!r} (known: {', '.join(RUNTIMES)})")

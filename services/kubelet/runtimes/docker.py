@@ -14,7 +14,9 @@ Every SDK call is blocking and runs on this runtime's own thread pool, never
 on the event loop; streams (logs, exec output, events) each have a reader
 thread (docker_streams.py).  Container exits come from the daemon's event
 stream (``die`` events filtered by the node label), read by one thread that
-reconnects from the last event's time, so nothing is polled.
+reconnects from the last event's time, so nothing is polled.  The node's pods
+sit on a Docker network of its podCIDR (docker_network.py); ``purge_scope``
+removes everything one cluster made on this machine.
 """
 
 from __future__ import annotations
@@ -26,19 +28,22 @@ import functools
 import inspect
 import logging
 import math
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 import docker
 import docker.errors
 
-from jetkube.services.machinery.hostnet import default_scope
+from jetkube.services.machinery.hostnet import HostNet, default_scope
+from jetkube.services.machinery.informer import Informer
 
+from ..podnet import PodNetworkMode
 from ..runtime import (
     LABEL_KIND,
-    LABEL_POD_UID,
     ContainerInfo,
     ContainerSpec,
     ExitHandler,
@@ -49,8 +54,17 @@ from ..runtime import (
     SandboxSpec,
 )
 from . import docker_convert as conv
+from . import docker_sandbox
 from .docker_events import EventReader
 from .docker_images import PAUSE_IMAGE, ensure_pause_image, image_id_of, pull
+from .docker_network import (
+    DockerPodNetwork,
+    PodNetworkError,
+    pod_resolv_conf,
+    purge_scope,
+    remove_resolv_conf,
+    write_resolv_conf,
+)
 from .docker_streams import stream_in_thread
 
 log = logging.getLogger(__name__)
@@ -73,10 +87,15 @@ class DockerRuntime:
 
     def __init__(self, node: str, *, client: Any = None, base_url: str | None = None,
                  pause_image: str = PAUSE_IMAGE, workers: int = 16,
-                 pull_timeout: float = 300.0, scope: str | None = None) -> None:
+                 pull_timeout: float = 300.0, scope: str | None = None,
+                 pod_network: PodNetworkMode = "host-routes", root_dir: Path | None = None,
+                 hostnet: HostNet | None = None) -> None:
         self.node = node
         self.scope = scope if scope is not None else default_scope()
         self.owner = conv.owner_labels(node, self.scope)
+        # per-pod files (resolv.conf) under <root>/pods/<uid>/, as the agent's volumes
+        self.root_dir = root_dir or Path(tempfile.gettempdir()) / "jetkube-docker" / \
+            self.scope / node
         self._client = client
         self._client_lock = threading.Lock()
         self._base_url = base_url
@@ -93,6 +112,7 @@ class DockerRuntime:
         self._tasks: set[asyncio.Task[None]] = set()
         self._pulls: dict[str, asyncio.Future[str]] = {}
         self._pause_id: str | None = None
+        self.network = DockerPodNetwork(self, pod_network, hostnet)
 
     # --- plumbing -------------------------------------------------------------
 
@@ -202,59 +222,40 @@ class DockerRuntime:
         raise ImagePullError("ErrImagePull", f'Failed to pull image "{image}": {msg} '
                              f"({NO_REGISTRY})")
 
+    # --- the pod network (docker_network.py) ---------------------------------------
+
+    def set_pod_cidr(self, cidr: str) -> None:
+        """The Node's podCIDR: the node's pods go on a Docker network of that subnet."""
+        self.network.set_pod_cidr(cidr)
+
+    def watch_nodes(self, informer: Informer[dict[str, Any]]) -> None:
+        """Follow every Node (forward rules and routes to the other nodes' pods)."""
+        self.network.watch_nodes(informer)
+
     # --- sandboxes --------------------------------------------------------------
 
-    def _run_sandbox_blocking(self, spec: SandboxSpec) -> dict[str, Any]:
+    def _run_sandbox_blocking(self, spec: SandboxSpec, network: str | None) -> dict[str, Any]:
         if self._pause_id is None:
             self._pause_id = ensure_pause_image(self.client, self.pause_image)
-        params = conv.sandbox_params(self.owner, spec, self.pause_image)
-        hc = self.api.create_host_config(**conv.sandbox_host_config(spec))
-        net = None
-        if spec.network and spec.ip and not spec.host_network:
-            net = self.api.create_networking_config(
-                {spec.network: self.api.create_endpoint_config(ipv4_address=spec.ip)})
-        try:
-            try:
-                cid = self.api.create_container(host_config=hc, networking_config=net,
-                                                **params)["Id"]
-            except docker.errors.ImageNotFound:  # someone removed the pause image
-                self._pause_id = ensure_pause_image(self.client, self.pause_image)
-                cid = self.api.create_container(host_config=hc, networking_config=net,
-                                                **params)["Id"]
-        except docker.errors.APIError as err:
-            if err.status_code != 409:
-                raise
-            old = self.api.inspect_container(params["name"])
-            pod = conv.pod_of(old["Config"]["Labels"] or {})
-            if conv.sandbox_of(old).ready and pod.uid == spec.pod.uid:
-                return dict(old)  # asked twice: the same sandbox
-            self.api.remove_container(old["Id"], force=True)
-            cid = self.api.create_container(host_config=hc, networking_config=net,
-                                            **params)["Id"]
-        self.api.start(cid)
-        return dict(self.api.inspect_container(cid))
+        return docker_sandbox.run(
+            self.api, self.owner, spec, conv.sandbox_network(spec, network), self.pause_image,
+            write_resolv_conf(self.root_dir, spec),
+            lambda: ensure_pause_image(self.client, self.pause_image))
 
     async def run_sandbox(self, spec: SandboxSpec) -> Sandbox:
         try:
-            attrs = await self._call(self._run_sandbox_blocking, spec)
-        except docker.errors.DockerException as err:
+            network = await self.network.network_for(spec)
+            attrs = await self._call(self._run_sandbox_blocking, spec, network)
+        except (docker.errors.DockerException, PodNetworkError, OSError) as err:
             raise RuntimeError_("CreatePodSandboxError",
                                 f"failed to start the sandbox of pod {spec.pod.namespace}/"
                                 f"{spec.pod.name}: {_explain(err)}") from None
         return conv.sandbox_of(attrs)
 
     def _remove_sandbox_blocking(self, sandbox_id: str) -> None:
-        try:
-            labels = self.api.inspect_container(sandbox_id)["Config"]["Labels"] or {}
-        except docker.errors.NotFound:
-            return
-        uid = conv.pod_of(labels).uid
-        members = self.api.containers(all=True, filters={"label": [
-            *conv.node_filter(self.owner, conv.KIND_CONTAINER)["label"],
-            f"{LABEL_POD_UID}={uid}"]})
-        for c in [*members, {"Id": sandbox_id}]:
-            with contextlib.suppress(docker.errors.NotFound):
-                self.api.remove_container(c["Id"], force=True, v=True)
+        uid = docker_sandbox.remove(self.api, self.owner, sandbox_id)
+        if uid:
+            remove_resolv_conf(self.root_dir, uid)
 
     async def remove_sandbox(self, sandbox_id: str) -> None:
         """Remove the sandbox and, forcibly, any container of its pod still there."""
@@ -264,7 +265,8 @@ class DockerRuntime:
 
     def _create_blocking(self, sandbox: Sandbox, spec: ContainerSpec) -> str:
         params = conv.container_params(self.owner, sandbox, spec)
-        hc = self.api.create_host_config(**conv.container_host_config(sandbox.id, spec))
+        hc = self.api.create_host_config(**conv.container_host_config(
+            sandbox.id, spec, pod_resolv_conf(self.root_dir, sandbox.pod.uid)))
         try:
             return str(self.api.create_container(host_config=hc, **params)["Id"])
         except docker.errors.APIError as err:
@@ -392,11 +394,20 @@ class DockerRuntime:
             raise RuntimeError_("LogsError", _explain(err)) from None
 
     async def close(self) -> None:
+        if self._closing:
+            return
         self._closing = True
         await self._events.close()
         for task in list(self._tasks):
             task.cancel()
+        try:
+            await self.network.close()
+        except Exception as err:  # the daemon went away: purge_scope cleans up later
+            log.warning("node %s: pod network clean-up failed: %s", self.node, err)
         self._pool.shutdown(wait=False, cancel_futures=True)
         if self._client is not None:
             with contextlib.suppress(Exception):
                 self._client.close()
+
+
+__all__ = ["DockerRuntime", "purge_scope"]

@@ -30,6 +30,8 @@ from ..runtime import (
 KIND_SANDBOX = "sandbox"
 KIND_CONTAINER = "container"
 LABEL_SCOPE = "io.jetkube.scope"
+LABEL_NETWORK = "io.jetkube.network"  # on a sandbox: the network its pod IP is on
+RESOLV_CONF = "/etc/resolv.conf"
 ANNOTATION_PREFIX = "annotation."
 
 # docker's reference grammar (distribution/reference), enough to refuse what it would
@@ -165,11 +167,13 @@ def event_info(event: dict[str, Any]) -> ContainerInfo:
 def sandbox_of(attrs: dict[str, Any]) -> Sandbox:
     labels = (attrs.get("Config") or {}).get("Labels") or {}
     net = attrs.get("NetworkSettings") or {}
-    ip = ""
-    for endpoint in (net.get("Networks") or {}).values():
+    networks = net.get("Networks") or {}
+    ip = str((networks.get(labels.get(LABEL_NETWORK, "")) or {}).get("IPAddress") or "")
+    for endpoint in networks.values():
+        if ip:
+            break
         if endpoint and endpoint.get("IPAddress"):
             ip = str(endpoint["IPAddress"])
-            break
     ip = ip or str(net.get("IPAddress") or "")
     if (attrs.get("HostConfig") or {}).get("NetworkMode") == "host":
         ip = "127.0.0.1"  # hostNetwork: the node's address (loopback here, as in sim)
@@ -177,23 +181,39 @@ def sandbox_of(attrs: dict[str, Any]) -> Sandbox:
                    ready=_state(attrs.get("State") or {}) == "running")
 
 
-def sandbox_params(owner: dict[str, str], spec: SandboxSpec, image: str) -> dict[str, Any]:
+def sandbox_network(spec: SandboxSpec, pod_network: str | None) -> str:
+    """The sandbox's network mode: host, the spec's network, the node's pod network, or
+    Docker's default bridge."""
+    return "host" if spec.host_network else (spec.network or pod_network or "bridge")
+
+
+def sandbox_params(owner: dict[str, str], spec: SandboxSpec, image: str,
+                   network: str = "bridge") -> dict[str, Any]:
     """Keyword arguments for ``create_container`` (host config built by the caller)."""
+    labels = {**annotation_labels(spec.annotations), **pod_labels(owner, spec.pod, KIND_SANDBOX)}
+    if network not in ("host", "bridge"):
+        labels[LABEL_NETWORK] = network
     return {"image": image, "name": sandbox_name(spec.pod), "hostname": None
-            if spec.host_network else spec.hostname[:63],
-            "labels": {**annotation_labels(spec.annotations),
-                       **pod_labels(owner, spec.pod, KIND_SANDBOX)}}
+            if spec.host_network else spec.hostname[:63], "labels": labels}
 
 
-def sandbox_host_config(spec: SandboxSpec) -> dict[str, Any]:
-    hc: dict[str, Any] = {"network_mode": "host" if spec.host_network else
-                          (spec.network or "bridge"),
-                          "ipc_mode": "shareable", "restart_policy": {"Name": "no"}}
-    if spec.dns_servers:
-        hc["dns"] = list(spec.dns_servers)
-    if spec.dns_search:
-        hc["dns_search"] = list(spec.dns_search)
-    return hc
+def wants_resolv_conf(spec: SandboxSpec) -> bool:
+    """Does the pod have DNS settings of its own (else: the runtime's default)?"""
+    return bool(spec.dns_servers or spec.dns_search or spec.dns_options)
+
+
+def _resolv_mount(resolv_conf: str | None) -> list[Any]:
+    from docker.types import Mount
+
+    return [Mount(target=RESOLV_CONF, source=resolv_conf, type="bind")] if resolv_conf else []
+
+
+def sandbox_host_config(spec: SandboxSpec, network: str = "bridge",
+                        resolv_conf: str | None = None) -> dict[str, Any]:
+    """``resolv_conf``: a host file holding the pod's resolv.conf, bind-mounted (exact,
+    unlike Docker's ``dns=``, which goes through its embedded resolver on a user network)."""
+    return {"network_mode": network, "ipc_mode": "shareable", "restart_policy": {"Name": "no"},
+            "mounts": _resolv_mount(resolv_conf)}
 
 
 def container_params(owner: dict[str, str], sandbox: Sandbox,
@@ -216,14 +236,20 @@ def container_params(owner: dict[str, str], sandbox: Sandbox,
     return params
 
 
-def container_host_config(sandbox_id: str, spec: ContainerSpec) -> dict[str, Any]:
+def container_host_config(sandbox_id: str, spec: ContainerSpec,
+                          resolv_conf: str | None = None) -> dict[str, Any]:
+    """``resolv_conf``: the pod's resolv.conf file (see sandbox_host_config), unless the
+    spec mounts something of its own there."""
     from docker.types import LogConfig, Mount
 
+    if any(m.container_path.rstrip("/") == RESOLV_CONF for m in spec.mounts):
+        resolv_conf = None
     hc: dict[str, Any] = {
         "network_mode": f"container:{sandbox_id}", "ipc_mode": f"container:{sandbox_id}",
         "restart_policy": {"Name": "no"},
-        "mounts": [Mount(target=m.container_path, source=m.host_path, type="bind",
-                         read_only=m.read_only) for m in spec.mounts],
+        "mounts": [*(Mount(target=m.container_path, source=m.host_path, type="bind",
+                           read_only=m.read_only) for m in spec.mounts),
+                   *_resolv_mount(resolv_conf)],
         # like the kubelet's containerLogMaxSize / MaxFiles
         "log_config": LogConfig(type="json-file", config={"max-size": "10m", "max-file": "3"}),
     }

@@ -1,0 +1,62 @@
+"""A pod's sandbox on Docker: the container that owns the pod's network namespace.
+
+Blocking calls (the runtime runs them on its pool).  The sandbox runs the
+pause image on the node's pod network (or the host's, or Docker's default
+bridge), with the pod's resolv.conf bind-mounted when the pod has DNS settings
+of its own; asked twice for the same pod it answers with the sandbox it made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import docker.errors
+
+from ..runtime import LABEL_POD_UID, SandboxSpec
+from . import docker_convert as conv
+
+
+def run(api: Any, owner: dict[str, str], spec: SandboxSpec, network: str, image: str,
+        resolv_conf: str | None, rebuild_image: Callable[[], object]) -> dict[str, Any]:
+    """Create and start the sandbox (``network``: conv.sandbox_network); its inspect."""
+    params = conv.sandbox_params(owner, spec, image, network)
+    hc = api.create_host_config(**conv.sandbox_host_config(spec, network, resolv_conf))
+    net = None
+    if spec.network and spec.ip and not spec.host_network:
+        net = api.create_networking_config(
+            {spec.network: api.create_endpoint_config(ipv4_address=spec.ip)})
+    try:
+        try:
+            cid = api.create_container(host_config=hc, networking_config=net, **params)["Id"]
+        except docker.errors.ImageNotFound:  # someone removed the pause image
+            rebuild_image()
+            cid = api.create_container(host_config=hc, networking_config=net, **params)["Id"]
+    except docker.errors.APIError as err:
+        if err.status_code != 409:
+            raise
+        old = api.inspect_container(params["name"])
+        pod = conv.pod_of(old["Config"]["Labels"] or {})
+        if conv.sandbox_of(old).ready and pod.uid == spec.pod.uid:
+            return dict(old)  # asked twice: the same sandbox
+        api.remove_container(old["Id"], force=True)
+        cid = api.create_container(host_config=hc, networking_config=net, **params)["Id"]
+    api.start(cid)
+    return dict(api.inspect_container(cid))
+
+
+def remove(api: Any, owner: dict[str, str], sandbox_id: str) -> str | None:
+    """Remove the sandbox and, forcibly, every container of its pod; the pod's uid
+    (None if the sandbox was gone already)."""
+    try:
+        labels = api.inspect_container(sandbox_id)["Config"]["Labels"] or {}
+    except docker.errors.NotFound:
+        return None
+    uid = conv.pod_of(labels).uid
+    members = api.containers(all=True, filters={"label": [
+        *conv.node_filter(owner, conv.KIND_CONTAINER)["label"], f"{LABEL_POD_UID}={uid}"]})
+    for c in [*members, {"Id": sandbox_id}]:
+        with contextlib.suppress(docker.errors.NotFound):
+            api.remove_container(c["Id"], force=True, v=True)
+    return uid
