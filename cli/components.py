@@ -5,6 +5,10 @@ installed, how many instances to run and how to tell it is healthy.  The
 up/down logic (:mod:`jetkube.cli.up`) only walks this table, so adding the
 controller-manager, scheduler, node agents or proxy is a new row here.
 
+The network rows (``proxy`` per node, ``dns``) run only for Docker pods (sim
+pods have no network) and only as root (iptables, port 53); the kubelet row
+checks first that the Docker daemon answers.
+
 Every process gets the cluster's coordinates in its environment
 (``JETKUBE_NATS_URL``, ``JETKUBE_BUCKET``, ``KUBECONFIG``…), which
 :class:`jetkube.services.machinery.settings.Settings` reads, so rows need no
@@ -14,13 +18,17 @@ flags for them.
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import os
+import re
 import shlex
 import shutil
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -39,6 +47,14 @@ class Plan:
     nodes: int = 1
     runtime: str = "docker"
     host: str = "127.0.0.1"
+    cluster_cidr: str = "10.244.0.0/16"  # pods: a /24 of it per node (nodeipam)
+    service_cidr: str = "10.96.0.0/16"  # ClusterIPs
+    cluster_domain: str = "cluster.local"
+
+    @property
+    def cluster_dns(self) -> str:
+        """The cluster DNS Service's address: the 10th of the service CIDR (10.96.0.10)."""
+        return str(ipaddress.ip_network(self.service_cidr, strict=False)[10])
 
     @property
     def nats_url(self) -> str:
@@ -125,7 +141,7 @@ def _apiserver_argv(p: Plan, i: int) -> list[str]:
     base = [exe] if exe else [sys.executable, "-m", "jetkube.services.apiserver"]
     return [*base, "--nats-url", p.nats_url, "--bind", p.host, "--port", str(p.api_port),
             "--bucket", p.bucket, "--token-file", str(p.token_file),
-            "--service-cluster-ip-range", "10.96.0.0/16",
+            "--service-cluster-ip-range", p.service_cidr,
             "--service-node-port-range", "30000-32767"]
 
 
@@ -160,7 +176,136 @@ def _script_available(name: str, note: str = "") -> Callable[[Plan], str | None]
 
 
 def _node_flags(p: Plan, i: int) -> list[str]:
-    return ["--node-name", f"node-{i + 1}", "--runtime", p.runtime]
+    return ["--node-name", f"node-{i + 1}", "--runtime", p.runtime,
+            "--cluster-dns", p.cluster_dns, "--cluster-domain", p.cluster_domain]
+
+
+def _controller_manager_flags(p: Plan, i: int) -> list[str]:
+    return ["--cluster-cidr", p.cluster_cidr]
+
+
+def _proxy_flags(p: Plan, i: int) -> list[str]:
+    return ["--node-name", f"node-{i + 1}", "--service-cidr", p.service_cidr,
+            "--cluster-cidr", p.cluster_cidr]
+
+
+def _dns_flags(p: Plan, i: int) -> list[str]:
+    return ["--cluster-dns-ip", p.cluster_dns, "--cluster-domain", p.cluster_domain]
+
+
+# --- networks ---------------------------------------------------------------
+
+_DOMAIN_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def _ipv4_network(flag: str, value: str, example: str) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(value)
+    except ValueError:
+        pass
+    try:
+        net = ipaddress.IPv4Network(value, strict=False)
+    except ValueError:
+        raise ValueError(f"{flag} {value} is not an IPv4 network (e.g. {example})") from None
+    raise ValueError(f"{flag} {value} has host bits set (did you mean {net}?)")
+
+
+def network_problem(p: Plan) -> str | None:
+    """Why the plan's cluster CIDR, service CIDR or cluster domain cannot work (None: fine)."""
+    try:
+        pods = _ipv4_network("--cluster-cidr", p.cluster_cidr, "10.244.0.0/16")
+        svcs = _ipv4_network("--service-cidr", p.service_cidr, "10.96.0.0/16")
+    except ValueError as e:
+        return str(e)
+    if pods.prefixlen > 24:
+        return (f"--cluster-cidr {pods} is too small: every node takes a /24 of it "
+                "(use a /24 or larger, e.g. 10.244.0.0/16)")
+    if svcs.prefixlen > 28:
+        return (f"--service-cidr {svcs} is too small: the cluster DNS takes its 10th address "
+                "(use a /28 or larger, e.g. 10.96.0.0/16)")
+    if svcs.prefixlen < 12:
+        return f"--service-cidr {svcs} is too large: the mask must be /12 or longer"
+    if pods.overlaps(svcs):
+        return f"--cluster-cidr {pods} overlaps --service-cidr {svcs}"
+    domain = p.cluster_domain.rstrip(".")
+    if not domain or len(domain) > 253 or not all(
+            _DOMAIN_LABEL.fullmatch(label) and len(label) <= 63 for label in domain.split(".")):
+        return f"--cluster-domain {p.cluster_domain!r} is not a DNS domain (e.g. cluster.local)"
+    return None
+
+
+# --- docker and root: what the Docker node agents and the network rows need ----------
+
+def _docker_address() -> tuple[str, int, str | tuple[str, int]] | None:
+    """(label, socket family, address) of the daemon kctl's node agents will use, from
+    $DOCKER_HOST as the docker SDK reads it; None when it cannot be checked (ssh://)."""
+    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    if host.startswith("unix://"):
+        return host, socket.AF_UNIX, host.removeprefix("unix://")
+    if host.startswith("tcp://"):
+        u = urlsplit(host)
+        return host, socket.AF_INET, (u.hostname or "127.0.0.1", u.port or 2375)
+    return None
+
+
+def docker_problem(timeout: float = 3.0) -> str | None:
+    """None if the Docker daemon answers ``GET /_ping``, else kctl's message why not."""
+    target = _docker_address()
+    if target is None:
+        return None
+    label, family, addr = target
+    tls = bool(os.environ.get("DOCKER_TLS_VERIFY")) or (family == socket.AF_INET and
+                                                         isinstance(addr, tuple) and addr[1] == 2376)
+    detail: str | None = None
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(addr)
+            if not tls:  # over TLS, an open port is as far as a quick check goes
+                sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+                first = sock.recv(256).split(b"\r\n", 1)[0].decode("latin-1")
+                if " 200 " not in f"{first} ":
+                    detail = f"{label}: /_ping answered {first or 'nothing'!r}"
+    except FileNotFoundError:
+        detail = f"no socket at {addr}"
+    except PermissionError:
+        detail = f"{label}: permission denied"
+    except ConnectionRefusedError:
+        detail = f"{label}: connection refused"
+    except TimeoutError:
+        detail = f"{label}: no answer within {timeout:g}s"
+    except OSError as e:
+        detail = f"{label}: {e.strerror or e}"
+    if detail is None:
+        return None
+    return f"Docker is not reachable ({detail}): start dockerd or use --runtime sim"
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _kubelet_available(p: Plan) -> str | None:
+    if not script("jetkube-kubelet"):
+        return "jetkube-kubelet is not installed (--nodes/--runtime take effect once it is)"
+    if p.runtime == "docker" and p.nodes > 0:
+        return docker_problem()
+    return None
+
+
+def _network_row_available(name: str, why_root: str) -> Callable[[Plan], str | None]:
+    def available(p: Plan) -> str | None:
+        if p.nodes == 0:
+            return None  # no node, no instance: nothing to explain
+        if p.runtime != "docker":
+            return (f"{name} serves Docker pods only (pods of --runtime {p.runtime} have no "
+                    "network)")
+        if not script(name):
+            return f"{name} is not installed"
+        if not is_root():
+            return f"{name} needs root ({why_root})"
+        return None
+    return available
 
 
 @dataclass(frozen=True)
@@ -189,15 +334,25 @@ COMPONENTS: list[Component] = [
         health=lambda p, i: _http_ok(f"{p.api_url}/healthz"),
         endpoint=lambda p, i: p.api_url, ports=lambda p: [p.api_port]),
     Component(
-        name="controller-manager", argv=_script_argv("jetkube-controller-manager"),
+        name="controller-manager",
+        argv=_script_argv("jetkube-controller-manager", _controller_manager_flags),
         available=_script_available("jetkube-controller-manager")),
     Component(
         name="scheduler", argv=_script_argv("jetkube-scheduler"),
         available=_script_available("jetkube-scheduler")),
     Component(
         name="kubelet", argv=_script_argv("jetkube-kubelet", _node_flags),
-        available=_script_available(
-            "jetkube-kubelet", " (--nodes/--runtime take effect once it is)"),
+        available=_kubelet_available,
         instances=lambda p: p.nodes, instance_name=lambda i: f"kubelet-node-{i + 1}",
         endpoint=lambda p, i: f"node-{i + 1} ({p.runtime})"),
+    Component(
+        name="proxy", argv=_script_argv("jetkube-proxy", _proxy_flags),
+        available=_network_row_available("jetkube-proxy", "iptables"),
+        instances=lambda p: p.nodes, instance_name=lambda i: f"proxy-node-{i + 1}",
+        endpoint=lambda p, i: f"node-{i + 1}"),
+    Component(
+        name="dns", argv=_script_argv("jetkube-dns", _dns_flags),
+        available=_network_row_available("jetkube-dns", "port 53"),
+        instances=lambda p: 1 if p.nodes > 0 else 0,
+        endpoint=lambda p, i: f"{p.cluster_dns}:53 ({p.cluster_domain})"),
 ]

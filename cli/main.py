@@ -28,6 +28,7 @@ from .commands import (
     delete,
     describe,
     exec,
+    expose,
     get,
     info,
     label,
@@ -77,8 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "control plane on NATS JetStream). Start one with: kctl up")
     _globals(p, None)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for mod in (get, describe, apply, create, delete, label, scale, rollout, logs, exec, info,
-                config, cluster, store, trace):
+    for mod in (get, describe, apply, create, expose, delete, label, scale, rollout, logs, exec,
+                info, config, cluster, store, trace):
         mod.register(sub)
     return p
 

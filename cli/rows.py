@@ -1,8 +1,8 @@
 """Cells of ``kctl get`` rows, per kind, computed the way kubectl's printers do.
 
-The pod, service and node logic follows kubectl (``READY``, ``STATUS``,
-``RESTARTS (5m ago)``, ``PORT(S)``, ``ROLES``…); :mod:`.tables` pairs these
-with headers.
+The pod and node logic follows kubectl (``READY``, ``STATUS``, ``RESTARTS
+(5m ago)``, ``ROLES``…); services and endpoints are in :mod:`.rows_net`;
+:mod:`.tables` pairs these with headers.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .rows_net import endpoints_string as endpoints_string  # describe uses it from here
 from .timefmt import age, human_duration, now, parse_time
 
 Obj = dict[str, Any]
@@ -229,58 +230,6 @@ def _cronjob(o: Obj) -> list[str]:
     return [name_of(o), str(s.get("schedule", "")), str(s.get("timeZone") or NONE),
             str(bool(s.get("suspend"))), str(len(st.get("active") or [])),
             age(last) if last else NONE, age_of(o)]
-
-
-# --- networking -----------------------------------------------------------
-
-def service_ports(svc: Obj) -> str:
-    out = []
-    for p in _spec(svc).get("ports") or []:
-        proto = p.get("protocol") or "TCP"
-        node_port = p.get("nodePort")
-        port = f"{p.get('port')}:{node_port}" if node_port else str(p.get("port"))
-        out.append(f"{port}/{proto}")
-    return ",".join(out) or NONE
-
-
-def service_external_ip(svc: Obj) -> str:
-    s = _spec(svc)
-    typ = s.get("type") or "ClusterIP"
-    ext = list(s.get("externalIPs") or [])
-    if typ == "ExternalName":
-        return str(s.get("externalName") or NONE)
-    if typ == "LoadBalancer":
-        ing = [i.get("ip") or i.get("hostname") for i in
-               (_status(svc).get("loadBalancer") or {}).get("ingress") or []]
-        ips = [str(i) for i in ing if i] + ext
-        return ",".join(ips) if ips else "<pending>"
-    return ",".join(ext) if ext else NONE
-
-
-def _service(o: Obj) -> list[str]:
-    s = _spec(o)
-    return [name_of(o), str(s.get("type") or "ClusterIP"), str(s.get("clusterIP") or NONE),
-            service_external_ip(o), service_ports(o), age_of(o)]
-
-
-def endpoints_string(ep: Obj, limit: int = 3) -> str:
-    addrs: list[str] = []
-    for sub in ep.get("subsets") or []:
-        ports = sub.get("ports") or [{}]
-        for a in sub.get("addresses") or []:
-            for p in ports:
-                addrs.append(f"{a.get('ip')}:{p['port']}" if p.get("port") else str(a.get("ip")))
-    if not addrs:
-        return NONE
-    text = ",".join(addrs[:limit])
-    return text + (f" + {len(addrs) - limit} more..." if len(addrs) > limit else "")
-
-
-def _endpointslice(o: Obj) -> list[str]:
-    ports = ",".join(str(p.get("port")) for p in o.get("ports") or []) or NONE
-    addrs = [a for e in o.get("endpoints") or [] for a in e.get("addresses") or []]
-    eps = ",".join(addrs[:3]) + (f" + {len(addrs) - 3} more..." if len(addrs) > 3 else "")
-    return [name_of(o), str(o.get("addressType", "")), ports, eps or NONE, age_of(o)]
 
 
 # --- cluster --------------------------------------------------------------

@@ -20,7 +20,6 @@ from .rows import (
     _cronjob,
     _daemonset,
     _deployment,
-    _endpointslice,
     _event,
     _event_wide,
     _job,
@@ -29,17 +28,15 @@ from .rows import (
     _pod,
     _pod_wide,
     _replicaset,
-    _service,
     _simple,
     _spec,
     _statefulset,
     _status,
     _with_selector,
     age_of,
-    endpoints_string,
     name_of,
-    selector_string,
 )
+from .rows_net import _endpointslice, _service, _service_wide, endpoints_string
 
 
 @dataclass(frozen=True)
@@ -66,6 +63,7 @@ class Printer:
 
 
 _WORKLOAD_WIDE = ("CONTAINERS", "IMAGES", "SELECTOR")
+_SERVICE = ("NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE")
 
 PRINTERS: dict[str, Printer] = {
     "Pod": Printer(("NAME", "READY", "STATUS", "RESTARTS", "AGE"), _pod,
@@ -84,8 +82,9 @@ PRINTERS: dict[str, Printer] = {
                    _WORKLOAD_WIDE, _with_selector),
     "CronJob": Printer(("NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE",
                         "AGE"), _cronjob),
-    "Service": Printer(("NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"), _service,
-                       ("SELECTOR",), lambda o: [selector_string(_spec(o).get("selector"))]),
+    # -o wide is a row of its own: the EXTERNAL-IP is not clipped there
+    "Service": Printer(_SERVICE, _service, (*_SERVICE, "SELECTOR"), _service_wide,
+                       wide_replaces=True),
     "Endpoints": Printer(("NAME", "ENDPOINTS", "AGE"),
                          _simple(endpoints_string)),
     "EndpointSlice": Printer(("NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"), _endpointslice),

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from . import kubeconfig
-from .components import COMPONENTS, Component, Plan
+from .components import COMPONENTS, Component, Plan, network_problem
 from .errors import CliError
 from .procs import ProcRecord, alive, exit_code, is_ours, now_iso, port_in_use, spawn, stop, tail
 
 STATE_FILE = "cluster.json"
+_NETWORK_FIELDS = ("cluster_cidr", "service_cidr", "cluster_domain")
 
 
 @dataclass
@@ -42,6 +43,8 @@ class State:
             "nats_url": p.nats_url, "nats_port": p.nats_port,
             "nats_monitor_url": p.nats_monitor_url, "nats_monitor_port": p.nats_monitor_port,
             "bucket": p.bucket, "nodes": p.nodes, "runtime": p.runtime,
+            "cluster_cidr": p.cluster_cidr, "service_cidr": p.service_cidr,
+            "cluster_domain": p.cluster_domain, "cluster_dns": p.cluster_dns,
             "kubeconfig": str(p.kubeconfig), "token_file": str(p.token_file),
             "processes": [r.to_json() for r in self.processes],
             "skipped": self.skipped, "updated": now_iso(),
@@ -60,7 +63,8 @@ def load_state(data_dir: Path) -> State | None:
                 nats_port=int(d.get("nats_port", 4222)),
                 nats_monitor_port=int(d.get("nats_monitor_port", 8222)),
                 bucket=str(d.get("bucket", "jetkube")), nodes=int(d.get("nodes", 1)),
-                runtime=str(d.get("runtime", "docker")), host=str(d.get("host", "127.0.0.1")))
+                runtime=str(d.get("runtime", "docker")), host=str(d.get("host", "127.0.0.1")),
+                **{f: str(d[f]) for f in _NETWORK_FIELDS if d.get(f)})
     return State(plan, [ProcRecord.from_json(r) for r in d.get("processes", [])],
                  list(d.get("skipped", [])))
 
@@ -126,7 +130,7 @@ def _wait_healthy(comp: Component, plan: Plan, rec: ProcRecord, timeout: float) 
         time.sleep(0.1)
 
 
-_FIXED_WHILE_UP = ("api_port", "nats_port", "nats_monitor_port", "bucket")
+_FIXED_WHILE_UP = ("api_port", "nats_port", "nats_monitor_port", "bucket", *_NETWORK_FIELDS)
 
 
 def up(data_dir: Path, overrides: dict[str, Any] | None = None, *,
@@ -134,8 +138,9 @@ def up(data_dir: Path, overrides: dict[str, Any] | None = None, *,
     """Start whatever of the cluster in ``data_dir`` is not running yet.
 
     Settings are the flags given (``overrides``, Plan field names), else what
-    the last ``up`` recorded, else the defaults; ports and bucket cannot
-    change while any of the cluster runs.
+    the last ``up`` recorded, else the defaults; ports, bucket and networks
+    (cluster CIDR, service CIDR, domain) cannot change while any of the
+    cluster runs.
     """
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -144,6 +149,9 @@ def up(data_dir: Path, overrides: dict[str, Any] | None = None, *,
     live = [r for r in prev.processes if alive(r.pid) and is_ours(r)] if prev else []
     base = prev.plan if prev is not None else Plan(data_dir=data_dir)
     plan = replace(base, data_dir=data_dir, **overrides)
+    problem = network_problem(plan)
+    if problem:
+        raise CliError(problem)
     if live:
         for f in _FIXED_WHILE_UP:
             if getattr(plan, f) != getattr(base, f):
@@ -154,14 +162,16 @@ def up(data_dir: Path, overrides: dict[str, Any] | None = None, *,
     todo: list[tuple[Component, int, str]] = []
     for comp in COMPONENTS:
         reason = comp.available(plan)
-        if reason is not None:
-            state.skipped.append({"component": comp.name, "reason": reason})
-            continue
+        missing = False
         for i, name in comp.names(plan):
-            if name in live_by_name:
+            if name in live_by_name:  # running stays recorded (so down stops it), available or not
                 state.processes.append(live_by_name[name])
-            else:
+            elif reason is None:
                 todo.append((comp, i, name))
+            else:
+                missing = True
+        if reason is not None and (missing or not comp.names(plan)):
+            state.skipped.append({"component": comp.name, "reason": reason})
     if "apiserver" in {s["component"] for s in state.skipped}:
         raise CliError(next(s["reason"] for s in state.skipped if s["component"] == "apiserver"))
     if not todo:

@@ -30,6 +30,11 @@ def register(sub: Any) -> None:
     p.add_argument("--nats-monitor-port", type=int,
                    help="NATS monitoring (health) port (default 8222)")
     p.add_argument("--bucket", help="the KV bucket holding the objects (default jetkube)")
+    p.add_argument("--cluster-cidr", help="IPv4 range of the pods; each node gets a /24 of it "
+                   "(default 10.244.0.0/16)")
+    p.add_argument("--service-cidr", help="IPv4 range of the Service ClusterIPs; the cluster DNS "
+                   "is its 10th address (default 10.96.0.0/16)")
+    p.add_argument("--cluster-domain", help="the cluster DNS domain (default cluster.local)")
     p.add_argument("--timeout", type=float, default=60.0,
                    help="seconds to wait for each component to become healthy")
     p.set_defaults(func=run_up, needs_cluster=False)
@@ -48,7 +53,8 @@ def run_up(ctx: Ctx) -> int:
         raise CliError("--nodes must be 0 or more")
     overrides = {"api_port": a.port, "nats_port": a.nats_port,
                  "nats_monitor_port": a.nats_monitor_port, "bucket": a.bucket,
-                 "nodes": a.nodes, "runtime": a.runtime}
+                 "nodes": a.nodes, "runtime": a.runtime, "cluster_cidr": a.cluster_cidr,
+                 "service_cidr": a.service_cidr, "cluster_domain": a.cluster_domain}
     res = up(data_dir_arg(a), overrides, timeout=a.timeout)
     st = res.state
     if res.already_up:

@@ -26,6 +26,7 @@ CONTROLLERS: dict[str, str] = {
     "job": "jetkube.services.controllers.job",
     "daemonset": "jetkube.services.controllers.daemonset",
     "nodeipam": "jetkube.services.controllers.nodeipam",
+    "servicelb": "jetkube.services.controllers.servicelb",
 }
 
 
