@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -66,14 +67,22 @@ class Cluster:
 _monitor_ports: dict[Path, int] = {}
 
 
+def private_cidrs() -> tuple[str, str]:
+    """A cluster CIDR and a service CIDR for one Docker cluster, drawn at random from
+    10.100.0.0/16 .. 10.249.0.0/16, so two clusters on one machine (two test runs, or a
+    developer's own cluster) are unlikely to put pod networks on the same subnet."""
+    a = random.randrange(100, 248, 2)
+    return f"10.{a}.0.0/16", f"10.{a + 1}.0.0/16"
+
+
 def _up(data_dir: Path, port: int, nats_port: int, env: dict[str, str] | None = None,
-        nodes: int = 0, runtime: str = "sim") -> None:
+        nodes: int = 0, runtime: str = "sim", args: tuple[str, ...] = ()) -> None:
     """kctl up on its own ports; no node agents unless asked (scenarios on hollow nodes
     bring their own; others ask for ``nodes`` of a ``runtime``)."""
     p = subprocess.run([str(BIN / "kctl"), "up", "--data-dir", str(data_dir), "--port", str(port),
                         "--nats-port", str(nats_port), "--nats-monitor-port",
                         str(_monitor_ports.setdefault(data_dir, free_port())),
-                        "--nodes", str(nodes), "--runtime", runtime],
+                        "--nodes", str(nodes), "--runtime", runtime, *args],
                        capture_output=True, text=True, timeout=120,
                        env={**os.environ, "JETKUBE_TRACE_PUBLISH": "1", **(env or {})})
     assert p.returncode == 0, f"kctl up failed:\n{p.stdout}\n{p.stderr}"
