@@ -90,16 +90,8 @@ def cluster() -> Iterator[Bench]:
         yield b
     finally:
         b.kctl("delete", "deployments,pods", "--all", "--grace-period=0", "--force", check=False)
-        subprocess.run([str(BIN / "kctl"), "down", "--data-dir", str(data_dir)],
-                       capture_output=True, timeout=120)
-        from jetkube.services.kubelet.runtimes.docker_network import purge_scope
-        from jetkube.services.machinery.hostnet import data_dir_scope
-
-        purge_scope(data_dir_scope(str(data_dir)))
-        for node in ("node-1", "node-2"):  # chains are per node
-            subprocess.run([str(BIN / "jetkube-proxy"), "--cleanup", "--node-name", node],
-                           capture_output=True, timeout=60,
-                           env={**os.environ, "JETKUBE_DATA_DIR": str(data_dir)})
+        subprocess.run([str(BIN / "kctl"), "down", "--purge", "--data-dir", str(data_dir)],
+                       capture_output=True, timeout=180)
 
 
 def sandbox_pid(data_dir: Path, pod: str) -> int:

@@ -15,13 +15,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import subprocess
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from . import kubeconfig
-from .components import COMPONENTS, Component, Plan, network_problem
+from .components import COMPONENTS, Component, Plan, network_problem, script
 from .errors import CliError
 from .procs import ProcRecord, alive, exit_code, is_ours, now_iso, port_in_use, spawn, stop, tail
 
@@ -227,3 +228,25 @@ def down(data_dir: Path, *, timeout: float = 10.0) -> list[Stopped] | None:
     state.processes = []
     save_state(state)
     return out
+
+
+def purge(data_dir: Path, *, timeout: float = 120.0) -> list[str]:
+    """Remove what the cluster's node agents and proxies left on this machine (pod
+    containers, pod networks, forward and service chains, routes, the ClusterIP link),
+    through the services' own ``--cleanup``; one line per command run."""
+    state = load_state(data_dir)
+    nodes = state.plan.nodes if state else 0
+    env = {**os.environ, "JETKUBE_DATA_DIR": str(data_dir)}
+    cmds: list[list[str]] = []
+    if exe := script("jetkube-kubelet"):
+        cmds.append([exe, "--cleanup"])
+    if exe := script("jetkube-proxy"):
+        cmds += [[exe, "--cleanup", "--node-name", f"node-{i + 1}"] for i in range(max(nodes, 1))]
+    lines = []
+    for cmd in cmds:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        what = (p.stdout + p.stderr).strip().splitlines()
+        lines.append(f"{Path(cmd[0]).name} {' '.join(cmd[1:])}: "
+                     f"{'ok' if p.returncode == 0 else f'exit {p.returncode}'}"
+                     f"{' (' + what[-1] + ')' if what else ''}")
+    return lines

@@ -1,6 +1,11 @@
 """Deleting a namespace on a `kctl up` cluster: `kctl delete namespace` returns once
 the namespace is gone, and everything that was in it is gone too (the namespace
-controller empties it, then finalizes it); other namespaces are untouched."""
+controller empties it, then finalizes it); other namespaces are untouched.
+
+The pods stay Pending (a nodeSelector no node has): nodes left by earlier scenarios on
+this shared cluster may still look Ready for their grace period after their agents
+stopped, and a pod bound to one would stay Terminating with no agent to confirm its
+deletion, as it would in Kubernetes."""
 
 from __future__ import annotations
 
@@ -43,12 +48,14 @@ apiVersion: v1
 kind: Pod
 metadata: {name: web-1, namespace: doomed, labels: {app: web}}
 spec:
+  nodeSelector: {e2e-namespace-delete: nowhere}
   containers: [{name: c, image: busybox:1.36}]
 ---
 apiVersion: v1
 kind: Pod
 metadata: {name: web-2, namespace: doomed, labels: {app: web}}
 spec:
+  nodeSelector: {e2e-namespace-delete: nowhere}
   containers: [{name: c, image: busybox:1.36}]
 """
 

@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import random
 import subprocess
 import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,21 +60,15 @@ def sc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     finally:
         c.kctl("delete", "deployments,pods", "--all", "-A", "--grace-period=0", "--force",
                check=False, timeout=60)
-        subprocess.run([str(BIN / "kctl"), "down", "--data-dir", str(data_dir)],
-                       capture_output=True, timeout=120)
-        purge(data_dir)
+        # --purge: the pods' containers, pod networks, chains, routes and ClusterIP link
+        p = subprocess.run([str(BIN / "kctl"), "down", "--purge", "--data-dir", str(data_dir)],
+                           capture_output=True, text=True, timeout=180)
+        assert p.returncode == 0, p.stdout + p.stderr
+        from jetkube.services.machinery.hostnet import data_dir_scope
 
-
-def purge(data_dir: Path) -> None:
-    """Remove what the cluster left on this machine: containers, pod networks, chains."""
-    from jetkube.services.kubelet.runtimes.docker_network import purge_scope
-    from jetkube.services.machinery.hostnet import data_dir_scope
-
-    purge_scope(data_dir_scope(str(data_dir)))
-    for node in ("node-1", "node-2"):  # chains are per node; --cleanup also drops the link
-        subprocess.run([str(BIN / "jetkube-proxy"), "--cleanup", "--node-name", node],
-                       capture_output=True, timeout=60,
-                       env={**os.environ, "JETKUBE_DATA_DIR": str(data_dir)})
+        scope = {"label": [f"io.jetkube.scope={data_dir_scope(str(data_dir))}"]}
+        assert client.api.containers(all=True, filters=scope) == []
+        assert client.api.networks(filters=scope) == []
 
 
 def items(c: Cluster, what: str, *args: str) -> list[Obj]:

@@ -11,7 +11,7 @@ from ..context import Ctx
 from ..errors import CliError
 from ..kubeconfig import default_data_dir
 from ..tables import render
-from ..up import down, up
+from ..up import down, purge, up
 
 
 def data_dir_arg(args: argparse.Namespace) -> Path:
@@ -44,6 +44,9 @@ def register(sub: Any) -> None:
     d.add_argument("--data-dir", help="state directory (default $JETKUBE_DATA_DIR or ~/.jetkube)")
     d.add_argument("--timeout", type=float, default=10.0,
                    help="seconds between SIGTERM and SIGKILL")
+    d.add_argument("--purge", action="store_true",
+                   help="also remove the pods' containers and this cluster's pod networks, "
+                        "iptables chains, routes and ClusterIP link (the store data stays)")
     d.set_defaults(func=run_down, needs_cluster=False)
 
 
@@ -82,9 +85,12 @@ def run_down(ctx: Ctx) -> int:
     stopped = down(data_dir, timeout=ctx.args.timeout)
     if stopped is None:
         echo(f"jetkube is not running (nothing recorded in {data_dir / 'cluster.json'}).")
-        return 0
-    for s in stopped:
+    for s in stopped or []:
         style = "red" if s.outcome.startswith("left alone") else None
         out().print(f"{s.rec.name} (pid {s.rec.pid}): {s.outcome}", style=style)
-    echo(f"jetkube is down; its data stays in {data_dir} (kctl up starts it again).")
+    if ctx.args.purge:
+        for line in purge(data_dir):
+            echo(f"purge: {line}")
+    if stopped is not None:
+        echo(f"jetkube is down; its data stays in {data_dir} (kctl up starts it again).")
     return 0

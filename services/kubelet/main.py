@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import ipaddress
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -135,8 +136,33 @@ def parse_args(argv: list[str] | None = None) -> tuple[AgentConfig, str, float, 
     return cfg, a.runtime, a.sim_start_delay, settings_from(p, a), a.token
 
 
+def cleanup(argv: list[str]) -> int:
+    """``jetkube-kubelet --cleanup``: remove every pod container, pod network, forward
+    chain and route that this cluster's Docker node agents made on this machine (the
+    scope of ``$JETKUBE_DATA_DIR``), like ``kubeadm reset``; what ``kctl down --purge`` runs."""
+    p = argparse.ArgumentParser(prog="jetkube-kubelet --cleanup")
+    p.add_argument("--cleanup", action="store_true", required=True)
+    p.add_argument("--scope", default=None, help="default: the scope of $JETKUBE_DATA_DIR")
+    a = p.parse_args(argv)
+    from jetkube.services.machinery.hostnet import default_scope
+
+    from .runtimes.docker_network import purge_scope
+
+    scope = a.scope or default_scope()
+    try:
+        gone = purge_scope(scope)
+    except Exception as err:  # docker unreachable, iptables refused: say so, no traceback
+        print(f"cleanup of scope {scope} failed: {err}")
+        return 1
+    print(f"scope {scope}: removed " + ", ".join(f"{len(v)} {k}" for k, v in gone.items()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
-    cfg, runtime_name, start_delay, settings, token = parse_args(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--cleanup" in args:
+        sys.exit(cleanup(args))
+    cfg, runtime_name, start_delay, settings, token = parse_args(args)
 
     async def body(rt: Runtime) -> None:
         assert rt.nc is not None
