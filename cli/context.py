@@ -83,6 +83,30 @@ class Ctx:
 
 
 Target = tuple[ResourceInfo, list[str]]
+Named = tuple[ResourceInfo, str | None, str]  # (type, namespace, name)
+
+NO_RESOURCES = ("You must provide one or more resources by argument or filename.\n"
+                "Example resource specifications include:\n   '-f rsrc.yaml'\n"
+                "   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'")
+
+
+def file_objects(ctx: Ctx, verb: str) -> list[Named] | None:
+    """(type, namespace, name) of every object in the ``-f`` files, or None when no file
+    was given; kubectl's errors when files and arguments are both given, or neither."""
+    from .manifests import load
+
+    a = ctx.args
+    if not a.filename:
+        if not a.args:
+            raise CliError(NO_RESOURCES)
+        return None
+    if a.args:
+        raise CliError("You must provide one or more resources by argument or filename.")
+    out: list[Named] = []
+    for m in load(a.filename, recursive=a.recursive, verb=verb):
+        info = ctx.discovery.for_kind(m.api_version, m.kind)
+        out.append((info, ctx.object_namespace(info, m.namespace), m.name))
+    return out
 
 
 def targets(ctx: Ctx, args: list[str], *, verb: str = "get",

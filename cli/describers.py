@@ -35,12 +35,23 @@ __all__ = ["DESCRIBERS", "describe", "pod_template"]
 
 
 def service(w: Writer, o: Obj, fetch: Fetch) -> None:
+    """kubectl's describeService: endpoints per port (the first 3 and "+ N more..."), the
+    LoadBalancer ingress, the traffic policy of node ports."""
     meta, spec = o.get("metadata") or {}, o.get("spec") or {}
     header(w, o, namespaced=True)
     w.kv(0, "Selector", map_lines(spec.get("selector")))
-    w.kv(0, "Type", spec.get("type") or "ClusterIP")
+    stype = spec.get("type") or "ClusterIP"
+    w.kv(0, "Type", stype)
     w.kv(0, "IP Family Policy", spec.get("ipFamilyPolicy") or "SingleStack")
+    w.kv(0, "IP Families", ",".join(spec.get("ipFamilies") or ["IPv4"]))
     w.kv(0, "IP", spec.get("clusterIP"))
+    w.kv(0, "IPs", ",".join(spec.get("clusterIPs") or [spec.get("clusterIP") or NONE]))
+    if stype == "ExternalName":
+        w.kv(0, "External Name", spec.get("externalName"))
+    ingress = ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    if ingress:
+        w.kv(0, "LoadBalancer Ingress",
+             ", ".join(str(i.get("ip") or i.get("hostname")) for i in ingress))
     eps: Obj = {}
     try:
         eps = fetch(f"/api/v1/namespaces/{meta.get('namespace')}/endpoints/{meta.get('name')}", {})
@@ -48,12 +59,16 @@ def service(w: Writer, o: Obj, fetch: Fetch) -> None:
         eps = {}
     for p in spec.get("ports") or []:
         name = p.get("name") or "<unset>"
-        w.kv(0, "Port", f"{name}  {p.get('port')}/{p.get('protocol') or 'TCP'}")
-        w.kv(0, "TargetPort", f"{p.get('targetPort', p.get('port'))}/{p.get('protocol') or 'TCP'}")
+        proto = p.get("protocol") or "TCP"
+        w.kv(0, "Port", f"{name}  {p.get('port')}/{proto}")
+        w.kv(0, "TargetPort", f"{p.get('targetPort', p.get('port'))}/{proto}")
         if p.get("nodePort"):
-            w.kv(0, "NodePort", f"{name}  {p['nodePort']}/{p.get('protocol') or 'TCP'}")
-        w.kv(0, "Endpoints", endpoints_string(eps, limit=10) if eps else NONE)
+            w.kv(0, "NodePort", f"{name}  {p['nodePort']}/{proto}")
+        w.kv(0, "Endpoints", endpoints_string(eps, port_names={p.get("name") or ""})
+             if eps else "")
     w.kv(0, "Session Affinity", spec.get("sessionAffinity") or "None")
+    if stype in ("NodePort", "LoadBalancer"):
+        w.kv(0, "External Traffic Policy", spec.get("externalTrafficPolicy") or "Cluster")
 
 
 _SYSTEM_INFO = (("machineID", "Machine ID"), ("systemUUID", "System UUID"),

@@ -18,7 +18,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,44 +33,6 @@ from jetkube.services.machinery.natsserver import free_port
 pytestmark = pytest.mark.e2e
 IMAGE = "jetkube/busybox:test"
 Obj = dict[str, Any]
-
-# kctl with `logs` and `exec` registered even if cli/main.py does not list them yet
-_KCTL = """
-import argparse, sys
-from jetkube.cli import main
-from jetkube.cli.commands import exec as exec_cmd, logs as logs_cmd
-build = main.build_parser
-def with_logs_exec():
-    p = build()
-    sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
-    for mod, name in ((logs_cmd, "logs"), (exec_cmd, "exec")):
-        if name not in sub.choices:
-            mod.register(sub)
-    return p
-main.build_parser = with_logs_exec
-sys.exit(main.run(sys.argv[1:]))
-"""
-
-
-# the node agent, with its logs/exec face started here if the core does not start it yet
-_AGENT = """
-import inspect, sys
-from jetkube.services.kubelet import agent, main
-from jetkube.services.kubelet.logstream import serve_node_requests
-if "serve_node_requests" not in inspect.getsource(main) + inspect.getsource(agent):
-    start = agent.NodeAgent.start
-    async def start_with_face(self):
-        await start(self)
-        def find(ns, pod, name):
-            w = self.workers.get(self.by_key.get(f"{ns}/{pod}", ""))
-            st = w.states.get(name or "") if w else None
-            return st.current.id if st and st.current else None
-        self.e2e_face = await serve_node_requests(self.ctx.api.nc, self.name, self.ctx.runtime,
-                                                  find)
-    agent.NodeAgent.start = start_with_face
-main.main(sys.argv[1:])
-"""
-
 
 def docker_client_or_skip() -> Any:
     try:
@@ -121,9 +82,8 @@ class DockerCluster:
 
     def kctl(self, *args: str, check: bool = True, timeout: float = 60,
              input: str | None = None) -> subprocess.CompletedProcess[str]:
-        cmd = ([sys.executable, "-c", _KCTL] if args and args[0] in ("logs", "exec")
-               else [str(BIN / "kctl")])
-        p = subprocess.run([*cmd, *args], capture_output=True, text=True, env=self.env(),
+        p = subprocess.run([str(BIN / "kctl"), *args], capture_output=True, text=True,
+                           env=self.env(),
                            timeout=timeout, input=input)
         if check and p.returncode != 0:
             raise AssertionError(f"kctl {' '.join(args)} failed ({p.returncode}):\n"
@@ -131,7 +91,7 @@ class DockerCluster:
         return p
 
     def kctl_popen(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([sys.executable, "-c", _KCTL, *args], stdout=subprocess.PIPE,
+        return subprocess.Popen([str(BIN / "kctl"), *args], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=self.env())
 
     def apply(self, obj: Obj) -> None:
@@ -147,7 +107,7 @@ class DockerCluster:
     def start_agent(self, name: str) -> None:
         log = open(self.data_dir / "logs" / f"e2e-kubelet-{name}.log", "ab")
         self.agents[name] = subprocess.Popen(
-            [sys.executable, "-c", _AGENT, "--node-name", name,
+            [str(BIN / "jetkube-kubelet"), "--node-name", name,
              "--runtime", "docker", "--node-status-update-seconds", "2", *self.agent_args],
             stdout=log, stderr=subprocess.STDOUT, env=self.env())
 

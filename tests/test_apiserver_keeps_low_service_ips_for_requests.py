@@ -43,3 +43,16 @@ async def test_recreating_an_existing_service_with_its_ip_is_409() -> None:
     assert code == 409 and st["reason"] == "AlreadyExists", st
     got = await api.ok("GET", f"{SVCS}/kube-dns")
     assert got["spec"]["clusterIP"] == "10.96.0.10"  # the existing one keeps its address
+
+
+async def test_a_rejected_node_port_gives_back_the_ip_it_took() -> None:
+    api = await make_api(service_cidr="10.0.0.0/29")  # .2 to .6; dynamic from .6 first
+    holder = svc("holder")
+    holder["spec"].update(type="NodePort", ports=[{"port": 80, "nodePort": 30080}])
+    assert (await api.ok("POST", SVCS, holder))["spec"]["clusterIP"] == "10.0.0.6"
+    late = svc("late")
+    late["spec"].update(type="NodePort", ports=[{"port": 80, "nodePort": 30080}])
+    code, st = await api.call("POST", SVCS, late)  # took .2, then the port was refused
+    assert code == 422 and "already allocated" in st["message"]
+    out = await api.ok("POST", SVCS, svc("next"))
+    assert out["spec"]["clusterIP"] == "10.0.0.2"  # given back, not leaked

@@ -165,14 +165,21 @@ def _send(ctx: Ctx, obj: Obj) -> int:
             echo(ref if a.output == "name" else f"{ref} created (dry run)")
         return 0
     ns = obj["metadata"].get("namespace") if info.namespaced else None
+    send_created(ctx, info.collection_path(ns), obj, ref, "created")
+    return 0
+
+
+def send_created(ctx: Ctx, collection: str, obj: Obj, ref: str, done: str) -> None:
+    """POST ``obj`` (``--dry-run=server`` honoured) and print it (``-o``) or
+    ``<ref> <done>`` as kubectl does."""
+    a = ctx.args
     params = {"dryRun": "All"} if a.dry_run == "server" else None
-    created = ctx.client.json("POST", info.collection_path(ns), body=obj, params=params)
+    created = ctx.client.json("POST", collection, body=obj, params=params)
     if a.output in ("yaml", "json"):
         echo(format_objects([created], a.output, single=True))
     else:
         suffix = " (server dry run)" if a.dry_run == "server" else ""
-        echo(ref if a.output == "name" else f"{ref} created{suffix}")
-    return 0
+        echo(ref if a.output == "name" else f"{ref} {done}{suffix}")
 
 
 def run_create(ctx: Ctx) -> int:

@@ -19,11 +19,11 @@ import argparse
 from typing import Any
 
 from ..console import echo
-from ..context import Ctx, targets
+from ..context import Ctx, Named, file_objects, targets
 from ..discovery import ResourceInfo
 from ..errors import CliError
-from ..manifests import load
 from ..output import format_objects
+from .create import send_created
 
 Obj = dict[str, Any]
 
@@ -191,23 +191,11 @@ def build_service(a: argparse.Namespace, obj: Obj) -> Obj:
     return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
 
 
-def _objects(ctx: Ctx) -> list[tuple[ResourceInfo, str | None, str]]:
-    a = ctx.args
-    if a.filename:
-        if a.args:
-            raise CliError("You must provide one or more resources by argument or filename.")
-        out = []
-        for m in load(a.filename, recursive=a.recursive, verb="expose"):
-            info = ctx.discovery.for_kind(m.api_version, m.kind)
-            out.append((info, ctx.object_namespace(info, m.namespace), m.name))
-        return out
-    if not a.args:
-        raise CliError("You must provide one or more resources by argument or filename.\n"
-                       "Example resource specifications include:\n   '-f rsrc.yaml'\n"
-                       "   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'")
-    found: list[tuple[ResourceInfo, str | None, str]] = []
-    for info, names in targets(ctx, a.args, verb="expose", allow_no_names=False):
-        found.extend((info, ctx.object_namespace(info), n) for n in names)
+def _objects(ctx: Ctx) -> list[Named]:
+    found = file_objects(ctx, "expose")
+    if found is None:
+        found = [(info, ctx.object_namespace(info), n) for info, names in
+                 targets(ctx, ctx.args.args, verb="expose", allow_no_names=False) for n in names]
     return found
 
 
@@ -234,11 +222,5 @@ def run(ctx: Ctx) -> int:
             else:
                 echo(ref if a.output == "name" else f"{ref} exposed (dry run)")
             continue
-        params = {"dryRun": "All"} if a.dry_run == "server" else None
-        created = ctx.client.json("POST", svc_info.collection_path(ns), body=svc, params=params)
-        if a.output in ("yaml", "json"):
-            echo(format_objects([created], a.output, single=True))
-        else:
-            suffix = " (server dry run)" if a.dry_run == "server" else ""
-            echo(ref if a.output == "name" else f"{ref} exposed{suffix}")
+        send_created(ctx, svc_info.collection_path(ns), svc, ref, "exposed")
     return 0

@@ -18,10 +18,9 @@ from jetkube.services.machinery.apierrors import ApiError
 
 from ..client import MERGE_PATCH
 from ..console import echo
-from ..context import Ctx, targets
+from ..context import Ctx, Named, file_objects, targets
 from ..discovery import ResourceInfo
 from ..errors import CliError
-from ..manifests import load
 from ..rollouts import parse_duration
 from .get import list_params
 
@@ -51,21 +50,12 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _objects(ctx: Ctx) -> list[tuple[ResourceInfo, str | None, str]]:
+def _objects(ctx: Ctx) -> list[Named]:
     """(type, namespace, name) of every object named by the arguments or -f."""
     a = ctx.args
-    if a.filename:
-        if a.args:
-            raise CliError("You must provide one or more resources by argument or filename.")
-        out = []
-        for m in load(a.filename, recursive=a.recursive, verb="scale"):
-            info = ctx.discovery.for_kind(m.api_version, m.kind)
-            out.append((info, ctx.object_namespace(info, m.namespace), m.name))
-        return out
-    if not a.args:
-        raise CliError("You must provide one or more resources by argument or filename.\n"
-                       "Example resource specifications include:\n   '-f rsrc.yaml'\n"
-                       "   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'")
+    from_files = file_objects(ctx, "scale")
+    if from_files is not None:
+        return from_files
     found: list[tuple[ResourceInfo, str | None, str]] = []
     for info, names in targets(ctx, a.args, verb="scale"):
         if names:

@@ -100,28 +100,37 @@ class Admission:
         owner = f"{md.get('namespace')}/{md.get('name')}"
         stype = spec.get("type", "ClusterIP")
         old_spec = (old or {}).get("spec") or {}
-        if stype != "ExternalName":
-            ip = spec.get("clusterIP") or old_spec.get("clusterIP")
-            if old is not None and old_spec.get("clusterIP") and ip == old_spec["clusterIP"]:
-                spec["clusterIP"] = ip
-            elif ip == "None":
-                spec["clusterIP"] = "None"
+        taken: list[tuple[str, str]] = []  # what this call allocated, undone if a later one fails
+        try:
+            if stype != "ExternalName":
+                ip = spec.get("clusterIP") or old_spec.get("clusterIP")
+                if old is not None and old_spec.get("clusterIP") and ip == old_spec["clusterIP"]:
+                    spec["clusterIP"] = ip
+                elif ip == "None":
+                    spec["clusterIP"] = "None"
+                else:
+                    spec["clusterIP"] = await self.allocator.allocate_ip(owner, ip or None)
+                    taken.append((IP_RESOURCE, spec["clusterIP"]))
+                spec["clusterIPs"] = [spec["clusterIP"]]
+                spec.setdefault("ipFamilies", ["IPv4"])
+                spec.setdefault("ipFamilyPolicy", "SingleStack")
+            old_ports = {p.get("nodePort") for p in old_spec.get("ports") or []
+                         if p.get("nodePort")}
+            if stype in ("NodePort", "LoadBalancer"):
+                for i, p in enumerate(spec.get("ports") or []):
+                    want = p.get("nodePort")
+                    if want and want in old_ports:
+                        continue
+                    p["nodePort"] = await self.allocator.allocate_port(
+                        owner, want, f"spec.ports[{i}].nodePort")
+                    taken.append((PORT_RESOURCE, str(p["nodePort"])))
             else:
-                spec["clusterIP"] = await self.allocator.allocate_ip(owner, ip or None)
-            spec["clusterIPs"] = [spec["clusterIP"]]
-            spec.setdefault("ipFamilies", ["IPv4"])
-            spec.setdefault("ipFamilyPolicy", "SingleStack")
-        old_ports = {p.get("nodePort") for p in old_spec.get("ports") or [] if p.get("nodePort")}
-        if stype in ("NodePort", "LoadBalancer"):
-            for i, p in enumerate(spec.get("ports") or []):
-                want = p.get("nodePort")
-                if want and want in old_ports:
-                    continue
-                p["nodePort"] = await self.allocator.allocate_port(
-                    owner, want, f"spec.ports[{i}].nodePort")
-        else:
-            for p in spec.get("ports") or []:
-                p.pop("nodePort", None)
+                for p in spec.get("ports") or []:
+                    p.pop("nodePort", None)
+        except BaseException:
+            for resource, name in taken:
+                await self.allocator.release(resource, name)
+            raise
 
     async def release(self, rt: ResourceType, new: Obj) -> None:
         """Undo what admit allocated for an object whose write failed."""
