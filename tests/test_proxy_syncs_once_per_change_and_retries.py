@@ -18,7 +18,7 @@ from jetkube.services.machinery.informer_factory import SharedInformerFactory
 from jetkube.services.machinery.memstore import MemoryStore
 from jetkube.services.proxy.config import ProxyConfig
 from jetkube.services.proxy.model import Endpoint, ServicePort
-from jetkube.services.proxy.proxier import Flow, Proxier, cleanup, udp_flows_to_forget
+from jetkube.services.proxy.proxier import Flow, Proxier, ServiceRangeTaken, cleanup, udp_flows_to_forget
 
 CFG = ProxyConfig(node_name="node-1", scope="unit-test", service_cidr="10.96.0.0/16")
 
@@ -227,3 +227,17 @@ def test_udp_flows_to_forget() -> None:
         Flow(None, 30053, None), Flow("10.96.0.10", 53, None)]
     assert udp_flows_to_forget([udp("10.0.0.1", node_port=30053)], [], ["127.0.0.1", "10.1.0.0/16"]) == [
         Flow("10.96.0.10", 53, "10.0.0.1"), Flow("127.0.0.1", 30053, "10.0.0.1")]
+
+
+async def test_another_clusters_overlapping_service_range_is_refused(rig: Rig) -> None:
+    theirs = CFG.route_metric + 1
+    rig.host.routes = [{"type": "unreachable", "dst": "10.96.0.0/12", "metric": theirs}]
+    restores = len(rig.host.restores)
+    await rig.clock.advance(CFG.sync_seconds + 1)  # a full sync looks at the host again
+    assert len(rig.host.restores) == restores  # no rules written over the other cluster's
+    assert rig.proxier.controller.failures >= 1
+    with pytest.raises(ServiceRangeTaken, match=r"overlaps 10\.96\.0\.0/12 of another jetkube"):
+        await rig.proxier.check_range_is_ours()
+    rig.host.routes = []  # the other cluster is gone: the retry goes through
+    await rig.clock.advance(60)
+    assert len(rig.host.restores) > restores

@@ -216,6 +216,7 @@ class Proxier:
     async def prepare_host(self, localnet: bool) -> None:
         """The interface, the unreachable route of the service CIDR and the sysctls."""
         cfg = self.config
+        await self.check_range_is_ours()
         await self.hostnet.ensure_bridge(cfg.interface)
         await self.hostnet.replace_route(cfg.service_cidr, "unreachable", "metric", str(cfg.route_metric))
         await remove_unreachable_routes(self.hostnet, cfg, keep=cfg.service_cidr)
@@ -226,6 +227,26 @@ class Proxier:
                                 "pod-to-service traffic within one bridge is not proxied")
             elif self.hostnet.sysctl(key, value):
                 log.info("set %s=%s", key, value)
+
+    async def check_range_is_ours(self) -> None:
+        """Refuse (no rules written; retried with backoff) while another cluster's proxy
+        holds an overlapping service range on this machine: both would answer the same
+        ClusterIPs."""
+        cfg = self.config
+        mine = ipaddress.ip_network(cfg.service_cidr)
+        for r in await self.hostnet.routes():
+            if r.get("type") != "unreachable" or r.get("metric") == cfg.route_metric:
+                continue
+            try:
+                theirs = ipaddress.ip_network(str(r.get("dst")))
+            except ValueError:
+                continue
+            if mine.overlaps(theirs):
+                raise ServiceRangeTaken(
+                    f"service CIDR {mine} overlaps {theirs} of another jetkube cluster on this "
+                    f"machine (route 'unreachable {theirs} metric {r.get('metric')} proto 74'): "
+                    "start this cluster with another --service-cidr, or remove the other one "
+                    "(kctl down --purge in its data dir)")
 
     async def sync_addresses(self, want: frozenset[str], full: bool) -> None:
         if full or self._addresses != want:
@@ -247,6 +268,10 @@ class Proxier:
         if message not in self._warned:
             self._warned.add(message)
             log.warning("%s", message)
+
+
+class ServiceRangeTaken(Exception):
+    """Another cluster's proxy on this machine serves an overlapping service range."""
 
 
 async def remove_chains(hostnet: HostNet, prefix: str) -> list[str]:
@@ -271,5 +296,5 @@ async def cleanup(hostnet: HostNet, config: ProxyConfig) -> list[str]:
     return removed
 
 
-__all__ = ["SYNC_KEY", "Flow", "Proxier", "cleanup", "remove_chains", "remove_unreachable_routes",
-           "udp_flows_to_forget"]
+__all__ = ["SYNC_KEY", "Flow", "Proxier", "ServiceRangeTaken", "cleanup", "remove_chains",
+           "remove_unreachable_routes", "udp_flows_to_forget"]
