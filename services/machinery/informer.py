@@ -45,6 +45,8 @@ from .settings import Backoff
 from .store import EventType, Gone, Store, Watch, WatchEvent
 
 log = logging.getLogger(__name__)
+# how often Informer.stop re-cancels a task whose cancellation was lost
+STOP_RECANCEL_SECONDS = 0.2
 
 T = TypeVar("T")
 Obj = dict[str, Any]
@@ -216,8 +218,14 @@ class Informer(Generic[T]):
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+            # a cancellation can be lost (Python 3.11's wait_for, inside nats-py, swallows
+            # one that races a reply): cancel again until the task is really done
+            while not t.done():
+                await asyncio.wait({t}, timeout=STOP_RECANCEL_SECONDS)
+                if not t.done():
+                    t.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                t.result()
         self._tasks.clear()
         await self._close_watch()
         while not self._requests.empty():

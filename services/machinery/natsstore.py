@@ -201,7 +201,12 @@ class NatsStore:
                 ordered_consumer=True,
                 deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT,
             )
-            info = await sub.consumer_info()
+            try:
+                info = await sub.consumer_info()
+            except BaseException:  # cancelled or failed: never leave the consumer behind
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
+                raise
             delivered = info.delivered.consumer_seq if info.delivered else 0
             if info.num_pending == 0 and not delivered:
                 finish_snapshot()
