@@ -12,8 +12,10 @@ One run prints, side by side:
 - their ratio (goal <= 1.5), and the goal p99 <= 1 s (Kubernetes' SLO: 5 s).
 
 Everything runs on this machine: a private nats-server and API server on
-loopback (bench/_cluster.py), node agents as processes, containers labelled
-with this run's node names and removed at the end.  Images are built locally
+loopback (bench/_cluster.py), node IPAM (the controller-manager, on a random
+cluster CIDR) so each agent puts its pods on its own pod network as in a real
+cluster, node agents as processes, containers labelled with this run's node
+names and removed at the end with the agents' pod networks.  Images are built locally
 from busybox (no registry).  Usage: python bench/pod_startup.py [--quick]
 """
 
@@ -22,6 +24,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import random
+import subprocess
 import sys
 import time
 import uuid
@@ -32,7 +37,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _cluster import Cluster, cluster, percentile, services
+from _cluster import Cluster, cluster, controller_manager_cmd, percentile, process, services
 
 from jetkube.services.kubelet.runtime import LABEL_NODE
 from jetkube.services.kubelet.runtimes.docker_images import (
@@ -183,6 +188,13 @@ async def drain(client: Any, nodes: list[str], within: float = 60) -> None:
         await asyncio.sleep(0.5)
 
 
+def purge_pod_networks(workdir: Path) -> None:
+    exe = Path(sys.executable).parent / "jetkube-kubelet"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "jetkube.services.kubelet.main"]
+    subprocess.run([*cmd, "--cleanup"], capture_output=True, timeout=120,
+                   env={**os.environ, "JETKUBE_DATA_DIR": str(workdir)})
+
+
 def fmt(values: list[float]) -> str:
     return f"p50 {percentile(values, 50):6.3f} s  p99 {percentile(values, 99):6.3f} s"
 
@@ -210,9 +222,13 @@ def main() -> None:
     ensure_pause_image(client)
     run = uuid.uuid4().hex[:8]
     names = [f"bench-{run}-{i + 1}" for i in range(a.nodes)]
+    workdir: Path | None = None
     try:
-        with cluster() as c, services(c, kubelets=names, runtime="docker",
-                                      scheduler=a.bind == "scheduler"):
+        cidr = f"10.{random.randrange(100, 250)}.0.0/16"  # never another cluster's subnets
+        with cluster() as c, process(c, "controller-manager", controller_manager_cmd(
+                "--controllers", "nodeipam", "--cluster-cidr", cidr)), \
+                services(c, kubelets=names, runtime="docker", scheduler=a.bind == "scheduler"):
+            workdir = c.workdir
             seq = raw_docker(client, run, 3 if a.quick else 5, 1000.0, workers=1)
             remove_labelled(client, f"{RAW_LABEL}={run}")
             raw = raw_docker(client, run, a.pods, a.rate)
@@ -224,6 +240,8 @@ def main() -> None:
         remove_labelled(client, f"{RAW_LABEL}={run}")
         for n in names:
             remove_labelled(client, f"{LABEL_NODE}={n}")
+        if workdir is not None:  # the agents' pod networks and forward chains
+            purge_pod_networks(workdir)
     p99, ratio50 = percentile(lat, 99), percentile(lat, 50) / percentile(raw, 50)
     ratio99 = p99 / percentile(raw, 99)
     print(f"pod startup on docker {version}: {a.pods} pods at {a.rate:g}/s across {a.nodes} "

@@ -108,7 +108,7 @@ class NodeManager:
         self.posted: Obj | None = None  # the status last posted (heartbeat times included)
         self._posted_mono = 0.0
         self.pod_cidr: str | None = None
-        self.network_ready = asyncio.Event()  # the podCIDR is known (or not wanted)
+        self.network_ready = asyncio.Event()  # the podCIDR is known (or not wanted, or waited out)
 
     @property
     def allocatable(self) -> dict[str, str]:

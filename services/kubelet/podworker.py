@@ -206,9 +206,15 @@ class PodWorker(ContainerOps):
         spec = self.pod["spec"]
         md = self.pod["metadata"]
         if not self.ctx.network_ready.is_set() and not spec.get("hostNetwork"):
-            with contextlib.suppress(TimeoutError):  # then the runtime picks the address
+            try:
                 await wait_for(self.ctx.clock, self.ctx.network_ready.wait(),
                                self.ctx.config.pod_cidr_wait_seconds)
+            except TimeoutError:  # the runtime picks the address; later pods do not wait
+                if not self.ctx.network_ready.is_set():
+                    log.warning("node %s has no podCIDR after %gs (is node IPAM running?): "
+                                "pods start on the runtime's default network until it has one",
+                                self.ctx.config.node_name, self.ctx.config.pod_cidr_wait_seconds)
+                    self.ctx.network_ready.set()
         dns, warnings = dns_for_pod(self.pod, self.ctx.config)
         for reason, message in warnings:
             self.ctx.events.warning(self.ref, reason, message)
