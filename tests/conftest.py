@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from ctrlharness import Env, make_env
 
 from jetkube.services.machinery.memstore import MemoryStore
 from jetkube.services.machinery.natsserver import start_nats_server
@@ -83,3 +84,11 @@ async def apiserver(nats_url: str, tmp_path: Path) -> AsyncIterator[dict[str, ob
            "bucket": cfg.bucket, "nats_url": nats_url}
     server.stop()
     await asyncio.wait_for(task, 20)
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[Env]:
+    """The real API server logic over the in-memory store, on a FakeClock (ctrlharness)."""
+    e = await make_env()
+    yield e
+    await e.close()

@@ -4,31 +4,13 @@ then "+ N more...")."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-import pytest
+from test_kctl_columns_workloads_nodes_events import _frozen_clock, _ts, rows  # noqa: F401
 from test_kctl_fakeapi import FakeApi, Kctl, api_fixture, kctl_fixture  # noqa: F401
 
 Obj = dict[str, Any]
-
-# one frozen instant for the fixtures and kctl's clock (ages never tick mid-test)
-NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-@pytest.fixture(autouse=True)
-def _frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    from jetkube.cli import timefmt
-
-    monkeypatch.setattr(timefmt, "now", lambda: NOW)
-
-
-def _ts(ago: timedelta) -> str:
-    return (NOW - ago).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def rows(out: str) -> list[list[str]]:
-    return [ln.split() for ln in out.splitlines()]
 
 
 def svc(name: str, typ: str, ports: list[Obj], *, ip: str = "10.96.0.20",

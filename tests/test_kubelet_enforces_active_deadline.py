@@ -3,21 +3,11 @@ that long (reason DeadlineExceeded), its containers stopped and never restarted.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-from ctrlharness import Env, make_env
+from ctrlharness import Env
 
 from jetkube.services.kubelet.testing import start_node
 
 PODS = "/api/v1/namespaces/default/pods"
-
-
-@pytest.fixture
-async def env() -> AsyncIterator[Env]:
-    e = await make_env()
-    yield e
-    await e.close()
 
 
 async def test_active_deadline_fails_the_pod(env: Env) -> None:

@@ -4,24 +4,15 @@ only then deletes the pod with grace 0.  A container that exits on SIGTERM ends 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-from ctrlharness import Env, make_env
+from ctrlharness import Env
 
 from jetkube.services.kubelet.runtime import ContainerInfo
 from jetkube.services.kubelet.testing import start_node
 
 Obj = dict[str, Any]
 PODS = "/api/v1/namespaces/default/pods"
-
-
-@pytest.fixture
-async def env() -> AsyncIterator[Env]:
-    e = await make_env()
-    yield e
-    await e.close()
 
 
 def pod(name: str, annotations: dict[str, str], grace: int = 30) -> Obj:

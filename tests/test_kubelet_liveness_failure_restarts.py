@@ -6,24 +6,15 @@ sandboxes this node created."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-from ctrlharness import Env, make_env
+from ctrlharness import Env
 
 from jetkube.services.kubelet.runtimes.sim import SimRuntime
 from jetkube.services.kubelet.testing import TestNode, start_node
 
 Obj = dict[str, Any]
 PODS = "/api/v1/namespaces/default/pods"
-
-
-@pytest.fixture
-async def env() -> AsyncIterator[Env]:
-    e = await make_env()
-    yield e
-    await e.close()
 
 
 def pod(name: str, probe: Obj, **spec: Any) -> Obj:

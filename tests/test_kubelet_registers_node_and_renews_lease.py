@@ -5,20 +5,11 @@ kube-node-lease every 10 s, and posts the Node's status only when it changes (or
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-from ctrlharness import Env, make_env
+from ctrlharness import Env
 
 from jetkube.services.kubelet.testing import start_node
-
-
-@pytest.fixture
-async def env() -> AsyncIterator[Env]:
-    e = await make_env()
-    yield e
-    await e.close()
 
 
 async def test_node_registration_lease_and_status(env: Env, tmp_path: Path) -> None:

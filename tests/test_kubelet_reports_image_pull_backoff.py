@@ -4,23 +4,14 @@ image becomes available the container starts."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-from ctrlharness import Env, make_env
+from ctrlharness import Env
 
 from jetkube.services.kubelet.testing import TestNode, start_node
 
 Obj = dict[str, Any]
 PODS = "/api/v1/namespaces/default/pods"
-
-
-@pytest.fixture
-async def env() -> AsyncIterator[Env]:
-    e = await make_env()
-    yield e
-    await e.close()
 
 
 async def waiting(env: Env, node: TestNode) -> Obj:

@@ -6,25 +6,16 @@ configMap and secret volumes are files on the host, rewritten when the object ch
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from ctrlharness import Env, make_env
+from ctrlharness import Env
 
 from jetkube.services.kubelet.runtime import ContainerSpec
 from jetkube.services.kubelet.testing import TestNode, start_node
 
 Obj = dict[str, Any]
 NS = "/api/v1/namespaces/default"
-
-
-@pytest.fixture
-async def env() -> AsyncIterator[Env]:
-    e = await make_env()
-    yield e
-    await e.close()
 
 
 def spec_of(node: TestNode, pod: str, container: str = "c") -> ContainerSpec:

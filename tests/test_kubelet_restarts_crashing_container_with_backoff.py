@@ -5,23 +5,14 @@ once again; OnFailure does not restart a success; Never restarts nothing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-from ctrlharness import Env, make_env
+from ctrlharness import Env
 
 from jetkube.services.kubelet.testing import TestNode, start_node
 
 Obj = dict[str, Any]
 PODS = "/api/v1/namespaces/default/pods"
-
-
-@pytest.fixture
-async def env() -> AsyncIterator[Env]:
-    e = await make_env()
-    yield e
-    await e.close()
 
 
 def pod(name: str, annotations: dict[str, str], policy: str = "Always") -> Obj:

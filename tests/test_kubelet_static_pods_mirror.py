@@ -5,26 +5,17 @@ replaces the pod; removing the file stops the pod and deletes the mirror."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
-from ctrlharness import Env, make_env
+from ctrlharness import Env
 
 from jetkube.services.kubelet.staticpods import MIRROR_ANNOTATION
 from jetkube.services.kubelet.testing import TestNode, start_node
 
 Obj = dict[str, Any]
 PODS = "/api/v1/namespaces/kube-system/pods"
-
-
-@pytest.fixture
-async def env() -> AsyncIterator[Env]:
-    e = await make_env()
-    yield e
-    await e.close()
 
 
 def write(path: Path, image: str = "busybox:1.36") -> None:

@@ -5,23 +5,15 @@ not pay the wait on every pod."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from ctrlharness import Env, make_env
+from ctrlharness import Env
 
 from jetkube.services.kubelet.runtime import Sandbox, SandboxSpec
 from jetkube.services.kubelet.testing import start_node
 
 PODS = "/api/v1/namespaces/default/pods"
-
-
-@pytest.fixture
-async def env() -> AsyncIterator[Env]:
-    e = await make_env()
-    yield e
-    await e.close()
 
 
 def pod(name: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ctrlharness import Env, make_env
+from ctrlharness import Env
 
 from jetkube.services.controllers.context import ControllerContext, Options
 from jetkube.services.controllers.servicelb import ServiceLBController, desired_ingress
@@ -89,96 +89,80 @@ def test_desired_ingress_prefers_external_ips_dedups_and_sorts() -> None:
         {"ip": "10.0.0.9"}, {"ip": "10.0.0.10"}]  # by address, not by text
 
 
-async def test_loadbalancer_ingress_follows_ready_nodes() -> None:
-    env = await make_env()
-    try:
-        await add_node(env, "node-1", "172.18.0.3")
-        await add_node(env, "node-2", "172.18.0.2")
-        await add_node(env, "node-3", "172.18.0.4", ready=False)
-        await start(env)
-        await add_service(env, "web")
-        await add_service(env, "plain", "ClusterIP")
-        await add_service(env, "other", loadBalancerClass="example.com/lb")
-        await eventually(env, "web", ["172.18.0.2", "172.18.0.3"])
-        svc = await env.api.ok("GET", f"{NS}/services/web")
-        assert svc["status"]["loadBalancer"]["ingress"] == [{"ip": "172.18.0.2"},
-                                                            {"ip": "172.18.0.3"}]
-        assert await ingress(env, "plain") == [] and await ingress(env, "other") == []
+async def test_loadbalancer_ingress_follows_ready_nodes(env: Env) -> None:
+    await add_node(env, "node-1", "172.18.0.3")
+    await add_node(env, "node-2", "172.18.0.2")
+    await add_node(env, "node-3", "172.18.0.4", ready=False)
+    await start(env)
+    await add_service(env, "web")
+    await add_service(env, "plain", "ClusterIP")
+    await add_service(env, "other", loadBalancerClass="example.com/lb")
+    await eventually(env, "web", ["172.18.0.2", "172.18.0.3"])
+    svc = await env.api.ok("GET", f"{NS}/services/web")
+    assert svc["status"]["loadBalancer"]["ingress"] == [{"ip": "172.18.0.2"},
+                                                        {"ip": "172.18.0.3"}]
+    assert await ingress(env, "plain") == [] and await ingress(env, "other") == []
 
-        # a node turning Ready joins, one going NotReady leaves, a new ExternalIP wins
-        await set_node(env, "node-3", node_body("node-3", "172.18.0.4")["status"])
-        await eventually(env, "web", ["172.18.0.2", "172.18.0.3", "172.18.0.4"])
-        await set_node(env, "node-1", node_body("node-1", "172.18.0.3", ready=False)["status"])
-        await eventually(env, "web", ["172.18.0.2", "172.18.0.4"])
-        await set_node(env, "node-2", node_body("node-2", "172.18.0.2", "198.51.100.2")["status"])
-        await eventually(env, "web", ["172.18.0.4", "198.51.100.2"])
-        await env.api.ok("DELETE", f"{NODES}/node-3")
-        await eventually(env, "web", ["198.51.100.2"])
-        # a service created later gets the same
-        await add_service(env, "late")
-        await eventually(env, "late", ["198.51.100.2"])
-    finally:
-        await env.close()
+    # a node turning Ready joins, one going NotReady leaves, a new ExternalIP wins
+    await set_node(env, "node-3", node_body("node-3", "172.18.0.4")["status"])
+    await eventually(env, "web", ["172.18.0.2", "172.18.0.3", "172.18.0.4"])
+    await set_node(env, "node-1", node_body("node-1", "172.18.0.3", ready=False)["status"])
+    await eventually(env, "web", ["172.18.0.2", "172.18.0.4"])
+    await set_node(env, "node-2", node_body("node-2", "172.18.0.2", "198.51.100.2")["status"])
+    await eventually(env, "web", ["172.18.0.4", "198.51.100.2"])
+    await env.api.ok("DELETE", f"{NODES}/node-3")
+    await eventually(env, "web", ["198.51.100.2"])
+    # a service created later gets the same
+    await add_service(env, "late")
+    await eventually(env, "late", ["198.51.100.2"])
 
 
-async def test_status_is_written_only_when_it_changes() -> None:
-    env = await make_env()
-    try:
-        await add_node(env, "node-1", "172.18.0.2")
-        await start(env)
-        await add_service(env, "web")
-        await eventually(env, "web", ["172.18.0.2"])
-        await env.settle()
-        writes = status_writes(env)
-        assert writes == 1
-        # changes that do not move the ingress write nothing: a node heartbeat-like status
-        # write, a node label, a service annotation
-        await set_node(env, "node-1", {**node_body("node-1", "172.18.0.2")["status"],
-                                       "nodeInfo": {"kubeletVersion": "v1.30.0"}})
-        await env.api.ok("PATCH", f"{NODES}/node-1", {"metadata": {"labels": {"a": "b"}}},
-                         content_type="application/merge-patch+json")
-        await env.api.ok("PATCH", f"{NS}/services/web", {"metadata": {"annotations": {"x": "y"}}},
-                         content_type="application/merge-patch+json")
-        await env.settle()
-        await env.settle()
-        assert status_writes(env) == writes
-    finally:
-        await env.close()
+async def test_status_is_written_only_when_it_changes(env: Env) -> None:
+    await add_node(env, "node-1", "172.18.0.2")
+    await start(env)
+    await add_service(env, "web")
+    await eventually(env, "web", ["172.18.0.2"])
+    await env.settle()
+    writes = status_writes(env)
+    assert writes == 1
+    # changes that do not move the ingress write nothing: a node heartbeat-like status
+    # write, a node label, a service annotation
+    await set_node(env, "node-1", {**node_body("node-1", "172.18.0.2")["status"],
+                                   "nodeInfo": {"kubeletVersion": "v1.30.0"}})
+    await env.api.ok("PATCH", f"{NODES}/node-1", {"metadata": {"labels": {"a": "b"}}},
+                     content_type="application/merge-patch+json")
+    await env.api.ok("PATCH", f"{NS}/services/web", {"metadata": {"annotations": {"x": "y"}}},
+                     content_type="application/merge-patch+json")
+    await env.settle()
+    await env.settle()
+    assert status_writes(env) == writes
 
 
-async def test_ingress_is_cleared_when_the_service_stops_being_a_loadbalancer() -> None:
-    env = await make_env()
-    try:
-        await add_node(env, "node-1", "172.18.0.2")
-        await start(env)
-        await add_service(env, "web")
-        await eventually(env, "web", ["172.18.0.2"])
-        cur = await env.api.ok("GET", f"{NS}/services/web")
-        cur["spec"]["type"] = "ClusterIP"
-        for p in cur["spec"]["ports"]:
-            p.pop("nodePort", None)
-        cur["spec"].pop("externalTrafficPolicy", None)
-        cur["spec"].pop("allocateLoadBalancerNodePorts", None)
-        await env.api.ok("PUT", f"{NS}/services/web", cur)
-        await eventually(env, "web", [])
-        svc = await env.api.ok("GET", f"{NS}/services/web")
-        assert svc["status"].get("loadBalancer") in ({}, None)
-        # and back: published again
-        await env.api.ok("PATCH", f"{NS}/services/web", {"spec": {"type": "LoadBalancer"}},
-                         content_type="application/merge-patch+json")
-        await eventually(env, "web", ["172.18.0.2"])
-    finally:
-        await env.close()
+async def test_ingress_is_cleared_when_the_service_stops_being_a_loadbalancer(env: Env) -> None:
+    await add_node(env, "node-1", "172.18.0.2")
+    await start(env)
+    await add_service(env, "web")
+    await eventually(env, "web", ["172.18.0.2"])
+    cur = await env.api.ok("GET", f"{NS}/services/web")
+    cur["spec"]["type"] = "ClusterIP"
+    for p in cur["spec"]["ports"]:
+        p.pop("nodePort", None)
+    cur["spec"].pop("externalTrafficPolicy", None)
+    cur["spec"].pop("allocateLoadBalancerNodePorts", None)
+    await env.api.ok("PUT", f"{NS}/services/web", cur)
+    await eventually(env, "web", [])
+    svc = await env.api.ok("GET", f"{NS}/services/web")
+    assert svc["status"].get("loadBalancer") in ({}, None)
+    # and back: published again
+    await env.api.ok("PATCH", f"{NS}/services/web", {"spec": {"type": "LoadBalancer"}},
+                     content_type="application/merge-patch+json")
+    await eventually(env, "web", ["172.18.0.2"])
 
 
-async def test_no_ready_node_means_no_ingress_until_one_is() -> None:
-    env = await make_env()
-    try:
-        await start(env)
-        await add_service(env, "web")
-        await env.settle()
-        assert await ingress(env, "web") == [] and status_writes(env) == 0
-        await add_node(env, "node-1", "172.18.0.2")
-        await eventually(env, "web", ["172.18.0.2"])
-    finally:
-        await env.close()
+async def test_no_ready_node_means_no_ingress_until_one_is(env: Env) -> None:
+    await start(env)
+    await add_service(env, "web")
+    await env.settle()
+    assert await ingress(env, "web") == [] and status_writes(env) == 0
+    await add_node(env, "node-1", "172.18.0.2")
+    await eventually(env, "web", ["172.18.0.2"])

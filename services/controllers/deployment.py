@@ -69,9 +69,7 @@ class DeploymentController:
         for inf in (self.rses, self.pods):
             inf.ensure_indexer(CONTROLLER_UID_INDEX, controller_uid_index)
         self.rses.ensure_indexer(ORPHANS_INDEX, orphans_index)
-        s = rt.settings
-        self.queue: WorkQueue[str] = WorkQueue(rt.clock, name=NAME, backoff=s.queue_backoff,
-                                               rate_limit=s.queue_rate_limit)
+        self.queue: WorkQueue[str] = rt.work_queue(NAME)
         self.deployments.add_event_handler(self._enqueue, lambda _old, new: self._enqueue(new),
                                            self._enqueue)
         self.rses.add_event_handler(self._on_rs_add, self._on_rs_update, self._on_rs_delete)

@@ -162,9 +162,7 @@ def _relevant(pod: Mapping[str, Any]) -> tuple[Any, ...]:
 class EndpointsController:
     def __init__(self, ctx: ControllerContext) -> None:
         self.api = ctx.rt.api
-        s = ctx.rt.settings
-        self.queue: WorkQueue[str] = WorkQueue(ctx.rt.clock, name=NAME, backoff=s.queue_backoff,
-                                               rate_limit=s.queue_rate_limit)
+        self.queue: WorkQueue[str] = ctx.rt.work_queue(NAME)
         inf = ctx.rt.informers
         self.services: Informer[Obj] = inf.informer("services")
         self.pods: Informer[Obj] = inf.informer("pods")

@@ -72,9 +72,7 @@ class GarbageCollector:
         self.graph = OwnerGraph()
         self.informers: dict[str, Informer[Obj]] = {}
         self._absent: OrderedDict[str, None] = OrderedDict()
-        s = ctx.rt.settings
-        self.queue: WorkQueue[str] = WorkQueue(ctx.rt.clock, name=NAME, backoff=s.queue_backoff,
-                                               rate_limit=s.queue_rate_limit)
+        self.queue: WorkQueue[str] = ctx.rt.work_queue(NAME)
         for r in all_resources():
             inf = ctx.rt.informers.informer(r.plural)
             self.informers[r.plural] = inf

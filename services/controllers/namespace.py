@@ -84,9 +84,7 @@ class NamespaceController:
     def __init__(self, ctx: ControllerContext) -> None:
         self.rt = ctx.rt
         self.api = ctx.rt.api
-        s = ctx.rt.settings
-        self.queue: WorkQueue[str] = WorkQueue(ctx.rt.clock, name=NAME, backoff=s.queue_backoff,
-                                               rate_limit=s.queue_rate_limit)
+        self.queue: WorkQueue[str] = ctx.rt.work_queue(NAME)
         self.namespaces: Informer[Obj] = ctx.rt.informers.informer("namespaces")
         enqueue_on_change(self.namespaces, self.queue)
         for r in namespaced_resources():

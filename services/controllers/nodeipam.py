@@ -88,9 +88,7 @@ class NodeIpamController:
         self.api = ctx.rt.api
         self.enabled = ctx.options.allocate_node_cidrs
         self.cidrs = CidrSet(ctx.options.cluster_cidr, ctx.options.node_cidr_mask_size)
-        s = ctx.rt.settings
-        self.queue: WorkQueue[str] = WorkQueue(ctx.rt.clock, name=NAME, backoff=s.queue_backoff,
-                                               rate_limit=s.queue_rate_limit)
+        self.queue: WorkQueue[str] = ctx.rt.work_queue(NAME)
         self.nodes: Informer[Obj] = ctx.rt.informers.informer("nodes")
         self._used: dict[int, set[str]] = {}  # block index -> node keys holding it
         self._held: dict[str, tuple[int, ...]] = {}  # node key -> block indexes in its spec

@@ -81,9 +81,7 @@ class ReplicaSetController:
             inf.ensure_indexer(CONTROLLER_UID_INDEX, controller_uid_index)
             inf.ensure_indexer(ORPHANS_INDEX, orphans_index)
         self.expectations = UIDTrackingExpectations(rt.clock)
-        s = rt.settings
-        self.queue: WorkQueue[str] = WorkQueue(rt.clock, name=NAME, backoff=s.queue_backoff,
-                                               rate_limit=s.queue_rate_limit)
+        self.queue: WorkQueue[str] = rt.work_queue(NAME)
         self.rs_informer.add_event_handler(self._on_rs_add, self._on_rs_update, self._on_rs_delete)
         self.pods.add_event_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
         self.controller = Controller(

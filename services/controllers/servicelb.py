@@ -107,9 +107,7 @@ class ServiceLBController:
     def __init__(self, ctx: ControllerContext) -> None:
         self.api = ctx.rt.api
         self.events = ctx.rt.events
-        s = ctx.rt.settings
-        self.queue: WorkQueue[str] = WorkQueue(ctx.rt.clock, name=NAME, backoff=s.queue_backoff,
-                                               rate_limit=s.queue_rate_limit)
+        self.queue: WorkQueue[str] = ctx.rt.work_queue(NAME)
         inf = ctx.rt.informers
         self.services: Informer[Obj] = inf.informer("services")
         self.nodes: Informer[Obj] = inf.informer("nodes")

@@ -38,6 +38,7 @@ from .natsstore import NatsStore, connect
 from .settings import Settings
 from .store import Store
 from .telemetry import JsonSpanExporter, setup_telemetry, threadsafe_publisher, trace_subject
+from .workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,12 @@ class Runtime:
     events: EventRecorder
     clock: Clock = field(default_factory=RealClock)
     identity: str = ""
+
+    def work_queue(self, name: str) -> WorkQueue[str]:
+        """A controller's key queue: dedup, per-item backoff and the overall rate limit of
+        this service's settings."""
+        return WorkQueue(self.clock, name=name, backoff=self.settings.queue_backoff,
+                         rate_limit=self.settings.queue_rate_limit)
 
 
 def add_service_flags(p: argparse.ArgumentParser) -> None:
