@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from jetkube.services.machinery.natsserver import free_port, start_nats_server, wait_for_port
+from jetkube.services.machinery.store import free_port, start_nats_server, wait_for_port
 
 TOKEN = "bench-admin-token"
 

@@ -29,9 +29,8 @@ import orjson
 sys.path.insert(0, str(Path(__file__).parent))
 from _cluster import cluster, percentile, rss_mib
 
-from jetkube.services.machinery.apiclient import ApiClient
-from jetkube.services.machinery.informer import Informer
-from jetkube.services.machinery.natsstore import NatsStore, connect
+from jetkube.services.machinery.client import ApiClient, Informer
+from jetkube.services.machinery.store import NatsStore, connect
 
 NS = "bench"
 

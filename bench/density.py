@@ -40,10 +40,9 @@ from _cluster import (
     scheduler_cmd,
 )
 
-from jetkube.services.machinery import apierrors
-from jetkube.services.machinery.apiclient import ApiClient
-from jetkube.services.machinery.informer import Informer
-from jetkube.services.machinery.natsstore import NatsStore, connect
+from jetkube.services.machinery.apimachinery import apierrors
+from jetkube.services.machinery.client import ApiClient, Informer
+from jetkube.services.machinery.store import NatsStore, connect
 
 NS = "density"
 KWOK_BOUND = 60.0

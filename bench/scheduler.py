@@ -42,9 +42,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _cluster import Cluster, cluster, rss_mib
 
 from jetkube.schemas import cpu_millis
-from jetkube.services.machinery.clock import RealClock
-from jetkube.services.machinery.informer import Informer
-from jetkube.services.machinery.natsstore import NatsStore, connect
+from jetkube.services.machinery.client import Informer
+from jetkube.services.machinery.runtime import RealClock
+from jetkube.services.machinery.store import NatsStore, connect
 from jetkube.services.scheduler.algorithm import Algorithm
 from jetkube.services.scheduler.cache import SchedulerCache
 from jetkube.services.scheduler.config import SchedulerConfig, resolve

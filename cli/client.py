@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from jetkube.services.machinery.apierrors import ApiError
+from jetkube.services.machinery.apimachinery.apierrors import ApiError
 
 from .errors import ConnectionRefused
 

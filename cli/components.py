@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from jetkube.services.machinery.natsserver import NatsServerNotFound, nats_server_args
+from jetkube.services.machinery.store import NatsServerNotFound, nats_server_args
 
 
 @dataclass(frozen=True)

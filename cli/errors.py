@@ -7,7 +7,7 @@ message), client-side problems as ``error: message``.
 
 from __future__ import annotations
 
-from jetkube.services.machinery.apierrors import ApiError
+from jetkube.services.machinery.apimachinery.apierrors import ApiError
 
 
 class CliError(Exception):

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from hollow import HollowNodes
 
-from jetkube.services.machinery.natsserver import free_port
+from jetkube.services.machinery.store import free_port
 
 BIN = Path(sys.executable).parent
 

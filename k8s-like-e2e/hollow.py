@@ -19,10 +19,9 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from jetkube.services.machinery import apierrors
-from jetkube.services.machinery.apiclient import ApiClient
-from jetkube.services.machinery.informer import Informer
-from jetkube.services.machinery.natsstore import NatsStore, connect
+from jetkube.services.machinery.apimachinery import apierrors
+from jetkube.services.machinery.client import ApiClient, Informer
+from jetkube.services.machinery.store import NatsStore, connect
 
 Obj = dict[str, Any]
 

@@ -28,7 +28,7 @@ import pytest
 import yaml
 from conftest import BIN, _up
 
-from jetkube.services.machinery.natsserver import free_port
+from jetkube.services.machinery.store import free_port
 
 pytestmark = pytest.mark.e2e
 IMAGE = "jetkube/busybox:test"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from conftest import Cluster
 
-from jetkube.services.machinery.natsstore import connect
+from jetkube.services.machinery.store import connect
 
 pytestmark = pytest.mark.e2e
 

@@ -29,7 +29,7 @@ import pytest
 from conftest import BIN, Cluster, _up, private_cidrs
 from test_e2e_docker_pods import IMAGE, docker_client_or_skip, ready, running, wait_for
 
-from jetkube.services.machinery.natsserver import free_port
+from jetkube.services.machinery.store import free_port
 
 pytestmark = pytest.mark.e2e
 Obj = dict[str, Any]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from conftest import BIN, Cluster, _up
 
-from jetkube.services.machinery.natsserver import free_port
+from jetkube.services.machinery.store import free_port
 
 pytestmark = pytest.mark.e2e
 Obj = dict[str, Any]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import BIN, Cluster, _up
 
-from jetkube.services.machinery.natsserver import free_port
+from jetkube.services.machinery.store import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -8,21 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from .fielderrors import Errors, forbidden, invalid
+from .objects import get_path
 
 _IMMUTABLE = "field is immutable"
 
 
-def _get(d: dict[str, Any], *path: str) -> Any:
-    cur: Any = d
-    for p in path:
-        if not isinstance(cur, dict):
-            return None
-        cur = cur.get(p)
-    return cur
-
-
 def _immutable(errs: Errors, old: dict[str, Any], new: dict[str, Any], *path: str) -> None:
-    a, b = _get(old, *path), _get(new, *path)
+    a, b = get_path(old, ".".join(path)), get_path(new, ".".join(path))
     if a != b:
         errs.append(invalid(".".join(path), b, _IMMUTABLE))
 
@@ -70,30 +62,30 @@ def _job(errs: Errors, old: dict[str, Any], new: dict[str, Any]) -> None:
     _immutable(errs, old, new, "spec", "selector")
     _immutable(errs, old, new, "spec", "completionMode")
     _immutable(errs, old, new, "spec", "podFailurePolicy")
-    if _get(old, "spec", "completionMode") != "Indexed":
+    if get_path(old, "spec.completionMode") != "Indexed":
         _immutable(errs, old, new, "spec", "completions")
-    if not _get(old, "spec", "suspend"):
+    if not get_path(old, "spec.suspend"):
         # a suspended Job may have its pod template's scheduling directives updated
         _immutable(errs, old, new, "spec", "template")
 
 
 def _service(errs: Errors, old: dict[str, Any], new: dict[str, Any]) -> None:
-    o_ip = _get(old, "spec", "clusterIP")
+    o_ip = get_path(old, "spec.clusterIP")
     if o_ip and new.get("spec", {}).get("type") != "ExternalName":
-        n_ip = _get(new, "spec", "clusterIP")
+        n_ip = get_path(new, "spec.clusterIP")
         if n_ip != o_ip:
             errs.append(invalid("spec.clusterIP", n_ip, _IMMUTABLE))
-        elif _get(old, "spec", "clusterIPs") and (
-                (_get(new, "spec", "clusterIPs") or [None])[0]
-                != _get(old, "spec", "clusterIPs")[0]):
-            errs.append(invalid("spec.clusterIPs[0]", _get(new, "spec", "clusterIPs"),
+        elif get_path(old, "spec.clusterIPs") and (
+                (get_path(new, "spec.clusterIPs") or [None])[0]
+                != get_path(old, "spec.clusterIPs")[0]):
+            errs.append(invalid("spec.clusterIPs[0]", get_path(new, "spec.clusterIPs"),
                                 "may not change once set"))
 
 
 def _node(errs: Errors, old: dict[str, Any], new: dict[str, Any]) -> None:
     for field in ("podCIDR", "podCIDRs", "providerID"):
-        if _get(old, "spec", field):
-            a, b = _get(old, "spec", field), _get(new, "spec", field)
+        if get_path(old, f"spec.{field}"):
+            a, b = get_path(old, f"spec.{field}"), get_path(new, f"spec.{field}")
             if a != b:
                 errs.append(forbidden(f"spec.{field}",
                                       f"node updates may not change {field} except from "

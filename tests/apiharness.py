@@ -16,8 +16,7 @@ from jetkube.services.apiserver.admission import AdmissionConfig
 from jetkube.services.apiserver.auth import load_tokens
 from jetkube.services.apiserver.response import Response, WatchResponse
 from jetkube.services.apiserver.server import ApiServer, ServerConfig
-from jetkube.services.machinery.memstore import MemoryStore
-from jetkube.services.machinery.store import Store
+from jetkube.services.machinery.store import MemoryStore, Store
 
 
 class Api:
@@ -30,7 +29,7 @@ class Api:
     async def call(self, method: str, path: str, body: Any = None, *,
                    query: dict[str, str] | None = None, content_type: str = "application/json",
                    token: str | None = None) -> tuple[int, Any]:
-        from jetkube.services.machinery import apierrors
+        from jetkube.services.machinery.apimachinery import apierrors
 
         raw = body if isinstance(body, bytes) else b"" if body is None else orjson.dumps(body)
         headers = {"content-type": content_type}

@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 from ctrlharness import Env, make_env
 
-from jetkube.services.machinery.memstore import MemoryStore
-from jetkube.services.machinery.natsserver import start_nats_server
-from jetkube.services.machinery.natsstore import NatsStore, connect
+from jetkube.services.machinery.store import MemoryStore, NatsStore, connect, start_nats_server
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +65,7 @@ async def apiserver(nats_url: str, tmp_path: Path) -> AsyncIterator[dict[str, ob
     import asyncio
 
     from jetkube.services.apiserver.server import ApiServer, ServerConfig
-    from jetkube.services.machinery.natsserver import free_port, wait_for_port
+    from jetkube.services.machinery.store import free_port, wait_for_port
 
     global _bucket_counter
     _bucket_counter += 1

@@ -17,14 +17,11 @@ from apiharness import Api, make_api
 
 from jetkube.services.apiserver.natsface import request_from_message
 from jetkube.services.apiserver.response import Response
-from jetkube.services.machinery import apierrors
-from jetkube.services.machinery.apiclient import ApiClient
-from jetkube.services.machinery.clock import FakeClock
-from jetkube.services.machinery.events import EventRecorder
-from jetkube.services.machinery.informer_factory import SharedInformerFactory
-from jetkube.services.machinery.memstore import MemoryStore
-from jetkube.services.machinery.runtime import Runtime
-from jetkube.services.machinery.settings import Settings
+from jetkube.services.machinery.apimachinery import apierrors
+from jetkube.services.machinery.client import ApiClient, EventRecorder, SharedInformerFactory
+from jetkube.services.machinery.runtime import FakeClock, Settings
+from jetkube.services.machinery.service import ServiceRuntime
+from jetkube.services.machinery.store import MemoryStore
 
 Obj = dict[str, Any]
 
@@ -55,7 +52,7 @@ class Env:
     client: LocalApiClient
     store: MemoryStore
     clock: FakeClock
-    rt: Runtime
+    rt: ServiceRuntime
     started: list[Any] = field(default_factory=list)
 
     async def settle(self, rounds: int = 20) -> None:
@@ -99,6 +96,6 @@ async def make_env(settings: Settings | None = None) -> Env:
     clock = FakeClock()
     settings = settings or Settings()
     informers = SharedInformerFactory(store, clock=clock, settings=settings)
-    rt = Runtime("test", settings, None, store, client, informers, EventRecorder(client, "test", clock=clock),
-                 clock=clock, identity="test")
+    rt = ServiceRuntime("test", settings, None, store, client, informers,
+                        EventRecorder(client, "test", clock=clock), clock=clock, identity="test")
     return Env(api, client, store, clock, rt)

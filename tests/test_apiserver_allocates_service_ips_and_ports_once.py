@@ -7,7 +7,7 @@ from typing import Any
 
 from apiharness import make_api
 
-from jetkube.services.machinery.memstore import MemoryStore
+from jetkube.services.machinery.store import MemoryStore
 
 SVCS = "/api/v1/namespaces/default/services"
 

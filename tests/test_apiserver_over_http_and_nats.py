@@ -9,9 +9,9 @@ import httpx
 import orjson
 import pytest
 
-from jetkube.services.machinery import apierrors
-from jetkube.services.machinery.apiclient import ApiClient
-from jetkube.services.machinery.natsstore import connect
+from jetkube.services.machinery.apimachinery import apierrors
+from jetkube.services.machinery.client import ApiClient
+from jetkube.services.machinery.store import connect
 
 pytestmark = pytest.mark.integration
 
@@ -129,7 +129,7 @@ async def test_nats_face_serves_the_same_handlers(apiserver: dict[str, Any]) -> 
 
 
 async def test_pod_events_are_published_to_their_node_only(apiserver: dict[str, Any]) -> None:
-    from jetkube.services.machinery.nodestream import NodePodStream
+    from jetkube.services.machinery.store import NodePodStream
 
     nc = await connect(str(apiserver["nats_url"]))
     try:

@@ -11,10 +11,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from jetkube.services.machinery import telemetry
-from jetkube.services.machinery.clock import FakeClock
-from jetkube.services.machinery.controller import Controller, Requeue
-from jetkube.services.machinery.workqueue import WorkQueue
+from jetkube.services.machinery.client import Controller, Requeue, WorkQueue
+from jetkube.services.machinery.runtime import FakeClock, telemetry
 
 _EXPORTER = InMemorySpanExporter()
 _PROVIDER = telemetry.setup_telemetry("jetkube-tests")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ctrlharness import make_env
 
-from jetkube.services.machinery import apierrors
+from jetkube.services.machinery.apimachinery import apierrors
 
 
 async def test_local_client_creates_reads_and_gets_status_errors() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from opentelemetry import trace
 from workload_helpers import DEPLOY_PATH, deployment, pods, replicasets, running, wait_for
 
-from jetkube.services.machinery import telemetry
+from jetkube.services.machinery.runtime import telemetry
 
 telemetry.setup_telemetry("jetkube-tests")  # a real provider: spans with valid ids
 

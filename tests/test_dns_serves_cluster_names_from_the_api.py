@@ -22,9 +22,9 @@ import pytest
 
 from jetkube.services.dns.server import Listen
 from jetkube.services.dns.service import DnsConfig, DnsService
-from jetkube.services.machinery.apiclient import ApiClient
-from jetkube.services.machinery.runtime import Runtime, open_runtime
-from jetkube.services.machinery.settings import Settings
+from jetkube.services.machinery.client import ApiClient
+from jetkube.services.machinery.runtime import Settings
+from jetkube.services.machinery.service import ServiceRuntime, open_runtime
 
 pytestmark = pytest.mark.integration
 Obj = dict[str, Any]
@@ -41,7 +41,7 @@ async def until(pred: Callable[[], Awaitable[bool]], limit: float = 10.0) -> Non
 @contextlib.asynccontextmanager
 async def running_dns(apiserver: dict[str, Any], **cfg: Any) -> AsyncIterator[tuple[DnsService, Listen]]:
     settings = Settings(nats_url=str(apiserver["nats_url"]), bucket=str(apiserver["bucket"]))
-    rt: Runtime = await open_runtime("jetkube-dns", settings, str(apiserver["token"]))
+    rt: ServiceRuntime = await open_runtime("jetkube-dns", settings, str(apiserver["token"]))
     svc = DnsService(rt, DnsConfig(cluster_dns_ip=DNS_IP, listen=[Listen("127.0.0.1", 0)], **cfg))
     await svc.start()
     try:

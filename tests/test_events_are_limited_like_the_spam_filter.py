@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from workload_helpers import RS_PATH, events, pods, replicaset, running, wait_for
 
-from jetkube.services.machinery.clock import FakeClock
-from jetkube.services.machinery.events import EventBudget
+from jetkube.services.machinery.client import EventBudget
+from jetkube.services.machinery.runtime import FakeClock
 
 
 async def test_forty_pods_make_twenty_five_events() -> None:

@@ -8,15 +8,14 @@ from typing import Any
 
 import orjson
 
-from jetkube.services.machinery.clock import FakeClock
-from jetkube.services.machinery.expectations import (
+from jetkube.services.machinery.client import (
     ControllerExpectations,
+    Informer,
     UIDTrackingExpectations,
+    by_owner_uid,
 )
-from jetkube.services.machinery.indexer import by_owner_uid
-from jetkube.services.machinery.informer import Informer
-from jetkube.services.machinery.memstore import MemoryStore
-from jetkube.services.machinery.store import WatchEvent, WatchHandler
+from jetkube.services.machinery.runtime import FakeClock
+from jetkube.services.machinery.store import MemoryStore, WatchEvent, WatchHandler
 
 RS_KEY = "replicasets.default.web"
 

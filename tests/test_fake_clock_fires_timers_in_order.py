@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from jetkube.services.machinery.clock import FakeClock, RealClock, wait_for
+from jetkube.services.machinery.runtime import FakeClock, RealClock, wait_for
 
 
 async def test_timers_fire_in_deadline_then_registration_order() -> None:

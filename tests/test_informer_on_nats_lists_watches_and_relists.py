@@ -9,9 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
-from jetkube.services.machinery.informer import Informer
-from jetkube.services.machinery.natsstore import NatsStore
-from jetkube.services.machinery.store import Entry, Watch, WatchHandler
+from jetkube.services.machinery.client import Informer
+from jetkube.services.machinery.store import Entry, NatsStore, Watch, WatchHandler
 
 pytestmark = pytest.mark.integration
 

@@ -8,14 +8,16 @@ from typing import Any
 
 import orjson
 
-from jetkube.services.machinery.clock import FakeClock
-from jetkube.services.machinery.indexer import by_field, by_owner_uid
-from jetkube.services.machinery.informer import Informer
-from jetkube.services.machinery.informer_factory import SharedInformerFactory, enqueue_on_change
-from jetkube.services.machinery.memstore import MemoryStore
-from jetkube.services.machinery.settings import Settings
-from jetkube.services.machinery.store import WatchHandler
-from jetkube.services.machinery.workqueue import WorkQueue
+from jetkube.services.machinery.client import (
+    Informer,
+    SharedInformerFactory,
+    WorkQueue,
+    by_field,
+    by_owner_uid,
+    enqueue_on_change,
+)
+from jetkube.services.machinery.runtime import FakeClock, Settings
+from jetkube.services.machinery.store import MemoryStore, WatchHandler
 
 
 def pod(name: str, ns: str = "default", node: str = "", owner: str = "", **extra: Any) -> bytes:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from jetkube.services.machinery.informer import Informer
-from jetkube.services.machinery.memstore import MemoryStore
+from jetkube.services.machinery.client import Informer
+from jetkube.services.machinery.store import MemoryStore
 
 
 class SwallowingStore(MemoryStore):

@@ -22,7 +22,7 @@ from apiharness import Api, make_api
 
 from jetkube.cli.main import run
 from jetkube.services.apiserver.response import Response
-from jetkube.services.machinery import apierrors
+from jetkube.services.machinery.apimachinery import apierrors
 
 Obj = dict[str, Any]
 NS = "/api/v1/namespaces/default"

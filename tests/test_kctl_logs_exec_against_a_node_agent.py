@@ -125,7 +125,7 @@ async def test_kctl_logs_and_exec_errors_read_like_kubectl(
 
 def test_kctl_logs_says_when_the_server_is_down(monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    from jetkube.services.machinery.natsserver import free_port
+    from jetkube.services.machinery.store import free_port
 
     register_logs_exec(monkeypatch)
     server = f"http://127.0.0.1:{free_port()}"

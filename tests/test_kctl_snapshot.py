@@ -16,9 +16,7 @@ from jetkube.cli.components import Plan
 from jetkube.cli.main import run
 from jetkube.cli.procs import ProcRecord, spawn
 from jetkube.cli.up import State, save_state
-from jetkube.services.machinery import snapshot
-from jetkube.services.machinery.natsserver import start_nats_server
-from jetkube.services.machinery.natsstore import NatsStore, connect
+from jetkube.services.machinery.store import NatsStore, connect, snapshot, start_nats_server
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,7 @@ from jetkube.cli import up as upmod
 from jetkube.cli.components import COMPONENTS, Component, Plan
 from jetkube.cli.main import run
 from jetkube.cli.procs import alive
-from jetkube.services.machinery.natsserver import free_port
+from jetkube.services.machinery.store import free_port
 
 pytestmark = pytest.mark.integration
 

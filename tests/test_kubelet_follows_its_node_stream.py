@@ -18,12 +18,10 @@ from jetkube.services.kubelet.build import Shared, new_agent
 from jetkube.services.kubelet.config import AgentConfig
 from jetkube.services.kubelet.podsource import NodePodSource, SharedPodSource, list_pods
 from jetkube.services.kubelet.runtimes.sim import SimRuntime
-from jetkube.services.machinery import apierrors
-from jetkube.services.machinery.apiclient import ApiClient
-from jetkube.services.machinery.clock import RealClock
-from jetkube.services.machinery.informer_factory import SharedInformerFactory
-from jetkube.services.machinery.natsstore import NatsStore, connect
-from jetkube.services.machinery.nodestream import NodePodStream
+from jetkube.services.machinery.apimachinery import apierrors
+from jetkube.services.machinery.client import ApiClient, SharedInformerFactory
+from jetkube.services.machinery.runtime import RealClock
+from jetkube.services.machinery.store import NatsStore, NodePodStream, connect
 
 pytestmark = pytest.mark.integration
 Obj = dict[str, Any]

@@ -8,10 +8,14 @@ from typing import Any
 
 import pytest
 
-from jetkube.services.machinery.apierrors import ApiError, already_exists, conflict, not_found
-from jetkube.services.machinery.clock import FakeClock
-from jetkube.services.machinery.leaderelection import LeaderElector
-from jetkube.services.machinery.settings import LeaderElection
+from jetkube.services.machinery.apimachinery.apierrors import (
+    ApiError,
+    already_exists,
+    conflict,
+    not_found,
+)
+from jetkube.services.machinery.client import LeaderElector
+from jetkube.services.machinery.runtime import FakeClock, LeaderElection
 
 NS, NAME = "kube-system", "jetkube-scheduler"
 LEASE = 15.0

@@ -10,9 +10,8 @@ from ctrlharness import Env, make_env
 
 from jetkube.services.controllers.context import ControllerContext, Options
 from jetkube.services.controllers.nodeipam import CidrSet, NodeIpamController
-from jetkube.services.machinery.events import EventRecorder
-from jetkube.services.machinery.informer_factory import SharedInformerFactory
-from jetkube.services.machinery.runtime import Runtime
+from jetkube.services.machinery.client import EventRecorder, SharedInformerFactory
+from jetkube.services.machinery.service import ServiceRuntime
 
 NODES = "/api/v1/nodes"
 OPTS = Options(cluster_cidr="10.244.0.0/22", node_cidr_mask_size=24)  # four blocks
@@ -99,7 +98,7 @@ async def test_a_restarted_allocator_rebuilds_the_used_set_from_the_nodes() -> N
         env.started.remove(first.controller)
 
         # a fresh process: its own informer caches over the same store
-        rt = Runtime("restarted", env.rt.settings, None, env.store, env.client,
+        rt = ServiceRuntime("restarted", env.rt.settings, None, env.store, env.client,
                      SharedInformerFactory(env.store, clock=env.clock),
                      EventRecorder(env.client, "restarted"), clock=env.clock)
         second = NodeIpamController(ControllerContext(rt, OPTS))

@@ -17,7 +17,7 @@ import pytest
 
 from jetkube.services.kubelet.logstream import NodeRequests, serve_node_requests
 from jetkube.services.kubelet.runtime import ContainerInfo, PodRef, RuntimeError_
-from jetkube.services.machinery.natsstore import connect
+from jetkube.services.machinery.store import connect
 
 pytestmark = pytest.mark.integration
 

@@ -32,9 +32,9 @@ from dockerfixtures import (  # noqa: F401
     in_ci,
 )
 
+from jetkube.services.machinery.client import SharedInformerFactory
 from jetkube.services.machinery.hostnet import HostNet, missing_privileges
-from jetkube.services.machinery.informer_factory import SharedInformerFactory
-from jetkube.services.machinery.memstore import MemoryStore
+from jetkube.services.machinery.store import MemoryStore
 from jetkube.services.proxy.config import ProxyConfig
 from jetkube.services.proxy.proxier import ROUTE_LOCALNET, Proxier, cleanup
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from jetkube.services.machinery import hostnet as hostnet_module
-from jetkube.services.machinery.clock import FakeClock
+from jetkube.services.machinery.client import SharedInformerFactory
 from jetkube.services.machinery.hostnet import HostNet, HostNetError
-from jetkube.services.machinery.informer_factory import SharedInformerFactory
-from jetkube.services.machinery.memstore import MemoryStore
+from jetkube.services.machinery.hostnet import _hostnet as hostnet_module
+from jetkube.services.machinery.runtime import FakeClock
+from jetkube.services.machinery.store import MemoryStore
 from jetkube.services.proxy.config import ProxyConfig
 from jetkube.services.proxy.model import Endpoint, ServicePort
 from jetkube.services.proxy.proxier import Flow, Proxier, ServiceRangeTaken, cleanup, udp_flows_to_forget

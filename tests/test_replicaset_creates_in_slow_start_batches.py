@@ -9,7 +9,7 @@ from typing import Any
 from workload_helpers import NS, RS_PATH, events, get, pods, replicaset, running, wait_for
 
 from jetkube.services.controllers.replicaset_pods import slow_start_batch
-from jetkube.services.machinery import apierrors
+from jetkube.services.machinery.apimachinery import apierrors
 
 
 async def test_batches_double_and_stop_at_the_first_failing_batch() -> None:

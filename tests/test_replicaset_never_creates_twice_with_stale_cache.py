@@ -9,7 +9,7 @@ from ctrlharness import Env, make_env
 from workload_helpers import NS, RS_PATH, pods, replicaset
 
 from jetkube.services.controllers.replicaset import ReplicaSetController
-from jetkube.services.machinery.informer_factory import SharedInformerFactory
+from jetkube.services.machinery.client import SharedInformerFactory
 from jetkube.services.machinery.store import WatchEvent, WatchHandler
 
 

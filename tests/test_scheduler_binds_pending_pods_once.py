@@ -12,7 +12,7 @@ from ctrlharness import make_env
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from jetkube.services.machinery import telemetry
+from jetkube.services.machinery.runtime import telemetry
 from jetkube.services.scheduler.scheduler import Scheduler
 from jetkube.services.scheduler.testing import create_node, create_pod, make_node, make_pod
 

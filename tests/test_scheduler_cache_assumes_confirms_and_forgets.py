@@ -3,7 +3,7 @@ is observed, and gives its room back when forgotten (bind failure) or expired.""
 
 from __future__ import annotations
 
-from jetkube.services.machinery.clock import FakeClock
+from jetkube.services.machinery.runtime import FakeClock
 from jetkube.services.scheduler.cache import SchedulerCache
 from jetkube.services.scheduler.podinfo import pod_info
 from jetkube.services.scheduler.testing import make_node, make_pod

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ctrlharness import make_env
 
-from jetkube.services.machinery import apierrors
+from jetkube.services.machinery.apimachinery import apierrors
 from jetkube.services.scheduler.main import parse_args
 from jetkube.services.scheduler.scheduler import Scheduler
 from jetkube.services.scheduler.testing import create_node, create_pod, make_node, make_pod

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from jetkube.services.machinery.clock import FakeClock
+from jetkube.services.machinery.runtime import FakeClock
 from jetkube.services.scheduler.framework import NODE_ADD, NODE_UPDATE_LABEL, POD_DELETE
 from jetkube.services.scheduler.podinfo import pod_info
 from jetkube.services.scheduler.queue import SchedulingQueue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jetkube.services.machinery.selectors import (
+from jetkube.services.machinery.apimachinery import (
     EVERYTHING,
     NOTHING,
     Operator,

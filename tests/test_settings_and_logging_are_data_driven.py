@@ -10,9 +10,7 @@ import orjson
 import pytest
 from opentelemetry import trace
 
-from jetkube.services.machinery import telemetry
-from jetkube.services.machinery.logging_setup import setup_logging
-from jetkube.services.machinery.settings import Backoff, Settings
+from jetkube.services.machinery.runtime import Backoff, Settings, setup_logging, telemetry
 
 telemetry.setup_telemetry("jetkube-tests")
 

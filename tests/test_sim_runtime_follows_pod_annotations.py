@@ -20,7 +20,7 @@ from jetkube.services.kubelet.runtime import (
     SandboxSpec,
 )
 from jetkube.services.kubelet.runtimes.sim import SimRuntime
-from jetkube.services.machinery.clock import FakeClock
+from jetkube.services.machinery.runtime import FakeClock
 
 POD = PodRef("uid-1", "default", "web")
 

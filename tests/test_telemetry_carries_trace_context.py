@@ -16,7 +16,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
-from jetkube.services.machinery import telemetry
+from jetkube.services.machinery.runtime import telemetry
 
 _PUBLISHED: list[bytes] = []
 _PROVIDER = telemetry.setup_telemetry("jetkube-tests")
@@ -118,7 +118,7 @@ def test_otlp_http_export_when_the_endpoint_is_set() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         code = (
-            "from jetkube.services.machinery.telemetry import setup_telemetry\n"
+            "from jetkube.services.machinery.runtime.telemetry import setup_telemetry\n"
             "from opentelemetry import trace\n"
             "p = setup_telemetry('otlp-test')\n"
             "with trace.get_tracer('t').start_as_current_span('hello'): pass\n"
@@ -134,8 +134,8 @@ def test_otlp_http_export_when_the_endpoint_is_set() -> None:
 async def test_api_client_sends_the_current_trace_context_in_nats_headers() -> None:
     from opentelemetry import trace
 
-    from jetkube.services.machinery.apiclient import ApiClient
-    from jetkube.services.machinery.telemetry import setup_telemetry
+    from jetkube.services.machinery.client import ApiClient
+    from jetkube.services.machinery.runtime.telemetry import setup_telemetry
 
     sent: list[dict[str, str]] = []
 

@@ -9,9 +9,8 @@ import httpx
 import pytest
 
 from jetkube.services.apiserver.server import ApiServer, ServerConfig
-from jetkube.services.machinery.apiclient import ApiClient
-from jetkube.services.machinery.natsserver import free_port, wait_for_port
-from jetkube.services.machinery.natsstore import connect
+from jetkube.services.machinery.client import ApiClient
+from jetkube.services.machinery.store import connect, free_port, wait_for_port
 
 pytestmark = pytest.mark.integration
 

@@ -6,13 +6,13 @@ import asyncio
 
 import pytest
 
-from jetkube.services.machinery.clock import FakeClock
-from jetkube.services.machinery.ratelimit import (
+from jetkube.services.machinery.client import (
     BucketRateLimiter,
     ItemExponentialFailureRateLimiter,
+    ShutDown,
+    WorkQueue,
 )
-from jetkube.services.machinery.settings import Backoff, RateLimit, Settings
-from jetkube.services.machinery.workqueue import ShutDown, WorkQueue
+from jetkube.services.machinery.runtime import Backoff, FakeClock, RateLimit, Settings
 
 
 async def test_item_added_twice_is_handed_out_once() -> None:

@@ -17,7 +17,7 @@ from ctrlharness import Env, make_env
 from jetkube.services.controllers.deployment import DeploymentController
 from jetkube.services.controllers.replicaset import ReplicaSetController
 from jetkube.services.controllers.replicaset_pods import format_time
-from jetkube.services.machinery.informer import Informer
+from jetkube.services.machinery.client import Informer
 
 Obj = dict[str, Any]
 NS = "default"

@@ -14,7 +14,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from jetkube.services.machinery.apierrors import ApiError
+from jetkube.services.machinery.apimachinery.apierrors import ApiError
 
 from ..client import MERGE_PATCH
 from ..console import echo, echo_err

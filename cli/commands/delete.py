@@ -12,7 +12,7 @@ import argparse
 import time
 from typing import Any
 
-from jetkube.services.machinery.apierrors import ApiError
+from jetkube.services.machinery.apimachinery.apierrors import ApiError
 
 from ..console import echo, echo_err
 from ..context import Ctx, targets

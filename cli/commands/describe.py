@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from jetkube.services.machinery.apierrors import ApiError, not_found
+from jetkube.services.machinery.apimachinery.apierrors import ApiError, not_found
 
 from ..console import echo, echo_err
 from ..context import Ctx, targets

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from jetkube.services.machinery.apierrors import ApiError
+from jetkube.services.machinery.apimachinery.apierrors import ApiError
 
 from ..console import echo, out
 from ..context import Ctx

@@ -11,7 +11,7 @@ import argparse
 import re
 from typing import Any
 
-from jetkube.services.machinery.apierrors import ApiError
+from jetkube.services.machinery.apimachinery.apierrors import ApiError
 
 from ..client import MERGE_PATCH
 from ..console import echo, echo_err

@@ -21,7 +21,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from jetkube.services.machinery.apierrors import ApiError
+from jetkube.services.machinery.apimachinery.apierrors import ApiError
 
 from ..client import JSON_PATCH, MERGE_PATCH
 from ..console import echo, echo_err

@@ -14,7 +14,7 @@ import argparse
 import time
 from typing import Any
 
-from jetkube.services.machinery.apierrors import ApiError
+from jetkube.services.machinery.apimachinery.apierrors import ApiError
 
 from ..client import MERGE_PATCH
 from ..console import echo

@@ -21,7 +21,7 @@ from ..up import load_state, running
 from .cluster import data_dir_arg
 
 if TYPE_CHECKING:  # nats-py is slow to import: only the store commands load it
-    from jetkube.services.machinery import snapshot
+    from jetkube.services.machinery.store import snapshot
 
 
 def register(sub: Any) -> None:
@@ -64,8 +64,7 @@ def run_save(ctx: Ctx) -> int:
         raise CliError(f"no NATS url: pass --nats-url, or --data-dir of a cluster started "
                        f"with kctl up (no cluster.json in {data_dir})")
     bucket = a.bucket or (state.plan.bucket if state else "jetkube")
-    from jetkube.services.machinery import snapshot
-    from jetkube.services.machinery.natsstore import connect
+    from jetkube.services.machinery.store import connect, snapshot
 
     async def go() -> snapshot.SnapshotInfo:
         try:
@@ -97,7 +96,7 @@ def run_restore(ctx: Ctx) -> int:
                        f"`kctl down{'' if a.data_dir is None else ' --data-dir ' + str(data_dir)}`"
                        " before restoring")
     store_dir = data_dir / "nats"
-    from jetkube.services.machinery import snapshot
+    from jetkube.services.machinery.store import snapshot
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
     try:
         res = asyncio.run(snapshot.restore(store_dir, Path(a.file), bucket=a.bucket,
@@ -110,7 +109,7 @@ def run_restore(ctx: Ctx) -> int:
 
 
 def run_status(ctx: Ctx) -> int:
-    from jetkube.services.machinery import snapshot
+    from jetkube.services.machinery.store import snapshot
     try:
         info = snapshot.status(Path(ctx.args.file))
     except snapshot.SnapshotError as e:

@@ -75,8 +75,7 @@ def run(ctx: Ctx) -> int:
     url = a.nats_url or (state.plan.nats_url if state else None)
     if not url:
         raise CliError("no NATS url: pass --nats-url or --data-dir of a kctl up cluster")
-    from jetkube.services.machinery.natsstore import connect
-    from jetkube.services.machinery.tracestore import read_trace
+    from jetkube.services.machinery.store import connect, read_trace
 
     async def go() -> list[dict[str, Any]]:
         try:

@@ -19,10 +19,8 @@ import orjson
 
 from jetkube.schemas.registry import ResourceType
 
-from ..machinery import apierrors
-from ..machinery.keys import object_key
-from ..machinery.nodestream import NodePodStream
-from ..machinery.store import NotFound, Store
+from ..machinery.apimachinery import apierrors, object_key
+from ..machinery.store import NodePodStream, NotFound, Store
 from .allocator import IP_RESOURCE, PORT_RESOURCE, Allocator
 from .objects import Obj
 from .quota import QuotaChecker

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from ..machinery import apierrors
-from ..machinery.keys import object_key
+from ..machinery.apimachinery import apierrors, object_key
 from ..machinery.store import AlreadyExists, NotFound, Store
 from .watchcache import WatchCache
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..machinery import apierrors
+from ..machinery.apimachinery import apierrors
 from .request import UserInfo
 from .watchcache import CacheEvent, WatchCache
 

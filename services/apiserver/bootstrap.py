@@ -8,7 +8,7 @@ from typing import Any
 
 from jetkube.schemas.registry import by_plural
 
-from ..machinery import apierrors
+from ..machinery.apimachinery import apierrors
 from .handlers import Handlers
 
 log = logging.getLogger(__name__)

@@ -7,9 +7,13 @@ from dataclasses import dataclass
 
 from jetkube.schemas.registry import ResourceType
 
-from ..machinery import apierrors
-from ..machinery.fieldselectors import parse_field_selector, supported_fields
-from ..machinery.selectors import Operator, parse_label_selector
+from ..machinery.apimachinery import (
+    Operator,
+    apierrors,
+    parse_field_selector,
+    parse_label_selector,
+    supported_fields,
+)
 from .watchcache import Cached
 
 

@@ -12,8 +12,8 @@ from typing import Any
 import orjson
 from opentelemetry import trace
 
-from ..machinery import apierrors
-from ..machinery.telemetry import extract_context
+from ..machinery.apimachinery import apierrors
+from ..machinery.runtime.telemetry import extract_context
 from . import discovery
 from .auth import Attributes, Authenticator, Authorizer
 from .handlers import Handlers

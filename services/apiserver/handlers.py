@@ -18,8 +18,8 @@ import yaml
 from jetkube import schemas
 from jetkube.schemas.registry import ResourceType
 
-from ..machinery import apierrors, telemetry
-from ..machinery.keys import object_key
+from ..machinery.apimachinery import apierrors, object_key
+from ..machinery.runtime import telemetry
 from ..machinery.store import AlreadyExists, Conflict, NotFound, Store
 from . import lifecycle
 from .admission import Admission

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from ..machinery import apierrors
+from ..machinery.apimachinery import apierrors
 from .front import Front
 from .handlers import MAX_BODY
 from .response import Response, StreamResponse, WatchResponse

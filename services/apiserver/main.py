@@ -11,8 +11,8 @@ import signal
 import sys
 from pathlib import Path
 
-from ..machinery.logging_setup import setup_logging
-from ..machinery.telemetry import setup_telemetry
+from ..machinery.runtime import setup_logging
+from ..machinery.runtime.telemetry import setup_telemetry
 from .admission import AdmissionConfig
 from .server import ApiServer, ServerConfig
 

@@ -23,15 +23,13 @@ from urllib.parse import parse_qsl
 import orjson
 from faststream.nats import NatsBroker, NatsResponse
 from faststream.nats.annotations import NatsMessage
-from nats.aio.client import Client as NATS
 
 from jetkube import __version__
 from jetkube.schemas.registry import by_plural
 
-from ..machinery import apierrors
-from ..machinery.apiclient import API_SUBJECT, QUEUE_GROUP, decode_group
-from ..machinery.nodestream import STREAM, SUBJECT_PREFIX
-from ..machinery.rpc import Server
+from ..machinery.apimachinery import apierrors
+from ..machinery.client import API_SUBJECT, QUEUE_GROUP, Server, decode_group
+from ..machinery.store import NODE_PODS_STREAM, NODE_PODS_SUBJECT_PREFIX, NatsConnection
 from .front import Front
 from .request import ApiRequest
 from .response import Response
@@ -83,7 +81,7 @@ async def handle(front: Front, subject: str, headers: dict[str, str], body: byte
     return result.body, {"Jetkube-Code": str(result.code)}
 
 
-def serve(front: Front, nc: NATS) -> Server:
+def serve(front: Front, nc: NatsConnection) -> Server:
     """The NATS face on ``nc`` (start it with ``await server.start()``)."""
 
     async def on_request(subject: str, headers: dict[str, str], body: bytes
@@ -120,7 +118,8 @@ def build_broker(front: Front | None, nats_url: str, *,
     # Documented here so the AsyncAPI document lists every subject; the publish itself
     # is machinery's NodePodStream (nats-py, JetStream with a dedup id).
     broker.publisher(
-        f"{SUBJECT_PREFIX}.{{node}}.pods", stream=STREAM, title="jetkube.watch.nodes.pods",
+        f"{NODE_PODS_SUBJECT_PREFIX}.{{node}}.pods", stream=NODE_PODS_STREAM,
+        title="jetkube.watch.nodes.pods",
         description="Watch events ({type, object}) of the pods bound to one node, published by "
                     "the API server after each committed write whose old or new spec.nodeName is "
                     "set; JetStream stream JETKUBE_NODE_PODS, Nats-Msg-Id key@revision.")

@@ -54,11 +54,3 @@ def with_revision(value: bytes, revision: int) -> Obj:
     meta(obj)["resourceVersion"] = str(revision)
     return obj
 
-
-def get_path(obj: Obj, dotted: str) -> Any:
-    cur: Any = obj
-    for part in dotted.split("."):
-        if not isinstance(cur, dict):
-            return None
-        cur = cur.get(part)
-    return cur

@@ -7,8 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..machinery import apierrors
-from ..machinery.jsonmerge import merge_patch
+from ..machinery.apimachinery import apierrors, merge_patch
 
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"

@@ -27,9 +27,8 @@ from weakref import WeakKeyDictionary
 
 import orjson
 
-from ..machinery import apierrors
-from ..machinery.keys import encode_token
-from ..machinery.telemetry import inject_headers
+from ..machinery.apimachinery import apierrors, encode_token
+from ..machinery.runtime.telemetry import inject_headers
 from .objects import Obj
 from .request import ApiRequest
 from .response import Response, StreamResponse

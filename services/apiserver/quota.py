@@ -13,8 +13,7 @@ from typing import Any
 from jetkube.schemas.quantity import parse_quantity
 from jetkube.schemas.registry import ResourceType
 
-from ..machinery import apierrors
-from ..machinery.keys import object_key
+from ..machinery.apimachinery import apierrors, object_key
 from .objects import Obj
 from .watchcache import WatchCache
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from jetkube.schemas.registry import ResourceType, by_plural
 
-from ..machinery import apierrors
+from ..machinery.apimachinery import apierrors
 
 
 @dataclass(frozen=True, slots=True)

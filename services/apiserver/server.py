@@ -11,12 +11,9 @@ from pathlib import Path
 
 import uvicorn
 
-from ..machinery.natsstore import NatsStore, connect
-from ..machinery.nodestream import NodePodStream
-from ..machinery.runtime import publish_spans
-from ..machinery.settings import Settings
-from ..machinery.store import Store
-from ..machinery.tracestore import ensure_trace_stream
+from ..machinery.runtime import Settings
+from ..machinery.service import publish_spans
+from ..machinery.store import NatsStore, NodePodStream, Store, connect, ensure_trace_stream
 from . import natsface
 from .admission import Admission, AdmissionConfig
 from .auth import Authenticator, Authorizer, load_tokens

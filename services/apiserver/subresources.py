@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ..machinery import apierrors
+from ..machinery.apimachinery import apierrors
 from .lifecycle import label_selector_string
 from .objects import Obj, deep_copy, now_rfc3339
 from .patch import apply_patch

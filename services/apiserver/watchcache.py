@@ -20,8 +20,7 @@ from typing import Any
 
 import orjson
 
-from ..machinery import apierrors
-from ..machinery.keys import parse_key
+from ..machinery.apimachinery import apierrors, parse_key
 from ..machinery.store import EventType, Store, Watch, WatchEvent
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..machinery.runtime import Runtime
+from ..machinery.service import ServiceRuntime
 
 
 @dataclass(frozen=True)
@@ -30,5 +30,5 @@ class Options:
 
 @dataclass
 class ControllerContext:
-    rt: Runtime
+    rt: ServiceRuntime
     options: Options

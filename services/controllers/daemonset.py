@@ -46,13 +46,9 @@ import orjson
 
 from jetkube.schemas import Taint, Toleration, toleration_tolerates_taint
 
-from ..machinery import apierrors
-from ..machinery.controller import Controller, Requeue
-from ..machinery.expectations import UIDTrackingExpectations
-from ..machinery.indexer import by_owner_uid
-from ..machinery.keys import object_key
-from ..machinery.telemetry import context_from_object
-from ..machinery.workqueue import WorkQueue
+from ..machinery.apimachinery import apierrors, object_key
+from ..machinery.client import Controller, Requeue, UIDTrackingExpectations, WorkQueue, by_owner_uid
+from ..machinery.runtime.telemetry import context_from_object
 from .context import ControllerContext
 
 log = logging.getLogger(__name__)

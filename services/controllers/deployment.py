@@ -25,13 +25,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..machinery import apierrors
-from ..machinery.controller import Controller, Requeue
-from ..machinery.events import WARNING
-from ..machinery.informer import Informer
-from ..machinery.runtime import Runtime
-from ..machinery.telemetry import context_from_object
-from ..machinery.workqueue import WorkQueue
+from ..machinery.apimachinery import apierrors
+from ..machinery.client import WARNING, Controller, Informer, Requeue, WorkQueue
+from ..machinery.runtime.telemetry import context_from_object
+from ..machinery.service import ServiceRuntime
 from .context import ControllerContext
 from .deployment_rollout import DeploymentRollout
 from .deployment_util import is_rolling_update
@@ -60,7 +57,7 @@ Obj = dict[str, Any]
 
 
 class DeploymentController:
-    def __init__(self, rt: Runtime, workers: int = 5) -> None:
+    def __init__(self, rt: ServiceRuntime, workers: int = 5) -> None:
         self.rt = rt
         self.api = rt.api
         self.deployments: Informer[Obj] = rt.informers.informer("deployments")

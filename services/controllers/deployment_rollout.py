@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..machinery.controller import Requeue
+from ..machinery.client import Requeue
 from . import deployment_status as ds
 from . import deployment_util as du
 from .deployment_sync import DeploymentSync

@@ -15,10 +15,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..machinery import apierrors
-from ..machinery.apiclient import ApiClient
-from ..machinery.clock import Clock
-from ..machinery.events import NORMAL, WARNING, EventRecorder
+from ..machinery.apimachinery import apierrors
+from ..machinery.client import NORMAL, WARNING, ApiClient, EventRecorder
+from ..machinery.runtime import Clock
 from . import deployment_status as ds
 from . import deployment_util as du
 from .replicaset_pods import deep_copy, deleting, meta, new_controller_ref, spec, status, uid

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from ..machinery.telemetry import ANNOTATION as TRACE_ANNOTATION
+from ..machinery.runtime.telemetry import ANNOTATION as TRACE_ANNOTATION
 from .replicaset_pods import meta, parse_time, spec, status
 
 Obj = dict[str, Any]

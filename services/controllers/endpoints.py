@@ -26,12 +26,9 @@ from typing import Any
 
 from opentelemetry.context import Context
 
-from ..machinery import apierrors
-from ..machinery.controller import Controller, Requeue
-from ..machinery.informer import Informer
-from ..machinery.keys import object_key, parse_key
-from ..machinery.telemetry import context_from_object
-from ..machinery.workqueue import WorkQueue
+from ..machinery.apimachinery import apierrors, object_key, parse_key
+from ..machinery.client import Controller, Informer, Requeue, WorkQueue
+from ..machinery.runtime.telemetry import context_from_object
 from .context import ControllerContext
 
 log = logging.getLogger(__name__)

@@ -35,12 +35,9 @@ from opentelemetry.context import Context
 
 from jetkube.schemas.registry import all_resources
 
-from ..machinery import apierrors
-from ..machinery.controller import Controller, Requeue
-from ..machinery.informer import Informer
-from ..machinery.keys import parse_key
-from ..machinery.telemetry import context_from_object
-from ..machinery.workqueue import WorkQueue
+from ..machinery.apimachinery import apierrors, parse_key
+from ..machinery.client import Controller, Informer, Requeue, WorkQueue
+from ..machinery.runtime.telemetry import context_from_object
 from .context import ControllerContext
 from .gc_graph import (
     FOREGROUND,

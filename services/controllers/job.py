@@ -40,15 +40,17 @@ from typing import Any
 
 from jetkube.schemas import format_time
 
-from ..machinery import apierrors
-from ..machinery.controller import Controller, Requeue
-from ..machinery.events import NORMAL, WARNING
-from ..machinery.expectations import UIDTrackingExpectations
-from ..machinery.indexer import by_owner_uid
-from ..machinery.keys import object_key
-from ..machinery.selectors import Selector, selector_from_label_selector
-from ..machinery.telemetry import context_from_object
-from ..machinery.workqueue import WorkQueue
+from ..machinery.apimachinery import Selector, apierrors, object_key, selector_from_label_selector
+from ..machinery.client import (
+    NORMAL,
+    WARNING,
+    Controller,
+    Requeue,
+    UIDTrackingExpectations,
+    WorkQueue,
+    by_owner_uid,
+)
+from ..machinery.runtime.telemetry import context_from_object
 from .context import ControllerContext
 from .taint_eviction import parse_time
 

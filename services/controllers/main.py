@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import ipaddress
 
-from ..machinery.runtime import Runtime, add_service_flags, run_service, settings_from_flags
-from ..machinery.settings import Settings
+from ..machinery.runtime import Settings
+from ..machinery.service import ServiceRuntime, add_service_flags, run_service, settings_from_flags
 from . import manager
 from .context import ControllerContext, Options
 
@@ -53,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[Options, Settings, str | 
 def main(argv: list[str] | None = None) -> None:
     opts, settings, token, elect = parse_args(argv)
 
-    async def body(rt: Runtime) -> None:
+    async def body(rt: ServiceRuntime) -> None:
         await manager.run(ControllerContext(rt, opts))
 
     run_service("jetkube-controller-manager", body, settings=settings, token=token,

@@ -20,13 +20,9 @@ from typing import Any
 
 from opentelemetry.context import Context
 
-from ..machinery import apierrors
-from ..machinery.controller import Controller, Requeue
-from ..machinery.events import NORMAL
-from ..machinery.informer import Informer
-from ..machinery.keys import parse_key
-from ..machinery.telemetry import context_from_object
-from ..machinery.workqueue import WorkQueue
+from ..machinery.apimachinery import apierrors, parse_key
+from ..machinery.client import NORMAL, Controller, Informer, Requeue, WorkQueue
+from ..machinery.runtime.telemetry import context_from_object
 from .context import ControllerContext
 
 log = logging.getLogger(__name__)

@@ -38,14 +38,9 @@ from typing import Any
 
 from jetkube.schemas import format_time
 
-from ..machinery import apierrors
-from ..machinery.controller import Controller, Requeue
-from ..machinery.events import NORMAL
-from ..machinery.indexer import by_field
-from ..machinery.informer_factory import enqueue_on_change
-from ..machinery.keys import parse_key
-from ..machinery.telemetry import context_from_object
-from ..machinery.workqueue import WorkQueue
+from ..machinery.apimachinery import apierrors, parse_key
+from ..machinery.client import NORMAL, Controller, Requeue, WorkQueue, by_field, enqueue_on_change
+from ..machinery.runtime.telemetry import context_from_object
 from .context import ControllerContext
 from .taint_eviction import TaintEvictionController
 

@@ -26,14 +26,18 @@ import asyncio
 import logging
 from typing import Any
 
-from ..machinery import apierrors
-from ..machinery.controller import Controller, Requeue
-from ..machinery.events import NORMAL, WARNING
-from ..machinery.expectations import UIDTrackingExpectations
-from ..machinery.informer import Informer
-from ..machinery.runtime import Runtime
-from ..machinery.telemetry import annotate, context_from_object
-from ..machinery.workqueue import WorkQueue
+from ..machinery.apimachinery import apierrors
+from ..machinery.client import (
+    NORMAL,
+    WARNING,
+    Controller,
+    Informer,
+    Requeue,
+    UIDTrackingExpectations,
+    WorkQueue,
+)
+from ..machinery.runtime.telemetry import annotate, context_from_object
+from ..machinery.service import ServiceRuntime
 from .context import ControllerContext
 from .replicaset_pods import (
     CONTROLLER_UID_INDEX,
@@ -69,7 +73,7 @@ Obj = dict[str, Any]
 
 
 class ReplicaSetController:
-    def __init__(self, rt: Runtime, workers: int = 5, *,
+    def __init__(self, rt: ServiceRuntime, workers: int = 5, *,
                  burst_replicas: int = BURST_REPLICAS) -> None:
         self.rt = rt
         self.api = rt.api

@@ -20,9 +20,8 @@ from typing import Any
 
 from jetkube.schemas.meta import selector_dict_matches
 
-from ..machinery import apierrors
-from ..machinery.apiclient import ApiClient
-from ..machinery.informer import Informer
+from ..machinery.apimachinery import apierrors
+from ..machinery.client import ApiClient, Informer
 
 log = logging.getLogger(__name__)
 

@@ -29,13 +29,9 @@ from typing import Any
 
 from jetkube.schemas import Taint, Toleration, format_time, toleration_tolerates_taint
 
-from ..machinery import apierrors
-from ..machinery.controller import Controller, Requeue
-from ..machinery.events import NORMAL
-from ..machinery.indexer import by_field
-from ..machinery.informer_factory import SharedInformerFactory
-from ..machinery.telemetry import context_from_object
-from ..machinery.workqueue import WorkQueue
+from ..machinery.apimachinery import apierrors
+from ..machinery.client import NORMAL, Controller, Requeue, SharedInformerFactory, WorkQueue, by_field
+from ..machinery.runtime.telemetry import context_from_object
 from .context import ControllerContext
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import ipaddress
 
-from ..machinery.runtime import Runtime, add_service_flags, run_service, settings_from_flags
-from ..machinery.settings import Settings
+from ..machinery.runtime import Settings
+from ..machinery.service import ServiceRuntime, add_service_flags, run_service, settings_from_flags
 from .names import absolute
 from .server import parse_hostport
 from .service import DnsConfig, DnsService
@@ -79,7 +79,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[DnsConfig, Options, Setti
 def main(argv: list[str] | None = None) -> None:
     cfg, opts, settings = parse_args(argv)
 
-    async def body(rt: Runtime) -> None:
+    async def body(rt: ServiceRuntime) -> None:
         await DnsService(rt, cfg).run()
 
     run_service("jetkube-dns", body, settings=settings, token=opts.token)

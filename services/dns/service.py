@@ -1,6 +1,6 @@
 """The cluster DNS service: informers → name table → resolver → listeners, plus kube-dns.
 
-:class:`DnsService` wires the parts on a machinery :class:`Runtime`: Service and
+:class:`DnsService` wires the parts on a machinery :class:`ServiceRuntime`: Service and
 Endpoints informers (list+watch of the store, no polling) whose handlers only
 update the :class:`~.names.NameTable`; a :class:`~.resolver.Resolver` that
 answers SERVFAIL under the cluster domain until both caches have synced (never a
@@ -18,9 +18,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..machinery import apierrors
-from ..machinery.apiclient import ApiClient
-from ..machinery.runtime import Runtime
+from ..machinery.apimachinery import apierrors
+from ..machinery.client import ApiClient
+from ..machinery.service import ServiceRuntime
 from .forward import Forwarder
 from .names import NameTable
 from .resolver import Resolver
@@ -113,7 +113,7 @@ def _check(svc: Obj, ip: str) -> Obj:
 class DnsService:
     """The running cluster DNS of one process (``start``/``stop``, or ``run`` until cancelled)."""
 
-    def __init__(self, rt: Runtime, cfg: DnsConfig) -> None:
+    def __init__(self, rt: ServiceRuntime, cfg: DnsConfig) -> None:
         self.rt = rt
         self.cfg = cfg
         self.table = NameTable(cfg.cluster_domain)

@@ -13,12 +13,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from jetkube.services.machinery import apierrors
-from jetkube.services.machinery.apiclient import ApiClient
-from jetkube.services.machinery.clock import Clock
-from jetkube.services.machinery.events import EventRecorder
-from jetkube.services.machinery.informer_factory import SharedInformerFactory
-from jetkube.services.machinery.settings import Backoff
+from jetkube.services.machinery.apimachinery import apierrors
+from jetkube.services.machinery.client import ApiClient, EventRecorder, SharedInformerFactory
+from jetkube.services.machinery.runtime import Backoff, Clock
 
 from .agent import NodeAgent
 from .config import AgentConfig

@@ -18,8 +18,8 @@ from typing import Any
 from opentelemetry import trace
 
 from jetkube.schemas.quantity import cpu_millis, to_bytes
-from jetkube.services.machinery.clock import Timer, wait_for
-from jetkube.services.machinery.telemetry import tracer
+from jetkube.services.machinery.runtime import Timer, wait_for
+from jetkube.services.machinery.runtime.telemetry import tracer
 
 from .context import NodeContext, background
 from .envvars import ConfigError, expand, resolve_env

@@ -12,9 +12,8 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from jetkube.services.machinery.apiclient import ApiClient
-from jetkube.services.machinery.clock import Clock
-from jetkube.services.machinery.events import NORMAL, WARNING, EventRecorder
+from jetkube.services.machinery.client import NORMAL, WARNING, ApiClient, EventRecorder
+from jetkube.services.machinery.runtime import Clock
 
 from .config import AgentConfig, EventLevel
 from .objects import ObjectSource

@@ -18,8 +18,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from jetkube.services.machinery.nodestream import NodePodStream
-from jetkube.services.machinery.runtime import Runtime, run_service
+from jetkube.services.machinery.service import ServiceRuntime, run_service
+from jetkube.services.machinery.store import NodePodStream
 
 from .agent import NodeAgent
 from .build import Shared, new_agent, with_retries
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
                        pod_resync_seconds=a.pod_resync_seconds, events=a.events or "warning",
                        watch_pod_cidr=False, missing_dns_events=False)
 
-    async def body(rt: Runtime) -> None:
+    async def body(rt: ServiceRuntime) -> None:
         assert rt.nc is not None
         shared = Shared.create(rt.api, rt.clock, rt.informers,
                                status_concurrency=a.status_concurrency)

@@ -35,8 +35,8 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from jetkube.services.machinery.keys import encode_token
-from jetkube.services.machinery.telemetry import extract_context, tracer
+from jetkube.services.machinery.apimachinery import encode_token
+from jetkube.services.machinery.runtime.telemetry import extract_context, tracer
 
 from .runtime import ContainerInfo, Runtime, RuntimeError_
 

@@ -20,9 +20,9 @@ import tempfile
 from pathlib import Path
 
 from jetkube.schemas.quantity import parse_quantity
-from jetkube.services.machinery.nodestream import NodePodStream
-from jetkube.services.machinery.runtime import Runtime, run_service
-from jetkube.services.machinery.settings import Settings
+from jetkube.services.machinery.runtime import Settings
+from jetkube.services.machinery.service import ServiceRuntime, run_service
+from jetkube.services.machinery.store import NodePodStream
 
 from .build import Shared, new_agent, with_retries
 from .config import AgentConfig, machine_cpus, machine_memory
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(cleanup(args))
     cfg, runtime_name, start_delay, settings, token = parse_args(args)
 
-    async def body(rt: Runtime) -> None:
+    async def body(rt: ServiceRuntime) -> None:
         assert rt.nc is not None
         cfg.root_dir.mkdir(parents=True, exist_ok=True)
         runtime = make_runtime(runtime_name, node=cfg.node_name, clock=rt.clock,

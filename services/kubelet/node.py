@@ -29,10 +29,9 @@ from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from jetkube import __version__
-from jetkube.services.machinery import apierrors
-from jetkube.services.machinery.apiclient import ApiClient
-from jetkube.services.machinery.clock import Clock
-from jetkube.services.machinery.informer import Informer
+from jetkube.services.machinery.apimachinery import apierrors
+from jetkube.services.machinery.client import ApiClient, Informer
+from jetkube.services.machinery.runtime import Clock
 
 from .config import AgentConfig
 

@@ -15,8 +15,7 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
-from jetkube.services.machinery.informer import Informer
-from jetkube.services.machinery.informer_factory import SharedInformerFactory
+from jetkube.services.machinery.client import Informer, SharedInformerFactory
 
 Obj = dict[str, Any]
 Ref = tuple[str, str, str]  # (resource, namespace, name)

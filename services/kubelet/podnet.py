@@ -35,8 +35,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
+from jetkube.services.machinery.client import Informer
 from jetkube.services.machinery.hostnet import HostNet, HostNetError, tag
-from jetkube.services.machinery.informer import Informer
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]

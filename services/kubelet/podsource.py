@@ -26,10 +26,9 @@ from typing import Any, Protocol
 
 import orjson
 
-from jetkube.services.machinery.apiclient import ApiClient
-from jetkube.services.machinery.clock import Clock
-from jetkube.services.machinery.informer import Informer
-from jetkube.services.machinery.nodestream import NodePodStream
+from jetkube.services.machinery.client import ApiClient, Informer
+from jetkube.services.machinery.runtime import Clock
+from jetkube.services.machinery.store import NodePodStream
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]

@@ -24,9 +24,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from jetkube.services.machinery import apierrors
-from jetkube.services.machinery.clock import Timer, wait_for
-from jetkube.services.machinery.telemetry import context_from_object, tracer
+from jetkube.services.machinery.apimachinery import apierrors
+from jetkube.services.machinery.runtime import Timer, wait_for
+from jetkube.services.machinery.runtime.telemetry import context_from_object, tracer
 
 from .containers import ContainerOps, child_span
 from .context import NodeContext

@@ -23,7 +23,7 @@ import ssl
 from collections.abc import Callable
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from jetkube.services.machinery.clock import Clock, wait_for
+from jetkube.services.machinery.runtime import Clock, wait_for
 
 from .runtime import Runtime, RuntimeError_
 

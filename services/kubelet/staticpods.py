@@ -29,8 +29,8 @@ import yaml
 
 from jetkube.schemas.load import load_object
 from jetkube.schemas.registry import by_plural
-from jetkube.services.machinery import apierrors
-from jetkube.services.machinery.apiclient import ApiClient
+from jetkube.services.machinery.apimachinery import apierrors
+from jetkube.services.machinery.client import ApiClient
 
 from .context import background
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jetkube.services.machinery.runtime import Runtime as ServiceRuntime
+from jetkube.services.machinery.service import ServiceRuntime
 
 from .agent import NodeAgent
 from .build import Shared, new_agent

@@ -15,7 +15,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from ..machinery.hostnet import tag
-from ..machinery.settings import Backoff
+from ..machinery.runtime import Backoff
 
 DEFAULT_SERVICE_CIDR = "10.96.0.0/16"
 DEFAULT_CLUSTER_CIDR = "10.244.0.0/16"

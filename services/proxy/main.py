@@ -18,9 +18,8 @@ import logging
 import sys
 
 from ..machinery.hostnet import HostNet, default_scope, missing_privileges
-from ..machinery.logging_setup import setup_logging
-from ..machinery.runtime import Runtime, add_service_flags, run_service, settings_from_flags
-from ..machinery.settings import Settings
+from ..machinery.runtime import Settings, setup_logging
+from ..machinery.service import ServiceRuntime, add_service_flags, run_service, settings_from_flags
 from .config import DEFAULT_CLUSTER_CIDR, DEFAULT_SERVICE_CIDR, ProxyConfig
 from .model import address_list
 from .proxier import Proxier, cleanup
@@ -79,7 +78,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[ProxyConfig, argparse.Nam
     return cfg, a, settings
 
 
-async def run(rt: Runtime, cfg: ProxyConfig) -> None:
+async def run(rt: ServiceRuntime, cfg: ProxyConfig) -> None:
     """The service body: informers, the first sync, then follow changes until cancelled."""
     proxier = Proxier(cfg, rt.informers, HostNet(), clock=rt.clock)
     rt.informers.start()
@@ -106,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
                  cfg.service_cidr)
         sys.exit(0)
 
-    async def body(rt: Runtime) -> None:
+    async def body(rt: ServiceRuntime) -> None:
         await run(rt, cfg)
 
     run_service(NAME, body, settings=settings, token=a.token)

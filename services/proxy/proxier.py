@@ -23,13 +23,9 @@ from dataclasses import dataclass
 
 from opentelemetry import trace
 
-from ..machinery.clock import Clock, RealClock
-from ..machinery.controller import Controller, Requeue
+from ..machinery.client import Controller, Obj, Requeue, SharedInformerFactory, WorkQueue
 from ..machinery.hostnet import HostNet, HostNetError
-from ..machinery.informer import Obj
-from ..machinery.informer_factory import SharedInformerFactory
-from ..machinery.settings import RateLimit
-from ..machinery.workqueue import WorkQueue
+from ..machinery.runtime import Clock, RateLimit, RealClock
 from .config import ProxyConfig
 from .model import ServicePort, node_internal_ips, service_ports
 from .rules import FILTER, NAT, Layout, jumps, render

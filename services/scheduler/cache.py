@@ -26,7 +26,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
-from jetkube.services.machinery.clock import Clock
+from jetkube.services.machinery.runtime import Clock
 
 from .framework import (
     NODE_ADD,

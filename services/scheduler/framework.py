@@ -40,7 +40,7 @@ from .nodeinfo import NodeInfo
 from .podinfo import PodInfo
 
 if TYPE_CHECKING:
-    from jetkube.services.machinery.apiclient import ApiClient
+    from jetkube.services.machinery.client import ApiClient
 
     from .cache import SchedulerCache
 

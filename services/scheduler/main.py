@@ -13,8 +13,8 @@ import argparse
 
 from pydantic import ValidationError
 
-from ..machinery.runtime import Runtime, add_service_flags, run_service, settings_from_flags
-from ..machinery.settings import Settings
+from ..machinery.runtime import Settings
+from ..machinery.service import ServiceRuntime, add_service_flags, run_service, settings_from_flags
 from .config import SchedulerConfig
 from .scheduler import Scheduler
 
@@ -87,7 +87,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[SchedulerConfig, Options,
 def main(argv: list[str] | None = None) -> None:
     cfg, opts, settings, lease = parse_args(argv)
 
-    async def body(rt: Runtime) -> None:
+    async def body(rt: ServiceRuntime) -> None:
         await Scheduler(rt, cfg, event_qps=opts.event_qps, event_burst=opts.event_burst).run()
 
     run_service("jetkube-scheduler", body, settings=settings, token=opts.token, lease=lease)

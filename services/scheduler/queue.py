@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from jetkube.services.machinery.clock import Clock, Timer
+from jetkube.services.machinery.runtime import Clock, Timer
 
 from .framework import UNSCHEDULABLE_TIMEOUT, ClusterEvent
 from .podinfo import PodInfo

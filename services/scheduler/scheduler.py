@@ -39,11 +39,10 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 
-from jetkube.services.machinery import apierrors
-from jetkube.services.machinery.apiclient import ApiClient
-from jetkube.services.machinery.events import NORMAL, WARNING
-from jetkube.services.machinery.runtime import Runtime
-from jetkube.services.machinery.telemetry import context_from_object
+from jetkube.services.machinery.apimachinery import apierrors
+from jetkube.services.machinery.client import NORMAL, WARNING, ApiClient
+from jetkube.services.machinery.runtime.telemetry import context_from_object
+from jetkube.services.machinery.service import ServiceRuntime
 
 from .algorithm import Algorithm, FitError
 from .cache import SchedulerCache
@@ -97,7 +96,7 @@ class _Bucket:
 
 
 class Scheduler:
-    def __init__(self, rt: Runtime, config: SchedulerConfig | None = None, *,
+    def __init__(self, rt: ServiceRuntime, config: SchedulerConfig | None = None, *,
                  event_qps: float = 50.0, event_burst: int = 100,
                  rng: random.Random | None = None) -> None:
         self.rt = rt

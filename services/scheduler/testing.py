@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from jetkube.services.machinery.apiclient import ApiClient
-from jetkube.services.machinery.clock import Clock, FakeClock
+from jetkube.services.machinery.client import ApiClient
+from jetkube.services.machinery.runtime import Clock, FakeClock
 
 from .cache import SchedulerCache
 from .nodeinfo import HOSTNAME_LABEL, NodeInfo

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jetkube.services.machinery.clock import Clock
+from jetkube.services.machinery.runtime import Clock
 
 from ..podnet import PodNetworkMode
 from ..runtime import Runtime

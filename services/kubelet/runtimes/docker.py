@@ -38,8 +38,8 @@ from typing import Any, TypeVar
 import docker
 import docker.errors
 
+from jetkube.services.machinery.client import Informer
 from jetkube.services.machinery.hostnet import HostNet, default_scope
-from jetkube.services.machinery.informer import Informer
 
 from ..podnet import PodNetworkMode
 from ..runtime import (

@@ -30,8 +30,8 @@ from typing import Any, Literal, Protocol, TypeVar
 
 import docker.errors
 
+from jetkube.services.machinery.client import Informer
 from jetkube.services.machinery.hostnet import HostNet, HostNetError, missing_privileges
-from jetkube.services.machinery.informer import Informer
 
 from ..podnet import (
     PodNetwork,

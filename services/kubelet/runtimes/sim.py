@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from jetkube.services.machinery.clock import Clock, RealClock, Timer
+from jetkube.services.machinery.runtime import Clock, RealClock, Timer
 
 from ..runtime import (
     ANNOTATION_CONTAINER_TYPE,

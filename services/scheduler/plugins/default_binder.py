@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jetkube.services.machinery import apierrors
+from jetkube.services.machinery.apimachinery import apierrors
 
 from ..framework import CycleState, Handle, Status
 from ..podinfo import PodInfo

@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .indexer import get_path
+from jetkube.schemas.objects import get_path
 
 _COMMON = frozenset({"metadata.name", "metadata.namespace"})
 

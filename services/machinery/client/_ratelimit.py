@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Generic, Protocol, TypeVar
 
-from .clock import Clock
-from .settings import Backoff, RateLimit
+from ..runtime import Backoff, Clock, RateLimit
 
 T = TypeVar("T", bound=Hashable)
 T_contra = TypeVar("T_contra", bound=Hashable, contravariant=True)

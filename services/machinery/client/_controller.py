@@ -33,7 +33,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
-from .workqueue import ShutDown, WorkQueue
+from ._workqueue import ShutDown, WorkQueue
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer(__name__)

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from jetkube.schemas.objects import get_path
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -28,15 +30,6 @@ def meta_of(obj: object) -> tuple[str | None, str]:
     md_obj = getattr(obj, "metadata", None)
     return getattr(md_obj, "namespace", None) or None, str(getattr(md_obj, "name", "") or "")
 
-
-def get_path(obj: Mapping[str, Any], path: str) -> Any:
-    """The value at a dotted path (``"spec.nodeName"``) of a JSON dict, or None."""
-    cur: Any = obj
-    for part in path.split("."):
-        if not isinstance(cur, Mapping):
-            return None
-        cur = cur.get(part)
-    return cur
 
 
 def by_field(path: str) -> IndexFunc[dict[str, Any]]:

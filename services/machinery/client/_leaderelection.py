@@ -31,9 +31,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from .apierrors import ApiError
-from .clock import Clock, wait_for
-from .settings import LeaderElection
+from ..apimachinery.apierrors import ApiError
+from ..runtime import Clock, LeaderElection, wait_for
 
 log = logging.getLogger(__name__)
 

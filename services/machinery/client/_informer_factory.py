@@ -16,11 +16,10 @@ import asyncio
 from collections.abc import Callable, Hashable
 from typing import Any, Protocol, TypeVar, overload
 
-from .clock import Clock, RealClock, wait_for
-from .informer import Informer, Obj
-from .keys import prefix as key_prefix
-from .settings import Settings
-from .store import Store
+from ..apimachinery import prefix as key_prefix
+from ..runtime import Clock, RealClock, Settings, wait_for
+from ..store import Store
+from ._informer import Informer, Obj
 
 T = TypeVar("T")
 K_contra = TypeVar("K_contra", bound=Hashable, contravariant=True)

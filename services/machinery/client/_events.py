@@ -15,9 +15,9 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from . import apierrors
-from .apiclient import ApiClient
-from .clock import Clock, RealClock
+from ..apimachinery import apierrors
+from ..runtime import Clock, RealClock
+from ._apiclient import ApiClient
 
 log = logging.getLogger(__name__)
 

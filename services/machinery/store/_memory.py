@@ -10,7 +10,7 @@ import asyncio
 from collections import deque
 from dataclasses import dataclass, field
 
-from .store import (
+from ._contract import (
     AlreadyExists,
     Conflict,
     Entry,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from .clock import Clock, RealClock
+from ..runtime import Clock, RealClock
 
 log = logging.getLogger(__name__)
 

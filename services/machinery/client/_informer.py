@@ -38,11 +38,10 @@ from typing import Any, Generic, Literal, Protocol, TypeVar, cast, overload, run
 
 import orjson
 
-from .clock import Clock, RealClock
-from .indexer import EventHandler, Indexer, IndexFunc, meta_of
-from .keys import CLUSTER_SCOPE, object_key
-from .settings import Backoff
-from .store import EventType, Gone, Store, Watch, WatchEvent
+from ..apimachinery import CLUSTER_SCOPE, object_key
+from ..runtime import Backoff, Clock, RealClock
+from ..store import EventType, Gone, Store, Watch, WatchEvent
+from ._indexer import EventHandler, Indexer, IndexFunc, meta_of
 
 log = logging.getLogger(__name__)
 # how often Informer.stop re-cancels a task whose cancellation was lost

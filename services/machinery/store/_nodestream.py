@@ -20,16 +20,16 @@ from nats.aio.client import Client as NATS
 from nats.js import api
 from nats.js import errors as jserr
 
-from .keys import encode_token
+from ..apimachinery import encode_token
 
 log = logging.getLogger(__name__)
 
-STREAM = "JETKUBE_NODE_PODS"
-SUBJECT_PREFIX = "jetkube.watch.nodes"
+NODE_PODS_STREAM = "JETKUBE_NODE_PODS"
+NODE_PODS_SUBJECT_PREFIX = "jetkube.watch.nodes"
 
 
 def node_subject(node: str) -> str:
-    return f"{SUBJECT_PREFIX}.{encode_token(node)}.pods"
+    return f"{NODE_PODS_SUBJECT_PREFIX}.{encode_token(node)}.pods"
 
 
 class NodePodStream:
@@ -41,7 +41,7 @@ class NodePodStream:
 
     async def ensure(self) -> None:
         cfg = api.StreamConfig(
-            name=STREAM, subjects=[f"{SUBJECT_PREFIX}.*.pods"], max_age=self.max_age,
+            name=NODE_PODS_STREAM, subjects=[f"{NODE_PODS_SUBJECT_PREFIX}.*.pods"], max_age=self.max_age,
             storage=api.StorageType.FILE, duplicate_window=120.0,
             max_msgs_per_subject=100_000, discard=api.DiscardPolicy.OLD)
         try:
@@ -67,7 +67,7 @@ class NodePodStream:
 
     async def position(self, node: str) -> int:
         """The stream's last sequence: consume from here + 1 after listing."""
-        info = await self.js.stream_info(STREAM)
+        info = await self.js.stream_info(NODE_PODS_STREAM)
         return int(info.state.last_seq)
 
     async def subscribe(self, node: str, since_seq: int,

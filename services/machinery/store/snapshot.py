@@ -35,8 +35,8 @@ from nats.aio.client import Client as NATS
 from nats.js import api
 from nats.js import errors as jserr
 
-from .natsserver import start_nats_server
-from .natsstore import NatsStore, connect
+from ._nats import NatsStore, connect
+from ._natsserver import start_nats_server
 
 FORMAT = "jetkube-snapshot"
 VERSION = 1

@@ -19,8 +19,8 @@ from nats.errors import TimeoutError as NatsTimeout
 
 from jetkube.schemas.registry import ResourceType, by_plural
 
-from . import apierrors
-from .telemetry import inject_headers
+from ..apimachinery import apierrors
+from ..runtime.telemetry import inject_headers
 
 API_SUBJECT = "jetkube.api"
 QUEUE_GROUP = "apiserver"

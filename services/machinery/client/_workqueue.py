@@ -26,9 +26,8 @@ from collections import deque
 from collections.abc import Hashable
 from typing import Generic, TypeVar
 
-from .clock import Clock, RealClock, Timer
-from .ratelimit import RateLimiter, default_controller_rate_limiter
-from .settings import Backoff, RateLimit
+from ..runtime import Backoff, Clock, RateLimit, RealClock, Timer
+from ._ratelimit import RateLimiter, default_controller_rate_limiter
 
 T = TypeVar("T", bound=Hashable)
 

@@ -22,13 +22,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from .fieldselectors import (  # re-exported: one import for both kinds of selector
-    FieldRequirement,
-    FieldSelector,
-    parse_field_selector,
-    supported_fields,
-)
-from .indexer import get_path
+from jetkube.schemas.objects import get_path
+
+from ._fieldselectors import FieldRequirement, FieldSelector, parse_field_selector, supported_fields
 
 _NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
 _NAME_RE = re.compile(f"^{_NAME}$")

@@ -20,7 +20,7 @@ from nats.js import JetStreamContext, api
 from nats.js import errors as jserr
 from nats.js.kv import KeyValue
 
-from .store import (
+from ._contract import (
     AlreadyExists,
     Conflict,
     Entry,
@@ -237,6 +237,10 @@ class NatsStore:
 
     async def close(self) -> None:
         pass  # the connection belongs to the caller
+
+
+NatsConnection = NATS
+"""A connection to NATS, as :func:`connect` returns it (the type other layers name)."""
 
 
 async def connect(url: str, **kwargs: Any) -> NATS:

@@ -26,19 +26,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from nats.aio.client import Client as NATS
 
-from .apiclient import ApiClient
-from .clock import Clock, RealClock
-from .events import EventRecorder
-from .informer_factory import SharedInformerFactory
-from .leaderelection import LeaderElector
-from .logging_setup import setup_logging
-from .natsstore import NatsStore, connect
-from .settings import Settings
-from .store import Store
-from .telemetry import JsonSpanExporter, setup_telemetry, threadsafe_publisher, trace_subject
-from .workqueue import WorkQueue
+from ..client import ApiClient, EventRecorder, LeaderElector, SharedInformerFactory, WorkQueue
+from ..runtime import Clock, RealClock, Settings, setup_logging
+from ..runtime.telemetry import (
+    JsonSpanExporter,
+    setup_telemetry,
+    threadsafe_publisher,
+    trace_subject,
+)
+from ..store import NatsConnection, NatsStore, Store, connect
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +43,12 @@ LEASE_NAMESPACE = "kube-system"
 
 
 @dataclass
-class Runtime:
+class ServiceRuntime:
     """What a running service has: connections, store, API client, informers, events."""
 
     name: str
     settings: Settings
-    nc: NATS | None  # None in unit tests on the in-memory store
+    nc: NatsConnection | None  # None in unit tests on the in-memory store
     store: Store
     api: ApiClient
     informers: SharedInformerFactory
@@ -115,7 +112,7 @@ def token_from_environment(explicit: str | None = None) -> str | None:
     return str(tok) if tok else None
 
 
-def publish_spans(nc: NATS, service: str, settings: Settings) -> None:
+def publish_spans(nc: NatsConnection, service: str, settings: Settings) -> None:
     """Publish this process's finished spans as JSON on ``jetkube.traces.<service>``."""
     if not settings.trace_publish:
         return
@@ -125,7 +122,7 @@ def publish_spans(nc: NATS, service: str, settings: Settings) -> None:
         loop, lambda data: nc.publish(subject, data)))])
 
 
-async def open_runtime(name: str, settings: Settings, token: str | None) -> Runtime:
+async def open_runtime(name: str, settings: Settings, token: str | None) -> ServiceRuntime:
     nc = await connect(settings.nats_url, name=name)
     publish_spans(nc, name, settings)
     store = await NatsStore.open(nc, settings.bucket, history=settings.kv_history)
@@ -133,11 +130,11 @@ async def open_runtime(name: str, settings: Settings, token: str | None) -> Runt
     informers = SharedInformerFactory(store, settings=settings)
     identity = f"{socket.gethostname()}_{uuid.uuid4()}"
     clock = RealClock()
-    return Runtime(name, settings, nc, store, api, informers,
+    return ServiceRuntime(name, settings, nc, store, api, informers,
                    EventRecorder(api, name, clock=clock), clock=clock, identity=identity)
 
 
-Body = Callable[[Runtime], Coroutine[Any, Any, None]]
+Body = Callable[[ServiceRuntime], Coroutine[Any, Any, None]]
 
 
 async def _serve(name: str, settings: Settings, token: str | None, body: Body,

@@ -1,0 +1,82 @@
+"""The one vocabulary for API objects after the API boundary: JSON dicts.
+
+The API server validates a request with the pydantic models of this package,
+then everything behind it (the store, informers, controllers, the scheduler,
+node agents, kctl) handles objects as the decoded JSON: ``dict[str, Any]``,
+spelled :data:`Obj` everywhere.  The hot shapes that code reads field by field
+have TypedDicts (:class:`ObjectMetaDict`, :class:`OwnerReferenceDict`,
+:class:`PodStatusDict`), so a reader sees which keys exist without opening
+the models; they describe the same JSON as the models :class:`~.meta.ObjectMeta`,
+:class:`~.meta.OwnerReference` and :class:`~.pod.PodStatus` (the ``Dict``
+suffix keeps two classes from sharing one name).
+
+:func:`get_path` reads a dotted path (``"spec.nodeName"``) from such a dict;
+it is the only implementation (selectors, indexes, validation and the API
+server all call it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypedDict
+
+__all__ = ["Obj", "ObjectMetaDict", "OwnerReferenceDict", "PodStatusDict", "get_path"]
+
+Obj = dict[str, Any]
+"""An API object (or any part of one) as decoded JSON."""
+
+
+class OwnerReferenceDict(TypedDict, total=False):
+    """``metadata.ownerReferences[*]``: who owns an object (the garbage collector's edges)."""
+
+    apiVersion: str
+    kind: str
+    name: str
+    uid: str
+    controller: bool
+    blockOwnerDeletion: bool
+
+
+class ObjectMetaDict(TypedDict, total=False):
+    """``metadata`` of every object."""
+
+    name: str
+    generateName: str
+    namespace: str
+    uid: str
+    resourceVersion: str
+    generation: int
+    creationTimestamp: str
+    deletionTimestamp: str
+    deletionGracePeriodSeconds: int
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    ownerReferences: list[OwnerReferenceDict]
+    finalizers: list[str]
+
+
+class PodStatusDict(TypedDict, total=False):
+    """``status`` of a Pod, as the node agent writes it."""
+
+    phase: str
+    conditions: list[Obj]
+    message: str
+    reason: str
+    hostIP: str
+    podIP: str
+    podIPs: list[Obj]
+    startTime: str
+    qosClass: str
+    initContainerStatuses: list[Obj]
+    containerStatuses: list[Obj]
+
+
+def get_path(obj: Mapping[str, Any] | None, path: str) -> Any:
+    """The value at a dotted path (``"spec.nodeName"``) of a JSON dict, or None when any
+    step is missing or not an object."""
+    cur: Any = obj
+    for part in path.split("."):
+        if not isinstance(cur, Mapping):
+            return None
+        cur = cur.get(part)
+    return cur

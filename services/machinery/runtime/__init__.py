@@ -1,0 +1,30 @@
+"""The component runtime below everything else: settings, clock, logging, telemetry.
+
+Pure process plumbing with no bus: :class:`Settings` (typed, from
+``JETKUBE_*``), the :class:`Clock` every wait asks (a :class:`FakeClock` in
+tests), structured logging, and OpenTelemetry (the public module
+:mod:`.telemetry`).  How a service *starts* (NATS, store, API client, lease)
+is :mod:`jetkube.services.machinery.service`, one layer up, because it
+composes the store and the client, which themselves use this package.
+"""
+
+from __future__ import annotations
+
+from . import telemetry
+from ._clock import Clock, FakeClock, RealClock, Timer, wait_for
+from ._logging import setup_logging
+from ._settings import Backoff, LeaderElection, RateLimit, Settings
+
+__all__ = [
+    "Backoff",
+    "Clock",
+    "FakeClock",
+    "LeaderElection",
+    "RateLimit",
+    "RealClock",
+    "Settings",
+    "Timer",
+    "setup_logging",
+    "telemetry",
+    "wait_for",
+]

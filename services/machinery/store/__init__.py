@@ -1,0 +1,64 @@
+"""The store: the KV bucket contract and its two implementations, and the bus's streams.
+
+:class:`Store` is the contract (CAS writes, list-then-watch from a revision),
+:class:`NatsStore` the JetStream KV bucket, :class:`MemoryStore` the same
+contract in memory for unit tests.  Also here: the per-node pod stream
+(:class:`NodePodStream`), the span stream behind ``kctl trace``, snapshots
+(public module :mod:`.snapshot`) and the nats-server launcher.  With
+:mod:`..client`, the only code that imports nats-py.
+"""
+
+from __future__ import annotations
+
+from . import snapshot
+from ._contract import (
+    AlreadyExists,
+    Conflict,
+    Entry,
+    EventType,
+    Gone,
+    NotFound,
+    Store,
+    Watch,
+    WatchEvent,
+    WatchHandler,
+)
+from ._memory import MemoryStore
+from ._nats import NatsConnection, NatsStore, connect
+from ._natsserver import (
+    NatsServerNotFound,
+    free_port,
+    nats_server_args,
+    start_nats_server,
+    wait_for_port,
+)
+from ._nodestream import NODE_PODS_STREAM, NODE_PODS_SUBJECT_PREFIX, NodePodStream
+from ._tracestore import ensure_trace_stream, read_trace
+
+__all__ = [
+    "NODE_PODS_STREAM",
+    "NODE_PODS_SUBJECT_PREFIX",
+    "AlreadyExists",
+    "Conflict",
+    "Entry",
+    "EventType",
+    "Gone",
+    "MemoryStore",
+    "NatsConnection",
+    "NatsServerNotFound",
+    "NatsStore",
+    "NodePodStream",
+    "NotFound",
+    "Store",
+    "Watch",
+    "WatchEvent",
+    "WatchHandler",
+    "connect",
+    "ensure_trace_stream",
+    "free_port",
+    "nats_server_args",
+    "read_trace",
+    "snapshot",
+    "start_nats_server",
+    "wait_for_port",
+]

@@ -1,0 +1,79 @@
+"""The import-linter contracts in pyproject.toml hold on the source, and break when a
+service imports another, when schemas does I/O, or when a layer imports nats-py.
+
+Each case copies the source tree (as the ``jetkube`` import root) into a temporary
+directory, first shows the copy passes, then adds one forbidden import and shows
+``lint-imports`` fails naming the contract."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LINT = Path(sys.executable).with_name("lint-imports")
+SOURCES = {"schemas": "schemas", "services": "services", "cli": "cli"}
+
+
+def _tree(tmp: Path) -> Path:
+    """A copy of the source laid out as the installed package (``jetkube/…``)."""
+    pkg = tmp / "src" / "jetkube"
+    shutil.copytree(ROOT / "jetkube_root", pkg)
+    for name, src in SOURCES.items():
+        shutil.copytree(ROOT / src, pkg / name,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy(ROOT / "pyproject.toml", tmp / "pyproject.toml")
+    return tmp
+
+
+def _lint(tmp: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(tmp / "src")}
+    return subprocess.run([str(LINT), "--no-cache"], cwd=tmp, env=env, text=True,
+                          capture_output=True, timeout=120, check=False)
+
+
+@pytest.fixture(scope="module")
+def clean_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = _tree(tmp_path_factory.mktemp("layers"))
+    result = _lint(tmp)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 5 kept, 0 broken." in result.stdout
+    return tmp
+
+
+def _violate(clean: Path, tmp: Path, module: str, line: str) -> subprocess.CompletedProcess[str]:
+    tree = tmp / "t"
+    shutil.copytree(clean, tree)
+    target = tree / "src" / "jetkube" / module
+    target.write_text(target.read_text() + f"\n{line}\n")
+    return _lint(tree)
+
+
+@pytest.mark.parametrize(("module", "line", "contract", "names"), [
+    ("services/apiserver/handlers.py", "from jetkube.services.scheduler import framework",
+     "Services never import each other", "jetkube.services.apiserver.handlers -> "
+     "jetkube.services.scheduler.framework"),
+    ("services/kubelet/agent.py", "import jetkube.services.proxy.rules",
+     "Services never import each other", "jetkube.services.kubelet.agent -> "
+     "jetkube.services.proxy.rules"),
+    ("schemas/pod.py", "import socket", "schemas does no I/O", "jetkube.schemas.pod -> socket"),
+    ("services/controllers/job.py", "import nats", "nats-py is imported only by",
+     "jetkube.services.controllers.job -> nats"),
+    ("services/machinery/store/_contract.py", "from jetkube.services.machinery import client",
+     "machinery's own layers", "jetkube.services.machinery.store._contract -> "
+     "jetkube.services.machinery.client"),
+    ("schemas/meta.py", "from jetkube.cli import main",
+     "Top-level layers", "jetkube.schemas.meta -> jetkube.cli.main"),
+])
+def test_a_forbidden_import_breaks_its_contract(clean_tree: Path, tmp_path: Path, module: str,
+                                                line: str, contract: str, names: str) -> None:
+    result = _violate(clean_tree, tmp_path, module, line)
+    assert result.returncode != 0
+    broken = " ".join(result.stdout.split("Broken contracts", 1)[-1].split())  # unwrap lines
+    assert contract in broken
+    assert names in broken
