@@ -29,6 +29,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from jetkube.schemas.objects import Obj
+
 sys.path.insert(0, str(Path(__file__).parent))
 from _cluster import (
     Cluster,
@@ -48,7 +50,6 @@ NS = "density"
 KWOK_BOUND = 60.0
 GOAL = 20.0
 LIMIT = 300.0
-Obj = dict[str, Any]
 
 
 def cpu_seconds(pid: int) -> float:

@@ -33,10 +33,11 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import orjson
+
+from jetkube.schemas.objects import Obj
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _cluster import Cluster, cluster, rss_mib
@@ -58,7 +59,6 @@ ANCHOR = 680.0  # scheduler_perf SchedulingBasic 5000 nodes / 10000 pods, publis
 GOAL = 1000.0
 CONCURRENCY = 64
 ALLOC = {"cpu": "4", "memory": "32Gi", "pods": "110"}
-Obj = dict[str, Any]
 
 
 def node(name: str) -> Obj:

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from jetkube.schemas.objects import Obj
+
 from .tables import render
 from .timefmt import age, describe_time
 
-Obj = dict[str, Any]
 Fetch = Callable[[str, dict[str, str]], Obj]
 NONE = "<none>"
 

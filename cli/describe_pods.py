@@ -5,7 +5,9 @@ ReplicaSets, DaemonSets, Jobs and ``rollout history --revision`` print).
 
 from __future__ import annotations
 
-from .describe import NONE, Fetch, Obj, Writer, header, map_lines
+from jetkube.schemas.objects import Obj
+
+from .describe import NONE, Fetch, Writer, header, map_lines
 from .rows import pod_status
 from .timefmt import describe_time
 

@@ -8,7 +8,9 @@ DaemonSets and Jobs; each with kubectl's ``Pod Template:``.
 
 from __future__ import annotations
 
-from .describe import NONE, Fetch, Obj, Writer, header, map_lines
+from jetkube.schemas.objects import Obj
+
+from .describe import NONE, Fetch, Writer, header, map_lines
 from .describe_pods import pod_template
 from .rollouts import owned_replicasets, replicasets_text, split_replicasets
 from .rows import selector_string

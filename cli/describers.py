@@ -12,19 +12,10 @@ import base64
 from collections.abc import Callable
 from decimal import Decimal
 
+from jetkube.schemas.objects import Obj
 from jetkube.schemas.quantity import add_quantities, format_quantity, parse_quantity
 
-from .describe import (
-    NONE,
-    Fetch,
-    Obj,
-    Writer,
-    events_for,
-    events_section,
-    generic,
-    header,
-    map_lines,
-)
+from .describe import NONE, Fetch, Writer, events_for, events_section, generic, header, map_lines
 from .describe_pods import pod, pod_template
 from .describe_workloads import daemonset, deployment, job, replicaset
 from .rows import endpoints_string, node_roles

@@ -14,9 +14,10 @@ from typing import Any
 
 import yaml
 
+from jetkube.schemas.objects import Obj
+
 from .errors import CliError
 
-Obj = dict[str, Any]
 FORMATS = ("wide", "yaml", "json", "name")
 
 

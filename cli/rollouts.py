@@ -15,12 +15,12 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable
-from typing import Any
+
+from jetkube.schemas.objects import Obj
 
 from .errors import CliError
 from .rows import selector_string
 
-Obj = dict[str, Any]
 Fetch = Callable[[str, dict[str, str]], Obj]
 
 REVISION = "deployment.kubernetes.io/revision"

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from jetkube.schemas.objects import Obj
+
 from .rows_net import endpoints_string as endpoints_string  # describe uses it from here
 from .timefmt import age, human_duration, now, parse_time
 
-Obj = dict[str, Any]
 RowFn = Callable[[Obj], list[str]]
 NONE = "<none>"
 

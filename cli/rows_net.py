@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from jetkube.schemas.objects import Obj
+
 from .timefmt import age
 
-Obj = dict[str, Any]
 NONE = "<none>"
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jetkube.schemas.objects import Obj
+
 from .rows import (
-    Obj,
     RowFn,
     _binding,
     _binding_wide,

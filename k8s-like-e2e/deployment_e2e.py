@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from jetkube.schemas.objects import Obj
+
 REVISION = "deployment.kubernetes.io/revision"
-Obj = dict[str, Any]
 
 
 def wait_for(what: str, pred: Callable[[], bool], timeout: float = 60.0) -> float:

@@ -19,11 +19,10 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery import apierrors
 from jetkube.services.machinery.client import ApiClient, Informer
 from jetkube.services.machinery.store import NatsStore, connect
-
-Obj = dict[str, Any]
 
 
 def _now(micro: bool = False) -> str:

@@ -7,15 +7,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from conftest import Cluster
 
+from jetkube.schemas.objects import Obj
+
 pytestmark = pytest.mark.e2e
 
 NS = "cascade"
-Obj = dict[str, Any]
 
 
 def wait_for(what: str, pred: Callable[[], bool], timeout: float = 30.0) -> None:

@@ -28,11 +28,11 @@ import pytest
 import yaml
 from conftest import BIN, _up
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.store import free_port
 
 pytestmark = pytest.mark.e2e
 IMAGE = "jetkube/busybox:test"
-Obj = dict[str, Any]
 
 def docker_client_or_skip() -> Any:
     try:

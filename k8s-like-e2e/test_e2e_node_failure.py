@@ -16,11 +16,11 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import BIN, Cluster, _up
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.store import free_port
 
 pytestmark = pytest.mark.e2e
@@ -31,7 +31,6 @@ TOLERATION = 3
 NODES = ["nf-1", "nf-2"]
 POOL = {"e2e-pool": "node-failure"}
 UNREACHABLE = "node.kubernetes.io/unreachable"
-Obj = dict[str, Any]
 
 
 def deployment(replicas: int) -> Obj:

@@ -23,16 +23,15 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from conftest import BIN, Cluster, _up, private_cidrs
 from test_e2e_docker_pods import IMAGE, docker_client_or_skip, ready, running, wait_for
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.store import free_port
 
 pytestmark = pytest.mark.e2e
-Obj = dict[str, Any]
 
 WEB = {"app": "web"}
 # (busybox wget's own -T timeout crashes Debian's static build: `timeout 5 wget` instead)

@@ -10,15 +10,14 @@ import json
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from conftest import BIN, Cluster, _up
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.store import free_port
 
 pytestmark = pytest.mark.e2e
-Obj = dict[str, Any]
 
 
 def wait_for(what: str, pred: Callable[[], bool], timeout: float = 60.0) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from apiharness import Api, make_api
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.apiserver.natsface import request_from_message
 from jetkube.services.apiserver.response import Response
 from jetkube.services.machinery.apimachinery import apierrors
@@ -22,8 +23,6 @@ from jetkube.services.machinery.client import ApiClient, EventRecorder, SharedIn
 from jetkube.services.machinery.runtime import FakeClock, Settings
 from jetkube.services.machinery.service import ServiceRuntime
 from jetkube.services.machinery.store import MemoryStore
-
-Obj = dict[str, Any]
 
 
 class LocalApiClient(ApiClient):

@@ -7,10 +7,9 @@ from typing import Any
 
 from ctrlharness import Env, make_env
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.controllers import daemonset
 from jetkube.services.controllers.context import ControllerContext, Options
-
-Obj = dict[str, Any]
 
 
 def ds_body(name: str, **pod_spec: Any) -> Obj:

@@ -8,10 +8,9 @@ from typing import Any
 
 from ctrlharness import Env, make_env
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.controllers import daemonset
 from jetkube.services.controllers.context import ControllerContext, Options
-
-Obj = dict[str, Any]
 
 
 async def add_node(env: Env, name: str, labels: dict[str, str] | None = None,

@@ -3,14 +3,11 @@ time, each new pod once the old one is gone; OnDelete leaves old pods alone."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from ctrlharness import Env, make_env
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.controllers import daemonset
 from jetkube.services.controllers.context import ControllerContext, Options
-
-Obj = dict[str, Any]
 
 
 async def pods(env: Env) -> list[Obj]:

@@ -13,10 +13,9 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.dns.names import NameTable
 from jetkube.services.dns.resolver import Deferred, Resolver
-
-Obj = dict[str, Any]
 
 
 def svc(name: str, ns: str = "default", **spec: Any) -> Obj:

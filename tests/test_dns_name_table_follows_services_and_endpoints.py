@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.dns.names import NameTable, Node, Srv
 
-Obj = dict[str, Any]
 D = "cluster.local."
 
 

@@ -20,6 +20,7 @@ import dns.message
 import dns.rcode
 import pytest
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.dns.server import Listen
 from jetkube.services.dns.service import DnsConfig, DnsService
 from jetkube.services.machinery.client import ApiClient
@@ -27,7 +28,6 @@ from jetkube.services.machinery.runtime import Settings
 from jetkube.services.machinery.service import ServiceRuntime, open_runtime
 
 pytestmark = pytest.mark.integration
-Obj = dict[str, Any]
 DNS_IP = "10.96.0.10"
 
 

@@ -4,14 +4,12 @@ publishNotReadyAddresses honoured, written only on change, deleted with the serv
 
 from __future__ import annotations
 
-from typing import Any
-
 from ctrlharness import Env, make_env
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.controllers.context import ControllerContext, Options
 from jetkube.services.controllers.endpoints import EndpointsController
 
-Obj = dict[str, Any]
 NS = "/api/v1/namespaces/default"
 
 

@@ -4,14 +4,12 @@ owner the caches do not show yet is checked with a live read, never presumed gon
 
 from __future__ import annotations
 
-from typing import Any
-
 from ctrlharness import Env, make_env
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.controllers.context import ControllerContext, Options
 from jetkube.services.controllers.garbagecollector import GarbageCollector
 
-Obj = dict[str, Any]
 CMS = "/api/v1/namespaces/default/configmaps"
 
 

@@ -3,14 +3,11 @@ Failed with reason DeadlineExceeded and its running pods are deleted."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from ctrlharness import Env, make_env
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.controllers import job as jobctl
 from jetkube.services.controllers.context import ControllerContext, Options
-
-Obj = dict[str, Any]
 
 
 def status(env: Env, name: str) -> Obj:

@@ -7,10 +7,9 @@ from typing import Any
 
 from ctrlharness import Env, make_env
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.controllers import job as jobctl
 from jetkube.services.controllers.context import ControllerContext, Options
-
-Obj = dict[str, Any]
 
 
 def job_body(name: str, **spec: Any) -> Obj:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from test_kctl_fakeapi import Kctl, kctl_fixture  # noqa: F401
@@ -14,8 +13,7 @@ from test_kctl_rollout_fakeapps import (  # noqa: F401
     replicaset,
 )
 
-Obj = dict[str, Any]
-
+from jetkube.schemas.objects import Obj
 
 # one frozen instant for the fixtures and kctl's clock (ages never tick mid-test)
 NOW = datetime.now(UTC).replace(microsecond=0)

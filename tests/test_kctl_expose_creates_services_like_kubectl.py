@@ -21,10 +21,10 @@ import yaml
 from apiharness import Api, make_api
 
 from jetkube.cli.main import run
+from jetkube.schemas.objects import Obj
 from jetkube.services.apiserver.response import Response
 from jetkube.services.machinery.apimachinery import apierrors
 
-Obj = dict[str, Any]
 NS = "/api/v1/namespaces/default"
 APPS = "/apis/apps/v1/namespaces/default"
 

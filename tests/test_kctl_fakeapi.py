@@ -24,8 +24,7 @@ import pytest
 import yaml
 
 from jetkube.cli.main import run
-
-Obj = dict[str, Any]
+from jetkube.schemas.objects import Obj
 
 RESOURCES: list[tuple[str, str, str, str, bool, list[str]]] = [
     # group, version, kind, plural, namespaced, shortNames

@@ -5,12 +5,11 @@ then "+ N more...")."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from test_kctl_columns_workloads_nodes_events import _frozen_clock, _ts, rows  # noqa: F401
 from test_kctl_fakeapi import FakeApi, Kctl, api_fixture, kctl_fixture  # noqa: F401
 
-Obj = dict[str, Any]
+from jetkube.schemas.objects import Obj
 
 
 def svc(name: str, typ: str, ports: list[Obj], *, ip: str = "10.96.0.20",

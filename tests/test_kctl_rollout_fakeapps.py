@@ -18,7 +18,7 @@ import httpx
 import pytest
 from test_kctl_fakeapi import FakeApi, status
 
-Obj = dict[str, Any]
+from jetkube.schemas.objects import Obj
 
 EXTRA: list[tuple[str, str, str, bool, list[str]]] = [
     # group, kind, plural, namespaced, shortNames (all v1)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from test_kctl_fakeapi import Kctl, kctl_fixture  # noqa: F401
 from test_kctl_rollout_fakeapps import AppsFakeApi, apps_api_fixture, deployment  # noqa: F401
 
-Obj = dict[str, Any]
+from jetkube.schemas.objects import Obj
 
 
 def modified(obj: Obj) -> Obj:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.kubelet.agent import NodeAgent
 from jetkube.services.kubelet.build import Shared, new_agent
 from jetkube.services.kubelet.config import AgentConfig
@@ -24,7 +25,6 @@ from jetkube.services.machinery.runtime import RealClock
 from jetkube.services.machinery.store import NatsStore, NodePodStream, connect
 
 pytestmark = pytest.mark.integration
-Obj = dict[str, Any]
 
 
 def pod(name: str, node: str) -> Obj:

@@ -4,14 +4,12 @@ only then deletes the pod with grace 0.  A container that exits on SIGTERM ends 
 
 from __future__ import annotations
 
-from typing import Any
-
 from ctrlharness import Env
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.kubelet.runtime import ContainerInfo
 from jetkube.services.kubelet.testing import start_node
 
-Obj = dict[str, Any]
 PODS = "/api/v1/namespaces/default/pods"
 
 

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import Any
 
 from ctrlharness import Env
 
 from jetkube.services.kubelet.runtime import ContainerSpec
 from jetkube.services.kubelet.testing import TestNode, start_node
 
-Obj = dict[str, Any]
 NS = "/api/v1/namespaces/default"
 
 

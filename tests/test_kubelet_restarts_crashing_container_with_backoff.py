@@ -5,13 +5,11 @@ once again; OnFailure does not restart a success; Never restarts nothing."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from ctrlharness import Env
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.kubelet.testing import TestNode, start_node
 
-Obj = dict[str, Any]
 PODS = "/api/v1/namespaces/default/pods"
 
 

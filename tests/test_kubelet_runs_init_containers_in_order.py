@@ -7,10 +7,10 @@ from typing import Any
 
 from ctrlharness import Env
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.kubelet.runtime import ContainerInfo, ContainerSpec, Sandbox
 from jetkube.services.kubelet.testing import TestNode, start_node
 
-Obj = dict[str, Any]
 PODS = "/api/v1/namespaces/default/pods"
 
 

@@ -11,10 +11,10 @@ from typing import Any
 import yaml
 from ctrlharness import Env
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.kubelet.staticpods import MIRROR_ANNOTATION
 from jetkube.services.kubelet.testing import TestNode, start_node
 
-Obj = dict[str, Any]
 PODS = "/api/v1/namespaces/kube-system/pods"
 
 

@@ -4,15 +4,13 @@ removed by the API server."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from apiharness import pod
 from ctrlharness import Env, make_env
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.controllers.context import ControllerContext, Options
 from jetkube.services.controllers.namespace import NamespaceController
 
-Obj = dict[str, Any]
 NS = "/api/v1/namespaces/shop"
 
 

@@ -9,10 +9,10 @@ from typing import Any
 from ctrlharness import Env, make_env
 
 from jetkube.schemas import format_micro_time, format_time
+from jetkube.schemas.objects import Obj
 from jetkube.services.controllers import nodelifecycle
 from jetkube.services.controllers.context import ControllerContext, Options
 
-Obj = dict[str, Any]
 UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"
 

@@ -4,14 +4,13 @@ requested on the node, and names every resource that is short."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.scheduler.framework import Code, CycleState, Status
 from jetkube.services.scheduler.plugins.node_resources_fit import NodeResourcesFit
 from jetkube.services.scheduler.podinfo import pod_info
 from jetkube.services.scheduler.testing import FakeHandle, make_cache, make_pod, node_info
 
-Obj = dict[str, Any]
 FIT = NodeResourcesFit({}, FakeHandle(make_cache([])))
 
 

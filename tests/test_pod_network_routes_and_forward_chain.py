@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.kubelet.podnet import (
     PodNetwork,
     all_cidrs,
@@ -23,8 +24,6 @@ from jetkube.services.kubelet.podnet import (
     wanted_routes,
 )
 from jetkube.services.machinery.hostnet import HostNet, HostNetError
-
-Obj = dict[str, Any]
 
 
 def node(name: str, cidr: str | None, ip: str | None, *more_cidrs: str) -> Obj:

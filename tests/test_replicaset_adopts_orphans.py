@@ -3,11 +3,9 @@ more, leaves pods other controllers own alone, and releases pods that stop match
 
 from __future__ import annotations
 
-from typing import Any
-
 from workload_helpers import NS, RS_PATH, Env, get, pods, replicaset, running, template, wait_for
 
-Obj = dict[str, Any]
+from jetkube.schemas.objects import Obj
 
 
 def orphan(name: str, labels: dict[str, str]) -> Obj:

@@ -4,13 +4,10 @@ restarts, and newest first."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from workload_helpers import NS, RS_PATH, get, make_ready, pods, replicaset, running, wait_for
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.controllers.replicaset_pods import deletion_order
-
-Obj = dict[str, Any]
 
 
 def pod(name: str, *, node: str = "", phase: str = "Running", ready_at: str | None = None,

@@ -10,10 +10,10 @@ from typing import Any
 
 from ctrlharness import Env
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.controllers.context import ControllerContext, Options
 from jetkube.services.controllers.servicelb import ServiceLBController, desired_ingress
 
-Obj = dict[str, Any]
 NS = "/api/v1/namespaces/default"
 NODES = "/api/v1/nodes"
 

@@ -14,12 +14,12 @@ from typing import Any
 
 from ctrlharness import Env, make_env
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.controllers.deployment import DeploymentController
 from jetkube.services.controllers.replicaset import ReplicaSetController
 from jetkube.services.controllers.replicaset_pods import format_time
 from jetkube.services.machinery.client import Informer
 
-Obj = dict[str, Any]
 NS = "default"
 RS_PATH = f"/apis/apps/v1/namespaces/{NS}/replicasets"
 DEPLOY_PATH = f"/apis/apps/v1/namespaces/{NS}/deployments"

@@ -14,6 +14,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery.apierrors import ApiError
 
 from ..client import MERGE_PATCH
@@ -23,8 +24,6 @@ from ..discovery import ResourceInfo
 from ..errors import CliError, ConnectionRefused, server_error_line
 from ..manifests import Manifest, load
 from ..merge import apply_patch, with_last_applied
-
-Obj = dict[str, Any]
 
 
 def add_file_flags(p: argparse.ArgumentParser, verb: str, *, required: bool = True) -> None:

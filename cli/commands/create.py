@@ -13,13 +13,13 @@ import base64
 from pathlib import Path
 from typing import Any
 
+from jetkube.schemas.objects import Obj
+
 from ..console import echo
 from ..context import Ctx
 from ..errors import CliError
 from ..output import format_objects
 from .apply import add_file_flags, run_create_files
-
-Obj = dict[str, Any]
 
 
 def _gen_flags(p: argparse.ArgumentParser) -> None:

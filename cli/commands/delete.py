@@ -12,6 +12,7 @@ import argparse
 import time
 from typing import Any
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery.apierrors import ApiError
 
 from ..console import echo, echo_err
@@ -21,7 +22,6 @@ from ..errors import CliError, server_error_line
 from ..manifests import load
 from .get import list_params
 
-Obj = dict[str, Any]
 _CASCADE = {"background": "Background", "true": "Background", "foreground": "Foreground",
             "orphan": "Orphan", "false": "Orphan"}
 

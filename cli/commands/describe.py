@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery.apierrors import ApiError, not_found
 
 from ..console import echo, echo_err
@@ -16,8 +17,6 @@ from ..context import Ctx, targets
 from ..describers import describe
 from ..errors import server_error_line
 from .get import add_list_flags, list_params, with_type
-
-Obj = dict[str, Any]
 
 
 def register(sub: Any) -> None:

@@ -18,14 +18,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from jetkube.schemas.objects import Obj
+
 from ..console import echo
 from ..context import Ctx, Named, file_objects, targets
 from ..discovery import ResourceInfo
 from ..errors import CliError
 from ..output import format_objects
 from .create import send_created
-
-Obj = dict[str, Any]
 
 # the kinds kubectl expose takes (core and apps groups)
 EXPOSABLE = ("Deployment", "ReplicaSet", "ReplicationController", "Pod", "Service")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery.apierrors import ApiError
 
 from ..console import echo, echo_err
@@ -20,8 +21,6 @@ from ..errors import CliError, server_error_line
 from ..output import check_format, format_objects
 from ..rows import labels_string as _labels
 from ..tables import column_widths, printer_for, render
-
-Obj = dict[str, Any]
 
 
 def register(sub: Any) -> None:

@@ -11,6 +11,7 @@ import argparse
 import re
 from typing import Any
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery.apierrors import ApiError
 
 from ..client import MERGE_PATCH
@@ -19,7 +20,6 @@ from ..context import Ctx, targets
 from ..errors import CliError, server_error_line
 from .get import list_params
 
-Obj = dict[str, Any]
 _KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 

@@ -21,6 +21,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery.apierrors import ApiError
 
 from ..client import JSON_PATCH, MERGE_PATCH
@@ -46,7 +47,6 @@ from ..tables import render
 from .delete import parse_bool
 from .get import list_params
 
-Obj = dict[str, Any]
 Found = tuple[ResourceInfo, Obj]
 
 

@@ -14,6 +14,7 @@ import argparse
 import time
 from typing import Any
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery.apierrors import ApiError
 
 from ..client import MERGE_PATCH
@@ -23,8 +24,6 @@ from ..discovery import ResourceInfo
 from ..errors import CliError
 from ..rollouts import parse_duration
 from .get import list_params
-
-Obj = dict[str, Any]
 
 # kinds served with a scale subresource
 SCALABLE = frozenset({"Deployment", "ReplicaSet", "ReplicationController", "StatefulSet"})

@@ -17,12 +17,12 @@ from typing import Any
 
 import orjson
 
+from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import ResourceType
 
 from ..machinery.apimachinery import apierrors, object_key
 from ..machinery.store import NodePodStream, NotFound, Store
 from .allocator import IP_RESOURCE, PORT_RESOURCE, Allocator
-from .objects import Obj
 from .quota import QuotaChecker
 from .watchcache import CacheEvent, WatchCache
 

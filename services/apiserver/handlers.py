@@ -16,6 +16,7 @@ import orjson
 import yaml
 
 from jetkube import schemas
+from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import ResourceType
 
 from ..machinery.apimachinery import apierrors, object_key
@@ -24,7 +25,7 @@ from ..machinery.store import AlreadyExists, Conflict, NotFound, Store
 from . import lifecycle
 from .admission import Admission
 from .filters import build_filter
-from .objects import Obj, meta, stored_bytes, with_revision
+from .objects import meta, stored_bytes, with_revision
 from .patch import apply_patch
 from .request import ApiRequest
 from .response import Response, StreamResponse, WatchResponse

@@ -12,9 +12,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import ResourceType
 
-from .objects import Obj, deep_copy, meta, now_rfc3339
+from .objects import deep_copy, meta, now_rfc3339
 
 # Kinds whose status the server resets on create, as their strategies do.
 _FRESH_STATUS: dict[str, Obj | None] = {

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-Obj = dict[str, Any]
+from jetkube.schemas.objects import Obj
 
 
 def dumps(obj: Any) -> bytes:

@@ -27,9 +27,10 @@ from weakref import WeakKeyDictionary
 
 import orjson
 
+from jetkube.schemas.objects import Obj
+
 from ..machinery.apimachinery import apierrors, encode_token
 from ..machinery.runtime.telemetry import inject_headers
-from .objects import Obj
 from .request import ApiRequest
 from .response import Response, StreamResponse
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from jetkube.schemas.objects import Obj
 from jetkube.schemas.quantity import parse_quantity
 from jetkube.schemas.registry import ResourceType
 
 from ..machinery.apimachinery import apierrors, object_key
-from .objects import Obj
 from .watchcache import WatchCache
 
 _LEGACY_COUNTS = {"pods": "pods", "services": "services", "configmaps": "configmaps",

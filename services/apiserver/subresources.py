@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from jetkube.schemas.objects import Obj
+
 from ..machinery.apimachinery import apierrors
 from .lifecycle import label_selector_string
-from .objects import Obj, deep_copy, now_rfc3339
+from .objects import deep_copy, now_rfc3339
 from .patch import apply_patch
 from .request import ApiRequest
 from .response import Response, StreamResponse

@@ -40,11 +40,11 @@ import logging
 import math
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import orjson
 
 from jetkube.schemas import Taint, Toleration, toleration_tolerates_taint
+from jetkube.schemas.objects import Obj
 
 from ..machinery.apimachinery import apierrors, object_key
 from ..machinery.client import Controller, Requeue, UIDTrackingExpectations, WorkQueue, by_owner_uid
@@ -53,7 +53,6 @@ from .context import ControllerContext
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 OWNER_INDEX = "workloads/controller-uid"  # shared with the other workload controllers
 HASH_LABEL = "controller-revision-hash"
 GENERATION_LABEL = "pod-template-generation"

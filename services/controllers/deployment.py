@@ -23,7 +23,8 @@ cache held, so a stale cache yields a conflict and a retry, never a double write
 from __future__ import annotations
 
 import logging
-from typing import Any
+
+from jetkube.schemas.objects import Obj
 
 from ..machinery.apimachinery import apierrors
 from ..machinery.client import WARNING, Controller, Informer, Requeue, WorkQueue
@@ -53,7 +54,6 @@ from .replicaset_pods import (
 log = logging.getLogger(__name__)
 
 NAME = "deployment"
-Obj = dict[str, Any]
 
 
 class DeploymentController:

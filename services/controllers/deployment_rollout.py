@@ -14,15 +14,13 @@ a requeue at the moment it falls due, never by polling.
 
 from __future__ import annotations
 
-from typing import Any
+from jetkube.schemas.objects import Obj
 
 from ..machinery.client import Requeue
 from . import deployment_status as ds
 from . import deployment_util as du
 from .deployment_sync import DeploymentSync
 from .replicaset_pods import deep_copy, meta, parse_time, status
-
-Obj = dict[str, Any]
 
 
 class DeploymentRollout(DeploymentSync):

@@ -9,7 +9,8 @@ complete rollout, one that moved since the stored status, and one whose
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+
+from jetkube.schemas.objects import Obj
 
 from .deployment_util import (
     AVAILABLE,
@@ -25,8 +26,6 @@ from .deployment_util import (
     status_sum,
 )
 from .replicaset_pods import format_time, meta, parse_time, spec, status
-
-Obj = dict[str, Any]
 
 
 def get_condition(st: Obj, type_: str) -> Obj | None:

@@ -13,7 +13,8 @@ rollout strategies build on it in :mod:`.deployment_rollout`.
 from __future__ import annotations
 
 import logging
-from typing import Any
+
+from jetkube.schemas.objects import Obj
 
 from ..machinery.apimachinery import apierrors
 from ..machinery.client import NORMAL, WARNING, ApiClient, EventRecorder
@@ -24,7 +25,6 @@ from .replicaset_pods import deep_copy, deleting, meta, new_controller_ref, spec
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 
 class DeploymentSync:

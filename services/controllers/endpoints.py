@@ -26,6 +26,8 @@ from typing import Any
 
 from opentelemetry.context import Context
 
+from jetkube.schemas.objects import Obj
+
 from ..machinery.apimachinery import apierrors, object_key, parse_key
 from ..machinery.client import Controller, Informer, Requeue, WorkQueue
 from ..machinery.runtime.telemetry import context_from_object
@@ -33,7 +35,6 @@ from .context import ControllerContext
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 NAME = "endpoints"
 MANAGED_BY = "endpoints.kubernetes.io/managed-by"
 CONTROLLER_NAME = "endpoint-controller"

@@ -33,6 +33,7 @@ from collections.abc import Awaitable, Iterable
 
 from opentelemetry.context import Context
 
+from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import all_resources
 
 from ..machinery.apimachinery import apierrors, parse_key
@@ -43,7 +44,6 @@ from .gc_graph import (
     FOREGROUND,
     ORPHAN,
     Node,
-    Obj,
     OwnerGraph,
     OwnerRef,
     deleting,

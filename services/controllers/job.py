@@ -36,9 +36,9 @@ import asyncio
 import copy
 import logging
 from datetime import timedelta
-from typing import Any
 
 from jetkube.schemas import format_time
+from jetkube.schemas.objects import Obj
 
 from ..machinery.apimachinery import Selector, apierrors, object_key, selector_from_label_selector
 from ..machinery.client import (
@@ -56,7 +56,6 @@ from .taint_eviction import parse_time
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 OWNER_INDEX = "workloads/controller-uid"  # same index (and function) as the ReplicaSet controller
 CONTROLLER_UID = "batch.kubernetes.io/controller-uid"
 JOB_NAME = "batch.kubernetes.io/job-name"

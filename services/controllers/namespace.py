@@ -21,6 +21,7 @@ from typing import Any
 
 from opentelemetry.context import Context
 
+from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import ResourceType, all_resources
 
 from ..machinery.apimachinery import apierrors, object_key, parse_key
@@ -30,7 +31,6 @@ from .context import ControllerContext
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 NAME = "namespace"
 FINALIZER = "kubernetes"
 RECHECK_SECONDS = 1.0  # while content is still terminating

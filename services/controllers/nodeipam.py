@@ -20,6 +20,8 @@ from typing import Any
 
 from opentelemetry.context import Context
 
+from jetkube.schemas.objects import Obj
+
 from ..machinery.apimachinery import apierrors, parse_key
 from ..machinery.client import NORMAL, Controller, Informer, Requeue, WorkQueue
 from ..machinery.runtime.telemetry import context_from_object
@@ -27,7 +29,6 @@ from .context import ControllerContext
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 NAME = "nodeipam"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

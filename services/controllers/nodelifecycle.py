@@ -34,9 +34,9 @@ import copy
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from jetkube.schemas import format_time
+from jetkube.schemas.objects import Obj
 
 from ..machinery.apimachinery import apierrors, parse_key
 from ..machinery.client import NORMAL, Controller, Requeue, WorkQueue, by_field, enqueue_on_change
@@ -46,7 +46,6 @@ from .taint_eviction import TaintEvictionController
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 NODE_NAME_INDEX = "spec.nodeName"

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+
+from jetkube.schemas.objects import Obj
 
 from ..machinery.apimachinery import apierrors
 from ..machinery.client import (
@@ -69,7 +70,6 @@ log = logging.getLogger(__name__)
 NAME = "replicaset"
 BURST_REPLICAS = 500  # Kubernetes' burstReplicas: creates/deletes per pass
 SLOW_START_INITIAL_BATCH = 1
-Obj = dict[str, Any]
 
 
 class ReplicaSetController:

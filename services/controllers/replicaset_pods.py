@@ -19,13 +19,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jetkube.schemas.meta import selector_dict_matches
+from jetkube.schemas.objects import Obj
 
 from ..machinery.apimachinery import apierrors
 from ..machinery.client import ApiClient, Informer
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 # index names on the shared informers (prefixed: other controllers add their own)
 CONTROLLER_UID_INDEX = "workloads/controller-uid"

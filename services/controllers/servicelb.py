@@ -27,6 +27,8 @@ from typing import Any
 
 from opentelemetry.context import Context
 
+from jetkube.schemas.objects import Obj
+
 from ..machinery.apimachinery import apierrors, parse_key
 from ..machinery.client import NORMAL, Controller, Informer, Requeue, WorkQueue
 from ..machinery.runtime.telemetry import context_from_object
@@ -34,7 +36,6 @@ from .context import ControllerContext
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 NAME = "servicelb"
 EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 

@@ -25,9 +25,9 @@ import copy
 import logging
 import math
 from datetime import datetime
-from typing import Any
 
 from jetkube.schemas import Taint, Toleration, format_time, toleration_tolerates_taint
+from jetkube.schemas.objects import Obj
 
 from ..machinery.apimachinery import apierrors
 from ..machinery.client import NORMAL, Controller, Requeue, SharedInformerFactory, WorkQueue, by_field
@@ -36,7 +36,6 @@ from .context import ControllerContext
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 NODE_NAME_INDEX = "spec.nodeName"
 
 

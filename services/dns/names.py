@@ -27,7 +27,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-Obj = Mapping[str, Any]
+from jetkube.schemas.objects import Obj
+
 SvcKey = tuple[str, str]  # (namespace, name)
 
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")

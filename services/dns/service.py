@@ -18,6 +18,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from jetkube.schemas.objects import Obj
+
 from ..machinery.apimachinery import apierrors
 from ..machinery.client import ApiClient
 from ..machinery.service import ServiceRuntime
@@ -29,7 +31,6 @@ from .stats import Stats
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 KUBE_DNS_NAMESPACE = "kube-system"
 KUBE_DNS_NAME = "kube-dns"
 

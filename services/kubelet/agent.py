@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+
+from jetkube.schemas.objects import Obj
 
 from .adoption import Found, adopt, inventory, remove_orphans
 from .context import NodeContext, background
@@ -22,7 +23,6 @@ from .podworker import PodWorker
 from .staticpods import MIRROR_ANNOTATION, StaticPods
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 
 
 def pod_key(namespace: str | None, name: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from opentelemetry import trace
 
+from jetkube.schemas.objects import Obj
 from jetkube.schemas.quantity import cpu_millis, to_bytes
 from jetkube.services.machinery.runtime import Timer, wait_for
 from jetkube.services.machinery.runtime.telemetry import tracer
@@ -37,7 +38,6 @@ from .runtime import (
 from .volumes import PodVolumes
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 _tracer = tracer("jetkube.kubelet")
 _NO_BACKOFF_REASONS = ("ErrImageNeverPull", "InvalidImageName")
 

@@ -12,6 +12,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.client import NORMAL, WARNING, ApiClient, EventRecorder
 from jetkube.services.machinery.runtime import Clock
 
@@ -20,7 +21,6 @@ from .objects import ObjectSource
 from .runtime import ContainerInfo, Runtime
 from .statuswriter import StatusWriter
 
-Obj = dict[str, Any]
 _background: set[asyncio.Task[Any]] = set()
 
 

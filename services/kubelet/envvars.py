@@ -19,11 +19,11 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from jetkube.schemas.objects import Obj
 from jetkube.schemas.quantity import parse_quantity
 
 from .objects import ObjectSource, Ref
 
-Obj = dict[str, Any]
 _VAR = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 _SUBSCRIPT = re.compile(r"^metadata\.(labels|annotations)\['(.+)'\]$")

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from jetkube import __version__
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery import apierrors
 from jetkube.services.machinery.client import ApiClient, Informer
 from jetkube.services.machinery.runtime import Clock
@@ -36,7 +37,6 @@ from jetkube.services.machinery.runtime import Clock
 from .config import AgentConfig
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 LEASE_NAMESPACE = "kube-node-lease"
 KUBELET_VERSION = f"v1.31.0-jetkube.{__version__}"
 Pressure = dict[str, tuple[bool, str]]  # condition type -> (under pressure, message)

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import Any
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.client import Informer, SharedInformerFactory
 
-Obj = dict[str, Any]
 Ref = tuple[str, str, str]  # (resource, namespace, name)
 Callback = Callable[[], None]
 

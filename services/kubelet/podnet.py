@@ -33,13 +33,13 @@ import ipaddress
 import logging
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from typing import Literal
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.client import Informer
 from jetkube.services.machinery.hostnet import HostNet, HostNetError, tag
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 PodNetworkMode = Literal["host-routes", "none"]
 POD_NETWORK_MODES: tuple[PodNetworkMode, ...] = ("host-routes", "none")
 CHAIN_PREFIX = "JKF-"

@@ -26,12 +26,12 @@ from typing import Any, Protocol
 
 import orjson
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.client import ApiClient, Informer
 from jetkube.services.machinery.runtime import Clock
 from jetkube.services.machinery.store import NodePodStream
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 
 
 class PodSink(Protocol):

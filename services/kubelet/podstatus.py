@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
+from jetkube.schemas.objects import Obj
 from jetkube.schemas.quantity import parse_quantity
 
 from .runtime import ContainerInfo, Sandbox
 
-Obj = dict[str, Any]
 TERMINAL = ("Succeeded", "Failed")
 
 

@@ -22,8 +22,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery import apierrors
 from jetkube.services.machinery.runtime import Timer, wait_for
 from jetkube.services.machinery.runtime.telemetry import context_from_object, tracer
@@ -38,7 +38,6 @@ from .runtime import ContainerInfo, PodRef, RuntimeError_, Sandbox, SandboxSpec
 from .volumes import PodVolumes
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 _tracer = tracer("jetkube.kubelet")
 
 

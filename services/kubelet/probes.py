@@ -23,11 +23,11 @@ import ssl
 from collections.abc import Callable
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.runtime import Clock, wait_for
 
 from .runtime import Runtime, RuntimeError_
 
-Obj = dict[str, Any]
 Kind = Literal["liveness", "readiness", "startup"]
 KINDS: tuple[Kind, ...] = ("startup", "liveness", "readiness")
 

@@ -19,11 +19,11 @@ import contextlib
 import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from jetkube.schemas.objects import Obj
 
 from .config import AgentConfig
 
-Obj = dict[str, Any]
 MAX_NAMESERVERS = 3
 MAX_SEARCHES = 32
 MAX_SEARCH_CHARS = 2048

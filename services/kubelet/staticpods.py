@@ -22,12 +22,13 @@ import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 import yaml
 
 from jetkube.schemas.load import load_object
+from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import by_plural
 from jetkube.services.machinery.apimachinery import apierrors
 from jetkube.services.machinery.client import ApiClient
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from .agent import NodeAgent
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 HASH_ANNOTATION = "kubernetes.io/config.hash"
 SOURCE_ANNOTATION = "kubernetes.io/config.source"

@@ -15,15 +15,14 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Any
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery import apierrors
 from jetkube.services.machinery.client import ApiClient
 from jetkube.services.machinery.runtime import Clock
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 
 @dataclass

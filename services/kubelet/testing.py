@@ -24,8 +24,6 @@ from .podsource import InformerPodSource
 from .podworker import PodWorker
 from .runtimes.sim import SimRuntime
 
-Obj = dict[str, Any]
-
 
 @dataclass
 class TestNode:

@@ -20,13 +20,13 @@ import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+
+from jetkube.schemas.objects import Obj
 
 from .envvars import ConfigError, field_value, resource_value
 from .objects import ObjectSource, Ref
 from .runtime import Mount
 
-Obj = dict[str, Any]
 Files = dict[str, tuple[bytes, int]]  # relative path -> (content, mode)
 _PLUGIN = {"emptyDir": "kubernetes.io~empty-dir", "configMap": "kubernetes.io~configmap",
            "secret": "kubernetes.io~secret", "downwardAPI": "kubernetes.io~downward-api",

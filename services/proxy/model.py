@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-Obj = Mapping[str, Any]
+from jetkube.schemas.objects import Obj
+
 PROTOCOLS = ("TCP", "UDP")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:/-]")
 

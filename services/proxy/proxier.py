@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 from opentelemetry import trace
 
-from ..machinery.client import Controller, Obj, Requeue, SharedInformerFactory, WorkQueue
+from jetkube.schemas.objects import Obj
+
+from ..machinery.client import Controller, Requeue, SharedInformerFactory, WorkQueue
 from ..machinery.hostnet import HostNet, HostNetError
 from ..machinery.runtime import Clock, RateLimit, RealClock
 from .config import ProxyConfig

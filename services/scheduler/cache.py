@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from typing import Any
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.runtime import Clock
 
 from .framework import (
@@ -38,8 +38,6 @@ from .framework import (
 )
 from .nodeinfo import NodeInfo
 from .podinfo import PodInfo
-
-Obj = dict[str, Any]
 
 
 @dataclasses.dataclass(slots=True)

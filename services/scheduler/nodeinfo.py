@@ -11,13 +11,11 @@ containers); no plugin ever sums a node's pods itself.
 
 from __future__ import annotations
 
-from typing import Any
-
 from jetkube.schemas import to_bytes
+from jetkube.schemas.objects import Obj
 
 from .podinfo import PodInfo, Requests, parse_resource_list
 
-Obj = dict[str, Any]
 ZONE_LABEL = "topology.kubernetes.io/zone"
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 

@@ -18,8 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from jetkube.schemas import cpu_millis, to_bytes
-
-Obj = dict[str, Any]
+from jetkube.schemas.objects import Obj
 
 CPU = "cpu"
 MEMORY = "memory"

@@ -33,12 +33,12 @@ import contextlib
 import logging
 import random
 import time
-from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery import apierrors
 from jetkube.services.machinery.client import NORMAL, WARNING, ApiClient
 from jetkube.services.machinery.runtime.telemetry import context_from_object
@@ -62,7 +62,6 @@ from .queue import QueuedPod, SchedulingQueue
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer(__name__)
-Obj = dict[str, Any]
 STRATEGIC = "application/strategic-merge-patch+json"
 YIELD_EVERY = 0.002  # seconds of back-to-back cycles before the loop lets other work run
 

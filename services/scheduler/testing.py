@@ -5,16 +5,14 @@ would store them, a cache filled with them, and a handle for building plugins.""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.client import ApiClient
 from jetkube.services.machinery.runtime import Clock, FakeClock
 
 from .cache import SchedulerCache
 from .nodeinfo import HOSTNAME_LABEL, NodeInfo
 from .podinfo import pod_info
-
-Obj = dict[str, Any]
 
 
 def make_node(name: str, *, cpu: str = "4", memory: str = "8Gi", pods: str = "110",

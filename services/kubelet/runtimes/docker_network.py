@@ -30,6 +30,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 import docker.errors
 
+from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.client import Informer
 from jetkube.services.machinery.hostnet import HostNet, HostNetError, missing_privileges
 
@@ -47,7 +48,6 @@ from . import docker_convert as conv
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Obj = dict[str, Any]
 OPT_BRIDGE_NAME = "com.docker.network.bridge.name"
 OPT_MASQUERADE = "com.docker.network.bridge.enable_ip_masquerade"
 HOST_SYNC_WAIT_SECONDS = 5.0  # how long the first sandbox waits for the forward chain

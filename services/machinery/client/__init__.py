@@ -9,12 +9,14 @@ written against this package and nothing below it.
 
 from __future__ import annotations
 
+from jetkube.schemas.objects import Obj
+
 from ._apiclient import API_SUBJECT, QUEUE_GROUP, ApiClient, decode_group
 from ._controller import Controller, Requeue
 from ._events import NORMAL, WARNING, EventBudget, EventRecorder
 from ._expectations import ControllerExpectations, UIDTrackingExpectations
 from ._indexer import EventHandler, Indexer, IndexFunc, by_field, by_owner_uid, meta_of
-from ._informer import Informer, Obj
+from ._informer import Informer
 from ._informer_factory import SharedInformerFactory, enqueue_on_change
 from ._leaderelection import LeaderElector
 from ._ratelimit import (

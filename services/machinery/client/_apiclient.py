@@ -17,6 +17,7 @@ from nats.aio.client import Client as NATS
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
+from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import ResourceType, by_plural
 
 from ..apimachinery import apierrors
@@ -39,7 +40,6 @@ def api_subject(verb: str, rt: ResourceType) -> str:
     return f"{API_SUBJECT}.{verb}.{encode_group(rt.group)}.{rt.version}.{rt.plural}"
 
 
-Obj = dict[str, Any]
 
 
 class ApiClient:

@@ -13,7 +13,8 @@ import asyncio
 import logging
 import secrets
 from datetime import UTC, datetime
-from typing import Any
+
+from jetkube.schemas.objects import Obj
 
 from ..apimachinery import apierrors
 from ..runtime import Clock, RealClock
@@ -21,7 +22,6 @@ from ._apiclient import ApiClient
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 NORMAL = "Normal"
 WARNING = "Warning"
 

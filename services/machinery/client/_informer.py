@@ -38,6 +38,8 @@ from typing import Any, Generic, Literal, Protocol, TypeVar, cast, overload, run
 
 import orjson
 
+from jetkube.schemas.objects import Obj
+
 from ..apimachinery import CLUSTER_SCOPE, object_key
 from ..runtime import Backoff, Clock, RealClock
 from ..store import EventType, Gone, Store, Watch, WatchEvent
@@ -48,7 +50,6 @@ log = logging.getLogger(__name__)
 STOP_RECANCEL_SECONDS = 0.2
 
 T = TypeVar("T")
-Obj = dict[str, Any]
 NAMESPACE_INDEX = "namespace"
 _Mode = Literal["relist", "resume"]
 

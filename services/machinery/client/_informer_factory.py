@@ -16,10 +16,12 @@ import asyncio
 from collections.abc import Callable, Hashable
 from typing import Any, Protocol, TypeVar, overload
 
+from jetkube.schemas.objects import Obj
+
 from ..apimachinery import prefix as key_prefix
 from ..runtime import Clock, RealClock, Settings, wait_for
 from ..store import Store
-from ._informer import Informer, Obj
+from ._informer import Informer
 
 T = TypeVar("T")
 K_contra = TypeVar("K_contra", bound=Hashable, contravariant=True)

@@ -29,7 +29,9 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
+
+from jetkube.schemas.objects import Obj
 
 from ..apimachinery.apierrors import ApiError
 from ..runtime import Clock, LeaderElection, wait_for
@@ -37,7 +39,6 @@ from ..runtime import Clock, LeaderElection, wait_for
 log = logging.getLogger(__name__)
 
 LEASES = "leases"
-Obj = dict[str, Any]
 
 
 class LeaseClient(Protocol):
