@@ -11,7 +11,7 @@ checks first that the Docker daemon answers.
 
 Every process gets the cluster's coordinates in its environment
 (``JETKUBE_NATS_URL``, ``JETKUBE_BUCKET``, ``KUBECONFIG``…), which
-:class:`jetkube.services.machinery.settings.Settings` reads, so rows need no
+:class:`jetkube.services.machinery.runtime.Settings` reads, so rows need no
 flags for them.
 """
 

@@ -33,7 +33,7 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 HASH_LABEL = "pod-template-hash"
 TIMED_OUT_REASON = "ProgressDeadlineExceeded"
-TRACE = "jetkube.io/traceparent"  # machinery.telemetry.ANNOTATION (not imported: OTel is slow)
+TRACE = "jetkube.io/traceparent"  # machinery.runtime.telemetry.ANNOTATION (not imported: OTel is slow)
 
 # Deployment annotations a rollback keeps from the Deployment rather than the ReplicaSet
 # (kubectl's list, plus the trace annotation each object has of its own).

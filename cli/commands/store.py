@@ -1,6 +1,6 @@
 """``kctl store snapshot save|restore|status`` (like ``etcdctl snapshot ...``).
 
-The store work is :mod:`jetkube.services.machinery.snapshot`; this module
+The store work is :mod:`jetkube.services.machinery.store.snapshot`; this module
 finds the NATS url and data dir (``DIR/cluster.json``) and refuses to restore
 under a running cluster.
 """

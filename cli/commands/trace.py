@@ -2,7 +2,7 @@
 waterfall in the terminal (no Jaeger needed).
 
 The object's ``jetkube.io/traceparent`` annotation names the trace; its spans
-come from the ``JETKUBE_TRACES`` stream (machinery/tracestore.py), which the
+come from the ``JETKUBE_TRACES`` stream (machinery/store/_tracestore.py), which the
 services of a `kctl up` cluster feed.
 """
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from . import apierrors
 from ._fieldselectors import FieldRequirement, FieldSelector, parse_field_selector, supported_fields
 from ._jsonmerge import merge_patch
-from ._keys import CLUSTER_SCOPE, encode_token, object_key, parse_key, prefix
+from ._keys import CLUSTER_SCOPE, encode_token, key_prefix, object_key, parse_key
 from ._selectors import (
     EVERYTHING,
     NOTHING,
@@ -31,12 +31,12 @@ __all__ = [
     "Selector",
     "apierrors",
     "encode_token",
+    "key_prefix",
     "merge_patch",
     "object_key",
     "parse_field_selector",
     "parse_key",
     "parse_label_selector",
-    "prefix",
     "selector_from_label_selector",
     "supported_fields",
 ]

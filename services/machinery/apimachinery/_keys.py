@@ -32,7 +32,7 @@ def object_key(resource: str, namespace: str | None, name: str) -> str:
     return f"{resource}.{ns}.{encode_token(name)}"
 
 
-def prefix(resource: str, namespace: str | None = None) -> str:
+def key_prefix(resource: str, namespace: str | None = None) -> str:
     """The key prefix of one resource, or of one resource in one namespace."""
     if namespace:
         return f"{resource}.{namespace}."

@@ -1,7 +1,7 @@
 """The reconcile loop every jetkube controller runs.
 
 A :class:`Controller` owns N worker tasks that take keys from a
-:class:`~.workqueue.WorkQueue` and call ``reconcile(key)``, which is
+:class:`~._workqueue.WorkQueue` and call ``reconcile(key)``, which is
 level-triggered: it reads the current state from informer caches and moves
 the world one step toward the desired state.  Outcomes:
 
@@ -17,7 +17,7 @@ the world one step toward the desired state.  Outcomes:
 A key is never reconciled by two workers at once (the queue guarantees it).
 Every reconcile runs in an OpenTelemetry span ``reconcile <name>``; if a
 ``trace_context(key)`` function is given (e.g. mapping the key to the cached
-object's :func:`~.telemetry.context_from_object`), the span continues that
+object's :func:`~..runtime.telemetry.context_from_object`), the span continues that
 trace.
 """
 

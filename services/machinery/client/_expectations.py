@@ -3,7 +3,7 @@
 A controller that creates 3 pods for a ReplicaSet records "expect 3 creations
 for this key" *before* it calls the API.  Until the informer has seen those 3
 pods arrive (``creation_observed`` from the pod ``on_add`` handler), or the
-TTL (5 minutes, measured on the :class:`~.clock.Clock`) has passed,
+TTL (5 minutes, measured on the :class:`~..runtime.Clock`) has passed,
 ``satisfied(key)`` is False and the reconcile must not compute a new diff
 from the cache: the cache is known to be behind.  Deletions work the same
 way; :class:`UIDTrackingExpectations` tracks *which* pods are expected to go

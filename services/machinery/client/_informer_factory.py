@@ -1,6 +1,6 @@
 """One informer per resource per process, shared by every controller in it.
 
-:class:`SharedInformerFactory` hands out the same :class:`~.informer.Informer`
+:class:`SharedInformerFactory` hands out the same :class:`~._informer.Informer`
 to every caller asking for a resource (client-go's shared informer factory),
 so N controllers watching pods cost one watch and one cache.  Controllers
 register handlers and indexers, then the process calls ``start()`` and
@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar, overload
 
 from jetkube.schemas.objects import Obj
 
-from ..apimachinery import prefix as key_prefix
+from ..apimachinery import key_prefix
 from ..runtime import Clock, RealClock, Settings, wait_for
 from ..store import Store
 from ._informer import Informer

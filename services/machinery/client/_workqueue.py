@@ -4,7 +4,7 @@
 - **One worker per item**: an item being processed is not handed out again;
   if it is added meanwhile it is marked dirty and re-queued by ``done``, so
   the change is processed after the current pass, never concurrently.
-- **Delays**: ``add_after`` holds an item on a :class:`~.clock.Clock` timer
+- **Delays**: ``add_after`` holds an item on a :class:`~..runtime.Clock` timer
   (an item already waiting keeps the earlier of the two deadlines).
 - **Rate limiting**: ``add_rate_limited`` asks the rate limiter how long to
   wait (per-item exponential backoff combined with an overall token bucket by

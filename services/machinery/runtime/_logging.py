@@ -4,7 +4,7 @@ Each line carries the time (UTC, RFC 3339), level, logger, message, the
 service name and, inside a span, its ``trace_id``/``span_id`` (so a log line
 leads to its trace in Jaeger or ``kctl trace``).  Fields passed with
 ``log.info("...", extra={"key": k})`` are added as they are.  The format and
-level come from :class:`~.settings.Settings` (``log_format``, ``log_level``).
+level come from :class:`~._settings.Settings` (``log_format``, ``log_level``).
 """
 
 from __future__ import annotations

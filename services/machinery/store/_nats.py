@@ -46,7 +46,7 @@ class _NatsWatch:
 
 
 class NatsStore:
-    """A :class:`~.store.Store` on one KV bucket."""
+    """A :class:`~._contract.Store` on one KV bucket."""
 
     def __init__(self, nc: NATS, js: JetStreamContext, kv: KeyValue, bucket: str) -> None:
         self.nc = nc
