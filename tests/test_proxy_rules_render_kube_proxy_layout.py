@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from jetkube.services.proxy.model import Endpoint, ServicePort
+from jetkube.services.proxy.model import Endpoint, ServicePortInfo
 from jetkube.services.proxy.rules import (
     FILTER,
     NAT,
@@ -25,13 +25,13 @@ LAYOUT = Layout(prefix=P, service_cidr="10.96.0.0/16", cluster_cidr="10.244.0.0/
                 node_addresses=("127.0.0.1", "192.168.7.2"))
 
 
-def port(n_endpoints: int = 2, **kw: object) -> ServicePort:
+def port(n_endpoints: int = 2, **kw: object) -> ServicePortInfo:
     base: dict[str, object] = dict(namespace="default", name="web", port_name="http", protocol="TCP",
                                    cluster_ip="10.96.0.10", port=80,
                                    endpoints=tuple(Endpoint(f"10.244.1.{i + 2}", 8080)
                                                    for i in range(n_endpoints)))
     base.update(kw)
-    return ServicePort(**base)  # type: ignore[arg-type]
+    return ServicePortInfo(**base)  # type: ignore[arg-type]
 
 
 def rules(text: str, chain: str) -> list[str]:

@@ -17,7 +17,7 @@ from jetkube.services.machinery.hostnet import _hostnet as hostnet_module
 from jetkube.services.machinery.runtime import FakeClock
 from jetkube.services.machinery.store import MemoryStore
 from jetkube.services.proxy.config import ProxyConfig
-from jetkube.services.proxy.model import Endpoint, ServicePort
+from jetkube.services.proxy.model import Endpoint, ServicePortInfo
 from jetkube.services.proxy.proxier import Flow, Proxier, ServiceRangeTaken, cleanup, udp_flows_to_forget
 
 CFG = ProxyConfig(node_name="node-1", scope="unit-test", service_cidr="10.96.0.0/16")
@@ -215,11 +215,11 @@ async def test_only_this_scopes_unreachable_routes_are_removed(rig: Rig) -> None
 
 
 def test_udp_flows_to_forget() -> None:
-    def udp(*ips: str, node_port: int | None = None) -> ServicePort:
-        return ServicePort("ns", "dns", "dns", "UDP", "10.96.0.10", 53, node_port=node_port,
+    def udp(*ips: str, node_port: int | None = None) -> ServicePortInfo:
+        return ServicePortInfo("ns", "dns", "dns", "UDP", "10.96.0.10", 53, node_port=node_port,
                            endpoints=tuple(Endpoint(ip, 5353) for ip in ips))
 
-    tcp = ServicePort("ns", "web", "", "TCP", "10.96.0.11", 80)
+    tcp = ServicePortInfo("ns", "web", "", "TCP", "10.96.0.11", 80)
     assert udp_flows_to_forget([udp("10.0.0.1"), tcp], [udp("10.0.0.1"), tcp], ["127.0.0.1"]) == []
     assert udp_flows_to_forget([udp("10.0.0.1", "10.0.0.2")], [udp("10.0.0.2")], ["127.0.0.1"]) == [
         Flow("10.96.0.10", 53, "10.0.0.1")]

@@ -43,7 +43,7 @@ from .context import ControllerContext
 from .gc_graph import (
     FOREGROUND,
     ORPHAN,
-    Node,
+    GraphNode,
     OwnerGraph,
     OwnerRef,
     deleting,
@@ -108,7 +108,7 @@ class GarbageCollector:
         if deleting(obj) and {ORPHAN, FOREGROUND} & set(finalizers(obj)):
             self.queue.add(key)
 
-    def _needs_check(self, node: Node) -> bool:
+    def _needs_check(self, node: GraphNode) -> bool:
         """True unless every owner is in the graph, alive, in a namespace it may own from."""
         for ref in node.owners:
             owner = self.graph.get(ref.uid)
@@ -117,7 +117,7 @@ class GarbageCollector:
                 return True
         return False
 
-    def _gone(self, node: Node | None) -> None:
+    def _gone(self, node: GraphNode | None) -> None:
         if node is None:
             return
         for dep in self.graph.dependents(node.uid):
@@ -253,7 +253,7 @@ class GarbageCollector:
         uid = str(metadata(owner).get("uid"))
         deps = self.graph.dependents(uid)
 
-        async def release(dep: Node) -> None:
+        async def release(dep: GraphNode) -> None:
             dobj = self._cached(dep.key)
             if dobj is not None:
                 await self._remove_refs(dep.resource, dobj, [uid])

@@ -38,7 +38,7 @@ class OwnerRef:
 
 
 @dataclass(frozen=True, slots=True)
-class Node:
+class GraphNode:
     """What the graph knows of one observed object."""
 
     uid: str
@@ -96,32 +96,32 @@ class OwnerGraph:
     """Observed objects by uid, and the dependents of every referenced owner uid."""
 
     def __init__(self) -> None:
-        self._nodes: dict[str, Node] = {}
+        self._nodes: dict[str, GraphNode] = {}
         self._uid_at: dict[str, str] = {}  # store key -> uid
         self._dependents: dict[str, set[str]] = {}  # owner uid -> dependent uids
 
     def __len__(self) -> int:
         return len(self._nodes)
 
-    def get(self, uid: str) -> Node | None:
+    def get(self, uid: str) -> GraphNode | None:
         return self._nodes.get(uid)
 
     def uid_at(self, key: str) -> str | None:
         return self._uid_at.get(key)
 
-    def dependents(self, uid: str) -> list[Node]:
+    def dependents(self, uid: str) -> list[GraphNode]:
         """The observed objects that name ``uid`` as an owner."""
         return [self._nodes[d] for d in sorted(self._dependents.get(uid, ())) if d in self._nodes]
 
     def has_dependents(self, uid: str) -> bool:
         return bool(self._dependents.get(uid))
 
-    def observe(self, resource: str, key: str, obj: Mapping[str, Any]) -> tuple[Node | None, Node]:
+    def observe(self, resource: str, key: str, obj: Mapping[str, Any]) -> tuple[GraphNode | None, GraphNode]:
         """Record ``obj`` (added or updated); returns the node it replaces, if any."""
         md = metadata(obj)
         uid = str(md.get("uid") or key)
         ns = str(md.get("namespace") or "")
-        node = Node(uid, key, resource, ns, owner_refs(obj), deleting_dependents(obj))
+        node = GraphNode(uid, key, resource, ns, owner_refs(obj), deleting_dependents(obj))
         old_uid = self._uid_at.get(key)
         old = None
         if old_uid is not None and old_uid != uid:
@@ -137,7 +137,7 @@ class OwnerGraph:
             self._dependents.setdefault(ref.uid, set()).add(uid)
         return old, node
 
-    def forget(self, key: str) -> Node | None:
+    def forget(self, key: str) -> GraphNode | None:
         """Drop the object at ``key``; returns its node.  Its dependents' edges stay:
         they still name it, and the collector will find it gone."""
         uid = self._uid_at.pop(key, None)

@@ -43,8 +43,8 @@ class Srv:
 
 
 @dataclass(frozen=True)
-class Node:
-    """The records at one name; a Node with none is a name that exists without data."""
+class NameNode:
+    """The records at one name; a NameNode with none is a name that exists without data."""
 
     a: tuple[str, ...] = ()
     aaaa: tuple[str, ...] = ()
@@ -81,13 +81,13 @@ def _ip(text: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def _addresses(ips: Iterable[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> Node:
-    """A Node with these addresses (A or AAAA by family), duplicates dropped, order kept."""
+def _addresses(ips: Iterable[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> NameNode:
+    """A NameNode with these addresses (A or AAAA by family), duplicates dropped, order kept."""
     v4: list[str] = []
     v6: list[str] = []
     for ip in ips:
         (v4 if ip.version == 4 else v6).append(str(ip))
-    return Node(a=tuple(dict.fromkeys(v4)), aaaa=tuple(dict.fromkeys(v6)))
+    return NameNode(a=tuple(dict.fromkeys(v4)), aaaa=tuple(dict.fromkeys(v6)))
 
 
 def _list(value: Any) -> list[Mapping[str, Any]]:
@@ -132,12 +132,12 @@ def _collect(endpoints: Obj | None, publish_not_ready: bool) -> _Headless:
     return out
 
 
-def _add_srv(out: dict[str, Node], base: str, port: str, proto: str, records: list[Srv]) -> None:
-    out[f"_{port}.{proto}.{base}"] = Node(srv=tuple(records))
-    out.setdefault(f"{proto}.{base}", Node())  # an empty non-terminal: exists, no data
+def _add_srv(out: dict[str, NameNode], base: str, port: str, proto: str, records: list[Srv]) -> None:
+    out[f"_{port}.{proto}.{base}"] = NameNode(srv=tuple(records))
+    out.setdefault(f"{proto}.{base}", NameNode())  # an empty non-terminal: exists, no data
 
 
-def service_records(service: Obj, endpoints: Obj | None, domain: str) -> dict[str, Node]:
+def service_records(service: Obj, endpoints: Obj | None, domain: str) -> dict[str, NameNode]:
     """Every name (and its records) that one Service (with its Endpoints) contributes."""
     namespace, name = key_of(service)
     if not namespace or not name:
@@ -145,10 +145,10 @@ def service_records(service: Obj, endpoints: Obj | None, domain: str) -> dict[st
     base = absolute(f"{name}.{namespace}.svc.{domain}")
     spec = service.get("spec")
     spec = spec if isinstance(spec, Mapping) else {}
-    out: dict[str, Node] = {}
+    out: dict[str, NameNode] = {}
     if spec.get("type") == "ExternalName":
         target = spec.get("externalName")
-        out[base] = Node(cname=absolute(target)) if isinstance(target, str) and target else Node()
+        out[base] = NameNode(cname=absolute(target)) if isinstance(target, str) and target else NameNode()
         return out
     ips = spec.get("clusterIPs") if isinstance(spec.get("clusterIPs"), list) else None
     cluster_ip = ips[0] if ips else spec.get("clusterIP")
@@ -180,7 +180,7 @@ class NameTable:
         self._services: dict[SvcKey, Obj] = {}
         self._endpoints: dict[SvcKey, Obj] = {}
         self._owned: dict[SvcKey, tuple[str, ...]] = {}
-        self._names: dict[str, Node] = {}
+        self._names: dict[str, NameNode] = {}
         self.changes = 0  # bumped on every rebuild that changed something (the SOA serial)
 
     # --- the index, fed by informer handlers ---------------------------------------------
@@ -225,7 +225,7 @@ class NameTable:
 
     # --- reading ------------------------------------------------------------------------
 
-    def lookup(self, name: str) -> Node | None:
+    def lookup(self, name: str) -> NameNode | None:
         """The records at ``name`` (absolute, lower-case), or None if no such name."""
         return self._names.get(name)
 

@@ -45,7 +45,7 @@ from dns.rdtypes.IN.A import A
 from dns.rdtypes.IN.AAAA import AAAA
 from dns.rdtypes.IN.SRV import SRV
 
-from .names import NameTable, Node
+from .names import NameNode, NameTable
 from .stats import Stats
 
 log = logging.getLogger(__name__)
@@ -99,12 +99,12 @@ def formerr_header(wire: bytes) -> bytes | None:
     return wire[:2] + bytes((0x80 | opcode_rd, dns.rcode.FORMERR)) + bytes(8)
 
 
-def _address_node(text: str) -> Node | None:
+def _address_node(text: str) -> NameNode | None:
     try:
         ip = ipaddress.ip_address(text)
     except ValueError:
         return None
-    return Node(a=(str(ip),)) if ip.version == 4 else Node(aaaa=(str(ip),))
+    return NameNode(a=(str(ip),)) if ip.version == 4 else NameNode(aaaa=(str(ip),))
 
 
 class Resolver:
@@ -304,16 +304,16 @@ class Resolver:
             self._soa(r.authority)
         return self._render(r, limit)
 
-    def _node(self, name: dns.name.Name) -> Node | None:
+    def _node(self, name: dns.name.Name) -> NameNode | None:
         """The records of a name under the zone, None if it does not exist."""
         rel = [label.decode("ascii", "replace").lower()
                for label in name.relativize(self.zone).labels]
         if not rel or rel in (["svc"], ["pod"], ["dns"]):
-            return Node()  # the apex (SOA and NS are added by _records) and fixed subtrees
+            return NameNode()  # the apex (SOA and NS are added by _records) and fixed subtrees
         if rel == ["ns", "dns"]:  # the SOA's and NS's name: the cluster DNS address
-            return _address_node(str(self._dns_ip)) if self._dns_ip else Node()
+            return _address_node(str(self._dns_ip)) if self._dns_ip else NameNode()
         if rel[-1] == "svc" and len(rel) == 2:
-            return Node()  # a namespace: NODATA, never NXDOMAIN
+            return NameNode()  # a namespace: NODATA, never NXDOMAIN
         if rel[-1] == "pod":
             return self._pod(rel)
         if rel[-1] != "svc":
@@ -321,15 +321,15 @@ class Resolver:
         return self.table.lookup(name.to_text().lower())
 
     @staticmethod
-    def _pod(rel: list[str]) -> Node | None:
+    def _pod(rel: list[str]) -> NameNode | None:
         """``<a-b-c-d>.<ns>.pod.D`` answers a-b-c-d (CoreDNS's ``pods insecure``)."""
         if len(rel) == 2:
-            return Node()
+            return NameNode()
         if len(rel) != 3:
             return None
         return _address_node(rel[0].replace("-", ".")) or _address_node(rel[0].replace("-", ":"))
 
-    def _records(self, r: dns.message.Message, name: dns.name.Name, node: Node, qtype: T) -> None:
+    def _records(self, r: dns.message.Message, name: dns.name.Name, node: NameNode, qtype: T) -> None:
         ttl = self.ttl
         rdatas: list[dns.rdata.Rdata] = []
         want_any = qtype == T.ANY

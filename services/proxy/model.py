@@ -1,4 +1,4 @@
-"""What the proxy forwards, read from API objects: one :class:`ServicePort` per port of a
+"""What the proxy forwards, read from API objects: one :class:`ServicePortInfo` per port of a
 Service, with its ready endpoints resolved, and a node's addresses.
 
 Pure functions over the JSON dicts informers hold, so the rule renderer
@@ -32,7 +32,7 @@ class Endpoint:
 
 
 @dataclass(frozen=True, slots=True)
-class ServicePort:
+class ServicePortInfo:
     """One port of one Service, as the proxy forwards it."""
 
     namespace: str
@@ -95,7 +95,7 @@ def ready_endpoints(endpoints: Obj | None, port_name: str, protocol: str) -> tup
 
 def service_ports(service: Obj, endpoints: Obj | None, *,
                   service_cidr: ipaddress.IPv4Network | None = None,
-                  warn: Callable[[str], None] = lambda _msg: None) -> list[ServicePort]:
+                  warn: Callable[[str], None] = lambda _msg: None) -> list[ServicePortInfo]:
     """The ports the proxy forwards for ``service``: none for ExternalName, headless
     (``clusterIP: None``) or not yet allocated services, nor for a ClusterIP outside
     ``service_cidr`` (it would not sit on the proxy's interface); SCTP ports are skipped
@@ -121,7 +121,7 @@ def service_ports(service: Obj, endpoints: Obj | None, *,
     if typ == "LoadBalancer":
         lb = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ()
         ingress = tuple(dict.fromkeys(ip for i in lb if (ip := ipv4(i.get("ip"))) is not None))
-    out: list[ServicePort] = []
+    out: list[ServicePortInfo] = []
     for p in spec.get("ports") or ():
         protocol = p.get("protocol") or "TCP"
         port_name = str(p.get("name") or "")
@@ -132,7 +132,7 @@ def service_ports(service: Obj, endpoints: Obj | None, *,
         port = port_number(p.get("port"))
         if port is None:
             continue
-        out.append(ServicePort(
+        out.append(ServicePortInfo(
             namespace=ns, name=name, port_name=port_name, protocol=protocol,
             cluster_ip=cluster_ip, port=port,
             node_port=port_number(p.get("nodePort")) if external else None,
@@ -163,5 +163,5 @@ def address_list(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-__all__ = ["Endpoint", "ServicePort", "address_list", "ipv4", "node_internal_ips", "ready_endpoints",
+__all__ = ["Endpoint", "ServicePortInfo", "address_list", "ipv4", "node_internal_ips", "ready_endpoints",
            "safe", "service_ports"]

@@ -29,7 +29,7 @@ from ..machinery.client import Controller, Requeue, SharedInformerFactory, WorkQ
 from ..machinery.hostnet import HostNet, HostNetError
 from ..machinery.runtime import Clock, RateLimit, RealClock
 from .config import ProxyConfig
-from .model import ServicePort, node_internal_ips, service_ports
+from .model import ServicePortInfo, node_internal_ips, service_ports
 from .rules import FILTER, NAT, Layout, jumps, render
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class Flow:
     reply_src: str | None
 
 
-def udp_flows_to_forget(old: Iterable[ServicePort], new: Iterable[ServicePort],
+def udp_flows_to_forget(old: Iterable[ServicePortInfo], new: Iterable[ServicePortInfo],
                         node_addresses: Sequence[str]) -> list[Flow]:
     """UDP has no connections to end: flows to an endpoint that left keep going there
     (until conntrack forgets them), and packets sent while a port had no endpoint made
@@ -75,7 +75,7 @@ def udp_flows_to_forget(old: Iterable[ServicePort], new: Iterable[ServicePort],
     return sorted(out, key=lambda f: (f.orig_dst or "", f.dport, f.reply_src or ""))
 
 
-def external_addresses_ips(ips: Sequence[str], sp: ServicePort) -> list[str]:
+def external_addresses_ips(ips: Sequence[str], sp: ServicePortInfo) -> list[str]:
     return list(dict.fromkeys([*ips, *sp.ingress_ips]))
 
 
@@ -99,7 +99,7 @@ class Proxier:
         self._chains: dict[str, frozenset[str]] = {}
         self._docker_user = False
         self._addresses: frozenset[str] | None = None
-        self._applied: list[ServicePort] = []
+        self._applied: list[ServicePortInfo] = []
         self._warned: set[str] = set()
         for inf in (self.services, self.endpoints):
             inf.add_event_handler(self._on_add, self._on_update, self._on_add)
@@ -158,9 +158,9 @@ class Proxier:
             raise
         return Requeue(after=self.config.sync_seconds)
 
-    def desired(self) -> list[ServicePort]:
+    def desired(self) -> list[ServicePortInfo]:
         cidr = ipaddress.IPv4Network(self.config.service_cidr)
-        out: list[ServicePort] = []
+        out: list[ServicePortInfo] = []
         for svc in self.services.list():
             md = svc.get("metadata") or {}
             eps = self.endpoints.get_by_name(md.get("namespace"), str(md.get("name") or ""))
@@ -253,7 +253,7 @@ class Proxier:
                 log.debug("interface %s: +%s -%s", self.config.interface, sorted(added), sorted(removed))
             self._addresses = want
 
-    async def forget_udp_flows(self, old: Sequence[ServicePort], new: Sequence[ServicePort],
+    async def forget_udp_flows(self, old: Sequence[ServicePortInfo], new: Sequence[ServicePortInfo],
                                node_addresses: Sequence[str]) -> None:
         for flow in udp_flows_to_forget(old, new, node_addresses):
             try:

@@ -40,7 +40,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .model import ServicePort
+from .model import ServicePortInfo
 
 NAT, FILTER = "nat", "filter"
 JUMP_COMMENT = "jetkube-proxy"
@@ -104,15 +104,15 @@ def chain_hash(*parts: str) -> str:
     return base64.b32encode(hashlib.sha256("/".join(parts).encode()).digest()).decode()[:12]
 
 
-def svc_chain(layout: Layout, sp: ServicePort) -> str:
+def svc_chain(layout: Layout, sp: ServicePortInfo) -> str:
     return layout.chain("SVC-" + chain_hash(sp.id))
 
 
-def ext_chain(layout: Layout, sp: ServicePort) -> str:
+def ext_chain(layout: Layout, sp: ServicePortInfo) -> str:
     return layout.chain("EXT-" + chain_hash(sp.id))
 
 
-def sep_chain(layout: Layout, sp: ServicePort, index: int) -> str:
+def sep_chain(layout: Layout, sp: ServicePortInfo, index: int) -> str:
     return layout.chain("SEP-" + chain_hash(sp.id, str(sp.endpoints[index])))
 
 
@@ -128,7 +128,7 @@ def dest(address: str) -> list[str]:
     return ["-d", f"{address}/32"]
 
 
-def external_addresses(layout: Layout, sp: ServicePort) -> list[str]:
+def external_addresses(layout: Layout, sp: ServicePortInfo) -> list[str]:
     """Where a LoadBalancer's port is opened: the node's addresses and its ingress IPs."""
     return list(dict.fromkeys([*layout.node_addresses, *sp.ingress_ips]))
 
@@ -150,7 +150,7 @@ class _Writer:
         self.rules.setdefault(table, []).append(" ".join(["-A", chain, *words[:at], *note, *words[at:]]))
 
 
-def _service_rules(w: _Writer, layout: Layout, sp: ServicePort) -> None:
+def _service_rules(w: _Writer, layout: Layout, sp: ServicePortInfo) -> None:
     proto = sp.protocol.lower()
     mark, svc = layout.chain("MARK-MASQ"), svc_chain(layout, sp)
     match = ["-d", f"{sp.cluster_ip}/32", "-p", proto, "-m", proto, "--dport", str(sp.port)]
@@ -189,7 +189,7 @@ def _service_rules(w: _Writer, layout: Layout, sp: ServicePort) -> None:
               comment=sp.label)
 
 
-def _forward_rules(w: _Writer, layout: Layout, ports: Sequence[ServicePort]) -> None:
+def _forward_rules(w: _Writer, layout: Layout, ports: Sequence[ServicePortInfo]) -> None:
     fwd, mark = layout.chain("FORWARD"), f"0x{layout.mark:x}"
     w.add(FILTER, fwd, "-m", "mark", "--mark", f"{mark}/{mark}", "-j", "ACCEPT",
           comment="traffic marked for masquerade by the service proxy")
@@ -214,7 +214,7 @@ def _forward_rules(w: _Writer, layout: Layout, ports: Sequence[ServicePort]) -> 
               comment="block incoming localnet connections")
 
 
-def render(ports: Sequence[ServicePort], layout: Layout, *,
+def render(ports: Sequence[ServicePortInfo], layout: Layout, *,
            existing: Mapping[str, Iterable[str]] | None = None,
            missing_jumps: Sequence[Jump] = ()) -> Ruleset:
     """iptables-restore text (for ``--noflush``) making our chains exactly what ``ports``
