@@ -46,7 +46,7 @@ def host_port(server: str) -> str:
     return parts.netloc or server
 
 
-class ApiClient:
+class HttpApiClient:
     """A thin, typed wrapper over httpx for Kubernetes REST paths."""
 
     def __init__(self, server: str, token: str | None = None, *,
@@ -64,7 +64,7 @@ class ApiClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> ApiClient:
+    def __enter__(self) -> HttpApiClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

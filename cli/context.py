@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from . import kubeconfig
-from .client import ApiClient
+from .client import HttpApiClient
 from .discovery import Discovery, ResourceInfo
 from .errors import CliError
 
@@ -24,7 +24,7 @@ class Ctx:
     args: argparse.Namespace
     transport: httpx.BaseTransport | None = None
     _config: kubeconfig.ClientConfig | None = field(default=None, repr=False)
-    _client: ApiClient | None = field(default=None, repr=False)
+    _client: HttpApiClient | None = field(default=None, repr=False)
     _discovery: Discovery | None = field(default=None, repr=False)
 
     @property
@@ -38,10 +38,10 @@ class Ctx:
         return self._config
 
     @property
-    def client(self) -> ApiClient:
+    def client(self) -> HttpApiClient:
         if self._client is None:
             timeout = float(getattr(self.args, "request_timeout", None) or 30.0)
-            self._client = ApiClient(self.config.server, self.config.token,
+            self._client = HttpApiClient(self.config.server, self.config.token,
                                      transport=self.transport, timeout=timeout)
         return self._client
 

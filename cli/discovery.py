@@ -14,7 +14,7 @@ from typing import Any
 
 from jetkube.services.machinery.apimachinery.apierrors import ApiError
 
-from .client import ApiClient
+from .client import HttpApiClient
 from .errors import CliError
 
 
@@ -72,7 +72,7 @@ def _from_entry(group: str, version: str, r: dict[str, Any]) -> ResourceInfo:
 class Discovery:
     """Lazily fetched discovery documents of one server."""
 
-    def __init__(self, client: ApiClient) -> None:
+    def __init__(self, client: HttpApiClient) -> None:
         self.client = client
         self._preferred: list[ResourceInfo] | None = None
         self._groups: list[dict[str, Any]] | None = None

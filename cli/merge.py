@@ -24,25 +24,9 @@ import copy
 import json
 from typing import Any
 
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+from jetkube.services.machinery.apimachinery import STRATEGIC_MERGE_KEYS
 
-# Field name → candidate merge keys (Kubernetes' patchMergeKey for that field).
-MERGE_KEYS: dict[str, tuple[str, ...]] = {
-    "containers": ("name",),
-    "initContainers": ("name",),
-    "ephemeralContainers": ("name",),
-    "env": ("name",),
-    "volumes": ("name",),
-    "volumeMounts": ("mountPath",),
-    "volumeDevices": ("devicePath",),
-    "imagePullSecrets": ("name",),
-    "hostAliases": ("ip",),
-    "ports": ("containerPort", "port"),
-    "conditions": ("type",),
-    "topologySpreadConstraints": ("topologyKey",),
-    "resourceClaims": ("name",),
-    "ownerReferences": ("uid",),
-}
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 _MISSING = object()
 
@@ -52,7 +36,7 @@ def _merge_key(field: str, *lists: list[Any]) -> str | None:
     elements = [e for lst in lists for e in lst]
     if not elements or not all(isinstance(e, dict) for e in elements):
         return None
-    for key in MERGE_KEYS.get(field, ()):
+    for key in STRATEGIC_MERGE_KEYS.get(field, ()):  # patchMergeKey, as the API server
         if all(key in e for e in elements):
             return key
     return None

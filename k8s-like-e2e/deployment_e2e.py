@@ -10,23 +10,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from polling import wait_until
 
 from jetkube.schemas.objects import Obj
 
 REVISION = "deployment.kubernetes.io/revision"
-
-
-def wait_for(what: str, pred: Callable[[], bool], timeout: float = 60.0) -> float:
-    """Poll ``pred`` until it holds; the seconds it took."""
-    start = time.monotonic()
-    while not pred():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.05)
-    return time.monotonic() - start
 
 
 def deployment(name: str, replicas: int, pool: dict[str, str], image: str = "busybox:1.36",
@@ -49,7 +41,7 @@ def namespace(k8s: Any, name: str) -> Iterator[Api]:
     finally:
         api.delete_namespace()
         try:
-            wait_for(f"namespace {name} to go", api.namespace_gone, 30)
+            wait_until(api.namespace_gone, timeout=30, interval=0.05, message=f"namespace {name} to go")
         except AssertionError as err:
             print(f"cleanup: {err}")  # not the scenario's failure
 
@@ -170,7 +162,7 @@ class PodWatcher:
     @contextmanager
     def running(self) -> Iterator[PodWatcher]:
         self._thread.start()
-        wait_for("the pod watch to list", lambda: self.changes > 0, 10)
+        wait_until(lambda: self.changes > 0, timeout=10, interval=0.05, message="the pod watch to list")
         try:
             yield self
         finally:

@@ -6,24 +6,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 
 import pytest
 from conftest import Cluster
+from polling import wait_until
 
 from jetkube.schemas.objects import Obj
 
 pytestmark = pytest.mark.e2e
 
 NS = "cascade"
-
-
-def wait_for(what: str, pred: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def get(cluster: Cluster, kind: str, name: str) -> Obj | None:
@@ -79,8 +71,8 @@ def test_background_deletes_dependents_after_the_owner(cluster: Cluster) -> None
     assert names(cluster, "configmaps", "group=bg") == {"bg-dep-1", "bg-dep-2"}
     out = cluster.kctl("delete", "configmap", "bg-owner", "-n", NS).stdout
     assert 'configmap "bg-owner" deleted' in out
-    wait_for("dependents collected", lambda: not names(cluster, "configmaps,secrets,pods",
-                                                       "group=bg"))
+    wait_until(lambda: not names(cluster, "configmaps,secrets,pods", "group=bg"),
+               timeout=30.0, message="dependents collected")
 
 
 def test_background_deletes_what_a_deployment_owns(cluster: Cluster) -> None:
@@ -94,9 +86,9 @@ def test_background_deletes_what_a_deployment_owns(cluster: Cluster) -> None:
     assert deploy is not None
     apply(cluster, dependent("ConfigMap", "web-config", deploy, "deploy"))
     cluster.kctl("delete", "deployment", "web", "-n", NS)
-    wait_for("everything the deployment owned collected",
-             lambda: not names(cluster, "configmaps,replicasets,pods", "group=deploy")
-             and not names(cluster, "pods,replicasets", "app=gc-web"))
+    wait_until(lambda: not names(cluster, "configmaps,replicasets,pods", "group=deploy")
+               and not names(cluster, "pods,replicasets", "app=gc-web"),
+               timeout=30.0, message="everything the deployment owned collected")
 
 
 def test_foreground_deletes_dependents_before_the_owner(cluster: Cluster) -> None:
@@ -106,18 +98,19 @@ def test_foreground_deletes_dependents_before_the_owner(cluster: Cluster) -> Non
     apply(cluster, held, dependent("ConfigMap", "fg-free", owner, "fg", block=True))
     cluster.kctl("delete", "configmap", "fg-owner", "-n", NS, "--cascade=foreground",
                  "--wait=false")
-    wait_for("unheld dependent deleted", lambda: names(cluster, "configmaps", "group=fg")
-             == {"fg-held"})
+    wait_until(lambda: names(cluster, "configmaps", "group=fg") == {"fg-held"},
+               timeout=30.0, message="unheld dependent deleted")
     cur = get(cluster, "configmap", "fg-owner")
     assert cur is not None and cur["metadata"]["finalizers"] == ["foregroundDeletion"]
     held_now = get(cluster, "configmap", "fg-held")
     assert held_now is not None and held_now["metadata"].get("deletionTimestamp")
-    time.sleep(1.0)
+    time.sleep(1.0)  # absence check: the owner must not go while its dependent is held
     assert get(cluster, "configmap", "fg-owner") is not None  # waits for its dependent
 
     held["metadata"]["finalizers"] = []
     apply(cluster, held)  # release the dependent: then it goes, then the owner
-    wait_for("owner deleted last", lambda: get(cluster, "configmap", "fg-owner") is None)
+    wait_until(lambda: get(cluster, "configmap", "fg-owner") is None,
+               timeout=30.0, message="owner deleted last")
     assert get(cluster, "configmap", "fg-held") is None
 
 
@@ -131,7 +124,7 @@ def test_orphan_keeps_dependents_without_the_reference(cluster: Cluster) -> None
     for name in ("or-dep-1", "or-dep-2"):
         dep = get(cluster, "configmap", name)
         assert dep is not None and not dep["metadata"].get("ownerReferences")
-    time.sleep(1.0)
+    time.sleep(1.0)  # absence check: the orphans must not be collected afterwards
     assert names(cluster, "configmaps", "group=or") == {"or-dep-1", "or-dep-2"}
 
 
@@ -142,7 +135,8 @@ def test_foreground_deletes_a_deployment_after_its_replicasets_and_pods(cluster:
         "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "gc-api"}},
                  "template": {"metadata": {"labels": {"app": "gc-api"}},
                               "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}}}})
-    wait_for("the deployment's pods", lambda: len(names(cluster, "pods", "app=gc-api")) == 2)
+    wait_until(lambda: len(names(cluster, "pods", "app=gc-api")) == 2,
+               timeout=30.0, message="the deployment's pods")
     # kctl waits for the deployment itself, which the collector removes last
     cluster.kctl("delete", "deployment", "api", "-n", NS, "--cascade=foreground", timeout=90)
     assert get(cluster, "deployment", "api") is None

@@ -4,11 +4,13 @@ others, and the Deployment's revision follows."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from conftest import Cluster
-from deployment_e2e import REVISION, deployment, namespace, wait_for
+from deployment_e2e import REVISION, deployment, namespace
+from polling import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -20,10 +22,10 @@ def test_rollback_reuses_the_old_replicaset(cluster: Cluster, k8s: Any) -> None:
     with cluster.hollow_nodes(["undo-1", "undo-2"], labels=pool), \
             namespace(k8s, "e2e-deploy-rollback") as api:
         api.apps.create_namespaced_deployment(api.ns, deployment("web", 3, pool))
-        wait_for("revision 1", lambda: api.rolled_out("web"))
+        wait_until(lambda: api.rolled_out("web"), timeout=60.0, interval=0.05, message="revision 1")
         [first] = api.replicasets()
         api.set_image("web", "busybox:1.37")
-        wait_for("revision 2", lambda: api.rolled_out("web"))
+        wait_until(lambda: api.rolled_out("web"), timeout=60.0, interval=0.05, message="revision 2")
         [second] = [rs for rs in api.replicasets() if rs.metadata.name != first.metadata.name]
         assert second.metadata.annotations[REVISION] == "2"
 
@@ -34,7 +36,9 @@ def test_rollback_reuses_the_old_replicaset(cluster: Cluster, k8s: Any) -> None:
         template["metadata"]["labels"].pop(HASH)
         api.apps.patch_namespaced_deployment(
             "web", api.ns, [{"op": "replace", "path": "/spec/template", "value": template}])
-        took = wait_for("the rollback", lambda: api.rolled_out("web"))
+        t0 = time.monotonic()
+        wait_until(lambda: api.rolled_out("web"), timeout=60.0, interval=0.05, message="the rollback")
+        took = time.monotonic() - t0
         print(f"rollback to revision 1's template completed in {took:.2f}s")
 
         rses = {rs.metadata.name: rs for rs in api.replicasets()}

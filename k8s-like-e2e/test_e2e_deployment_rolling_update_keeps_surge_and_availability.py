@@ -4,11 +4,13 @@ ready ones, while jetkube-scheduler binds and hollow nodes run the pods."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from conftest import Cluster
-from deployment_e2e import REVISION, PodWatcher, deployment, namespace, wait_for
+from deployment_e2e import REVISION, PodWatcher, deployment, namespace
+from polling import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -30,11 +32,14 @@ def test_rolling_update_stays_within_bounds(cluster: Cluster, k8s: Any, replicas
             namespace(k8s, name) as api:
         api.apps.create_namespaced_deployment(api.ns, deployment("web", replicas, pool,
                                                                  strategy=strategy))
-        wait_for("the first rollout", lambda: api.rolled_out("web"))
+        wait_until(lambda: api.rolled_out("web"), timeout=60.0, interval=0.05, message="the first rollout")
         for image in ("busybox:1.37", "busybox:1.38"):
             with PodWatcher(api).running() as watcher:
                 api.set_image("web", image)
-                took = wait_for(f"the rollout to {image}", lambda: api.rolled_out("web"))
+                t0 = time.monotonic()
+                wait_until(lambda: api.rolled_out("web"),
+                           timeout=60.0, interval=0.05, message=f"the rollout to {image}")
+                took = time.monotonic() - t0
             print(f"rollout of {replicas} (surge {surge}, unavailable {unavailable}) to {image}: "
                   f"{took:.2f}s, {watcher.changes} pod changes, live <= {watcher.max_live}, "
                   f"ready >= {watcher.min_ready}")

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from conftest import Cluster
-from deployment_e2e import REVISION, deployment, live, namespace, ready, wait_for
+from deployment_e2e import REVISION, deployment, live, namespace, ready
+from polling import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +25,9 @@ def test_deployment_scales_up_and_down(cluster: Cluster, k8s: Any) -> None:
             ps = [p for p in api.pods("app=web") if live(p)]
             return len(ps) == n and all(ready(p) for p in ps) and api.rolled_out("web")
 
-        took = wait_for("2 ready pods", lambda: ready_pods(2))
+        t0 = time.monotonic()
+        wait_until(lambda: ready_pods(2), timeout=60.0, interval=0.05, message="2 ready pods")
+        took = time.monotonic() - t0
         print(f"deployment of 2 ready in {took:.2f}s")
         for p in api.pods("app=web"):
             assert p.spec.node_name in ("scale-1", "scale-2")  # bound by the scheduler
@@ -35,13 +38,18 @@ def test_deployment_scales_up_and_down(cluster: Cluster, k8s: Any) -> None:
         assert d.metadata.annotations[REVISION] == "1"
 
         api.patch_deployment("web", {"spec": {"replicas": 6}})
-        took = wait_for("6 ready pods", lambda: ready_pods(6))
+        t0 = time.monotonic()
+        wait_until(lambda: ready_pods(6), timeout=60.0, interval=0.05, message="6 ready pods")
+        took = time.monotonic() - t0
         print(f"scale 2 -> 6 ready in {took:.2f}s")
         [rs] = api.replicasets()
         assert rs.spec.replicas == 6 and rs.status.available_replicas == 6
 
         api.patch_deployment("web", {"spec": {"replicas": 1}})
-        took = wait_for("1 pod left", lambda: ready_pods(1) and len(api.pods("app=web")) == 1)
+        t0 = time.monotonic()
+        wait_until(lambda: ready_pods(1) and len(api.pods("app=web")) == 1,
+                   timeout=60.0, interval=0.05, message="1 pod left")
+        took = time.monotonic() - t0
         print(f"scale 6 -> 1 (terminated) in {took:.2f}s")
         [rs] = api.replicasets()
         assert rs.spec.replicas == 1
@@ -68,7 +76,7 @@ def test_replicaset_replaces_a_deleted_pod(cluster: Cluster, k8s: Any) -> None:
             ps = [p for p in api.pods("app=cache") if live(p)]
             return len(ps) == 3 and all(ready(p) for p in ps)
 
-        wait_for("3 ready pods", three_ready)
+        wait_until(three_ready, timeout=60.0, interval=0.05, message="3 ready pods")
         victim = api.pods("app=cache")[0].metadata.name
         started = time.monotonic()
         api.core.delete_namespaced_pod(victim, api.ns)
@@ -77,7 +85,7 @@ def test_replicaset_replaces_a_deleted_pod(cluster: Cluster, k8s: Any) -> None:
             ps = [p for p in api.pods("app=cache") if live(p)]
             return three_ready() and victim not in {p.metadata.name for p in ps}
 
-        wait_for("a replacement", replaced)
+        wait_until(replaced, timeout=60.0, interval=0.05, message="a replacement")
         print(f"deleted pod replaced and ready in {time.monotonic() - started:.2f}s")
         rs = api.apps.read_namespaced_replica_set("cache", api.ns)
         assert (rs.status.replicas, rs.status.ready_replicas, rs.status.available_replicas) == (

@@ -12,6 +12,7 @@ import signal
 from collections.abc import Iterator
 
 import pytest
+from polling import wait_until
 from test_e2e_docker_pods import (
     IMAGE,
     DockerCluster,
@@ -20,7 +21,6 @@ from test_e2e_docker_pods import (
     running,
     simple_pod,
     status_of,
-    wait_for,
 )
 
 from jetkube.services.kubelet.runtime import LABEL_KIND, LABEL_POD_NAME
@@ -39,7 +39,7 @@ def app_containers(dc: DockerCluster, pod: str) -> list[dict[str, object]]:
 
 def test_a_killed_agent_restarts_and_adopts_its_containers(dc: DockerCluster) -> None:
     dc.apply(simple_pod("survivor", "echo started; sleep 3600", nodeName="node-a"))
-    wait_for("survivor Running", lambda: running(dc.pod_or_none("survivor")))
+    wait_until(lambda: running(dc.pod_or_none("survivor")), timeout=60.0, message="survivor Running")
     [before] = app_containers(dc, "survivor")
 
     dc.stop_agent("node-a", signal.SIGKILL)
@@ -47,9 +47,9 @@ def test_a_killed_agent_restarts_and_adopts_its_containers(dc: DockerCluster) ->
 
     dc.start_agent("node-a")
     # the new agent answers exec for the pod: it has taken it over
-    out = wait_for("exec through the restarted agent", lambda: (p := dc.kctl(
+    out = wait_until(lambda: (p := dc.kctl(
         "exec", "survivor", "--", "echo", "adopted", check=False)).returncode == 0 and p.stdout,
-        timeout=60, every=0.5)
+                     timeout=60, interval=0.5, message="exec through the restarted agent")
     assert out == "adopted\n"
     [after] = app_containers(dc, "survivor")
     assert after["Id"] == before["Id"]  # adopted, not restarted
@@ -59,8 +59,8 @@ def test_a_killed_agent_restarts_and_adopts_its_containers(dc: DockerCluster) ->
     assert dc.kctl("logs", "survivor").stdout == "started\n"
 
     dc.kctl("delete", "pod", "survivor", "--grace-period=1")
-    wait_for("the adopted containers removed", lambda: not dc.containers(
-        **{LABEL_POD_NAME: "survivor"}), timeout=30)
+    wait_until(lambda: not dc.containers(
+        **{LABEL_POD_NAME: "survivor"}), timeout=30, message="the adopted containers removed")
 
 
 def test_a_deployment_of_three_runs_over_two_node_agents(dc: DockerCluster) -> None:
@@ -76,8 +76,8 @@ def test_a_deployment_of_three_runs_over_two_node_agents(dc: DockerCluster) -> N
         out = dc.kctl("get", "pods", "-l", "app=web", "-o", "json").stdout
         return list(json.loads(out)["items"])
 
-    wait_for("3 web pods Running", lambda: len(
-        [p for p in pods() if running(p) and ready(p)]) == 3, timeout=90)
+    wait_until(lambda: len(
+        [p for p in pods() if running(p) and ready(p)]) == 3, timeout=90, message="3 web pods Running")
     nodes = {p["spec"]["nodeName"] for p in pods()}  # type: ignore[index]
     assert nodes == {"node-a", "node-b"}, nodes  # spread over both agents
     for p in pods():
@@ -85,4 +85,4 @@ def test_a_deployment_of_three_runs_over_two_node_agents(dc: DockerCluster) -> N
         [c] = app_containers(dc, name)
         assert dc.docker.api.inspect_container(c["Id"])["State"]["Running"]
     dc.kctl("delete", "deployment", "web")
-    wait_for("the web pods gone", lambda: not pods(), timeout=60)
+    wait_until(lambda: not pods(), timeout=60, message="the web pods gone")

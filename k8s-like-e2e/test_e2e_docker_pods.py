@@ -19,7 +19,7 @@ import random
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import BIN, _up
+from polling import wait_until
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.store import free_port
@@ -45,19 +46,6 @@ def docker_client_or_skip() -> Any:
         if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
             pytest.fail(f"Docker is not reachable ({err}) and CI is set: Docker is required")
         pytest.skip(f"Docker is not reachable ({err})")
-
-
-def wait_for(what: str, pred: Callable[[], Any], timeout: float = 60.0,
-             every: float = 0.2) -> Any:
-    """Poll ``pred`` until it returns something truthy; return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = pred()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(every)
 
 
 @dataclass
@@ -179,10 +167,10 @@ def docker_cluster(tmp_path_factory: pytest.TempPathFactory, nodes: list[str], *
     try:
         for n in nodes:
             c.start_agent(n)
-        wait_for("node agents Ready", lambda: all(
+        wait_until(lambda: all(
             ready(n) for n in json.loads(c.kctl("get", "nodes", "-o", "json").stdout)["items"]
         ) and len(json.loads(c.kctl("get", "nodes", "-o", "json").stdout)["items"]) == len(nodes),
-            timeout=60)
+                   timeout=60, message="node agents Ready")
         yield c
     finally:
         c.kctl("delete", "pods", "--all", "--grace-period=0", "--force", check=False,
@@ -213,9 +201,10 @@ def test_two_containers_share_localhost_and_an_empty_dir(dc: DockerCluster) -> N
                                                                  "mountPath": "/shared"}],
              "command": ["sh", "-c", "until wget -qO- http://127.0.0.1:8080/; do sleep 0.2; "
                                      "done; echo file: $(cat /shared/index.html); sleep 3600"]}]}})
-    wait_for("duo Running", lambda: running(dc.pod_or_none("duo")))
-    out = wait_for("the client's output", lambda: "file:" in (
-        o := dc.kctl("logs", "duo", "-c", "client", check=False).stdout) and o)
+    wait_until(lambda: running(dc.pod_or_none("duo")), timeout=60.0, message="duo Running")
+    out = wait_until(lambda: "file:" in (
+        o := dc.kctl("logs", "duo", "-c", "client", check=False).stdout) and o,
+                     timeout=60.0, message="the client's output")
     assert out == "hello-from-web\nfile: hello-from-web\n"  # over localhost, then the volume
 
 
@@ -226,8 +215,9 @@ def test_env_from_a_configmap_and_a_secret(dc: DockerCluster) -> None:
         "env": [{"name": "GREETING", "valueFrom": {"configMapKeyRef": {
             "name": "app-config", "key": "GREETING"}}}, {"name": "PLAIN", "value": "plain"}],
         "envFrom": [{"secretRef": {"name": "app-secret"}}]}))
-    wait_for("envy Running", lambda: running(dc.pod_or_none("envy")))
-    wait_for("envy's line", lambda: dc.kctl("logs", "envy").stdout == "hello s3cret plain\n")
+    wait_until(lambda: running(dc.pod_or_none("envy")), timeout=60.0, message="envy Running")
+    wait_until(lambda: dc.kctl("logs", "envy").stdout == "hello s3cret plain\n",
+               timeout=60.0, message="envy's line")
 
 
 def test_a_crashing_container_backs_off_with_growing_delays(dc: DockerCluster) -> None:
@@ -247,7 +237,7 @@ def test_a_crashing_container_backs_off_with_growing_delays(dc: DockerCluster) -
         ts = sorted((_t(a), _t(b)) for a, b in runs.items())
         return [ts[i + 1][0] - ts[i][1] for i in range(len(ts) - 1)]
 
-    wait_for("the 20 s back-off", backed_off_twice, timeout=150, every=0.3)
+    wait_until(backed_off_twice, timeout=150, interval=0.3, message="the 20 s back-off")
     assert "CrashLoopBackOff" in reasons, reasons
     got = delays()
     assert len(got) >= 2 and 8 <= got[-2] <= 14 and 17 <= got[-1] <= 26, got  # 10 s, 20 s
@@ -266,8 +256,8 @@ def test_a_failing_liveness_probe_restarts_the_container(dc: DockerCluster) -> N
                         container={"livenessProbe": {
                             "exec": {"command": ["cat", "/tmp/healthy"]},
                             "periodSeconds": 1, "failureThreshold": 2}}))
-    wait_for("a liveness restart", lambda: status_of(dc.pod("lively")).get("restartCount", 0)
-             >= 1, timeout=60)
+    wait_until(lambda: status_of(dc.pod("lively")).get("restartCount", 0)
+             >= 1, timeout=60, message="a liveness restart")
     cs = status_of(dc.pod("lively"))
     assert cs["lastState"]["terminated"]["exitCode"] in (137, 143)
 
@@ -276,11 +266,11 @@ def test_a_readiness_probe_toggles_ready(dc: DockerCluster) -> None:
     dc.apply(simple_pod("toggler", "touch /tmp/ready; sleep 3600", container={
         "readinessProbe": {"exec": {"command": ["test", "-f", "/tmp/ready"]},
                            "periodSeconds": 1, "failureThreshold": 1, "successThreshold": 1}}))
-    wait_for("Ready", lambda: ready(dc.pod("toggler")))
+    wait_until(lambda: ready(dc.pod("toggler")), timeout=60.0, message="Ready")
     dc.kctl("exec", "toggler", "--", "rm", "/tmp/ready")
-    wait_for("not Ready", lambda: not ready(dc.pod("toggler")), timeout=20)
+    wait_until(lambda: not ready(dc.pod("toggler")), timeout=20, message="not Ready")
     dc.kctl("exec", "toggler", "--", "touch", "/tmp/ready")
-    wait_for("Ready again", lambda: ready(dc.pod("toggler")), timeout=20)
+    wait_until(lambda: ready(dc.pod("toggler")), timeout=20, message="Ready again")
     assert status_of(dc.pod("toggler"))["restartCount"] == 0
 
 
@@ -290,14 +280,14 @@ def test_delete_honours_the_grace_period(dc: DockerCluster) -> None:
     dc.apply(simple_pod("stubborn", "trap '' TERM; while :; do sleep 0.2; done",
                         terminationGracePeriodSeconds=4))
     for name in ("polite", "stubborn"):
-        wait_for(f"{name} Running", lambda n=name: running(dc.pod_or_none(n)))  # type: ignore[misc]
-    time.sleep(0.5)
+        wait_until(lambda n=name: running(dc.pod_or_none(n)),
+                   timeout=60.0, message=f"{name} Running")  # type: ignore[misc]
+    time.sleep(0.5)  # scenario: let the shells install their traps (nothing to observe through the API)
     took = {}
     for name in ("polite", "stubborn"):
         t0 = time.monotonic()
         dc.kctl("delete", "pod", name, "--wait=false")
-        wait_for(f"{name} gone", lambda n=name: dc.pod_or_none(n) is None,  # type: ignore[misc]
-                 timeout=40)
+        wait_until(lambda n=name: dc.pod_or_none(n) is None, timeout=40, message=f"{name} gone")
         took[name] = time.monotonic() - t0
     assert took["polite"] < 8, took  # it exits on SIGTERM: no need to wait 30 s
     assert 3.5 <= took["stubborn"] < 15, took  # SIGKILL after its 4 s
@@ -307,7 +297,7 @@ def test_kctl_logs_follow_streams_new_lines(dc: DockerCluster) -> None:
     import threading
 
     dc.apply(simple_pod("ticker", "i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.5; done"))
-    wait_for("ticker Running", lambda: running(dc.pod_or_none("ticker")))
+    wait_until(lambda: running(dc.pod_or_none("ticker")), timeout=60.0, message="ticker Running")
     p = dc.kctl_popen("logs", "-f", "ticker")
     lines: list[tuple[float, str]] = []
 
@@ -319,8 +309,8 @@ def test_kctl_logs_follow_streams_new_lines(dc: DockerCluster) -> None:
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
-        wait_for("the first lines", lambda: lines, timeout=20)
-        time.sleep(3.5)
+        wait_until(lambda: lines, timeout=20, message="the first lines")
+        time.sleep(3.5)  # scenario: follow for a while; the lines' arrival times are asserted below
     finally:
         p.send_signal(signal.SIGINT)
         p.wait(10)
@@ -333,7 +323,7 @@ def test_kctl_logs_follow_streams_new_lines(dc: DockerCluster) -> None:
 
 def test_kctl_exec_returns_output_and_exit_code(dc: DockerCluster) -> None:
     dc.apply(simple_pod("shell", "sleep 3600"))
-    wait_for("shell Running", lambda: running(dc.pod_or_none("shell")))
+    wait_until(lambda: running(dc.pod_or_none("shell")), timeout=60.0, message="shell Running")
     p = dc.kctl("exec", "shell", "--", "sh", "-c", "echo out; echo err >&2; exit 3",
                 check=False)
     assert p.returncode == 3 and sorted(p.stdout.split()) == ["err", "out"], p

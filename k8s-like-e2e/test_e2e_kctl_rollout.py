@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import time
 from typing import Any
 
 import pytest
 from conftest import Cluster
+from polling import wait_until
 
 from jetkube.cli.components import script
 
@@ -83,18 +83,16 @@ def _pods(cluster: Cluster) -> list[dict[str, Any]]:
 
 
 def _wait_pods(cluster: Cluster, n: int, image: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        pods = _pods(cluster)
-        images = {c["image"] for p in pods for c in p["spec"]["containers"]}
+    def have() -> tuple[list[tuple[str, str]], int]:
+        """(name, image) of every pod, and how many are not being deleted."""
         all_pods = _json(cluster, "pods", "-l", "app=web")["items"]
-        if len(pods) == n == len(all_pods) and images == {image}:
-            return
-        if time.monotonic() > deadline:
-            have = [(p["metadata"]["name"], p["spec"]["containers"][0]["image"])
-                    for p in all_pods]
-            raise AssertionError(f"wanted {n} pods of {image}, have {have}")
-        time.sleep(0.3)
+        return [(p["metadata"]["name"], p["spec"]["containers"][0]["image"]) for p in all_pods], len(
+            [p for p in all_pods if not p["metadata"].get("deletionTimestamp")])
+
+    def done(got: tuple[list[tuple[str, str]], int]) -> bool:
+        pods, live = got
+        return len(pods) == n == live and {img for _, img in pods} == {image}
+    wait_until(have, accept=done, timeout=timeout, interval=0.3, message=f"{n} pods of {image}")
 
 
 def test_rollout_status_history_undo_and_scale(cluster: Cluster) -> None:

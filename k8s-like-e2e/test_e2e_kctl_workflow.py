@@ -119,7 +119,7 @@ def test_get_watch_prints_a_row_per_change(cluster: Cluster) -> None:
                           "--watch-only", "-o", "name"], stdout=subprocess.PIPE, text=True,
                          env=cluster.env())
     try:
-        time.sleep(1.0)
+        time.sleep(1.0)  # scenario: `--watch-only` prints nothing until a change, so no signal to poll
         cluster.kctl("create", "configmap", "w1", "-n", "watched", "--from-literal", "a=1")
         cluster.kctl("delete", "configmap", "w1", "-n", "watched")
         assert p.stdout is not None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import BIN, Cluster, _up
+from polling import wait_until
 
 from jetkube.services.machinery.store import free_port
 
@@ -44,15 +45,6 @@ def _holder(c: Cluster, lease: str) -> str:
     return str(json.loads(p.stdout)["spec"].get("holderIdentity") or "")
 
 
-def _wait(pred, limit: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _pods(c: Cluster) -> list[dict[str, object]]:
     return list(json.loads(c.kctl("get", "pods", "-l", "app=ha", "-o", "json").stdout)["items"])
 
@@ -74,20 +66,22 @@ def test_standbys_take_over_and_nothing_is_created_twice(tmp_path: Path) -> None
                                  stdout=logs[1], stderr=subprocess.STDOUT)]
     try:
         with c.hollow_nodes(["ha-1", "ha-2"]):
-            _wait(lambda: _holder(c, "kube-controller-manager") != "" and
-                  _holder(c, "kube-scheduler") != "", 20, "both leases to be held")
+            wait_until(lambda: _holder(c, "kube-controller-manager") != "" and
+                       _holder(c, "kube-scheduler") != "", timeout=20, message="both leases to be held")
             first = {n: _holder(c, n) for n in ("kube-controller-manager", "kube-scheduler")}
             c.kctl("apply", "-f", "-", input=DEPLOY)
-            _wait(lambda: len(_pods(c)) == 3 and all(p["spec"].get("nodeName")  # type: ignore[union-attr]
-                                                     for p in _pods(c)), 60, "3 bound pods")
+            wait_until(lambda: len(_pods(c)) == 3 and all(p["spec"].get("nodeName")  # type: ignore[union-attr]
+                                                          for p in _pods(c)),
+                       timeout=60, message="3 bound pods")
             for pid in leaders.values():
                 os.kill(pid, signal.SIGKILL)
             c.kctl("scale", "deployment/ha", "--replicas=6")
-            _wait(lambda: all(_holder(c, n) not in ("", first[n]) for n in first), 20,
-                  "the standbys to take the leases")
-            _wait(lambda: len(_pods(c)) == 6 and all(p["spec"].get("nodeName")  # type: ignore[union-attr]
-                                                     for p in _pods(c)), 60, "6 bound pods")
-            time.sleep(3)  # anything created twice would show up now
+            wait_until(lambda: all(_holder(c, n) not in ("", first[n]) for n in first), timeout=20,
+                       message="the standbys to take the leases")
+            wait_until(lambda: len(_pods(c)) == 6 and all(p["spec"].get("nodeName")  # type: ignore[union-attr]
+                                                          for p in _pods(c)),
+                       timeout=60, message="6 bound pods")
+            time.sleep(3)  # absence check: anything created twice would show up now
             pods = _pods(c)
             assert len(pods) == 6, [p["metadata"]["name"] for p in pods]  # type: ignore[index]
             rs = json.loads(c.kctl("get", "rs", "-l", "app=ha", "-o", "json").stdout)["items"]

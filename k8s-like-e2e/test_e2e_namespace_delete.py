@@ -14,6 +14,7 @@ import time
 
 import pytest
 from conftest import Cluster
+from polling import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -60,15 +61,6 @@ spec:
 """
 
 
-def wait_for(what: str, pred: object, timeout: float = 30.0) -> None:
-    assert callable(pred)
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
 def in_namespace(cluster: Cluster, ns: str) -> list[str]:
     out = cluster.kctl("get", "configmaps,secrets,services,endpoints,pods", "-n", ns,
                        "-o", "name").stdout
@@ -80,8 +72,9 @@ def test_delete_namespace_returns_once_it_and_its_content_are_gone(cluster: Clus
     cluster.kctl("create", "configmap", "keep", "-n", "survivor", "--from-literal", "a=1")
     cluster.kctl("apply", "-f", "-", input=MANIFEST)
     # the endpoints controller writes the service's Endpoints: content the user never created
-    wait_for("endpoints of the service", lambda: cluster.kctl(
-        "get", "endpoints", "web", "-n", "doomed", check=False).returncode == 0)
+    wait_until(lambda: cluster.kctl(
+        "get", "endpoints", "web", "-n", "doomed", check=False).returncode == 0,
+               timeout=30.0, message="endpoints of the service")
     before = in_namespace(cluster, "doomed")
     assert {"configmap/settings", "configmap/more", "secret/token", "service/web",
             "endpoints/web", "pod/web-1", "pod/web-2"} <= set(before)

@@ -14,11 +14,11 @@ import contextlib
 import json
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import BIN, Cluster, _up
+from polling import wait_until
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.store import free_port
@@ -43,16 +43,6 @@ def deployment(replicas: int) -> Obj:
                      "template": {"metadata": {"labels": {"app": "survivor"}}, "spec": {
                          "nodeSelector": POOL, "tolerations": tolerations,
                          "containers": [{"name": "c", "image": "busybox:1.36"}]}}}}
-
-
-def wait_for(what: str, pred: Callable[[], bool], timeout: float) -> float:
-    """Poll ``pred``; return the seconds it took."""
-    start = time.monotonic()
-    while not pred():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.1)
-    return time.monotonic() - start
 
 
 def pods(c: Cluster) -> list[Obj]:
@@ -90,11 +80,12 @@ def test_pods_on_a_silent_node_are_replaced_elsewhere(tmp_path: Path) -> None:
                 "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name,
                                                       "kubernetes.io/os": "linux", **POOL}}}))
         with contextlib.suppress(AssertionError):
-            wait_for("podCIDRs", lambda: all(node(c, n)["spec"].get("podCIDR") for n in NODES),
-                     20)
+            wait_until(lambda: all(node(c, n)["spec"].get("podCIDR") for n in NODES),
+                       timeout=20, interval=0.1, message="podCIDRs")
         with c.hollow_nodes(NODES, lease_period=1.0, labels=POOL) as nodes:
             c.kctl("apply", "-f", "-", input=json.dumps(deployment(4)))
-            wait_for("4 running pods", lambda: sum(map(running, pods(c))) == 4, 60)
+            wait_until(lambda: sum(map(running, pods(c))) == 4,
+                       timeout=60, interval=0.1, message="4 running pods")
             placed = [p["spec"]["nodeName"] for p in pods(c)]
             victim = max(NODES, key=placed.count)  # a node that has pods
             survivor = next(n for n in NODES if n != victim)
@@ -110,7 +101,7 @@ def test_pods_on_a_silent_node_are_replaced_elsewhere(tmp_path: Path) -> None:
                     t["key"] == UNREACHABLE and t["effect"] == "NoExecute"
                     for t in n["spec"].get("taints") or [])
 
-            wait_for(f"{victim} to be unreachable", unreachable, GRACE + 10)
+            wait_until(unreachable, timeout=GRACE + 10, interval=0.1, message=f"{victim} to be unreachable")
             noticed = time.monotonic() - started
             assert noticed >= GRACE - 1.0, f"tainted after {noticed:.1f}s, before the grace"
             assert all(t["key"] != UNREACHABLE for t in node(c, survivor)["spec"].get("taints")
@@ -123,7 +114,8 @@ def test_pods_on_a_silent_node_are_replaced_elsewhere(tmp_path: Path) -> None:
                         and all(p["metadata"].get("deletionTimestamp") for p in now
                                 if p["metadata"]["name"] in doomed))
 
-            wait_for("replacements on the surviving node", replaced, GRACE + TOLERATION + 30)
+            wait_until(replaced,
+                timeout=GRACE + TOLERATION + 30, interval=0.1, message="replacements on the surviving node")
             took = time.monotonic() - started
             print(f"node failure -> pods replaced in {took:.1f}s "
                   f"(grace {GRACE:g}s + toleration {TOLERATION}s)")

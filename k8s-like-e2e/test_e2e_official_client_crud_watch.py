@@ -55,7 +55,8 @@ def test_crud_selectors_conflict_watch_delete(k8s: Any) -> None:
     events: list[tuple[str, str]] = []
 
     def writer() -> None:
-        time.sleep(0.3)
+        time.sleep(0.3)  # scenario: write once the watch below is (very likely) open; it resumes from
+        # the list's resourceVersion, so a slow start would still see every change
         v1.create_namespaced_pod(ns, _pod(client, "late", {"e2e": "yes"}))
         v1.patch_namespaced_pod("late", ns, {"metadata": {"annotations": {"a": "b"}}})
         v1.delete_namespaced_pod("late", ns)

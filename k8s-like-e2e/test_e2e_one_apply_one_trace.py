@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from typing import Any
 
 import pytest
 from conftest import Cluster
+from polling import wait_until
 
 from jetkube.services.machinery.store import connect
 
@@ -69,21 +69,25 @@ def test_one_apply_yields_one_trace_across_services(cluster: Cluster) -> None:
     try:
         with cluster.hollow_nodes(["trace-n1"]):
             cluster.kctl("apply", "-f", "-", input=MANIFEST)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                pods = json.loads(cluster.kctl("get", "pods", "-l", "app=traced", "-o",
-                                               "json").stdout)["items"]
-                if len(pods) == 2 and all(p["spec"].get("nodeName") for p in pods):
-                    break
-                time.sleep(0.3)
-            else:
-                raise AssertionError("the deployment's pods were not created and bound")
+            wait_until(lambda: (pods := json.loads(cluster.kctl(
+                "get", "pods", "-l", "app=traced", "-o", "json").stdout)["items"]) and len(pods) == 2
+                and all(p["spec"].get("nodeName") for p in pods),
+                timeout=60, interval=0.3, message="the deployment's pods created and bound")
             d = json.loads(cluster.kctl("get", "deploy", "traced", "-o", "json").stdout)
             trace_id = d["metadata"]["annotations"]["jetkube.io/traceparent"].split("-")[1]
-            time.sleep(7)  # span processors export in batches (every ~5 s)
-        mine = [s for s in collector.spans if s.get("trace_id") == trace_id]
-        services = {s.get("service") for s in mine}
-        names = {s.get("name") for s in mine}
+
+            def seen() -> tuple[set[str | None], set[str]]:
+                mine = [s for s in list(collector.spans) if s.get("trace_id") == trace_id]
+                return {s.get("service") for s in mine}, {str(s.get("name")) for s in mine}
+
+            def complete(got: tuple[set[str | None], set[str]]) -> bool:
+                services, names = got
+                return ({"jetkube-apiserver", "jetkube-controller-manager", "jetkube-scheduler"} <= services
+                        and any("deployment" in n for n in names) and any("replicaset" in n for n in names)
+                        and any(n.startswith("create pods") for n in names))
+            # span processors export in batches (every ~5 s): poll until every expected span is in
+            services, names = wait_until(seen, accept=complete, timeout=30, interval=0.5,
+                                         message="the trace's spans from all three services")
         assert {"jetkube-apiserver", "jetkube-controller-manager", "jetkube-scheduler"} <= services, \
             (services, names)
         assert any("deployment" in n for n in names) and any("replicaset" in n for n in names), names

@@ -16,12 +16,12 @@ import signal
 from collections.abc import Iterator
 
 import pytest
+from polling import wait_until
 from test_e2e_docker_pods import (
     IMAGE,
     DockerCluster,
     docker_cluster,
     running,
-    wait_for,
 )
 
 from jetkube.services.machinery.hostnet import data_dir_scope, missing_privileges
@@ -59,21 +59,21 @@ def fetch(dc: DockerCluster, ip: str) -> str | None:
 
 
 def test_pods_on_two_nodes_reach_each_other_by_pod_ip(dc: DockerCluster) -> None:
-    cidrs = wait_for("podCIDRs on both Nodes", lambda: (c := pod_cidrs(dc)) and all(
-        c.values()) and c, timeout=60)
+    cidrs = wait_until(lambda: (c := pod_cidrs(dc)) and all(
+        c.values()) and c, timeout=60, message="podCIDRs on both Nodes")
     dc.apply(pinned("web", "node-a", "mkdir /www && hostname > /www/index.html && "
                                      "exec httpd -f -p 8080 -h /www"))
     dc.apply(pinned("client", "node-b", "sleep 3600"))
-    wait_for("both pods Running", lambda: running(dc.pod_or_none("web"))
-             and running(dc.pod_or_none("client")), timeout=90)
+    wait_until(lambda: running(dc.pod_or_none("web"))
+             and running(dc.pod_or_none("client")), timeout=90, message="both pods Running")
     web, client = pod_ip(dc, "web"), pod_ip(dc, "client")
     assert ipaddress.ip_address(web) in ipaddress.ip_network(cidrs["node-a"]), (web, cidrs)
     assert ipaddress.ip_address(client) in ipaddress.ip_network(cidrs["node-b"]), (client,
                                                                                    cidrs)
 
     # node-b's pod reaches node-a's pod by its pod IP (the bridges of two node agents)
-    assert wait_for("the page across nodes", lambda: fetch(dc, web), timeout=30,
-                    every=0.5) == "web\n"
+    assert wait_until(lambda: fetch(dc, web),
+                      timeout=30, interval=0.5, message="the page across nodes") == "web\n"
 
     # the node's Docker network is its podCIDR
     scope = data_dir_scope(str(dc.data_dir))
@@ -93,8 +93,9 @@ def test_a_restarted_agent_keeps_its_pods_network(dc: DockerCluster) -> None:
     dc.stop_agent("node-a", signal.SIGKILL)
     dc.start_agent("node-a")
     # the restarted agent answers exec for its pod: it adopted it
-    wait_for("exec through the restarted agent", lambda: dc.kctl(
-        "exec", "web", "--", "true", check=False).returncode == 0, timeout=60, every=0.5)
+    wait_until(lambda: dc.kctl(
+        "exec", "web", "--", "true", check=False).returncode == 0,
+               timeout=60, interval=0.5, message="exec through the restarted agent")
     assert pod_ip(dc, "web") == web
-    assert wait_for("the page after the restart", lambda: fetch(dc, web), timeout=30,
-                    every=0.5) == "web\n"
+    assert wait_until(lambda: fetch(dc, web),
+                      timeout=30, interval=0.5, message="the page after the restart") == "web\n"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import Cluster
-from deployment_e2e import wait_for
+from polling import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -41,8 +41,9 @@ def test_a_second_scheduler_takes_only_its_own_pods(cluster: Cluster) -> None:
     with cluster.hollow_nodes(["second-1"], labels=POOL):
         cluster.kctl("apply", "-f", "-", input=json.dumps(_pod("by-default", None)))
         cluster.kctl("apply", "-f", "-", input=json.dumps(_pod("by-second", NAME)))
-        wait_for("the default scheduler's pod", lambda: _get(
-            cluster, "pod", "by-default", "-n", NS)["spec"].get("nodeName") == "second-1")
+        wait_until(lambda: _get(
+            cluster, "pod", "by-default", "-n", NS)["spec"].get("nodeName") == "second-1",
+                   timeout=60.0, interval=0.05, message="the default scheduler's pod")
         mine = _get(cluster, "pod", "by-second", "-n", NS)
         assert not mine["spec"].get("nodeName")
         assert not (mine.get("status") or {}).get("conditions")  # nobody touched it
@@ -54,8 +55,9 @@ def test_a_second_scheduler_takes_only_its_own_pods(cluster: Cluster) -> None:
             env={**os.environ, "KUBECONFIG": str(cluster.kubeconfig),
                  "JETKUBE_NATS_URL": cluster.nats_url})
         try:
-            wait_for("the second scheduler's pod", lambda: _get(
-                cluster, "pod", "by-second", "-n", NS)["spec"].get("nodeName") == "second-1")
+            wait_until(lambda: _get(
+                cluster, "pod", "by-second", "-n", NS)["spec"].get("nodeName") == "second-1",
+                       timeout=60.0, interval=0.05, message="the second scheduler's pod")
             lease = _get(cluster, "lease", NAME, "-n", "kube-system")
             assert lease["spec"]["holderIdentity"]
             default_lease = _get(cluster, "lease", "kube-scheduler", "-n", "kube-system")

@@ -26,7 +26,8 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import BIN, Cluster, _up, private_cidrs
-from test_e2e_docker_pods import IMAGE, docker_client_or_skip, ready, running, wait_for
+from polling import wait_until
+from test_e2e_docker_pods import IMAGE, docker_client_or_skip, ready, running
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.store import free_port
@@ -53,8 +54,8 @@ def sc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     try:
         _up(data_dir, port, nats_port, nodes=2, runtime="docker",
             args=("--cluster-cidr", cluster_cidr, "--service-cidr", service_cidr))
-        wait_for("2 nodes Ready", lambda: len([n for n in items(c, "nodes") if ready(n)]) == 2,
-                 timeout=90)
+        wait_until(lambda: len([n for n in items(c, "nodes") if ready(n)]) == 2,
+                   timeout=90, message="2 nodes Ready")
         yield c
     finally:
         c.kctl("delete", "deployments,pods", "--all", "-A", "--grace-period=0", "--force",
@@ -110,7 +111,7 @@ def client_pod(c: Cluster, name: str, node: str, ns: str = "default") -> None:
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
         "spec": {"nodeName": node, "terminationGracePeriodSeconds": 1, "containers": [
             {"name": "sh", "image": IMAGE, "command": ["sleep", "3600"]}]}}))
-    wait_for(f"{name} Running", lambda: running(get(c, "pod", name, "-n", ns)), timeout=60)
+    wait_until(lambda: running(get(c, "pod", name, "-n", ns)), timeout=60, message=f"{name} Running")
 
 
 def test_nodeport_service_spreads_requests_over_three_pods(sc: Cluster) -> None:
@@ -126,7 +127,7 @@ def test_nodeport_service_spreads_requests_over_three_pods(sc: Cluster) -> None:
     out = sc.kctl("expose", "deployment", "web", "--port", "80", "--target-port", "8080",
                   "--type", "NodePort").stdout
     assert out.strip() == "service/web exposed"
-    wait_for("3 ready endpoints", lambda: len(ready_addresses(sc, "web")) == 3, timeout=90)
+    wait_until(lambda: len(ready_addresses(sc, "web")) == 3, timeout=90, message="3 ready endpoints")
     pods = {p["metadata"]["name"]: p for p in web_pods(sc)}
     cidrs = {n["metadata"]["name"]: ipaddress.ip_network(n["spec"]["podCIDR"])
              for n in items(sc, "nodes")}
@@ -136,7 +137,7 @@ def test_nodeport_service_spreads_requests_over_three_pods(sc: Cluster) -> None:
     port = node_port(sc, "web")
     row = sc.kctl("get", "svc", "web").stdout.splitlines()[1].split()
     assert row[:2] == ["web", "NodePort"] and row[4] == f"80:{port}/TCP"
-    wait_for("the proxy serving the node port", lambda: fetch(port), timeout=30)
+    wait_until(lambda: fetch(port), timeout=30, message="the proxy serving the node port")
     answers = Counter(fetch(port) for _ in range(30))
     assert None not in answers, answers
     assert set(answers) == set(pods), answers  # all 3 pods answered
@@ -148,9 +149,9 @@ def test_client_pod_reaches_the_service_by_dns_name_and_cluster_ip(sc: Cluster) 
     cluster_ip = get(sc, "svc", "web")["spec"]["clusterIP"]
     for url in ("http://web", "http://web.default", "http://web.default.svc.cluster.local",
                 f"http://{cluster_ip}"):
-        got = wait_for(f"wget {url} from the client pod", lambda url=url: (
+        got = wait_until(lambda url=url: (
             p := in_pod(sc, "client", "timeout", "5", "wget", "-qO-", url)).returncode == 0 and p.stdout,
-            timeout=30, every=0.5)
+                         timeout=30, interval=0.5, message=f"wget {url} from the client pod")
         assert got.strip() in web, (url, got)
     resolv = in_pod(sc, "client", "cat", "/etc/resolv.conf").stdout
     assert "search default.svc.cluster.local svc.cluster.local cluster.local" in resolv, resolv
@@ -184,24 +185,24 @@ def test_a_pod_failing_its_readiness_probe_gets_no_traffic(sc: Cluster) -> None:
     victim = web_pods(sc)[0]
     name, ip = victim["metadata"]["name"], victim["status"]["podIP"]
     assert in_pod(sc, name, "rm", "/tmp/ready").returncode == 0
-    wait_for(f"{name} out of the ready endpoints", lambda: ip not in ready_addresses(sc, "web"),
-             timeout=30)
-    wait_for("the proxy leaving it out", lambda: all(fetch(port) != name for _ in range(10)),
-             timeout=15)
+    wait_until(lambda: ip not in ready_addresses(sc, "web"),
+               timeout=30, message=f"{name} out of the ready endpoints")
+    wait_until(lambda: all(fetch(port) != name for _ in range(10)),
+               timeout=15, message="the proxy leaving it out")
     answers = Counter(fetch(port) for _ in range(30))
     assert None not in answers and name not in answers and len(answers) == 2, answers
     assert in_pod(sc, name, "touch", "/tmp/ready").returncode == 0
-    wait_for(f"{name} ready again", lambda: ip in ready_addresses(sc, "web"), timeout=30)
+    wait_until(lambda: ip in ready_addresses(sc, "web"), timeout=30, message=f"{name} ready again")
 
 
 def test_scaled_to_one_no_request_fails_and_one_pod_answers(sc: Cluster) -> None:
     port = node_port(sc, "web")
     sc.kctl("scale", "deployment", "web", "--replicas", "1")
-    wait_for("1 ready endpoint", lambda: len(ready_addresses(sc, "web")) == 1, timeout=60)
+    wait_until(lambda: len(ready_addresses(sc, "web")) == 1, timeout=60, message="1 ready endpoint")
     [left] = ready_addresses(sc, "web")
     [pod] = [p for p in web_pods(sc) if p["status"].get("podIP") == left]
-    wait_for("the proxy settled on one pod",
-             lambda: {fetch(port) for _ in range(10)} == {pod["metadata"]["name"]}, timeout=15)
+    wait_until(lambda: {fetch(port) for _ in range(10)} == {pod["metadata"]["name"]},
+               timeout=15, message="the proxy settled on one pod")
     answers = Counter(fetch(port) for _ in range(30))
     assert answers == Counter({pod["metadata"]["name"]: 30}), answers
 
@@ -210,12 +211,12 @@ def test_a_loadbalancer_service_opens_its_port_on_the_node_address(sc: Cluster) 
     lb_port = random.randrange(20000, 29000)
     sc.kctl("expose", "deployment", "web", "--name", "web-lb", "--type", "LoadBalancer",
             "--port", str(lb_port), "--target-port", "8080")
-    ingress = wait_for("status.loadBalancer.ingress", lambda: (
+    ingress = wait_until(lambda: (
         get(sc, "svc", "web-lb").get("status") or {}).get("loadBalancer", {}).get("ingress"),
-        timeout=30)
+                         timeout=30, message="status.loadBalancer.ingress")
     assert ingress == [{"ip": "127.0.0.1"}]
     row = sc.kctl("get", "svc", "web-lb").stdout.splitlines()[1].split()
     assert row[1] == "LoadBalancer" and row[3] == "127.0.0.1", row
     [pod] = web_pods(sc)
-    got = wait_for("an answer on 127.0.0.1:<service port>", lambda: fetch(lb_port), timeout=30)
+    got = wait_until(lambda: fetch(lb_port), timeout=30, message="an answer on 127.0.0.1:<service port>")
     assert got == pod["metadata"]["name"]

@@ -8,24 +8,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from conftest import BIN, Cluster, _up
+from polling import wait_until
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.store import free_port
 
 pytestmark = pytest.mark.e2e
-
-
-def wait_for(what: str, pred: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +51,8 @@ def ready_nodes(c: Cluster) -> list[str]:
 
 def test_deployment_of_six_runs_on_three_sim_nodes(sim_cluster: Cluster) -> None:
     c = sim_cluster
-    wait_for("3 Ready sim nodes", lambda: ready_nodes(c) == ["node-1", "node-2", "node-3"])
+    wait_until(lambda: ready_nodes(c) == ["node-1", "node-2", "node-3"],
+               timeout=60.0, message="3 Ready sim nodes")
     node = items(c, "nodes")[0]
     assert node["status"]["nodeInfo"]["containerRuntimeVersion"].startswith("sim://")
     leases = items(c, "leases", "-n", "kube-node-lease")
@@ -72,7 +65,7 @@ def test_deployment_of_six_runs_on_three_sim_nodes(sim_cluster: Cluster) -> None
                 if p["status"].get("phase") == "Running"
                 and all(s["ready"] for s in p["status"].get("containerStatuses", []))]
 
-    wait_for("6 Running pods", lambda: len(running()) == 6, 90)
+    wait_until(lambda: len(running()) == 6, timeout=90, message="6 Running pods")
     pods = running()
     assert {p["spec"]["nodeName"] for p in pods} == {"node-1", "node-2", "node-3"}
     cidrs = {n["metadata"]["name"]: n["spec"].get("podCIDR") for n in items(c, "nodes")}
@@ -82,13 +75,13 @@ def test_deployment_of_six_runs_on_three_sim_nodes(sim_cluster: Cluster) -> None
         if cidr:  # the node IPAM controller gave the node a range: pod IPs come from it
             assert p["status"]["podIP"].rsplit(".", 1)[0] == cidr.split("/")[0].rsplit(".", 1)[0]
     dep = json.loads(c.kctl("get", "deployment", "web", "-o", "json").stdout)
-    wait_for("deployment available", lambda: json.loads(c.kctl(
+    wait_until(lambda: json.loads(c.kctl(
         "get", "deployment", "web", "-o", "json").stdout)["status"].get(
-        "availableReplicas") == 6, 30)
+        "availableReplicas") == 6, timeout=30, message="deployment available")
     assert dep["spec"]["replicas"] == 6
 
     c.kctl("scale", "deployment", "web", "--replicas", "0")
-    wait_for("pods gone", lambda: not items(c, "pods", "-l", "app=web"), 60)
+    wait_until(lambda: not items(c, "pods", "-l", "app=web"), timeout=60, message="pods gone")
 
 
 def test_static_pod_shows_as_a_mirror_on_each_node(sim_cluster: Cluster) -> None:
@@ -98,20 +91,21 @@ def test_static_pod_shows_as_a_mirror_on_each_node(sim_cluster: Cluster) -> None
         return [p for p in items(c, "pods") if p["metadata"]["name"].startswith("static-web-")
                 and p["status"].get("phase") == "Running"]
 
-    wait_for("3 mirror pods", lambda: len(mirrors()) == 3, 60)
+    wait_until(lambda: len(mirrors()) == 3, timeout=60, message="3 mirror pods")
     for m in mirrors():
         assert "kubernetes.io/config.mirror" in m["metadata"]["annotations"]
     c.kctl("delete", "pod", "static-web-node-1")
-    wait_for("the mirror back", lambda: any(
-        m["metadata"]["name"] == "static-web-node-1" for m in mirrors()), 30)
+    wait_until(lambda: any(
+        m["metadata"]["name"] == "static-web-node-1" for m in mirrors()),
+               timeout=30, message="the mirror back")
 
 
 def test_kctl_logs_reach_a_sim_pod(sim_cluster: Cluster) -> None:
     c = sim_cluster
     c.kctl("run", "talker", "--image", "busybox:1.36")
-    wait_for("talker running", lambda: any(
+    wait_until(lambda: any(
         p["status"].get("phase") == "Running" for p in items(c, "pods")
-        if p["metadata"]["name"] == "talker"), 60)
+        if p["metadata"]["name"] == "talker"), timeout=60, message="talker running")
     out = c.kctl("logs", "talker")
     assert "sim container" in out.stdout, out.stdout
 
@@ -119,14 +113,12 @@ def test_kctl_logs_reach_a_sim_pod(sim_cluster: Cluster) -> None:
 def test_node_agent_continues_the_pods_trace(sim_cluster: Cluster) -> None:
     c = sim_cluster
     c.kctl("run", "traced", "--image", "busybox:1.36")
-    wait_for("traced running", lambda: any(
+    wait_until(lambda: any(
         p["status"].get("phase") == "Running" for p in items(c, "pods")
-        if p["metadata"]["name"] == "traced"), 60)
-    out = ""
-    for _ in range(100):  # each process exports its spans in batches (about every 5 s)
-        out = c.kctl("trace", "pod/traced", "--data-dir", str(c.data_dir), check=False).stdout
-        if "start container traced" in out and "create pods" in out:
-            break
-        time.sleep(0.2)
+        if p["metadata"]["name"] == "traced"), timeout=60, message="traced running")
+    # each process exports its spans in batches (about every 5 s)
+    out = wait_until(lambda: c.kctl("trace", "pod/traced", "--data-dir", str(c.data_dir), check=False).stdout,
+                     accept=lambda out: "start container traced" in out and "create pods" in out,
+                     timeout=30, message="the pod's trace with the kubelet's spans")
     assert "create pods" in out and "kubelet.sync_pod" in out, out
     assert "run sandbox" in out and "start container traced" in out, out

@@ -6,11 +6,12 @@ joins."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
 from conftest import Cluster
-from deployment_e2e import wait_for
+from polling import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -38,9 +39,10 @@ def test_unschedulable_pod_says_why_then_runs_when_a_fitting_node_joins(cluster:
     cluster.kctl("create", "namespace", NS, check=False)
     with cluster.hollow_nodes(["unsched-small"], cpu="1", labels=POOL):
         cluster.kctl("apply", "-f", "-", input=json.dumps(POD))
-        wait_for("PodScheduled=False", lambda: (_scheduled_condition(cluster) or {})
+        wait_until(lambda: (_scheduled_condition(cluster) or {})
                  .get("reason") == "Unschedulable"
-                 and "Insufficient cpu" in (_scheduled_condition(cluster) or {}).get("message", ""))
+                 and "Insufficient cpu" in (_scheduled_condition(cluster) or {}).get("message", ""),
+                   timeout=60.0, interval=0.05, message="PodScheduled=False")
         cond = _scheduled_condition(cluster)
         assert cond is not None and cond["status"] == "False"
         # e.g. "0/7 nodes are available: 1 Insufficient cpu, 6 node(s) didn't match Pod's
@@ -49,18 +51,20 @@ def test_unschedulable_pod_says_why_then_runs_when_a_fitting_node_joins(cluster:
         assert "1 Insufficient cpu" in cond["message"]
         assert not _pod(cluster)["spec"].get("nodeName")
 
-        wait_for("the FailedScheduling event", lambda: "FailedScheduling" in cluster.kctl(
-            "describe", "pod", "big", "-n", NS).stdout)
+        wait_until(lambda: "FailedScheduling" in cluster.kctl(
+            "describe", "pod", "big", "-n", NS).stdout,
+                   timeout=60.0, interval=0.05, message="the FailedScheduling event")
         described = cluster.kctl("describe", "pod", "big", "-n", NS).stdout
         assert "Insufficient cpu" in described
 
         with cluster.hollow_nodes(["unsched-large"], cpu="4", labels=POOL):
-            took = wait_for("the pod to be bound to the new node",
-                            lambda: _pod(cluster)["spec"].get("nodeName") == "unsched-large",
-                            timeout=60)
+            t0 = time.monotonic()
+            wait_until(lambda: _pod(cluster)["spec"].get("nodeName") == "unsched-large",
+                       timeout=60, interval=0.05, message="the pod to be bound to the new node")
+            took = time.monotonic() - t0
             print(f"scheduled {took:.2f}s after the fitting node joined")
-            wait_for("Running", lambda: (_pod(cluster).get("status") or {}).get("phase")
-                     == "Running")
+            wait_until(lambda: (_pod(cluster).get("status") or {}).get("phase")
+                     == "Running", timeout=60.0, interval=0.05, message="Running")
             cond = _scheduled_condition(cluster)
             assert cond is not None and cond["status"] == "True"
             cluster.kctl("delete", "pod", "big", "-n", NS)

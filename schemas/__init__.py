@@ -4,7 +4,7 @@ The API server's surface:
 
 * ``load_object(rt, data) -> dict`` — decode, default, validate; raises ``SchemaError``
 * ``validate_update(rt, old, new) -> list[cause]`` — immutable-field checks
-* ``registry`` — ``ResourceType``, ``all_resources``, ``by_plural``, ``by_kind``, ``lookup``
+* ``registry`` — ``ResourceType``, ``all_resources``, ``api_groups``, ``by_plural``, ``by_kind``, ``lookup``
 
 Models live in ``meta``, ``container``, ``volumes``, ``scheduling``, ``pod``,
 ``core``, ``service``, ``apps``, ``batch`` and ``rbac``; quantities in ``quantity``.
@@ -37,6 +37,7 @@ from .meta import (
     ObjectReference,
     OwnerReference,
     Status,
+    requirement_matches,
     selector_dict_matches,
     selector_matches,
 )
@@ -54,6 +55,7 @@ from .rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
 from .registry import (
     ResourceType,
     all_resources,
+    api_groups,
     by_kind,
     by_plural,
     in_category,
@@ -70,9 +72,9 @@ __all__ = [
     "Namespace", "Node", "ObjectMeta", "ObjectReference", "OwnerReference", "Pod", "PodSpec",
     "PodTemplateSpec", "Quantity", "ReplicaSet", "ResourceQuota", "ResourceType", "Role",
     "RoleBinding", "Scale", "SchemaError", "Secret", "Service", "Status", "Taint", "Time",
-    "Toleration", "add_quantities", "all_resources", "by_kind", "by_plural", "check_update",
+    "Toleration", "add_quantities", "all_resources", "api_groups", "by_kind", "by_plural", "check_update",
     "compare_quantities", "cpu_millis", "default_pull_policy", "format_micro_time",
     "format_quantity", "format_time", "in_category", "load_object", "lookup", "parse_quantity",
-    "qos_class", "selector_dict_matches", "selector_matches", "subresource_body", "to_bytes",
-    "toleration_tolerates_taint", "validate_update",
+    "qos_class", "requirement_matches", "selector_dict_matches", "selector_matches",
+    "subresource_body", "to_bytes", "toleration_tolerates_taint", "validate_update",
 ]

@@ -1,12 +1,15 @@
 """Object metadata and shared references (meta/v1 and core/v1 helpers).
 
 ObjectMeta, ListMeta, OwnerReference, ManagedFieldsEntry, LabelSelector (with
-``selector_matches`` for controllers and validation), ObjectReference,
+``selector_matches`` for controllers and validation, and ``requirement_matches``,
+the one matcher of a selector requirement that label and node selectors share), ObjectReference,
 LocalObjectReference, metav1.Condition, and the ``Status`` error body.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import Field
@@ -72,64 +75,70 @@ class LabelSelector(K8sModel):
         """An empty selector matches everything (and is invalid for workloads)."""
         return not self.matchLabels and not self.matchExpressions
 
-    def matches(self, labels: dict[str, str] | None) -> bool:
+    def matches(self, labels: Mapping[str, str] | None) -> bool:
         return selector_matches(self, labels)
 
 
-def selector_matches(selector: LabelSelector | None, labels: dict[str, str] | None) -> bool:
+_INT = re.compile(r"[+-]?[0-9]+")
+
+
+def _parse_int64(text: str) -> int | None:
+    """``strconv.ParseInt(text, 10, 64)``: an optional sign and ASCII digits, in range."""
+    if not _INT.fullmatch(text):
+        return None
+    n = int(text)
+    return n if -(2**63) <= n < 2**63 else None
+
+
+def requirement_matches(operator: str | None, value: str | None, values: Collection[str]) -> bool:
+    """One selector requirement against an object's ``value`` for its key (``None``: the
+    label is absent), as ``labels.Requirement.Matches``: ``In``, ``NotIn``, ``Exists``,
+    ``DoesNotExist``, and the node selectors' ``Gt``/``Lt`` (one integer each side).
+    An unknown operator matches nothing."""
+    if operator == "In":
+        return value is not None and value in values
+    if operator == "NotIn":
+        return value is None or value not in values
+    if operator == "Exists":
+        return value is not None
+    if operator == "DoesNotExist":
+        return value is None
+    if operator in ("Gt", "Lt") and value is not None and len(values) == 1:
+        actual, bound = _parse_int64(value), _parse_int64(next(iter(values)))
+        if actual is None or bound is None:
+            return False
+        return actual > bound if operator == "Gt" else actual < bound
+    return False
+
+
+def _selector_matches(match_labels: Mapping[str, str] | None,
+                      expressions: Iterable[tuple[Any, Any, Collection[str] | None]],
+                      labels: Mapping[str, str] | None) -> bool:
+    lbl = labels or {}
+    if any(lbl.get(k) != v for k, v in (match_labels or {}).items()):
+        return False
+    return all(requirement_matches(op, lbl.get(key), values or ())
+               for key, op, values in expressions)
+
+
+def selector_matches(selector: LabelSelector | None, labels: Mapping[str, str] | None) -> bool:
     """Whether ``labels`` satisfy ``selector`` (``None`` selector matches nothing,
     an empty one matches everything), as ``metav1.LabelSelectorAsSelector``."""
     if selector is None:
         return False
-    lbl = labels or {}
-    if selector.matchLabels:
-        for k, v in selector.matchLabels.items():
-            if lbl.get(k) != v:
-                return False
-    if selector.matchExpressions:
-        for req in selector.matchExpressions:
-            present = req.key in lbl
-            op = req.operator
-            if op == "In":
-                if not present or lbl[req.key] not in (req.values or ()):
-                    return False
-            elif op == "NotIn":
-                if present and lbl[req.key] in (req.values or ()):
-                    return False
-            elif op == "Exists":
-                if not present:
-                    return False
-            elif present:  # DoesNotExist
-                return False
-    return True
+    return _selector_matches(selector.matchLabels,
+                             ((r.key, r.operator, r.values)
+                              for r in selector.matchExpressions or ()), labels)
 
 
-def selector_dict_matches(selector: dict[str, Any] | None, labels: dict[str, str] | None) -> bool:
+def selector_dict_matches(selector: Mapping[str, Any] | None,
+                          labels: Mapping[str, str] | None) -> bool:
     """``selector_matches`` on a canonical dict (controllers work on dicts)."""
     if selector is None:
         return False
-    lbl = labels or {}
-    for k, v in (selector.get("matchLabels") or {}).items():
-        if lbl.get(k) != v:
-            return False
-    for req in selector.get("matchExpressions") or ():
-        key, op, values = req.get("key"), req.get("operator"), req.get("values") or ()
-        present = key in lbl
-        if op == "In":
-            if not present or lbl[key] not in values:
-                return False
-        elif op == "NotIn":
-            if present and lbl[key] in values:
-                return False
-        elif op == "Exists":
-            if not present:
-                return False
-        elif op == "DoesNotExist":
-            if present:
-                return False
-        else:
-            return False
-    return True
+    return _selector_matches(selector.get("matchLabels"),
+                             ((r.get("key"), r.get("operator"), r.get("values"))
+                              for r in selector.get("matchExpressions") or ()), labels)
 
 
 class ObjectReference(K8sModel):

@@ -1,12 +1,13 @@
 """core/v1 Pod: PodSpec (with ``SetDefaults_PodSpec``), PodTemplateSpec,
 PodStatus and container statuses, the Pod object itself, the ``Binding`` body
-of the ``pods/binding`` subresource, and ``qos_class`` (what the API server
+of the ``pods/binding`` subresource, and ``qos_class`` (what the kubelet
 records in ``status.qosClass``).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -251,14 +252,26 @@ class Binding(K8sModel):
 # ---------------------------------------------------------------- QoS
 
 
-def qos_class(spec: PodSpec) -> Literal["Guaranteed", "Burstable", "BestEffort"]:
-    """The pod's QoS class, as ``qos.GetPodQOS`` computes it (cpu and memory only)."""
+QOSClass = Literal["Guaranteed", "Burstable", "BestEffort"]
+
+
+def qos_class(spec: PodSpec | Mapping[str, Any]) -> QOSClass:
+    """The pod's QoS class, as ``qos.GetPodQOS`` computes it (cpu and memory only).
+
+    ``spec`` is a :class:`PodSpec` or its canonical dict (the kubelet's view)."""
+    if isinstance(spec, PodSpec):
+        resources: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = [
+            ((c.resources.requests if c.resources else None) or {},
+             (c.resources.limits if c.resources else None) or {})
+            for c in [*(spec.initContainers or ()), *spec.containers]]
+    else:
+        resources = []
+        for c in [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]:
+            res = c.get("resources") or {}
+            resources.append((res.get("requests") or {}, res.get("limits") or {}))
     guaranteed = True
     any_set = False
-    for c in [*(spec.initContainers or ()), *spec.containers]:
-        res = c.resources
-        req = (res.requests if res else None) or {}
-        lim = (res.limits if res else None) or {}
+    for req, lim in resources:
         for name in ("cpu", "memory"):
             if (name in req and parse_quantity(req[name]) != 0) or (
                     name in lim and parse_quantity(lim[name]) != 0):

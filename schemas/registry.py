@@ -98,6 +98,7 @@ SCALE = ResourceType("autoscaling", "v1", "Scale", "scales", "scale", True, Scal
 
 _SUBRESOURCE_BODIES = {"binding": BINDING, "scale": SCALE}
 
+_GROUPS = tuple(dict.fromkeys(r.group for r in _RESOURCES))
 _BY_PLURAL = {(r.group, r.plural): r for r in _RESOURCES}
 _BY_KIND = {(r.api_version, r.kind): r for r in (*_RESOURCES, BINDING, SCALE)}
 
@@ -122,6 +123,11 @@ del _r, _n
 def all_resources() -> tuple[ResourceType, ...]:
     """Every served resource, in discovery order."""
     return _RESOURCES
+
+
+def api_groups() -> tuple[str, ...]:
+    """Every served API group once, in discovery order (``""`` is the core group)."""
+    return _GROUPS
 
 
 def by_plural(group: str, plural: str) -> ResourceType | None:

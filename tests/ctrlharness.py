@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 from apiharness import Api, make_api
+from polling import until
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.apiserver.natsface import request_from_message
@@ -62,13 +63,10 @@ class Env:
         for _ in range(rounds):
             await asyncio.sleep(0)
 
-    async def until(self, pred: Callable[[], bool], limit_s: float = 5.0) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + limit_s
-        while not pred():
-            if loop.time() > deadline:
-                raise AssertionError("condition not reached")
-            await asyncio.sleep(0.005)
+    async def until(self, pred: Callable[[], Any], limit_s: float = 5.0,
+                    message: str = "condition not reached") -> Any:
+        """polling.until, with the pause these tests have always used."""
+        return await until(pred, timeout=limit_s, interval=0.005, message=message)
 
     async def objects(self, path: str, **query: str) -> list[Obj]:
         return list((await self.api.ok("GET", path, query=query or None))["items"])

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from apiharness import make_api
+from polling import until
 
 from jetkube.services.machinery.store import MemoryStore
 
@@ -51,9 +52,9 @@ async def test_deleting_a_service_frees_its_ip_and_port() -> None:
     code, _ = await api.call("POST", SVCS, svc("b"))
     assert code == 500  # the range is full
     await api.ok("DELETE", f"{SVCS}/a")
-    for _ in range(20):
-        await asyncio.sleep(0.01)
-    out = await api.ok("POST", SVCS, svc("c", "NodePort", nodePort=30500))
+    # the address and the port come free once the deletion is through; until then the POST fails
+    _, out = await until(lambda: api.call("POST", SVCS, svc("c", "NodePort", nodePort=30500)),
+                         accept=lambda r: r[0] == 201, message="service c created on the freed IP and port")
     assert out["spec"]["clusterIP"] == "10.0.0.2"
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from apiharness import make_api, pod
 
 
@@ -12,7 +10,7 @@ async def test_pod_count_and_cpu_quota_refuse_the_pod_that_would_exceed() -> Non
     await api.ok("POST", "/api/v1/namespaces/default/resourcequotas", {
         "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q"},
         "spec": {"hard": {"count/pods": "2", "requests.cpu": "1"}}})
-    await asyncio.sleep(0.01)
+    await api.cache.wait_fresh()  # admission reads the quota from the watch cache
 
     def p(name: str, cpu: str) -> dict[str, object]:
         body = pod(name)
@@ -34,6 +32,6 @@ async def test_quota_on_requests_needs_pods_to_declare_them() -> None:
     await api.ok("POST", "/api/v1/namespaces/default/resourcequotas", {
         "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q"},
         "spec": {"hard": {"requests.memory": "1Gi"}}})
-    await asyncio.sleep(0.01)
+    await api.cache.wait_fresh()
     code, st = await api.call("POST", "/api/v1/namespaces/default/pods", pod("x"))
     assert code == 403 and "must specify requests.memory" in st["message"]

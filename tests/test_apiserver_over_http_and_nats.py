@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from polling import until
 
 from jetkube.services.machinery.apimachinery import apierrors
 from jetkube.services.machinery.client import ApiClient
@@ -94,12 +95,9 @@ async def test_authentication_and_rbac(apiserver: dict[str, Any]) -> None:
                                                  "apiGroup": "rbac.authorization.k8s.io"}]})
         assert r.status_code == 201, r.text
     async with _client(apiserver, token="bob-token") as bob:
-        for _ in range(50):  # the binding reaches this server's cache within milliseconds
-            r = await bob.get("/api/v1/namespaces/default/pods")
-            if r.status_code == 200:
-                break
-            await asyncio.sleep(0.02)
-        assert r.status_code == 200
+        # the binding reaches this server's cache within milliseconds
+        await until(lambda: bob.get("/api/v1/namespaces/default/pods"), interval=0.02,
+                    accept=lambda r: r.status_code == 200, message="bob allowed to list pods")
         r = await bob.post("/api/v1/namespaces/default/pods", json=POD)
         assert r.status_code == 403 and 'cannot create resource "pods"' in r.json()["message"]
 
@@ -148,10 +146,7 @@ async def test_pod_events_are_published_to_their_node_only(apiserver: dict[str, 
             await c.post("/api/v1/namespaces/default/pods/unbound/binding", json={
                 "apiVersion": "v1", "kind": "Binding", "metadata": {"name": "unbound"},
                 "target": {"kind": "Node", "name": "n2"}})
-        for _ in range(100):
-            if len(got["n1"]) >= 1 and len(got["n2"]) >= 1:
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: got["n1"] and got["n2"], interval=0.02, message="an event on each node's subject")
         assert got["n1"] == [("ADDED", "on-n1")]
         assert got["n2"] == [("MODIFIED", "unbound")]
         for s in subs:

@@ -32,7 +32,7 @@ async def test_watch_older_than_the_ring_is_410_gone() -> None:
     first = await api.ok("POST", PODS, pod("p0"))
     for i in range(1, 10):
         await api.ok("POST", PODS, pod(f"p{i}"))
-    await asyncio.sleep(0.01)
+    await api.cache.wait_fresh()
     code, st = await api.call("GET", PODS, query={
         "watch": "true", "resourceVersion": first["metadata"]["resourceVersion"]})
     assert code == 410 and st["reason"] == "Expired" and "too old" in st["message"]
@@ -41,10 +41,9 @@ async def test_watch_older_than_the_ring_is_410_gone() -> None:
 async def test_watch_without_resource_version_starts_with_current_state() -> None:
     api = await make_api()
     await api.ok("POST", PODS, pod("a"))
-    await asyncio.sleep(0.01)
+    await api.cache.wait_fresh()
     _, w = await api.call("GET", PODS, query={"watch": "true"})
     task = asyncio.create_task(_events(api, w, 2))
-    await asyncio.sleep(0.01)
     await api.ok("POST", PODS, pod("b"))
     assert await asyncio.wait_for(task, 5) == [("ADDED", "a"), ("ADDED", "b")]
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from ctrlharness import Env, make_env
+from polling import until
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.controllers import daemonset
-from jetkube.services.controllers.context import ControllerContext, Options
+from jetkube.services.controllers.context import ControllerContext, ControllerManagerOptions
 
 
 def ds_body(name: str, **pod_spec: Any) -> Obj:
@@ -48,12 +49,8 @@ async def agent(env: Env) -> None:
 
 
 async def until_nodes(env: Env, nodes: set[str]) -> dict[str, Obj]:
-    for _ in range(200):
-        got = await live_pods(env)
-        if set(got) == nodes:
-            return got
-        await env.settle()
-    raise AssertionError(f"pods on {sorted(await live_pods(env))}, want {sorted(nodes)}")
+    return await until(lambda: live_pods(env), accept=lambda got: set(got) == nodes,
+                       message=f"pods on {sorted(nodes)}")
 
 
 def status(env: Env, name: str) -> Obj:
@@ -66,7 +63,7 @@ async def test_pods_follow_nodes_joining_leaving_and_changing_labels() -> None:
     try:
         await add_node(env, "n1", {"role": "worker"})
         await add_node(env, "n2", {"role": "worker"})
-        await env.start(daemonset.build(ControllerContext(env.rt, Options())))
+        await env.start(daemonset.build(ControllerContext(env.rt, ControllerManagerOptions())))
         ds = await env.client.create("daemonsets", "default",
                                      ds_body("agent", nodeSelector={"role": "worker"}))
         pods = await until_nodes(env, {"n1", "n2"})
@@ -113,20 +110,15 @@ async def test_failed_daemon_pod_is_replaced() -> None:
     env = await make_env()
     try:
         await add_node(env, "n1")
-        await env.start(daemonset.build(ControllerContext(env.rt, Options())))
+        await env.start(daemonset.build(ControllerContext(env.rt, ControllerManagerOptions())))
         await env.client.create("daemonsets", "default", ds_body("agent"))
         first = (await until_nodes(env, {"n1"}))["n1"]
         first["status"] = {"phase": "Failed"}
         await env.client.update_status("pods", "default", first["metadata"]["name"], first)
         await env.settle()
         await agent(env)  # finishes the deletion of the failed pod
-        for _ in range(100):
-            pods = await live_pods(env)
-            if pods and pods["n1"]["metadata"]["name"] != first["metadata"]["name"]:
-                break
-            await env.settle()
-        else:
-            raise AssertionError("the failed pod was not replaced")
+        await until(lambda: live_pods(env), message="the failed pod replaced",
+                    accept=lambda pods: pods and pods["n1"]["metadata"]["name"] != first["metadata"]["name"])
     finally:
         await env.close()
 
@@ -135,7 +127,7 @@ async def test_pod_counts_as_available_min_ready_seconds_after_ready() -> None:
     env = await make_env()
     try:
         await add_node(env, "n1")
-        await env.start(daemonset.build(ControllerContext(env.rt, Options())))
+        await env.start(daemonset.build(ControllerContext(env.rt, ControllerManagerOptions())))
         body = ds_body("agent")
         body["spec"]["minReadySeconds"] = 10
         await env.client.create("daemonsets", "default", body)

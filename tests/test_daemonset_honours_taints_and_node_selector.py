@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from ctrlharness import Env, make_env
+from polling import until
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.controllers import daemonset
-from jetkube.services.controllers.context import ControllerContext, Options
+from jetkube.services.controllers.context import ControllerContext, ControllerManagerOptions
 
 
 async def add_node(env: Env, name: str, labels: dict[str, str] | None = None,
@@ -28,12 +29,9 @@ async def nodes_with_pods(env: Env, ds: str) -> set[str]:
             and not p["metadata"].get("deletionTimestamp")}
 
 
-async def until(env: Env, ds: str, want: set[str]) -> None:
-    for _ in range(200):
-        if await nodes_with_pods(env, ds) == want:
-            return
-        await env.settle()
-    raise AssertionError(f"{ds} on {sorted(await nodes_with_pods(env, ds))}, want {sorted(want)}")
+async def on_nodes(env: Env, ds: str, want: set[str]) -> None:
+    await until(lambda: nodes_with_pods(env, ds), accept=lambda got: got == want,
+                message=f"{ds} pods on {sorted(want)}")
 
 
 def ds_body(name: str, **pod_spec: Any) -> Obj:
@@ -55,11 +53,11 @@ async def test_node_selector_affinity_and_taints_pick_the_nodes() -> None:
                        unschedulable=True)
         await add_node(env, "ssd-unreachable", {"disk": "ssd", "zone": "c"},
                        [{"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"}])
-        await env.start(daemonset.build(ControllerContext(env.rt, Options())))
+        await env.start(daemonset.build(ControllerContext(env.rt, ControllerManagerOptions())))
 
         await env.client.create("daemonsets", "default",
                                 ds_body("fast", nodeSelector={"disk": "ssd"}))
-        await until(env, "fast", {"ssd", "ssd-cordoned", "ssd-unreachable"})
+        await on_nodes(env, "fast", {"ssd", "ssd-cordoned", "ssd-unreachable"})
 
         affinity = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
             "nodeSelectorTerms": [
@@ -70,7 +68,7 @@ async def test_node_selector_affinity_and_taints_pick_the_nodes() -> None:
             "db", affinity=affinity,
             tolerations=[{"key": "dedicated", "operator": "Equal", "value": "db",
                           "effect": "NoSchedule"}]))
-        await until(env, "db", {"hdd", "ssd-dedicated", "ssd-cordoned"})
+        await on_nodes(env, "db", {"hdd", "ssd-dedicated", "ssd-cordoned"})
         await env.until(lambda: ((env.rt.informers.informer("daemonsets").get(
             "daemonsets.default.db") or {}).get("status") or {}).get(
                 "desiredNumberScheduled") == 3)
@@ -82,9 +80,9 @@ async def test_running_pod_survives_no_schedule_but_not_an_untolerated_no_execut
     env = await make_env()
     try:
         await add_node(env, "n1")
-        await env.start(daemonset.build(ControllerContext(env.rt, Options())))
+        await env.start(daemonset.build(ControllerContext(env.rt, ControllerManagerOptions())))
         await env.client.create("daemonsets", "default", ds_body("agent"))
-        await until(env, "agent", {"n1"})
+        await on_nodes(env, "agent", {"n1"})
         node = await env.client.get("nodes", None, "n1")
         node["spec"]["taints"] = [{"key": "gpu", "effect": "NoSchedule"}]
         await env.client.update("nodes", None, "n1", node)
@@ -96,6 +94,6 @@ async def test_running_pod_survives_no_schedule_but_not_an_untolerated_no_execut
         node = await env.client.get("nodes", None, "n1")
         node["spec"]["taints"].append({"key": "drain", "effect": "NoExecute"})
         await env.client.update("nodes", None, "n1", node)
-        await until(env, "agent", set())
+        await on_nodes(env, "agent", set())
     finally:
         await env.close()

@@ -11,7 +11,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import dns.asyncquery
@@ -19,6 +19,7 @@ import dns.exception
 import dns.message
 import dns.rcode
 import pytest
+from polling import until
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.dns.server import Listen
@@ -29,13 +30,6 @@ from jetkube.services.machinery.service import ServiceRuntime, open_runtime
 
 pytestmark = pytest.mark.integration
 DNS_IP = "10.96.0.10"
-
-
-async def until(pred: Callable[[], Awaitable[bool]], limit: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + limit
-    while not await pred():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 @contextlib.asynccontextmanager
@@ -72,9 +66,10 @@ class Client:
         return {rd.to_text() for rr in m.answer for rd in rr}
 
     async def becomes(self, name: str, want: set[str] | None) -> None:
-        async def ok() -> bool:
-            return await self.a(name) == want and await self.a(name, tcp=True) == want
-        await until(ok)
+        async def answers() -> tuple[set[str] | None, set[str] | None]:
+            return await self.a(name), await self.a(name, tcp=True)
+        await until(answers, accept=lambda got: got == (want, want), timeout=10, interval=0.02,
+                    message=f"{name} answering {want} over UDP and TCP")
 
 
 def service(name: str, **spec: Any) -> Obj:
@@ -188,12 +183,9 @@ async def test_the_program_serves_and_stops_on_sigterm(apiserver: dict[str, Any]
     try:
         c = Client(Listen("127.0.0.1", port), timeout=0.5)
 
-        async def answers() -> bool:
-            try:
-                return await c.a("kube-dns.kube-system.svc.cluster.local") == {DNS_IP}
-            except (dns.exception.Timeout, OSError):  # not listening yet
-                return False
-        await until(answers, 30)
+        await until(lambda: c.a("kube-dns.kube-system.svc.cluster.local"), timeout=30, interval=0.02,
+                    accept=lambda got: got == {DNS_IP}, message="the program answering",
+                    retry_on=(dns.exception.Timeout, OSError))  # not listening yet
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 15) == 0
     finally:

@@ -13,6 +13,7 @@ from dockerfixtures import (  # noqa: F401
     docker_runtime_fixture,
     new_pod,
 )
+from polling import until
 
 from jetkube.services.kubelet.runtime import ContainerInfo, ContainerSpec, SandboxSpec
 from jetkube.services.kubelet.runtimes.docker import DockerRuntime
@@ -69,7 +70,10 @@ async def test_stop_honours_sigterm_or_kills_after_the_grace(
         command=["sh", "-c", "trap 'echo bye; exit 0' TERM; while :; do sleep 0.1; done"]))
     stubborn = await rt.create_and_start(sb, ContainerSpec(
         "stubborn", busybox_image, command=["sh", "-c", "trap '' TERM; sleep 60 & wait"]))
-    await asyncio.sleep(0.3)  # let the shells install their traps
+    def sleeping(cid: str) -> bool:  # each shell starts `sleep` only after its trap line
+        return any("sleep" in " ".join(p) for p in docker_client.containers.get(cid).top()["Processes"])
+    await until(lambda: asyncio.to_thread(lambda: sleeping(polite.id) and sleeping(stubborn.id)),
+                timeout=15, interval=0.05, message="both shells past their trap line")
     t0 = time.monotonic()
     await rt.stop_container(polite.id, 10)
     assert time.monotonic() - t0 < 5

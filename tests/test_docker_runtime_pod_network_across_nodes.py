@@ -26,6 +26,7 @@ from dockerfixtures import (  # noqa: F401
     new_scope,
     purge,
 )
+from polling import until
 
 from jetkube.services.kubelet.podnet import chain_name, network_name
 from jetkube.services.kubelet.runtime import ContainerInfo, ContainerSpec, SandboxSpec
@@ -42,11 +43,8 @@ def node(name: str, cidr: str, ip: str = "127.0.0.1") -> dict[str, Any]:
 
 
 async def exited(rt: DockerRuntime, cid: str, within: float = 30) -> ContainerInfo:
-    deadline = asyncio.get_running_loop().time() + within
-    while (info := await rt.inspect(cid)).state != "exited":
-        assert asyncio.get_running_loop().time() < deadline, info
-        await asyncio.sleep(0.1)
-    return info
+    return await until(lambda: rt.inspect(cid), timeout=within, interval=0.1,
+                       accept=lambda info: info.state == "exited", message=f"container {cid} exited")
 
 
 def stdout(client: Any, cid: str) -> str:

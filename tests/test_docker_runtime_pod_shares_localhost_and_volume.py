@@ -3,7 +3,6 @@ the hostname; env, working dir, user and the resource limits reach the container
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from dockerfixtures import (  # noqa: F401
     docker_runtime_fixture,
     new_pod,
 )
+from polling import until
 
 from jetkube.services.kubelet.runtime import (
     LABEL_ATTEMPT,
@@ -29,13 +29,8 @@ from jetkube.services.kubelet.runtimes.docker import DockerRuntime
 
 
 async def _exited(rt: DockerRuntime, cid: str, within: float = 20) -> ContainerInfo:
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        info = await rt.inspect(cid)
-        if info.state == "exited":
-            return info
-        assert asyncio.get_running_loop().time() < deadline, info
-        await asyncio.sleep(0.1)
+    return await until(lambda: rt.inspect(cid), timeout=within, interval=0.1,
+                       accept=lambda info: info.state == "exited", message=f"container {cid} exited")
 
 
 async def test_two_containers_share_localhost_hostname_and_an_empty_dir(

@@ -5,9 +5,10 @@ publishNotReadyAddresses honoured, written only on change, deleted with the serv
 from __future__ import annotations
 
 from ctrlharness import Env, make_env
+from polling import until
 
 from jetkube.schemas.objects import Obj
-from jetkube.services.controllers.context import ControllerContext, Options
+from jetkube.services.controllers.context import ControllerContext, ControllerManagerOptions
 from jetkube.services.controllers.endpoints import EndpointsController
 
 NS = "/api/v1/namespaces/default"
@@ -53,14 +54,11 @@ async def endpoints(env: Env, name: str) -> Obj | None:
 
 
 async def eventually(env: Env, name: str, want: list[Obj] | None) -> Obj | None:
-    got = None
-    for _ in range(100):
-        ep = await endpoints(env, name)
-        got = None if ep is None else ep.get("subsets") or []
-        if got == want:
-            return ep
-        await env.settle()
-    raise AssertionError(f"endpoints {name}: {got} != {want}")
+    """The endpoints object once its subsets are ``want`` (None: once it is gone)."""
+    def subsets(ep: Obj | None) -> list[Obj] | None:
+        return None if ep is None else ep.get("subsets") or []
+    return await until(lambda: endpoints(env, name), accept=lambda ep: subsets(ep) == want,
+                       message=f"endpoints {name} with subsets {want}")
 
 
 SERVICE = {
@@ -85,7 +83,7 @@ async def test_endpoints_resolve_ports_and_split_ready_from_not_ready() -> None:
         await add_pod(env, "g", "10.244.0.10", phase="Succeeded")
         await add_pod(env, "h", "10.244.0.11", http_port=8081)
         await env.api.ok("DELETE", f"{NS}/pods/d")  # terminating gracefully on node-1
-        ctl = EndpointsController(ControllerContext(env.rt, Options()))
+        ctl = EndpointsController(ControllerContext(env.rt, ControllerManagerOptions()))
         await env.start(ctl.controller)
         await env.api.ok("POST", f"{NS}/services", SERVICE)
         u = await uids(env)
@@ -142,7 +140,7 @@ async def test_publish_not_ready_addresses_lists_every_pod_with_an_ip_as_ready()
         await add_pod(env, "b", "10.244.0.6", ready=False)
         await add_pod(env, "d", "10.244.0.8", ready=False)
         await env.api.ok("DELETE", f"{NS}/pods/d")
-        ctl = EndpointsController(ControllerContext(env.rt, Options()))
+        ctl = EndpointsController(ControllerContext(env.rt, ControllerManagerOptions()))
         await env.start(ctl.controller)
         svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "peers"},
                "spec": {"clusterIP": "None", "publishNotReadyAddresses": True,
@@ -161,7 +159,7 @@ async def test_publish_not_ready_addresses_lists_every_pod_with_an_ip_as_ready()
 async def test_selectorless_services_and_their_endpoints_are_left_alone() -> None:
     env = await make_env()
     try:
-        ctl = EndpointsController(ControllerContext(env.rt, Options()))
+        ctl = EndpointsController(ControllerContext(env.rt, ControllerManagerOptions()))
         await env.start(ctl.controller)
         await env.api.ok("POST", f"{NS}/services", {
             "apiVersion": "v1", "kind": "Service", "metadata": {"name": "ext"},

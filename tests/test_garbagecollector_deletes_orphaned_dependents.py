@@ -5,9 +5,10 @@ owner the caches do not show yet is checked with a live read, never presumed gon
 from __future__ import annotations
 
 from ctrlharness import Env, make_env
+from polling import until
 
 from jetkube.schemas.objects import Obj
-from jetkube.services.controllers.context import ControllerContext, Options
+from jetkube.services.controllers.context import ControllerContext, ControllerManagerOptions
 from jetkube.services.controllers.garbagecollector import GarbageCollector
 
 CMS = "/api/v1/namespaces/default/configmaps"
@@ -28,7 +29,7 @@ async def names(env: Env) -> set[str]:
 
 
 async def start_gc(env: Env) -> GarbageCollector:
-    gc = GarbageCollector(ControllerContext(env.rt, Options()))
+    gc = GarbageCollector(ControllerContext(env.rt, ControllerManagerOptions()))
     await env.start(gc.controller)
     return gc
 
@@ -52,11 +53,8 @@ async def test_dependents_of_a_deleted_owner_are_deleted() -> None:
 
         await env.api.ok("DELETE", f"{CMS}/owner")
         await env.until(lambda: gc.graph.get(owner["metadata"]["uid"]) is None)
-        for _ in range(200):
-            if await names(env) == {"other", "shared"}:
-                break
-            await env.settle()
-        assert await names(env) == {"other", "shared"}
+        await until(lambda: names(env), accept=lambda got: got == {"other", "shared"},
+                    message="owner's dependents collected")
         assert await env.objects("/api/v1/namespaces/default/pods") == []
         shared = await env.api.ok("GET", f"{CMS}/shared")
         assert [r["uid"] for r in shared["metadata"]["ownerReferences"]] == [
@@ -72,10 +70,7 @@ async def test_dependent_of_an_owner_that_never_existed_is_deleted() -> None:
         ghost = {"apiVersion": "v1", "kind": "ConfigMap",
                  "metadata": {"name": "ghost", "uid": "no-such-uid"}}
         await env.api.ok("POST", CMS, cm("lost", ghost))
-        for _ in range(200):
-            if "lost" not in await names(env):
-                break
-            await env.settle()
+        await until(lambda: names(env), accept=lambda got: "lost" not in got, message="lost collected")
         assert await names(env) == set()
     finally:
         await env.close()
@@ -113,19 +108,13 @@ async def test_a_node_lease_goes_with_its_node_and_a_cross_namespace_owner_count
             "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "elsewhere"}})
         await env.api.ok("POST", "/api/v1/namespaces/elsewhere/configmaps", cm("stray", owner))
         await start_gc(env)
-        for _ in range(200):
-            if not await env.objects("/api/v1/namespaces/elsewhere/configmaps"):
-                break
-            await env.settle()
-        assert await env.objects("/api/v1/namespaces/elsewhere/configmaps") == []
+        await until(lambda: env.objects("/api/v1/namespaces/elsewhere/configmaps"),
+                    accept=lambda got: got == [], message="the cross-namespace dependent collected")
         assert await names(env) == {"owner"}
         assert len(await env.objects(leases)) == 1
 
         await env.api.ok("DELETE", "/api/v1/nodes/n1")
-        for _ in range(200):
-            if not await env.objects(leases):
-                break
-            await env.settle()
-        assert await env.objects(leases) == []
+        await until(lambda: env.objects(leases), accept=lambda got: got == [],
+                    message="the node's lease collected")
     finally:
         await env.close()

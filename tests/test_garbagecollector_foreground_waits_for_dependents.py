@@ -5,6 +5,7 @@ in the foreground too, so a chain goes from the leaves up."""
 from __future__ import annotations
 
 from ctrlharness import make_env
+from polling import until
 from test_garbagecollector_deletes_orphaned_dependents import CMS, cm, names, start_gc
 
 FOREGROUND = {"propagationPolicy": "Foreground"}
@@ -20,10 +21,7 @@ async def test_owner_waits_for_a_blocking_dependent_then_goes() -> None:
         await env.api.ok("POST", CMS, cm("free", owner))
         await start_gc(env)
         await env.api.ok("DELETE", f"{CMS}/owner", FOREGROUND)
-        for _ in range(100):
-            if "free" not in await names(env):
-                break
-            await env.settle()
+        await until(lambda: names(env), accept=lambda got: "free" not in got, message="free collected")
         assert await names(env) == {"owner", "held"}
         cur = await env.api.ok("GET", f"{CMS}/owner")
         assert cur["metadata"]["finalizers"] == ["foregroundDeletion"]
@@ -34,11 +32,7 @@ async def test_owner_waits_for_a_blocking_dependent_then_goes() -> None:
 
         held_now["metadata"]["finalizers"] = []
         await env.api.ok("PUT", f"{CMS}/held", held_now)
-        for _ in range(100):
-            if not await names(env):
-                break
-            await env.settle()
-        assert await names(env) == set()
+        await until(lambda: names(env), accept=lambda got: got == set(), message="everything collected")
     finally:
         await env.close()
 
@@ -53,11 +47,9 @@ async def test_a_chain_is_deleted_from_the_leaves_up() -> None:
         await env.api.ok("POST", CMS, leaf)
         await start_gc(env)
         await env.api.ok("DELETE", f"{CMS}/top", FOREGROUND)
-        for _ in range(100):
-            mid_now = await env.api.ok("GET", f"{CMS}/mid")
-            if mid_now["metadata"].get("deletionTimestamp"):
-                break
-            await env.settle()
+        mid_now = await until(lambda: env.api.ok("GET", f"{CMS}/mid"),
+                              accept=lambda got: got["metadata"].get("deletionTimestamp"),
+                              message="mid being deleted")
         assert mid_now["metadata"]["finalizers"] == ["foregroundDeletion"]
         await env.settle()
         assert await names(env) == {"top", "mid", "leaf"}
@@ -66,11 +58,7 @@ async def test_a_chain_is_deleted_from_the_leaves_up() -> None:
         assert leaf_now["metadata"].get("deletionTimestamp")
         leaf_now["metadata"]["finalizers"] = []
         await env.api.ok("PUT", f"{CMS}/leaf", leaf_now)
-        for _ in range(100):
-            if not await names(env):
-                break
-            await env.settle()
-        assert await names(env) == set()
+        await until(lambda: names(env), accept=lambda got: got == set(), message="everything collected")
     finally:
         await env.close()
 
@@ -83,10 +71,7 @@ async def test_a_dependent_with_another_owner_only_drops_the_reference() -> None
         await env.api.ok("POST", CMS, cm("shared", owner, other, block=True))
         await start_gc(env)
         await env.api.ok("DELETE", f"{CMS}/owner", FOREGROUND)
-        for _ in range(100):
-            if "owner" not in await names(env):
-                break
-            await env.settle()
+        await until(lambda: names(env), accept=lambda got: "owner" not in got, message="owner deleted")
         assert await names(env) == {"other", "shared"}
         shared = await env.api.ok("GET", f"{CMS}/shared")
         assert [r["uid"] for r in shared["metadata"]["ownerReferences"]] == [

@@ -4,6 +4,7 @@ stay; then the orphan finalizer is removed and the owner goes."""
 from __future__ import annotations
 
 from ctrlharness import make_env
+from polling import until
 from test_garbagecollector_deletes_orphaned_dependents import CMS, cm, names, start_gc
 
 
@@ -17,10 +18,7 @@ async def test_orphaned_dependents_stay_without_the_reference() -> None:
         await start_gc(env)
         out = await env.api.ok("DELETE", f"{CMS}/owner", {"propagationPolicy": "Orphan"})
         assert out["metadata"]["finalizers"] == ["orphan"]
-        for _ in range(100):
-            if "owner" not in await names(env):
-                break
-            await env.settle()
+        await until(lambda: names(env), accept=lambda got: "owner" not in got, message="owner deleted")
         assert await names(env) == {"other", "dep-1", "dep-2"}
         dep1 = await env.api.ok("GET", f"{CMS}/dep-1")
         assert not dep1["metadata"].get("ownerReferences")

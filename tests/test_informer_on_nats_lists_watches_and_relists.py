@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 import pytest
+from polling import until
 
 from jetkube.services.machinery.client import Informer
 from jetkube.services.machinery.store import Entry, NatsStore, Watch, WatchHandler
@@ -61,14 +62,6 @@ def pod(name: str, phase: str = "Pending") -> bytes:
                          "status": {"phase": phase}})
 
 
-async def until(pred: Callable[[], bool], seconds: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not pred():
-        assert loop.time() < deadline, "condition not reached"
-        await asyncio.sleep(0.01)
-
-
 async def test_informer_on_nats_lists_watches_and_relists(nats_store: NatsStore) -> None:
     store = StoppableWatches(nats_store)
     await store.create("pods.default.a", pod("a"))
@@ -104,7 +97,7 @@ async def test_informer_on_nats_lists_watches_and_relists(nats_store: NatsStore)
     await store.create("pods.default.c", pod("c"))
     e = await store.get("pods.default.a")
     await store.update("pods.default.a", pod("a", "Succeeded"), e.revision)
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.2)  # absence check: with the watch stopped, no event arrives
     assert events == []
     await asyncio.wait_for(inf.relist(), 5)
     assert sorted(events) == [("add", "c", "Pending"), ("delete", "b", "Pending"),

@@ -7,7 +7,7 @@ from ctrlharness import Env, make_env
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.controllers import job as jobctl
-from jetkube.services.controllers.context import ControllerContext, Options
+from jetkube.services.controllers.context import ControllerContext, ControllerManagerOptions
 
 
 def status(env: Env, name: str) -> Obj:
@@ -23,7 +23,7 @@ def failed_reason(env: Env, name: str) -> str | None:
 async def test_job_past_its_deadline_fails_and_its_pods_go() -> None:
     env = await make_env()
     try:
-        await env.start(jobctl.build(ControllerContext(env.rt, Options())))
+        await env.start(jobctl.build(ControllerContext(env.rt, ControllerManagerOptions())))
         await env.client.create("jobs", "default", {
             "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "slow"},
             "spec": {"activeDeadlineSeconds": 30, "parallelism": 2, "completions": 5,
@@ -49,7 +49,7 @@ async def test_job_past_its_deadline_fails_and_its_pods_go() -> None:
 async def test_job_finishing_in_time_is_complete_not_failed() -> None:
     env = await make_env()
     try:
-        await env.start(jobctl.build(ControllerContext(env.rt, Options())))
+        await env.start(jobctl.build(ControllerContext(env.rt, ControllerManagerOptions())))
         await env.client.create("jobs", "default", {
             "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "quick"},
             "spec": {"activeDeadlineSeconds": 30, "template": {"spec": {

@@ -9,7 +9,7 @@ from ctrlharness import Env, make_env
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.controllers import job as jobctl
-from jetkube.services.controllers.context import ControllerContext, Options
+from jetkube.services.controllers.context import ControllerContext, ControllerManagerOptions
 
 
 def job_body(name: str, **spec: Any) -> Obj:
@@ -40,7 +40,7 @@ def status(env: Env, name: str) -> Obj:
 async def test_failures_back_off_then_exceed_the_limit() -> None:
     env = await make_env()
     try:
-        await env.start(jobctl.build(ControllerContext(env.rt, Options())))
+        await env.start(jobctl.build(ControllerContext(env.rt, ControllerManagerOptions())))
         await env.client.create("jobs", "default", job_body("flaky", backoffLimit=2,
                                                             completions=2, parallelism=2))
         await env.until(lambda: status(env, "flaky").get("active") == 2)
@@ -83,7 +83,7 @@ async def test_failures_back_off_then_exceed_the_limit() -> None:
 async def test_backoff_limit_zero_fails_on_the_first_failure() -> None:
     env = await make_env()
     try:
-        await env.start(jobctl.build(ControllerContext(env.rt, Options())))
+        await env.start(jobctl.build(ControllerContext(env.rt, ControllerManagerOptions())))
         await env.client.create("jobs", "default", job_body("once", backoffLimit=0))
         await env.until(lambda: status(env, "once").get("active") == 1)
         await fail(env, (await live_pods(env))[0])

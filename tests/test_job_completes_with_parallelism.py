@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from ctrlharness import Env, make_env
+from polling import until
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.controllers import job as jobctl
-from jetkube.services.controllers.context import ControllerContext, Options
+from jetkube.services.controllers.context import ControllerContext, ControllerManagerOptions
 
 
 def job_body(name: str, **spec: Any) -> Obj:
@@ -41,18 +42,13 @@ def condition(status: Obj, ctype: str) -> Obj | None:
 
 
 async def wait_pods(env: Env, n: int) -> list[Obj]:
-    for _ in range(200):
-        got = await pods(env)
-        if len(got) == n:
-            return got
-        await env.settle()
-    raise AssertionError(f"expected {n} live pods, have {len(await pods(env))}")
+    return await until(lambda: pods(env), accept=lambda got: len(got) == n, message=f"{n} live pods")
 
 
 async def test_job_runs_parallelism_pods_until_completions_succeed() -> None:
     env = await make_env()
     try:
-        await env.start(jobctl.build(ControllerContext(env.rt, Options())))
+        await env.start(jobctl.build(ControllerContext(env.rt, ControllerManagerOptions())))
         job = await env.client.create("jobs", "default", job_body("work", completions=4,
                                                                    parallelism=2))
         uid = job["metadata"]["uid"]
@@ -98,7 +94,7 @@ async def test_job_runs_parallelism_pods_until_completions_succeed() -> None:
 async def test_job_without_completions_finishes_when_one_pod_succeeds() -> None:
     env = await make_env()
     try:
-        await env.start(jobctl.build(ControllerContext(env.rt, Options())))
+        await env.start(jobctl.build(ControllerContext(env.rt, ControllerManagerOptions())))
         await env.client.create("jobs", "default", job_body("queue", parallelism=3))
         running = await wait_pods(env, 3)
         await finish(env, running[0], "Succeeded")
@@ -117,7 +113,7 @@ async def test_job_without_completions_finishes_when_one_pod_succeeds() -> None:
 async def test_suspended_job_runs_no_pods_until_resumed() -> None:
     env = await make_env()
     try:
-        await env.start(jobctl.build(ControllerContext(env.rt, Options())))
+        await env.start(jobctl.build(ControllerContext(env.rt, ControllerManagerOptions())))
         await env.client.create("jobs", "default", job_body("later", completions=2,
                                                             parallelism=2, suspend=True))
         await env.until(lambda: condition((env.rt.informers.informer("jobs").get(
@@ -141,7 +137,7 @@ async def test_suspended_job_runs_no_pods_until_resumed() -> None:
 async def test_indexed_job_runs_each_index_until_it_succeeds() -> None:
     env = await make_env()
     try:
-        await env.start(jobctl.build(ControllerContext(env.rt, Options())))
+        await env.start(jobctl.build(ControllerContext(env.rt, ControllerManagerOptions())))
         await env.client.create("jobs", "default", job_body(
             "idx", completions=3, parallelism=2, completionMode="Indexed"))
         running = await wait_pods(env, 2)

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from polling import until
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.kubelet.agent import NodeAgent
@@ -31,13 +32,6 @@ def pod(name: str, node: str) -> Obj:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
             "spec": {"nodeName": node, "terminationGracePeriodSeconds": 5,
                      "containers": [{"name": "c", "image": "busybox:1.36"}]}}
-
-
-async def until(pred: Callable[[], Any], limit: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + limit
-    while not await pred():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -76,16 +70,16 @@ async def phase(api: ApiClient, name: str) -> str | None:
 
 async def test_lists_then_follows_only_its_own_pods(node: Any) -> None:
     agent, _source, api, name = node
-    await until(lambda: _is(phase(api, f"{name}-early"), "Running"))
+    await until_phase(api, f"{name}-early", "Running")
     await api.create("pods", "default", pod(f"{name}-late", name))
     await api.create("pods", "default", pod(f"{name}-other", "some-other-node"))
-    await until(lambda: _is(phase(api, f"{name}-late"), "Running"))
-    await asyncio.sleep(0.2)
+    await until_phase(api, f"{name}-late", "Running")
+    await asyncio.sleep(0.2)  # absence check: the other node's pod must not reach this agent meanwhile
     assert {w.name for w in agent.workers.values()} == {f"{name}-early", f"{name}-late"}
     assert await phase(api, f"{name}-other") == "Pending"
 
     await api.delete("pods", "default", f"{name}-late")  # graceful: the agent finishes it
-    await until(lambda: _is(phase(api, f"{name}-late"), "gone"))
+    await until_phase(api, f"{name}-late", "gone")
     assert {w.name for w in agent.workers.values()} == {f"{name}-early"}
     node_obj = await api.get("nodes", None, name)
     assert node_obj["status"]["nodeInfo"]["containerRuntimeVersion"] == "sim://0.1.0"
@@ -93,15 +87,16 @@ async def test_lists_then_follows_only_its_own_pods(node: Any) -> None:
 
 async def test_resync_heals_missed_messages(node: Any) -> None:
     agent, source, api, name = node
-    await until(lambda: _is(phase(api, f"{name}-early"), "Running"))
+    await until_phase(api, f"{name}-early", "Running")
     await source._sub.unsubscribe()  # from now on the stream says nothing to this agent
     await api.create("pods", "default", pod(f"{name}-missed", name))
     await api.delete("pods", "default", f"{name}-early", grace_period_seconds=0)
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.2)  # absence check: unsubscribed, the agent must not hear of either change
     assert {w.name for w in agent.workers.values()} == {f"{name}-early"}
     await source.resync()
-    await until(lambda: _is(phase(api, f"{name}-missed"), "Running"))
-    await until(lambda: _true(not any(w.name == f"{name}-early" for w in agent.workers.values())))
+    await until_phase(api, f"{name}-missed", "Running")
+    await until(lambda: not any(w.name == f"{name}-early" for w in agent.workers.values()), timeout=10,
+                message="the deleted pod's worker gone")
     left = await agent.ctx.runtime.list_containers()
     assert not [c for c in left if c.pod.name.endswith("early")]
 
@@ -115,9 +110,6 @@ async def test_lists_in_pages(node: Any) -> None:
     assert len({p["metadata"]["name"] for p in pods}) == 5
 
 
-async def _is(aw: Any, want: str) -> bool:
-    return bool(await aw == want)
-
-
-async def _true(v: bool) -> bool:
-    return v
+async def until_phase(api: ApiClient, name: str, want: str) -> None:
+    await until(lambda: phase(api, name), accept=lambda got: got == want, timeout=10,
+                message=f"pod {name} {want}")

@@ -5,6 +5,7 @@ only then deletes the pod with grace 0.  A container that exits on SIGTERM ends 
 from __future__ import annotations
 
 from ctrlharness import Env
+from polling import until
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.kubelet.runtime import ContainerInfo
@@ -55,11 +56,7 @@ async def test_delete_runs_prestop_term_grace_kill_then_removes_the_pod(env: Env
     await env.clock.advance(10)
     await env.until(lambda: len(exits) == 2)
     assert {e.name: e.exit_code for e in exits} == {"side": 143, "c": 137}  # SIGKILL
-    for _ in range(50):
-        if not await exists(env, "web"):
-            break
-        await env.settle()
-    assert not await exists(env, "web")
+    await until(lambda: exists(env, "web"), accept=lambda got: not got, message="web deleted")
     assert await node.runtime.list_containers() == []
     assert await node.runtime.list_sandboxes() == []
     await env.until(lambda: not node.agent.workers)
@@ -71,11 +68,8 @@ async def test_containers_that_stop_on_sigterm_end_the_deletion_early(env: Env) 
     await env.api.ok("POST", PODS, pod("quick", {}))
     await env.until(lambda: node.reasons("quick").count("Started") == 2)
     await env.api.ok("DELETE", f"{PODS}/quick")
-    for _ in range(100):
-        if not await exists(env, "quick"):
-            break
-        await env.settle()
-    assert not await exists(env, "quick")  # no clock advance needed
+    # no clock advance needed
+    await until(lambda: exists(env, "quick"), accept=lambda got: not got, message="quick deleted")
     await node.stop()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ctrlharness import Env
+from polling import until
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.kubelet.runtime import ContainerInfo, ContainerSpec, Sandbox
@@ -81,11 +82,7 @@ async def test_failed_init_container_fails_a_never_restarting_pod(env: Env) -> N
     async def phase() -> str:
         return str((await get(env, "job"))["status"].get("phase"))
 
-    for _ in range(200):
-        if await phase() == "Failed":
-            break
-        await env.settle()
-    assert await phase() == "Failed"
+    await until(phase, accept=lambda got: got == "Failed", message="the pod Failed")
     assert started == ["init-1"]
     st = (await get(env, "job"))["status"]["initContainerStatuses"][0]
     assert st["state"]["terminated"]["exitCode"] == 3

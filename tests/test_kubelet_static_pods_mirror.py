@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 from ctrlharness import Env
+from polling import until
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.kubelet.staticpods import MIRROR_ANNOTATION
@@ -33,11 +34,8 @@ async def mirror(env: Env, node: TestNode) -> Obj | None:
 
 
 async def wait_mirror(env: Env, node: TestNode, pred: Any) -> Obj:
-    for _ in range(100):
-        m = await mirror(env, node)
-        if m is not None and pred(m):
-            return m
-    raise AssertionError(f"mirror never matched: {await mirror(env, node)}")
+    return await until(lambda: mirror(env, node), accept=lambda m: m is not None and pred(m),
+                       message="the mirror pod matching")
 
 
 def running(m: Obj) -> bool:
@@ -80,10 +78,10 @@ async def test_static_pod_runs_and_is_mirrored(env: Env, tmp_path: Path) -> None
     # removing the file stops the pod and deletes the mirror
     (manifests / "etcd.yaml").unlink()
     await env.clock.advance(20)
-    for _ in range(100):
-        if await mirror(env, node) is None and not await node.runtime.list_containers():
-            break
-    assert await mirror(env, node) is None
+    async def mirror_and_containers() -> tuple[Obj | None, list[Any]]:
+        return await mirror(env, node), await node.runtime.list_containers()
+    await until(mirror_and_containers, accept=lambda got: got == (None, []),
+                message="the mirror deleted and the containers stopped")
     assert await node.runtime.list_sandboxes() == []
     await node.stop()
 

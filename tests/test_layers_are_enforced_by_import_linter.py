@@ -77,3 +77,59 @@ def test_a_forbidden_import_breaks_its_contract(clean_tree: Path, tmp_path: Path
     broken = " ".join(result.stdout.split("Broken contracts", 1)[-1].split())  # unwrap lines
     assert contract in broken
     assert names in broken
+
+
+# Import circles: strongly connected components of the module graph (every import
+# statement counts, also those under ``if TYPE_CHECKING:`` and inside functions).
+_CIRCLES = """
+import sys, grimp
+g = grimp.build_graph("jetkube", cache_dir=None)
+index, low, on, stack, n = {}, {}, set(), [], 0
+def edges(m):
+    return sorted(x for x in g.find_modules_directly_imported_by(m) if x.startswith("jetkube"))
+for root in sorted(g.modules):
+    if root in index:
+        continue
+    index[root] = low[root] = n; n += 1; stack.append(root); on.add(root)
+    work = [(root, iter(edges(root)))]
+    while work:
+        v, it = work[-1]
+        for w in it:
+            if w not in index:
+                index[w] = low[w] = n; n += 1; stack.append(w); on.add(w)
+                work.append((w, iter(edges(w)))); break
+            if w in on:
+                low[v] = min(low[v], index[w])
+        else:
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[v])
+            if low[v] == index[v]:
+                comp = []
+                while True:
+                    w = stack.pop(); on.discard(w); comp.append(w)
+                    if w == v:
+                        break
+                if len(comp) > 1:
+                    print(" ".join(sorted(comp)))
+"""
+
+
+def _circles(tree: Path) -> list[str]:
+    env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+    result = subprocess.run([sys.executable, "-c", _CIRCLES], env=env, text=True,
+                            capture_output=True, timeout=120, check=True)
+    return result.stdout.splitlines()
+
+
+def test_there_is_no_import_circle(clean_tree: Path) -> None:
+    assert _circles(clean_tree) == []
+
+
+def test_a_planted_import_circle_is_found(clean_tree: Path, tmp_path: Path) -> None:
+    tree = tmp_path / "t"
+    shutil.copytree(clean_tree, tree)
+    staticpods = tree / "src" / "jetkube" / "services" / "kubelet" / "staticpods.py"
+    staticpods.write_text(staticpods.read_text()
+                          + "\nfrom jetkube.services.kubelet import agent  # noqa\n")
+    assert _circles(tree) == ["jetkube.services.kubelet.agent jetkube.services.kubelet.staticpods"]

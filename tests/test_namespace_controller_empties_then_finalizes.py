@@ -8,7 +8,7 @@ from apiharness import pod
 from ctrlharness import Env, make_env
 
 from jetkube.schemas.objects import Obj
-from jetkube.services.controllers.context import ControllerContext, Options
+from jetkube.services.controllers.context import ControllerContext, ControllerManagerOptions
 from jetkube.services.controllers.namespace import NamespaceController
 
 NS = "/api/v1/namespaces/shop"
@@ -61,7 +61,7 @@ async def test_namespace_is_emptied_waits_for_terminating_pods_then_goes() -> No
     env = await make_env()
     try:
         await populate(env)
-        ctl = NamespaceController(ControllerContext(env.rt, Options()))
+        ctl = NamespaceController(ControllerContext(env.rt, ControllerManagerOptions()))
         await env.start(ctl.controller)
         out = await env.api.ok("DELETE", NS)
         assert out["status"]["phase"] == "Terminating"
@@ -100,7 +100,7 @@ async def test_a_namespace_not_being_deleted_is_left_alone() -> None:
     env = await make_env()
     try:
         await populate(env)
-        ctl = NamespaceController(ControllerContext(env.rt, Options()))
+        ctl = NamespaceController(ControllerContext(env.rt, ControllerManagerOptions()))
         await env.start(ctl.controller)
         await env.settle()
         assert await content(env, "shop") == ["ConfigMap/settings", "Deployment/web",

@@ -7,14 +7,15 @@ from __future__ import annotations
 import ipaddress
 
 from ctrlharness import Env, make_env
+from polling import until
 
-from jetkube.services.controllers.context import ControllerContext, Options
+from jetkube.services.controllers.context import ControllerContext, ControllerManagerOptions
 from jetkube.services.controllers.nodeipam import CidrSet, NodeIpamController
 from jetkube.services.machinery.client import EventRecorder, SharedInformerFactory
 from jetkube.services.machinery.service import ServiceRuntime
 
 NODES = "/api/v1/nodes"
-OPTS = Options(cluster_cidr="10.244.0.0/22", node_cidr_mask_size=24)  # four blocks
+OPTS = ControllerManagerOptions(cluster_cidr="10.244.0.0/22", node_cidr_mask_size=24)  # four blocks
 
 
 async def add_node(env: Env, name: str, cidr: str | None = None) -> None:
@@ -30,12 +31,8 @@ async def cidrs(env: Env) -> dict[str, str | None]:
 
 
 async def wait_cidrs(env: Env, names: set[str]) -> dict[str, str | None]:
-    for _ in range(200):
-        got = await cidrs(env)
-        if all(got.get(n) for n in names):
-            return got
-        await env.settle()
-    raise AssertionError(f"not all of {sorted(names)} got a podCIDR: {got}")
+    return await until(lambda: cidrs(env), accept=lambda got: all(got.get(n) for n in names),
+                       message=f"a podCIDR for each of {sorted(names)}")
 
 
 async def reasons(env: Env) -> list[tuple[str, str]]:
@@ -71,11 +68,8 @@ async def test_each_node_gets_its_own_block_and_a_full_range_waits() -> None:
             assert ipaddress.ip_network(cidr or "").subnet_of(ipaddress.ip_network("10.244.0.0/22"))
 
         await add_node(env, "n4")
-        for _ in range(100):
-            if ("CIDRNotAvailable", "n4") in await reasons(env):
-                break
-            await env.settle()
-        assert ("CIDRNotAvailable", "n4") in await reasons(env)
+        await until(lambda: reasons(env), accept=lambda got: ("CIDRNotAvailable", "n4") in got,
+                    message="a CIDRNotAvailable event for n4")
         assert (await cidrs(env))["n4"] is None
 
         freed = got["n2"]
@@ -121,7 +115,7 @@ async def test_a_restarted_allocator_rebuilds_the_used_set_from_the_nodes() -> N
 async def test_many_nodes_at_once_never_share_a_block() -> None:
     env = await make_env()
     try:
-        ctl = NodeIpamController(ControllerContext(env.rt, Options(
+        ctl = NodeIpamController(ControllerContext(env.rt, ControllerManagerOptions(
             cluster_cidr="10.0.0.0/16", node_cidr_mask_size=24)))
         await env.start(ctl.controller)
         names = {f"node-{i}" for i in range(40)}
@@ -136,7 +130,8 @@ async def test_many_nodes_at_once_never_share_a_block() -> None:
 async def test_nothing_is_allocated_when_disabled() -> None:
     env = await make_env()
     try:
-        ctl = NodeIpamController(ControllerContext(env.rt, Options(allocate_node_cidrs=False)))
+        opts = ControllerManagerOptions(allocate_node_cidrs=False)
+        ctl = NodeIpamController(ControllerContext(env.rt, opts))
         await env.start(ctl.controller)
         await add_node(env, "n1")
         await env.settle()

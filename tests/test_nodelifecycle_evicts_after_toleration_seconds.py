@@ -11,7 +11,7 @@ from ctrlharness import Env, make_env
 from jetkube.schemas import format_micro_time, format_time
 from jetkube.schemas.objects import Obj
 from jetkube.services.controllers import nodelifecycle
-from jetkube.services.controllers.context import ControllerContext, Options
+from jetkube.services.controllers.context import ControllerContext, ControllerManagerOptions
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 
@@ -44,7 +44,7 @@ async def being_deleted(env: Env) -> set[str]:
 
 
 async def start(env: Env, **opts: Any) -> None:
-    await env.start(nodelifecycle.build(ControllerContext(env.rt, Options(**opts))))
+    await env.start(nodelifecycle.build(ControllerContext(env.rt, ControllerManagerOptions(**opts))))
     await env.settle()
 
 

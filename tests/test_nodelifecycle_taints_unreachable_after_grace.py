@@ -11,7 +11,7 @@ from ctrlharness import Env, make_env
 from jetkube.schemas import format_micro_time, format_time
 from jetkube.schemas.objects import Obj
 from jetkube.services.controllers import nodelifecycle
-from jetkube.services.controllers.context import ControllerContext, Options
+from jetkube.services.controllers.context import ControllerContext, ControllerManagerOptions
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"
@@ -58,7 +58,7 @@ def taints(n: Obj) -> set[tuple[str, str]]:
 
 
 async def start(env: Env, **opts: Any) -> None:
-    ctx = ControllerContext(env.rt, Options(**opts))
+    ctx = ControllerContext(env.rt, ControllerManagerOptions(**opts))
     await env.start(nodelifecycle.build(ctx))
     await env.settle()
 
@@ -168,7 +168,8 @@ async def test_lease_renewals_cost_no_reconcile_only_the_grace_timer_does() -> N
     env = await make_env()
     try:
         await add_node(env, "n1")
-        ctl = nodelifecycle.build(ControllerContext(env.rt, Options(node_monitor_grace_period=50)))
+        opts = ControllerManagerOptions(node_monitor_grace_period=50)
+        ctl = nodelifecycle.build(ControllerContext(env.rt, opts))
         await env.start(ctl)
         await env.settle()
         before = ctl.monitor.controller.reconciles

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from polling import until
 
 from jetkube.services.kubelet.logstream import NodeRequests, serve_node_requests
 from jetkube.services.kubelet.runtime import ContainerInfo, PodRef, RuntimeError_
@@ -167,11 +168,8 @@ async def test_follow_streams_lines_as_they_come_and_stops_when_the_client_leave
                 assert await asyncio.wait_for(got.__anext__(), 5) == f"late {i}\n".encode()
                 assert time.monotonic() - t0 < 1.0
             assert rt.open_streams == 1
-    for _ in range(100):  # the client left: the node's stream is closed
-        if not rt.open_streams:
-            break
-        await asyncio.sleep(0.05)
-    assert rt.open_streams == 0
+    # the client left: the node's stream is closed
+    await until(lambda: rt.open_streams == 0, interval=0.05, message="the node's log stream closed")
 
 
 async def test_follow_ends_when_the_container_ends(apiserver: dict[str, Any],
@@ -304,10 +302,8 @@ async def test_rbac_governs_pods_log_and_pods_exec(apiserver: dict[str, Any],
             r = await admin.post(f"/apis/rbac.authorization.k8s.io/v1/namespaces/default/{path}",
                                  json=obj)
             assert r.status_code == 201, r.text
-        deadline = time.monotonic() + 5
-        while (r := await bob.get(LOG.format("web"))).status_code == 403:
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.05)
+        r = await until(lambda: bob.get(LOG.format("web")), interval=0.05,
+                        accept=lambda r: r.status_code != 403, message="the role binding in effect")
         assert r.text == "hello\n"
         r = await bob.post(EXEC.format("web"), params={"command": "id"})
         assert r.status_code == 403 and "pods/exec" in r.json()["message"]

@@ -244,7 +244,7 @@ async def test_informer_events_wake_the_sync_only_when_they_matter() -> None:
     pn.synced.clear()
     heartbeat = {**me, "status": {**me["status"], "conditions": [{"type": "Ready"}]}}
     on_update(me, heartbeat)  # nothing that matters changed
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0.05)  # absence check: no resync follows within this time
     assert not pn.synced.is_set() and len(host.restored) == restores
     other = node("b", "10.201.2.0/24", "127.0.0.1")
     inf.items = [me, other]

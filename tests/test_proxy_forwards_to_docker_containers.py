@@ -31,6 +31,7 @@ from dockerfixtures import (  # noqa: F401
     docker_client_fixture,
     in_ci,
 )
+from polling import until
 
 from jetkube.services.machinery.client import SharedInformerFactory
 from jetkube.services.machinery.hostnet import HostNet, missing_privileges
@@ -164,19 +165,6 @@ def udp_socket(host: str, port: int) -> socket.socket:
     return s
 
 
-async def wait_until(check: Any, what: str, seconds: float = 15) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while True:
-        try:
-            if await check():
-                return
-        except (OSError, AssertionError, TimeoutError):
-            pass
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
-
-
 @dataclass
 class Cluster:
     cfg: ProxyConfig
@@ -200,7 +188,8 @@ class Cluster:
 
     async def applied(self, revision: int) -> None:
         """Wait until a sync that read the caches at ``revision`` or later is applied."""
-        await wait_until(lambda: _true(self.proxier.synced_revision >= revision), "the proxy to sync")
+        await until(lambda: self.proxier.synced_revision >= revision, timeout=15, interval=0.1,
+                    message="the proxy to sync")
 
     async def set_endpoints(self, hosts: list[str]) -> None:
         addrs = [{"ip": self.backends.ips[h]} for h in hosts]
@@ -213,10 +202,6 @@ class Cluster:
             "ports": [{"name": "http", "port": 80, "targetPort": "web", "nodePort": self.node_port},
                       {"name": "echo", "port": 53, "protocol": "UDP", "nodePort": self.udp_node_port}],
             **spec}})
-
-
-async def _true(value: bool) -> bool:
-    return value
 
 
 @pytest.fixture
@@ -241,7 +226,8 @@ async def cluster(backends: Backends) -> AsyncIterator[Cluster]:
         await informers.wait_for_cache_sync()
         proxier.start()
         for ip in backends.ips.values():  # the backends answer before the proxy is asked to send them work
-            await wait_until(lambda ip=ip: http_get(ip, HTTP_PORT), f"httpd on {ip}", seconds=30)
+            await until(lambda ip=ip: http_get(ip, HTTP_PORT), timeout=30, interval=0.1,
+                        retry_on=(OSError, AssertionError, TimeoutError), message=f"httpd on {ip}")
         await c.set_endpoints(sorted(backends.ips))
         yield c
     finally:
@@ -286,7 +272,7 @@ async def test_removed_endpoint_gets_no_new_requests_and_none_fails(cluster: Clu
             await asyncio.sleep(0.01)
 
     task = asyncio.create_task(load())
-    await asyncio.sleep(0.3)
+    await until(lambda: len(during) >= 5, message="requests flowing before the endpoint leaves")
     await cluster.set_endpoints(kept)
     stop.set()
     await task  # raises if a request failed while the endpoint left

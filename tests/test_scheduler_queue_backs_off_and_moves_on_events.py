@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from jetkube.services.machinery.runtime import FakeClock
-from jetkube.services.scheduler.framework import NODE_ADD, NODE_UPDATE_LABEL, POD_DELETE
+from jetkube.services.scheduler.cluster_events import NODE_ADD, NODE_UPDATE_LABEL, POD_DELETE
 from jetkube.services.scheduler.podinfo import pod_info
 from jetkube.services.scheduler.queue import SchedulingQueue
 from jetkube.services.scheduler.testing import make_pod

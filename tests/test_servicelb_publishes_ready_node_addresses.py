@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from ctrlharness import Env
+from polling import until
 
 from jetkube.schemas.objects import Obj
-from jetkube.services.controllers.context import ControllerContext, Options
+from jetkube.services.controllers.context import ControllerContext, ControllerManagerOptions
 from jetkube.services.controllers.servicelb import ServiceLBController, desired_ingress
 
 NS = "/api/v1/namespaces/default"
@@ -59,13 +60,8 @@ async def ingress(env: Env, name: str) -> list[str] | None:
 
 
 async def eventually(env: Env, name: str, want: list[str]) -> None:
-    got = None
-    for _ in range(100):
-        got = await ingress(env, name)
-        if got == want:
-            return
-        await env.settle()
-    raise AssertionError(f"service {name}: ingress {got} != {want}")
+    await until(lambda: ingress(env, name), accept=lambda got: got == want,
+                message=f"service {name}: ingress {want}")
 
 
 def status_writes(env: Env) -> int:
@@ -73,7 +69,7 @@ def status_writes(env: Env) -> int:
 
 
 async def start(env: Env) -> ServiceLBController:
-    ctl = ServiceLBController(ControllerContext(env.rt, Options()))
+    ctl = ServiceLBController(ControllerContext(env.rt, ControllerManagerOptions()))
     await env.start(ctl.controller)
     return ctl
 

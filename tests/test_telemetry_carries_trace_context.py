@@ -92,8 +92,9 @@ async def test_threadsafe_publisher_hands_spans_to_the_event_loop() -> None:
     t.start()
     t.join()
     await asyncio.wait_for(arrived.wait(), 2)
+    arrived.clear()
     pub(b"on-loop")
-    await asyncio.sleep(0.01)
+    await asyncio.wait_for(arrived.wait(), 2)
     assert got == [b"span", b"on-loop"]
 
 

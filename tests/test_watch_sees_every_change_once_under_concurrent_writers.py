@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from polling import until
 
 pytestmark = pytest.mark.integration
 
@@ -65,10 +66,8 @@ async def test_watch_from_list_rv_sees_every_change_once_in_order(
         expected[0] = len(log)
         done.set()
         # one more write wakes a watcher that already has everything
-        for _ in range(200):
-            if len(seen) >= len(log):
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: len(seen) >= len(log), timeout=10, interval=0.02,
+                    message=f"the watch seeing all {len(log)} changes")
         watcher.cancel()
         assert len(log) >= WRITERS * OPS
         revisions = [s[0] for s in seen]

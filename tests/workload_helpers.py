@@ -7,12 +7,12 @@ it), and readers of what the store holds.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from ctrlharness import Env, make_env
+from polling import until
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.controllers.deployment import DeploymentController
@@ -117,14 +117,10 @@ async def ready_all(env: Env) -> int:
     return n
 
 
-async def wait_for(env: Env, check: Any, limit_s: float = 5.0) -> None:
-    """Poll an async predicate (store reads) until it holds, letting the controllers run."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit_s
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0.005)
+async def wait_for(env: Env, check: Any, limit_s: float = 5.0) -> Any:
+    """polling.until for an async predicate (store reads), letting the controllers run."""
+    return await until(check, timeout=limit_s, interval=0.005,
+                       message=f"{getattr(check, '__name__', 'check')} not reached")
 
 
 async def events(env: Env, reason: str | None = None) -> list[Obj]:

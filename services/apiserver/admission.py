@@ -20,7 +20,7 @@ import orjson
 from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import ResourceType
 
-from ..machinery.apimachinery import apierrors, object_key
+from ..machinery.apimachinery import apierrors, namespaced_name, object_key
 from ..machinery.store import NodePodStream, NotFound, Store
 from .allocator import IP_RESOURCE, PORT_RESOURCE, Allocator
 from .quota import QuotaChecker
@@ -34,8 +34,12 @@ TAINT_UNREACHABLE = "node.kubernetes.io/unreachable"
 @dataclass
 class AdmissionConfig:
     service_cidr: str = "10.96.0.0/16"
+    """ClusterIPs are allocated from this range (``--service-cluster-ip-range``)."""
     node_port_range: tuple[int, int] = (30000, 32767)
+    """NodePorts are allocated from this inclusive range (``--service-node-port-range``)."""
     default_toleration_seconds: int = 300
+    """``tolerationSeconds`` of the not-ready/unreachable tolerations added to pods without
+    their own (the DefaultTolerationSeconds admission plugin)."""
 
 
 @dataclass
@@ -95,7 +99,7 @@ class Admission:
     async def _allocate_service(self, old: Obj | None, new: Obj) -> None:
         spec = new.setdefault("spec", {})
         md = new["metadata"]
-        owner = f"{md.get('namespace')}/{md.get('name')}"
+        owner = namespaced_name(md.get("namespace"), str(md.get("name")))
         stype = spec.get("type", "ClusterIP")
         old_spec = (old or {}).get("spec") or {}
         taken: list[tuple[str, str]] = []  # what this call allocated, undone if a later one fails

@@ -3,7 +3,8 @@
 Each write: decode → default + validate (schemas) → admission → a single
 compare-and-swap in the store.  Nothing is written when any step fails.
 Reads of single objects go to the store (consistent); lists and watches are
-served from the watch cache.
+served from the watch cache.  Subresources (status, scale, binding, pods/log,
+...) are served from the table the server hands in (rest.py, subresources.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import secrets
 from typing import Any
 
 import orjson
-import yaml
 
 from jetkube import schemas
 from jetkube.schemas.objects import Obj
@@ -29,31 +29,15 @@ from .objects import meta, stored_bytes, with_revision
 from .patch import apply_patch
 from .request import ApiRequest
 from .response import Response, StreamResponse, WatchResponse
+from .rest import MAX_BODY, SubresourceTable, decode_body
 from .watchcache import CacheWatcher, WatchCache
 
-MAX_BODY = 3 * 1024 * 1024 // 2  # 1.5 MiB, as etcd's request limit
 _GEN_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 PATCH_RETRIES = 5
 
 
 def _json(code: int, obj: Any) -> Response:
     return Response(code, orjson.dumps(obj))
-
-
-def decode_body(req: ApiRequest) -> Obj:
-    body = req.body or b""
-    if len(body) > MAX_BODY:
-        raise apierrors.too_large(MAX_BODY)
-    if not body.strip():
-        raise apierrors.bad_request("the request body is empty")
-    try:
-        if "yaml" in req.content_type:
-            data = yaml.safe_load(body)
-        else:
-            data = orjson.loads(body)
-    except (orjson.JSONDecodeError, yaml.YAMLError) as err:
-        raise apierrors.bad_request(f"the request body is not valid JSON or YAML: {err}") from None
-    return data  # type: ignore[no-any-return]
 
 
 def _load(rt: ResourceType, obj: Obj) -> Obj:
@@ -67,16 +51,17 @@ def _load(rt: ResourceType, obj: Obj) -> Obj:
 
 
 class Handlers:
-    def __init__(self, store: Store, cache: WatchCache, admission: Admission) -> None:
+    def __init__(self, store: Store, cache: WatchCache, admission: Admission,
+                 subresources: SubresourceTable) -> None:
         self.store = store
         self.cache = cache
         self.admission = admission
+        self.subresources = subresources
 
     async def handle(self, req: ApiRequest) -> Response | WatchResponse | StreamResponse:
-        if req.subresource in ("binding", "scale", "status", "finalize", "log", "exec"):
-            from .subresources import handle_subresource
-
-            return await handle_subresource(self, req)
+        serve_subresource = self.subresources.get(req.subresource) if req.subresource else None
+        if serve_subresource is not None:
+            return await serve_subresource(self, req)
         verb = req.verb
         if verb == "get":
             return _json(200, await self.get_object(req.rt, req.namespace, req.name or ""))

@@ -17,8 +17,8 @@ import orjson
 
 from ..machinery.apimachinery import apierrors
 from .front import Front
-from .handlers import MAX_BODY
 from .response import Response, StreamResponse, WatchResponse
+from .rest import MAX_BODY
 from .watchstream import watch_lines
 
 log = logging.getLogger(__name__)

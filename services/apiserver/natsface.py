@@ -1,7 +1,9 @@
 """The NATS face: the same handlers over request/reply, in a queue group.
 
-Subject ``jetkube.api.<verb>.<group>.<version>.<resource>`` (group ``core``
-for the core group, dots written as ``_``); the payload is the request body;
+Subject ``<prefix>.<verb>.<group>.<version>.<resource>`` (the prefix is
+``Settings.api_subject_prefix``, ``jetkube.api`` unless ``JETKUBE_API_SUBJECT_PREFIX``
+moves it for the API servers and their clients alike; group ``core`` for the
+core group, dots written as ``_``); the payload is the request body;
 headers carry the rest (namespace, name, subresource, query, content type,
 Authorization, W3C trace context, which ``front.serve`` continues).  The reply
 body is the object or a Status, with the HTTP code in the ``Jetkube-Code``
@@ -37,11 +39,13 @@ from .response import Response
 log = logging.getLogger(__name__)
 
 
-def request_from_message(subject: str, headers: dict[str, str], body: bytes) -> ApiRequest:
-    parts = subject.split(".")
-    if len(parts) != 6:
+def request_from_message(subject: str, headers: dict[str, str], body: bytes,
+                         prefix: str = API_SUBJECT) -> ApiRequest:
+    rest = subject.removeprefix(f"{prefix}.")
+    parts = rest.split(".") if rest != subject else []
+    if len(parts) != 4:
         raise apierrors.bad_request(f"malformed API subject {subject!r}")
-    _, _, verb, group, version, resource = parts
+    verb, group, version, resource = parts
     rt = by_plural(decode_group(group), resource)
     if rt is None or rt.version != version:
         raise apierrors.ApiError(404, "NotFound",
@@ -64,11 +68,11 @@ def request_from_message(subject: str, headers: dict[str, str], body: bytes) -> 
     )
 
 
-async def handle(front: Front, subject: str, headers: dict[str, str], body: bytes
-                 ) -> tuple[bytes, dict[str, str]]:
+async def handle(front: Front, subject: str, headers: dict[str, str], body: bytes,
+                 prefix: str = API_SUBJECT) -> tuple[bytes, dict[str, str]]:
     """One request of the NATS face: the reply body and its headers."""
     try:
-        req = request_from_message(subject, headers, body)
+        req = request_from_message(subject, headers, body, prefix)
         result = await front.serve(req, headers.get("Authorization"))
         if not isinstance(result, Response):
             raise apierrors.method_not_allowed("streaming is not served over NATS")
@@ -81,14 +85,15 @@ async def handle(front: Front, subject: str, headers: dict[str, str], body: byte
     return result.body, {"Jetkube-Code": str(result.code)}
 
 
-def serve(front: Front, nc: NatsConnection) -> Server:
-    """The NATS face on ``nc`` (start it with ``await server.start()``)."""
+def serve(front: Front, nc: NatsConnection, prefix: str = API_SUBJECT) -> Server:
+    """The NATS face on ``nc`` under ``prefix`` (``Settings.api_subject_prefix``; start it
+    with ``await server.start()``)."""
 
     async def on_request(subject: str, headers: dict[str, str], body: bytes
                          ) -> tuple[bytes, dict[str, str]]:
-        return await handle(front, subject, headers, body)
+        return await handle(front, subject, headers, body, prefix)
 
-    return Server(nc, f"{API_SUBJECT}.>", QUEUE_GROUP, on_request)
+    return Server(nc, f"{prefix}.>", QUEUE_GROUP, on_request)
 
 
 def build_broker(front: Front | None, nats_url: str, *,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..machinery.apimachinery import apierrors, merge_patch
+from ..machinery.apimachinery import STRATEGIC_MERGE_KEYS, apierrors, merge_patch
 
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
@@ -15,20 +15,14 @@ STRATEGIC = "application/strategic-merge-patch+json"
 APPLY = "application/apply-patch+yaml"
 PATCH_TYPES = (MERGE, JSON_PATCH, STRATEGIC)
 
-# list fields merged by a key in a strategic merge patch (as Kubernetes' patchMergeKey)
-_MERGE_KEYS = {
-    "containers": "name", "initContainers": "name", "ephemeralContainers": "name",
-    "env": "name", "volumes": "name", "volumeMounts": "mountPath", "imagePullSecrets": "name",
-    "ports": "containerPort", "conditions": "type", "tolerations": "key", "hostAliases": "ip",
-    "ownerReferences": "uid", "taints": "key", "addresses": "type",
-}
-
 
 def strategic_merge_patch(target: Any, patch: Any, field: str = "") -> Any:
-    if isinstance(patch, list) and isinstance(target, list) and field in _MERGE_KEYS:
-        key = _MERGE_KEYS[field]
-        if key == "containerPort" and any(isinstance(p, dict) and "port" in p for p in patch):
-            key = "port"  # service ports merge by port
+    """Lists named in STRATEGIC_MERGE_KEYS merge by their key; other lists are replaced."""
+    if isinstance(patch, list) and isinstance(target, list) and field in STRATEGIC_MERGE_KEYS:
+        keys = STRATEGIC_MERGE_KEYS[field]
+        # the usual key, unless the patch carries an alternative (service ports: port)
+        key = next((k for k in keys[1:] if any(isinstance(p, dict) and k in p for p in patch)),
+                   keys[0])
         out = [copy.deepcopy(t) for t in target]
         for item in patch:
             if not isinstance(item, dict) or key not in item:

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from weakref import WeakKeyDictionary
 
 import orjson
@@ -33,9 +33,7 @@ from ..machinery.apimachinery import apierrors, encode_token
 from ..machinery.runtime.telemetry import inject_headers
 from .request import ApiRequest
 from .response import Response, StreamResponse
-
-if TYPE_CHECKING:
-    from .handlers import Handlers
+from .rest import ResourceHandlers
 
 SUBJECT_PREFIX = "jetkube.kubelet"
 H_SEQ, H_END, H_EXIT, H_ERROR, H_CODE = (
@@ -49,12 +47,12 @@ EXEC_DEFAULT_SECONDS = 300.0
 _connections: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
 
 
-def use_connection(handlers: Handlers, nc: Any) -> None:
+def use_connection(handlers: ResourceHandlers, nc: Any) -> None:
     """Forward through ``nc`` (default: the store's NATS connection, when it has one)."""
     _connections[handlers] = nc
 
 
-def _connection(h: Handlers) -> Any:
+def _connection(h: ResourceHandlers) -> Any:
     nc = _connections.get(h) or getattr(h.store, "nc", None)
     if nc is None:
         raise apierrors.ApiError(503, "ServiceUnavailable",
@@ -100,7 +98,7 @@ def pick_container(pod: Obj, wanted: str) -> str:
                                 f"one of: [{' '.join(str(n) for n in names + others)}]")
 
 
-async def _target(h: Handlers, req: ApiRequest) -> tuple[str, str]:
+async def _target(h: ResourceHandlers, req: ApiRequest) -> tuple[str, str]:
     pod = await h.get_object(req.rt, req.namespace, req.name or "")
     node = (pod.get("spec") or {}).get("nodeName")
     if not node:
@@ -197,7 +195,7 @@ class NodeStream:
         self._subs.clear()
 
 
-async def pod_log(h: Handlers, req: ApiRequest) -> Response | StreamResponse:
+async def pod_log(h: ResourceHandlers, req: ApiRequest) -> Response | StreamResponse:
     if req.verb != "get":
         raise apierrors.method_not_allowed(f"{req.verb} is not supported on pods/log")
     q = req.query
@@ -233,7 +231,7 @@ def _command(req: ApiRequest) -> list[str]:
     raise apierrors.bad_request("you must specify at least one command for the container")
 
 
-async def pod_exec(h: Handlers, req: ApiRequest) -> Response:
+async def pod_exec(h: ResourceHandlers, req: ApiRequest) -> Response:
     if req.verb != "create":
         raise apierrors.method_not_allowed(
             f"{req.verb} is not supported on pods/exec: POST the command (no streams here)")

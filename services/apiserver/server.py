@@ -21,6 +21,7 @@ from .bootstrap import ensure_defaults
 from .front import Front
 from .handlers import Handlers
 from .http import HttpApp
+from .subresources import subresource_table
 from .watchcache import WatchCache
 
 log = logging.getLogger(__name__)
@@ -28,16 +29,28 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ServerConfig:
+    """One API server's flags (``jetkube-apiserver --help``)."""
+
     nats_url: str = "nats://127.0.0.1:4222"
+    """The NATS server holding the store (and serving the NATS face)."""
     bind: str = "127.0.0.1"
+    """The address the HTTP face listens on."""
     port: int = 6443
+    """The HTTP face's port (shared by several API servers through SO_REUSEPORT)."""
     bucket: str = "jetkube"
+    """The JetStream key-value bucket that holds the cluster's objects."""
     kv_history: int = 8
+    """Revisions the bucket keeps per key (applied when the bucket is created)."""
     token_file: Path | None = None
+    """Static bearer tokens (kube-apiserver's ``--token-auth-file``); None: no authentication."""
     admission: AdmissionConfig = field(default_factory=AdmissionConfig)
+    """Service IP and node-port ranges and the default not-ready/unreachable toleration."""
     watch_history: int = 50_000
+    """Events the watch cache keeps for watches that resume from a resourceVersion."""
     bookmark_interval: float = 30.0
+    """Seconds between BOOKMARK events on an HTTP watch that asked for bookmarks."""
     nats_face: bool = True
+    """Serve the API over NATS request/reply too (the other services write that way)."""
 
 
 def listen_socket(host: str, port: int) -> socket.socket:
@@ -65,7 +78,7 @@ class ApiServer:
         self.cache = WatchCache(store, cfg.watch_history)
         await self.cache.start()
         admission = Admission(store, self.cache, cfg.admission, node_stream)
-        self.handlers = Handlers(store, self.cache, admission)
+        self.handlers = Handlers(store, self.cache, admission, subresource_table())
         tokens = load_tokens(cfg.token_file) if cfg.token_file else None
         self.front = Front(self.handlers, Authenticator(tokens), Authorizer(self.cache),
                            f"{cfg.bind}:{cfg.port}")
@@ -77,7 +90,8 @@ class ApiServer:
     async def run(self) -> None:
         cfg = self.config
         nc = await connect(cfg.nats_url, name="jetkube-apiserver")
-        publish_spans(nc, "jetkube-apiserver", Settings.from_env())
+        settings = Settings.from_env()
+        publish_spans(nc, "jetkube-apiserver", settings)
         store = await NatsStore.open(nc, cfg.bucket, history=cfg.kv_history)
         node_stream = NodePodStream(nc)
         await node_stream.ensure()
@@ -85,7 +99,7 @@ class ApiServer:
         front = await self.build(store, node_stream)
         face = None
         if cfg.nats_face:
-            face = natsface.serve(front, nc)
+            face = natsface.serve(front, nc, settings.api_subject_prefix)
             await face.start()
         app = HttpApp(front, cfg.bookmark_interval)
         server = uvicorn.Server(uvicorn.Config(

@@ -4,11 +4,15 @@ status and finalize change one part of an object; scale reads and writes
 ``spec.replicas`` as an autoscaling/v1 Scale; binding assigns a pod to a node
 exactly once (a second bind is a 409 Conflict); log and exec are forwarded to
 the pod's node agent (podproxy.py).
+
+:func:`subresource_table` is the table of them (rest.py) that the server hands
+to the handlers; each is a function over the resource's verbs
+(:class:`~.rest.ResourceHandlers`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
@@ -18,44 +22,66 @@ from ..machinery.apimachinery import apierrors
 from .lifecycle import label_selector_string
 from .objects import deep_copy, now_rfc3339
 from .patch import apply_patch
+from .podproxy import pod_exec, pod_log
 from .request import ApiRequest
 from .response import Response, StreamResponse
-
-if TYPE_CHECKING:
-    from .handlers import Handlers
+from .rest import ResourceHandlers, SubresourceHandler, decode_body
 
 
 def _json(code: int, obj: Any) -> Response:
     return Response(code, orjson.dumps(obj))
 
 
-async def handle_subresource(h: Handlers, req: ApiRequest) -> Response | StreamResponse:
-    from .handlers import decode_body
+def _not_supported(req: ApiRequest) -> apierrors.ApiError:
+    return apierrors.method_not_allowed(
+        f"{req.verb} is not supported on {req.rt.plural}/{req.subresource}")
 
+
+def subresource_table() -> dict[str, SubresourceHandler]:
+    """Subresource name -> its handler: the table the server hands to the handlers."""
+    return {
+        "status": serve_status,
+        "finalize": serve_status,
+        "scale": serve_scale,
+        "binding": serve_binding,
+        "log": _pods_only(pod_log),
+        "exec": _pods_only(pod_exec),
+    }
+
+
+async def serve_status(h: ResourceHandlers, req: ApiRequest) -> Response:
+    """``status`` and ``finalize``: read or write that one part of the object."""
     sub, rt, ns, name = req.subresource, req.rt, req.namespace, req.name or ""
-    if sub in ("status", "finalize"):
-        if req.verb == "get":
-            return _json(200, await h.get_object(rt, ns, name))
-        if req.verb == "update":
-            return _json(200, await h.update(rt, ns, name, decode_body(req), subresource=sub))
-        if req.verb == "patch":
-            return _json(200, await h.patch(req, subresource=sub))
-    elif sub == "scale":
-        if req.verb == "get":
-            return _json(200, to_scale(await h.get_object(rt, ns, name)))
-        if req.verb in ("update", "patch"):
-            return _json(200, await _write_scale(h, req))
-    elif sub == "binding" and req.verb == "create":
+    if req.verb == "get":
+        return _json(200, await h.get_object(rt, ns, name))
+    if req.verb == "update":
+        return _json(200, await h.update(rt, ns, name, decode_body(req), subresource=sub))
+    if req.verb == "patch":
+        return _json(200, await h.patch(req, subresource=sub))
+    raise _not_supported(req)
+
+
+async def serve_scale(h: ResourceHandlers, req: ApiRequest) -> Response:
+    if req.verb == "get":
+        return _json(200, to_scale(await h.get_object(req.rt, req.namespace, req.name or "")))
+    if req.verb in ("update", "patch"):
+        return _json(200, await _write_scale(h, req))
+    raise _not_supported(req)
+
+
+async def serve_binding(h: ResourceHandlers, req: ApiRequest) -> Response:
+    if req.verb == "create":
         return _json(201, await bind(h, req, decode_body(req)))
-    elif sub == "log" and rt.plural == "pods":
-        from .podproxy import pod_log
+    raise _not_supported(req)
 
-        return await pod_log(h, req)
-    elif sub == "exec" and rt.plural == "pods":
-        from .podproxy import pod_exec
 
-        return await pod_exec(h, req)
-    raise apierrors.method_not_allowed(f"{req.verb} is not supported on {rt.plural}/{sub}")
+def _pods_only(serve: SubresourceHandler) -> SubresourceHandler:
+    async def serve_pods(h: ResourceHandlers, req: ApiRequest) -> Response | StreamResponse:
+        if req.rt.plural != "pods":
+            raise _not_supported(req)
+        return await serve(h, req)
+
+    return serve_pods
 
 
 def to_scale(obj: Obj) -> Obj:
@@ -73,9 +99,7 @@ def to_scale(obj: Obj) -> Obj:
     }
 
 
-async def _write_scale(h: Handlers, req: ApiRequest) -> Obj:
-    from .handlers import decode_body
-
+async def _write_scale(h: ResourceHandlers, req: ApiRequest) -> Obj:
     rt, ns, name = req.rt, req.namespace, req.name or ""
     for _ in range(5):
         old = await h.get_object(rt, ns, name)
@@ -112,7 +136,7 @@ async def _write_scale(h: Handlers, req: ApiRequest) -> Obj:
     raise apierrors.conflict(rt.plural, name, rt.group)
 
 
-async def bind(h: Handlers, req: ApiRequest, binding: Obj) -> Obj:
+async def bind(h: ResourceHandlers, req: ApiRequest, binding: Obj) -> Obj:
     rt, ns, name = req.rt, req.namespace, req.name or ""
     target = binding.get("target") if isinstance(binding, dict) else None
     node = target.get("name") if isinstance(target, dict) else None

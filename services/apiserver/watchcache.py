@@ -20,6 +20,8 @@ from typing import Any
 
 import orjson
 
+from jetkube.schemas.objects import get_path
+
 from ..machinery.apimachinery import apierrors, parse_key
 from ..machinery.store import EventType, Store, Watch, WatchEvent
 
@@ -52,14 +54,6 @@ class CacheEvent:
     rv: int
 
 
-def _field(obj: dict[str, Any], dotted: str) -> Any:
-    cur: Any = obj
-    for part in dotted.split("."):
-        if not isinstance(cur, dict):
-            return None
-        cur = cur.get(part)
-    return cur
-
 
 @dataclass
 class ResourceCache:
@@ -83,7 +77,7 @@ class ResourceCache:
                 else:
                     s.discard(c.key)
         for f in INDEXED_FIELDS.get(self.resource, ()):
-            val = _field(c.obj, f)
+            val = get_path(c.obj, f)
             s2 = self.fields.setdefault(f, {}).setdefault("" if val is None else str(val), set())
             if add:
                 s2.add(c.key)

@@ -9,20 +9,25 @@ from ..machinery.service import ServiceRuntime
 
 
 @dataclass(frozen=True)
-class Options:
+class ControllerManagerOptions:
     """kube-controller-manager's flags (defaults as Kubernetes sets them)."""
 
     controllers: tuple[str, ...] = ("*",)
+    """Which controllers run: ``*`` for all, ``name`` to enable, ``-name`` to disable."""
     node_monitor_period: float = 5.0
+    """How often the node lifecycle controller checks each node's health, seconds."""
     node_monitor_grace_period: float = 50.0
-    # taint-based eviction: pods without their own not-ready/unreachable tolerations
-    # are evicted this long after the taint (the API server's admission adds 300 s)
-    default_toleration_seconds: float = 300.0
+    """A node whose kubelet has not reported for this long is marked Unknown (unreachable)."""
     node_startup_grace_period: float = 60.0
+    """The grace period of a node that has never posted a Ready condition."""
     cluster_cidr: str = "10.244.0.0/16"
+    """The pod network that node IPAM cuts node podCIDRs from."""
     node_cidr_mask_size: int = 24
+    """The prefix length of each node's podCIDR."""
     allocate_node_cidrs: bool = True
+    """Whether node IPAM gives nodes a podCIDR at all."""
     concurrent_syncs: dict[str, int] = field(default_factory=dict)
+    """Workers per controller name (``workers``); a controller not listed has its default."""
 
     def workers(self, controller: str, default: int = 5) -> int:
         return self.concurrent_syncs.get(controller, default)
@@ -31,4 +36,4 @@ class Options:
 @dataclass
 class ControllerContext:
     rt: ServiceRuntime
-    options: Options
+    options: ControllerManagerOptions

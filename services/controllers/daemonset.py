@@ -43,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from jetkube.schemas import Taint, Toleration, toleration_tolerates_taint
+from jetkube.schemas import Taint, Toleration, requirement_matches, toleration_tolerates_taint
 from jetkube.schemas.objects import Obj
 
 from ..machinery.apimachinery import apierrors, object_key
@@ -83,22 +83,8 @@ def daemon_tolerations(pod_spec: Obj) -> list[Obj]:
 
 
 def _requirement_matches(req: Obj, value: str | None) -> bool:
-    op, values = req.get("operator"), [str(v) for v in req.get("values") or []]
-    if op == "In":
-        return value is not None and value in values
-    if op == "NotIn":
-        return value is None or value not in values
-    if op == "Exists":
-        return value is not None
-    if op == "DoesNotExist":
-        return value is None
-    if op in ("Gt", "Lt") and value is not None and len(values) == 1:
-        try:
-            a, b = int(value), int(values[0])
-        except ValueError:
-            return False
-        return a > b if op == "Gt" else a < b
-    return False
+    return requirement_matches(req.get("operator"), value,
+                               [str(v) for v in req.get("values") or []])
 
 
 def term_matches(term: Obj, node: Obj) -> bool:
@@ -173,7 +159,7 @@ class DaemonSetController:
         self.pods = rt.informers.informer("pods")
         self.nodes = rt.informers.informer("nodes")
         self.pods.ensure_indexer(OWNER_INDEX, by_owner_uid(controller_only=True))
-        self.queue: WorkQueue[str] = WorkQueue(rt.clock, name="daemonset")
+        self.queue: WorkQueue[str] = rt.work_queue("daemonset")
         self.expectations = UIDTrackingExpectations(rt.clock)
         self.daemonsets.add_event_handler(
             on_add=self._ds_changed, on_update=lambda _o, n: self._ds_changed(n),

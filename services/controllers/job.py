@@ -62,8 +62,6 @@ JOB_NAME = "batch.kubernetes.io/job-name"
 LEGACY_CONTROLLER_UID = "controller-uid"
 LEGACY_JOB_NAME = "job-name"
 COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
-BACKOFF_BASE = 10.0
-BACKOFF_MAX = 600.0
 
 
 def controller_of(obj: Obj, kind: str) -> Obj | None:
@@ -125,10 +123,11 @@ class JobController:
         self.jobs = rt.informers.informer("jobs")
         self.pods = rt.informers.informer("pods")
         self.pods.ensure_indexer(OWNER_INDEX, by_owner_uid(controller_only=True))
-        self.queue: WorkQueue[str] = WorkQueue(rt.clock, name="job")
+        self.queue: WorkQueue[str] = rt.work_queue("job")
         self.expectations = UIDTrackingExpectations(rt.clock)
         self._selectors: dict[str, Obj] = {}  # uid -> generated selector the server refused
         self._failures: dict[str, tuple[int, float]] = {}  # key -> (failed seen, when)
+        self.pod_failure_backoff = rt.settings.job_pod_failure_backoff
         self.jobs.add_event_handler(on_add=self._job_changed,
                                     on_update=lambda _o, n: self._job_changed(n),
                                     on_delete=self._job_deleted)
@@ -297,7 +296,8 @@ class JobController:
         return Requeue(after=min(after)) if after else None
 
     def _backoff_left(self, key: str, failed: int) -> float:
-        """Seconds until failed pods may be replaced (10 s * 2^(n-1) after the n-th failure)."""
+        """Seconds until failed pods may be replaced (``job_pod_failure_backoff``: by default
+        10 s * 2^(n-1) after the n-th failure, at most 10 min)."""
         if failed <= 0:
             self._failures.pop(key, None)
             return 0.0
@@ -305,7 +305,7 @@ class JobController:
         seen = self._failures.get(key)
         if seen is None or seen[0] != failed:
             seen = self._failures[key] = (failed, now)
-        delay = min(BACKOFF_BASE * 2.0 ** (failed - 1), BACKOFF_MAX)
+        delay = self.pod_failure_backoff.delay(failed - 1)
         return max(0.0, seen[1] + delay - now)
 
     async def _manage(self, key: str, job: Obj, active: list[Obj], done: set[int],

@@ -8,12 +8,12 @@ import ipaddress
 from ..machinery.runtime import Settings
 from ..machinery.service import ServiceRuntime, add_service_flags, run_service, settings_from_flags
 from . import manager
-from .context import ControllerContext, Options
+from .context import ControllerContext, ControllerManagerOptions
 
 LEASE = "kube-controller-manager"
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[Options, Settings, str | None, bool]:
+def parse_args(argv: list[str] | None = None) -> tuple[ControllerManagerOptions, Settings, str | None, bool]:
     p = argparse.ArgumentParser(prog="jetkube-controller-manager",
                                 description="jetkube controller-manager (leader-elected)")
     p.add_argument("--controllers", default="*",
@@ -21,8 +21,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[Options, Settings, str | 
                         f"(known: {', '.join(manager.CONTROLLERS)})")
     p.add_argument("--node-monitor-period", type=float, default=5.0, metavar="SECONDS")
     p.add_argument("--node-monitor-grace-period", type=float, default=50.0, metavar="SECONDS")
+    # accepted as before, and ignored: the API server's --default-toleration-seconds gives
+    # pods their not-ready/unreachable tolerations, which taint eviction obeys
     p.add_argument("--default-toleration-seconds", type=float, default=300.0, metavar="SECONDS",
-                   help="eviction delay for pods without their own taint tolerations")
+                   help="ignored (the API server's flag of that name sets the tolerations)")
     p.add_argument("--node-startup-grace-period", type=float, default=60.0, metavar="SECONDS")
     p.add_argument("--cluster-cidr", default="10.244.0.0/16")
     p.add_argument("--node-cidr-mask-size", type=int, default=24)
@@ -37,9 +39,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[Options, Settings, str | 
         p.error(str(err))
     if not 8 <= a.node_cidr_mask_size <= 30:
         p.error("--node-cidr-mask-size must be between 8 and 30")
-    opts = Options(controllers=names, node_monitor_period=a.node_monitor_period,
+    opts = ControllerManagerOptions(controllers=names, node_monitor_period=a.node_monitor_period,
                    node_monitor_grace_period=a.node_monitor_grace_period,
-                   default_toleration_seconds=a.default_toleration_seconds,
                    node_startup_grace_period=a.node_startup_grace_period,
                    cluster_cidr=a.cluster_cidr, node_cidr_mask_size=a.node_cidr_mask_size,
                    allocate_node_cidrs=a.allocate_node_cidrs == "true")

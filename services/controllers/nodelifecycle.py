@@ -97,7 +97,7 @@ class NodeLifecycleController:
         self.leases = rt.informers.informer("leases", NODE_LEASE_NAMESPACE)
         self.pods = rt.informers.informer("pods")
         self.pods.ensure_indexer(NODE_NAME_INDEX, by_field("spec.nodeName"))
-        self.queue: WorkQueue[str] = WorkQueue(rt.clock, name="nodelifecycle")
+        self.queue: WorkQueue[str] = rt.work_queue("nodelifecycle")
         self._health: dict[str, _Health] = {}
         self._renewed: dict[str, float] = {}  # node -> clock.monotonic() of its last renewal
         enqueue_on_change(self.nodes, self.queue)

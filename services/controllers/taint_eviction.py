@@ -88,7 +88,7 @@ class TaintEvictionController:
         self.pods = inf.informer("pods")
         self.pods.ensure_indexer(NODE_NAME_INDEX, by_field("spec.nodeName"))
         self._first_seen: dict[tuple[str, str, str], datetime] = {}
-        self.queue: WorkQueue[str] = WorkQueue(rt.clock, name="taint-eviction")
+        self.queue: WorkQueue[str] = rt.work_queue("taint-eviction")
         self.pods.add_event_handler(on_add=self._pod_changed,
                                     on_update=lambda _old, new: self._pod_changed(new))
         self.nodes.add_event_handler(on_add=self._node_added, on_update=self._node_updated)

@@ -21,7 +21,7 @@ from .server import parse_hostport
 from .service import DnsConfig, DnsService
 
 
-class Options(argparse.Namespace):
+class DnsFlags(argparse.Namespace):
     cluster_dns_ip: str
     cluster_domain: str
     listen: list[str] | None
@@ -37,7 +37,7 @@ class Options(argparse.Namespace):
     leader_elect_retry_period: float | None
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[DnsConfig, Options, Settings]:
+def parse_args(argv: list[str] | None = None) -> tuple[DnsConfig, DnsFlags, Settings]:
     p = argparse.ArgumentParser(prog="jetkube-dns", description="jetkube cluster DNS")
     p.add_argument("--cluster-dns-ip", default="10.96.0.10",
                    help="the kube-dns Service's clusterIP, and where to listen by default")
@@ -52,7 +52,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[DnsConfig, Options, Setti
                    help="do not create Service kube-system/kube-dns")
     add_service_flags(p)
     p.set_defaults(leader_elect="false")
-    a = p.parse_args(argv, namespace=Options())
+    a = p.parse_args(argv, namespace=DnsFlags())
     try:
         listens = [parse_hostport(x) for x in a.listen or []]
         upstream = parse_hostport(a.upstream) if a.upstream else None

@@ -33,7 +33,9 @@ IPV6_FREEBIND = getattr(socket, "IPV6_FREEBIND", 78)
 @dataclass(frozen=True)
 class Listen:
     host: str
+    """An IP address (v4 or v6)."""
     port: int
+    """A UDP and TCP port."""
 
     def __str__(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"

@@ -38,13 +38,21 @@ KUBE_DNS_NAME = "kube-dns"
 @dataclass
 class DnsConfig:
     cluster_dns_ip: str = "10.96.0.10"
+    """The kube-dns Service's clusterIP, and where to listen by default."""
     cluster_domain: str = "cluster.local"
-    listen: list[Listen] = field(default_factory=list)  # empty: <cluster_dns_ip>:53
+    """Names under this domain are answered from Services and Endpoints."""
+    listen: list[Listen] = field(default_factory=list)
+    """UDP and TCP addresses to serve; empty: ``<cluster_dns_ip>:53``."""
     upstream: Listen | None = None
+    """Where names outside the cluster domain are forwarded; None: they are REFUSED."""
     ttl: int = 5
+    """TTL of every answer, seconds."""
     upstream_timeout: float = 2.0
+    """How long a forwarded query waits for the upstream, seconds."""
     ensure_service: bool = True
+    """Create Service ``kube-system/kube-dns`` at ``cluster_dns_ip`` unless it exists."""
     stats_seconds: float = 60.0
+    """Query statistics are logged this often, seconds."""
 
     def listens(self) -> list[Listen]:
         return self.listen or [Listen(self.cluster_dns_ip, 53)]

@@ -14,6 +14,7 @@ import contextlib
 import logging
 
 from jetkube.schemas.objects import Obj
+from jetkube.services.machinery.apimachinery import namespaced_name
 
 from .adoption import Found, adopt, inventory, remove_orphans
 from .context import NodeContext, background
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def pod_key(namespace: str | None, name: str) -> str:
-    return f"{namespace or 'default'}/{name}"
+    return namespaced_name(namespace or "default", name)
 
 
 class NodeAgent:
@@ -35,7 +36,9 @@ class NodeAgent:
         self.node = node
         self.workers: dict[str, PodWorker] = {}  # pod uid -> worker
         self.by_key: dict[str, str] = {}  # namespace/name -> uid
-        self.static = StaticPods(self) if ctx.config.pod_manifest_path else None
+        self.static = StaticPods(
+            ctx, node, lambda pod: self.start_worker(pod, static=True), self.workers.get,
+        ) if ctx.config.pod_manifest_path else None
         self._found: dict[str, Found] | None = None  # runtime inventory until the first list
         self._tasks: list[asyncio.Task[None]] = []
         ctx.runtime.on_exit(ctx.exited)

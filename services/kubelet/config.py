@@ -32,52 +32,70 @@ def machine_cpus() -> str:
 @dataclass(frozen=True)
 class AgentConfig:
     node_name: str
+    """The Node this agent registers and runs pods for."""
     cpu: str = field(default_factory=machine_cpus)
+    """The Node's cpu capacity (default: this machine's CPUs)."""
     memory: str = field(default_factory=machine_memory)
+    """The Node's memory capacity (default: this machine's MemTotal)."""
     pods: str = "110"
+    """The Node's pod capacity."""
     ephemeral_storage: str = "20Gi"
+    """The Node's ephemeral-storage capacity."""
     labels: dict[str, str] = field(default_factory=dict)
+    """Labels of the Node, over the well-known hostname/os/arch ones."""
     root_dir: Path = Path("/tmp/jetkube-kubelet")
+    """Where the agent keeps pod directories (volumes, logs, resolv.conf)."""
     pod_manifest_path: Path | None = None
+    """The static pods' manifest directory (kubelet's ``--pod-manifest-path``); None: none."""
     host_ip: str = "127.0.0.1"
+    """The Node's InternalIP, and the pods' ``status.hostIP``."""
 
-    # node heartbeat: the Lease is renewed every lease_renew_seconds; the Node's status is
-    # recomputed every node_status_update_seconds and posted when it changed, or at least
-    # every node_status_report_seconds (kubelet's nodeStatusReportFrequency)
     lease_duration_seconds: int = 40
+    """``leaseDurationSeconds`` of the node's Lease in ``kube-node-lease``."""
     lease_renew_seconds: float = 10.0
+    """The node's Lease is renewed this often."""
     node_status_update_seconds: float = 10.0
+    """The Node's status is recomputed this often, and posted when it changed."""
     node_status_report_seconds: float = 300.0
-    # read the Node until the IPAM controller gave it a podCIDR (runtimes that use one);
-    # a new sandbox waits for it at most this long, then uses the runtime's own addresses
+    """The Node's status is posted at least this often, changed or not (kubelet's
+    ``nodeStatusReportFrequency``)."""
     watch_pod_cidr: bool = True
+    """Read the Node until the IPAM controller gave it a podCIDR (runtimes that use one)."""
     pod_cidr_wait_seconds: float = 10.0
-    # the Docker runtime's pod network: a bridge on the podCIDR, a forward chain and host
-    # routes to other nodes' podCIDRs ("host-routes"), or Docker's default bridge ("none")
+    """A new sandbox waits at most this long for the podCIDR, then uses the runtime's own
+    addresses."""
     pod_network: Literal["host-routes", "none"] = "host-routes"
+    """The Docker runtime's pod network: a bridge on the podCIDR, a forward chain and host
+    routes to other nodes' podCIDRs (``host-routes``), or Docker's default bridge (``none``)."""
 
-    # DNS of pods (kubelet's --cluster-dns, --cluster-domain, --resolv-conf); without a
-    # cluster DNS, ClusterFirst falls back to Default with a MissingClusterDNS warning
-    # event (missing_dns_events=False: no event, e.g. hollow nodes, whose runtime has no DNS)
     cluster_dns: tuple[str, ...] = ()
+    """Nameservers of ClusterFirst pods (kubelet's ``--cluster-dns``); empty: ClusterFirst
+    falls back to Default."""
     cluster_domain: str = "cluster.local"
+    """The cluster's DNS domain, in pods' search paths (kubelet's ``--cluster-domain``)."""
     resolv_conf: Path | None = Path("/etc/resolv.conf")
+    """The host's resolver configuration, which Default pods get (kubelet's ``--resolv-conf``)."""
     missing_dns_events: bool = True
+    """Warn with a MissingClusterDNS event when ClusterFirst falls back for lack of a cluster
+    DNS (False e.g. for hollow nodes, whose runtime has no DNS)."""
 
-    # pods: list-and-compare against the API this often (heals a missed stream message)
     pod_resync_seconds: float = 300.0
-    # static pods: how often the manifest directory is re-read (kubelet: fileCheckFrequency)
+    """Pods are listed and compared against the API this often (heals a missed stream message)."""
     file_check_seconds: float = 20.0
+    """The static pods' manifest directory is re-read this often (kubelet's ``fileCheckFrequency``)."""
 
-    # restart backoff (kubelet: 10 s doubling to 5 min; reset after 10 min of running)
     backoff_initial_seconds: float = 10.0
+    """A crashed container is restarted after this long, doubling with each further crash."""
     backoff_max_seconds: float = 300.0
+    """The longest restart backoff."""
     backoff_reset_seconds: float = 600.0
-    # image pulls back off the same way
+    """A container that ran this long starts over at the initial backoff."""
     pull_backoff_initial_seconds: float = 10.0
+    """A failed image pull is retried after this long, doubling with each further failure."""
     pull_backoff_max_seconds: float = 300.0
-    # a failed sync (runtime error) is retried after this long
+    """The longest image pull backoff."""
     retry_seconds: float = 2.0
+    """A failed sync (runtime error) is retried after this long."""
 
-    # which events to write: every one, warnings only (hollow nodes at scale), or none
     events: EventLevel = "normal"
+    """Which events to write: every one, warnings only (hollow nodes at scale), or none."""

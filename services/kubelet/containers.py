@@ -17,6 +17,7 @@ from typing import Any
 
 from opentelemetry import trace
 
+from jetkube.schemas.container import default_pull_policy
 from jetkube.schemas.objects import Obj
 from jetkube.schemas.quantity import cpu_millis, to_bytes
 from jetkube.services.machinery.runtime import Timer, wait_for
@@ -25,7 +26,7 @@ from jetkube.services.machinery.runtime.telemetry import tracer
 from .context import NodeContext, background
 from .envvars import ConfigError, expand, resolve_env
 from .objects import Ref
-from .podstatus import ContainerState
+from .podstatus import ContainerRecord
 from .probes import ContainerProbes, Kind, run_action
 from .runtime import (
     ANNOTATION_CONTAINER_TYPE,
@@ -57,9 +58,7 @@ def pull_policy(c: Obj) -> Any:
     p = c.get("imagePullPolicy")
     if p in ("Always", "IfNotPresent", "Never"):
         return p
-    image = c.get("image") or ""
-    return "Always" if image.endswith(":latest") or ":" not in image.rsplit("/", 1)[-1] \
-        else "IfNotPresent"
+    return default_pull_policy(c.get("image") or "")
 
 
 class ContainerOps:
@@ -97,7 +96,7 @@ class ContainerOps:
 
     # --- start ------------------------------------------------------------------------
 
-    def _in_backoff(self, st: ContainerState) -> bool:
+    def _in_backoff(self, st: ContainerRecord) -> bool:
         """A restart of ``st``: False when it may go now (and the next delay is set)."""
         cfg, now = self.ctx.config, self.ctx.clock.monotonic()
         if st.backoff > 0 and now < st.exited_mono + st.backoff:
@@ -112,7 +111,7 @@ class ContainerOps:
             st.backoff * 2, cfg.backoff_max_seconds)
         return False
 
-    async def _pull(self, st: ContainerState, c: Obj) -> str | None:
+    async def _pull(self, st: ContainerRecord, c: Obj) -> str | None:
         cfg, now, image = self.ctx.config, self.ctx.clock.monotonic(), c.get("image") or ""
         if st.pull_retry_mono > now:
             shown_at = st.pull_retry_mono - st.pull_backoff + min(1.0, st.pull_backoff)
@@ -168,13 +167,13 @@ class ContainerOps:
             run_as_user=run_as, attempt=attempt, tty=bool(c.get("tty")),
             stdin=bool(c.get("stdin")), annotations=ann)
 
-    async def start_container(self, st: ContainerState, c: Obj, *, restart: bool) -> None:
+    async def start_container(self, st: ContainerRecord, c: Obj, *, restart: bool) -> None:
         if restart and self._in_backoff(st):
             return
         with child_span(f"start container {st.name}"):
             await self._start(st, c)
 
-    async def _start(self, st: ContainerState, c: Obj) -> None:
+    async def _start(self, st: ContainerRecord, c: Obj) -> None:
         image_id = await self._pull(st, c)
         if image_id is None or self.sandbox is None:
             return
@@ -216,7 +215,7 @@ class ContainerOps:
     def container_exited(self, info: ContainerInfo) -> None:
         raise NotImplementedError
 
-    async def _post_start(self, st: ContainerState, c: Obj, hook: Obj) -> bool:
+    async def _post_start(self, st: ContainerRecord, c: Obj, hook: Obj) -> bool:
         assert st.current is not None
         ok, msg = await self._run_handler(st.current.id, c, hook, 30.0)
         if ok:
@@ -226,7 +225,7 @@ class ContainerOps:
         self.kick()
         return False
 
-    def start_probes(self, st: ContainerState, c: Obj) -> None:
+    def start_probes(self, st: ContainerRecord, c: Obj) -> None:
         assert st.current is not None
         old = self.probes.pop(st.name, None)
         if old is not None:
@@ -246,7 +245,7 @@ class ContainerOps:
         if p is not None:
             p.stop()
 
-    def _collect_garbage(self, st: ContainerState) -> None:
+    def _collect_garbage(self, st: ContainerRecord) -> None:
         """Keep the current and the previous container (logs --previous); remove older ones."""
         ids, st.old_ids = st.old_ids, []
         for cid in ids:
@@ -269,7 +268,7 @@ class ContainerOps:
                                 pod_ip=self.sandbox.ip if self.sandbox else "",
                                 allowed=self.ctx.allowed, clock=self.ctx.clock, limit_s=limit)
 
-    async def stop_container(self, st: ContainerState, c: Obj, grace: float, message: str) -> None:
+    async def stop_container(self, st: ContainerRecord, c: Obj, grace: float, message: str) -> None:
         """preStop within ``grace``, then SIGTERM, the rest of the grace, SIGKILL."""
         if st.current is None or st.current.state != "running":
             return

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import orjson
 
 from jetkube.schemas.objects import Obj
+from jetkube.services.machinery.apimachinery import namespaced_name, split_namespaced_name
 from jetkube.services.machinery.client import ApiClient, Informer
 from jetkube.services.machinery.runtime import Clock
 from jetkube.services.machinery.store import NodePodStream
@@ -47,7 +48,7 @@ class PodSink(Protocol):
 
 def _key(pod: Obj) -> str:
     md = pod["metadata"]
-    return f"{md.get('namespace') or 'default'}/{md['name']}"
+    return namespaced_name(md.get("namespace") or "default", md["name"])
 
 
 def _rv(pod: Obj) -> int:
@@ -94,7 +95,7 @@ class _Tracker:
         for key, (node, uid) in list(self.present.items()):
             if node in by_node and key not in keys and self.revs.get(key, 0) <= revision:
                 del self.present[key]
-                ns, name = key.split("/", 1)
+                ns, name = split_namespaced_name(key)
                 self.sinks[node].pod_gone(ns, name, uid)
         for key in [k for k, r in self.revs.items() if r <= revision and k not in self.present]:
             del self.revs[key]  # tombstones the list supersedes

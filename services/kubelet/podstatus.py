@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from jetkube.schemas.objects import Obj
-from jetkube.schemas.quantity import parse_quantity
+from jetkube.schemas.pod import qos_class
 
 from .runtime import ContainerInfo, Sandbox
 
@@ -23,7 +23,9 @@ TERMINAL = ("Succeeded", "Failed")
 
 
 @dataclass
-class ContainerState:
+class ContainerRecord:
+    """What the pod worker tracks of one spec container between syncs (its status comes from it)."""
+
     name: str
     init: bool
     current: ContainerInfo | None = None  # the newest runtime container of this name
@@ -85,7 +87,7 @@ def _terminated(info: ContainerInfo, runtime: str) -> Obj:
     return {"terminated": {k: v for k, v in t.items() if v is not None}}
 
 
-def container_status(spec: Obj, st: ContainerState, runtime: str, default_wait: str) -> Obj:
+def container_status(spec: Obj, st: ContainerRecord, runtime: str, default_wait: str) -> Obj:
     cur = st.current
     last: Obj = {}
     if st.waiting is not None and not st.running:
@@ -112,7 +114,7 @@ def container_status(spec: Obj, st: ContainerState, runtime: str, default_wait: 
     return out
 
 
-def phase(pod: Obj, inits: list[ContainerState], apps: list[ContainerState]) -> str:
+def phase(pod: Obj, inits: list[ContainerRecord], apps: list[ContainerRecord]) -> str:
     """kubelet's getPhase over the worker's records."""
     policy = (pod.get("spec") or {}).get("restartPolicy", "Always")
     pending_init = failed_init = 0
@@ -165,8 +167,8 @@ def _cond(ctype: str, ok: bool, old: dict[str, Obj], now: str, reason: str = "",
 _MINE = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady")
 
 
-def conditions(pod: Obj, last: Obj | None, sandbox_ready: bool, inits: list[ContainerState],
-               apps: list[ContainerState], ph: str, now: str) -> list[Obj]:
+def conditions(pod: Obj, last: Obj | None, sandbox_ready: bool, inits: list[ContainerRecord],
+               apps: list[ContainerRecord], ph: str, now: str) -> list[Obj]:
     old = {c.get("type"): c for c in (pod.get("status") or {}).get("conditions") or ()}
     # ours as we last computed them (the API's copy may lag behind our own last write)
     old.update({c["type"]: c for c in (last or {}).get("conditions") or () if c["type"] in _MINE})
@@ -199,25 +201,8 @@ def conditions(pod: Obj, last: Obj | None, sandbox_ready: bool, inits: list[Cont
     return out
 
 
-def qos_class(pod: Obj) -> str:
-    spec = pod.get("spec") or {}
-    guaranteed, any_set = True, False
-    for c in [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]:
-        res = c.get("resources") or {}
-        req, lim = res.get("requests") or {}, res.get("limits") or {}
-        for name in ("cpu", "memory"):
-            if any(name in d and parse_quantity(d[name]) != 0 for d in (req, lim)):
-                any_set = True
-            if name not in lim or name not in req or (
-                    parse_quantity(req[name]) != parse_quantity(lim[name])):
-                guaranteed = False
-    if not any_set:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
-
-
 def build_status(pod: Obj, last: Obj | None, sandbox: Sandbox | None,
-                 inits: list[ContainerState], apps: list[ContainerState], *, runtime: str,
+                 inits: list[ContainerRecord], apps: list[ContainerRecord], *, runtime: str,
                  host_ip: str, start_time: str, now: str,
                  failed: tuple[str, str] | None = None) -> Obj:
     """``pod``: as the API holds it; ``last``: the status this worker computed last."""
@@ -233,7 +218,7 @@ def build_status(pod: Obj, last: Obj | None, sandbox: Sandbox | None,
                                  ph, now),
         "hostIP": host_ip, "hostIPs": [{"ip": host_ip}],
         "startTime": old.get("startTime") or start_time,
-        "qosClass": old.get("qosClass") or qos_class(pod),
+        "qosClass": old.get("qosClass") or qos_class(spec),
         "containerStatuses": [container_status(app_specs.get(s.name, {}), s, runtime,
                                                "PodInitializing" if initializing
                                                else "ContainerCreating") for s in apps],

@@ -24,14 +24,14 @@ import logging
 from collections.abc import Callable
 
 from jetkube.schemas.objects import Obj
-from jetkube.services.machinery.apimachinery import apierrors
+from jetkube.services.machinery.apimachinery import apierrors, namespaced_name
 from jetkube.services.machinery.runtime import Timer, wait_for
 from jetkube.services.machinery.runtime.telemetry import context_from_object, tracer
 
 from .containers import ContainerOps, child_span
 from .context import NodeContext
 from .envvars import ConfigError
-from .podstatus import TERMINAL, ContainerState, build_status, restarts, rfc3339, same_meta
+from .podstatus import TERMINAL, ContainerRecord, build_status, restarts, rfc3339, same_meta
 from .probes import Kind
 from .resolvconf import dns_for_pod
 from .runtime import ContainerInfo, PodRef, RuntimeError_, Sandbox, SandboxSpec
@@ -52,8 +52,8 @@ class PodWorker(ContainerOps):
         self.static = static
         self.mirror: Obj | None = None  # static pods: the mirror pod their status goes to
         spec = pod["spec"]
-        self.inits = [ContainerState(c["name"], True) for c in spec.get("initContainers") or ()]
-        self.apps = [ContainerState(c["name"], False) for c in spec["containers"]]
+        self.inits = [ContainerRecord(c["name"], True) for c in spec.get("initContainers") or ()]
+        self.apps = [ContainerRecord(c["name"], False) for c in spec["containers"]]
         self.states = {s.name: s for s in [*self.inits, *self.apps]}
         self.sandbox: Sandbox | None = None
         self.volumes: PodVolumes | None = None
@@ -76,7 +76,8 @@ class PodWorker(ContainerOps):
     # --- driving --------------------------------------------------------------------
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"pod {self.namespace}/{self.name}")
+        self._task = asyncio.create_task(
+            self._run(), name=f"pod {namespaced_name(self.namespace, self.name)}")
         self.kick()
 
     def kick(self) -> None:
@@ -150,7 +151,7 @@ class PodWorker(ContainerOps):
         self._traced = True  # the first sync (sandbox, first containers) continues the trace
         with _tracer.start_as_current_span(
                 "kubelet.sync_pod", context=context_from_object(self.pod),
-                attributes={"pod": f"{self.namespace}/{self.name}",
+                attributes={"pod": namespaced_name(self.namespace, self.name),
                             "node": self.ctx.node_name}):
             return await self.sync()
 
@@ -160,7 +161,7 @@ class PodWorker(ContainerOps):
     def policy(self) -> str:
         return str(self.pod["spec"].get("restartPolicy") or "Always")
 
-    def spec_of(self, st: ContainerState) -> Obj:
+    def spec_of(self, st: ContainerRecord) -> Obj:
         group = self.pod["spec"].get("initContainers" if st.init else "containers") or ()
         return next((c for c in group if c["name"] == st.name), {"name": st.name})
 

@@ -13,6 +13,10 @@ node and owned by its Node.  The worker writes the pod's status to the mirror.
 The mirror is read-only in effect: deleting it (or a mirror whose hash is
 stale) makes the agent finish the deletion and create it again; removing the
 file stops the pod and deletes its mirror.
+
+The node agent hands :class:`StaticPods` what it needs of it as callables
+(start a worker for a pod, look a worker up by uid), so this module does not
+import the agent.
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import orjson
 import yaml
@@ -30,19 +34,21 @@ import yaml
 from jetkube.schemas.load import load_object
 from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import by_plural
-from jetkube.services.machinery.apimachinery import apierrors
+from jetkube.services.machinery.apimachinery import apierrors, namespaced_name
 from jetkube.services.machinery.client import ApiClient
 
-from .context import background
-
-if TYPE_CHECKING:
-    from .agent import NodeAgent
+from .context import NodeContext, background
+from .node import NodeManager
+from .podworker import PodWorker
 
 log = logging.getLogger(__name__)
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 HASH_ANNOTATION = "kubernetes.io/config.hash"
 SOURCE_ANNOTATION = "kubernetes.io/config.source"
 _SUFFIXES = (".yaml", ".yml", ".json")
+
+StartWorker = Callable[[Obj], PodWorker]  # start the worker of a static pod
+WorkerLookup = Callable[[str], "PodWorker | None"]  # the worker of a pod uid, if any
 
 
 @dataclass
@@ -80,13 +86,17 @@ def load_manifest(path: Path, node: str) -> StaticPod:
 
 def _key(pod: Obj) -> str:
     md = pod["metadata"]
-    return f"{md.get('namespace') or 'default'}/{md['name']}"
+    return namespaced_name(md.get("namespace") or "default", md["name"])
 
 
 class StaticPods:
-    def __init__(self, agent: NodeAgent) -> None:
-        self.agent = agent
-        cfg = agent.ctx.config
+    def __init__(self, ctx: NodeContext, node: NodeManager, start_worker: StartWorker,
+                 worker: WorkerLookup) -> None:
+        self.ctx = ctx
+        self.node = node
+        self.start_worker = start_worker
+        self.worker = worker
+        cfg = ctx.config
         assert cfg.pod_manifest_path is not None
         self.dir = Path(cfg.pod_manifest_path)
         self.pods: dict[str, StaticPod] = {}  # namespace/name -> pod
@@ -104,7 +114,7 @@ class StaticPods:
     # --- the files ----------------------------------------------------------------------
 
     def scan(self) -> None:
-        node = self.agent.name
+        node = self.ctx.node_name
         seen: dict[str, StaticPod] = {}
         files = sorted(p for p in self.dir.glob("*") if p.suffix in _SUFFIXES
                        and not p.name.startswith(".")) if self.dir.is_dir() else []
@@ -131,19 +141,19 @@ class StaticPods:
             if old_sp is not None and new_sp is not None and old_sp.hash == new_sp.hash:
                 continue
             if old_sp is not None:
-                w = self.agent.workers.get(old_sp.uid)
+                w = self.worker(old_sp.uid)
                 if w is not None:
                     w.remove()
                 del self.pods[key]
             if new_sp is not None:
                 self.pods[key] = new_sp
                 log.info("static pod %s from %s", key, new_sp.path)
-                self.agent.start_worker(new_sp.pod, static=True)
+                self.start_worker(new_sp.pod)
             self.reconcile(key)
 
     async def run(self) -> None:
         while True:
-            await self.agent.ctx.clock.sleep(self.agent.ctx.config.file_check_seconds)
+            await self.ctx.clock.sleep(self.ctx.config.file_check_seconds)
             try:
                 self.scan()
             except Exception:
@@ -177,15 +187,15 @@ class StaticPods:
                     await self._reconcile(key)
                 except apierrors.ApiError as err:
                     log.warning("mirror pod %s: %s; retrying", key, err)
-                    await self.agent.ctx.clock.sleep(self.agent.ctx.config.retry_seconds)
+                    await self.ctx.clock.sleep(self.ctx.config.retry_seconds)
                     self._dirty.add(key)
         finally:
             self._running.discard(key)
 
     async def _reconcile(self, key: str) -> None:
-        api = self.agent.ctx.api
+        api = self.ctx.api
         sp, m = self.pods.get(key), self.mirrors.get(key)
-        w = self.agent.workers.get(sp.uid) if sp is not None else None
+        w = self.worker(sp.uid) if sp is not None else None
         if m is not None and (sp is None or m["metadata"].get("deletionTimestamp") or (
                 m["metadata"].get("annotations") or {}).get(MIRROR_ANNOTATION) != sp.hash):
             if w is not None:
@@ -216,8 +226,8 @@ class StaticPods:
 
     def _mirror(self, sp: StaticPod) -> Obj:
         md = sp.pod["metadata"]
-        node = self.agent.node.node or {}
-        owner = [{"apiVersion": "v1", "kind": "Node", "name": self.agent.name,
+        node = self.node.node or {}
+        owner = [{"apiVersion": "v1", "kind": "Node", "name": self.ctx.node_name,
                   "uid": node["metadata"]["uid"], "controller": True}] if node else []
         return {"apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": md["name"], "namespace": md["namespace"],

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jetkube.services.machinery.apimachinery import namespaced_name
 from jetkube.services.machinery.service import ServiceRuntime
 
 from .agent import NodeAgent
@@ -45,7 +46,7 @@ class TestNode:
         return [r for p, _t, r, _m in self.events if pod is None or p == pod]
 
     def worker(self, name: str, namespace: str = "default") -> PodWorker:
-        uid = self.agent.by_key[f"{namespace}/{name}"]
+        uid = self.agent.by_key[namespaced_name(namespace, name)]
         return self.agent.workers[uid]
 
     async def stop(self) -> None:

@@ -40,15 +40,23 @@ def route_metric(scope: str) -> int:
 @dataclass(frozen=True, slots=True)
 class ProxyConfig:
     node_name: str
+    """The node this proxy programs (its Node's addresses are the node-port destinations)."""
     scope: str
+    """The cluster's scope: tags chain and interface names, so clusters never meet."""
     service_cidr: str = DEFAULT_SERVICE_CIDR
+    """The ClusterIP range: unreachable unless a Service holds the address."""
     cluster_cidr: str | None = DEFAULT_CLUSTER_CIDR
-    # node-port destinations; empty: the Node's InternalIPs plus 127.0.0.1
+    """The pod network: traffic to a ClusterIP from outside it is masqueraded; None: not."""
     nodeport_addresses: tuple[str, ...] = ()
-    min_sync_seconds: float = 0.1  # changes are applied at most this often
-    sync_seconds: float = 60.0  # full resync: re-read the host, re-ensure jumps and interface
-    masquerade_bit: int = 14  # kube-proxy's 0x4000
+    """Node-port destinations; empty: the Node's InternalIPs plus 127.0.0.1."""
+    min_sync_seconds: float = 0.1
+    """Changes are applied at most this often."""
+    sync_seconds: float = 60.0
+    """Full resync: re-read the host, re-ensure the jumps and the interface, this often."""
+    masquerade_bit: int = 14
+    """The packet-mark bit that asks for masquerading (kube-proxy's 0x4000)."""
     retry: Backoff = field(default_factory=lambda: Backoff(base_seconds=0.1, cap_seconds=30.0))
+    """The backoff of a failed sync (the proxy's work queue)."""
 
     def __post_init__(self) -> None:
         ipaddress.IPv4Network(self.service_cidr)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jetkube.schemas.objects import Obj
+from jetkube.services.machinery.apimachinery import namespaced_name
 
 PROTOCOLS = ("TCP", "UDP")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:/-]")
@@ -50,12 +51,13 @@ class ServicePortInfo:
     @property
     def id(self) -> str:
         """``namespace/name:port/PROTO``: the identity chain names are hashed from."""
-        return f"{self.namespace}/{self.name}:{self.port_name}/{self.protocol}"
+        return f"{namespaced_name(self.namespace, self.name)}:{self.port_name}/{self.protocol}"
 
     @property
     def label(self) -> str:
         """``namespace/name:port`` for rule comments and logs."""
-        return safe(f"{self.namespace}/{self.name}" + (f":{self.port_name}" if self.port_name else ""))
+        return safe(namespaced_name(self.namespace, self.name)
+                    + (f":{self.port_name}" if self.port_name else ""))
 
 
 def safe(text: str) -> str:

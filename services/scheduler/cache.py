@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.runtime import Clock
 
-from .framework import (
+from .cluster_events import (
     NODE_ADD,
     NODE_UPDATE_ALLOCATABLE,
     NODE_UPDATE_LABEL,

@@ -21,9 +21,9 @@ implements one or more extension points, each a :class:`typing.Protocol`:
 - ``NormalizeScore.normalize_score(state, pod, scores)`` rewrites the scores
   of all feasible nodes in place.
 - ``Bind.bind(state, pod, node) -> Status | None`` (async): make it so.
-- ``EnqueueExtensions.events_to_register()``: which cluster events may make
-  a pod this plugin rejected schedulable (the scheduling queue moves it back
-  only on those).
+- ``EnqueueExtensions.events_to_register()``: which cluster events
+  (:mod:`.cluster_events`) may make a pod this plugin rejected schedulable
+  (the scheduling queue moves it back only on those).
 
 Plugins are built by the registry in :mod:`.plugins` from the profile's
 configuration (:mod:`.config`) with ``Plugin(args, handle)``.
@@ -34,8 +34,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from .cluster_events import ClusterEvent
 from .nodeinfo import NodeInfo
 from .podinfo import PodInfo
 
@@ -102,30 +103,6 @@ class CycleState:
 
     def read(self, key: str) -> Any:
         return self._data.get(key)
-
-
-class ClusterEvent(NamedTuple):
-    """A kind of change that may make unschedulable pods schedulable."""
-
-    resource: str  # "Node" | "Pod" (an assigned pod)
-    action: str  # "Add" | "Delete" | "Update" | "UpdateLabel" | "UpdateTaint" | ... | "*"
-
-    def matches(self, other: ClusterEvent) -> bool:
-        return self.resource == other.resource and (
-            self.action == "*" or other.action == "*" or self.action == other.action
-            or (other.action.startswith("Update") and self.action == "Update"))
-
-
-NODE_ADD = ClusterEvent("Node", "Add")
-NODE_DELETE = ClusterEvent("Node", "Delete")
-NODE_UPDATE_LABEL = ClusterEvent("Node", "UpdateLabel")
-NODE_UPDATE_TAINT = ClusterEvent("Node", "UpdateTaint")
-NODE_UPDATE_ALLOCATABLE = ClusterEvent("Node", "UpdateAllocatable")
-NODE_UPDATE_UNSCHEDULABLE = ClusterEvent("Node", "UpdateUnschedulable")
-POD_ADD = ClusterEvent("Pod", "Add")
-POD_UPDATE = ClusterEvent("Pod", "Update")
-POD_DELETE = ClusterEvent("Pod", "Delete")
-UNSCHEDULABLE_TIMEOUT = ClusterEvent("*", "UnschedulableTimeout")
 
 
 class Handle(Protocol):

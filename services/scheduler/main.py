@@ -22,7 +22,7 @@ DEFAULT_NAME = "default-scheduler"
 DEFAULT_LEASE = "kube-scheduler"
 
 
-class Options(argparse.Namespace):
+class SchedulerFlags(argparse.Namespace):
     config: str | None
     scheduler_name: str | None
     percentage_of_nodes_to_score: int | None
@@ -39,7 +39,7 @@ class Options(argparse.Namespace):
     leader_elect_retry_period: float | None
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[SchedulerConfig, Options, Settings, str | None]:
+def parse_args(argv: list[str] | None = None) -> tuple[SchedulerConfig, SchedulerFlags, Settings, str | None]:
     p = argparse.ArgumentParser(prog="jetkube-scheduler",
                                 description="jetkube scheduler (leader-elected)")
     p.add_argument("--config", help="scheduler configuration file (YAML or JSON)")
@@ -55,7 +55,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[SchedulerConfig, Options,
     p.add_argument("--leader-elect-resource-name",
                    help=f"the Lease in kube-system (default {DEFAULT_LEASE} for {DEFAULT_NAME}, "
                         "else the scheduler name)")
-    a = p.parse_args(argv, namespace=Options())
+    a = p.parse_args(argv, namespace=SchedulerFlags())
     try:
         cfg = SchedulerConfig.load(a.config) if a.config else SchedulerConfig()
         updates: dict[str, object] = {}

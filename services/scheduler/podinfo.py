@@ -19,6 +19,7 @@ from typing import Any
 
 from jetkube.schemas import cpu_millis, to_bytes
 from jetkube.schemas.objects import Obj
+from jetkube.services.machinery.apimachinery import namespaced_name, namespaced_name_of
 
 CPU = "cpu"
 MEMORY = "memory"
@@ -31,7 +32,7 @@ _NATIVE = frozenset({CPU, MEMORY, EPHEMERAL, PODS, "storage"})
 
 
 @dataclass(slots=True)
-class Toleration:
+class TolerationInfo:
     key: str
     operator: str  # "Equal" | "Exists"
     value: str
@@ -145,10 +146,10 @@ def pod_requests(spec: Obj, non_zero: bool = False) -> Requests:
     return total
 
 
-def _tolerations(spec: Obj) -> list[Toleration]:
-    out: list[Toleration] = []
+def _tolerations(spec: Obj) -> list[TolerationInfo]:
+    out: list[TolerationInfo] = []
     for t in spec.get("tolerations") or ():
-        out.append(Toleration(str(t.get("key") or ""), str(t.get("operator") or "Equal"),
+        out.append(TolerationInfo(str(t.get("key") or ""), str(t.get("operator") or "Equal"),
                               str(t.get("value") or ""), str(t.get("effect") or "")))
     return out
 
@@ -190,7 +191,7 @@ class PodInfo:
     non_zero_cpu: int
     non_zero_memory: int
     host_ports: list[tuple[str, str, int]]
-    tolerations: list[Toleration]
+    tolerations: list[TolerationInfo]
     node_selector: dict[str, str]
     affinity: Obj  # spec.affinity.nodeAffinity ({} when none)
     spread_constraints: list[Obj]
@@ -219,8 +220,7 @@ class PodInfo:
 
 
 def pod_key(pod: Obj) -> str:
-    md = pod.get("metadata") or {}
-    return f"{md.get('namespace') or ''}/{md.get('name') or ''}"
+    return namespaced_name_of(pod)
 
 
 def pod_info(pod: Obj) -> PodInfo:
@@ -233,7 +233,7 @@ def pod_info(pod: Obj) -> PodInfo:
     nz = pod_requests(spec, non_zero=True)
     affinity = ((spec.get("affinity") or {}).get("nodeAffinity")) or {}
     return PodInfo(
-        pod=pod, key=f"{ns}/{name}", namespace=ns, name=name, uid=str(md.get("uid") or ""),
+        pod=pod, key=namespaced_name(ns, name), namespace=ns, name=name, uid=str(md.get("uid") or ""),
         node_name=str(spec.get("nodeName") or ""),
         scheduler_name=str(spec.get("schedulerName") or "default-scheduler"),
         priority=int(spec.get("priority") or 0), labels=md.get("labels") or {},

@@ -10,12 +10,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import plugins as registry
+from .cluster_events import ClusterEvent
 from .config import ResolvedProfile
 from .framework import (
     BatchFilterPlugin,
     BatchScorePlugin,
     BindPlugin,
-    ClusterEvent,
     Code,
     CycleState,
     EnqueueExtensions,

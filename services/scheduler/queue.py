@@ -30,7 +30,7 @@ from typing import Any
 
 from jetkube.services.machinery.runtime import Clock, Timer
 
-from .framework import UNSCHEDULABLE_TIMEOUT, ClusterEvent
+from .cluster_events import UNSCHEDULABLE_TIMEOUT, ClusterEvent
 from .podinfo import PodInfo
 
 GATES = "SchedulingGates"

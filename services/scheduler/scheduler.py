@@ -46,16 +46,9 @@ from jetkube.services.machinery.service import ServiceRuntime
 
 from .algorithm import Algorithm, FitError
 from .cache import SchedulerCache
+from .cluster_events import NODE_DELETE, POD_ADD, POD_DELETE, POD_UPDATE, ClusterEvent
 from .config import SchedulerConfig, resolve
-from .framework import (
-    NODE_DELETE,
-    POD_ADD,
-    POD_DELETE,
-    POD_UPDATE,
-    ClusterEvent,
-    CycleState,
-    Status,
-)
+from .framework import CycleState, Status
 from .podinfo import PodInfo, pod_info, pod_key
 from .profile import Profile, SchedulingError
 from .queue import QueuedPod, SchedulingQueue

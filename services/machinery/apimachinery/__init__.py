@@ -1,9 +1,12 @@
-"""Kubernetes' API vocabulary shared by the API server, services and kctl (no I/O).
+"""Kubernetes' API vocabulary shared by the API server, services and kctl.
 
-Store keys (``<resource>.<namespace>.<name>``), label and field selectors,
-``Status`` errors (the public module :mod:`.apierrors`), JSON merge patch and
-the object paths they read.  Like ``k8s.io/apimachinery``: pure functions and
-data, nothing here talks to NATS, HTTP or the host.
+Store keys (``<resource>.<namespace>.<name>``) and ``<namespace>/<name>`` keys,
+label and field selectors, ``Status`` errors (the public module
+:mod:`.apierrors`), JSON merge patch and the object paths they read.  Like
+``k8s.io/apimachinery``: pure functions and data, nothing here talks to NATS,
+HTTP or the host (the strategic merge keys are data here too), except that the
+kubeconfig reader (:func:`load_kubeconfig`,
+shared by kctl and the services) reads files.
 """
 
 from __future__ import annotations
@@ -11,7 +14,25 @@ from __future__ import annotations
 from . import apierrors
 from ._fieldselectors import FieldRequirement, FieldSelector, parse_field_selector, supported_fields
 from ._jsonmerge import merge_patch
-from ._keys import CLUSTER_SCOPE, encode_token, key_prefix, object_key, parse_key
+from ._keys import (
+    CLUSTER_SCOPE,
+    encode_token,
+    key_prefix,
+    namespaced_name,
+    namespaced_name_of,
+    object_key,
+    parse_key,
+    split_namespaced_name,
+)
+from ._kubeconfig import (
+    Kubeconfig,
+    KubeconfigError,
+    kubeconfig_env_paths,
+    load_kubeconfig,
+    read_kubeconfig_file,
+    user_token,
+)
+from ._mergekeys import STRATEGIC_MERGE_KEYS
 from ._selectors import (
     EVERYTHING,
     NOTHING,
@@ -25,18 +46,28 @@ __all__ = [
     "CLUSTER_SCOPE",
     "EVERYTHING",
     "NOTHING",
+    "STRATEGIC_MERGE_KEYS",
     "FieldRequirement",
     "FieldSelector",
+    "Kubeconfig",
+    "KubeconfigError",
     "Operator",
     "Selector",
     "apierrors",
     "encode_token",
     "key_prefix",
+    "kubeconfig_env_paths",
+    "load_kubeconfig",
     "merge_patch",
+    "namespaced_name",
+    "namespaced_name_of",
     "object_key",
     "parse_field_selector",
     "parse_key",
     "parse_label_selector",
+    "read_kubeconfig_file",
     "selector_from_label_selector",
+    "split_namespaced_name",
     "supported_fields",
+    "user_token",
 ]

@@ -1,4 +1,5 @@
-"""Store keys: ``<resource>.<namespace>.<name>`` with a reversible encoding.
+"""Object keys: store keys ``<resource>.<namespace>.<name>`` with a reversible
+encoding, and the ``<namespace>/<name>`` text key of a namespaced object.
 
 NATS uses ``.`` to separate subject tokens, and object names may contain
 ``.``.  DNS-1123 names never contain ``_``, so ``.`` is written as ``_`` and
@@ -7,7 +8,8 @@ read back.  Cluster-scoped objects use ``_`` as their namespace token.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 CLUSTER_SCOPE = "_"
 
@@ -42,3 +44,21 @@ def key_prefix(resource: str, namespace: str | None = None) -> str:
 def parse_key(key: str) -> Key:
     resource, ns, name = key.split(".", 2)
     return Key(resource, "" if ns == CLUSTER_SCOPE else ns, decode_token(name))
+
+
+def namespaced_name(namespace: str | None, name: str) -> str:
+    """``<namespace>/<name>``: how an object is keyed in memory and named in messages,
+    span attributes and allocation owners (``types.NamespacedName.String()``)."""
+    return f"{namespace or ''}/{name}"
+
+
+def namespaced_name_of(obj: Mapping[str, Any]) -> str:
+    """:func:`namespaced_name` of an object, from its metadata."""
+    md = obj.get("metadata") or {}
+    return namespaced_name(md.get("namespace"), str(md.get("name") or ""))
+
+
+def split_namespaced_name(key: str) -> tuple[str, str]:
+    """``(namespace, name)`` back from :func:`namespaced_name`."""
+    namespace, _, name = key.partition("/")
+    return namespace, name

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from jetkube.schemas.meta import requirement_matches
 from jetkube.schemas.objects import get_path
 
 from ._fieldselectors import FieldRequirement, FieldSelector, parse_field_selector, supported_fields
@@ -59,6 +60,15 @@ def validate_label_value(value: str) -> None:
                          "alphanumeric at both ends, with '-', '_' or '.' inside")
 
 
+# each string-syntax operator as the LabelSelector / NodeSelector operator it means
+_AS_API_OPERATOR = {
+    Operator.EQUALS: "In", Operator.DOUBLE_EQUALS: "In", Operator.IN: "In",
+    Operator.NOT_EQUALS: "NotIn", Operator.NOT_IN: "NotIn",
+    Operator.EXISTS: "Exists", Operator.DOES_NOT_EXIST: "DoesNotExist",
+    Operator.GT: "Gt", Operator.LT: "Lt",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Requirement:
     key: str
@@ -77,7 +87,7 @@ class Requirement:
         elif op in (Operator.EXISTS, Operator.DOES_NOT_EXIST):
             if self.values:
                 raise ValueError(f"operator {op.value!r} on {self.key!r} takes no values")
-        elif len(self.values) != 1 or not re.fullmatch(r"-?\d+", self.values[0]):
+        elif len(self.values) != 1 or not re.fullmatch(r"[+-]?[0-9]+", self.values[0]):
             raise ValueError(f"operator {'>' if op is Operator.GT else '<'} on {self.key!r} "
                              "needs one integer value")
         if op not in (Operator.GT, Operator.LT):
@@ -85,24 +95,8 @@ class Requirement:
                 validate_label_value(v)
 
     def matches(self, labels: Mapping[str, str]) -> bool:
-        op = self.operator
-        has = self.key in labels
-        if op in (Operator.EQUALS, Operator.DOUBLE_EQUALS, Operator.IN):
-            return has and labels[self.key] in self.values
-        if op in (Operator.NOT_EQUALS, Operator.NOT_IN):
-            return not has or labels[self.key] not in self.values
-        if op is Operator.EXISTS:
-            return has
-        if op is Operator.DOES_NOT_EXIST:
-            return not has
-        if not has:
-            return False
-        try:
-            actual = int(labels[self.key])
-        except ValueError:
-            return False
-        bound = int(self.values[0])
-        return actual > bound if op is Operator.GT else actual < bound
+        return requirement_matches(_AS_API_OPERATOR[self.operator], labels.get(self.key),
+                                   self.values)
 
     def __str__(self) -> str:
         op = self.operator

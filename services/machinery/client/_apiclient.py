@@ -18,7 +18,7 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
 from jetkube.schemas.objects import Obj
-from jetkube.schemas.registry import ResourceType, by_plural
+from jetkube.schemas.registry import ResourceType, api_groups, by_plural
 
 from ..apimachinery import apierrors
 from ..runtime.telemetry import inject_headers
@@ -36,24 +36,25 @@ def decode_group(token: str) -> str:
     return "" if token == "core" else token.replace("_", ".")
 
 
-def api_subject(verb: str, rt: ResourceType) -> str:
-    return f"{API_SUBJECT}.{verb}.{encode_group(rt.group)}.{rt.version}.{rt.plural}"
+def api_subject(verb: str, rt: ResourceType, prefix: str = API_SUBJECT) -> str:
+    return f"{prefix}.{verb}.{encode_group(rt.group)}.{rt.version}.{rt.plural}"
 
 
 
 
 class ApiClient:
     def __init__(self, nc: NATS | None, token: str | None = None, *, timeout: float = 10.0,
-                 retries: int = 3) -> None:
+                 retries: int = 3, subject_prefix: str = API_SUBJECT) -> None:
         self.nc = nc
         self.token = token
         self.timeout = timeout
         self.retries = retries
+        self.subject_prefix = subject_prefix  # Settings.api_subject_prefix, as the API server's
 
     @staticmethod
     def resource(resource: str, group: str | None = None) -> ResourceType:
         if group is None:
-            for g in ("", "apps", "batch", "coordination.k8s.io", "rbac.authorization.k8s.io"):
+            for g in api_groups():
                 rt = by_plural(g, resource)
                 if rt is not None:
                     return rt
@@ -81,7 +82,7 @@ class ApiClient:
             headers["Authorization"] = f"Bearer {self.token}"
         headers = inject_headers(headers)
         payload = b"" if body is None else body if isinstance(body, bytes) else orjson.dumps(body)
-        code, data = await self.send(api_subject(verb, rt), payload, headers)
+        code, data = await self.send(api_subject(verb, rt, self.subject_prefix), payload, headers)
         if code >= 400:
             raise apierrors.ApiError.from_status(data, code)
         return data

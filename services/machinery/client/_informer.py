@@ -40,7 +40,7 @@ import orjson
 
 from jetkube.schemas.objects import Obj
 
-from ..apimachinery import CLUSTER_SCOPE, object_key
+from ..apimachinery import object_key, parse_key
 from ..runtime import Backoff, Clock, RealClock
 from ..store import EventType, Gone, Store, Watch, WatchEvent
 from ._indexer import EventHandler, Indexer, IndexFunc, meta_of
@@ -162,8 +162,7 @@ class Informer(Generic[T]):
 
     @staticmethod
     def _namespace_of_key(key: str) -> Iterable[str]:
-        ns = key.split(".", 2)[1]
-        return ("" if ns == CLUSTER_SCOPE else ns,)
+        return (parse_key(key).namespace,)
 
     # --- handlers ---------------------------------------------------------------
 

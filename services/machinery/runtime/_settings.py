@@ -26,15 +26,19 @@ NESTED_SEP = "__"
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # each field's docstring (the string right under it) is its description
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class Backoff(_Frozen):
     """Exponential backoff: ``base * factor**n`` capped at ``cap``."""
 
     base_seconds: float = Field(0.005, gt=0)
+    """The first delay (``delay(0)``), seconds."""
     cap_seconds: float = Field(1000.0, gt=0)
+    """No delay is longer than this, seconds."""
     factor: float = Field(2.0, ge=1)
+    """Each further failure multiplies the delay by this."""
 
     def delay(self, failures: int) -> float:
         """The delay after ``failures`` previous failures (0 -> base)."""
@@ -51,16 +55,22 @@ class RateLimit(_Frozen):
     """A token bucket: ``qps`` tokens per second, at most ``burst`` saved up.  qps<=0: unlimited."""
 
     qps: float = 10.0
+    """Tokens added per second: the sustained rate; 0 or less: no limit."""
     burst: int = Field(100, ge=1)
+    """Most tokens the bucket holds: how many may go at once after a quiet spell."""
 
 
 class LeaderElection(_Frozen):
     """Kubernetes' defaults (kube-scheduler, kube-controller-manager)."""
 
     lease_duration_seconds: float = Field(15.0, gt=0)
+    """How long a standby waits after the leader's last renewal before it takes the Lease."""
     renew_deadline_seconds: float = Field(10.0, gt=0)
+    """The leader gives up leading when it could not renew for this long."""
     retry_period_seconds: float = Field(2.0, gt=0)
-    jitter_factor: float = Field(1.2, ge=0)  # acquire retries wait retry * (1 + rand*jitter)
+    """The wait between attempts to acquire or renew the Lease."""
+    jitter_factor: float = Field(1.2, ge=0)
+    """Acquire retries wait ``retry_period_seconds * (1 + random * jitter_factor)``."""
 
     @model_validator(mode="after")
     def _check_order(self) -> Self:
@@ -76,28 +86,43 @@ LogFormat = Literal["kv", "json"]
 
 
 class Settings(_Frozen):
+    """What every jetkube service reads (``JETKUBE_<FIELD>``; groups ``JETKUBE_<GROUP>__<FIELD>``)."""
+
     nats_url: str = "nats://127.0.0.1:4222"
+    """The NATS server to connect to."""
     bucket: str = "jetkube"
+    """The JetStream key-value bucket that holds the cluster's objects."""
     kv_history: int = Field(8, ge=1, le=64)
+    """Revisions the bucket keeps per key (applied when the bucket is created)."""
     api_subject_prefix: str = "jetkube.api"
+    """Subjects of the API server's NATS face are ``<prefix>.<verb>.<group>.<version>.<resource>``:
+    the API server serves ``<prefix>.>`` and every service's API client sends there."""
     trace_subject_prefix: str = "jetkube.traces"
-    # publish finished spans as JSON to <trace_subject_prefix>.<service> (kctl trace, tests)
+    """Finished spans are published to ``<trace_subject_prefix>.<service>``."""
     trace_publish: bool = False
+    """Publish finished spans as JSON on NATS (what ``kctl trace`` and tests read)."""
 
-    # work queue: per-item exponential backoff combined with an overall token bucket
     queue_backoff: Backoff = Backoff()
+    """Work queues: the per-item backoff after a failed sync (client-go's item
+    exponential failure rate limiter)."""
     queue_rate_limit: RateLimit = RateLimit()
+    """Work queues: the overall token bucket, combined with ``queue_backoff`` (the longer wait wins)."""
+    job_pod_failure_backoff: Backoff = Backoff(base_seconds=10.0, cap_seconds=600.0)
+    """The Job controller replaces a failed pod after ``delay(n - 1)`` for the n-th failure
+    (Kubernetes: 10 s doubling, at most 10 min)."""
 
-    # informers: 0 turns periodic resync off
     informer_resync_seconds: float = Field(600.0, ge=0)
-    # backoff between attempts to re-establish a failed list-then-watch (client-go reflector)
+    """Informers call ``on_update(obj, obj)`` for every cached object this often; 0: never."""
     informer_relist_backoff: Backoff = Backoff(base_seconds=0.8, cap_seconds=30.0)
+    """The wait between attempts to re-establish a failed list-then-watch (client-go's reflector)."""
 
     leader_election: LeaderElection = LeaderElection()
-    watch_bookmark_seconds: float = Field(60.0, ge=0)
+    """Lease timings of leader-elected services (scheduler, controller-manager)."""
 
     log_level: LogLevel = "INFO"
+    """The lowest level logged (case-insensitive)."""
     log_format: LogFormat = "kv"
+    """``kv``: ``key=value`` lines; ``json``: one JSON object per line."""
 
     @field_validator("log_level", mode="before")
     @classmethod

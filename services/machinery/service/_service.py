@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ..apimachinery import kubeconfig_env_paths, load_kubeconfig
 from ..client import ApiClient, EventRecorder, LeaderElector, SharedInformerFactory, WorkQueue
 from ..runtime import Clock, RealClock, Settings, setup_logging
 from ..runtime.telemetry import (
@@ -89,27 +88,17 @@ def settings_from_flags(a: argparse.Namespace) -> Settings:
 
 
 def token_from_environment(explicit: str | None = None) -> str | None:
-    """The bearer token: --token, $JETKUBE_TOKEN, else the kubeconfig's current user."""
+    """The bearer token: --token, $JETKUBE_TOKEN, else the current context's user's in the
+    kubeconfig (``$KUBECONFIG``, merged as kubectl merges it; else
+    ``$JETKUBE_DATA_DIR/kubeconfig``)."""
     if explicit:
         return explicit
     if os.environ.get("JETKUBE_TOKEN"):
         return os.environ["JETKUBE_TOKEN"]
-    path = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
-    if not path:
-        data_dir = os.environ.get("JETKUBE_DATA_DIR")
-        path = str(Path(data_dir) / "kubeconfig") if data_dir else ""
-    if not path or not Path(path).is_file():
-        return None
-    cfg = yaml.safe_load(Path(path).read_text()) or {}
-    ctx_name = cfg.get("current-context")
-    ctx: dict[str, Any] = next((c.get("context", {}) for c in cfg.get("contexts", [])
-                                if c.get("name") == ctx_name), {})
-    user = next((u.get("user", {}) for u in cfg.get("users", [])
-                 if u.get("name") == ctx.get("user")), None)
-    if user is None and cfg.get("users"):
-        user = cfg["users"][0].get("user", {})
-    tok = (user or {}).get("token")
-    return str(tok) if tok else None
+    paths = kubeconfig_env_paths()
+    if not paths and os.environ.get("JETKUBE_DATA_DIR"):
+        paths = [Path(os.environ["JETKUBE_DATA_DIR"]) / "kubeconfig"]
+    return load_kubeconfig(paths).token()
 
 
 def publish_spans(nc: NatsConnection, service: str, settings: Settings) -> None:
@@ -126,7 +115,7 @@ async def open_runtime(name: str, settings: Settings, token: str | None) -> Serv
     nc = await connect(settings.nats_url, name=name)
     publish_spans(nc, name, settings)
     store = await NatsStore.open(nc, settings.bucket, history=settings.kv_history)
-    api = ApiClient(nc, token)
+    api = ApiClient(nc, token, subject_prefix=settings.api_subject_prefix)
     informers = SharedInformerFactory(store, settings=settings)
     identity = f"{socket.gethostname()}_{uuid.uuid4()}"
     clock = RealClock()

@@ -9,16 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ..framework import (
-    NODE_ADD,
-    NODE_UPDATE_LABEL,
-    SKIP,
-    ClusterEvent,
-    CycleState,
-    Handle,
-    Status,
-    default_normalize_score,
-)
+from jetkube.schemas import requirement_matches
+
+from ..cluster_events import NODE_ADD, NODE_UPDATE_LABEL, ClusterEvent
+from ..framework import SKIP, CycleState, Handle, Status, default_normalize_score
 from ..nodeinfo import NodeInfo
 from ..podinfo import PodInfo
 
@@ -30,44 +24,17 @@ _SCORE = "NodeAffinity/preferred"
 NodeMatcher = Callable[[NodeInfo], bool]
 
 
-def _int(v: str) -> int | None:
-    try:
-        return int(v)
-    except ValueError:
-        return None
-
-
 def _requirement(req: dict[str, Any], field: bool) -> NodeMatcher:
     key = str(req.get("key") or "")
     op = str(req.get("operator") or "")
-    values = [str(v) for v in req.get("values") or ()]
+    values = tuple(str(v) for v in req.get("values") or ())
 
     def value_of(node: NodeInfo) -> str | None:
         if field:
             return node.name if key == "metadata.name" else None
         return node.labels.get(key)
 
-    if op == "In":
-        vs = frozenset(values)
-        return lambda n: value_of(n) in vs
-    if op == "NotIn":
-        vs = frozenset(values)
-        return lambda n: value_of(n) not in vs
-    if op == "Exists":
-        return lambda n: value_of(n) is not None
-    if op == "DoesNotExist":
-        return lambda n: value_of(n) is None
-    if op in ("Gt", "Lt") and len(values) == 1 and _int(values[0]) is not None:
-        bound = int(values[0])
-
-        def compare(n: NodeInfo) -> bool:
-            v = value_of(n)
-            iv = _int(v) if v is not None else None
-            if iv is None:
-                return False
-            return iv > bound if op == "Gt" else iv < bound
-        return compare
-    return lambda n: False
+    return lambda n: requirement_matches(op, value_of(n), values)
 
 
 def term_matcher(term: dict[str, Any]) -> NodeMatcher:

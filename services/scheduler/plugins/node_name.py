@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..framework import NODE_ADD, SKIP, ClusterEvent, CycleState, Handle, Status
+from ..cluster_events import NODE_ADD, ClusterEvent
+from ..framework import SKIP, CycleState, Handle, Status
 from ..nodeinfo import NodeInfo
 from ..podinfo import PodInfo
 

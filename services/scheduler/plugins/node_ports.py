@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..framework import NODE_ADD, POD_DELETE, SKIP, ClusterEvent, CycleState, Handle, Status
+from ..cluster_events import NODE_ADD, POD_DELETE, ClusterEvent
+from ..framework import SKIP, CycleState, Handle, Status
 from ..nodeinfo import NodeInfo
 from ..podinfo import PodInfo
 

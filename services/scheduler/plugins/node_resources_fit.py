@@ -10,17 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..framework import (
-    NODE_ADD,
-    NODE_UPDATE_ALLOCATABLE,
-    POD_DELETE,
-    POD_UPDATE,
-    ClusterEvent,
-    CycleState,
-    Handle,
-    Status,
-    filter_each,
-)
+from ..cluster_events import NODE_ADD, NODE_UPDATE_ALLOCATABLE, POD_DELETE, POD_UPDATE, ClusterEvent
+from ..framework import CycleState, Handle, Status, filter_each
 from ..nodeinfo import NodeInfo
 from ..podinfo import PodInfo
 

@@ -6,16 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..framework import (
-    NODE_ADD,
-    NODE_UPDATE_TAINT,
-    NODE_UPDATE_UNSCHEDULABLE,
-    ClusterEvent,
-    CycleState,
-    Handle,
-    Status,
-    filter_each,
-)
+from ..cluster_events import NODE_ADD, NODE_UPDATE_TAINT, NODE_UPDATE_UNSCHEDULABLE, ClusterEvent
+from ..framework import CycleState, Handle, Status, filter_each
 from ..nodeinfo import NodeInfo
 from ..podinfo import PodInfo
 

@@ -27,20 +27,16 @@ from typing import Any
 
 from jetkube.schemas import selector_dict_matches
 
-from ..framework import (
-    MAX_NODE_SCORE,
+from ..cluster_events import (
     NODE_ADD,
     NODE_DELETE,
     NODE_UPDATE_LABEL,
     POD_ADD,
     POD_DELETE,
     POD_UPDATE,
-    SKIP,
     ClusterEvent,
-    CycleState,
-    Handle,
-    Status,
 )
+from ..framework import MAX_NODE_SCORE, SKIP, CycleState, Handle, Status
 from ..nodeinfo import HOSTNAME_LABEL, ZONE_LABEL, NodeInfo
 from ..podinfo import PodInfo
 from .node_affinity import NodeMatcher, required_node_matcher

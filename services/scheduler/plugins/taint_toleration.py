@@ -10,19 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..framework import (
-    NODE_ADD,
-    NODE_UPDATE_TAINT,
-    SKIP,
-    ClusterEvent,
-    CycleState,
-    Handle,
-    Status,
-    default_normalize_score,
-    filter_each,
-)
+from ..cluster_events import NODE_ADD, NODE_UPDATE_TAINT, ClusterEvent
+from ..framework import SKIP, CycleState, Handle, Status, default_normalize_score, filter_each
 from ..nodeinfo import NodeInfo
-from ..podinfo import PodInfo, Toleration
+from ..podinfo import PodInfo, TolerationInfo
 
 NAME = "TaintToleration"
 _STATE = "TaintToleration/preferNoSchedule"
@@ -30,7 +21,7 @@ _HARD = ("NoSchedule", "NoExecute")
 
 
 def untolerated_taint(taints: list[tuple[str, str, str]],
-                      tolerations: list[Toleration]) -> tuple[str, str, str] | None:
+                      tolerations: list[TolerationInfo]) -> tuple[str, str, str] | None:
     """The first NoSchedule/NoExecute taint no toleration tolerates."""
     for key, value, effect in taints:
         if effect not in _HARD:
@@ -75,7 +66,7 @@ class TaintToleration:
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
         if not node.taints:
             return 0
-        tols: list[Toleration] = state.read(_STATE) or []
+        tols: list[TolerationInfo] = state.read(_STATE) or []
         return sum(1 for key, value, effect in node.taints
                    if effect == "PreferNoSchedule"
                    and not any(t.tolerates(key, value, effect) for t in tols))

@@ -1,0 +1,36 @@
+"""Cluster events: the kinds of change that may make an unschedulable pod schedulable.
+
+kube-scheduler's ``framework.ClusterEvent``.  The cache reports which events a
+node change amounts to, plugins register the events they care about
+(``EnqueueExtensions``), and the scheduling queue moves pods back to active only
+on those.  A module of its own, so the cache and the framework both import it
+and not each other.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class ClusterEvent(NamedTuple):
+    """A kind of change that may make unschedulable pods schedulable."""
+
+    resource: str  # "Node" | "Pod" (an assigned pod)
+    action: str  # "Add" | "Delete" | "Update" | "UpdateLabel" | "UpdateTaint" | ... | "*"
+
+    def matches(self, other: ClusterEvent) -> bool:
+        return self.resource == other.resource and (
+            self.action == "*" or other.action == "*" or self.action == other.action
+            or (other.action.startswith("Update") and self.action == "Update"))
+
+
+NODE_ADD = ClusterEvent("Node", "Add")
+NODE_DELETE = ClusterEvent("Node", "Delete")
+NODE_UPDATE_LABEL = ClusterEvent("Node", "UpdateLabel")
+NODE_UPDATE_TAINT = ClusterEvent("Node", "UpdateTaint")
+NODE_UPDATE_ALLOCATABLE = ClusterEvent("Node", "UpdateAllocatable")
+NODE_UPDATE_UNSCHEDULABLE = ClusterEvent("Node", "UpdateUnschedulable")
+POD_ADD = ClusterEvent("Pod", "Add")
+POD_UPDATE = ClusterEvent("Pod", "Update")
+POD_DELETE = ClusterEvent("Pod", "Delete")
+UNSCHEDULABLE_TIMEOUT = ClusterEvent("*", "UnschedulableTimeout")
