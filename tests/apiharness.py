@@ -1,7 +1,7 @@
 """A test harness: the API server's front door on a store, called without HTTP.
 
 Unit tests use it on the in-memory store; the integration tests use the real
-HTTP and NATS faces instead (tests/test_apiserver_over_http_and_nats.py).
+HTTP and NATS faces instead (tests/apiserver/test_apiserver_over_http_and_nats.py).
 """
 
 from __future__ import annotations

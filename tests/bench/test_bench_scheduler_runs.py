@@ -11,7 +11,7 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-BENCH = Path(__file__).resolve().parent.parent / "bench" / "scheduler.py"
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "scheduler.py"
 
 
 def test_bench_scheduler_quick_prints_each_figure_beside_its_anchor() -> None:

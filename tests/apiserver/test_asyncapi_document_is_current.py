@@ -6,7 +6,7 @@ from pathlib import Path
 
 from jetkube.services.apiserver.natsface import asyncapi_document
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "asyncapi.yaml"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.yaml"
 
 
 def test_committed_asyncapi_document_matches_the_code() -> None:

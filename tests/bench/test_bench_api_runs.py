@@ -11,7 +11,7 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-BENCH = Path(__file__).resolve().parent.parent / "bench" / "api.py"
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "api.py"
 
 
 def test_bench_api_quick_prints_each_figure_beside_its_anchor() -> None:

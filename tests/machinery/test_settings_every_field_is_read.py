@@ -50,7 +50,7 @@ from jetkube.services.scheduler.config import (
     resolve,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SOURCE_DIRS = ("schemas", "services", "cli")  # what installs under `jetkube`; tests excluded
 
 SETTINGS_CLASSES: tuple[type, ...] = (

@@ -12,7 +12,7 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-BENCH = Path(__file__).resolve().parent.parent / "bench" / "density.py"
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "density.py"
 
 
 def test_bench_density_quick_prints_each_figure_beside_its_anchor() -> None:

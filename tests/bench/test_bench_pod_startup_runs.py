@@ -13,7 +13,7 @@ from dockerfixtures import docker_or_skip
 
 pytestmark = pytest.mark.integration
 
-BENCH = Path(__file__).resolve().parent.parent / "bench" / "pod_startup.py"
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "pod_startup.py"
 
 
 def test_bench_pod_startup_quick_prints_each_figure() -> None:

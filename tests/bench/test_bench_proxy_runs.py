@@ -16,7 +16,7 @@ from dockerfixtures import docker_or_skip, in_ci
 
 pytestmark = pytest.mark.integration
 
-BENCH = Path(__file__).resolve().parent.parent / "bench" / "proxy.py"
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "proxy.py"
 
 
 def test_bench_proxy_quick_prints_each_figure_and_cleans_up() -> None:

@@ -12,7 +12,7 @@ import yaml
 
 from jetkube.schemas import by_kind, load_object
 
-MANIFESTS = Path(__file__).parent / "manifests"
+MANIFESTS = Path(__file__).parent.parent / "manifests"
 
 
 def _docs() -> list[tuple[str, dict[str, Any]]]:
