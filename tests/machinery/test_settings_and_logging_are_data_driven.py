@@ -100,3 +100,15 @@ def test_key_value_lines_quote_what_needs_quoting(root_logging: None) -> None:
     assert "exc=" in lines[0] and "RuntimeError: boom" in lines[0]
     assert "trace_id" not in lines[0]
     assert len(lines) == 1
+
+
+def test_a_partly_set_group_keeps_the_fields_own_defaults() -> None:
+    """Only the base of the relist backoff is set: its cap stays the field's 30 s (not
+    Backoff's class default), and the Job backoff's 600 s cap likewise."""
+    s = Settings.from_env({"JETKUBE_INFORMER_RELIST_BACKOFF__BASE_SECONDS": "1",
+                           "JETKUBE_JOB_POD_FAILURE_BACKOFF__BASE_SECONDS": "5"})
+    assert s.informer_relist_backoff.base_seconds == 1.0
+    assert s.informer_relist_backoff.cap_seconds == 30.0
+    assert s.job_pod_failure_backoff.base_seconds == 5.0
+    assert s.job_pod_failure_backoff.cap_seconds == 600.0
+    assert Backoff().cap_seconds != 30.0  # the class default differs, so the check has teeth

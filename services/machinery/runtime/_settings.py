@@ -164,4 +164,8 @@ class Settings(_Frozen):
                 data[name] = {**data[name], **value}
             else:
                 data[name] = value
+        for name, value in data.items():  # a partly given group keeps this field's own defaults
+            default = cls.model_fields[name].get_default(call_default_factory=True)
+            if isinstance(value, dict) and isinstance(default, BaseModel):
+                data[name] = {**default.model_dump(), **value}
         return cls.model_validate(data)
