@@ -45,6 +45,7 @@ import orjson
 
 from jetkube.schemas import Taint, Toleration, requirement_matches, toleration_tolerates_taint
 from jetkube.schemas.objects import Obj
+from jetkube.services.machinery.apimachinery import controller_ref, new_controller_ref
 
 from ..machinery.apimachinery import apierrors, object_key
 from ..machinery.client import Controller, Requeue, UIDTrackingExpectations, WorkQueue, by_owner_uid
@@ -125,9 +126,6 @@ def should_run(pod_spec: Obj, tolerations: list[Toleration], node: Obj) -> tuple
 # --- pods --------------------------------------------------------------------------------
 
 
-def controller_of(obj: Obj) -> Obj | None:
-    return next((r for r in obj["metadata"].get("ownerReferences") or []
-                 if r.get("controller") and r.get("kind") == "DaemonSet"), None)
 
 
 def template_hash(ds: Obj) -> str:
@@ -187,7 +185,7 @@ class DaemonSetController:
             self._all(new)
 
     def _owner_key(self, pod: Obj) -> str | None:
-        ref = controller_of(pod)
+        ref = controller_ref(pod, "DaemonSet")
         return object_key("daemonsets", pod["metadata"].get("namespace"),
                           ref["name"]) if ref else None
 
@@ -332,9 +330,7 @@ class DaemonSetController:
         return {"apiVersion": "v1", "kind": "Pod", "metadata": {
             "generateName": f"{md['name']}-", "namespace": md["namespace"], "labels": labels,
             "annotations": dict(tmd.get("annotations") or {}),
-            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet",
-                                 "name": md["name"], "uid": md["uid"], "controller": True,
-                                 "blockOwnerDeletion": True}]},
+            "ownerReferences": [new_controller_ref(ds, "apps/v1", "DaemonSet")]},
             "spec": pod_spec}
 
     async def _write_status(self, ds: Obj, counts: dict[str, int]) -> None:

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import logging
 
-from jetkube.schemas.objects import Obj
+from jetkube.schemas.objects import Obj, OwnerReferenceDict
+from jetkube.services.machinery.apimachinery import controller_ref, new_controller_ref
 
 from ..machinery.apimachinery import apierrors
 from ..machinery.client import WARNING, Controller, Informer, Requeue, WorkQueue
@@ -37,11 +38,9 @@ from .replicaset_pods import (
     CONTROLLER_UID_INDEX,
     ORPHANS_INDEX,
     Claimer,
-    controller_ref,
     controller_uid_index,
     deleting,
     meta,
-    new_controller_ref,
     orphans_index,
     owned_and_orphans,
     owner_recheck,
@@ -80,13 +79,13 @@ class DeploymentController:
     def _enqueue(self, d: Obj) -> None:
         self.queue.add(self.deployments.key_of(d))
 
-    def _resolve(self, namespace: str | None, ref: Obj | None) -> Obj | None:
+    def _resolve(self, namespace: str | None, ref: OwnerReferenceDict | None) -> Obj | None:
         if ref is None or ref.get("kind") != "Deployment":
             return None
         d = self.deployments.get_by_name(namespace, str(ref.get("name") or ""))
         return d if d is not None and uid(d) == ref.get("uid") else None
 
-    def _enqueue_owner(self, namespace: str | None, ref: Obj | None) -> None:
+    def _enqueue_owner(self, namespace: str | None, ref: OwnerReferenceDict | None) -> None:
         d = self._resolve(namespace, ref)
         if d is not None:
             self._enqueue(d)

@@ -15,13 +15,14 @@ from __future__ import annotations
 import logging
 
 from jetkube.schemas.objects import Obj
+from jetkube.services.machinery.apimachinery import new_controller_ref
 
 from ..machinery.apimachinery import apierrors
 from ..machinery.client import NORMAL, WARNING, ApiClient, EventRecorder
 from ..machinery.runtime import Clock
 from . import deployment_status as ds
 from . import deployment_util as du
-from .replicaset_pods import deep_copy, deleting, meta, new_controller_ref, spec, status, uid
+from .replicaset_pods import deep_copy, deleting, meta, spec, status, uid
 
 log = logging.getLogger(__name__)
 

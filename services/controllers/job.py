@@ -39,6 +39,7 @@ from datetime import timedelta
 
 from jetkube.schemas import format_time
 from jetkube.schemas.objects import Obj
+from jetkube.services.machinery.apimachinery import controller_ref, new_controller_ref
 
 from ..machinery.apimachinery import Selector, apierrors, object_key, selector_from_label_selector
 from ..machinery.client import (
@@ -64,11 +65,6 @@ LEGACY_JOB_NAME = "job-name"
 COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
 
 
-def controller_of(obj: Obj, kind: str) -> Obj | None:
-    for ref in obj["metadata"].get("ownerReferences") or []:
-        if ref.get("controller") and ref.get("kind") == kind:
-            return dict(ref)
-    return None
 
 
 def is_ready(pod: Obj) -> bool:
@@ -149,7 +145,7 @@ class JobController:
         self._selectors.pop(str(job["metadata"].get("uid")), None)
 
     def _owner_key(self, pod: Obj) -> str | None:
-        ref = controller_of(pod, "Job")
+        ref = controller_ref(pod, "Job")
         return object_key("jobs", pod["metadata"].get("namespace"), ref["name"]) if ref else None
 
     def _pod_added(self, pod: Obj) -> None:
@@ -362,9 +358,7 @@ class JobController:
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {
             "generateName": f"{name}-" if index is None else f"{name}-{index}-",
             "namespace": md["namespace"], "labels": labels, "annotations": annotations,
-            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": name,
-                                 "uid": md["uid"], "controller": True,
-                                 "blockOwnerDeletion": True}]},
+            "ownerReferences": [new_controller_ref(job, "batch/v1", "Job")]},
             "spec": pod_spec}
         await self.api.create("pods", md["namespace"], pod)
 

@@ -25,7 +25,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from jetkube.schemas.objects import Obj
+from jetkube.schemas.objects import Obj, OwnerReferenceDict
+from jetkube.services.machinery.apimachinery import controller_ref, new_controller_ref
 
 from ..machinery.apimachinery import apierrors
 from ..machinery.client import (
@@ -45,7 +46,6 @@ from .replicaset_pods import (
     ORPHANS_INDEX,
     Claimer,
     available_in,
-    controller_ref,
     controller_uid_index,
     deleting,
     deletion_order,
@@ -53,7 +53,6 @@ from .replicaset_pods import (
     is_active,
     is_ready,
     meta,
-    new_controller_ref,
     orphans_index,
     owned_and_orphans,
     owner_recheck,
@@ -105,7 +104,7 @@ class ReplicaSetController:
         self.expectations.delete(key)
         self.queue.add(key)
 
-    def _owner_key(self, namespace: str | None, ref: Obj | None) -> str | None:
+    def _owner_key(self, namespace: str | None, ref: OwnerReferenceDict | None) -> str | None:
         """The key of the cached ReplicaSet a controller reference points to."""
         if ref is None or ref.get("kind") != "ReplicaSet":
             return None

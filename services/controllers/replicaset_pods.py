@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jetkube.schemas.meta import selector_dict_matches
-from jetkube.schemas.objects import Obj
+from jetkube.schemas.objects import Obj, OwnerReferenceDict
+from jetkube.services.machinery.apimachinery import controller_ref
 
 from ..machinery.apimachinery import apierrors
 from ..machinery.client import ApiClient, Informer
@@ -63,17 +64,8 @@ def deep_copy(obj: Obj) -> Obj:
     return copy.deepcopy(obj)
 
 
-def controller_ref(obj: Obj) -> Obj | None:
-    for ref in meta(obj).get("ownerReferences") or ():
-        if isinstance(ref, dict) and ref.get("controller") is True:
-            return ref
-    return None
 
 
-def new_controller_ref(owner: Obj, api_version: str, kind: str) -> Obj:
-    md = meta(owner)
-    return {"apiVersion": api_version, "kind": kind, "name": md.get("name"), "uid": md.get("uid"),
-            "controller": True, "blockOwnerDeletion": True}
 
 
 def controller_uid_index(obj: Obj) -> Iterable[str]:
@@ -207,7 +199,7 @@ def deletion_order(pods: list[Obj], related: list[Obj]) -> list[Obj]:
 
 # --- creating and claiming ---------------------------------------------------------------
 
-def pod_from_template(owner: Obj, template: Obj, ref: Obj) -> Obj:
+def pod_from_template(owner: Obj, template: Obj, ref: OwnerReferenceDict) -> Obj:
     """The pod a controller creates from its template (Kubernetes' GetPodFromTemplate)."""
     tmd = template.get("metadata") or {}
     md: Obj = {"generateName": f"{meta(owner).get('name')}-",
@@ -230,7 +222,7 @@ class Claimer:
     alone: the conflict is reported and the owner retried.
     """
 
-    def __init__(self, api: ApiClient, resource: str, owner: Obj, ref: Obj,
+    def __init__(self, api: ApiClient, resource: str, owner: Obj, ref: OwnerReferenceDict,
                  selector: Obj | None, recheck: Callable[[], Awaitable[None]]) -> None:
         self.api = api
         self.resource = resource

@@ -33,6 +33,7 @@ from ._kubeconfig import (
     user_token,
 )
 from ._mergekeys import STRATEGIC_MERGE_KEYS
+from ._owners import controller_ref, new_controller_ref
 from ._selectors import (
     EVERYTHING,
     NOTHING,
@@ -54,6 +55,7 @@ __all__ = [
     "Operator",
     "Selector",
     "apierrors",
+    "controller_ref",
     "encode_token",
     "key_prefix",
     "kubeconfig_env_paths",
@@ -61,6 +63,7 @@ __all__ = [
     "merge_patch",
     "namespaced_name",
     "namespaced_name_of",
+    "new_controller_ref",
     "object_key",
     "parse_field_selector",
     "parse_key",
