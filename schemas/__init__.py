@@ -40,6 +40,7 @@ from .meta import (
     requirement_matches,
     selector_dict_matches,
     selector_matches,
+    set_matches,
 )
 from .pod import Binding, Pod, PodSpec, PodTemplateSpec, qos_class
 from .quantity import (
@@ -75,6 +76,6 @@ __all__ = [
     "Toleration", "add_quantities", "all_resources", "api_groups", "by_kind", "by_plural", "check_update",
     "compare_quantities", "cpu_millis", "default_pull_policy", "format_micro_time",
     "format_quantity", "format_time", "in_category", "load_object", "lookup", "parse_quantity",
-    "qos_class", "requirement_matches", "selector_dict_matches", "selector_matches",
+    "qos_class", "requirement_matches", "selector_dict_matches", "selector_matches", "set_matches",
     "subresource_body", "to_bytes", "toleration_tolerates_taint", "validate_update",
 ]

@@ -111,11 +111,18 @@ def requirement_matches(operator: str | None, value: str | None, values: Collect
     return False
 
 
+def set_matches(selector: Mapping[str, str] | None, labels: Mapping[str, str] | None) -> bool:
+    """Whether ``labels`` hold every ``key: value`` of a plain label map (``labels.SelectorFromSet``:
+    a Service's selector, a pod's nodeSelector, matchLabels); an empty map matches everything."""
+    lbl = labels or {}
+    return all(lbl.get(k) == v for k, v in (selector or {}).items())
+
+
 def _selector_matches(match_labels: Mapping[str, str] | None,
                       expressions: Iterable[tuple[Any, Any, Collection[str] | None]],
                       labels: Mapping[str, str] | None) -> bool:
     lbl = labels or {}
-    if any(lbl.get(k) != v for k, v in (match_labels or {}).items()):
+    if not set_matches(match_labels, lbl):
         return False
     return all(requirement_matches(op, lbl.get(key), values or ())
                for key, op, values in expressions)

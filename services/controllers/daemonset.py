@@ -43,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from jetkube.schemas import Taint, Toleration, requirement_matches, toleration_tolerates_taint
+from jetkube.schemas import Taint, Toleration, requirement_matches, set_matches, toleration_tolerates_taint
 from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery import controller_ref, new_controller_ref
 
@@ -102,7 +102,7 @@ def term_matches(term: Obj, node: Obj) -> bool:
 def node_matches(pod_spec: Obj, node: Obj) -> bool:
     """nodeSelector and required node affinity (terms ORed)."""
     labels = node["metadata"].get("labels") or {}
-    if any(labels.get(k) != v for k, v in (pod_spec.get("nodeSelector") or {}).items()):
+    if not set_matches(pod_spec.get("nodeSelector"), labels):
         return False
     required = (((pod_spec.get("affinity") or {}).get("nodeAffinity") or {})
                 .get("requiredDuringSchedulingIgnoredDuringExecution"))

@@ -26,6 +26,7 @@ from typing import Any
 
 from opentelemetry.context import Context
 
+from jetkube.schemas import set_matches
 from jetkube.schemas.objects import Obj
 
 from ..machinery.apimachinery import apierrors, object_key, parse_key
@@ -50,8 +51,7 @@ def selects(selector: Mapping[str, str] | None, labels: Mapping[str, str] | None
     """A service's selector (a plain map; empty or missing selects nothing)."""
     if not selector:
         return False
-    labels = labels or {}
-    return all(labels.get(k) == v for k, v in selector.items())
+    return set_matches(selector, labels)
 
 
 def pod_ready(pod: Mapping[str, Any]) -> bool:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from jetkube.schemas import set_matches
 from jetkube.schemas.objects import Obj, OwnerReferenceDict
 from jetkube.services.machinery.apimachinery import controller_ref, new_controller_ref
 
@@ -287,7 +288,7 @@ class ReplicaSetController:
         soonest: float | None = None
         for pod in pods:
             labels = meta(pod).get("labels") or {}
-            if all(labels.get(k) == v for k, v in template_labels.items()):
+            if set_matches(template_labels, labels):
                 labeled += 1
             if is_ready(pod):
                 ready += 1

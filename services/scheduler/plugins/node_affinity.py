@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from jetkube.schemas import requirement_matches
+from jetkube.schemas import requirement_matches, set_matches
 
 from ..cluster_events import NODE_ADD, NODE_UPDATE_LABEL, ClusterEvent
 from ..framework import SKIP, CycleState, Handle, Status, default_normalize_score
@@ -56,10 +56,8 @@ def required_node_matcher(pod: PodInfo) -> NodeMatcher | None:
         return None
 
     def match(n: NodeInfo) -> bool:
-        labels = n.labels
-        for k, v in sel.items():
-            if labels.get(k) != v:
-                return False
+        if not set_matches(sel, n.labels):
+            return False
         return not has_required or any(t(n) for t in terms)
     return match
 
