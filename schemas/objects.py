@@ -63,12 +63,15 @@ class PodStatusDict(TypedDict, total=False):
     message: str
     reason: str
     hostIP: str
+    hostIPs: list[Obj]
     podIP: str
     podIPs: list[Obj]
     startTime: str
     qosClass: str
     initContainerStatuses: list[Obj]
     containerStatuses: list[Obj]
+    nominatedNodeName: str
+    resize: str
 
 
 def get_path(obj: Mapping[str, Any] | None, path: str) -> Any:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jetkube.schemas.meta import selector_dict_matches
-from jetkube.schemas.objects import Obj, OwnerReferenceDict
+from jetkube.schemas.objects import Obj, ObjectMetaDict, OwnerReferenceDict
 from jetkube.services.machinery.apimachinery import controller_ref
 
 from ..machinery.apimachinery import apierrors
@@ -37,9 +37,9 @@ _PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}
 
 # --- metadata and references -----------------------------------------------------
 
-def meta(obj: Obj) -> Obj:
+def meta(obj: Obj) -> ObjectMetaDict:
     md = obj.get("metadata")
-    return md if isinstance(md, dict) else {}
+    return md if isinstance(md, dict) else {}  # type: ignore[return-value]  # decoded JSON
 
 
 def spec(obj: Obj) -> Obj:
@@ -253,7 +253,7 @@ class Claimer:
             if not await self._can_adopt():
                 continue
             refs = list(meta(obj).get("ownerReferences") or ())
-            adopted = await self._write(obj, [*refs, dict(self.ref)])
+            adopted = await self._write(obj, [*refs, self.ref.copy()])
             if adopted is not None:
                 mine.append(adopted)
         return mine
@@ -268,7 +268,7 @@ class Claimer:
                 self._adoptable = False
         return self._adoptable
 
-    async def _write(self, obj: Obj, refs: list[Obj]) -> Obj | None:
+    async def _write(self, obj: Obj, refs: list[OwnerReferenceDict]) -> Obj | None:
         md = meta(obj)
         patch = {"metadata": {"ownerReferences": refs or None,
                               "resourceVersion": md.get("resourceVersion")}}

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from jetkube.schemas.objects import Obj
+from jetkube.schemas.objects import Obj, PodStatusDict
 from jetkube.schemas.pod import qos_class
 
 from .runtime import ContainerInfo, Sandbox
@@ -167,7 +167,7 @@ def _cond(ctype: str, ok: bool, old: dict[str, Obj], now: str, reason: str = "",
 _MINE = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady")
 
 
-def conditions(pod: Obj, last: Obj | None, sandbox_ready: bool, inits: list[ContainerRecord],
+def conditions(pod: Obj, last: PodStatusDict | None, sandbox_ready: bool, inits: list[ContainerRecord],
                apps: list[ContainerRecord], ph: str, now: str) -> list[Obj]:
     old = {c.get("type"): c for c in (pod.get("status") or {}).get("conditions") or ()}
     # ours as we last computed them (the API's copy may lag behind our own last write)
@@ -201,10 +201,10 @@ def conditions(pod: Obj, last: Obj | None, sandbox_ready: bool, inits: list[Cont
     return out
 
 
-def build_status(pod: Obj, last: Obj | None, sandbox: Sandbox | None,
+def build_status(pod: Obj, last: PodStatusDict | None, sandbox: Sandbox | None,
                  inits: list[ContainerRecord], apps: list[ContainerRecord], *, runtime: str,
                  host_ip: str, start_time: str, now: str,
-                 failed: tuple[str, str] | None = None) -> Obj:
+                 failed: tuple[str, str] | None = None) -> PodStatusDict:
     """``pod``: as the API holds it; ``last``: the status this worker computed last."""
     spec = pod.get("spec") or {}
     old = pod.get("status") or {}
@@ -212,7 +212,7 @@ def build_status(pod: Obj, last: Obj | None, sandbox: Sandbox | None,
     init_specs = {c["name"]: c for c in spec.get("initContainers") or ()}
     app_specs = {c["name"]: c for c in spec.get("containers") or ()}
     initializing = any(not s.succeeded for s in inits)
-    status: Obj = {
+    status: PodStatusDict = {
         "phase": ph,
         "conditions": conditions(pod, last, sandbox is not None and sandbox.ready, inits, apps,
                                  ph, now),
@@ -235,7 +235,8 @@ def build_status(pod: Obj, last: Obj | None, sandbox: Sandbox | None,
             {"ip": old["podIP"]}]
     if failed is not None:
         status["reason"], status["message"] = failed
-    for k in ("nominatedNodeName", "resize"):
-        if k in old:
-            status[k] = old[k]
+    if "nominatedNodeName" in old:
+        status["nominatedNodeName"] = old["nominatedNodeName"]
+    if "resize" in old:
+        status["resize"] = old["resize"]
     return status

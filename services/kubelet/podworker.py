@@ -23,7 +23,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from jetkube.schemas.objects import Obj
+from jetkube.schemas.objects import Obj, PodStatusDict
 from jetkube.services.machinery.apimachinery import apierrors, namespaced_name
 from jetkube.services.machinery.runtime import Timer, wait_for
 from jetkube.services.machinery.runtime.telemetry import context_from_object, tracer
@@ -64,7 +64,7 @@ class PodWorker(ContainerOps):
         self.failed: tuple[str, str] | None = None  # pod-level failure (DeadlineExceeded)
         self.start_time = (pod.get("status") or {}).get("startTime") or rfc3339(ctx.clock.now())
         self.start_mono = ctx.clock.monotonic()
-        self.last_status: Obj | None = None
+        self.last_status: PodStatusDict | None = None
         self.done = asyncio.Event()
         self._wake = asyncio.Event()
         self._timer: Timer | None = None
@@ -344,7 +344,7 @@ class PodWorker(ContainerOps):
         md = self.mirror["metadata"]
         return self.mirror, md.get("namespace") or "default", md["name"], md["uid"]
 
-    def compute_status(self) -> Obj:
+    def compute_status(self) -> PodStatusDict:
         base = self.status_target()
         status = build_status(
             base[0] if base else self.pod, self.last_status, self.sandbox, self.inits,

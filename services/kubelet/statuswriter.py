@@ -16,7 +16,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
-from jetkube.schemas.objects import Obj
+from jetkube.schemas.objects import PodStatusDict
 from jetkube.services.machinery.apimachinery import apierrors
 from jetkube.services.machinery.client import ApiClient
 from jetkube.services.machinery.runtime import Clock
@@ -30,7 +30,7 @@ class _Pending:
     namespace: str
     name: str
     uid: str
-    status: Obj
+    status: PodStatusDict
 
 
 class StatusWriter:
@@ -41,7 +41,7 @@ class StatusWriter:
         self.concurrency = concurrency
         self.retry_seconds = retry_seconds
         self._pending: dict[str, _Pending] = {}  # uid -> newest status to write
-        self._written: dict[str, Obj] = {}  # uid -> last status written
+        self._written: dict[str, PodStatusDict] = {}  # uid -> last status written
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._queued: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -63,7 +63,7 @@ class StatusWriter:
                 await t
         self._tasks.clear()
 
-    def submit(self, namespace: str, name: str, uid: str, status: Obj) -> None:
+    def submit(self, namespace: str, name: str, uid: str, status: PodStatusDict) -> None:
         """Write ``status`` to pod ``namespace/name`` (uid ``uid``) unless it is already there."""
         if self._written.get(uid) == status:
             self._pending.pop(uid, None)
@@ -74,16 +74,11 @@ class StatusWriter:
             self._queue.put_nowait(uid)
             self._idle.clear()
 
-    def seen(self, uid: str, status: Obj | None) -> None:
-        """The API holds ``status`` for ``uid`` (e.g. after adoption): no need to write it."""
-        if status is not None and uid not in self._written:
-            self._written[uid] = status
-
     def forget(self, uid: str) -> None:
         self._pending.pop(uid, None)
         self._written.pop(uid, None)
 
-    def last_written(self, uid: str) -> Obj | None:
+    def last_written(self, uid: str) -> PodStatusDict | None:
         return self._written.get(uid)
 
     async def wait_idle(self) -> None:
