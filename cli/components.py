@@ -32,8 +32,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from jetkube.services.machinery.store import NatsServerNotFound, nats_server_args
-
 
 @dataclass(frozen=True)
 class Plan:
@@ -122,11 +120,16 @@ def _http_ok(url: str) -> str | None:
 # --- nats ----------------------------------------------------------------
 
 def _nats_argv(p: Plan, i: int) -> list[str]:
+    # imported here: the store package loads nats-py, which `kctl get` does not need
+    from jetkube.services.machinery.store import nats_server_args
+
     return [*nats_server_args(p.data_dir / "nats", p.nats_port, host=p.host,
                               http_port=p.nats_monitor_port), "-n", "jetkube-nats"]
 
 
 def _nats_available(p: Plan) -> str | None:
+    from jetkube.services.machinery.store import NatsServerNotFound, nats_server_args
+
     try:
         nats_server_args(p.data_dir / "nats", p.nats_port)
     except NatsServerNotFound as e:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from jetkube.schemas.objects import Obj
+from jetkube.services.machinery.apimachinery import selector_from_label_selector
 
 from .rows_net import endpoints_string as endpoints_string  # describe uses it from here
 from .timefmt import age, human_duration, now, parse_time
@@ -58,18 +59,10 @@ def selector_string(sel: Any) -> str:
         return NONE
     if "matchLabels" not in sel and "matchExpressions" not in sel:
         return labels_string(sel)
-    parts = [f"{k}={v}" for k, v in sorted((sel.get("matchLabels") or {}).items())]
-    for e in sel.get("matchExpressions") or []:
-        op, key, vals = e.get("operator", ""), e.get("key", ""), e.get("values") or []
-        if op == "In":
-            parts.append(f"{key} in ({','.join(vals)})")
-        elif op == "NotIn":
-            parts.append(f"{key} notin ({','.join(vals)})")
-        elif op == "Exists":
-            parts.append(key)
-        elif op == "DoesNotExist":
-            parts.append(f"!{key}")
-    return ",".join(parts) or NONE
+    try:
+        return str(selector_from_label_selector(sel)) or NONE
+    except ValueError:  # not a valid LabelSelector: show it as it is
+        return str(sel)
 
 
 def _containers_images(o: Obj) -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import ResourceType
@@ -184,19 +183,3 @@ def owner_uids(obj: Obj) -> list[str]:
     return [str(r.get("uid")) for r in obj.get("metadata", {}).get("ownerReferences") or []]
 
 
-def label_selector_string(selector: Any) -> str:
-    """A LabelSelector as the string form Scale.status.selector uses."""
-    if not isinstance(selector, dict):
-        return ""
-    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-    for e in selector.get("matchExpressions") or []:
-        op, key, vals = e.get("operator"), e.get("key"), e.get("values") or []
-        if op == "In":
-            parts.append(f"{key} in ({','.join(vals)})")
-        elif op == "NotIn":
-            parts.append(f"{key} notin ({','.join(vals)})")
-        elif op == "Exists":
-            parts.append(str(key))
-        elif op == "DoesNotExist":
-            parts.append(f"!{key}")
-    return ",".join(parts)

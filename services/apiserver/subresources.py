@@ -17,15 +17,22 @@ from typing import Any
 import orjson
 
 from jetkube.schemas.objects import Obj
+from jetkube.services.machinery.apimachinery import selector_from_label_selector
 
 from ..machinery.apimachinery import apierrors
-from .lifecycle import label_selector_string
 from .objects import deep_copy, now_rfc3339
 from .patch import apply_patch
 from .podproxy import pod_exec, pod_log
 from .request import ApiRequest
 from .response import Response, StreamResponse
 from .rest import ResourceHandlers, SubresourceHandler, decode_body
+
+
+def _selector_string(selector: object) -> str:
+    """``Scale.status.selector``: the LabelSelector as ``metav1.LabelSelectorAsSelector`` prints it."""
+    if not isinstance(selector, dict):
+        return ""
+    return str(selector_from_label_selector(selector))
 
 
 def _json(code: int, obj: Any) -> Response:
@@ -94,7 +101,7 @@ def to_scale(obj: Obj) -> Obj:
         "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
         "status": {
             "replicas": (obj.get("status") or {}).get("replicas", 0),
-            "selector": label_selector_string((obj.get("spec") or {}).get("selector")),
+            "selector": _selector_string((obj.get("spec") or {}).get("selector")),
         },
     }
 
