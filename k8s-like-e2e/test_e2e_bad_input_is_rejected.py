@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Cluster
+from cluster_e2e import Cluster
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ import json
 import time
 
 import pytest
-from conftest import Cluster
+from cluster_e2e import Cluster
 from polling import wait_until
 
 from jetkube.schemas.objects import Obj

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import Cluster
+from cluster_e2e import Cluster
 from deployment_e2e import REVISION, deployment, namespace
 from polling import wait_until
 

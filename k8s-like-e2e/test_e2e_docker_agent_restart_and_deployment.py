@@ -12,8 +12,7 @@ import signal
 from collections.abc import Iterator
 
 import pytest
-from polling import wait_until
-from test_e2e_docker_pods import (
+from docker_e2e import (
     IMAGE,
     DockerCluster,
     docker_cluster,
@@ -22,6 +21,7 @@ from test_e2e_docker_pods import (
     simple_pod,
     status_of,
 )
+from polling import wait_until
 
 from jetkube.services.kubelet.runtime import LABEL_KIND, LABEL_POD_NAME
 

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import Cluster
+from cluster_e2e import Cluster
 from polling import wait_until
 
 from jetkube.cli.components import script

@@ -7,7 +7,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import BIN, Cluster
+from cluster_e2e import BIN, Cluster
 
 pytestmark = pytest.mark.e2e
 

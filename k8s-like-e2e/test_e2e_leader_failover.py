@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BIN, Cluster, _up
+from cluster_e2e import BIN, Cluster, kctl_up
 from polling import wait_until
 
 from jetkube.services.machinery.store import free_port
@@ -52,7 +52,7 @@ def _pods(c: Cluster) -> list[dict[str, object]]:
 def test_standbys_take_over_and_nothing_is_created_twice(tmp_path: Path) -> None:
     d = tmp_path / "ha"
     port, nats_port = free_port(), free_port()
-    _up(d, port, nats_port, env=SHORT_LEASES)  # kctl up passes its environment on
+    kctl_up(d, port, nats_port, env=SHORT_LEASES)  # kctl up passes its environment on
     c = Cluster(d, d / "kubeconfig", port, nats_port)
     leaders = {r["component"]: int(r["pid"]) for r in
                json.loads((d / "cluster.json").read_text())["processes"]

@@ -13,7 +13,7 @@ import json
 import time
 
 import pytest
-from conftest import Cluster
+from cluster_e2e import Cluster
 from polling import wait_until
 
 pytestmark = pytest.mark.e2e

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BIN, Cluster, _up
+from cluster_e2e import BIN, Cluster, kctl_up
 from polling import wait_until
 
 from jetkube.schemas.objects import Obj
@@ -67,7 +67,7 @@ def condition(obj: Obj, ctype: str) -> Obj:
 def test_pods_on_a_silent_node_are_replaced_elsewhere(tmp_path: Path) -> None:
     d = tmp_path / "nodefail"
     port, nats_port = free_port(), free_port()
-    _up(d, port, nats_port, env={"JETKUBE_CONTROLLER_MANAGER_ARGS":
+    kctl_up(d, port, nats_port, env={"JETKUBE_CONTROLLER_MANAGER_ARGS":
                                  f"--node-monitor-grace-period={GRACE:g} "
                                  f"--node-monitor-period={PERIOD:g}"})
     c = Cluster(d, d / "kubeconfig", port, nats_port)

@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 import pytest
-from conftest import Cluster
+from cluster_e2e import Cluster
 from polling import wait_until
 
 from jetkube.services.machinery.store import connect

@@ -16,13 +16,13 @@ import signal
 from collections.abc import Iterator
 
 import pytest
-from polling import wait_until
-from test_e2e_docker_pods import (
+from docker_e2e import (
     IMAGE,
     DockerCluster,
     docker_cluster,
     running,
 )
+from polling import wait_until
 
 from jetkube.services.machinery.hostnet import data_dir_scope, missing_privileges
 

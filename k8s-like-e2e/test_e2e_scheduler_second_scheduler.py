@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Cluster
+from cluster_e2e import Cluster
 from polling import wait_until
 
 pytestmark = pytest.mark.e2e

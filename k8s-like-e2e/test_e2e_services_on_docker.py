@@ -25,9 +25,9 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from conftest import BIN, Cluster, _up, private_cidrs
+from cluster_e2e import BIN, Cluster, kctl_up, private_cidrs
+from docker_e2e import IMAGE, docker_client_or_skip, ready, running
 from polling import wait_until
-from test_e2e_docker_pods import IMAGE, docker_client_or_skip, ready, running
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.store import free_port
@@ -52,7 +52,7 @@ def sc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     cluster_cidr, service_cidr = private_cidrs()
     c = Cluster(data_dir, data_dir / "kubeconfig", port, nats_port)
     try:
-        _up(data_dir, port, nats_port, nodes=2, runtime="docker",
+        kctl_up(data_dir, port, nats_port, nodes=2, runtime="docker",
             args=("--cluster-cidr", cluster_cidr, "--service-cidr", service_cidr))
         wait_until(lambda: len([n for n in items(c, "nodes") if ready(n)]) == 2,
                    timeout=90, message="2 nodes Ready")

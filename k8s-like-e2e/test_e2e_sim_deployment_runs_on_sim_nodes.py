@@ -11,7 +11,7 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
-from conftest import BIN, Cluster, _up
+from cluster_e2e import BIN, Cluster, kctl_up
 from polling import wait_until
 
 from jetkube.schemas.objects import Obj
@@ -29,7 +29,7 @@ def sim_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         "apiVersion: v1\nkind: Pod\nmetadata: {name: static-web}\n"
         "spec: {containers: [{name: c, image: busybox:1.36}]}\n")
     port, nats_port = free_port(), free_port()
-    _up(data_dir, port, nats_port, nodes=3, runtime="sim", env={
+    kctl_up(data_dir, port, nats_port, nodes=3, runtime="sim", env={
         "JETKUBE_KUBELET_ARGS": f"--pod-manifest-path {manifests} --lease-renew-seconds 2"})
     c = Cluster(data_dir, data_dir / "kubeconfig", port, nats_port)
     try:

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import Cluster
+from cluster_e2e import Cluster
 from polling import wait_until
 
 pytestmark = pytest.mark.e2e

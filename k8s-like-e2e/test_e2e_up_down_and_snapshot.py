@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import BIN, Cluster, _up
+from cluster_e2e import BIN, Cluster, kctl_up
 
 from jetkube.services.machinery.store import free_port
 
@@ -53,18 +53,18 @@ def _alive(pid: int) -> bool:
 def test_up_twice_is_a_noop_and_state_survives_down_up(tmp_path: Path) -> None:
     d = tmp_path / "jk"
     port, nats_port = free_port(), free_port()
-    _up(d, port, nats_port)
+    kctl_up(d, port, nats_port)
     try:
         pids = _pids(d)
         assert pids and all(_alive(p) for p in pids)
-        _up(d, port, nats_port)  # a second `up` while it runs: a no-op
+        kctl_up(d, port, nats_port)  # a second `up` while it runs: a no-op
         again = _kctl(d, "up", "--data-dir", str(d))
         assert "already" in (again.stdout + again.stderr)
         assert _pids(d) == pids
         _kctl(d, "create", "configmap", "keep", "--from-literal", "a=1")
         _kctl(d, "down", "--data-dir", str(d))
         assert not [(p, Path(f"/proc/{p}/cmdline").read_bytes()) for p in pids if _alive(p)]
-        _up(d, port, nats_port)
+        kctl_up(d, port, nats_port)
         cm = json.loads(_kctl(d, "get", "cm", "keep", "-o", "json").stdout)
         assert cm["data"] == {"a": "1"}
     finally:
@@ -86,6 +86,6 @@ def test_snapshot_save_and_restore(cluster: Cluster, tmp_path: Path) -> None:
         cluster.kctl("store", "snapshot", "restore", str(snap), "--data-dir",
                      str(cluster.data_dir))
     finally:
-        _up(cluster.data_dir, cluster.port, cluster.nats_port)
+        kctl_up(cluster.data_dir, cluster.port, cluster.nats_port)
     names = cluster.kctl("get", "cm", "-n", "snapped", "-o", "name").stdout.split()
     assert "configmap/before" in names and "configmap/after" not in names

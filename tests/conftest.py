@@ -1,14 +1,21 @@
-"""Shared fixtures: a real nats-server per test session, stores, fake time."""
+"""Shared fixtures: a real nats-server per test session, stores, fake time, a real API
+server, a node agent's NATS face on a scripted runtime (``node``), and Docker's
+(``docker_client``, ``busybox_image``, ``docker_runtime``; helpers in dockerfixtures.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ctrlharness import Env, make_env
+from dockerfixtures import BUSYBOX_TAG, docker_or_skip, new_scope, node_name, purge, remove_node_containers
+from node_requests_fakes import NODE, FakeRuntime, find_running
 
+from jetkube.services.kubelet.logstream import NodeRequests, serve_node_requests
 from jetkube.services.machinery.store import MemoryStore, NatsStore, connect, start_nats_server
 
 
@@ -90,3 +97,51 @@ async def env() -> AsyncIterator[Env]:
     e = await make_env()
     yield e
     await e.close()
+
+
+@pytest.fixture(name="node")
+async def node_fixture(apiserver: dict[str, Any]) -> AsyncIterator[tuple[FakeRuntime, NodeRequests]]:
+    """A node agent's NATS face (pods/log, pods/exec) for NODE, on a scripted FakeRuntime."""
+    nc = await connect(str(apiserver["nats_url"]))
+    rt = FakeRuntime()
+    face = await serve_node_requests(nc, NODE, rt, find_running(rt),  # type: ignore[arg-type]
+                                     ping_interval=0.5, ack_timeout=5)
+    yield rt, face
+    await face.unsubscribe()
+    await nc.close()
+
+
+@pytest.fixture(scope="session", name="docker_client")
+def docker_client_fixture() -> Iterator[Any]:
+    """A client of the Docker daemon; skipped without one (a failure under CI)."""
+    client = docker_or_skip()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session", name="busybox_image")
+def busybox_image_fixture(docker_client: Any) -> str:
+    """``jetkube/busybox:test``, built once per session from the local static busybox when
+    missing (no registry is reachable)."""
+    from jetkube.services.kubelet.runtimes.docker_images import build_busybox_image
+
+    build_busybox_image(docker_client, BUSYBOX_TAG)
+    return BUSYBOX_TAG
+
+
+@pytest.fixture(name="docker_runtime")
+async def docker_runtime_fixture(docker_client: Any, busybox_image: str,
+                                 tmp_path: Path) -> AsyncIterator[Any]:
+    """A DockerRuntime for a node name and a scope of its own; afterwards every container
+    labelled with that node, and everything of that scope (containers, pod networks,
+    forward chains, routes: ``purge_scope``), is removed, whatever happened."""
+    from jetkube.services.kubelet.runtimes.docker import DockerRuntime
+
+    node, scope = node_name(), new_scope()
+    rt = DockerRuntime(node, scope=scope, root_dir=tmp_path / "docker-runtime")
+    try:
+        yield rt
+    finally:
+        await rt.close()
+        remove_node_containers(docker_client, node)
+        await asyncio.to_thread(purge, docker_client, scope)

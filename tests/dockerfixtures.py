@@ -1,23 +1,18 @@
-"""Fixtures for tests against the real Docker daemon (import them into a test module).
+"""Test helper for tests against the real Docker daemon (not a test module).
 
-``docker_client``: a client of the daemon (DOCKER_HOST honoured).  Without a
-daemon the test is skipped with the reason, unless CI is set: in CI a
-missing Docker is a failure (.ci/run provisions one).
-``busybox_image``: ``jetkube/busybox:test``, built once per session from the
-local static busybox when missing (no registry is reachable).
-``docker_runtime``: a DockerRuntime for a node name and a scope of its own;
-afterwards every container labelled with that node, and everything of that
-scope (containers, pod networks, forward chains, routes: ``purge_scope``), is
-removed, whatever happened.
+``docker_or_skip``: a client of the daemon (DOCKER_HOST honoured).  Without a
+daemon the test is skipped with the reason, unless CI is set: in CI a missing
+Docker is a failure (.ci/run provisions one).  Node names and scopes of a test's
+own, and the clean-up of what they made (``remove_node_containers``, ``purge``).
+
+The fixtures built on these (``docker_client``, ``busybox_image``,
+``docker_runtime``) are in tests/conftest.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,21 +53,6 @@ def remove_node_containers(client: Any, node: str) -> int:
     return gone
 
 
-@pytest.fixture(scope="session", name="docker_client")
-def docker_client_fixture() -> Iterator[Any]:
-    client = docker_or_skip()
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="session", name="busybox_image")
-def busybox_image_fixture(docker_client: Any) -> str:
-    from jetkube.services.kubelet.runtimes.docker_images import build_busybox_image
-
-    build_busybox_image(docker_client, BUSYBOX_TAG)
-    return BUSYBOX_TAG
-
-
 def node_name(prefix: str = "test") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
@@ -93,21 +73,5 @@ def new_pod(name: str = "web", namespace: str = "default") -> PodRef:
     return PodRef(str(uuid.uuid4()), namespace, name)
 
 
-@pytest.fixture(name="docker_runtime")
-async def docker_runtime_fixture(docker_client: Any, busybox_image: str,
-                                 tmp_path: Path) -> AsyncIterator[Any]:
-    from jetkube.services.kubelet.runtimes.docker import DockerRuntime
-
-    node, scope = node_name(), new_scope()
-    rt = DockerRuntime(node, scope=scope, root_dir=tmp_path / "docker-runtime")
-    try:
-        yield rt
-    finally:
-        await rt.close()
-        remove_node_containers(docker_client, node)
-        await asyncio.to_thread(purge, docker_client, scope)
-
-
-__all__ = ["BUSYBOX_TAG", "busybox_image_fixture", "docker_client_fixture", "docker_or_skip",
-           "docker_runtime_fixture", "in_ci", "new_pod", "new_scope", "node_name", "purge",
+__all__ = ["BUSYBOX_TAG", "docker_or_skip", "in_ci", "new_pod", "new_scope", "node_name", "purge",
            "remove_node_containers"]

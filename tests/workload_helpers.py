@@ -14,10 +14,10 @@ from typing import Any
 from ctrlharness import Env, make_env
 from polling import until
 
+from jetkube.schemas import format_time
 from jetkube.schemas.objects import Obj
 from jetkube.services.controllers.deployment import DeploymentController
 from jetkube.services.controllers.replicaset import ReplicaSetController
-from jetkube.services.controllers.replicaset_pods import format_time
 from jetkube.services.machinery.client import Informer
 
 NS = "default"

@@ -4,34 +4,9 @@ owner the caches do not show yet is checked with a live read, never presumed gon
 
 from __future__ import annotations
 
-from ctrlharness import Env, make_env
+from ctrlharness import make_env
+from gc_helpers import CMS, cm, names, start_gc
 from polling import until
-
-from jetkube.schemas.objects import Obj
-from jetkube.services.controllers.context import ControllerContext, ControllerManagerOptions
-from jetkube.services.controllers.garbagecollector import GarbageCollector
-
-CMS = "/api/v1/namespaces/default/configmaps"
-
-
-def cm(name: str, *owners: Obj, block: bool = False) -> Obj:
-    refs = [{"apiVersion": o["apiVersion"], "kind": o["kind"], "name": o["metadata"]["name"],
-             "uid": o["metadata"]["uid"], **({"blockOwnerDeletion": True} if block else {})}
-            for o in owners]
-    md: Obj = {"name": name}
-    if refs:
-        md["ownerReferences"] = refs
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": md, "data": {"k": "v"}}
-
-
-async def names(env: Env) -> set[str]:
-    return {o["metadata"]["name"] for o in await env.objects(CMS)}
-
-
-async def start_gc(env: Env) -> GarbageCollector:
-    gc = GarbageCollector(ControllerContext(env.rt, ControllerManagerOptions()))
-    await env.start(gc.controller)
-    return gc
 
 
 async def test_dependents_of_a_deleted_owner_are_deleted() -> None:

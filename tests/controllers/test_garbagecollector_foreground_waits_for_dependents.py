@@ -5,8 +5,8 @@ in the foreground too, so a chain goes from the leaves up."""
 from __future__ import annotations
 
 from ctrlharness import make_env
+from gc_helpers import CMS, cm, names, start_gc
 from polling import until
-from test_garbagecollector_deletes_orphaned_dependents import CMS, cm, names, start_gc
 
 FOREGROUND = {"propagationPolicy": "Foreground"}
 

@@ -4,8 +4,8 @@ stay; then the orphan finalizer is removed and the owner goes."""
 from __future__ import annotations
 
 from ctrlharness import make_env
+from gc_helpers import CMS, cm, names, start_gc
 from polling import until
-from test_garbagecollector_deletes_orphaned_dependents import CMS, cm, names, start_gc
 
 
 async def test_orphaned_dependents_stay_without_the_reference() -> None:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from test_kctl_fakeapi import FakeApi, Kctl, api_fixture, kctl_fixture  # noqa: F401
+from kctl_fakeapi import FakeApi, Kctl
 
 from jetkube.cli.merge import LAST_APPLIED
 

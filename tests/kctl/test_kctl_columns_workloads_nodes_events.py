@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from test_kctl_fakeapi import Kctl, kctl_fixture  # noqa: F401
-from test_kctl_rollout_fakeapps import (  # noqa: F401
-    AppsFakeApi,
-    apps_api_fixture,
-    deployment,
-    replicaset,
-)
+from kctl_fakeapi import Kctl
+from kctl_fakeapps import AppsFakeApi, deployment, replicaset
+from kctl_tables import rows, ts
 
 from jetkube.schemas.objects import Obj
 
-# one frozen instant for the fixtures and kctl's clock (ages never tick mid-test)
-NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-@pytest.fixture(autouse=True)
-def _frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    from jetkube.cli import timefmt
-
-    monkeypatch.setattr(timefmt, "now", lambda: NOW)
-
-
-def _ts(ago: timedelta) -> str:
-    return (NOW - ago).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def rows(out: str) -> list[list[str]]:
-    return [ln.split() for ln in out.splitlines()]
+# kctl's clock frozen at kctl_tables.NOW (ages never tick mid-test)
+pytestmark = [pytest.mark.fake_api(cls=AppsFakeApi), pytest.mark.usefixtures("frozen_clock")]
 
 
 def test_deployments_and_replicasets(api: AppsFakeApi, kctl: Kctl) -> None:
@@ -101,8 +82,8 @@ def test_nodes_status_and_wide(api: AppsFakeApi, kctl: Kctl) -> None:
 def test_events_count_and_wide(api: AppsFakeApi, kctl: Kctl) -> None:
     api.add("events", {"metadata": {"name": "web.1", "namespace": "default"}, "type": "Normal",
                        "reason": "ScalingReplicaSet", "message": "Scaled up  ",
-                       "count": 3, "firstTimestamp": _ts(timedelta(minutes=10)),
-                       "lastTimestamp": _ts(timedelta(minutes=2)),
+                       "count": 3, "firstTimestamp": ts(timedelta(minutes=10)),
+                       "lastTimestamp": ts(timedelta(minutes=2)),
                        "source": {"component": "deployment-controller"},
                        "involvedObject": {"kind": "Deployment", "name": "web"}})
     _, out, _ = kctl("get", "events")

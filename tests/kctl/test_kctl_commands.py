@@ -7,7 +7,7 @@ import json
 import socket
 
 import yaml
-from test_kctl_fakeapi import FakeApi, Kctl, api_fixture, kctl_fixture, pod  # noqa: F401
+from kctl_fakeapi import FakeApi, Kctl, pod
 
 from jetkube.cli.main import run
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from test_kctl_fakeapi import FakeApi, Kctl, api_fixture, kctl_fixture, pod  # noqa: F401
+from kctl_fakeapi import FakeApi, Kctl, pod
 
 
 def test_delete_by_name_sends_delete_options(api: FakeApi, kctl: Kctl) -> None:

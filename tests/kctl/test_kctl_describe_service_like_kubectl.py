@@ -3,7 +3,7 @@ then "+ N more..."), the LoadBalancer ingress, and the traffic policy of node po
 
 from __future__ import annotations
 
-from test_kctl_expose_creates_services_like_kubectl import NS, LocalCluster, cluster_fixture  # noqa: F401
+from kctl_localcluster import NS, LocalCluster
 
 
 def rows(out: str) -> dict[str, list[str]]:

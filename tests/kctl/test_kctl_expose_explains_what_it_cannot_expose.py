@@ -4,14 +4,7 @@ object, a name that is taken."""
 
 from __future__ import annotations
 
-from test_kctl_expose_creates_services_like_kubectl import (  # noqa: F401
-    APPS,
-    NS,
-    LocalCluster,
-    cluster_fixture,
-    deployment,
-    pod,
-)
+from kctl_localcluster import APPS, NS, LocalCluster, deployment, pod
 
 
 def test_match_expressions_cannot_be_converted(cluster: LocalCluster) -> None:

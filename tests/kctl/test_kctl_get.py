@@ -3,36 +3,26 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import yaml
-from test_kctl_fakeapi import FakeApi, Kctl, api_fixture, kctl_fixture, pod  # noqa: F401
+from kctl_fakeapi import FakeApi, Kctl, pod
+from kctl_tables import ts
 
-# one frozen instant for the fixtures and kctl's clock, so an age never ticks over a
-# second between building the objects and printing them
-NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-@pytest.fixture(autouse=True)
-def _frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    from jetkube.cli import timefmt
-
-    monkeypatch.setattr(timefmt, "now", lambda: NOW)
-
-
-def _ts(ago: timedelta) -> str:
-    return (NOW - ago).strftime("%Y-%m-%dT%H:%M:%SZ")
+# kctl's clock frozen at kctl_tables.NOW, so an age never ticks over a second between
+# building the objects and printing them
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 
 def running_pod(name: str, ns: str = "default") -> dict[str, object]:
     p = pod(name, ns)
-    p["metadata"]["creationTimestamp"] = _ts(timedelta(minutes=5, seconds=3))
+    p["metadata"]["creationTimestamp"] = ts(timedelta(minutes=5, seconds=3))
     p["spec"]["nodeName"] = "node-1"
     p["status"] = {"phase": "Running", "podIP": "10.244.1.5",
                    "conditions": [{"type": "Ready", "status": "True"}],
                    "containerStatuses": [{"name": "c", "ready": True, "restartCount": 0,
-                                          "state": {"running": {"startedAt": _ts(
+                                          "state": {"running": {"startedAt": ts(
                                               timedelta(minutes=5))}}}]}
     return p
 
@@ -109,7 +99,7 @@ def test_get_events_columns(api: FakeApi, kctl: Kctl) -> None:
     api.add("events", {"metadata": {"name": "e1", "namespace": "default"}, "type": "Normal",
                        "reason": "Scheduled", "message": "assigned to node-1",
                        "involvedObject": {"kind": "Pod", "name": "web-1"},
-                       "lastTimestamp": _ts(timedelta(seconds=10))})
+                       "lastTimestamp": ts(timedelta(seconds=10))})
     _, out, _ = kctl("get", "events")
     header, row = out.splitlines()
     assert header.split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]

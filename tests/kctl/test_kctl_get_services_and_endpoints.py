@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from test_kctl_columns_workloads_nodes_events import _frozen_clock, _ts, rows  # noqa: F401
-from test_kctl_fakeapi import FakeApi, Kctl, api_fixture, kctl_fixture  # noqa: F401
+import pytest
+from kctl_fakeapi import FakeApi, Kctl
+from kctl_tables import rows, ts
 
 from jetkube.schemas.objects import Obj
+
+# kctl's clock frozen at kctl_tables.NOW (ages never tick mid-test)
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 
 def svc(name: str, typ: str, ports: list[Obj], *, ip: str = "10.96.0.20",
@@ -21,7 +25,7 @@ def svc(name: str, typ: str, ports: list[Obj], *, ip: str = "10.96.0.20",
     if external_ips:
         spec["externalIPs"] = external_ips
     o: Obj = {"metadata": {"name": name, "namespace": "default",
-                           "creationTimestamp": _ts(timedelta(minutes=3))}, "spec": spec}
+                           "creationTimestamp": ts(timedelta(minutes=3))}, "spec": spec}
     if ingress is not None:
         o["status"] = {"loadBalancer": {"ingress": ingress}}
     return o
@@ -91,7 +95,7 @@ def test_a_short_ingress_is_whole_and_hostnames_count_without_an_ip(api: FakeApi
 
 def endpoints(name: str, subsets: list[Obj]) -> Obj:
     return {"metadata": {"name": name, "namespace": "default",
-                         "creationTimestamp": _ts(timedelta(hours=2, minutes=5))},
+                         "creationTimestamp": ts(timedelta(hours=2, minutes=5))},
             "subsets": subsets}
 
 

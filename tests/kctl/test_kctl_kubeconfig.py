@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_kctl_fakeapi import FakeApi, Kctl, api_fixture, kctl_fixture, write_kubeconfig  # noqa: F401
+from kctl_fakeapi import FakeApi, Kctl, write_kubeconfig
 
 from jetkube.cli import kubeconfig
 from jetkube.cli.errors import CliError

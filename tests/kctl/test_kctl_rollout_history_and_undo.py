@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from test_kctl_fakeapi import Kctl, kctl_fixture  # noqa: F401
-from test_kctl_rollout_fakeapps import (  # noqa: F401
-    AppsFakeApi,
-    apps_api_fixture,
-    deployment,
-    replicaset,
-    template,
-)
+import pytest
+from kctl_fakeapi import Kctl
+from kctl_fakeapps import AppsFakeApi, deployment, replicaset, template
+
+pytestmark = pytest.mark.fake_api(cls=AppsFakeApi)
 
 DEPLOY = "/apis/apps/v1/namespaces/default/deployments/web"
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from test_kctl_fakeapi import Kctl, kctl_fixture  # noqa: F401
-from test_kctl_rollout_fakeapps import AppsFakeApi, apps_api_fixture, deployment  # noqa: F401
+import pytest
+from kctl_fakeapi import Kctl
+from kctl_fakeapps import AppsFakeApi, deployment
+
+pytestmark = pytest.mark.fake_api(cls=AppsFakeApi)
 
 DEPLOY = "/apis/apps/v1/namespaces/default/deployments/web"
 

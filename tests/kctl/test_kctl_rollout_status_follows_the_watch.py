@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 
-from test_kctl_fakeapi import Kctl, kctl_fixture  # noqa: F401
-from test_kctl_rollout_fakeapps import AppsFakeApi, apps_api_fixture, deployment  # noqa: F401
+import pytest
+from kctl_fakeapi import Kctl
+from kctl_fakeapps import AppsFakeApi, deployment
 
 from jetkube.schemas.objects import Obj
+
+pytestmark = pytest.mark.fake_api(cls=AppsFakeApi)
 
 
 def modified(obj: Obj) -> Obj:

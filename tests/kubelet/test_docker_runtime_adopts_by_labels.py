@@ -6,14 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from dockerfixtures import (  # noqa: F401
-    busybox_image_fixture,
-    docker_client_fixture,
-    docker_runtime_fixture,
-    new_pod,
-    node_name,
-    remove_node_containers,
-)
+from dockerfixtures import new_pod, node_name, remove_node_containers
 
 from jetkube.services.kubelet.runtime import ContainerInfo, ContainerSpec, SandboxSpec
 from jetkube.services.kubelet.runtimes.docker import DockerRuntime

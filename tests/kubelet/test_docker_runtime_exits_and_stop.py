@@ -7,12 +7,7 @@ import asyncio
 import time
 from typing import Any
 
-from dockerfixtures import (  # noqa: F401
-    busybox_image_fixture,
-    docker_client_fixture,
-    docker_runtime_fixture,
-    new_pod,
-)
+from dockerfixtures import new_pod
 from polling import until
 
 from jetkube.services.kubelet.runtime import ContainerInfo, ContainerSpec, SandboxSpec

@@ -8,12 +8,7 @@ import re
 import time
 
 import pytest
-from dockerfixtures import (  # noqa: F401
-    busybox_image_fixture,
-    docker_client_fixture,
-    docker_runtime_fixture,
-    new_pod,
-)
+from dockerfixtures import new_pod
 
 from jetkube.services.kubelet.runtime import ContainerSpec, RuntimeError_, SandboxSpec
 from jetkube.services.kubelet.runtimes.docker import DockerRuntime

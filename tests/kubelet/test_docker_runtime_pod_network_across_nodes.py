@@ -19,13 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dockerfixtures import (  # noqa: F401
-    busybox_image_fixture,
-    docker_client_fixture,
-    new_pod,
-    new_scope,
-    purge,
-)
+from dockerfixtures import new_pod, new_scope, purge
 from polling import until
 
 from jetkube.services.kubelet.podnet import chain_name, network_name

@@ -6,12 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dockerfixtures import (  # noqa: F401
-    busybox_image_fixture,
-    docker_client_fixture,
-    docker_runtime_fixture,
-    new_pod,
-)
+from dockerfixtures import new_pod
 from polling import until
 
 from jetkube.services.kubelet.runtime import (

@@ -26,11 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from dockerfixtures import (  # noqa: F401
-    busybox_image_fixture,
-    docker_client_fixture,
-    in_ci,
-)
+from dockerfixtures import in_ci
 from polling import until
 
 from jetkube.services.machinery.client import SharedInformerFactory

@@ -1,5 +1,6 @@
 """kctl logs / kctl exec against a real API server and a node agent's NATS face
-(on a scripted runtime): output, flags, exit codes and errors like kubectl's."""
+(on a scripted runtime: the ``node`` fixture of tests/conftest.py): output, flags,
+exit codes and errors like kubectl's."""
 
 from __future__ import annotations
 
@@ -10,12 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from test_pod_logs_exec_through_the_api import (  # noqa: F401
-    FakeRuntime,
-    http,
-    make_pod,
-    node_fixture,
-)
+from node_requests_fakes import FakeRuntime, http, make_pod
 
 from jetkube.cli import main as kctl_main
 from jetkube.cli.commands import exec as exec_cmd
