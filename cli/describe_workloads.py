@@ -8,13 +8,14 @@ DaemonSets and Jobs; each with kubectl's ``Pod Template:``.
 
 from __future__ import annotations
 
+from jetkube.schemas import parse_time
 from jetkube.schemas.objects import Obj
 
 from .describe import NONE, Fetch, Writer, header, map_lines
 from .describe_pods import pod_template
 from .rollouts import owned_replicasets, replicasets_text, split_replicasets
 from .rows import selector_string
-from .timefmt import describe_time, human_duration, parse_time
+from .timefmt import describe_time, human_duration
 
 
 def _meta(o: Obj) -> Obj:

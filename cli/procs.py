@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from jetkube.schemas import format_time
+
 _children: list[subprocess.Popen[bytes]] = []  # keep Popen objects alive (no GC warnings)
 
 
@@ -173,4 +175,4 @@ def tail(path: Path, lines: int = 15) -> str:
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.now(UTC))

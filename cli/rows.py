@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from jetkube.schemas.objects import Obj
+from jetkube.schemas import parse_time
+from jetkube.schemas.objects import Obj, condition_is_true, get_condition
 from jetkube.services.machinery.apimachinery import selector_from_label_selector
 
 from .rows_net import endpoints_string as endpoints_string  # describe uses it from here
-from .timefmt import age, human_duration, now, parse_time
+from .timefmt import age, human_duration, now
 
 RowFn = Callable[[Obj], list[str]]
 NONE = "<none>"
@@ -79,9 +80,8 @@ def pod_status(pod: Obj) -> tuple[str, int, int, str]:
     """(status reason, ready containers, restarts, restarts text) as kubectl computes them."""
     spec, st = _spec(pod), _status(pod)
     reason = str(st.get("reason") or st.get("phase") or "Pending")
-    for c in st.get("conditions") or []:
-        if c.get("type") == "PodScheduled" and c.get("reason") == "SchedulingGated":
-            reason = "SchedulingGated"
+    if (get_condition(pod, "PodScheduled") or {}).get("reason") == "SchedulingGated":
+        reason = "SchedulingGated"
     restarts, ready = 0, 0
     last_restart = None
     initializing = False
@@ -127,9 +127,7 @@ def pod_status(pod: Obj) -> tuple[str, int, int, str]:
                 has_running = True
                 ready += 1
         if reason == "Completed" and has_running:
-            ok = any(c.get("type") == "Ready" and c.get("status") == "True"
-                     for c in st.get("conditions") or [])
-            reason = "Running" if ok else "NotReady"
+            reason = "Running" if condition_is_true(pod, "Ready") else "NotReady"
     if _meta(pod).get("deletionTimestamp"):
         if st.get("reason") == "NodeLost":
             reason = "Unknown"
@@ -151,8 +149,7 @@ def _pod_wide(o: Obj) -> list[str]:
     gates = _spec(o).get("readinessGates") or []
     gate_text = NONE
     if gates:
-        conds = {c.get("type"): c.get("status") for c in _status(o).get("conditions") or []}
-        ok = sum(1 for g in gates if conds.get(g.get("conditionType")) == "True")
+        ok = sum(1 for g in gates if condition_is_true(o, str(g.get("conditionType"))))
         gate_text = f"{ok}/{len(gates)}"
     return [str(_status(o).get("podIP") or NONE), str(_spec(o).get("nodeName") or NONE),
             str(_status(o).get("nominatedNodeName") or NONE), gate_text]
@@ -198,18 +195,17 @@ def _job(o: Obj) -> list[str]:
     done = _int(st.get("succeeded"))
     comp = (f"{done}/{completions}" if completions is not None
             else f"{done}/1 of {s.get('parallelism', 1)}")
-    conds = {c.get("type"): c.get("status") for c in st.get("conditions") or []}
-    if conds.get("Complete") == "True":
+    if condition_is_true(o, "Complete"):
         status = "Complete"
-    elif conds.get("Failed") == "True":
+    elif condition_is_true(o, "Failed"):
         status = "Failed"
     elif _meta(o).get("deletionTimestamp"):
         status = "Terminating"
-    elif conds.get("Suspended") == "True":
+    elif condition_is_true(o, "Suspended"):
         status = "Suspended"
-    elif conds.get("FailureTarget") == "True":
+    elif condition_is_true(o, "FailureTarget"):
         status = "FailureTarget"
-    elif conds.get("SuccessCriteriaMet") == "True":
+    elif condition_is_true(o, "SuccessCriteriaMet"):
         status = "SuccessCriteriaMet"
     else:
         status = "Running"
@@ -231,9 +227,9 @@ def _cronjob(o: Obj) -> list[str]:
 def node_status(node: Obj) -> str:
     """kubectl's STATUS: ``Ready`` / ``NotReady`` (any other status of the Ready
     condition) / ``Unknown`` (no Ready condition), plus ``SchedulingDisabled``."""
-    conds = {c.get("type"): c.get("status") for c in _status(node).get("conditions") or []}
-    ready = conds.get("Ready")
-    status = "Unknown" if ready is None else "Ready" if ready == "True" else "NotReady"
+    ready = get_condition(node, "Ready")
+    status = ("Unknown" if ready is None else "Ready" if ready.get("status") == "True"
+              else "NotReady")
     if _spec(node).get("unschedulable"):
         status += ",SchedulingDisabled"
     return status

@@ -5,16 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-
-def parse_time(value: Any) -> datetime | None:
-    """An RFC 3339 timestamp (``2024-01-02T03:04:05Z``, fractional seconds allowed)."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+from jetkube.schemas import parse_time
 
 
 def now() -> datetime:

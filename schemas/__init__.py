@@ -13,7 +13,15 @@ Models live in ``meta``, ``container``, ``volumes``, ``scheduling``, ``pod``,
 from __future__ import annotations
 
 from .apps import DaemonSet, Deployment, ReplicaSet, Scale
-from .base import IntOrString, K8sModel, MicroTime, Time, format_micro_time, format_time
+from .base import (
+    IntOrString,
+    K8sModel,
+    MicroTime,
+    Time,
+    format_micro_time,
+    format_time,
+    parse_time,
+)
 from .batch import Job
 from .container import Container, default_pull_policy
 from .core import (
@@ -76,6 +84,7 @@ __all__ = [
     "Toleration", "add_quantities", "all_resources", "api_groups", "by_kind", "by_plural", "check_update",
     "compare_quantities", "cpu_millis", "default_pull_policy", "format_micro_time",
     "format_quantity", "format_time", "in_category", "load_object", "lookup", "parse_quantity",
+    "parse_time",
     "qos_class", "requirement_matches", "selector_dict_matches", "selector_matches", "set_matches",
     "subresource_body", "to_bytes", "toleration_tolerates_taint", "validate_update",
 ]

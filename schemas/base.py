@@ -78,6 +78,21 @@ def format_micro_time(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 timestamp (``Z``/``z`` or an offset, fractional seconds allowed; digits
+    past microseconds are dropped) as an aware datetime; a timestamp without an offset is
+    taken as UTC.  None for None, ``""`` or anything that does not parse."""
+    if not isinstance(value, str) or not value:
+        return None
+    if value[-1] in "Zz":
+        value = value[:-1] + "+00:00"
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
 def _time(v: Any) -> str:
     if type(v) is str:
         if _RFC3339.fullmatch(v):

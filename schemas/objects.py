@@ -12,7 +12,10 @@ suffix keeps two classes from sharing one name).
 
 :func:`get_path` reads a dotted path (``"spec.nodeName"``) from such a dict;
 it is the only implementation (selectors, indexes, validation and the API
-server all call it).
+server all call it).  :func:`get_condition` and :func:`condition_is_true` read
+``status.conditions`` of a Pod or Node (Kubernetes' ``podutil.GetPodCondition`` /
+``nodeutil.GetNodeCondition`` and ``podutil.IsPodReady``); every controller,
+node agent and kctl column that asks "is it Ready" calls them.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
-__all__ = ["Obj", "ObjectMetaDict", "OwnerReferenceDict", "PodStatusDict", "get_path"]
+__all__ = [
+    "Obj", "ObjectMetaDict", "OwnerReferenceDict", "PodStatusDict", "condition_is_true",
+    "get_condition", "get_path",
+]
 
 Obj = dict[str, Any]
 """An API object (or any part of one) as decoded JSON."""
@@ -83,3 +89,19 @@ def get_path(obj: Mapping[str, Any] | None, path: str) -> Any:
             return None
         cur = cur.get(part)
     return cur
+
+
+def get_condition(obj: Mapping[str, Any] | None, cond_type: str) -> Obj | None:
+    """The first condition of type ``cond_type`` in ``status.conditions`` (the dict itself,
+    not a copy), or None (Kubernetes' ``GetPodCondition`` / ``GetNodeCondition``)."""
+    for c in get_path(obj, "status.conditions") or ():
+        if isinstance(c, dict) and c.get("type") == cond_type:
+            return c
+    return None
+
+
+def condition_is_true(obj: Mapping[str, Any] | None, cond_type: str) -> bool:
+    """Whether the condition ``cond_type`` has status ``"True"`` (``IsPodReady`` for
+    ``"Ready"``); a missing condition is not true."""
+    c = get_condition(obj, cond_type)
+    return c is not None and c.get("status") == "True"

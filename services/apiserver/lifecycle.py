@@ -11,10 +11,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from jetkube.schemas import format_time
 from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import ResourceType
 
-from .objects import deep_copy, meta, now_rfc3339
+from .objects import deep_copy, meta
 
 # Kinds whose status the server resets on create, as their strategies do.
 _FRESH_STATUS: dict[str, Obj | None] = {
@@ -37,7 +38,7 @@ def prepare_create(rt: ResourceType, obj: Obj) -> Obj:
               "managedFields", "selfLink"):
         md.pop(k, None)
     md["uid"] = str(uuid.uuid4())
-    md["creationTimestamp"] = now_rfc3339()
+    md["creationTimestamp"] = format_time(datetime.now(UTC))
     if _has_status(rt):
         md["generation"] = 1
     new["metadata"] = md
@@ -164,7 +165,7 @@ def mark_deleted(rt: ResourceType, old: Obj, opts: Obj) -> Obj | None:
     new = deep_copy(old)
     nmd = new["metadata"]
     when = datetime.now(UTC) + timedelta(seconds=grace)
-    nmd["deletionTimestamp"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    nmd["deletionTimestamp"] = format_time(when)
     nmd["deletionGracePeriodSeconds"] = grace
     nmd["finalizers"] = finalizers or None
     if rt.plural == "namespaces":

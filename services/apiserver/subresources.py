@@ -12,15 +12,17 @@ to the handlers; each is a function over the resource's verbs
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from jetkube.schemas import format_time
 from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery import selector_from_label_selector
 
 from ..machinery.apimachinery import apierrors
-from .objects import deep_copy, now_rfc3339
+from .objects import deep_copy
 from .patch import apply_patch
 from .podproxy import pod_exec, pod_log
 from .request import ApiRequest
@@ -169,7 +171,7 @@ async def bind(h: ResourceHandlers, req: ApiRequest, binding: Obj) -> Obj:
     status = new.setdefault("status", {})
     conds = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
     conds.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
-                  "lastTransitionTime": now_rfc3339()})
+                  "lastTransitionTime": format_time(datetime.now(UTC))})
     status["conditions"] = conds
     await h.write_update(rt, old, new, subresource="binding")
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}

@@ -39,7 +39,6 @@ import hashlib
 import logging
 import math
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
 
 import orjson
 
@@ -51,6 +50,7 @@ from ..machinery.apimachinery import apierrors, object_key
 from ..machinery.client import Controller, Requeue, UIDTrackingExpectations, WorkQueue, by_owner_uid
 from ..machinery.runtime.telemetry import context_from_object
 from .context import ControllerContext
+from .replicaset_pods import available_in, is_ready
 
 log = logging.getLogger(__name__)
 
@@ -131,15 +131,6 @@ def should_run(pod_spec: Obj, tolerations: list[Toleration], node: Obj) -> tuple
 def template_hash(ds: Obj) -> str:
     raw = orjson.dumps(ds["spec"]["template"], option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(raw).hexdigest()[:10]
-
-
-def ready_since(pod: Obj) -> datetime | None:
-    for c in (pod.get("status") or {}).get("conditions") or []:
-        if c.get("type") == "Ready" and c.get("status") == "True":
-            t = c.get("lastTransitionTime")
-            return (datetime.fromisoformat(t.replace("Z", "+00:00")) if t
-                    else datetime.min.replace(tzinfo=UTC))
-    return None
 
 
 def scaled(value: int | str | None, total: int) -> int:
@@ -262,13 +253,13 @@ class DaemonSetController:
                 unavailable += 1
                 continue
             pod = running[0]
-            since = ready_since(pod)
-            available = since is not None and (
-                min_ready == 0 or since + timedelta(seconds=min_ready) <= now)
-            if since is not None and not available:
-                wait.append((since + timedelta(seconds=min_ready) - now).total_seconds())
+            ready = is_ready(pod)
+            left = available_in(pod, min_ready, now)
+            available = left == 0.0
+            if ready and not available:  # Kubernetes requeues after minReadySeconds
+                wait.append(left if left is not None else float(min_ready))
             updated = (pod["metadata"].get("labels") or {}).get(HASH_LABEL) == current_hash
-            counts["ready"] += since is not None
+            counts["ready"] += ready
             counts["available"] += available
             counts["updated"] += updated
             if updated:

@@ -14,13 +14,14 @@ a requeue at the moment it falls due, never by polling.
 
 from __future__ import annotations
 
-from jetkube.schemas.objects import Obj
+from jetkube.schemas import parse_time
+from jetkube.schemas.objects import Obj, get_condition
 
 from ..machinery.client import Requeue
 from . import deployment_status as ds
 from . import deployment_util as du
 from .deployment_sync import DeploymentSync
-from .replicaset_pods import deep_copy, meta, parse_time, status
+from .replicaset_pods import deep_copy, meta, status
 
 
 class DeploymentRollout(DeploymentSync):
@@ -171,11 +172,11 @@ class DeploymentRollout(DeploymentSync):
     def _replica_failure(new_rs: Obj | None, all_rses: list[Obj | None]) -> Obj | None:
         """A ReplicaFailure of the new ReplicaSet (else of any), as a Deployment condition."""
         for rs in [new_rs, *all_rses]:
-            for c in status(rs or {}).get("conditions") or ():
-                if c.get("type") == du.REPLICA_FAILURE:
-                    cond = deep_copy(c)
-                    cond.setdefault("lastUpdateTime", c.get("lastTransitionTime"))
-                    return cond
+            c = get_condition(rs, du.REPLICA_FAILURE)
+            if c is not None:
+                cond = deep_copy(c)
+                cond.setdefault("lastUpdateTime", c.get("lastTransitionTime"))
+                return cond
         return None
 
     def _requeue_stuck(self, st: Obj) -> Requeue | None:

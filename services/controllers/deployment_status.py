@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from jetkube.schemas import format_time, parse_time
 from jetkube.schemas.objects import Obj
 
 from .deployment_util import (
@@ -25,7 +26,7 @@ from .deployment_util import (
     spec_sum,
     status_sum,
 )
-from .replicaset_pods import format_time, meta, parse_time, spec, status
+from .replicaset_pods import meta, spec, status
 
 
 def get_condition(st: Obj, type_: str) -> Obj | None:

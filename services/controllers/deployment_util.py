@@ -16,10 +16,11 @@ from typing import Any
 
 import orjson
 
+from jetkube.schemas import parse_time
 from jetkube.schemas.objects import Obj
 
 from ..machinery.runtime.telemetry import ANNOTATION as TRACE_ANNOTATION
-from .replicaset_pods import meta, parse_time, spec, status
+from .replicaset_pods import meta, spec, status
 
 HASH_LABEL = "pod-template-hash"
 REVISION = "deployment.kubernetes.io/revision"

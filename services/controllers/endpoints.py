@@ -27,7 +27,7 @@ from typing import Any
 from opentelemetry.context import Context
 
 from jetkube.schemas import set_matches
-from jetkube.schemas.objects import Obj
+from jetkube.schemas.objects import Obj, condition_is_true
 
 from ..machinery.apimachinery import apierrors, object_key, parse_key
 from ..machinery.client import Controller, Informer, Requeue, WorkQueue
@@ -52,11 +52,6 @@ def selects(selector: Mapping[str, str] | None, labels: Mapping[str, str] | None
     if not selector:
         return False
     return set_matches(selector, labels)
-
-
-def pod_ready(pod: Mapping[str, Any]) -> bool:
-    conds = (pod.get("status") or {}).get("conditions") or ()
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
 
 
 def find_port(pod: Mapping[str, Any], port: Mapping[str, Any]) -> int | None:
@@ -129,7 +124,7 @@ def desired_subsets(svc: Mapping[str, Any], pods: list[Obj]) -> list[Obj]:
         ports.sort(key=_port_key)
         key = tuple(_port_key(p) for p in ports)
         ready, not_ready, _ = groups.setdefault(key, ([], [], ports))
-        (ready if tolerate or pod_ready(pod) else not_ready).append(_address(pod, svc))
+        (ready if tolerate or condition_is_true(pod, "Ready") else not_ready).append(_address(pod, svc))
     subsets: list[Obj] = []
     for key in sorted(groups):
         ready, not_ready, ports = groups[key]
@@ -153,8 +148,8 @@ def _relevant(pod: Mapping[str, Any]) -> tuple[Any, ...]:
     md, spec, st = _md(pod), pod.get("spec") or {}, pod.get("status") or {}
     ports = [c.get("ports") for c in spec.get("containers") or ()]
     return (md.get("labels"), bool(md.get("deletionTimestamp")), st.get("podIP"), st.get("phase"),
-            pod_ready(pod), spec.get("nodeName"), spec.get("hostname"), spec.get("subdomain"),
-            ports)
+            condition_is_true(pod, "Ready"), spec.get("nodeName"), spec.get("hostname"),
+            spec.get("subdomain"), ports)
 
 
 class EndpointsController:

@@ -37,8 +37,8 @@ import copy
 import logging
 from datetime import timedelta
 
-from jetkube.schemas import format_time
-from jetkube.schemas.objects import Obj
+from jetkube.schemas import format_time, parse_time
+from jetkube.schemas.objects import Obj, condition_is_true
 from jetkube.services.machinery.apimachinery import controller_ref, new_controller_ref
 
 from ..machinery.apimachinery import Selector, apierrors, object_key, selector_from_label_selector
@@ -53,7 +53,7 @@ from ..machinery.client import (
 )
 from ..machinery.runtime.telemetry import context_from_object
 from .context import ControllerContext
-from .taint_eviction import parse_time
+from .replicaset_pods import is_ready
 
 log = logging.getLogger(__name__)
 
@@ -67,18 +67,8 @@ COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
 
 
 
-def is_ready(pod: Obj) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
-
-
 def phase(pod: Obj) -> str:
     return str((pod.get("status") or {}).get("phase") or "Pending")
-
-
-def has_condition(job: Obj, ctype: str) -> bool:
-    return any(c.get("type") == ctype and c.get("status") == "True"
-               for c in (job.get("status") or {}).get("conditions") or [])
 
 
 def set_condition(conds: list[Obj], ctype: str, status: str, reason: str, message: str,
@@ -174,7 +164,7 @@ class JobController:
         job = self.jobs.get(key)
         if job is None or job["metadata"].get("deletionTimestamp"):
             return None
-        if has_condition(job, "Complete") or has_condition(job, "Failed"):
+        if condition_is_true(job, "Complete") or condition_is_true(job, "Failed"):
             return None
         selector = await self._selector(job)
         if not self.expectations.satisfied(key):
@@ -231,7 +221,7 @@ class JobController:
         succeeded = len(done_indexes) if indexed else sum(1 for p in pods
                                                          if phase(p) == "Succeeded")
         suspended = bool(spec.get("suspend"))
-        was_suspended = has_condition(job, "Suspended")
+        was_suspended = condition_is_true(job, "Suspended")
         if not suspended and (not status.get("startTime") or was_suspended):
             status["startTime"] = now
         start = parse_time(status.get("startTime"))

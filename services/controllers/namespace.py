@@ -21,6 +21,7 @@ from typing import Any
 
 from opentelemetry.context import Context
 
+from jetkube.schemas import format_time
 from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import ResourceType, all_resources
 
@@ -177,7 +178,7 @@ class NamespaceController:
     async def _set_conditions(self, ns: Obj, conditions: list[Obj]) -> None:
         status = ns.get("status") or {}
         old = {c.get("type"): c for c in status.get("conditions") or ()}
-        now = self.rt.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = format_time(self.rt.clock.now())
         merged: list[Obj] = []
         changed = False
         for c in conditions:

@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from jetkube.schemas import format_time
-from jetkube.schemas.objects import Obj
+from jetkube.schemas.objects import Obj, condition_is_true, get_condition
 
 from ..machinery.apimachinery import apierrors, parse_key
 from ..machinery.client import NORMAL, Controller, Requeue, WorkQueue, by_field, enqueue_on_change
@@ -67,13 +67,6 @@ UNKNOWN_MESSAGE = "Kubelet stopped posting node status."
 NEVER_REASON = "NodeStatusNeverUpdated"
 NEVER_MESSAGE = "Kubelet never posted node status."
 _EPSILON = 0.01  # re-check just after a grace period ends, not just before
-
-
-def condition(obj: Obj, ctype: str) -> Obj | None:
-    for c in (obj.get("status") or {}).get("conditions") or []:
-        if c.get("type") == ctype:
-            return dict(c)
-    return None
 
 
 @dataclass
@@ -131,12 +124,12 @@ class NodeLifecycleController:
             return None
         now = self.clock.monotonic()
         health = self._observe(name, node, now)
-        ready = condition(node, "Ready")
+        ready = get_condition(node, "Ready")
         grace = self.startup_grace if ready is None else self.grace
         silent = now - health.probe
         if silent > grace and (ready is None or ready.get("status") != "Unknown"):
             node = await self._mark_unknown(node, ready)
-            ready = condition(node, "Ready")
+            ready = get_condition(node, "Ready")
         await self._sync_taints(node, ready)
         if ready is not None and ready.get("status") == "Unknown":
             await self._mark_pods_not_ready(name)
@@ -144,7 +137,7 @@ class NodeLifecycleController:
         return Requeue(after=max(grace - silent, 0.0) + _EPSILON)
 
     def _observe(self, name: str, node: Obj, now: float) -> _Health:
-        heartbeat = (condition(node, "Ready") or {}).get("lastHeartbeatTime")
+        heartbeat = (get_condition(node, "Ready") or {}).get("lastHeartbeatTime")
         h = self._health.get(name)
         if h is None:
             h = self._health[name] = _Health(now, heartbeat)
@@ -190,8 +183,7 @@ class NodeLifecycleController:
             want.add((TAINT_UNSCHEDULABLE, "NoSchedule"))
         if status != "Unknown":  # stale pressure readings do not count
             for ctype, tkey in CONDITION_TAINTS.items():
-                c = condition(node, ctype)
-                if c is not None and c.get("status") == "True":
+                if condition_is_true(node, ctype):
                     want.add((tkey, "NoSchedule"))
         return want
 
@@ -224,7 +216,7 @@ class NodeLifecycleController:
         for pod in self.pods.by_index(NODE_NAME_INDEX, node_name):
             if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
                 continue
-            ready = condition(pod, "Ready")
+            ready = get_condition(pod, "Ready")
             if ready is None or ready.get("status") == "False":
                 continue
             todo.append(pod)
@@ -240,9 +232,9 @@ class NodeLifecycleController:
     async def _pod_not_ready(self, pod: Obj) -> None:
         new = copy.deepcopy(pod)
         now = format_time(self.clock.now())
-        for c in new["status"]["conditions"]:
-            if c.get("type") == "Ready":
-                c.update(status="False", lastTransitionTime=now)
+        ready = get_condition(new, "Ready")
+        if ready is not None:  # the deep copy's own dict: updated in place
+            ready.update(status="False", lastTransitionTime=now)
         md = pod["metadata"]
         await self.api.update_status("pods", md["namespace"], md["name"], new)
 

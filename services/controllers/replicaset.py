@@ -25,8 +25,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from jetkube.schemas import set_matches
-from jetkube.schemas.objects import Obj, OwnerReferenceDict
+from jetkube.schemas import format_time, set_matches
+from jetkube.schemas.objects import Obj, OwnerReferenceDict, get_condition
 from jetkube.services.machinery.apimachinery import controller_ref, new_controller_ref
 
 from ..machinery.apimachinery import apierrors
@@ -50,7 +50,6 @@ from .replicaset_pods import (
     controller_uid_index,
     deleting,
     deletion_order,
-    format_time,
     is_active,
     is_ready,
     meta,
@@ -299,8 +298,7 @@ class ReplicaSetController:
                     soonest = wait if soonest is None else min(soonest, wait)
         old = status(rs)
         conditions = [c for c in old.get("conditions") or () if c.get("type") != "ReplicaFailure"]
-        failure = next((c for c in old.get("conditions") or ()
-                        if c.get("type") == "ReplicaFailure"), None)
+        failure = get_condition(rs, "ReplicaFailure")
         if manage_err is not None:
             if failure is None:
                 diff = len(pods) - int(spec(rs).get("replicas", 1) or 0)

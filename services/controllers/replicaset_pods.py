@@ -2,7 +2,8 @@
 
 Kubernetes' ``controller_utils`` / ``podutil`` pieces both controllers share:
 controller references and the cache indexes that find owned objects and
-orphans, pod readiness and availability (``minReadySeconds``), the ranking
+orphans, pod readiness and availability (``minReadySeconds``; the DaemonSet and
+Job controllers use these too, the one copy of them), the ranking
 that picks which pods a scale-down deletes, the pod a template stamps out,
 claiming (adopt orphans that match, release owned objects that stopped
 matching), and ``slow_start_batch``.  Objects are the informers' JSON dicts;
@@ -15,11 +16,17 @@ import asyncio
 import copy
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
+from jetkube.schemas import parse_time
 from jetkube.schemas.meta import selector_dict_matches
-from jetkube.schemas.objects import Obj, ObjectMetaDict, OwnerReferenceDict
+from jetkube.schemas.objects import (
+    Obj,
+    ObjectMetaDict,
+    OwnerReferenceDict,
+    condition_is_true,
+    get_condition,
+)
 from jetkube.services.machinery.apimachinery import controller_ref
 
 from ..machinery.apimachinery import apierrors
@@ -94,23 +101,6 @@ def selects(selector: Obj | None, obj: Obj) -> bool:
     return selector_valid(selector) and selector_dict_matches(selector, meta(obj).get("labels"))
 
 
-# --- time ----------------------------------------------------------------------------
-
-def parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
-def format_time(t: datetime) -> str:
-    """metav1.Time: RFC 3339, second precision, UTC."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 # --- pod state ---------------------------------------------------------------------
 
 def is_active(pod: Obj) -> bool:
@@ -118,28 +108,24 @@ def is_active(pod: Obj) -> bool:
     return status(pod).get("phase") not in ("Succeeded", "Failed") and not deleting(pod)
 
 
-def _ready_condition(pod: Obj) -> Obj | None:
-    for c in status(pod).get("conditions") or ():
-        if isinstance(c, dict) and c.get("type") == "Ready":
-            return c
-    return None
-
-
 def is_ready(pod: Obj) -> bool:
-    c = _ready_condition(pod)
-    return c is not None and c.get("status") == "True"
+    """Kubernetes' IsPodReady."""
+    return condition_is_true(pod, "Ready")
 
 
 def ready_since(pod: Obj) -> datetime | None:
-    """When a ready pod became ready (its Ready condition's lastTransitionTime)."""
-    c = _ready_condition(pod)
+    """When a ready pod became ready (its Ready condition's lastTransitionTime); None when
+    it is not ready or the time is unset (Kubernetes' zero time: ``afterOrZero`` ranks it
+    newest, ``IsPodAvailable`` counts it available only when minReadySeconds is 0)."""
+    c = get_condition(pod, "Ready")
     if c is None or c.get("status") != "True":
         return None
     return parse_time(c.get("lastTransitionTime"))
 
 
 def available_in(pod: Obj, min_ready_seconds: int, now: datetime) -> float | None:
-    """Seconds until a pod counts as available: 0 if it is, None if it is not ready."""
+    """Seconds until a pod counts as available (Kubernetes' IsPodAvailable): 0 if it is,
+    None if it is not ready, or ready since an unknown time with minReadySeconds > 0."""
     if not is_ready(pod):
         return None
     if min_ready_seconds <= 0:

@@ -27,7 +27,7 @@ from typing import Any
 
 from opentelemetry.context import Context
 
-from jetkube.schemas.objects import Obj
+from jetkube.schemas.objects import Obj, condition_is_true
 
 from ..machinery.apimachinery import apierrors, parse_key
 from ..machinery.client import NORMAL, Controller, Informer, Requeue, WorkQueue
@@ -61,11 +61,6 @@ def current_ingress(svc: Mapping[str, Any]) -> list[Obj]:
     return list((status.get("loadBalancer") or {}).get("ingress") or [])
 
 
-def node_ready(node: Mapping[str, Any]) -> bool:
-    conds = (node.get("status") or {}).get("conditions") or ()
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
-
-
 def node_addresses(node: Mapping[str, Any]) -> list[str]:
     """The node's ExternalIP addresses, else its InternalIP ones."""
     addrs = (node.get("status") or {}).get("addresses") or ()
@@ -77,7 +72,7 @@ def node_addresses(node: Mapping[str, Any]) -> list[str]:
 
 def eligible(node: Mapping[str, Any]) -> bool:
     md = _md(node)
-    return (node_ready(node) and not md.get("deletionTimestamp")
+    return (condition_is_true(node, "Ready") and not md.get("deletionTimestamp")
             and EXCLUDE_LABEL not in (md.get("labels") or {}))
 
 

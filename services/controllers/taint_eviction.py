@@ -26,7 +26,7 @@ import logging
 import math
 from datetime import datetime
 
-from jetkube.schemas import Taint, Toleration, format_time, toleration_tolerates_taint
+from jetkube.schemas import Taint, Toleration, format_time, parse_time, toleration_tolerates_taint
 from jetkube.schemas.objects import Obj
 
 from ..machinery.apimachinery import apierrors
@@ -42,15 +42,6 @@ NODE_NAME_INDEX = "spec.nodeName"
 def no_execute_taints(node: Obj | None) -> list[Obj]:
     return [t for t in ((node or {}).get("spec") or {}).get("taints") or []
             if t.get("effect") == "NoExecute"]
-
-
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def eviction_time(pod: Obj, taints: list[Obj],

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from jetkube import __version__
+from jetkube.schemas import format_micro_time, format_time
 from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery import apierrors
 from jetkube.services.machinery.client import ApiClient, Informer
@@ -120,12 +121,8 @@ class NodeManager:
                 "kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
                 "beta.kubernetes.io/arch": "amd64", **self.config.labels}
 
-    def _now(self, micro: bool = False) -> str:
-        fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if micro else "%Y-%m-%dT%H:%M:%SZ"
-        return self.clock.now().strftime(fmt)
-
     def conditions(self) -> list[Obj]:
-        now = self._now()
+        now = format_time(self.clock.now())
         old = {c["type"]: c for c in (self.posted or {}).get("conditions") or ()}
         seen = self.pressure()
         out = []
@@ -228,7 +225,7 @@ class NodeManager:
                              "ownerReferences": [ref] if ref["uid"] else []},
                 "spec": {"holderIdentity": self.name,
                          "leaseDurationSeconds": self.config.lease_duration_seconds,
-                         "renewTime": self._now(micro=True)}}
+                         "renewTime": format_micro_time(self.clock.now())}}
 
     async def renew_lease(self) -> None:
         for _ in range(3):

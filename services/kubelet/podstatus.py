@@ -12,7 +12,6 @@ IPs, start time and QoS class.  Pure functions: no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from jetkube.schemas.objects import Obj, PodStatusDict
 from jetkube.schemas.pod import qos_class
@@ -61,10 +60,6 @@ class ContainerRecord:
             if c is not None and c.id not in out:
                 out.append(c.id)
         return out
-
-
-def rfc3339(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def same_meta(a: Obj, b: Obj) -> bool:

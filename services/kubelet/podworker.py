@@ -23,6 +23,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from jetkube.schemas import format_time
 from jetkube.schemas.objects import Obj, PodStatusDict
 from jetkube.services.machinery.apimachinery import apierrors, namespaced_name
 from jetkube.services.machinery.runtime import Timer, wait_for
@@ -31,7 +32,7 @@ from jetkube.services.machinery.runtime.telemetry import context_from_object, tr
 from .containers import ContainerOps, child_span
 from .context import NodeContext
 from .envvars import ConfigError
-from .podstatus import TERMINAL, ContainerRecord, build_status, restarts, rfc3339, same_meta
+from .podstatus import TERMINAL, ContainerRecord, build_status, restarts, same_meta
 from .probes import Kind
 from .resolvconf import dns_for_pod
 from .runtime import ContainerInfo, PodRef, RuntimeError_, Sandbox, SandboxSpec
@@ -62,7 +63,7 @@ class PodWorker(ContainerOps):
         self.probes = {}
         self.gone = False  # no longer in the API (or its manifest file)
         self.failed: tuple[str, str] | None = None  # pod-level failure (DeadlineExceeded)
-        self.start_time = (pod.get("status") or {}).get("startTime") or rfc3339(ctx.clock.now())
+        self.start_time = (pod.get("status") or {}).get("startTime") or format_time(ctx.clock.now())
         self.start_mono = ctx.clock.monotonic()
         self.last_status: PodStatusDict | None = None
         self.done = asyncio.Event()
@@ -349,7 +350,7 @@ class PodWorker(ContainerOps):
         status = build_status(
             base[0] if base else self.pod, self.last_status, self.sandbox, self.inits,
             self.apps, runtime=self.ctx.runtime.name, host_ip=self.ctx.config.host_ip,
-            start_time=self.start_time, now=rfc3339(self.ctx.clock.now()), failed=self.failed)
+            start_time=self.start_time, now=format_time(self.ctx.clock.now()), failed=self.failed)
         self.last_status = status
         return status
 

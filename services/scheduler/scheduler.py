@@ -38,7 +38,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 
-from jetkube.schemas.objects import Obj
+from jetkube.schemas import format_time
+from jetkube.schemas.objects import Obj, get_condition
 from jetkube.services.machinery.apimachinery import apierrors
 from jetkube.services.machinery.client import NORMAL, WARNING, ApiClient
 from jetkube.services.machinery.runtime.telemetry import context_from_object
@@ -340,14 +341,14 @@ class Scheduler:
             self.stats["events_dropped"] += 1
 
     def _set_condition(self, pod: Obj, reason: str, message: str) -> None:
-        for c in (pod.get("status") or {}).get("conditions") or ():
-            if (c.get("type") == "PodScheduled" and c.get("status") == "False"
-                    and c.get("reason") == reason and c.get("message") == message):
-                return  # already says so: no write (podutil.UpdatePodCondition)
+        c = get_condition(pod, "PodScheduled")
+        if (c is not None and c.get("status") == "False"
+                and c.get("reason") == reason and c.get("message") == message):
+            return  # already says so: no write (podutil.UpdatePodCondition)
         md = pod.get("metadata") or {}
         cond = {"type": "PodScheduled", "status": "False", "reason": reason, "message": message,
                 "lastProbeTime": None,
-                "lastTransitionTime": self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")}
+                "lastTransitionTime": format_time(self.clock.now())}
         task = asyncio.get_running_loop().create_task(
             self._patch_status(str(md.get("namespace") or ""), str(md.get("name") or ""), cond))
         self._binds.add(task)

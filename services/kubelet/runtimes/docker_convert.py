@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
+from jetkube.schemas import format_time, parse_time
+
 from ..runtime import (
     LABEL_ATTEMPT,
     LABEL_CONTAINER,
@@ -104,10 +106,9 @@ def pod_of(labels: dict[str, str]) -> PodRef:
 
 
 def rfc3339(ts: str | None) -> str | None:
-    """Docker's RFC3339Nano (``0001-01-01T00:00:00Z`` meaning never) → seconds, UTC."""
-    if not ts or ts.startswith("0001-"):
-        return None
-    return ts[:19] + "Z"
+    """Docker's RFC3339Nano (``0001-01-01T00:00:00Z`` meaning never) → metav1.Time."""
+    t = parse_time(ts)
+    return None if t is None or t.year == 1 else format_time(t)
 
 
 def _state(s: dict[str, Any]) -> Literal["created", "running", "exited", "unknown"]:

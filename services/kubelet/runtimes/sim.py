@@ -31,6 +31,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from jetkube.schemas import format_time
 from jetkube.services.machinery.runtime import Clock, RealClock, Timer
 
 from ..runtime import (
@@ -50,10 +51,6 @@ log = logging.getLogger(__name__)
 VERSION = "0.1.0"
 ANN = "jetkube.io/sim-"
 _ids = itertools.count(1)
-
-
-def _rfc3339(clock: Clock) -> str:
-    return clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def annotation(annotations: dict[str, str], what: str, container: str) -> str | None:
@@ -192,7 +189,7 @@ class SimRuntime:
         info = ContainerInfo(
             id=cid, pod=sandbox.pod, name=spec.name, attempt=spec.attempt, image=spec.image,
             image_id=self._image_id(spec.image), state="running",
-            started_at=_rfc3339(self.clock))
+            started_at=format_time(self.clock.now()))
         c = _Container(info, sandbox.id, ann, spec)
         self._containers[cid] = c
         sb.containers.add(cid)
@@ -216,7 +213,7 @@ class SimRuntime:
                 t.cancel()
         c.info = replace(c.info, state="exited", exit_code=code,
                          reason=reason or ("Completed" if code == 0 else "Error"),
-                         finished_at=_rfc3339(self.clock))
+                         finished_at=format_time(self.clock.now()))
         if c.exited is not None and not c.exited.done():
             c.exited.set_result(None)
         for h in self._handlers:

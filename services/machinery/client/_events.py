@@ -14,6 +14,7 @@ import logging
 import secrets
 from datetime import UTC, datetime
 
+from jetkube.schemas import format_time
 from jetkube.schemas.objects import Obj
 
 from ..apimachinery import apierrors
@@ -24,10 +25,6 @@ log = logging.getLogger(__name__)
 
 NORMAL = "Normal"
 WARNING = "Warning"
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # client-go's spam filter: per object and type, a burst of 25 then one per 5 minutes
@@ -80,7 +77,7 @@ class EventRecorder:
                      message: str) -> None:
         md = obj.get("metadata") or {}
         ns = md.get("namespace") or "default"
-        now = _now()
+        now = format_time(datetime.now(UTC))
         try:
             seen = self._seen.get(key)
             if seen is not None:

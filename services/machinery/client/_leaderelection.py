@@ -28,9 +28,9 @@ import inspect
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Protocol
 
+from jetkube.schemas import format_micro_time
 from jetkube.schemas.objects import Obj
 
 from ..apimachinery.apierrors import ApiError
@@ -49,11 +49,6 @@ class LeaseClient(Protocol):
     async def create(self, resource: str, namespace: str | None, body: Obj) -> Obj: ...
 
     async def update(self, resource: str, namespace: str | None, name: str, body: Obj) -> Obj: ...
-
-
-def micro_time(t: datetime) -> str:
-    """Kubernetes MicroTime: RFC 3339 with microseconds, UTC."""
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class LeaderElector:
@@ -103,7 +98,7 @@ class LeaderElector:
     # --- one attempt ----------------------------------------------------------------
 
     def _spec(self, prev: Obj | None) -> Obj:
-        now = micro_time(self.clock.now())
+        now = format_micro_time(self.clock.now())
         s = self.settings
         spec: Obj = {
             "holderIdentity": self.identity,
@@ -253,7 +248,7 @@ class LeaderElector:
             if spec.get("holderIdentity") != self.identity:
                 return
             body = copy.deepcopy(lease)
-            now = micro_time(self.clock.now())
+            now = format_micro_time(self.clock.now())
             body["spec"] = {**spec, "holderIdentity": "", "leaseDurationSeconds": 1,
                             "renewTime": now, "acquireTime": now}
             await wait_for(self.clock,

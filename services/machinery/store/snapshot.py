@@ -35,6 +35,8 @@ from nats.aio.client import Client as NATS
 from nats.js import api
 from nats.js import errors as jserr
 
+from jetkube.schemas import format_time
+
 from ._nats import NatsStore, connect
 from ._natsserver import start_nats_server
 
@@ -114,7 +116,7 @@ async def save(nc: NATS, bucket: str, path: Path) -> SnapshotInfo:
     body = _encode_body(items)
     config = {k: v for k, v in stream.config.as_dict().items() if k != "metadata"}
     info = SnapshotInfo(bucket=bucket, revision=revision, count=len(items),
-                        created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        created=format_time(datetime.now(UTC)),
                         sha256=hashlib.sha256(body).hexdigest(), stream_config=config)
     write_file(path, info, body)
     return info
