@@ -6,6 +6,8 @@
   node-port range (see allocator.py), released when the service goes.
 - DefaultTolerationSeconds: pods tolerate not-ready / unreachable for 300 s.
 - ResourceQuota: count/*, pods, requests.* and limits.* against spec.hard.
+- RBAC escalation prevention: Roles and bindings grant only what the writer holds
+  (rbac_escalation.py).
 And what runs after a commit: the per-node pod publish.
 """
 
@@ -23,7 +25,10 @@ from jetkube.schemas.registry import ResourceType
 from ..machinery.apimachinery import apierrors, namespaced_name, object_key
 from ..machinery.store import NodePodStream, NotFound, Store
 from .allocator import IP_RESOURCE, PORT_RESOURCE, Allocator
+from .auth import Authorizer
 from .quota import QuotaChecker
+from .rbac_escalation import confirm_no_escalation
+from .request import REQUEST_USER
 from .watchcache import CacheEvent, WatchCache
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public")
@@ -48,6 +53,8 @@ class Admission:
     cache: WatchCache
     config: AdmissionConfig = field(default_factory=AdmissionConfig)
     node_stream: NodePodStream | None = None
+    authz: Authorizer | None = None
+    """RBAC, for the escalation check on Role and binding writes (None: no check)."""
 
     def __post_init__(self) -> None:
         self.allocator = Allocator(self.store, self.cache,
@@ -60,6 +67,8 @@ class Admission:
         self.quota.observed(ev.new.key)
 
     async def admit(self, rt: ResourceType, op: str, old: Obj | None, new: Obj) -> None:
+        if self.authz is not None:
+            confirm_no_escalation(self.authz, REQUEST_USER.get(), rt.plural, new)
         md = new["metadata"]
         ns = md.get("namespace")
         if op == "create" and rt.namespaced:

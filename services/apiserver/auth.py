@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,13 +106,33 @@ class Authorizer:
                 return True
         return False
 
-    def _role_rules(self, ref: dict[str, Any], namespace: str | None) -> list[dict[str, Any]]:
+    def role(self, ref: dict[str, Any], namespace: str | None) -> dict[str, Any] | None:
+        """The Role or ClusterRole a roleRef names (a Role in ``namespace``), if it exists."""
         kind, name = ref.get("kind"), ref.get("name")
         if kind == "ClusterRole":
             c = self.cache.resource("clusterroles").items.get(f"clusterroles._.{name}")
         else:
             c = self.cache.resource("roles").items.get(f"roles.{namespace}.{name}")
-        return list((c.obj.get("rules") if c else None) or [])
+        return c.obj if c else None
+
+    def _role_rules(self, ref: dict[str, Any], namespace: str | None) -> list[dict[str, Any]]:
+        role = self.role(ref, namespace)
+        return list((role.get("rules") if role else None) or [])
+
+    def _rules(self, user: UserInfo, namespace: str | None) -> Iterator[dict[str, Any]]:
+        """The rules that apply to ``user`` in ``namespace`` (cluster-wide ones only when None):
+        every ClusterRoleBinding's, then the namespace's RoleBindings'."""
+        for c in self.cache.resource("clusterrolebindings").items.values():
+            if self._subject_matches(c.obj.get("subjects"), user):
+                yield from self._role_rules(c.obj.get("roleRef") or {}, None)
+        if namespace:
+            for c in self.cache.resource("rolebindings").by_ns.get(namespace, {}).values():
+                if self._subject_matches(c.obj.get("subjects"), user):
+                    yield from self._role_rules(c.obj.get("roleRef") or {}, namespace)
+
+    def rules_for(self, user: UserInfo, namespace: str | None) -> list[dict[str, Any]]:
+        """What ``user`` may do in ``namespace`` (``RulesFor``), for the escalation check."""
+        return list(self._rules(user, namespace))
 
     def allowed(self, user: UserInfo, a: Attributes) -> bool:
         if MASTERS in user.groups:
@@ -128,17 +148,7 @@ class Authorizer:
         return ok
 
     def _evaluate(self, user: UserInfo, a: Attributes) -> bool:
-        for c in self.cache.resource("clusterrolebindings").items.values():
-            if self._subject_matches(c.obj.get("subjects"), user):
-                if any(rule_allows(r, a) for r in self._role_rules(c.obj.get("roleRef") or {}, None)):
-                    return True
-        if a.namespace:
-            for c in self.cache.resource("rolebindings").by_ns.get(a.namespace, {}).values():
-                if self._subject_matches(c.obj.get("subjects"), user):
-                    rules = self._role_rules(c.obj.get("roleRef") or {}, a.namespace)
-                    if any(rule_allows(r, a) for r in rules):
-                        return True
-        return False
+        return any(rule_allows(r, a) for r in self._rules(user, a.namespace))
 
     def authorize(self, user: UserInfo, a: Attributes) -> None:
         if not self.allowed(user, a):

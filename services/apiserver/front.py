@@ -17,7 +17,7 @@ from ..machinery.runtime.telemetry import extract_context
 from . import discovery
 from .auth import Attributes, Authenticator, Authorizer
 from .handlers import Handlers
-from .request import ApiRequest, UserInfo, parse_path
+from .request import REQUEST_USER, ApiRequest, UserInfo, parse_path
 from .response import Response, StreamResponse, WatchResponse
 
 log = logging.getLogger(__name__)
@@ -94,11 +94,15 @@ class Front:
         req.user = user
         ctx = extract_context(req.trace_headers) if req.trace_headers else None
         name = f"{req.verb} {req.resource_path}"
-        with tracer.start_as_current_span(name, context=ctx, kind=trace.SpanKind.SERVER) as span:
-            span.set_attribute("k8s.namespace", req.namespace or "")
-            span.set_attribute("k8s.name", req.name or "")
-            self.authorize(user, req)
-            return await self.handlers.handle(req)
+        as_user = REQUEST_USER.set(user)
+        try:
+            with tracer.start_as_current_span(name, context=ctx, kind=trace.SpanKind.SERVER) as span:
+                span.set_attribute("k8s.namespace", req.namespace or "")
+                span.set_attribute("k8s.name", req.name or "")
+                self.authorize(user, req)
+                return await self.handlers.handle(req)
+        finally:
+            REQUEST_USER.reset(as_user)
 
     def authorize(self, user: UserInfo, req: ApiRequest) -> None:
         self.authz.authorize(user, Attributes(req.verb, req.rt.group, req.resource_path,

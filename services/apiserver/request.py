@@ -7,6 +7,7 @@ and authorization run on one code path.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from jetkube.schemas.registry import ResourceType, by_plural
@@ -19,6 +20,11 @@ class UserInfo:
     name: str
     uid: str = ""
     groups: tuple[str, ...] = ()
+
+
+REQUEST_USER: ContextVar[UserInfo | None] = ContextVar("jetkube_request_user", default=None)
+"""The authenticated user of the request being served (Kubernetes' ``request.UserFrom(ctx)``):
+set by the front door for the request's task; None for the API server's own writes."""
 
 
 @dataclass(slots=True)

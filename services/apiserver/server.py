@@ -77,10 +77,11 @@ class ApiServer:
         cfg = self.config
         self.cache = WatchCache(store, cfg.watch_history)
         await self.cache.start()
-        admission = Admission(store, self.cache, cfg.admission, node_stream)
+        authz = Authorizer(self.cache)
+        admission = Admission(store, self.cache, cfg.admission, node_stream, authz)
         self.handlers = Handlers(store, self.cache, admission, subresource_table())
         tokens = load_tokens(cfg.token_file) if cfg.token_file else None
-        self.front = Front(self.handlers, Authenticator(tokens), Authorizer(self.cache),
+        self.front = Front(self.handlers, Authenticator(tokens), authz,
                            f"{cfg.bind}:{cfg.port}")
         first_ip = str(ipaddress.IPv4Network(cfg.admission.service_cidr).network_address + 1)
         await ensure_defaults(self.handlers, first_ip)
