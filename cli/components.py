@@ -75,6 +75,11 @@ class Plan:
         return self.data_dir / "kubeconfig"
 
     @property
+    def encryption_config(self) -> Path:
+        """The EncryptionConfiguration (AES-GCM key, 0600) sealing Secrets at rest."""
+        return self.data_dir / "encryption-config.yaml"
+
+    @property
     def logs(self) -> Path:
         return self.data_dir / "logs"
 
@@ -144,6 +149,7 @@ def _apiserver_argv(p: Plan, i: int) -> list[str]:
     base = [exe] if exe else [sys.executable, "-m", "jetkube.services.apiserver"]
     return [*base, "--nats-url", p.nats_url, "--bind", p.host, "--port", str(p.api_port),
             "--bucket", p.bucket, "--token-file", str(p.token_file),
+            "--encryption-provider-config", str(p.encryption_config),
             "--service-cluster-ip-range", p.service_cidr,
             "--service-node-port-range", "30000-32767"]
 

@@ -12,6 +12,7 @@ next ``up`` finds every object again.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -20,6 +21,8 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from . import kubeconfig
 from .components import COMPONENTS, Component, Plan, network_problem, script
@@ -99,6 +102,24 @@ def ensure_token(plan: Plan) -> str:
         f.write(f'{token},admin,admin,"system:masters"\n')
     os.chmod(path, 0o600)
     return token
+
+
+def ensure_encryption_config(plan: Plan) -> None:
+    """The API server's EncryptionConfiguration for Secrets, created (mode 0600, one random
+    256-bit AES-GCM key named key1) on first run and kept: snapshots of this cluster open
+    only with it.  Rotation: docs/architecture.md (Secrets at rest)."""
+    path = plan.encryption_config
+    if path.exists():
+        return
+    secret = base64.b64encode(secrets.token_bytes(32)).decode()
+    text = yaml.safe_dump({
+        "apiVersion": "apiserver.config.k8s.io/v1", "kind": "EncryptionConfiguration",
+        "resources": [{"resources": ["secrets"], "providers": [
+            {"aesgcm": {"keys": [{"name": "key1", "secret": secret}]}}, {"identity": {}}]}]},
+        sort_keys=False)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
 
 
 @dataclass
@@ -186,6 +207,7 @@ def up(data_dir: Path, overrides: dict[str, Any] | None = None, *,
                                "(another cluster? choose others with --port / --nats-port / "
                                "--nats-monitor-port, or stop it with kctl down)")
     token = ensure_token(plan)
+    ensure_encryption_config(plan)
     kubeconfig.write_file(plan.kubeconfig, kubeconfig.new_config(server=plan.api_url, token=token))
     started: list[ProcRecord] = []
     env = plan.env()

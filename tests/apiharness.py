@@ -57,10 +57,12 @@ class Api:
 
 
 async def make_api(store: Store | None = None, token_file: Path | None = None,
-                   service_cidr: str = "10.96.0.0/16", watch_history: int = 50_000) -> Api:
+                   service_cidr: str = "10.96.0.0/16", watch_history: int = 50_000,
+                   encryption_config: Path | None = None) -> Api:
     store = store or MemoryStore()
     server = ApiServer(ServerConfig(token_file=token_file, watch_history=watch_history,
-                                    admission=AdmissionConfig(service_cidr=service_cidr)))
+                                    admission=AdmissionConfig(service_cidr=service_cidr),
+                                    encryption_config=encryption_config))
     front = await server.build(store, None)
     return Api(front, server.cache, store)
 

@@ -24,6 +24,7 @@ from ..machinery.runtime import telemetry
 from ..machinery.store import AlreadyExists, Conflict, NotFound, Store
 from . import lifecycle
 from .admission import Admission
+from .encryption import Encryption
 from .filters import build_filter
 from .objects import meta, stored_bytes, with_revision
 from .patch import apply_patch
@@ -52,8 +53,9 @@ def _load(rt: ResourceType, obj: Obj) -> Obj:
 
 class Handlers:
     def __init__(self, store: Store, cache: WatchCache, admission: Admission,
-                 subresources: SubresourceTable) -> None:
+                 subresources: SubresourceTable, encryption: Encryption | None = None) -> None:
         self.store = store
+        self.encryption = encryption or Encryption()
         self.cache = cache
         self.admission = admission
         self.subresources = subresources
@@ -86,11 +88,16 @@ class Handlers:
     # --- reads --------------------------------------------------------------
 
     async def get_object(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
+        key = object_key(rt.plural, namespace, name)
         try:
-            e = await self.store.get(object_key(rt.plural, namespace, name))
+            e = await self.store.get(key)
         except NotFound:
             raise apierrors.not_found(rt.plural, name, rt.group) from None
-        return with_revision(e.value, e.revision)
+        return self.encryption.open(rt.plural, key, with_revision(e.value, e.revision))
+
+    def _stored(self, rt: ResourceType, key: str, obj: Obj) -> bytes:
+        """The bytes written under ``key``: no resourceVersion, values sealed if encrypted."""
+        return stored_bytes(self.encryption.seal(rt.plural, key, obj))
 
     async def list(self, req: ApiRequest) -> Response:
         rt = req.rt
@@ -186,9 +193,9 @@ class Handlers:
             telemetry.annotate(new)
             await self.admission.admit(rt, "create", None, new)
             name = new["metadata"]["name"]
+            key = object_key(rt.plural, namespace, name)
             try:
-                rev = await self.store.create(object_key(rt.plural, namespace, name),
-                                              stored_bytes(new))
+                rev = await self.store.create(key, self._stored(rt, key, new))
             except AlreadyExists:
                 await self.admission.release(rt, new)
                 if generate:
@@ -240,7 +247,7 @@ class Handlers:
         if lifecycle.same_stored(old, new):
             return old  # a no-op update writes nothing, as Kubernetes does
         try:
-            rev = await self.store.update(key, stored_bytes(new), rev0)
+            rev = await self.store.update(key, self._stored(rt, key, new), rev0)
         except Conflict:
             raise apierrors.conflict(rt.plural, name, rt.group) from None
         except NotFound:
@@ -317,7 +324,7 @@ class Handlers:
                     return old
                 if lifecycle.same_stored(old, new):
                     return old
-                rev = await self.store.update(key, stored_bytes(new), rev0)
+                rev = await self.store.update(key, self._stored(rt, key, new), rev0)
             except Conflict:
                 continue
             except NotFound:

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..machinery.runtime import setup_logging
 from ..machinery.runtime.telemetry import setup_telemetry
 from .admission import AdmissionConfig
+from .encryption import Encryption, EncryptionConfigError
 from .server import ApiServer, ServerConfig
 
 
@@ -30,6 +31,8 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
     p.add_argument("--service-node-port-range", default="30000-32767")
     p.add_argument("--default-toleration-seconds", type=int, default=300)
     p.add_argument("--watch-cache-size", type=int, default=50_000)
+    p.add_argument("--encryption-provider-config", dest="encryption_config", type=Path,
+                   help="an EncryptionConfiguration file: Secrets sealed at rest (AES-GCM)")
     p.add_argument("--no-nats-face", action="store_true",
                    help="serve HTTP only (the other services write over NATS)")
     a = p.parse_args(argv)
@@ -40,9 +43,15 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         p.error(f"--service-node-port-range: expected LOW-HIGH, got {a.service_node_port_range!r}")
     if a.token_file is not None and not a.token_file.is_file():
         p.error(f"--token-file: {a.token_file} does not exist")
+    if a.encryption_config is not None:
+        try:
+            Encryption.from_file(a.encryption_config)
+        except EncryptionConfigError as e:
+            p.error(f"--encryption-provider-config: {e}")
     return ServerConfig(
         nats_url=a.nats_url, bind=a.bind, port=a.port, bucket=a.bucket, kv_history=a.kv_history,
         token_file=a.token_file, watch_history=a.watch_cache_size, nats_face=not a.no_nats_face,
+        encryption_config=a.encryption_config,
         admission=AdmissionConfig(service_cidr=a.service_cluster_ip_range, node_port_range=ports,
                                   default_toleration_seconds=a.default_toleration_seconds))
 

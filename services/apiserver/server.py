@@ -18,6 +18,7 @@ from . import natsface
 from .admission import Admission, AdmissionConfig
 from .auth import Authenticator, Authorizer, load_tokens
 from .bootstrap import ensure_defaults
+from .encryption import Encryption
 from .front import Front
 from .handlers import Handlers
 from .http import HttpApp
@@ -51,6 +52,9 @@ class ServerConfig:
     """Seconds between BOOKMARK events on an HTTP watch that asked for bookmarks."""
     nats_face: bool = True
     """Serve the API over NATS request/reply too (the other services write that way)."""
+    encryption_config: Path | None = None
+    """An EncryptionConfiguration (``--encryption-provider-config``): which resources are
+    sealed at rest and with which keys (encryption.py); None: stored as they are."""
 
 
 def listen_socket(host: str, port: int) -> socket.socket:
@@ -75,11 +79,13 @@ class ApiServer:
 
     async def build(self, store: Store, node_stream: NodePodStream | None) -> Front:
         cfg = self.config
-        self.cache = WatchCache(store, cfg.watch_history)
+        encryption = (Encryption.from_file(cfg.encryption_config) if cfg.encryption_config
+                      else Encryption())
+        self.cache = WatchCache(store, cfg.watch_history, encryption)
         await self.cache.start()
         authz = Authorizer(self.cache)
         admission = Admission(store, self.cache, cfg.admission, node_stream, authz)
-        self.handlers = Handlers(store, self.cache, admission, subresource_table())
+        self.handlers = Handlers(store, self.cache, admission, subresource_table(), encryption)
         tokens = load_tokens(cfg.token_file) if cfg.token_file else None
         self.front = Front(self.handlers, Authenticator(tokens), authz,
                            f"{cfg.bind}:{cfg.port}")

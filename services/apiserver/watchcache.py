@@ -20,10 +20,11 @@ from typing import Any
 
 import orjson
 
-from jetkube.schemas.objects import get_path
+from jetkube.schemas.objects import Obj, get_path
 
 from ..machinery.apimachinery import apierrors, parse_key
 from ..machinery.store import EventType, Store, Watch, WatchEvent
+from .encryption import Encryption
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +161,10 @@ class CacheWatcher:
 
 
 class WatchCache:
-    def __init__(self, store: Store, history: int = 50_000) -> None:
+    def __init__(self, store: Store, history: int = 50_000,
+                 encryption: Encryption | None = None) -> None:
         self.store = store
+        self.encryption = encryption or Encryption()
         self.resources: dict[str, ResourceCache] = {}
         self.events: deque[CacheEvent] = deque(maxlen=history)
         self.rv = 0
@@ -172,6 +175,15 @@ class WatchCache:
         self._seq = itertools.count()
         self._watch: Watch | None = None
         self.listeners: list[Callable[[CacheEvent], None]] = []
+
+    def _open(self, resource: str, key: str, obj: Obj) -> Obj:
+        """The stored object with its sealed values opened (encryption.py); a value that
+        does not open is kept sealed and logged, so one bad key never stops the cache."""
+        try:
+            return self.encryption.open(resource, key, obj)
+        except apierrors.ApiError as err:
+            log.error("watch cache: %s", err.message)
+            return obj
 
     def resource(self, name: str) -> ResourceCache:
         rc = self.resources.get(name)
@@ -197,7 +209,7 @@ class WatchCache:
         k = parse_key(ev.key)
         rc = self.resource(k.resource)
         if ev.type is EventType.PUT:
-            obj = orjson.loads(ev.value or b"{}")
+            obj = self._open(k.resource, ev.key, orjson.loads(ev.value or b"{}"))
             md = obj.get("metadata")
             if not isinstance(md, dict):
                 md = obj["metadata"] = {}

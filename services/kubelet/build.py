@@ -41,7 +41,7 @@ class Shared:
                status_concurrency: int = 16) -> Shared:
         status = StatusWriter(api, clock, concurrency=status_concurrency)
         status.start()
-        return cls(api, clock, status, ObjectSource(informers))
+        return cls(api, clock, status, ObjectSource(informers, api))
 
 
 def new_agent(shared: Shared, config: AgentConfig, runtime: Runtime, *,

@@ -4,6 +4,9 @@ Kubernetes' kubelet watches exactly the objects its pods reference.  The store
 watches by key prefix, so the closest cheap equivalent is one informer per
 (resource, namespace) that some pod on this node uses, started on first use
 and shared by every pod (and, in a hollow-node process, by every node).
+Secrets are sealed in the store (the API server encrypts their values at rest), so
+their watch only says *that* a Secret changed; the values come from the API server
+(a GET, cached per resourceVersion), as Kubernetes' kubelet reads them.
 ``subscribe`` tells a pod worker when an object it used changes, so
 configMap/secret volumes are rewritten and a container that waited on a
 missing key (CreateContainerConfigError) is retried.
@@ -15,15 +18,18 @@ import base64
 from collections.abc import Callable
 
 from jetkube.schemas.objects import Obj
-from jetkube.services.machinery.client import Informer, SharedInformerFactory
+from jetkube.services.machinery.apimachinery import apierrors
+from jetkube.services.machinery.client import ApiClient, Informer, SharedInformerFactory
 
 Ref = tuple[str, str, str]  # (resource, namespace, name)
 Callback = Callable[[], None]
 
 
 class ObjectSource:
-    def __init__(self, informers: SharedInformerFactory) -> None:
+    def __init__(self, informers: SharedInformerFactory, api: ApiClient) -> None:
         self.informers = informers
+        self.api = api
+        self._secrets: dict[Ref, tuple[str, Obj | None]] = {}  # ref -> (resourceVersion, object)
         self._hooked: set[tuple[str, str]] = set()
         self._subs: dict[Ref, dict[int, Callback]] = {}
 
@@ -53,7 +59,26 @@ class ObjectSource:
         obj = await self.get(resource, namespace, name)
         if obj is None:
             return None
+        if resource == "secrets":
+            obj = await self._secret(namespace, name, str(obj["metadata"].get("resourceVersion")))
+            if obj is None:
+                return None
         return object_data(obj, secret=resource == "secrets")
+
+    async def _secret(self, namespace: str, name: str, rv: str) -> Obj | None:
+        """The Secret with its values, from the API server, at least as new as ``rv``."""
+        ref = ("secrets", namespace, name)
+        hit = self._secrets.get(ref)
+        if hit is not None and hit[0] == rv:
+            return hit[1]
+        try:
+            obj: Obj | None = await self.api.get("secrets", namespace, name)
+        except apierrors.ApiError as err:
+            if err.code != 404:
+                raise
+            obj = None
+        self._secrets[ref] = (rv, obj)
+        return obj
 
     def subscribe(self, ref: Ref, owner: int, callback: Callback) -> None:
         """Call ``callback`` when the object at ``ref`` is added, changed or deleted."""
