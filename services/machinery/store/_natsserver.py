@@ -7,6 +7,7 @@ the same way: JetStream on, loopback only, a data directory of our own.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -33,8 +34,39 @@ def find_nats_server() -> str:
     )
 
 
+_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    """The lowest port the kernel gives outgoing connections (``ip_local_port_range``)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
+    """A port nothing listens on, chosen *below* the ephemeral range.
+
+    Port 0 would hand out an ephemeral port, and between this check and the listener's
+    bind any outgoing connection (a NATS client, an HTTP probe) may take that very port
+    as its source port: ``kctl up`` then saw its API server fail with "Address already in
+    use".  Outgoing connections never take a port below the ephemeral range, so one that
+    is free there stays free for the listener (unless someone else listens on it)."""
+    low = _ephemeral_low()
+    rng = random.Random()
+    for _ in range(100):
+        port = rng.randrange(10_000, max(low, 10_001))
+        if port in _HANDED_OUT:  # two draws in one process never share a port
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    with socket.socket() as s:  # a crowded range: take what the kernel gives
         s.bind((host, 0))
         return int(s.getsockname()[1])
 
