@@ -1,5 +1,9 @@
 """Benchmark plumbing: a private nats-server and API server on loopback.
 
+``cluster(secure=True)`` secures the bus exactly as ``kctl up`` does (cli/bussecurity.py:
+the cluster CA, NATS over TLS, one nkey and allow-list per identity); the default is an
+open bus, so a benchmark can print the cost of the security beside the figures.
+
 Everything runs on this machine, on 127.0.0.1, bounded in count and time, and
 is stopped (by PID) when the benchmark ends.
 """
@@ -15,10 +19,16 @@ import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from jetkube.services.machinery.store import free_port, start_nats_server, wait_for_port
+from jetkube.services.machinery.store import (
+    find_nats_server,
+    free_port,
+    start_nats_server,
+    wait_for_port,
+)
 
 TOKEN = "bench-admin-token"
 
@@ -30,6 +40,9 @@ class Cluster:
     token: str
     api_pids: list[int]
     workdir: Path
+    nats_options: dict[str, Any] = field(default_factory=dict)
+    """``connect()`` keywords of the admin identity (empty on an open bus)."""
+    secure: bool = False
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -48,10 +61,34 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
+def _secured_nats(work: Path) -> tuple[subprocess.Popen[bytes], str, dict[str, str],
+                                          dict[str, Any]]:
+    """nats-server on kctl up's secured configuration: the process, its URL, the API
+    server's environment and the admin's connect() keywords."""
+    from jetkube.cli.bussecurity import ensure_bus_security
+    from jetkube.cli.components import Plan
+
+    plan = Plan(data_dir=work, nats_port=free_port(), nats_monitor_port=free_port(), nodes=0)
+    ensure_bus_security(plan)
+    log = open(work / "nats.log", "ab")
+    proc = subprocess.Popen([find_nats_server(), "-c", str(plan.nats_conf)], stdout=log,
+                            stderr=subprocess.STDOUT)
+    wait_for_port("127.0.0.1", plan.nats_port)
+    env = {"JETKUBE_NATS_CREDS_FILE": str(plan.creds_file("kube-apiserver")),
+           "JETKUBE_NATS_CA_FILE": str(plan.ca_file)}
+    admin = {k: v for k, v in plan.nats_client("admin").items() if v is not None}
+    return proc, plan.nats_url, env, admin
+
+
 @contextmanager
-def cluster(api_servers: int = 1) -> Iterator[Cluster]:
+def cluster(api_servers: int = 1, *, secure: bool = False) -> Iterator[Cluster]:
     work = Path(tempfile.mkdtemp(prefix="jetkube-bench-"))
-    nats, url = start_nats_server(work / "js", log_file=work / "nats.log")
+    api_env: dict[str, str] = {}
+    admin: dict[str, Any] = {}
+    if secure:
+        nats, url, api_env, admin = _secured_nats(work)
+    else:
+        nats, url = start_nats_server(work / "js", log_file=work / "nats.log")
     tokens = work / "tokens.csv"
     tokens.write_text(f'{TOKEN},admin,1,"system:masters"\n')
     procs: list[subprocess.Popen[bytes]] = []
@@ -66,7 +103,8 @@ def cluster(api_servers: int = 1) -> Iterator[Cluster]:
                 "--nats-url", url, "--port", str(port), "--token-file", str(tokens)]
             log = open(work / f"apiserver-{i}.log", "wb")
             procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                          env={**os.environ, "JETKUBE_LOG_LEVEL": "WARNING"}))
+                                          env={**os.environ, "JETKUBE_LOG_LEVEL": "WARNING",
+                                               **api_env}))
         for port in ports:
             wait_for_port("127.0.0.1", port, 30)
             deadline = time.monotonic() + 30
@@ -78,7 +116,8 @@ def cluster(api_servers: int = 1) -> Iterator[Cluster]:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.1)
-        yield Cluster(url, f"http://127.0.0.1:{ports[0]}", TOKEN, [p.pid for p in procs], work)
+        yield Cluster(url, f"http://127.0.0.1:{ports[0]}", TOKEN, [p.pid for p in procs], work,
+                      admin, secure)
     finally:
         for p in procs:
             _stop(p)
@@ -111,7 +150,7 @@ def services(c: Cluster, *, kubelets: Sequence[str] = (), runtime: str = "docker
              extra_env: dict[str, str] | None = None) -> Iterator[list[int]]:
     """Start node agents (one ``jetkube-kubelet`` per name) and optionally the scheduler
     against ``c``; yields their PIDs; stops them (SIGTERM, then SIGKILL) at the end."""
-    env = {**os.environ, "JETKUBE_NATS_URL": c.nats_url, "JETKUBE_TOKEN": c.token,
+    env = {**os.environ, "JETKUBE_NATS_URL": c.nats_url,
            "JETKUBE_DATA_DIR": str(c.workdir), "JETKUBE_LOG_LEVEL": log_level,
            **(extra_env or {})}
     cmds: list[tuple[str, list[str]]] = []
@@ -147,7 +186,7 @@ def process(c: Cluster, label: str, cmd: list[str], *, log_level: str = "WARNING
             extra_env: dict[str, str] | None = None) -> Iterator[int]:
     """Run one service process against ``c`` (log in the work dir); yields its PID;
     stops it (SIGTERM, then SIGKILL) at the end."""
-    env = {**os.environ, "JETKUBE_NATS_URL": c.nats_url, "JETKUBE_TOKEN": c.token,
+    env = {**os.environ, "JETKUBE_NATS_URL": c.nats_url,
            "JETKUBE_DATA_DIR": str(c.workdir), "JETKUBE_LOG_LEVEL": log_level,
            **(extra_env or {})}
     log = open(c.workdir / f"{label}.log", "wb")

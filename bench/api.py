@@ -9,7 +9,9 @@
 - time to list 10,000 pods.
 
 Everything runs on loopback against a private nats-server and API server that
-this script starts and stops.  Usage: python bench/api.py [--quick]
+this script starts and stops, first on an open bus, then on the secured one that
+``kctl up`` runs (TLS, an nkey and allow-list per identity), with the cost of security
+printed last.  Usage: python bench/api.py [--quick] [--bus open|secured|both]
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ def pod(name: str) -> dict[str, Any]:
                                      "resources": {"requests": {"cpu": "10m"}}}]}}
 
 
-async def raw_kv_rate(nats_url: str, n: int, concurrency: int) -> float:
-    nc = await connect(nats_url)
+async def raw_kv_rate(nats_url: str, n: int, concurrency: int,
+                      options: dict[str, Any]) -> float:
+    nc = await connect(nats_url, **options)
     store = await NatsStore.open(nc, "rawbench")
     body = orjson.dumps(pod("x"))
     sem = asyncio.Semaphore(concurrency)
@@ -124,18 +127,20 @@ def ms(x: float) -> str:
     return f"{x * 1000:.1f} ms"
 
 
-async def main(quick: bool, api_servers: int) -> None:
+async def run(quick: bool, api_servers: int, secure: bool) -> dict[str, float]:
+    """One whole measurement on an open or a secured bus; prints its block, returns its
+    figures."""
     n_create = 1000 if quick else 10_000
     concurrency = 64
     pace, pace_s = (100.0, 2.0) if quick else (500.0, 10.0)
-    with cluster(api_servers) as c:
+    with cluster(api_servers, secure=secure) as c:
         headers = {"Authorization": f"Bearer {c.token}", "Content-Type": "application/json"}
         conn = aiohttp.TCPConnector(limit=concurrency * 4)
         async with aiohttp.ClientSession(headers=headers, connector=conn) as s:
             async with s.post(f"{c.api_url}/api/v1/namespaces", data=orjson.dumps(
                     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})) as r:
                 assert r.status == 201, await r.text()
-            raw = await raw_kv_rate(c.nats_url, n_create, concurrency)
+            raw = await raw_kv_rate(c.nats_url, n_create, concurrency, c.nats_options)
             # three rounds over HTTP, the median reported: a 2-core VM is noisy
             rounds = []
             http_lat = []
@@ -146,8 +151,8 @@ async def main(quick: bool, api_servers: int) -> None:
                 rounds.append(rate)
                 http_lat += lat
             http_rate = statistics.median(rounds)
-            nc = await connect(c.nats_url)
-            api = ApiClient(nc, c.token)
+            nc = await connect(c.nats_url, **{"identity": "admin", **c.nats_options})
+            api = ApiClient(nc, "admin")
             nats_rate, nats_lat = await nats_creates(
                 api, [f"n{i}" for i in range(n_create - 3 * per)], concurrency)
             stored = n_create
@@ -181,10 +186,12 @@ async def main(quick: bool, api_servers: int) -> None:
             await inf.stop()
             await nc.close()
         api_rss = rss_mib(c.api_pids[0])
+        api_cpu = _cpu_seconds(c.api_pids[0])
 
     best = max(http_rate, nats_rate)
+    bus = "secured bus (TLS, nkeys, allow-lists)" if secure else "open bus (no auth, no TLS)"
     print(f"jetkube API benchmark ({'quick' if quick else 'full'}), {api_servers} API server(s),"
-          f" {os.cpu_count()} cores, loopback")
+          f" {os.cpu_count()} cores, loopback, {bus}")
     print(f"  raw nats-py KV put rate        {raw:8.0f} puts/s   ({concurrency} in flight)")
     print(f"  create via HTTP                {http_rate:8.0f} obj/s    p50 {ms(percentile(http_lat, 50))}"
           f"  p99 {ms(percentile(http_lat, 99))}  ({concurrency} in flight; median of"
@@ -201,11 +208,49 @@ async def main(quick: bool, api_servers: int) -> None:
     print(f"  list {listed} pods                {list_s * 1000:8.0f} ms     (HTTP, consistent read)")
     print(f"  informer initial sync          {sync_s * 1000:8.0f} ms     ({stored} pods)")
     print(f"  API server peak RSS            {api_rss:8.0f} MiB")
+    print(f"  API server CPU per pod created {api_cpu / max(stored + len(sent), 1) * 1e3:8.2f} ms"
+          f"     ({api_cpu:.1f} s for {stored + len(sent)} creates, all of this run)")
+    return {"raw": raw, "http": http_rate, "nats": nats_rate,
+            "http_p99": percentile(http_lat, 99), "nats_p99": percentile(nats_lat, 99),
+            "paced_p99": percentile(paced_lat, 99), "watch_p99": percentile(delivery, 99),
+            "cpu_per_pod": api_cpu / max(stored + len(sent), 1)}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (from /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+async def main(quick: bool, api_servers: int, bus: str) -> None:
+    runs = {}
+    for secure in {"open": (False,), "secured": (True,), "both": (False, True)}[bus]:
+        runs[secure] = await run(quick, api_servers, secure)
+        print()
+    if len(runs) == 2:
+        before, after = runs[False], runs[True]
+        print("cost of bus security (secured vs open, same machine, one run):")
+        for key, label, unit in (("http", "create via HTTP", "obj/s"),
+                                 ("nats", "create via NATS request/reply", "obj/s"),
+                                 ("raw", "raw nats-py KV put rate", "puts/s")):
+            print(f"  {label:30} {before[key]:8.0f} -> {after[key]:8.0f} {unit}"
+                  f"  ({(after[key] / before[key] - 1) * 100:+.0f} %)")
+        for key, label in (("nats_p99", "NATS create p99"), ("paced_p99", "mutating p99 (paced)"),
+                           ("watch_p99", "watch delivery p99")):
+            print(f"  {label:30} {ms(before[key]):>8} -> {ms(after[key]):>8}")
+        print(f"  {'API server CPU per pod':30} {before['cpu_per_pod'] * 1e3:6.2f} ms -> "
+              f"{after['cpu_per_pod'] * 1e3:6.2f} ms")
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else "")
     ap.add_argument("--quick", action="store_true", help="small counts (a smoke run)")
     ap.add_argument("--api-servers", type=int, default=1, help="API server processes (one port)")
+    ap.add_argument("--bus", choices=("open", "secured", "both"), default="both",
+                    help="measure on an open bus, the secured one (kctl up's), or both and "
+                         "print the cost of security (default both)")
     args = ap.parse_args()
-    asyncio.run(main(args.quick, args.api_servers))
+    asyncio.run(main(args.quick, args.api_servers, args.bus))

@@ -121,7 +121,7 @@ class Counter:
 
 
 async def watch(c: Cluster, prefix: str) -> tuple[Any, Informer[Obj]]:
-    nc = await connect(c.nats_url)
+    nc = await connect(c.nats_url, identity="admin")
     store = await NatsStore.open(nc)
     return nc, Informer(store, prefix)
 
@@ -140,7 +140,7 @@ async def density(c: Cluster, ctl: Control, stack: ExitStack, nodes: int, pods: 
     node_inf.start()
     if not await nodes_ready.wait(LIMIT):
         raise SystemExit(f"only {len(nodes_ready.keys)} of {nodes} hollow nodes got Ready")
-    api = ApiClient(nc, c.token)
+    api = ApiClient(nc, "admin")
     try:
         await api.create("namespaces", None, {"apiVersion": "v1", "kind": "Namespace",
                                               "metadata": {"name": NS}})

@@ -119,7 +119,7 @@ def start_scheduler(c: Cluster, log: Path) -> subprocess.Popen[bytes]:
     exe = shutil.which("jetkube-scheduler", path=str(Path(sys.executable).parent))
     cmd = ([exe] if exe else [sys.executable, "-m", "jetkube.services.scheduler"]) + [
         "--leader-elect=false"]
-    env = {**os.environ, "JETKUBE_NATS_URL": c.nats_url, "JETKUBE_TOKEN": c.token,
+    env = {**os.environ, "JETKUBE_NATS_URL": c.nats_url,
            "JETKUBE_LOG_LEVEL": "WARNING"}
     return subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
 

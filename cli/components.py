@@ -32,6 +32,15 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from jetkube.services.machinery.apimachinery import (
+    APISERVER,
+    CONTROLLER_MANAGER,
+    DNS,
+    PROXY,
+    SCHEDULER,
+    node_identity,
+)
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -83,6 +92,35 @@ class Plan:
     def logs(self) -> Path:
         return self.data_dir / "logs"
 
+    @property
+    def creds_dir(self) -> Path:
+        """One nkey seed per bus identity (``<identity>.nk``, 0600): who may connect to NATS."""
+        return self.data_dir / "creds"
+
+    @property
+    def pki_dir(self) -> Path:
+        """The cluster CA and the certificates it signs (keys 0600)."""
+        return self.data_dir / "pki"
+
+    @property
+    def ca_file(self) -> Path:
+        return self.pki_dir / "ca.crt"
+
+    @property
+    def nats_conf(self) -> Path:
+        """nats-server's configuration: listeners, TLS and every identity's allow-lists."""
+        return self.data_dir / "nats.conf"
+
+    def creds_file(self, identity: str) -> Path:
+        return self.creds_dir / f"{identity}.nk"
+
+    def nats_client(self, identity: str) -> dict[str, str | None]:
+        """How ``identity`` connects to this cluster's NATS (``connect`` keywords): its seed
+        file and the CA, when ``kctl up`` has written them."""
+        creds = self.creds_file(identity)
+        return {"identity": identity, "creds_file": str(creds) if creds.exists() else None,
+                "ca_file": str(self.ca_file) if self.ca_file.exists() else None}
+
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update({
@@ -90,6 +128,7 @@ class Plan:
             "JETKUBE_BUCKET": self.bucket,
             "JETKUBE_DATA_DIR": str(self.data_dir),
             "JETKUBE_API_URL": self.api_url,
+            "JETKUBE_NATS_CA_FILE": str(self.ca_file),
             "KUBECONFIG": str(self.kubeconfig),
             "PYTHONUNBUFFERED": "1",
             # spans go to the JETKUBE_TRACES stream, so `kctl trace` works without Jaeger
@@ -126,10 +165,9 @@ def _http_ok(url: str) -> str | None:
 
 def _nats_argv(p: Plan, i: int) -> list[str]:
     # imported here: the store package loads nats-py, which `kctl get` does not need
-    from jetkube.services.machinery.store import nats_server_args
+    from jetkube.services.machinery.store import find_nats_server
 
-    return [*nats_server_args(p.data_dir / "nats", p.nats_port, host=p.host,
-                              http_port=p.nats_monitor_port), "-n", "jetkube-nats"]
+    return [find_nats_server(), "-c", str(p.nats_conf)]  # written by kctl up (bussecurity.py)
 
 
 def _nats_available(p: Plan) -> str | None:
@@ -327,6 +365,7 @@ class Component:
     instance_name: Callable[[int], str] | None = None
     endpoint: Callable[[Plan, int], str] = lambda p, i: ""
     ports: Callable[[Plan], list[int]] = lambda p: []
+    identity: Callable[[int], str] | None = None  # its bus identity (None: nats-server)
 
     def names(self, p: Plan) -> list[tuple[int, str]]:
         n = self.instances(p)
@@ -340,28 +379,32 @@ COMPONENTS: list[Component] = [
         endpoint=lambda p, i: p.nats_url, ports=lambda p: [p.nats_port, p.nats_monitor_port]),
     Component(
         name="apiserver", argv=_apiserver_argv, available=apiserver_available,
+        identity=lambda i: APISERVER,
         health=lambda p, i: _http_ok(f"{p.api_url}/healthz"),
         endpoint=lambda p, i: p.api_url, ports=lambda p: [p.api_port]),
     Component(
         name="controller-manager",
         argv=_script_argv("jetkube-controller-manager", _controller_manager_flags),
-        available=_script_available("jetkube-controller-manager")),
+        available=_script_available("jetkube-controller-manager"),
+        identity=lambda i: CONTROLLER_MANAGER),
     Component(
         name="scheduler", argv=_script_argv("jetkube-scheduler"),
-        available=_script_available("jetkube-scheduler")),
+        available=_script_available("jetkube-scheduler"), identity=lambda i: SCHEDULER),
     Component(
         name="kubelet", argv=_script_argv("jetkube-kubelet", _node_flags),
         available=_kubelet_available,
         instances=lambda p: p.nodes, instance_name=lambda i: f"kubelet-node-{i + 1}",
-        endpoint=lambda p, i: f"node-{i + 1} ({p.runtime})"),
+        endpoint=lambda p, i: f"node-{i + 1} ({p.runtime})",
+        identity=lambda i: node_identity(f"node-{i + 1}")),
     Component(
         name="proxy", argv=_script_argv("jetkube-proxy", _proxy_flags),
         available=_network_row_available("jetkube-proxy", "iptables"),
         instances=lambda p: p.nodes, instance_name=lambda i: f"proxy-node-{i + 1}",
-        endpoint=lambda p, i: f"node-{i + 1}"),
+        endpoint=lambda p, i: f"node-{i + 1}", identity=lambda i: PROXY),
     Component(
         name="dns", argv=_script_argv("jetkube-dns", _dns_flags),
         available=_network_row_available("jetkube-dns", "port 53"),
         instances=lambda p: 1 if p.nodes > 0 else 0,
-        endpoint=lambda p, i: f"{p.cluster_dns}:53 ({p.cluster_domain})"),
+        endpoint=lambda p, i: f"{p.cluster_dns}:53 ({p.cluster_domain})",
+        identity=lambda i: DNS),
 ]

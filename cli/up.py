@@ -24,7 +24,10 @@ from typing import Any
 
 import yaml
 
+from jetkube.services.machinery.apimachinery import ADMIN
+
 from . import kubeconfig
+from .bussecurity import ensure_bus_security
 from .components import COMPONENTS, Component, Plan, network_problem, script
 from .errors import CliError
 from .procs import ProcRecord, alive, exit_code, is_ours, now_iso, port_in_use, spawn, stop, tail
@@ -78,6 +81,15 @@ def save_state(state: State) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(state.to_json(), indent=2) + "\n")
     os.replace(tmp, path)
+
+
+def admin_nats(state: State | None) -> dict[str, Any]:
+    """How kctl connects to the cluster's NATS (``connect`` keywords): as ``admin``, with
+    its seed and the cluster CA (none for a cluster not started by kctl up)."""
+    if state is None:
+        return {}
+    opts = state.plan.nats_client(ADMIN)
+    return {k: v for k, v in opts.items() if v is not None}
 
 
 def running(data_dir: Path) -> list[ProcRecord]:
@@ -208,12 +220,17 @@ def up(data_dir: Path, overrides: dict[str, Any] | None = None, *,
                                "--nats-monitor-port, or stop it with kctl down)")
     token = ensure_token(plan)
     ensure_encryption_config(plan)
+    nats_live = next((r.pid for r in live if r.component == "nats"), None)
+    ensure_bus_security(plan, nats_pid=nats_live)
     kubeconfig.write_file(plan.kubeconfig, kubeconfig.new_config(server=plan.api_url, token=token))
     started: list[ProcRecord] = []
-    env = plan.env()
+    base_env = plan.env()
     for comp, i, name in todo:
         argv = comp.argv(plan, i)
         log = plan.logs / f"{name}.log"
+        env = dict(base_env)
+        if comp.identity is not None:  # each process proves its own identity, no other
+            env["JETKUBE_NATS_CREDS_FILE"] = str(plan.creds_file(comp.identity(i)))
         pid, cmdline, ticks = spawn(argv, log=log, env=env, cwd=data_dir)
         rec = ProcRecord(component=comp.name, name=name, index=i, pid=pid, argv=argv,
                          cmdline=cmdline, start_ticks=ticks, log=str(log),

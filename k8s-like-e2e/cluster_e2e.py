@@ -39,10 +39,24 @@ class Cluster:
         cfg = yaml.safe_load(self.kubeconfig.read_text())
         return str(cfg["users"][0]["user"]["token"])
 
+    def nats_options(self, identity: str = "admin") -> dict[str, Any]:
+        """``connect()`` keywords to join this cluster's bus as ``identity`` (its seed file
+        from ``kctl up`` or ``kctl node-credentials``, and the cluster CA)."""
+        return {"identity": identity,
+                "creds_file": str(self.data_dir / "creds" / f"{identity}.nk"),
+                "ca_file": str(self.data_dir / "pki" / "ca.crt")}
+
+    def nats_env(self, identity: str) -> dict[str, str]:
+        """The environment of a service process joining the bus as ``identity``."""
+        opts = self.nats_options(identity)
+        return {**self.env(), "JETKUBE_NATS_URL": self.nats_url,
+                "JETKUBE_NATS_CREDS_FILE": opts["creds_file"],
+                "JETKUBE_NATS_CA_FILE": opts["ca_file"]}
+
     @contextlib.contextmanager
     def hollow_nodes(self, names: list[str], **kw: Any) -> Iterator[HollowNodes]:
         """Hollow nodes (Node objects kept alive by leases) for the duration of a block."""
-        nodes = HollowNodes(self.nats_url, self.token, names, **kw).start()
+        nodes = HollowNodes(self.nats_url, self.nats_options(), names, **kw).start()
         try:
             yield nodes
         finally:
@@ -83,3 +97,16 @@ def kctl_up(data_dir: Path, port: int, nats_port: int, env: dict[str, str] | Non
                        capture_output=True, text=True, timeout=120,
                        env={**os.environ, "JETKUBE_TRACE_PUBLISH": "1", **(env or {})})
     assert p.returncode == 0, f"kctl up failed:\n{p.stdout}\n{p.stderr}"
+
+
+@contextlib.contextmanager
+def running_cluster(data_dir: Path, **up: Any) -> Iterator[Cluster]:
+    """``kctl up`` a cluster of its own in ``data_dir`` on free ports (``up``: kctl_up's
+    keywords), and ``kctl down`` it afterwards."""
+    port, nats_port = free_port(), free_port()
+    kctl_up(data_dir, port, nats_port, **up)
+    try:
+        yield Cluster(data_dir, data_dir / "kubeconfig", port, nats_port)
+    finally:
+        subprocess.run([str(BIN / "kctl"), "down", "--data-dir", str(data_dir)],
+                       capture_output=True, timeout=60)

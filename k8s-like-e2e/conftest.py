@@ -6,26 +6,16 @@ One cluster per session on free loopback ports and a temporary data dir;
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 
 import pytest
-from cluster_e2e import BIN, Cluster, kctl_up
-
-from jetkube.services.machinery.store import free_port
+from cluster_e2e import Cluster, running_cluster
 
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    data_dir = tmp_path_factory.mktemp("e2e") / "jetkube"
-    port, nats_port = free_port(), free_port()
-    kctl_up(data_dir, port, nats_port)
-    c = Cluster(data_dir, data_dir / "kubeconfig", port, nats_port)
-    try:
+    with running_cluster(tmp_path_factory.mktemp("e2e") / "jetkube") as c:
         yield c
-    finally:
-        subprocess.run([str(BIN / "kctl"), "down", "--data-dir", str(data_dir)],
-                       capture_output=True, timeout=60)
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from cluster_e2e import BIN, kctl_up
 from polling import wait_until
 
@@ -57,9 +56,9 @@ class DockerCluster:
 
     def env(self) -> dict[str, str]:
         state = json.loads((self.data_dir / "cluster.json").read_text())
-        token = yaml.safe_load(self.kubeconfig.read_text())["users"][0]["user"]["token"]
         return {**os.environ, "KUBECONFIG": str(self.kubeconfig),
-                "JETKUBE_NATS_URL": str(state["nats_url"]), "JETKUBE_TOKEN": str(token),
+                "JETKUBE_NATS_URL": str(state["nats_url"]),
+                "JETKUBE_NATS_CA_FILE": str(self.data_dir / "pki" / "ca.crt"),
                 "JETKUBE_DATA_DIR": str(self.data_dir), "JETKUBE_LOG_LEVEL": "INFO"}
 
     def kctl(self, *args: str, check: bool = True, timeout: float = 60,
@@ -87,9 +86,13 @@ class DockerCluster:
         return json.loads(p.stdout) if p.returncode == 0 else None
 
     def start_agent(self, name: str) -> None:
+        """A node agent joining as a user would add one: ``kctl node-credentials`` admits
+        its identity, and it proves it with the seed file that command wrote."""
+        self.kctl("node-credentials", name, "--data-dir", str(self.data_dir))
+        creds = self.data_dir / "creds" / f"node:{name}.nk"
         log = open(self.data_dir / "logs" / f"e2e-kubelet-{name}.log", "ab")
         self.agents[name] = subprocess.Popen(
-            [str(BIN / "jetkube-kubelet"), "--node-name", name,
+            [str(BIN / "jetkube-kubelet"), "--node-name", name, "--nats-creds", str(creds),
              "--runtime", "docker", "--node-status-update-seconds", "2", *self.agent_args],
             stdout=log, stderr=subprocess.STDOUT, env=self.env())
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jetkube.schemas.objects import Obj
-from jetkube.services.machinery.apimachinery import apierrors
+from jetkube.services.machinery.apimachinery import ADMIN, apierrors
 from jetkube.services.machinery.client import ApiClient, Informer
 from jetkube.services.machinery.store import NatsStore, connect
 
@@ -31,11 +31,11 @@ def _now(micro: bool = False) -> str:
 
 
 class HollowNodes:
-    def __init__(self, nats_url: str, token: str | None, names: list[str], *,
+    def __init__(self, nats_url: str, nats_options: dict[str, Any], names: list[str], *,
                  cpu: str = "4", memory: str = "8Gi", pods: str = "110",
                  lease_period: float = 2.0, labels: dict[str, str] | None = None) -> None:
         self.nats_url = nats_url
-        self.token = token
+        self.nats_options = nats_options  # connect() keywords: the admin identity's seed, CA
         self.cpu, self.memory, self.pods = cpu, memory, pods
         self.lease_period = lease_period
         self.labels = labels or {}
@@ -81,9 +81,9 @@ class HollowNodes:
 
     async def _run(self) -> None:
         self._stop = asyncio.Event()
-        nc = await connect(self.nats_url)
-        self.api = ApiClient(nc, self.token)
-        store = await NatsStore.open(nc)
+        nc = await connect(self.nats_url, **self.nats_options)
+        self.api = ApiClient(nc, str(self.nats_options.get("identity") or ADMIN))
+        store = await NatsStore.open(nc, create=False)
         for n in self._names:
             await self._register(n)
         self._queue: asyncio.Queue[str] = asyncio.Queue()

@@ -58,11 +58,12 @@ def test_standbys_take_over_and_nothing_is_created_twice(tmp_path: Path) -> None
                json.loads((d / "cluster.json").read_text())["processes"]
                if r["component"] in ("controller-manager", "scheduler")}
     assert set(leaders) == {"controller-manager", "scheduler"}, leaders
-    env = {**c.env(), **SHORT_LEASES, "JETKUBE_NATS_URL": c.nats_url}
+    cm_env = {**c.nats_env("kube-controller-manager"), **SHORT_LEASES}
+    sched_env = {**c.nats_env("kube-scheduler"), **SHORT_LEASES}
     logs = [open(tmp_path / f"standby-{n}.log", "wb") for n in ("cm", "sched")]
-    standbys = [subprocess.Popen([str(BIN / "jetkube-controller-manager")], env=env,
+    standbys = [subprocess.Popen([str(BIN / "jetkube-controller-manager")], env=cm_env,
                                  stdout=logs[0], stderr=subprocess.STDOUT),
-                subprocess.Popen([str(BIN / "jetkube-scheduler")], env=env,
+                subprocess.Popen([str(BIN / "jetkube-scheduler")], env=sched_env,
                                  stdout=logs[1], stderr=subprocess.STDOUT)]
     try:
         with c.hollow_nodes(["ha-1", "ha-2"]):

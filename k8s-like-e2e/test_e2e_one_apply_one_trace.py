@@ -35,7 +35,8 @@ spec:
 
 
 class SpanCollector:
-    def __init__(self, nats_url: str) -> None:
+    def __init__(self, nats_url: str, options: dict[str, Any]) -> None:
+        self.options = options  # connect() keywords: the admin identity (reads every span)
         self.spans: list[dict[str, Any]] = []
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -47,7 +48,7 @@ class SpanCollector:
 
     async def _run(self, url: str) -> None:
         self._done = asyncio.Event()
-        nc = await connect(url)
+        nc = await connect(url, **self.options)
 
         async def cb(msg: Any) -> None:
             self.spans.append(json.loads(msg.data))
@@ -65,7 +66,7 @@ class SpanCollector:
 
 
 def test_one_apply_yields_one_trace_across_services(cluster: Cluster) -> None:
-    collector = SpanCollector(cluster.nats_url)
+    collector = SpanCollector(cluster.nats_url, cluster.nats_options())
     try:
         with cluster.hollow_nodes(["trace-n1"]):
             cluster.kctl("apply", "-f", "-", input=MANIFEST)

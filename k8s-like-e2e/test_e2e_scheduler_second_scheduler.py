@@ -5,7 +5,6 @@ its leader on a Lease of its own."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -52,8 +51,7 @@ def test_a_second_scheduler_takes_only_its_own_pods(cluster: Cluster) -> None:
         proc = subprocess.Popen(
             [str(Path(sys.executable).parent / "jetkube-scheduler"), "--scheduler-name", NAME],
             stdout=log, stderr=subprocess.STDOUT,
-            env={**os.environ, "KUBECONFIG": str(cluster.kubeconfig),
-                 "JETKUBE_NATS_URL": cluster.nats_url})
+            env=cluster.nats_env("kube-scheduler"))
         try:
             wait_until(lambda: _get(
                 cluster, "pod", "by-second", "-n", NS)["spec"].get("nodeName") == "second-1",

@@ -7,15 +7,13 @@ deletion.  Also: a static pod from a manifest directory shows as a mirror pod.""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 
 import pytest
-from cluster_e2e import BIN, Cluster, kctl_up
+from cluster_e2e import Cluster, running_cluster
 from polling import wait_until
 
 from jetkube.schemas.objects import Obj
-from jetkube.services.machinery.store import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -28,15 +26,10 @@ def sim_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     (manifests / "web.yaml").write_text(
         "apiVersion: v1\nkind: Pod\nmetadata: {name: static-web}\n"
         "spec: {containers: [{name: c, image: busybox:1.36}]}\n")
-    port, nats_port = free_port(), free_port()
-    kctl_up(data_dir, port, nats_port, nodes=3, runtime="sim", env={
-        "JETKUBE_KUBELET_ARGS": f"--pod-manifest-path {manifests} --lease-renew-seconds 2"})
-    c = Cluster(data_dir, data_dir / "kubeconfig", port, nats_port)
-    try:
+    with running_cluster(data_dir, nodes=3, runtime="sim", env={
+            "JETKUBE_KUBELET_ARGS": f"--pod-manifest-path {manifests} --lease-renew-seconds 2"}
+            ) as c:
         yield c
-    finally:
-        subprocess.run([str(BIN / "kctl"), "down", "--data-dir", str(data_dir)],
-                       capture_output=True, timeout=60)
 
 
 def items(c: Cluster, *args: str) -> list[Obj]:

@@ -67,6 +67,23 @@ async def make_api(store: Store | None = None, token_file: Path | None = None,
     return Api(front, server.cache, store)
 
 
+NODE_TOKENS = {"node-1": "tok-n1", "node-2": "tok-n2"}
+ADMIN_TOKEN = "admin-token"
+
+
+async def make_api_with_nodes(tmp_path: Path) -> Api:
+    """An API server whose token file names an admin and two node agents (users
+    ``system:node:node-1``/``-2`` in ``system:nodes``); calls go as the admin unless a
+    ``token=`` says otherwise."""
+    tokens = tmp_path / "tokens.csv"
+    tokens.write_text(f'{ADMIN_TOKEN},admin,admin,"system:masters"\n' + "".join(
+        f'{tok},system:node:{node},{node},"system:nodes"\n'
+        for node, tok in NODE_TOKENS.items()))
+    api = await make_api(token_file=tokens)
+    api.token = ADMIN_TOKEN
+    return api
+
+
 def pod(name: str, labels: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "apiVersion": "v1", "kind": "Pod",

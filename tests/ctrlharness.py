@@ -29,17 +29,17 @@ from jetkube.services.machinery.store import MemoryStore
 class LocalApiClient(ApiClient):
     """ApiClient whose requests go straight to an in-process API server front."""
 
-    def __init__(self, front: Any) -> None:
-        super().__init__(None, None)
+    def __init__(self, front: Any, identity: str = "admin") -> None:
+        super().__init__(None, identity)
         self.front = front
         self.calls: list[tuple[str, str]] = []  # (verb, resource) of every request
 
     async def send(self, subject: str, payload: bytes, headers: dict[str, str]) -> tuple[int, Obj]:
         parts = subject.split(".")
-        self.calls.append((parts[2], parts[5]))
+        self.calls.append((parts[3], parts[6]))
         try:
             req = request_from_message(subject, headers, payload)
-            res = await self.front.serve(req, headers.get("Authorization"))
+            res = await self.front.serve(req, None, user=req.user)
         except apierrors.ApiError as err:
             return err.code, err.to_status()
         assert isinstance(res, Response)

@@ -1,17 +1,20 @@
-"""``kctl up`` and ``kctl down``: the command-line face of :mod:`jetkube.cli.up`."""
+"""``kctl up``, ``kctl down`` and ``kctl node-credentials``: the command-line face of
+:mod:`jetkube.cli.up` and :mod:`jetkube.cli.bussecurity`."""
 
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any
 
+from ..bussecurity import mint_node_credentials
 from ..console import echo, err, out
 from ..context import Ctx
 from ..errors import CliError
 from ..kubeconfig import default_data_dir
 from ..tables import render
-from ..up import down, purge, up
+from ..up import down, load_state, purge, running, up
 
 
 def data_dir_arg(args: argparse.Namespace) -> Path:
@@ -48,6 +51,13 @@ def register(sub: Any) -> None:
                    help="also remove the pods' containers and this cluster's pod networks, "
                         "iptables chains, routes and ClusterIP link (the store data stays)")
     d.set_defaults(func=run_down, needs_cluster=False)
+
+    n: argparse.ArgumentParser = sub.add_parser(
+        "node-credentials", help="Admit one more node agent to the bus: its NATS seed file, "
+                                 "and how to start it (here or on another machine)")
+    n.add_argument("node", help="the node name (a DNS-1123 subdomain)")
+    n.add_argument("--data-dir", help="state directory (default $JETKUBE_DATA_DIR or ~/.jetkube)")
+    n.set_defaults(func=run_node_credentials, needs_cluster=False)
 
 
 def run_up(ctx: Ctx) -> int:
@@ -93,4 +103,31 @@ def run_down(ctx: Ctx) -> int:
             echo(f"purge: {line}")
     if stopped is not None:
         echo(f"jetkube is down; its data stays in {data_dir} (kctl up starts it again).")
+    return 0
+
+
+_NODE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def run_node_credentials(ctx: Ctx) -> int:
+    data_dir = data_dir_arg(ctx.args)
+    node = ctx.args.node
+    if not _NODE_NAME.fullmatch(node) or len(node) > 253:
+        raise CliError(f"{node!r} is not a valid node name (lowercase DNS-1123 subdomain)")
+    state = load_state(data_dir)
+    if state is None:
+        raise CliError(f"no cluster in {data_dir} (start one with kctl up)")
+    nats_pid = next((r.pid for r in running(data_dir) if r.component == "nats"), None)
+    seed = mint_node_credentials(state.plan, node, nats_pid=nats_pid)
+    plan = state.plan
+    echo(f"node {node} may join the bus as node:{node} "
+         f"({'nats-server reloaded' if nats_pid else 'admitted at the next kctl up'}).")
+    echo(f"  seed (secret, 0600): {seed}")
+    echo(f"  cluster CA:          {plan.ca_file}")
+    echo(f"  NATS:                {plan.nats_url}")
+    echo("Start its node agent with:")
+    echo(f"  jetkube-kubelet --node-name {node} --nats-url {plan.nats_url} "
+         f"--nats-creds {seed} --nats-ca {plan.ca_file}")
+    echo("(on another machine: copy the two files there, and use an address of this "
+         "machine the other can reach)")
     return 0

@@ -17,7 +17,7 @@ from ..console import echo
 from ..context import Ctx
 from ..errors import CliError
 from ..tables import render
-from ..up import load_state, running
+from ..up import admin_nats, load_state, running
 from .cluster import data_dir_arg
 
 if TYPE_CHECKING:  # nats-py is slow to import: only the store commands load it
@@ -68,7 +68,8 @@ def run_save(ctx: Ctx) -> int:
 
     async def go() -> snapshot.SnapshotInfo:
         try:
-            nc = await connect(url, max_reconnect_attempts=0, connect_timeout=5)
+            nc = await connect(url, max_reconnect_attempts=0, connect_timeout=5,
+                               **admin_nats(state))
         except Exception as e:
             raise CliError(f"cannot connect to NATS at {url}: {e or e.__class__.__name__}"
                            ) from None

@@ -15,7 +15,7 @@ from typing import Any
 from ..console import echo
 from ..context import Ctx
 from ..errors import CliError
-from ..up import load_state
+from ..up import admin_nats, load_state
 from .cluster import data_dir_arg
 
 ANNOTATION = "jetkube.io/traceparent"
@@ -79,7 +79,8 @@ def run(ctx: Ctx) -> int:
 
     async def go() -> list[dict[str, Any]]:
         try:
-            nc = await connect(url, max_reconnect_attempts=0, connect_timeout=5)
+            nc = await connect(url, max_reconnect_attempts=0, connect_timeout=5,
+                               **admin_nats(state))
         except Exception as e:
             raise CliError(f"cannot connect to NATS at {url}: {e or e.__class__.__name__}"
                            ) from None

@@ -8,6 +8,8 @@
 - ResourceQuota: count/*, pods, requests.* and limits.* against spec.hard.
 - RBAC escalation prevention: Roles and bindings grant only what the writer holds
   (rbac_escalation.py).
+- NodeRestriction: a node agent writes only its own Node, Lease, mirror pods and the
+  status of pods bound to it, and deletes only those pods (noderestriction.py).
 And what runs after a commit: the per-node pod publish.
 """
 
@@ -26,6 +28,8 @@ from ..machinery.apimachinery import apierrors, namespaced_name, object_key
 from ..machinery.store import NodePodStream, NotFound, Store
 from .allocator import IP_RESOURCE, PORT_RESOURCE, Allocator
 from .auth import Authorizer
+from .nodeauthorizer import NodeAuthorizer
+from .noderestriction import admit_node_write
 from .quota import QuotaChecker
 from .rbac_escalation import confirm_no_escalation
 from .request import REQUEST_USER
@@ -34,6 +38,10 @@ from .watchcache import CacheEvent, WatchCache
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public")
 TAINT_NOT_READY = "node.kubernetes.io/not-ready"
 TAINT_UNREACHABLE = "node.kubernetes.io/unreachable"
+
+
+OBJECT_KINDS = {"configmaps": "ConfigMap", "secrets": "Secret"}
+"""Resources whose changes the nodes using them hear of on their pod streams."""
 
 
 @dataclass
@@ -55,6 +63,8 @@ class Admission:
     node_stream: NodePodStream | None = None
     authz: Authorizer | None = None
     """RBAC, for the escalation check on Role and binding writes (None: no check)."""
+    node_graph: NodeAuthorizer | None = None
+    """Which nodes' pods use which ConfigMaps and Secrets: they hear when those change."""
 
     def __post_init__(self) -> None:
         self.allocator = Allocator(self.store, self.cache,
@@ -66,9 +76,12 @@ class Admission:
     def _observed(self, ev: CacheEvent) -> None:
         self.quota.observed(ev.new.key)
 
-    async def admit(self, rt: ResourceType, op: str, old: Obj | None, new: Obj) -> None:
+    async def admit(self, rt: ResourceType, op: str, old: Obj | None, new: Obj, *,
+                    subresource: str | None = None) -> None:
+        user = REQUEST_USER.get()
+        admit_node_write(user, rt, op, old, new, subresource)
         if self.authz is not None:
-            confirm_no_escalation(self.authz, REQUEST_USER.get(), rt.plural, new)
+            confirm_no_escalation(self.authz, user, rt.plural, new)
         md = new["metadata"]
         ns = md.get("namespace")
         if op == "create" and rt.namespaced:
@@ -79,6 +92,10 @@ class Admission:
             await self._allocate_service(old, new)
         if op == "create" and rt.namespaced:
             self.quota.admit(rt, new)
+
+    def admit_delete(self, rt: ResourceType, old: Obj) -> None:
+        """Before a delete of ``old`` (each item of a deletecollection too)."""
+        admit_node_write(REQUEST_USER.get(), rt, "delete", old, None)
 
     async def _namespace_open(self, rt: ResourceType, ns: str, name: str) -> None:
         cached = self.cache.resource("namespaces").items.get(object_key("namespaces", None, ns))
@@ -164,10 +181,33 @@ class Admission:
         """After a write: publish pod events per node; free what a service gave up."""
         if rt.plural == "pods" and self.node_stream is not None:
             self._publish_pod(old, new)
+        if rt.plural in OBJECT_KINDS and self.node_stream is not None:
+            self._publish_object(rt.plural, old, new)
         if rt.plural == "services" and old is not None:
             import asyncio
 
             asyncio.get_running_loop().create_task(self._release_service(old, new))
+
+    def _publish_object(self, resource: str, old: Obj | None, new: Obj | None) -> None:
+        """Tell the nodes whose pods use this ConfigMap or Secret that it changed: a
+        metadata-only event (no values) on their pod streams; they read it again through
+        the API, as the Node authorizer allows them."""
+        assert self.node_stream is not None
+        obj = new if new is not None else old
+        if obj is None or self.node_graph is None:
+            return
+        md = obj.get("metadata") or {}
+        ns, name, rev = md.get("namespace") or "", md.get("name") or "", md.get("resourceVersion")
+        nodes = self.node_graph.nodes_using((resource, ns, name))
+        if not nodes:
+            return
+        etype = "ADDED" if old is None else "DELETED" if new is None else "MODIFIED"
+        event = orjson.dumps({"type": etype, "object": {
+            "apiVersion": "v1", "kind": OBJECT_KINDS[resource],
+            "metadata": {"namespace": ns, "name": name, "resourceVersion": rev}}})
+        key = object_key(resource, ns, name)
+        for node in nodes:
+            self.node_stream.publish(node, event, f"{key}@{rev}")
 
     def _publish_pod(self, old: Obj | None, new: Obj | None) -> None:
         assert self.node_stream is not None

@@ -1,5 +1,6 @@
 """What exists from the start: the system namespaces, default cluster roles
-bound as Kubernetes binds them, and the ``kubernetes`` Service in default."""
+bound as Kubernetes binds them, the components' roles (bootstrap_roles.py), and the
+``kubernetes`` Service in default."""
 
 from __future__ import annotations
 
@@ -9,18 +10,10 @@ from typing import Any
 from jetkube.schemas.registry import by_plural
 
 from ..machinery.apimachinery import apierrors
+from .bootstrap_roles import READ, WRITE, cluster_binding, cluster_role, component_objects
 from .handlers import Handlers
 
 log = logging.getLogger(__name__)
-
-_READ = ["get", "list", "watch"]
-_WRITE = ["create", "update", "patch", "delete", "deletecollection"]
-
-
-def _cluster_role(name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-            "metadata": {"name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
-            "rules": rules}
 
 
 def _workloads(verbs: list[str]) -> list[dict[str, Any]]:
@@ -41,21 +34,15 @@ def default_objects() -> list[tuple[str, str | None, dict[str, Any]]]:
         objs.append(("namespaces", None, {"apiVersion": "v1", "kind": "Namespace",
                                           "metadata": {"name": ns}}))
     objs += [
-        ("clusterroles", None, _cluster_role("cluster-admin", [
+        ("clusterroles", None, cluster_role("cluster-admin", [
             {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])),
-        ("clusterroles", None, _cluster_role("admin", [*_workloads(_READ + _WRITE),
+        ("clusterroles", None, cluster_role("admin", [*_workloads(READ + WRITE),
             {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings"],
-             "verbs": _READ + _WRITE}])),
-        ("clusterroles", None, _cluster_role("edit", _workloads(_READ + _WRITE))),
-        ("clusterroles", None, _cluster_role("view", _workloads(_READ))),
-        ("clusterrolebindings", None, {
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-            "metadata": {"name": "cluster-admin",
-                         "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                        "name": "cluster-admin"},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
-                          "name": "system:masters"}]}),
+             "verbs": READ + WRITE}])),
+        ("clusterroles", None, cluster_role("edit", _workloads(READ + WRITE))),
+        ("clusterroles", None, cluster_role("view", _workloads(READ))),
+        ("clusterrolebindings", None, cluster_binding("cluster-admin", groups=("system:masters",))),
+        *component_objects(),
     ]
     return objs
 

@@ -17,6 +17,7 @@ from ..machinery.runtime.telemetry import extract_context
 from . import discovery
 from .auth import Attributes, Authenticator, Authorizer
 from .handlers import Handlers
+from .nodeauthorizer import Decision, NodeAuthorizer
 from .request import REQUEST_USER, ApiRequest, UserInfo, parse_path
 from .response import Response, StreamResponse, WatchResponse
 
@@ -28,10 +29,11 @@ _HEALTH = {"/healthz", "/livez", "/readyz"}
 
 class Front:
     def __init__(self, handlers: Handlers, authn: Authenticator, authz: Authorizer,
-                 server_address: str) -> None:
+                 server_address: str, node_authz: NodeAuthorizer | None = None) -> None:
         self.handlers = handlers
         self.authn = authn
         self.authz = authz
+        self.node_authz = node_authz or NodeAuthorizer(handlers.cache)
         self.server_address = server_address
         self.ready = False
 
@@ -88,9 +90,13 @@ class Front:
                              if k in ("traceparent", "tracestate")}
         return await self.serve(req, headers.get("authorization"))
 
-    async def serve(self, req: ApiRequest,
-                    authorization: str | None) -> Response | WatchResponse | StreamResponse:
-        user = self.authn.authenticate(authorization)
+    async def serve(self, req: ApiRequest, authorization: str | None, *,
+                    user: UserInfo | None = None) -> Response | WatchResponse | StreamResponse:
+        """Serve one request of either face: ``authorization`` (a bearer token, HTTP) is
+        authenticated, unless the face already knows the ``user`` (NATS: the sender's
+        identity, vouched for by nats-server)."""
+        if user is None:
+            user = self.authn.authenticate(authorization)
         req.user = user
         ctx = extract_context(req.trace_headers) if req.trace_headers else None
         name = f"{req.verb} {req.resource_path}"
@@ -105,5 +111,9 @@ class Front:
             REQUEST_USER.reset(as_user)
 
     def authorize(self, user: UserInfo, req: ApiRequest) -> None:
-        self.authz.authorize(user, Attributes(req.verb, req.rt.group, req.resource_path,
-                                              req.namespace, req.name))
+        """``--authorization-mode=Node,RBAC``: a node agent's request the Node authorizer
+        allows is allowed; anything else is RBAC's to allow or refuse."""
+        a = Attributes(req.verb, req.rt.group, req.resource_path, req.namespace, req.name)
+        if self.node_authz.decide(user, a) is Decision.ALLOW:
+            return
+        self.authz.authorize(user, a)

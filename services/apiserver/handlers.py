@@ -233,7 +233,7 @@ class Handlers:
         causes = schemas.validate_update(rt, old, new) if subresource is None else []
         if causes:
             raise apierrors.invalid(rt.kind, name, causes, rt.group)
-        await self.admission.admit(rt, "update", old, new)
+        await self.admission.admit(rt, "update", old, new, subresource=subresource)
         key = object_key(rt.plural, namespace, name)
         rev0 = int(md["resourceVersion"])
         if lifecycle.ready_to_remove(new):
@@ -307,6 +307,7 @@ class Handlers:
     async def delete(self, rt: ResourceType, namespace: str | None, name: str, opts: Obj) -> Obj:
         for _ in range(PATCH_RETRIES):
             old = await self.get_object(rt, namespace, name)
+            self.admission.admit_delete(rt, old)
             pre = opts.get("preconditions") or {}
             if pre.get("uid") and pre["uid"] != old["metadata"].get("uid"):
                 raise apierrors.conflict(rt.plural, name, rt.group)

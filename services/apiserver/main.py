@@ -21,7 +21,13 @@ from .server import ApiServer, ServerConfig
 def parse_args(argv: list[str] | None = None) -> ServerConfig:
     p = argparse.ArgumentParser(prog="jetkube-apiserver",
                                 description="jetkube API server (Kubernetes REST on NATS KV)")
-    p.add_argument("--nats-url", default="nats://127.0.0.1:4222")
+    p.add_argument("--nats-url", default="nats://127.0.0.1:4222",
+                   help="NATS servers, comma-separated")
+    p.add_argument("--nats-creds", type=Path,
+                   help="nkey seed file of the kube-apiserver identity "
+                        "(default: $JETKUBE_NATS_CREDS_FILE)")
+    p.add_argument("--nats-ca", type=Path,
+                   help="cluster CA for NATS TLS (default: $JETKUBE_NATS_CA_FILE)")
     p.add_argument("--bind", "--bind-address", dest="bind", default="127.0.0.1")
     p.add_argument("--port", "--secure-port", dest="port", type=int, default=6443)
     p.add_argument("--bucket", default="jetkube")
@@ -49,7 +55,8 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         except EncryptionConfigError as e:
             p.error(f"--encryption-provider-config: {e}")
     return ServerConfig(
-        nats_url=a.nats_url, bind=a.bind, port=a.port, bucket=a.bucket, kv_history=a.kv_history,
+        nats_url=a.nats_url, nats_creds=a.nats_creds, nats_ca=a.nats_ca,
+        bind=a.bind, port=a.port, bucket=a.bucket, kv_history=a.kv_history,
         token_file=a.token_file, watch_history=a.watch_cache_size, nats_face=not a.no_nats_face,
         encryption_config=a.encryption_config,
         admission=AdmissionConfig(service_cidr=a.service_cluster_ip_range, node_port_range=ports,

@@ -1,11 +1,14 @@
 """The NATS face: the same handlers over request/reply, in a queue group.
 
-Subject ``<prefix>.<verb>.<group>.<version>.<resource>`` (the prefix is
+Subject ``<prefix>.<identity>.<verb>.<group>.<version>.<resource>`` (the prefix is
 ``Settings.api_subject_prefix``, ``jetkube.api`` unless ``JETKUBE_API_SUBJECT_PREFIX``
 moves it for the API servers and their clients alike; group ``core`` for the
-core group, dots written as ``_``); the payload is the request body;
+core group, dots written as ``_``).  The identity token is the sender's NATS identity:
+nats-server lets only that identity publish there (cli/buspolicy.py), so it *is* the
+authentication, mapped to a Kubernetes user by ``bus_user`` (an ``Authorization`` header
+is ignored: no token travels on the bus).  The payload is the request body;
 headers carry the rest (namespace, name, subresource, query, content type,
-Authorization, W3C trace context, which ``front.serve`` continues).  The reply
+W3C trace context, which ``front.serve`` continues).  The reply
 body is the object or a Status, with the HTTP code in the ``Jetkube-Code``
 header.  Any number of API servers share the subject through the queue group.
 
@@ -29,11 +32,12 @@ from faststream.nats.annotations import NatsMessage
 from jetkube import __version__
 from jetkube.schemas.registry import by_plural
 
-from ..machinery.apimachinery import apierrors
+from ..machinery.apimachinery import apierrors, bus_user, inbox_prefix
 from ..machinery.client import API_SUBJECT, QUEUE_GROUP, Server, decode_group
 from ..machinery.store import NODE_PODS_STREAM, NODE_PODS_SUBJECT_PREFIX, NatsConnection
+from .auth import AUTHENTICATED
 from .front import Front
-from .request import ApiRequest
+from .request import ApiRequest, UserInfo
 from .response import Response
 
 log = logging.getLogger(__name__)
@@ -43,9 +47,12 @@ def request_from_message(subject: str, headers: dict[str, str], body: bytes,
                          prefix: str = API_SUBJECT) -> ApiRequest:
     rest = subject.removeprefix(f"{prefix}.")
     parts = rest.split(".") if rest != subject else []
-    if len(parts) != 4:
+    if len(parts) != 5:
         raise apierrors.bad_request(f"malformed API subject {subject!r}")
-    verb, group, version, resource = parts
+    identity, verb, group, version, resource = parts
+    who = bus_user(identity)
+    if who is None:
+        raise apierrors.unauthorized()
     rt = by_plural(decode_group(group), resource)
     if rt is None or rt.version != version:
         raise apierrors.ApiError(404, "NotFound",
@@ -65,6 +72,7 @@ def request_from_message(subject: str, headers: dict[str, str], body: bytes,
         body=body or None,
         content_type=headers.get("Content-Type", "application/json"),
         trace_headers={k: v for k, v in headers.items() if k in ("traceparent", "tracestate")},
+        user=UserInfo(who.name, who.name, (*who.groups, AUTHENTICATED)),
     )
 
 
@@ -73,7 +81,7 @@ async def handle(front: Front, subject: str, headers: dict[str, str], body: byte
     """One request of the NATS face: the reply body and its headers."""
     try:
         req = request_from_message(subject, headers, body, prefix)
-        result = await front.serve(req, headers.get("Authorization"))
+        result = await front.serve(req, None, user=req.user)
         if not isinstance(result, Response):
             raise apierrors.method_not_allowed("streaming is not served over NATS")
     except apierrors.ApiError as err:
@@ -93,7 +101,18 @@ def serve(front: Front, nc: NatsConnection, prefix: str = API_SUBJECT) -> Server
                          ) -> tuple[bytes, dict[str, str]]:
         return await handle(front, subject, headers, body, prefix)
 
-    return Server(nc, f"{prefix}.>", QUEUE_GROUP, on_request)
+    return Server(nc, f"{prefix}.*.>", QUEUE_GROUP, on_request,
+                  accept=lambda subject, reply: reply_is_senders(subject, reply, prefix))
+
+
+def reply_is_senders(subject: str, reply: str | None, prefix: str = API_SUBJECT) -> bool:
+    """Serve a request only when its reply goes to the sender's own inbox
+    (``_INBOX.<identity>.``, which only that identity may read).  Anything else is a forged
+    request: a reply naming a subject the API server may write (``$KV.…``, a kubelet's), or
+    a JetStream delivery aimed at ``jetkube.api.…`` (its reply is ``$JS.ACK.…``)."""
+    identity = subject[len(prefix) + 1:].partition(".")[0]
+    return bool(reply) and bool(identity) and str(reply).startswith(
+        inbox_prefix(identity) + ".")
 
 
 def build_broker(front: Front | None, nats_url: str, *,
@@ -107,10 +126,13 @@ def build_broker(front: Front | None, nats_url: str, *,
                         logger=None, apply_types=False,
                         description="jetkube API server, NATS face")
 
-    @broker.subscriber(f"{API_SUBJECT}.>", queue=QUEUE_GROUP, title="jetkube.api",
+    @broker.subscriber(f"{API_SUBJECT}.*.>", queue=QUEUE_GROUP, title="jetkube.api",
                        max_workers=256,
-                       description="Kubernetes REST verbs over request/reply; the body is the "
-                                   "object, headers carry namespace, name, query and token")
+                       description="Kubernetes REST verbs over request/reply, "
+                                   "<identity>.<verb>.<group>.<version>.<resource>: the "
+                                   "identity is the sender's NATS user (only it may publish "
+                                   "there); the body is the object, headers carry namespace, "
+                                   "name, query and trace context")
     async def serve(body: bytes) -> NatsResponse:
         msg: NatsMessage = broker.context.get_local("message")
         if front is None:

@@ -4,8 +4,9 @@ Like kube-apiserver proxying to the kubelet's :10250, the API server resolves
 the pod's node and container, then asks the node agent on
 ``jetkube.kubelet.<node>.logs|exec`` (protocol: kubelet/logstream.py; the
 subjects and headers are repeated here because services never import each
-other).  The output arrives on a private inbox, acknowledged as it is
-consumed, so a slow HTTP reader slows the node's sender instead of growing
+other).  The output arrives on a private subject under the node's own,
+``jetkube.kubelet.<node>.stream.<id>`` (the only place the node's allow-list lets it
+publish), acknowledged as it is consumed, so a slow HTTP reader slows the node's sender instead of growing
 a buffer.
 
 ``GET .../log?container=&follow=&tailLines=&timestamps=&previous=&limitBytes=``
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -113,7 +115,9 @@ class NodeStream:
         self.nc = nc
         self.node = node
         self.subject = f"{SUBJECT_PREFIX}.{encode_token(node)}.{what}"
-        self.inbox = nc.new_inbox()
+        # the answer streams back under the node's own subjects, the only ones its
+        # allow-list may publish to (cli/buspolicy.py)
+        self.inbox = f"{SUBJECT_PREFIX}.{encode_token(node)}.stream.{secrets.token_hex(12)}"
         self.request = {**request, "inbox": self.inbox}
         self.exit_code: int | None = None
         self._queue: asyncio.Queue[Any] = asyncio.Queue()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import uvicorn
 
+from ..machinery.apimachinery import APISERVER
 from ..machinery.runtime import Settings
 from ..machinery.service import publish_spans
 from ..machinery.store import NatsStore, NodePodStream, Store, connect, ensure_trace_stream
@@ -22,6 +23,7 @@ from .encryption import Encryption
 from .front import Front
 from .handlers import Handlers
 from .http import HttpApp
+from .nodeauthorizer import NodeAuthorizer
 from .subresources import subresource_table
 from .watchcache import WatchCache
 
@@ -33,7 +35,13 @@ class ServerConfig:
     """One API server's flags (``jetkube-apiserver --help``)."""
 
     nats_url: str = "nats://127.0.0.1:4222"
-    """The NATS server holding the store (and serving the NATS face)."""
+    """The NATS servers holding the store (and serving the NATS face); comma-separated."""
+    nats_creds: Path | None = None
+    """The kube-apiserver identity's nkey seed file (``DIR/creds/kube-apiserver.nk``); None:
+    ``$JETKUBE_NATS_CREDS_FILE``, else connect without credentials (with a warning)."""
+    nats_ca: Path | None = None
+    """The cluster CA the NATS servers' TLS certificates chain to; None:
+    ``$JETKUBE_NATS_CA_FILE``, else plain TCP."""
     bind: str = "127.0.0.1"
     """The address the HTTP face listens on."""
     port: int = 6443
@@ -84,11 +92,13 @@ class ApiServer:
         self.cache = WatchCache(store, cfg.watch_history, encryption)
         await self.cache.start()
         authz = Authorizer(self.cache)
-        admission = Admission(store, self.cache, cfg.admission, node_stream, authz)
+        node_authz = NodeAuthorizer(self.cache)
+        admission = Admission(store, self.cache, cfg.admission, node_stream, authz,
+                              node_graph=node_authz)
         self.handlers = Handlers(store, self.cache, admission, subresource_table(), encryption)
         tokens = load_tokens(cfg.token_file) if cfg.token_file else None
         self.front = Front(self.handlers, Authenticator(tokens), authz,
-                           f"{cfg.bind}:{cfg.port}")
+                           f"{cfg.bind}:{cfg.port}", node_authz)
         first_ip = str(ipaddress.IPv4Network(cfg.admission.service_cidr).network_address + 1)
         await ensure_defaults(self.handlers, first_ip)
         self.front.ready = True
@@ -96,8 +106,15 @@ class ApiServer:
 
     async def run(self) -> None:
         cfg = self.config
-        nc = await connect(cfg.nats_url, name="jetkube-apiserver")
         settings = Settings.from_env()
+        creds = str(cfg.nats_creds or settings.nats_creds_file or "") or None
+        nc = await connect(cfg.nats_url, name="jetkube-apiserver", identity=APISERVER,
+                           creds_file=creds,
+                           ca_file=str(cfg.nats_ca or settings.nats_ca_file or "") or None)
+        if creds is None:
+            log.warning("connected to NATS without credentials: this bus is not secured, and "
+                        "anyone who reaches it owns the cluster (kctl up secures it: "
+                        "docs/architecture.md, Bus security)")
         publish_spans(nc, "jetkube-apiserver", settings)
         store = await NatsStore.open(nc, cfg.bucket, history=cfg.kv_history)
         node_stream = NodePodStream(nc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 
+from ..machinery.apimachinery import CONTROLLER_MANAGER
 from ..machinery.runtime import Settings
 from ..machinery.service import ServiceRuntime, add_service_flags, run_service, settings_from_flags
 from . import manager
@@ -13,7 +14,7 @@ from .context import ControllerContext, ControllerManagerOptions
 LEASE = "kube-controller-manager"
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[ControllerManagerOptions, Settings, str | None, bool]:
+def parse_args(argv: list[str] | None = None) -> tuple[ControllerManagerOptions, Settings, bool]:
     p = argparse.ArgumentParser(prog="jetkube-controller-manager",
                                 description="jetkube controller-manager (leader-elected)")
     p.add_argument("--controllers", default="*",
@@ -48,16 +49,16 @@ def parse_args(argv: list[str] | None = None) -> tuple[ControllerManagerOptions,
         settings = settings_from_flags(a)
     except ValueError as err:
         p.error(str(err))
-    return opts, settings, a.token, a.leader_elect == "true"
+    return opts, settings, a.leader_elect == "true"
 
 
 def main(argv: list[str] | None = None) -> None:
-    opts, settings, token, elect = parse_args(argv)
+    opts, settings, elect = parse_args(argv)
 
     async def body(rt: ServiceRuntime) -> None:
         await manager.run(ControllerContext(rt, opts))
 
-    run_service("jetkube-controller-manager", body, settings=settings, token=token,
+    run_service("jetkube-controller-manager", body, settings=settings, identity=CONTROLLER_MANAGER,
                 lease=LEASE if elect else None)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 
+from ..machinery.apimachinery import DNS
 from ..machinery.runtime import Settings
 from ..machinery.service import ServiceRuntime, add_service_flags, run_service, settings_from_flags
 from .names import absolute
@@ -30,7 +31,8 @@ class DnsFlags(argparse.Namespace):
     ttl: int
     no_kube_dns_service: bool
     nats_url: str | None
-    token: str | None
+    nats_creds: str | None
+    nats_ca: str | None
     leader_elect: str
     leader_elect_lease_duration: float | None
     leader_elect_renew_deadline: float | None
@@ -77,10 +79,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[DnsConfig, DnsFlags, Sett
 
 
 def main(argv: list[str] | None = None) -> None:
-    cfg, opts, settings = parse_args(argv)
+    cfg, _opts, settings = parse_args(argv)
 
     async def body(rt: ServiceRuntime) -> None:
         await DnsService(rt, cfg).run()
 
-    run_service("jetkube-dns", body, settings=settings, token=opts.token)
+    run_service("jetkube-dns", body, settings=settings, identity=DNS)
 

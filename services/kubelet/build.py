@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from jetkube.services.machinery.apimachinery import apierrors
-from jetkube.services.machinery.client import ApiClient, EventRecorder, SharedInformerFactory
+from jetkube.services.machinery.client import ApiClient, EventRecorder
 from jetkube.services.machinery.runtime import Backoff, Clock
 
 from .agent import NodeAgent
@@ -37,11 +37,10 @@ class Shared:
     objects: ObjectSource
 
     @classmethod
-    def create(cls, api: ApiClient, clock: Clock, informers: SharedInformerFactory, *,
-               status_concurrency: int = 16) -> Shared:
+    def create(cls, api: ApiClient, clock: Clock, *, status_concurrency: int = 16) -> Shared:
         status = StatusWriter(api, clock, concurrency=status_concurrency)
         status.start()
-        return cls(api, clock, status, ObjectSource(informers, api))
+        return cls(api, clock, status, ObjectSource(api))
 
 
 def new_agent(shared: Shared, config: AgentConfig, runtime: Runtime, *,

@@ -18,6 +18,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from jetkube.services.machinery.apimachinery import ADMIN
 from jetkube.services.machinery.service import ServiceRuntime, run_service
 from jetkube.services.machinery.store import NodePodStream
 
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
 
     async def body(rt: ServiceRuntime) -> None:
         assert rt.nc is not None
-        shared = Shared.create(rt.api, rt.clock, rt.informers,
+        shared = Shared.create(rt.api, rt.clock,
                                status_concurrency=a.status_concurrency)
         rt.informers.start()
         agents: dict[str, NodeAgent] = {}
@@ -82,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
             await asyncio.gather(*(register() for _ in range(a.register_concurrency)))
             log.info("%d hollow nodes registered in %.1fs", len(agents), time.monotonic() - t0)
             source = SharedPodSource(NodePodStream(rt.nc), rt.api, rt.clock, agents,
+                                     on_object=shared.objects.changed,
                                      resync_seconds=base.pod_resync_seconds)
             await with_retries("pod list", source.start, rt.clock)
             for n, agent in agents.items():  # kctl logs / exec
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
             await asyncio.gather(*(ag.stop() for ag in agents.values()))
             await shared.status.stop()
 
-    run_service("jetkube-hollow-nodes", body, settings=settings, token=a.token)
+    run_service("jetkube-hollow-nodes", body, settings=settings, identity=ADMIN)
 
 
 if __name__ == "__main__":

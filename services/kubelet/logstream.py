@@ -13,9 +13,11 @@ token-encoded like store keys).  The request is JSON::
 
 The reply says at once whether the stream starts: ``{"code": 200}`` or a
 Status-like ``{"code", "reason", "message"}``.  The output then goes to the
-requester's ``inbox``: data messages (header ``Jetkube-Seq``: 1, 2, ...; at
-most 64 KiB each), then one end message (header ``Jetkube-End``; for exec
-``Jetkube-Exit-Code``; on failure ``Jetkube-Error`` with ``Jetkube-Code``).
+requester's ``inbox`` (the API server names one under the node's own subjects,
+``jetkube.kubelet.<node>.stream.<id>``, the only ones the node may publish to):
+data messages (header ``Jetkube-Seq``: 1, 2, ...; at most 64 KiB each), then one end
+message (header ``Jetkube-End``; for exec ``Jetkube-Exit-Code``; on failure
+``Jetkube-Error`` with ``Jetkube-Code``).
 
 Flow control and liveness: after every ``WINDOW`` data messages, and every
 ``ping_interval`` seconds while a follow stream is idle, the agent sends a
@@ -35,7 +37,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from jetkube.services.machinery.apimachinery import encode_token
+from jetkube.services.machinery.apimachinery import APISERVER, encode_token, inbox_prefix
 from jetkube.services.machinery.runtime.telemetry import extract_context, tracer
 
 from .runtime import ContainerInfo, Runtime, RuntimeError_
@@ -43,6 +45,7 @@ from .runtime import ContainerInfo, Runtime, RuntimeError_
 log = logging.getLogger(__name__)
 
 SUBJECT_PREFIX = "jetkube.kubelet"
+API_SERVER_INBOX = f"{inbox_prefix(APISERVER)}."
 QUEUE = "kubelet"
 CHUNK = 64 * 1024
 WINDOW = 64
@@ -126,11 +129,19 @@ class NodeRequests:
 
     def _spawner(self, handler: Callable[[dict[str, Any], Any], Any]) -> Any:
         async def cb(msg: Any) -> None:
+            if not str(msg.reply or "").startswith(API_SERVER_INBOX):
+                # only the API server may call a kubelet; nats-server lets nobody else
+                # publish here, but JetStream delivers a consumer's messages wherever its
+                # creator says, with a $JS.ACK reply: never act on those
+                log.warning("dropped a request on %s whose reply is not the API server's",
+                            msg.subject)
+                return
             try:
                 req = json.loads(msg.data or b"{}")
+                streams = node_subject(self.node, "stream.")
                 if not isinstance(req, dict) or not str(req.get("inbox", "")).startswith(
-                        "_INBOX."):
-                    raise ValueError("the request needs an inbox (_INBOX.…)")
+                        streams):
+                    raise ValueError(f"the request needs an inbox under {streams}")
             except ValueError as err:
                 await _reply(msg, 400, "BadRequest", f"malformed request: {err}")
                 return

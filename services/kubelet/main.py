@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from jetkube.schemas.quantity import parse_quantity
+from jetkube.services.machinery.apimachinery import node_identity
 from jetkube.services.machinery.runtime import Settings
 from jetkube.services.machinery.service import ServiceRuntime, run_service
 from jetkube.services.machinery.store import NodePodStream
@@ -63,7 +64,8 @@ def parser(prog: str = "jetkube-kubelet") -> argparse.ArgumentParser:
     p.add_argument("--events", choices=("normal", "warning", "none"), default=None,
                    help="which pod events to write (default: normal; warning for hollow nodes)")
     p.add_argument("--nats-url", help="default: $JETKUBE_NATS_URL or nats://127.0.0.1:4222")
-    p.add_argument("--token", help="bearer token (default: $JETKUBE_TOKEN or the kubeconfig's)")
+    p.add_argument("--nats-creds", help="nkey seed file (default: $JETKUBE_NATS_CREDS_FILE)")
+    p.add_argument("--nats-ca", help="cluster CA for NATS TLS (default: $JETKUBE_NATS_CA_FILE)")
     return p
 
 
@@ -79,7 +81,8 @@ def check_quantities(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
 
 def settings_from(p: argparse.ArgumentParser, a: argparse.Namespace) -> Settings:
     try:
-        return Settings.from_env(**({"nats_url": a.nats_url} if a.nats_url else {}))
+        given = {"nats_url": a.nats_url, "nats_creds_file": a.nats_creds, "nats_ca_file": a.nats_ca}
+        return Settings.from_env(**{k: v for k, v in given.items() if v})
     except ValueError as err:
         p.error(str(err))
 
@@ -106,8 +109,7 @@ def add_network_flags(p: argparse.ArgumentParser) -> None:
                    help="the host's resolver file that Default pods follow ('' for none)")
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[AgentConfig, str, float, Settings,
-                                                         str | None]:
+def parse_args(argv: list[str] | None = None) -> tuple[AgentConfig, str, float, Settings]:
     p = parser()
     p.add_argument("--node-name", required=True)
     p.add_argument("--pod-manifest-path", type=Path, default=None)
@@ -133,7 +135,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[AgentConfig, str, float, 
         resolv_conf=Path(a.resolv_conf) if a.resolv_conf else None,
         # the docker runtime without a pod network has no use for the podCIDR
         watch_pod_cidr=not (a.runtime == "docker" and mode == "none"))
-    return cfg, a.runtime, a.sim_start_delay, settings_from(p, a), a.token
+    return cfg, a.runtime, a.sim_start_delay, settings_from(p, a)
 
 
 def cleanup(argv: list[str]) -> int:
@@ -162,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if "--cleanup" in args:
         sys.exit(cleanup(args))
-    cfg, runtime_name, start_delay, settings, token = parse_args(args)
+    cfg, runtime_name, start_delay, settings = parse_args(args)
 
     async def body(rt: ServiceRuntime) -> None:
         assert rt.nc is not None
@@ -172,10 +174,11 @@ def main(argv: list[str] | None = None) -> None:
                                pod_network=cfg.pod_network)
         if isinstance(runtime, NodesAware) and cfg.pod_network != "none":
             runtime.watch_nodes(rt.informers.informer("nodes"))
-        shared = Shared.create(rt.api, rt.clock, rt.informers)
+        shared = Shared.create(rt.api, rt.clock)
         rt.informers.start()
         agent = new_agent(shared, cfg, runtime, pressure=machine_pressure(str(cfg.root_dir)))
         source = NodePodSource(NodePodStream(rt.nc), rt.api, rt.clock, agent,
+                               on_object=shared.objects.changed,
                                resync_seconds=cfg.pod_resync_seconds)
         requests = await serve_node_requests(rt.nc, cfg.node_name, runtime, agent.find_container)
         try:
@@ -193,7 +196,8 @@ def main(argv: list[str] | None = None) -> None:
                 await agent.ctx.events.recorder.flush()
             await runtime.close()
 
-    run_service("jetkube-kubelet", body, settings=settings, token=token)
+    run_service("jetkube-kubelet", body, settings=settings,
+                identity=node_identity(cfg.node_name))
 
 
 if __name__ == "__main__":

@@ -1,14 +1,14 @@
-"""ConfigMaps and Secrets the node's pods use, cached and watched.
+"""ConfigMaps and Secrets the node's pods use, read through the API server.
 
-Kubernetes' kubelet watches exactly the objects its pods reference.  The store
-watches by key prefix, so the closest cheap equivalent is one informer per
-(resource, namespace) that some pod on this node uses, started on first use
-and shared by every pod (and, in a hollow-node process, by every node).
-Secrets are sealed in the store (the API server encrypts their values at rest), so
-their watch only says *that* a Secret changed; the values come from the API server
-(a GET, cached per resourceVersion), as Kubernetes' kubelet reads them.
-``subscribe`` tells a pod worker when an object it used changes, so
-configMap/secret volumes are rewritten and a container that waited on a
+Kubernetes' kubelet reads exactly the objects its pods reference, and the Node authorizer
+lets it read no others; here too: a node agent's bus identity may not watch ConfigMaps or
+Secrets in the store, so :meth:`ObjectSource.get` asks the API server (``get``, which the
+Node authorizer allows only for objects referenced by a pod bound to this node) and keeps
+the answer until the object changes.  The API server says when it does: after each
+committed write of a ConfigMap or Secret that pods of a node reference, it publishes a
+metadata-only event (no values) on that node's pod stream, which the pod source hands to
+:meth:`ObjectSource.changed`.  ``subscribe`` tells a pod worker when an object it used
+changes, so configMap/secret volumes are rewritten and a container that waited on a
 missing key (CreateContainerConfigError) is retried.
 """
 
@@ -19,66 +19,52 @@ from collections.abc import Callable
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery import apierrors
-from jetkube.services.machinery.client import ApiClient, Informer, SharedInformerFactory
+from jetkube.services.machinery.client import ApiClient
 
 Ref = tuple[str, str, str]  # (resource, namespace, name)
 Callback = Callable[[], None]
 
+KINDS = {"ConfigMap": "configmaps", "Secret": "secrets"}
+"""The kinds whose change events arrive on a node's stream, and their resources."""
+
 
 class ObjectSource:
-    def __init__(self, informers: SharedInformerFactory, api: ApiClient) -> None:
-        self.informers = informers
+    def __init__(self, api: ApiClient) -> None:
         self.api = api
-        self._secrets: dict[Ref, tuple[str, Obj | None]] = {}  # ref -> (resourceVersion, object)
-        self._hooked: set[tuple[str, str]] = set()
+        self._cache: dict[Ref, Obj | None] = {}  # None: the API server said 404
+        self._generation: dict[Ref, int] = {}  # bumped by every change heard
         self._subs: dict[Ref, dict[int, Callback]] = {}
 
-    def _informer(self, resource: str, namespace: str) -> Informer[Obj]:
-        inf = self.informers.informer(resource, namespace)
-        if (resource, namespace) not in self._hooked:
-            self._hooked.add((resource, namespace))
-
-            def changed(obj: Obj) -> None:
-                md = obj.get("metadata") or {}
-                for cb in list(self._subs.get((resource, namespace, md.get("name", "")),
-                                              {}).values()):
-                    cb()
-
-            inf.add_event_handler(changed, lambda _old, new: changed(new), changed)
-            inf.start()  # no-op when the factory already started it
-        return inf
-
     async def get(self, resource: str, namespace: str, name: str) -> Obj | None:
-        inf = self._informer(resource, namespace)
-        if not inf.has_synced():
-            await inf.wait_synced()
-        return inf.get_by_name(namespace, name)
+        """The object (None if it does not exist), from the cache or the API server."""
+        ref = (resource, namespace, name)
+        if ref in self._cache:
+            return self._cache[ref]
+        generation = self._generation.get(ref, 0)
+        try:
+            obj: Obj | None = await self.api.get(resource, namespace, name)
+        except apierrors.ApiError as err:
+            if err.code != 404:
+                raise  # 403 while the API server has not yet seen the pod: retried later
+            obj = None
+        if self._generation.get(ref, 0) == generation:  # no change heard meanwhile
+            self._cache[ref] = obj
+        return obj
 
     async def data(self, resource: str, namespace: str, name: str) -> dict[str, bytes] | None:
         """The object's keys and values (secrets and binaryData decoded), or None if missing."""
         obj = await self.get(resource, namespace, name)
         if obj is None:
             return None
-        if resource == "secrets":
-            obj = await self._secret(namespace, name, str(obj["metadata"].get("resourceVersion")))
-            if obj is None:
-                return None
         return object_data(obj, secret=resource == "secrets")
 
-    async def _secret(self, namespace: str, name: str, rv: str) -> Obj | None:
-        """The Secret with its values, from the API server, at least as new as ``rv``."""
-        ref = ("secrets", namespace, name)
-        hit = self._secrets.get(ref)
-        if hit is not None and hit[0] == rv:
-            return hit[1]
-        try:
-            obj: Obj | None = await self.api.get("secrets", namespace, name)
-        except apierrors.ApiError as err:
-            if err.code != 404:
-                raise
-            obj = None
-        self._secrets[ref] = (rv, obj)
-        return obj
+    def changed(self, resource: str, namespace: str, name: str) -> None:
+        """The object was written or deleted: forget it and tell the pods that use it."""
+        ref = (resource, namespace, name)
+        self._cache.pop(ref, None)
+        self._generation[ref] = self._generation.get(ref, 0) + 1
+        for cb in list(self._subs.get(ref, {}).values()):
+            cb()
 
     def subscribe(self, ref: Ref, owner: int, callback: Callback) -> None:
         """Call ``callback`` when the object at ``ref`` is added, changed or deleted."""
@@ -90,6 +76,8 @@ class ObjectSource:
             subs.pop(owner, None)
             if not subs:
                 del self._subs[ref]
+                self._cache.pop(ref, None)  # nobody uses it: no stale copy kept
+                self._generation.pop(ref, None)
 
 
 def object_data(obj: Obj, *, secret: bool) -> dict[str, bytes]:

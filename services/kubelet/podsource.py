@@ -11,6 +11,10 @@
 - :class:`InformerPodSource`: a pods informer filtered by node (unit tests
   on the in-memory store, where there is no NATS stream).
 
+The node stream also carries metadata-only events of the ConfigMaps and Secrets its pods
+use (the API server publishes them); they go to ``on_object`` (the agent's
+:class:`~.objects.ObjectSource`), which forgets its copy and tells the pods.
+
 All of them keep the newest resourceVersion seen per pod, so an event older
 than what the agent has (a list overlapping the stream) is dropped, and a
 pod missing from a list is gone only if nothing newer than the list was heard.
@@ -21,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import orjson
@@ -33,6 +37,10 @@ from jetkube.services.machinery.runtime import Clock
 from jetkube.services.machinery.store import NodePodStream
 
 log = logging.getLogger(__name__)
+
+OnObject = Callable[[str, str, str], None]
+"""``(resource, namespace, name)`` of a ConfigMap or Secret that changed."""
+OBJECT_KINDS = {"ConfigMap": "configmaps", "Secret": "secrets"}
 
 
 class PodSink(Protocol):
@@ -108,8 +116,10 @@ class SharedPodSource:
     """List + per-node stream + resync for the agents of one process (one or many)."""
 
     def __init__(self, stream: NodePodStream, api: ApiClient, clock: Clock,
-                 sinks: Mapping[str, PodSink], *, resync_seconds: float = 300.0) -> None:
+                 sinks: Mapping[str, PodSink], *, resync_seconds: float = 300.0,
+                 on_object: OnObject | None = None) -> None:
         self.stream = stream
+        self.on_object = on_object
         self.api = api
         self.clock = clock
         self.sinks = dict(sinks)
@@ -140,7 +150,13 @@ class SharedPodSource:
     def _on_message(self, data: bytes) -> None:
         try:
             ev = orjson.loads(data)
-            self.tracker.event(ev["type"], ev["object"])
+            obj = ev["object"]
+            resource = OBJECT_KINDS.get(obj.get("kind", ""))
+            if resource is None:
+                self.tracker.event(ev["type"], obj)
+            elif self.on_object is not None:
+                md = obj["metadata"]
+                self.on_object(resource, md.get("namespace") or "", md["name"])
         except Exception:
             log.exception("bad pod event on the node stream")
 
@@ -177,9 +193,11 @@ async def list_pods(api: ApiClient, field_selector: str | None = None, *,
 
 
 def NodePodSource(stream: NodePodStream, api: ApiClient, clock: Clock, sink: PodSink, *,
-                  resync_seconds: float = 300.0) -> SharedPodSource:
+                  resync_seconds: float = 300.0,
+                  on_object: OnObject | None = None) -> SharedPodSource:
     """The source of one node agent: its own subject and its own field-selected list."""
-    return SharedPodSource(stream, api, clock, {sink.name: sink}, resync_seconds=resync_seconds)
+    return SharedPodSource(stream, api, clock, {sink.name: sink}, resync_seconds=resync_seconds,
+                           on_object=on_object)
 
 
 class InformerPodSource:
@@ -206,3 +224,13 @@ class InformerPodSource:
     def stop(self) -> None:
         """Stop delivering (an informer's handlers cannot be removed)."""
         self.tracker.sinks = {}
+
+
+def feed_object_changes(informer: Informer[Obj], resource: str, on_object: OnObject) -> None:
+    """Tell ``on_object`` of every change an informer sees (unit tests on the in-memory
+    store, standing in for the API server's events on the node stream)."""
+    def changed(obj: Obj) -> None:
+        md = obj.get("metadata") or {}
+        on_object(resource, md.get("namespace") or "", md.get("name") or "")
+
+    informer.add_event_handler(changed, lambda _old, new: changed(new), changed)

@@ -21,7 +21,7 @@ from jetkube.services.machinery.service import ServiceRuntime
 from .agent import NodeAgent
 from .build import Shared, new_agent
 from .config import AgentConfig
-from .podsource import InformerPodSource
+from .podsource import InformerPodSource, feed_object_changes
 from .podworker import PodWorker
 from .runtimes.sim import SimRuntime
 
@@ -65,7 +65,7 @@ async def start_node(rt: ServiceRuntime, name: str = "node-1", *,
                      runtime: SimRuntime | None = None, root_dir: Path | None = None,
                      **config: Any) -> TestNode:
     sim = runtime or SimRuntime(name, clock=rt.clock)
-    shared = Shared.create(rt.api, rt.clock, rt.informers)
+    shared = Shared.create(rt.api, rt.clock)
     root = root_dir or Path(tempfile.mkdtemp(prefix=f"jetkube-{name}-"))
     config.setdefault("watch_pod_cidr", False)
     cfg = AgentConfig(node_name=name, cpu="4", memory="8Gi", root_dir=root, **config)
@@ -73,6 +73,8 @@ async def start_node(rt: ServiceRuntime, name: str = "node-1", *,
     agent.ctx.events.keep = 10_000
     await agent.start()
     source = InformerPodSource(rt.informers.informer("pods"), {name: agent})
+    for resource in ("configmaps", "secrets"):  # what the API server's stream events say
+        feed_object_changes(rt.informers.informer(resource), resource, shared.objects.changed)
     rt.informers.start()
     await source.start()
     return TestNode(agent, sim, source, shared, own_root=None if root_dir else root)

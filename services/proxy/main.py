@@ -17,6 +17,7 @@ import ipaddress
 import logging
 import sys
 
+from ..machinery.apimachinery import PROXY
 from ..machinery.hostnet import HostNet, default_scope, missing_privileges
 from ..machinery.runtime import Settings, setup_logging
 from ..machinery.service import ServiceRuntime, add_service_flags, run_service, settings_from_flags
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     async def body(rt: ServiceRuntime) -> None:
         await run(rt, cfg)
 
-    run_service(NAME, body, settings=settings, token=a.token)
+    run_service(NAME, body, settings=settings, identity=PROXY)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import argparse
 
 from pydantic import ValidationError
 
+from ..machinery.apimachinery import SCHEDULER
 from ..machinery.runtime import Settings
 from ..machinery.service import ServiceRuntime, add_service_flags, run_service, settings_from_flags
 from .config import SchedulerConfig
@@ -31,7 +32,8 @@ class SchedulerFlags(argparse.Namespace):
     event_qps: float
     event_burst: int
     nats_url: str | None
-    token: str | None
+    nats_creds: str | None
+    nats_ca: str | None
     leader_elect: str
     leader_elect_resource_name: str | None
     leader_elect_lease_duration: float | None
@@ -90,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     async def body(rt: ServiceRuntime) -> None:
         await Scheduler(rt, cfg, event_qps=opts.event_qps, event_burst=opts.event_burst).run()
 
-    run_service("jetkube-scheduler", body, settings=settings, token=opts.token, lease=lease)
+    run_service("jetkube-scheduler", body, settings=settings, identity=SCHEDULER, lease=lease)
 
 
 if __name__ == "__main__":

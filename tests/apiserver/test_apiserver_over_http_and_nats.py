@@ -103,9 +103,10 @@ async def test_authentication_and_rbac(apiserver: dict[str, Any]) -> None:
 
 
 async def test_nats_face_serves_the_same_handlers(apiserver: dict[str, Any]) -> None:
-    nc = await connect(str(apiserver["nats_url"]))
+    nc = await connect(str(apiserver["nats_url"]), identity="admin")
+    proxy_nc = await connect(str(apiserver["nats_url"]), identity="kube-proxy")
     try:
-        api = ApiClient(nc, "admin-token")
+        api = ApiClient(nc, "admin")
         out = await api.create("configmaps", "default", {
             "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "over-nats"},
             "data": {"a": "1"}})
@@ -117,12 +118,13 @@ async def test_nats_face_serves_the_same_handlers(apiserver: dict[str, Any]) -> 
                 "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "over-nats"}})
         assert err.value.code == 409 and err.value.reason == "AlreadyExists"
         with pytest.raises(apierrors.ApiError) as err:
-            await ApiClient(nc, "bob-token").create("configmaps", "default", {
+            await ApiClient(proxy_nc, "kube-proxy").create("configmaps", "default", {
                 "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}})
-        assert err.value.code == 403
+        assert err.value.code == 403 and "system:kube-proxy" in err.value.message
         listed = await api.list("configmaps", "default")
         assert "over-nats" in [i["metadata"]["name"] for i in listed["items"]]
     finally:
+        await proxy_nc.close()
         await nc.close()
 
 

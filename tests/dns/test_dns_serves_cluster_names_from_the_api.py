@@ -27,6 +27,7 @@ from jetkube.services.dns.service import DnsConfig, DnsService
 from jetkube.services.machinery.client import ApiClient
 from jetkube.services.machinery.runtime import Settings
 from jetkube.services.machinery.service import ServiceRuntime, open_runtime
+from jetkube.services.machinery.store import connect
 
 pytestmark = pytest.mark.integration
 DNS_IP = "10.96.0.10"
@@ -35,7 +36,7 @@ DNS_IP = "10.96.0.10"
 @contextlib.asynccontextmanager
 async def running_dns(apiserver: dict[str, Any], **cfg: Any) -> AsyncIterator[tuple[DnsService, Listen]]:
     settings = Settings(nats_url=str(apiserver["nats_url"]), bucket=str(apiserver["bucket"]))
-    rt: ServiceRuntime = await open_runtime("jetkube-dns", settings, str(apiserver["token"]))
+    rt: ServiceRuntime = await open_runtime("jetkube-dns", settings, "kube-dns")
     svc = DnsService(rt, DnsConfig(cluster_dns_ip=DNS_IP, listen=[Listen("127.0.0.1", 0)], **cfg))
     await svc.start()
     try:
@@ -90,7 +91,8 @@ def endpoints(name: str, ready: list[tuple[str, str | None]],
 async def test_kube_dns_service_gets_the_cluster_dns_ip_and_names_follow_the_api(
         apiserver: dict[str, Any]) -> None:
     async with running_dns(apiserver) as (svc, at):
-        api = svc.rt.api
+        admin_nc = await connect(str(apiserver["nats_url"]), identity="admin")
+        api = ApiClient(admin_nc, "admin")  # the test's own writes; the DNS runs as kube-dns
         assert svc.kube_dns is not None
         created = await asyncio.wait_for(svc.kube_dns, 10)
         assert created is not None
@@ -131,6 +133,7 @@ async def test_kube_dns_service_gets_the_cluster_dns_ip_and_names_follow_the_api
         m = await c.ask("web.default.svc.cluster.local")
         assert m.authority and m.authority[0].name.to_text() == "cluster.local."
         assert (await c.ask("example.org")).rcode() == dns.rcode.REFUSED
+        await admin_nc.close()
         assert svc.stats.queries > 0
 
 
@@ -148,7 +151,7 @@ async def test_a_kube_dns_service_that_exists_already_is_kept(apiserver: dict[st
 async def test_a_taken_address_is_reported_and_serving_goes_on(
         apiserver: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
     settings = Settings(nats_url=str(apiserver["nats_url"]), bucket=str(apiserver["bucket"]))
-    rt = await open_runtime("test", settings, str(apiserver["token"]))
+    rt = await open_runtime("test", settings, "admin")
     api: ApiClient = rt.api
     try:
         await api.create("services", "default", service("squatter", clusterIP=DNS_IP))
@@ -178,7 +181,7 @@ async def test_the_program_serves_and_stops_on_sigterm(apiserver: dict[str, Any]
     log = (tmp_path / "dns.log").open("wb")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "jetkube.services.dns", "--listen", f"127.0.0.1:{port}",
-        "--nats-url", str(apiserver["nats_url"]), "--token", str(apiserver["token"]),
+        "--nats-url", str(apiserver["nats_url"]),
         stdout=log, stderr=log, env=env)
     try:
         c = Client(Listen("127.0.0.1", port), timeout=0.5)

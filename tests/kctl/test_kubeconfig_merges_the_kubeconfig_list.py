@@ -1,8 +1,8 @@
 """One kubeconfig reader (machinery.apimachinery.load_kubeconfig) for kctl and the
 services: ``$KUBECONFIG`` is a list merged as kubectl merges it (missing files
 skipped, the first file to name a cluster/user/context wins it, current-context
-from the first file that sets it), so a service finds its token in any file of
-the list, not only the first."""
+from the first file that sets it), so a token is found in any file of the list, not
+only the first."""
 
 from __future__ import annotations
 
@@ -14,8 +14,16 @@ import pytest
 import yaml
 
 from jetkube.cli import kubeconfig as kctl_kubeconfig
-from jetkube.services.machinery.apimachinery import KubeconfigError, load_kubeconfig
-from jetkube.services.machinery.service._service import token_from_environment
+from jetkube.services.machinery.apimachinery import (
+    KubeconfigError,
+    kubeconfig_env_paths,
+    load_kubeconfig,
+)
+
+
+def env_token() -> str | None:
+    """The current context's token, read by machinery's reader from ``$KUBECONFIG``."""
+    return load_kubeconfig(kubeconfig_env_paths()).token()
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +52,7 @@ def test_the_token_is_found_in_the_second_file(tmp_path: Path,
         "current-context": "other",  # the first file's current-context wins
     })
     use(monkeypatch, tmp_path / "missing", first, second)
-    assert token_from_environment() == "second-token"
+    assert env_token() == "second-token"
     cfg = kctl_kubeconfig.resolve(kctl_kubeconfig.load())
     assert (cfg.context, cfg.token, cfg.server) == ("dev", "second-token", "http://127.0.0.1:7443")
 
@@ -60,18 +68,8 @@ def test_the_first_file_to_name_a_user_wins(tmp_path: Path,
         "current-context": "dev",
     })
     use(monkeypatch, first, second)
-    assert token_from_environment() == "first-token"
+    assert env_token() == "first-token"
     assert kctl_kubeconfig.resolve(kctl_kubeconfig.load()).token == "first-token"
-
-
-def test_explicit_and_environment_tokens_come_first(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    use(monkeypatch, write(tmp_path / "k", {
-        "users": [{"name": "u", "user": {"token": "file-token"}}],
-        "contexts": [{"name": "dev", "context": {"user": "u"}}], "current-context": "dev"}))
-    assert token_from_environment("flag-token") == "flag-token"
-    monkeypatch.setenv("JETKUBE_TOKEN", "env-token")
-    assert token_from_environment() == "env-token"
 
 
 def test_no_current_context_means_no_credentials(tmp_path: Path,
@@ -80,7 +78,7 @@ def test_no_current_context_means_no_credentials(tmp_path: Path,
     use(monkeypatch, write(tmp_path / "k", {
         "users": [{"name": "u", "user": {"token": "t"}}],
         "contexts": [{"name": "dev", "context": {"user": "u"}}]}))
-    assert token_from_environment() is None
+    assert env_token() is None
     assert kctl_kubeconfig.resolve(kctl_kubeconfig.load()).token is None
 
 
@@ -89,19 +87,8 @@ def test_a_token_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     use(monkeypatch, write(tmp_path / "k", {
         "users": [{"name": "u", "user": {"tokenFile": str(tmp_path / "tok")}}],
         "contexts": [{"name": "dev", "context": {"user": "u"}}], "current-context": "dev"}))
-    assert token_from_environment() == "file-token"
+    assert env_token() == "file-token"
     assert kctl_kubeconfig.resolve(kctl_kubeconfig.load()).token == "file-token"
-
-
-def test_without_kubeconfig_the_services_read_the_data_dir(tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    assert token_from_environment() is None
-    monkeypatch.setenv("JETKUBE_DATA_DIR", str(tmp_path))
-    write(tmp_path / "kubeconfig", {
-        "users": [{"name": "u", "user": {"token": "data-dir-token"}}],
-        "contexts": [{"name": "dev", "context": {"user": "u"}}], "current-context": "dev"})
-    assert token_from_environment() == "data-dir-token"
 
 
 def test_a_broken_file_is_an_error_naming_it(tmp_path: Path) -> None:

@@ -37,19 +37,20 @@ def pod(name: str, node: str) -> Obj:
 @pytest.fixture
 async def node(apiserver: dict[str, Any], tmp_path: Path
                ) -> AsyncIterator[tuple[NodeAgent, SharedPodSource, ApiClient, str]]:
-    nc = await connect(str(apiserver["nats_url"]))
-    api = ApiClient(nc, str(apiserver["token"]))
+    nc = await connect(str(apiserver["nats_url"]), identity="admin")
+    api = ApiClient(nc, "admin")
     store = await NatsStore.open(nc, str(apiserver["bucket"]))
     clock = RealClock()
     informers = SharedInformerFactory(store, clock=clock)
-    shared = Shared.create(api, clock, informers)
+    shared = Shared.create(api, clock)
     name = f"n-{uuid.uuid4().hex[:8]}"
     agent = new_agent(shared, AgentConfig(node_name=name, cpu="2", memory="4Gi",
                                           root_dir=tmp_path, watch_pod_cidr=False),
                       SimRuntime(name, clock=clock))
     await agent.start()
     await api.create("pods", "default", pod(f"{name}-early", name))  # before the list
-    source = NodePodSource(NodePodStream(nc), api, clock, agent)
+    source = NodePodSource(NodePodStream(nc), api, clock, agent,
+                           on_object=shared.objects.changed)
     await source.start()
     yield agent, source, api, name
     await source.stop()

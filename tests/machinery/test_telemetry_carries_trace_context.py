@@ -139,15 +139,20 @@ async def test_api_client_sends_the_current_trace_context_in_nats_headers() -> N
     from jetkube.services.machinery.runtime.telemetry import setup_telemetry
 
     sent: list[dict[str, str]] = []
+    subjects: list[str] = []
 
     class Capture(ApiClient):
         async def send(self, subject: str, payload: bytes,
                        headers: dict[str, str]) -> tuple[int, dict[str, object]]:
             sent.append(headers)
+            subjects.append(subject)
             return 200, {}
 
     setup_telemetry("test")
     with trace.get_tracer("t").start_as_current_span("caller") as span:
-        await Capture(None).get("pods", "default", "x")
+        await Capture(None, "kube-scheduler").get("pods", "default", "x")
         want = format(span.get_span_context().trace_id, "032x")
     assert sent and sent[0]["traceparent"].split("-")[1] == want
+    # who asks is the subject's identity token, never a credential in the message
+    assert subjects == ["jetkube.api.kube-scheduler.get.core.v1.pods"]
+    assert not any(k.lower() == "authorization" for k in sent[0])

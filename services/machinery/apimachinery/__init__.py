@@ -13,6 +13,22 @@ from __future__ import annotations
 
 from . import apierrors
 from ._fieldselectors import FieldRequirement, FieldSelector, parse_field_selector, supported_fields
+from ._identity import (
+    ADMIN,
+    APISERVER,
+    COMPONENT_USERS,
+    CONTROLLER_MANAGER,
+    DNS,
+    MASTERS_GROUP,
+    NODE_PREFIX,
+    NODES_GROUP,
+    PROXY,
+    SCHEDULER,
+    BusUser,
+    bus_user,
+    inbox_prefix,
+    node_identity,
+)
 from ._jsonmerge import merge_patch
 from ._keys import (
     CLUSTER_SCOPE,
@@ -44,10 +60,21 @@ from ._selectors import (
 )
 
 __all__ = [
+    "ADMIN",
+    "APISERVER",
     "CLUSTER_SCOPE",
+    "COMPONENT_USERS",
+    "CONTROLLER_MANAGER",
+    "DNS",
     "EVERYTHING",
+    "MASTERS_GROUP",
+    "NODES_GROUP",
+    "NODE_PREFIX",
     "NOTHING",
+    "PROXY",
+    "SCHEDULER",
     "STRATEGIC_MERGE_KEYS",
+    "BusUser",
     "FieldRequirement",
     "FieldSelector",
     "Kubeconfig",
@@ -55,8 +82,10 @@ __all__ = [
     "Operator",
     "Selector",
     "apierrors",
+    "bus_user",
     "controller_ref",
     "encode_token",
+    "inbox_prefix",
     "key_prefix",
     "kubeconfig_env_paths",
     "load_kubeconfig",
@@ -64,6 +93,7 @@ __all__ = [
     "namespaced_name",
     "namespaced_name_of",
     "new_controller_ref",
+    "node_identity",
     "object_key",
     "parse_field_selector",
     "parse_key",

@@ -3,9 +3,8 @@
 ``$KUBECONFIG`` is an ``os.pathsep``-separated list of files; files that do not
 exist are skipped; the first file that names a cluster, user or context wins
 it, and current-context comes from the first file that sets it.  kctl
-(``jetkube.cli.kubeconfig``) and the services' ``token_from_environment`` both
-read through :func:`load_kubeconfig`.  It lives here rather than in
-``machinery.client`` so kctl reads it without importing NATS and OpenTelemetry.
+(``jetkube.cli.kubeconfig``) and the e2e tools read through :func:`load_kubeconfig`.
+It lives here rather than in ``machinery.client`` so kctl reads it without importing NATS and OpenTelemetry.
 """
 
 from __future__ import annotations

@@ -2,8 +2,11 @@
 API server over NATS request/reply.  Reads at scale use informers on the
 store; only the API server writes the store.
 
-Every request carries the caller's bearer token and W3C trace context in
-NATS headers, so the API server authorizes it and continues the trace.
+A request goes to ``jetkube.api.<identity>.<verb>.<group>.<version>.<resource>``: the
+identity token is the caller's NATS identity, the only one nats-server lets publish
+there, so the API server knows who asks without any token on the bus and authorizes the
+Kubernetes user it stands for.  W3C trace context travels in NATS headers, so the API
+server continues the trace.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import ResourceType, api_groups, by_plural
 
-from ..apimachinery import apierrors
+from ..apimachinery import apierrors, inbox_prefix
 from ..runtime.telemetry import inject_headers
 
 API_SUBJECT = "jetkube.api"
@@ -36,17 +39,22 @@ def decode_group(token: str) -> str:
     return "" if token == "core" else token.replace("_", ".")
 
 
-def api_subject(verb: str, rt: ResourceType, prefix: str = API_SUBJECT) -> str:
-    return f"{prefix}.{verb}.{encode_group(rt.group)}.{rt.version}.{rt.plural}"
+def api_subject(verb: str, rt: ResourceType, identity: str, prefix: str = API_SUBJECT) -> str:
+    return f"{prefix}.{identity}.{verb}.{encode_group(rt.group)}.{rt.version}.{rt.plural}"
 
 
 
 
 class ApiClient:
-    def __init__(self, nc: NATS | None, token: str | None = None, *, timeout: float = 10.0,
+    def __init__(self, nc: NATS | None, identity: str, *, timeout: float = 10.0,
                  retries: int = 3, subject_prefix: str = API_SUBJECT) -> None:
         self.nc = nc
-        self.token = token
+        self.identity = identity  # the NATS identity this connection authenticated as
+        if nc is not None and bytes(getattr(nc, "_inbox_prefix", b"")) != (
+                inbox_prefix(identity).encode()):
+            raise ValueError(f"the connection's inbox is not {inbox_prefix(identity)}: "
+                             f"connect(..., identity={identity!r}) to send as {identity}; "
+                             "the API server answers only into the sender's own inbox")
         self.timeout = timeout
         self.retries = retries
         self.subject_prefix = subject_prefix  # Settings.api_subject_prefix, as the API server's
@@ -78,11 +86,10 @@ class ApiClient:
             headers["Jetkube-Subresource"] = subresource
         if query:
             headers["Jetkube-Query"] = urlencode(query)
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
         headers = inject_headers(headers)
         payload = b"" if body is None else body if isinstance(body, bytes) else orjson.dumps(body)
-        code, data = await self.send(api_subject(verb, rt, self.subject_prefix), payload, headers)
+        subject = api_subject(verb, rt, self.identity, self.subject_prefix)
+        code, data = await self.send(subject, payload, headers)
         if code >= 400:
             raise apierrors.ApiError.from_status(data, code)
         return data

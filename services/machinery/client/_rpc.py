@@ -20,15 +20,22 @@ log = logging.getLogger(__name__)
 
 Reply = tuple[bytes, dict[str, str]]
 Handler = Callable[[str, dict[str, str], bytes], Awaitable[Reply]]
+Accept = Callable[[str, str | None], bool]
+"""``(subject, reply)``: whether to serve a message at all.  nats-server does not check
+reply subjects, and JetStream publishes a consumer's deliveries wherever its creator says,
+so a responder must check who can read the reply before it acts (see natsface.py)."""
 
 
 class Server:
     def __init__(self, nc: NATS, subject: str, queue: str, handler: Handler, *,
-                 max_in_flight: int = 1024) -> None:
+                 max_in_flight: int = 1024, accept: Accept | None = None) -> None:
         self.nc = nc
         self.subject = subject
         self.queue = queue
         self.handler = handler
+        self.accept = accept
+        self.refused = 0
+        """Messages dropped because ``accept`` said no."""
         self._slots = asyncio.Semaphore(max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
         self._sub: Any = None
@@ -37,6 +44,12 @@ class Server:
         self._sub = await self.nc.subscribe(self.subject, queue=self.queue, cb=self._on_msg)
 
     async def _on_msg(self, msg: Any) -> None:
+        if self.accept is not None and not self.accept(msg.subject, msg.reply):
+            self.refused += 1
+            if self.refused & (self.refused - 1) == 0:  # 1st, 2nd, 4th, 8th...: not a flood
+                log.warning("dropped %d message(s) whose reply another identity could read; "
+                            "last: %s (reply %r)", self.refused, msg.subject, msg.reply)
+            return
         await self._slots.acquire()
         task = asyncio.get_running_loop().create_task(self._serve(msg))
         self._tasks.add(task)

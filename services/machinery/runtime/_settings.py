@@ -89,7 +89,18 @@ class Settings(_Frozen):
     """What every jetkube service reads (``JETKUBE_<FIELD>``; groups ``JETKUBE_<GROUP>__<FIELD>``)."""
 
     nats_url: str = "nats://127.0.0.1:4222"
-    """The NATS server to connect to."""
+    """The NATS servers to connect to (several: comma-separated, as NATS clients take them)."""
+    nats_creds_file: str = ""
+    """This process's nkey seed file (``DIR/creds/<identity>.nk``, 0600, written by ``kctl up``
+    or ``kctl node-credentials``); empty: connect without credentials, which only a NATS
+    server without authorization accepts (unit tests)."""
+    nats_ca_file: str = ""
+    """The cluster CA (``DIR/pki/ca.crt``) the NATS servers' TLS certificates must chain to;
+    empty: plain TCP (a server that requires TLS then refuses the connection)."""
+    nats_user: str = ""
+    """The bus identity to act as instead of the component's own (``kube-scheduler``,
+    ``node:<name>``...); its credentials must be those of that identity.  Test tools that
+    stand for many nodes at once (the hollow-node process) run as ``admin``."""
     bucket: str = "jetkube"
     """The JetStream key-value bucket that holds the cluster's objects."""
     kv_history: int = Field(8, ge=1, le=64)

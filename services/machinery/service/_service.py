@@ -2,7 +2,7 @@
 
 ``run_service`` sets up logging, tracing and uvloop, connects to NATS, opens
 the store (read side: informers), builds the API client (write side: NATS
-request/reply with the service's token), optionally takes a Lease (leader
+request/reply as the service's bus identity), optionally takes a Lease (leader
 election, as kube-scheduler and kube-controller-manager do), runs the
 service's body, and on SIGTERM/SIGINT stops it, releases the lease and
 closes.  A leader that loses its lease exits non-zero, as Kubernetes
@@ -15,17 +15,14 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import socket
 import sys
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from ..apimachinery import kubeconfig_env_paths, load_kubeconfig
 from ..client import ApiClient, EventRecorder, LeaderElector, SharedInformerFactory, WorkQueue
 from ..runtime import Clock, RealClock, Settings, setup_logging
 from ..runtime.telemetry import (
@@ -34,7 +31,7 @@ from ..runtime.telemetry import (
     threadsafe_publisher,
     trace_subject,
 )
-from ..store import NatsConnection, NatsStore, Store, connect
+from ..store import BucketNotFoundError, NatsConnection, NatsStore, Store, connect
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +60,11 @@ class ServiceRuntime:
 
 
 def add_service_flags(p: argparse.ArgumentParser) -> None:
-    """The flags every service shares: where NATS is, its token, leader election."""
+    """The flags every service shares: where NATS is and how to prove who it is, leader
+    election."""
     p.add_argument("--nats-url", help="default: $JETKUBE_NATS_URL or nats://127.0.0.1:4222")
-    p.add_argument("--token", help="bearer token (default: $JETKUBE_TOKEN or the kubeconfig's)")
+    p.add_argument("--nats-creds", help="nkey seed file (default: $JETKUBE_NATS_CREDS_FILE)")
+    p.add_argument("--nats-ca", help="cluster CA file for NATS TLS (default: $JETKUBE_NATS_CA_FILE)")
     p.add_argument("--leader-elect", default="true", choices=("true", "false"))
     p.add_argument("--leader-elect-lease-duration", type=float, default=None)
     p.add_argument("--leader-elect-renew-deadline", type=float, default=None)
@@ -76,8 +75,10 @@ def settings_from_flags(a: argparse.Namespace) -> Settings:
     """Settings from ``JETKUBE_*`` with the flags of ``add_service_flags`` over them
     (raises ValueError, e.g. a lease shorter than its renew deadline)."""
     overrides: dict[str, Any] = {}
-    if a.nats_url:
-        overrides["nats_url"] = a.nats_url
+    for flag, field_name in (("nats_url", "nats_url"), ("nats_creds", "nats_creds_file"),
+                             ("nats_ca", "nats_ca_file")):
+        if getattr(a, flag, None):
+            overrides[field_name] = getattr(a, flag)
     le = {k: v for k, v in (("lease_duration_seconds", a.leader_elect_lease_duration),
                             ("renew_deadline_seconds", a.leader_elect_renew_deadline),
                             ("retry_period_seconds", a.leader_elect_retry_period))
@@ -85,20 +86,6 @@ def settings_from_flags(a: argparse.Namespace) -> Settings:
     if le:
         overrides["leader_election"] = le
     return Settings.from_env(**overrides)
-
-
-def token_from_environment(explicit: str | None = None) -> str | None:
-    """The bearer token: --token, $JETKUBE_TOKEN, else the current context's user's in the
-    kubeconfig (``$KUBECONFIG``, merged as kubectl merges it; else
-    ``$JETKUBE_DATA_DIR/kubeconfig``)."""
-    if explicit:
-        return explicit
-    if os.environ.get("JETKUBE_TOKEN"):
-        return os.environ["JETKUBE_TOKEN"]
-    paths = kubeconfig_env_paths()
-    if not paths and os.environ.get("JETKUBE_DATA_DIR"):
-        paths = [Path(os.environ["JETKUBE_DATA_DIR"]) / "kubeconfig"]
-    return load_kubeconfig(paths).token()
 
 
 def publish_spans(nc: NatsConnection, service: str, settings: Settings) -> None:
@@ -111,11 +98,16 @@ def publish_spans(nc: NatsConnection, service: str, settings: Settings) -> None:
         loop, lambda data: nc.publish(subject, data)))])
 
 
-async def open_runtime(name: str, settings: Settings, token: str | None) -> ServiceRuntime:
-    nc = await connect(settings.nats_url, name=name)
+async def open_runtime(name: str, settings: Settings, identity: str) -> ServiceRuntime:
+    """Connect as ``identity`` (``settings.nats_user`` overrides it) and open the store
+    read-only: the API server creates the bucket, so a service started first waits for it."""
+    identity = settings.nats_user or identity
+    nc = await connect(settings.nats_url, name=name, identity=identity,
+                       creds_file=settings.nats_creds_file or None,
+                       ca_file=settings.nats_ca_file or None)
     publish_spans(nc, name, settings)
-    store = await NatsStore.open(nc, settings.bucket, history=settings.kv_history)
-    api = ApiClient(nc, token, subject_prefix=settings.api_subject_prefix)
+    store = await _open_store(nc, settings)
+    api = ApiClient(nc, identity, subject_prefix=settings.api_subject_prefix)
     informers = SharedInformerFactory(store, settings=settings)
     identity = f"{socket.gethostname()}_{uuid.uuid4()}"
     clock = RealClock()
@@ -123,12 +115,24 @@ async def open_runtime(name: str, settings: Settings, token: str | None) -> Serv
                    EventRecorder(api, name, clock=clock), clock=clock, identity=identity)
 
 
+async def _open_store(nc: NatsConnection, settings: Settings) -> NatsStore:
+    delay = 0.1
+    while True:
+        try:
+            return await NatsStore.open(nc, settings.bucket, history=settings.kv_history,
+                                        create=False)
+        except BucketNotFoundError:
+            log.info("waiting for the API server to create bucket %s", settings.bucket)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
 Body = Callable[[ServiceRuntime], Coroutine[Any, Any, None]]
 
 
-async def _serve(name: str, settings: Settings, token: str | None, body: Body,
+async def _serve(name: str, settings: Settings, identity: str, body: Body,
                  lease: str | None) -> int:
-    rt = await open_runtime(name, settings, token)
+    rt = await open_runtime(name, settings, identity)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -169,8 +173,9 @@ async def _serve(name: str, settings: Settings, token: str | None, body: Body,
 
 
 def run_service(name: str, body: Body, *, settings: Settings | None = None,
-                token: str | None = None, lease: str | None = None) -> None:
-    """Run ``body`` as service ``name`` until a signal; exit non-zero on failure."""
+                identity: str, lease: str | None = None) -> None:
+    """Run ``body`` as service ``name``, on the bus as ``identity``, until a signal; exit
+    non-zero on failure."""
     settings = settings or Settings.from_env()
     setup_logging(name, settings.log_level, settings.log_format)
     setup_telemetry(name)
@@ -178,5 +183,5 @@ def run_service(name: str, body: Body, *, settings: Settings | None = None,
         import uvloop
 
         uvloop.install()
-    code = asyncio.run(_serve(name, settings, token_from_environment(token), body, lease))
+    code = asyncio.run(_serve(name, settings, identity, body, lease))
     sys.exit(code)

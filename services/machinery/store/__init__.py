@@ -11,6 +11,7 @@ contract in memory for unit tests.  Also here: the per-node pod stream
 from __future__ import annotations
 
 from . import snapshot
+from ._consumer import OrderedConsumer
 from ._contract import (
     AlreadyExists,
     Conflict,
@@ -24,9 +25,10 @@ from ._contract import (
     WatchHandler,
 )
 from ._memory import MemoryStore
-from ._nats import NatsConnection, NatsStore, connect
+from ._nats import BucketNotFoundError, NatsConnection, NatsStore, connect
 from ._natsserver import (
     NatsServerNotFound,
+    find_nats_server,
     free_port,
     nats_server_args,
     start_nats_server,
@@ -39,6 +41,7 @@ __all__ = [
     "NODE_PODS_STREAM",
     "NODE_PODS_SUBJECT_PREFIX",
     "AlreadyExists",
+    "BucketNotFoundError",
     "Conflict",
     "Entry",
     "EventType",
@@ -49,12 +52,14 @@ __all__ = [
     "NatsStore",
     "NodePodStream",
     "NotFound",
+    "OrderedConsumer",
     "Store",
     "Watch",
     "WatchEvent",
     "WatchHandler",
     "connect",
     "ensure_trace_stream",
+    "find_nats_server",
     "free_port",
     "nats_server_args",
     "read_trace",

@@ -10,7 +10,7 @@ keeps streaming live changes, so one consumer is a list-then-watch.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,8 @@ from nats.js import JetStreamContext, api
 from nats.js import errors as jserr
 from nats.js.kv import KeyValue
 
+from ..apimachinery import inbox_prefix
+from ._consumer import OrderedConsumer
 from ._contract import (
     AlreadyExists,
     Conflict,
@@ -38,11 +40,10 @@ _WRONG_SEQ = 10071  # JetStream API error code: wrong last sequence
 
 @dataclass
 class _NatsWatch:
-    sub: Any
+    consumer: OrderedConsumer
 
     async def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.sub.unsubscribe()
+        await self.consumer.stop()
 
 
 class NatsStore:
@@ -56,15 +57,22 @@ class NatsStore:
         self.stream = f"KV_{bucket}"
         self._subject_prefix = f"$KV.{bucket}."
         self._cut = len(self._subject_prefix)
+        self.watch_heartbeat = 5.0
+        """Seconds between a watch's idle heartbeats; two missed recreate its consumer."""
 
     @classmethod
     async def open(
-        cls, nc: NATS, bucket: str = "jetkube", *, history: int = 8, replicas: int = 1
+        cls, nc: NATS, bucket: str = "jetkube", *, history: int = 8, replicas: int = 1,
+        create: bool = True,
     ) -> NatsStore:
+        """The store on ``bucket``, created when missing if ``create`` (the API server's
+        part: on a secured bus nobody else may create it; readers wait for it instead)."""
         js = nc.jetstream()
         try:
             kv = await js.key_value(bucket)
         except jserr.BucketNotFoundError:
+            if not create:
+                raise
             cfg = api.KeyValueConfig(
                 bucket=bucket,
                 history=history,
@@ -153,11 +161,15 @@ class NatsStore:
 
         def on_event(ev: WatchEvent) -> None:
             nonlocal synced_rev
+            if done.is_set():
+                return
             if ev.type is EventType.SYNCED:
                 synced_rev = ev.revision
                 done.set()
-            elif ev.type is EventType.PUT and not done.is_set():
+            elif ev.type is EventType.PUT:
                 items[ev.key] = Entry(ev.key, ev.value or b"", ev.revision)
+            else:  # deleted while the snapshot was read: not in the list at its revision
+                items.pop(ev.key, None)
 
         w = await self.watch(prefix, on_event)
         try:
@@ -181,44 +193,34 @@ class NatsStore:
                     synced = True
                     handler(WatchEvent(EventType.SYNCED, "", None, max_seen))
 
-            async def cb(msg: Any) -> None:
+            def on_message(msg: Any, seq: int, pending: int) -> None:
                 nonlocal max_seen
-                md = msg.metadata
-                seq = int(md.sequence.stream)
                 max_seen = max(max_seen, seq)
                 op = msg.headers.get(_OP) if msg.headers else None
                 key = msg.subject[cut:]
                 if op is None:
                     handler(WatchEvent(EventType.PUT, key, msg.data, seq))
-                elif synced:  # tombstones in the snapshot are not objects
+                elif synced or seq > start_rev:
+                    # a tombstone in the snapshot is no object; one newer than the watch's
+                    # start is a delete that happened while the snapshot was read
                     handler(WatchEvent(EventType.DELETE, key, None, seq))
-                if not synced and md.num_pending == 0:
+                if not synced and pending == 0:
                     finish_snapshot()
 
-            sub = await self.js.subscribe(
-                subject,
-                cb=cb,
-                ordered_consumer=True,
-                deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT,
-            )
-            try:
-                info = await sub.consumer_info()
-            except BaseException:  # cancelled or failed: never leave the consumer behind
-                with contextlib.suppress(Exception):
-                    await sub.unsubscribe()
-                raise
-            delivered = info.delivered.consumer_seq if info.delivered else 0
-            if info.num_pending == 0 and not delivered:
+            consumer = OrderedConsumer(self.nc, self.stream, subject, on_message,
+                                       deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT,
+                                       idle_heartbeat=self.watch_heartbeat)
+            info = await self._start(consumer)
+            if info.num_pending == 0 and not (info.delivered and info.delivered.consumer_seq):
                 finish_snapshot()
-            return _NatsWatch(sub)
+            return _NatsWatch(consumer)
 
         sinfo = await self.js.stream_info(self.stream)
         first = int(sinfo.state.first_seq)
         if since < first - 1:
             raise Gone(f"revision {since} is older than the oldest kept ({first})")
 
-        async def live_cb(msg: Any) -> None:
-            seq = int(msg.metadata.sequence.stream)
+        def on_live(msg: Any, seq: int, pending: int) -> None:
             op = msg.headers.get(_OP) if msg.headers else None
             key = msg.subject[cut:]
             if op is None:
@@ -226,25 +228,47 @@ class NatsStore:
             else:
                 handler(WatchEvent(EventType.DELETE, key, None, seq))
 
-        sub = await self.js.subscribe(
-            subject,
-            cb=live_cb,
-            ordered_consumer=True,
-            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
-            config=api.ConsumerConfig(opt_start_seq=since + 1),
-        )
-        return _NatsWatch(sub)
+        consumer = OrderedConsumer(self.nc, self.stream, subject, on_live,
+                                   deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+                                   start_sequence=since + 1,
+                                   idle_heartbeat=self.watch_heartbeat)
+        await self._start(consumer)
+        return _NatsWatch(consumer)
+
+    @staticmethod
+    async def _start(consumer: OrderedConsumer) -> api.ConsumerInfo:
+        try:
+            return await consumer.start()
+        except BaseException:  # cancelled or failed: never leave the consumer behind
+            await consumer.stop()
+            raise
 
     async def close(self) -> None:
         pass  # the connection belongs to the caller
 
 
+BucketNotFoundError = jserr.BucketNotFoundError
+"""``NatsStore.open(create=False)`` on a bucket nobody has created yet."""
+
 NatsConnection = NATS
 """A connection to NATS, as :func:`connect` returns it (the type other layers name)."""
 
 
-async def connect(url: str, **kwargs: Any) -> NATS:
-    """Connect to NATS with jetkube's defaults (reconnect forever)."""
+async def connect(url: str, *, identity: str = "", creds_file: str | None = None,
+                  ca_file: str | None = None, **kwargs: Any) -> NATS:
+    """Connect to NATS with jetkube's defaults (reconnect forever).
+
+    ``url`` may list several servers, comma-separated, as NATS clients take them.
+    ``identity`` (kube-scheduler, node:node-1, ...) sets the inbox prefix its allow-list
+    permits (``_INBOX.<identity>``); ``creds_file`` is its nkey seed file and ``ca_file``
+    the cluster CA that the server's TLS certificate must chain to."""
     opts: dict[str, Any] = {"max_reconnect_attempts": -1, "reconnect_time_wait": 0.5}
+    if identity:
+        opts["inbox_prefix"] = inbox_prefix(identity)
+    if creds_file:
+        opts["nkeys_seed"] = creds_file
+    if ca_file:
+        opts["tls"] = ssl.create_default_context(cafile=ca_file)
     opts.update(kwargs)
-    return await nats.connect(url, **opts)
+    servers = [u.strip() for u in url.split(",") if u.strip()]
+    return await nats.connect(servers, **opts)

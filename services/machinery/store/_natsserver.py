@@ -84,7 +84,12 @@ def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:
 
 
 def nats_server_args(store_dir: Path, port: int, *, host: str = "127.0.0.1",
-                     http_port: int | None = None) -> list[str]:
+                     http_port: int | None = None, config: Path | None = None) -> list[str]:
+    """The nats-server command line: JetStream in ``store_dir`` on ``host:port``, or, given
+    ``config``, everything from that file (``-c``; the other arguments are then unused:
+    the file names the listen address, store dir, TLS and users)."""
+    if config is not None:
+        return [find_nats_server(), "-c", str(config)]
     args = [find_nats_server(), "-js", "-a", host, "-p", str(port), "-sd", str(store_dir)]
     if http_port:
         args += ["-m", str(http_port)]

@@ -14,13 +14,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
 
 from nats.aio.client import Client as NATS
 from nats.js import api
 from nats.js import errors as jserr
 
 from ..apimachinery import encode_token
+from ._consumer import OrderedConsumer
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,14 @@ NODE_PODS_SUBJECT_PREFIX = "jetkube.watch.nodes"
 
 def node_subject(node: str) -> str:
     return f"{NODE_PODS_SUBJECT_PREFIX}.{encode_token(node)}.pods"
+
+
+@dataclass
+class _Subscription:
+    consumer: OrderedConsumer
+
+    async def unsubscribe(self) -> None:
+        await self.consumer.stop()
 
 
 class NodePodStream:
@@ -71,14 +80,20 @@ class NodePodStream:
         return int(info.state.last_seq)
 
     async def subscribe(self, node: str, since_seq: int,
-                        handler: Callable[[bytes], None]) -> Any:
-        async def cb(msg: Any) -> None:
-            handler(msg.data)
-
-        return await self.js.subscribe(
-            node_subject(node), cb=cb, ordered_consumer=True,
-            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
-            config=api.ConsumerConfig(opt_start_seq=since_seq + 1))
+                        handler: Callable[[bytes], None]) -> _Subscription:
+        """Deliver the node's events after ``since_seq`` (a named consumer filtered on the
+        node's subject: the one a node agent's allow-list permits); ``unsubscribe()``
+        stops it."""
+        consumer = OrderedConsumer(
+            self.nc, NODE_PODS_STREAM, node_subject(node),
+            lambda msg, _seq, _pending: handler(msg.data),
+            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, start_sequence=since_seq + 1)
+        try:
+            await consumer.start()
+        except BaseException:
+            await consumer.stop()
+            raise
+        return _Subscription(consumer)
 
     async def close(self) -> None:
         await self.flush()

@@ -1,0 +1,74 @@
+"""The secured bus of a ``kctl up`` cluster: CA, NATS TLS, identities, ``nats.conf``.
+
+``kctl up`` calls :func:`ensure_bus_security` before it starts anything: the cluster CA
+and NATS's serving certificate (:mod:`.pki`), one nkey seed per bus identity in
+``DIR/creds`` (the control plane's, ``admin`` for kctl, ``node:<name>`` for each node
+agent; :mod:`.natsconf`), and ``DIR/nats.conf`` rendered from the allow-lists of
+:mod:`.buspolicy`.  Every component gets its own seed file and the CA in its
+environment (``JETKUBE_NATS_CREDS_FILE``, ``JETKUBE_NATS_CA_FILE``).  There is no flag
+that turns this off.
+
+A node agent on another machine needs three things from this one: the NATS URL, the CA
+(``DIR/pki/ca.crt``) and its own seed, minted by ``kctl node-credentials <name>``, which
+adds the identity to ``nats.conf`` and reloads the running nats-server (SIGHUP: no
+restart, no dropped connection).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jetkube.services.machinery.apimachinery import node_identity
+
+from . import natsconf, pki
+from .buspolicy import CONTROL_PLANE_IDENTITIES
+from .components import Plan
+
+SERVER_NAME = "jetkube-nats"
+
+
+def node_names(plan: Plan) -> list[str]:
+    """The node agents ``kctl up`` runs (node-1 … node-N)."""
+    return [f"node-{i + 1}" for i in range(plan.nodes)]
+
+
+def _identities(plan: Plan) -> list[str]:
+    """Every identity the config admits: the fixed ones, this plan's nodes, and nodes minted
+    earlier with ``kctl node-credentials`` (whose seed files are in ``DIR/creds``)."""
+    want = [*CONTROL_PLANE_IDENTITIES, *(node_identity(n) for n in node_names(plan))]
+    if plan.creds_dir.is_dir():
+        want += sorted(p.stem for p in plan.creds_dir.glob("*.nk"))
+    return list(dict.fromkeys(want))
+
+
+def ensure_bus_security(plan: Plan, *, nats_pid: int | None = None,
+                        extra: tuple[str, ...] = ()) -> bool:
+    """Write what is missing (CA, certificates, seeds) and re-render ``nats.conf``;
+    reload the running nats-server (``nats_pid``) when the config changed.  Returns
+    whether it changed."""
+    pki.ensure_ca(plan.pki_dir)
+    cert, key = pki.ensure_serving_cert(plan.pki_dir, "nats", [plan.host])
+    users: dict[str, str] = {}
+    for identity in [*_identities(plan), *extra]:
+        seed = natsconf.ensure_identity(plan.creds_dir, identity)
+        users[identity] = natsconf.public_key(seed)
+    text = natsconf.render_nats_conf(
+        host=plan.host, port=plan.nats_port, monitor_port=plan.nats_monitor_port,
+        store_dir=plan.data_dir / "nats", server_name=SERVER_NAME, bucket=plan.bucket,
+        users=users, tls=(cert, key))
+    try:
+        changed = plan.nats_conf.read_text() != text
+    except FileNotFoundError:
+        changed = True
+    if changed:
+        natsconf.write_nats_conf(plan.nats_conf, text)
+        if nats_pid is not None:
+            natsconf.reload_nats(nats_pid)
+    return changed
+
+
+def mint_node_credentials(plan: Plan, node: str, *, nats_pid: int | None) -> Path:
+    """The seed file of ``node``'s agent, created and admitted (nats.conf, reload)."""
+    identity = node_identity(node)
+    ensure_bus_security(plan, nats_pid=nats_pid, extra=(identity,))
+    return plan.creds_file(identity)

@@ -1,0 +1,186 @@
+"""An ordered push consumer that heals: the one way jetkube reads a JetStream stream.
+
+nats-py's own ordered consumer cannot serve a secured bus: it creates consumers without
+a name, so the filter subject travels only in the request body and nats-server's
+permissions cannot tell a watch of Pods from a watch of Secrets.  This one creates each
+consumer *named* with one filter subject, so the create request goes to
+``$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`` and an allow-list can name the
+filters an identity may read (cli/buspolicy.py).
+
+Ordered: ack none, one consumer per watch, in stream order.  Only messages whose reply
+is this consumer's own ``$JS.ACK.<stream>.<name>.`` are taken: JetStream delivers a
+consumer's messages wherever its creator says (nats-server issue 8274), so a subject
+alone proves nothing.  Consumers are never deleted by their readers (the allow-lists do
+not let one reader delete another's): an unsubscribed consumer expires after
+``inactive_threshold``.  Gap-free: every message
+carries its consumer sequence; a skipped one (a slow-consumer drop) or a heartbeat that
+reports more deliveries than we saw recreates the consumer from the last stream sequence
+seen + 1.  Alive: idle heartbeats every ``idle_heartbeat`` seconds; two missed (the
+consumer was deleted, the server restarted, the link was away longer than the
+consumer's inactivity threshold) recreate it the same way, retrying with backoff until
+it is back or the watch is stopped.  Flow control requests are answered as they arrive
+(callbacks run in order, so everything before them was handled).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from nats.aio.client import Client as NATS
+from nats.js import api
+
+log = logging.getLogger(__name__)
+
+OnMessage = Callable[[Any, int, int], None]
+"""``(msg, stream_sequence, num_pending)`` for each data message, in stream order."""
+
+_STATUS = "Status"
+_STALLED = "Nats-Consumer-Stalled"
+_LAST_CONSUMER = "Nats-Last-Consumer"
+
+
+class OrderedConsumer:
+    """A named, filtered, self-healing ordered push consumer on ``stream``."""
+
+    def __init__(self, nc: NATS, stream: str, filter_subject: str, on_message: OnMessage, *,
+                 deliver_policy: api.DeliverPolicy = api.DeliverPolicy.ALL,
+                 start_sequence: int | None = None, idle_heartbeat: float = 5.0,
+                 inactive_threshold: float = 30.0) -> None:
+        self.nc = nc
+        self.js = nc.jetstream()
+        self.stream = stream
+        self.filter_subject = filter_subject
+        self.on_message = on_message
+        self.deliver_policy = deliver_policy
+        self.start_sequence = start_sequence
+        self.idle_heartbeat = idle_heartbeat
+        self.inactive_threshold = inactive_threshold
+        self.resets = 0
+        """How many times the consumer was recreated (gaps, silence)."""
+        self.forged = 0
+        """Messages dropped because they did not come from this consumer."""
+        self._ack_prefix = ""
+        self._name = ""
+        self._sub: Any = None
+        self._next_dseq = 1  # the consumer sequence expected next
+        self._last_sseq = 0  # the last stream sequence handed on
+        self._active_at = time.monotonic()
+        self._stopped = False
+        self._generation = 0
+        self._resetting: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    async def start(self) -> api.ConsumerInfo:
+        """Create the consumer; its info says how many messages the snapshot holds."""
+        info = await self._create(self.deliver_policy, self.start_sequence)
+        self._watchdog = asyncio.get_running_loop().create_task(self._watch_activity())
+        return info
+
+    async def _create(self, policy: api.DeliverPolicy, start: int | None) -> api.ConsumerInfo:
+        name = f"jk{secrets.token_hex(8)}"
+        deliver = self.nc.new_inbox()
+        self._generation += 1
+        generation = self._generation
+
+        async def cb(msg: Any) -> None:
+            if generation == self._generation:  # not a straggler of a replaced consumer
+                await self._on_msg(msg)
+
+        sub = await self.nc.subscribe(deliver, cb=cb)
+        config = api.ConsumerConfig(
+            name=name, deliver_subject=deliver, filter_subject=self.filter_subject,
+            deliver_policy=policy, opt_start_seq=start, ack_policy=api.AckPolicy.NONE,
+            max_deliver=1, flow_control=True, idle_heartbeat=self.idle_heartbeat,
+            inactive_threshold=self.inactive_threshold, mem_storage=True, num_replicas=1)
+        self._sub, self._name, self._next_dseq = sub, name, 1
+        self._ack_prefix = f"$JS.ACK.{self.stream}.{name}."
+        self._active_at = time.monotonic()
+        try:
+            return await self.js.add_consumer(self.stream, config)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+            raise
+
+    async def _on_msg(self, msg: Any) -> None:
+        self._active_at = time.monotonic()
+        headers = msg.headers or {}
+        if _STATUS in headers:  # idle heartbeat or flow control request
+            if msg.reply:
+                await self.nc.publish(msg.reply)
+                return
+            if stalled := headers.get(_STALLED):
+                await self.nc.publish(stalled)
+            last = headers.get(_LAST_CONSUMER)
+            if last is not None and int(last) != self._next_dseq - 1:
+                self._reset(f"heartbeat says {last} delivered, {self._next_dseq - 1} seen")
+            return
+        if not str(msg.reply or "").startswith(self._ack_prefix):
+            self.forged += 1
+            return
+        md = msg.metadata
+        if md.sequence.consumer != self._next_dseq:
+            self._reset(f"consumer sequence {md.sequence.consumer}, "
+                        f"expected {self._next_dseq}")
+            return
+        self._next_dseq += 1
+        self._last_sseq = md.sequence.stream
+        self.on_message(msg, md.sequence.stream, md.num_pending)
+
+    def _reset(self, why: str) -> None:
+        if self._stopped or (self._resetting is not None and not self._resetting.done()):
+            return
+        log.info("watch of %s on %s: %s; resuming after %d", self.filter_subject, self.stream,
+                 why, self._last_sseq)
+        self._resetting = asyncio.get_running_loop().create_task(self._recreate())
+
+    async def _recreate(self) -> None:
+        self.resets += 1
+        old_sub = self._sub
+        self._sub = None
+        self._generation += 1  # whatever the old subscription still holds is dropped
+        if old_sub is not None:  # its consumer expires, unheard, after inactive_threshold
+            with contextlib.suppress(Exception):
+                await old_sub.unsubscribe()
+        delay = 0.1
+        while not self._stopped:
+            try:
+                if self._last_sseq == 0:  # nothing seen yet: the original start again
+                    await self._create(self.deliver_policy, self.start_sequence)
+                else:
+                    await self._create(api.DeliverPolicy.BY_START_SEQUENCE, self._last_sseq + 1)
+                return
+            except Exception as err:
+                log.warning("re-creating the watch of %s failed (%s); retrying in %.1fs",
+                            self.filter_subject, err, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _watch_activity(self) -> None:
+        while not self._stopped:
+            await asyncio.sleep(self.idle_heartbeat)
+            silent = time.monotonic() - self._active_at
+            if silent > 2 * self.idle_heartbeat and not self.nc.is_reconnecting:
+                self._reset(f"silent for {silent:.1f}s")
+
+    async def stop(self) -> None:
+        """Stop delivering (the consumer expires after ``inactive_threshold``)."""
+        self._stopped = True
+        for task in (self._watchdog, self._resetting):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()

@@ -1,0 +1,115 @@
+"""What nats-server's allow-lists do NOT cover, pinned so the code relying on it knows.
+
+1. Reply subjects are not checked: a requester names any reply subject, and the responder's
+   answer is published there with the *responder's* permissions (``allow_responses``, and
+   kube-apiserver's own publish list: ``$KV.<bucket>.>``, ``$JS.API.>``,
+   ``jetkube.kubelet.>``).  A scheduler can thus make a naive API server write a KV key,
+   or send its answer as a request on ``jetkube.api.kube-controller-manager.…``.
+2. Push consumers deliver wherever their creator says (nats-server issue #8274): a reader
+   allowed to create a consumer can have its messages delivered to another identity's
+   literal subscription, e.g. a kubelet's exec subject.
+
+So every receiver must check what it got: the API server answers a request on
+``jetkube.api.<identity>.…`` only when its reply is under ``_INBOX.<identity>.`` (only
+that identity can subscribe there), a kubelet serves only requests whose reply is under
+``_INBOX.kube-apiserver.``, and a watch takes only messages whose reply is its own
+consumer's ``$JS.ACK.<stream>.<name>.…``.  The tests show both hazards exist and that
+the forged messages are told apart by exactly these checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any
+
+import pytest
+from nats.js import api
+from nats.js.errors import KeyNotFoundError
+from polling import until
+from securebus import BUCKET, Client, SecureBus
+
+from jetkube.services.machinery.apimachinery import APISERVER, CONTROLLER_MANAGER, SCHEDULER
+
+pytestmark = pytest.mark.integration
+
+CM_CREATE = "jetkube.api.kube-controller-manager.create.core.v1.pods"
+SCHED_GET = "jetkube.api.kube-scheduler.get.core.v1.pods"
+
+
+async def naive_responder(bus: SecureBus) -> asyncio.Queue[Any]:
+    """An API server face that answers whatever it gets, wherever it is told to."""
+    face = await bus.connect(APISERVER)
+    seen: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def answer(msg: Any) -> None:
+        await seen.put(msg)
+        if msg.reply:
+            await msg.respond(b'{"kind":"Pod","metadata":{"name":"copy"}}')
+
+    await face.subscribe("jetkube.api.*.>", queue="apiserver", cb=answer)
+    return seen
+
+
+async def test_a_requester_chooses_where_the_apiservers_answer_is_published(
+        bus: SecureBus, apiserver_client: Client) -> None:
+    seen = await naive_responder(bus)
+    scheduler = await bus.connect(SCHEDULER)
+    key = f"pods.default.forged-{secrets.token_hex(4)}"
+    await scheduler.nc.publish(SCHED_GET, b"{}", reply=f"$KV.{BUCKET}.{key}")
+    first = await asyncio.wait_for(seen.get(), 3)
+    assert first.reply == f"$KV.{BUCKET}.{key}"
+    assert not first.reply.startswith(f"_INBOX.{SCHEDULER}.")  # what the API server must check
+    kv = await apiserver_client.js.key_value(BUCKET)
+
+    async def forged() -> bytes | None:
+        return (await kv.get(key)).value
+
+    value: bytes | None = await until(forged, timeout=3, retry_on=KeyNotFoundError,
+                        message="the answer written into the bucket")
+    assert value == b'{"kind":"Pod","metadata":{"name":"copy"}}'
+    scheduler.clean()  # the server saw nothing wrong
+
+
+async def test_a_reflected_answer_arrives_as_a_request_without_a_reply(bus: SecureBus) -> None:
+    seen = await naive_responder(bus)
+    manager = await bus.connect(CONTROLLER_MANAGER)
+    await manager.nc.request(CM_CREATE, b"{}", timeout=2)
+    genuine = await asyncio.wait_for(seen.get(), 3)
+    assert genuine.reply.startswith(f"_INBOX.{CONTROLLER_MANAGER}.")
+    scheduler = await bus.connect(SCHEDULER)
+    await scheduler.nc.publish(SCHED_GET, b"{}", reply=CM_CREATE)
+    assert (await asyncio.wait_for(seen.get(), 3)).subject == SCHED_GET
+    reflected = await asyncio.wait_for(seen.get(), 3)
+    assert reflected.subject == CM_CREATE  # "from the controller manager" ...
+    assert reflected.reply == ""  # ... but with no reply in its inbox: refuse it
+    await scheduler.nc.publish(SCHED_GET, b"{}", reply=f"_INBOX.{CONTROLLER_MANAGER}.x")
+    into_inbox = await asyncio.wait_for(seen.get(), 3)
+    assert into_inbox.subject == SCHED_GET  # a reply in another's inbox names the wrong sender
+    assert not into_inbox.reply.startswith(f"_INBOX.{SCHEDULER}.")
+    scheduler.clean()
+
+
+async def test_a_reader_can_aim_a_push_consumer_at_anothers_subscription(
+        bus: SecureBus, apiserver_client: Client) -> None:
+    kv = await apiserver_client.js.key_value(BUCKET)
+    key = f"pods.default.p-{secrets.token_hex(4)}"
+    await kv.put(key, b"pod")
+    node1 = await bus.connect("node:node-1")
+    got: asyncio.Queue[Any] = asyncio.Queue()
+    await node1.subscribe("jetkube.kubelet.node-1.exec", cb=got.put)
+    scheduler = await bus.connect(SCHEDULER)
+    spy = f"spy{secrets.token_hex(4)}"
+    await scheduler.js.add_consumer(f"KV_{BUCKET}", api.ConsumerConfig(
+        name=spy, filter_subject=f"$KV.{BUCKET}.{key}",
+        deliver_subject="jetkube.kubelet.node-1.exec", ack_policy=api.AckPolicy.NONE,
+        mem_storage=True, num_replicas=1, inactive_threshold=5.0))
+    msg = await asyncio.wait_for(got.get(), 3)
+    scheduler.clean()  # accepted without complaint
+    assert msg.data == b"pod"
+    # told apart: the stream's subject, not the kubelet's; a JetStream ack reply naming the
+    # spy's consumer, not the API server's inbox
+    assert msg.subject == f"$KV.{BUCKET}.{key}"
+    assert msg.reply.startswith(f"$JS.ACK.KV_{BUCKET}.{spy}.")
+    assert not msg.reply.startswith(f"_INBOX.{APISERVER}.")
+    await apiserver_client.js.delete_consumer(f"KV_{BUCKET}", spy)  # readers may not delete
