@@ -66,7 +66,7 @@ def _secured_nats(work: Path) -> tuple[subprocess.Popen[bytes], str, dict[str, s
     """nats-server on kctl up's secured configuration: the process, its URL, the API
     server's environment and the admin's connect() keywords."""
     from jetkube.cli.bussecurity import ensure_bus_security
-    from jetkube.cli.components import Plan
+    from jetkube.cli.plan import Plan
 
     plan = Plan(data_dir=work, nats_port=free_port(), nats_monitor_port=free_port(), nodes=0)
     ensure_bus_security(plan)
@@ -75,6 +75,7 @@ def _secured_nats(work: Path) -> tuple[subprocess.Popen[bytes], str, dict[str, s
                             stderr=subprocess.STDOUT)
     wait_for_port("127.0.0.1", plan.nats_port)
     env = {"JETKUBE_NATS_CREDS_FILE": str(plan.creds_file("kube-apiserver")),
+           "JETKUBE_NATS_STORE_CREDS_FILE": str(plan.creds_file("kube-apiserver-store")),
            "JETKUBE_NATS_CA_FILE": str(plan.ca_file)}
     admin = {k: v for k, v in plan.nats_client("admin").items() if v is not None}
     return proc, plan.nats_url, env, admin

@@ -1,4 +1,15 @@
-"""Who may do what on the bus: each NATS identity's publish/subscribe allow-lists.
+"""Who may do what on the bus: two NATS accounts, and each identity's allow-lists.
+
+**Two accounts.** The store (the KV bucket ``KV_<bucket>`` and the node pod stream) lives
+in account ``STORE``, whose only user is the API server's store identity
+(``kube-apiserver-store``).  Everyone else, the API server's face included, is in account
+``BUS``, which reads the store through *mirrors* of those streams (same names, subjects
+and sequences; a mirror stores nothing published to it) kept by nats-server across the
+account boundary (the STORE exports below).  This is what makes "only the API server
+writes the store" hold against every message nats-server itself sends: a JetStream API
+answer, a publish ack or a no-responders status goes to whatever reply subject the client
+named, and inside one account a reply naming ``$KV.<bucket>.<key>`` was stored as that
+key (tests/security pins it); from ``BUS`` no subject reaches a ``STORE`` stream.
 
 nats-server enforces these (its ``authorization { users = [...] }`` with per-user
 ``permissions``); anything not allowed is denied.  The design's rule, "only the API
@@ -21,14 +32,21 @@ from dataclasses import dataclass
 from jetkube.services.machinery.apimachinery import (
     ADMIN,
     APISERVER,
+    APISERVER_STORE,
     CONTROLLER_MANAGER,
     DNS,
+    MIRROR_DELIVER_PREFIX,
     NODE_PREFIX,
     PROXY,
     SCHEDULER,
+    STORE_API_PREFIX,
     inbox_prefix,
 )
 
+STORE_ACCOUNT = "STORE"
+BUS_ACCOUNT = "BUS"
+STORE_API = STORE_API_PREFIX
+MIRROR_DELIVER = MIRROR_DELIVER_PREFIX
 API_PREFIX = "jetkube.api"
 NODE_PODS_STREAM = "JETKUBE_NODE_PODS"
 NODE_PODS_PREFIX = "jetkube.watch.nodes"
@@ -73,11 +91,18 @@ def _kv_filters(bucket: str, resources: tuple[str, ...]) -> list[str]:
 def permissions(identity: str, bucket: str = "jetkube") -> Permissions:
     """The allow-lists of ``identity`` (``node:<name>`` for a node agent) on ``bucket``."""
     kv_stream = f"KV_{bucket}"
-    if identity == ADMIN:
+    if identity == ADMIN:  # everything in BUS: the mirrors, the spans, any subject
         return Permissions(publish=(">",), subscribe=(">",), allow_responses=True)
-    if identity == APISERVER:
+    if identity == APISERVER_STORE:  # alone in STORE: it writes, nobody else is there
         return Permissions(
-            publish=(f"$KV.{bucket}.>", "$JS.API.>", "$JS.FC.>", f"{NODE_PODS_PREFIX}.*.pods",
+            publish=(f"$KV.{bucket}.>", "$JS.API.>", "$JS.FC.>", f"{NODE_PODS_PREFIX}.*.pods"),
+            subscribe=(f"{inbox_prefix(identity)}.>",))
+    if identity == APISERVER:  # its face in BUS: answers, calls kubelets, keeps the mirrors
+        api = "$JS.API"
+        streams = (kv_stream, NODE_PODS_STREAM, "JETKUBE_TRACES")
+        return Permissions(
+            publish=(*(f"{api}.STREAM.{op}.{s}" for s in streams
+                       for op in ("CREATE", "INFO", "UPDATE")),
                      f"{KUBELET_PREFIX}.>", TRACES),
             subscribe=(f"{API_PREFIX}.*.>", f"{KUBELET_PREFIX}.*.stream.>",
                        f"{inbox_prefix(identity)}.>"),
@@ -97,5 +122,30 @@ def permissions(identity: str, bucket: str = "jetkube") -> Permissions:
     return Permissions(tuple(publish), tuple(subscribe), allow_responses=True)
 
 
-CONTROL_PLANE_IDENTITIES = (APISERVER, CONTROLLER_MANAGER, SCHEDULER, PROXY, DNS, ADMIN)
+CONTROL_PLANE_IDENTITIES = (APISERVER_STORE, APISERVER, CONTROLLER_MANAGER, SCHEDULER, PROXY,
+                            DNS, ADMIN)
 """The identities ``kctl up`` always creates (node agents get ``node:<name>`` each)."""
+
+
+def account_of(identity: str) -> str:
+    """The NATS account an identity's user belongs to."""
+    return STORE_ACCOUNT if identity == APISERVER_STORE else BUS_ACCOUNT
+
+
+@dataclass(frozen=True)
+class AccountLinks:
+    """What ``STORE`` exports and ``BUS`` imports so nats-server can keep the mirrors: the
+    consumer-create API of the two origin streams (imported under :data:`STORE_API`), the
+    mirrors' flow-control replies, and their deliver subjects.  Nothing else crosses."""
+
+    services: tuple[tuple[str, str], ...]  # (subject in STORE, subject in BUS)
+    streams: tuple[str, ...]
+
+
+def account_links(bucket: str = "jetkube") -> AccountLinks:
+    creates = [f"CONSUMER.CREATE.{s}{tail}" for s in (f"KV_{bucket}", NODE_PODS_STREAM)
+               for tail in ("", ".>")]
+    return AccountLinks(
+        services=(*((f"$JS.API.{c}", f"{STORE_API}.{c}") for c in creates),
+                  ("$JS.FC.>", "$JS.FC.>")),
+        streams=(f"{MIRROR_DELIVER}.>",))

@@ -16,13 +16,17 @@ restart, no dropped connection).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from jetkube.services.machinery.apimachinery import node_identity
 
 from . import natsconf, pki
-from .buspolicy import CONTROL_PLANE_IDENTITIES
-from .components import Plan
+from .buspolicy import BUS_ACCOUNT, CONTROL_PLANE_IDENTITIES, STORE_ACCOUNT
+from .plan import Plan
 
 SERVER_NAME = "jetkube-nats"
 
@@ -72,3 +76,45 @@ def mint_node_credentials(plan: Plan, node: str, *, nats_pid: int | None) -> Pat
     identity = node_identity(node)
     ensure_bus_security(plan, nats_pid=nats_pid, extra=(identity,))
     return plan.creds_file(identity)
+
+
+GLOBAL_ACCOUNT = "$G"
+"""The account of a nats-server without accounts (data dirs from before the split, and the
+private server ``kctl store snapshot restore`` runs)."""
+
+
+def _accounts_dir(plan: Plan) -> Path:
+    return plan.data_dir / "nats" / "jetstream"
+
+
+def adopt_open_store(plan: Plan) -> bool:
+    """A data dir written by an open (single-account) nats-server keeps its store in the
+    global account; move it into the store account, once, with nats-server stopped.
+    Returns whether it moved."""
+    accounts = _accounts_dir(plan)
+    old, new = accounts / GLOBAL_ACCOUNT, accounts / STORE_ACCOUNT
+    if not (old / "streams" / f"KV_{plan.bucket}").is_dir() or new.exists():
+        return False
+    os.rename(old, new)
+    return True
+
+
+@contextlib.contextmanager
+def store_as_global_account(plan: Plan) -> Iterator[None]:
+    """For a private, account-less nats-server on this data dir (snapshot restore, with
+    the cluster stopped): the store account's data is the global account's meanwhile.
+    The bus's mirrors of the store are dropped afterwards: nats-server rebuilds them from
+    the restored streams when the API server recreates them."""
+    accounts = _accounts_dir(plan)
+    store, glob = accounts / STORE_ACCOUNT, accounts / GLOBAL_ACCOUNT
+    secured = store.is_dir() and not glob.exists()
+    if secured:
+        os.rename(store, glob)
+    try:
+        yield
+    finally:
+        if secured:
+            os.rename(glob, store)
+            for name in (f"KV_{plan.bucket}", "JETKUBE_NODE_PODS"):
+                shutil.rmtree(accounts / BUS_ACCOUNT / "streams" / name, ignore_errors=True)
+

@@ -9,8 +9,16 @@ keys, each with that identity's ``permissions``, rendered here into ``DIR/nats.c
     server_name: "jetkube-nats"
     jetstream { store_dir: "DIR/nats" }
     tls { cert_file: "DIR/pki/nats.crt", key_file: "DIR/pki/nats.key" }
-    authorization { users = [ { nkey: "U…", permissions: { publish: { allow: [...] },
-                                  subscribe: { allow: [...] }, allow_responses: true } }, … ] }
+    accounts {
+      STORE: { jetstream: enabled, users: [ { nkey: "U…", permissions: {…} } ],
+               exports: [ {service: "$JS.API.CONSUMER.CREATE.KV_jetkube"}, …,
+                          {stream: "jetkube.mirror.>"} ] }
+      BUS:   { jetstream: enabled, users: [ … every other identity … ],
+               imports: [ {service: {account: STORE, subject: …}, to: "$JS.store.API.…"}, …] }
+    }
+
+The two accounts and what crosses between them are :mod:`.buspolicy`'s (why: its
+docstring).
 
 There is no anonymous user and no ``no_auth_user``: a connection without a known nkey is
 refused.  TLS authenticates the server only (clients are not asked for certificates:
@@ -30,7 +38,7 @@ from pathlib import Path
 
 import nkeys  # type: ignore[import-untyped]  # no stubs, no py.typed
 
-from .buspolicy import permissions
+from .buspolicy import BUS_ACCOUNT, STORE_ACCOUNT, account_links, account_of, permissions
 from .pki import create_exclusive, write_atomic
 
 SEED_SUFFIX = ".nk"
@@ -123,10 +131,29 @@ def render_nats_conf(*, host: str, port: int, monitor_port: int, store_dir: Path
         cert, key = tls
         lines += ["tls {", f"  cert_file: {_q(cert)}", f"  key_file: {_q(key)}",
                   "  verify: false", "  timeout: 2", "}"]
-    lines += ["authorization {", "  users = ["]
-    for identity in sorted(users):
-        lines += _user_block(identity, users[identity], bucket)
-    lines += ["  ]", "}", ""]
+    links = account_links(bucket)
+    lines.append("accounts {")
+    for account in (STORE_ACCOUNT, BUS_ACCOUNT):
+        lines += [f"  {account}: {{", "    jetstream: enabled", "    users = ["]
+        for identity in sorted(i for i in users if account_of(i) == account):
+            lines += [f"  {line}" for line in _user_block(identity, users[identity], bucket)]
+        lines.append("    ]")
+        if account == STORE_ACCOUNT:
+            lines += ["    exports = ["]
+            lines += [f"      {{service: {_q(store)}, accounts: [{_q(BUS_ACCOUNT)}]}}"
+                      for store, _ in links.services]
+            lines += [f"      {{stream: {_q(s)}, accounts: [{_q(BUS_ACCOUNT)}]}}"
+                      for s in links.streams]
+            lines.append("    ]")
+        else:
+            lines += ["    imports = ["]
+            lines += [f"      {{service: {{account: {_q(STORE_ACCOUNT)}, subject: {_q(store)}}}, "
+                      f"to: {_q(bus)}}}" for store, bus in links.services]
+            lines += [f"      {{stream: {{account: {_q(STORE_ACCOUNT)}, subject: {_q(s)}}}}}"
+                      for s in links.streams]
+            lines.append("    ]")
+        lines.append("  }")
+    lines += ["}", ""]
     return "\n".join(lines)
 
 

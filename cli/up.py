@@ -27,9 +27,10 @@ import yaml
 from jetkube.services.machinery.apimachinery import ADMIN
 
 from . import kubeconfig
-from .bussecurity import ensure_bus_security
-from .components import COMPONENTS, Component, Plan, network_problem, script
+from .bussecurity import adopt_open_store, ensure_bus_security
+from .components import COMPONENTS, Component, network_problem, script
 from .errors import CliError
+from .plan import Plan
 from .procs import ProcRecord, alive, exit_code, is_ours, now_iso, port_in_use, spawn, stop, tail
 
 STATE_FILE = "cluster.json"
@@ -221,6 +222,8 @@ def up(data_dir: Path, overrides: dict[str, Any] | None = None, *,
     token = ensure_token(plan)
     ensure_encryption_config(plan)
     nats_live = next((r.pid for r in live if r.component == "nats"), None)
+    if nats_live is None:
+        adopt_open_store(plan)  # a data dir from before the store had its own account
     ensure_bus_security(plan, nats_pid=nats_live)
     kubeconfig.write_file(plan.kubeconfig, kubeconfig.new_config(server=plan.api_url, token=token))
     started: list[ProcRecord] = []
@@ -231,6 +234,7 @@ def up(data_dir: Path, overrides: dict[str, Any] | None = None, *,
         env = dict(base_env)
         if comp.identity is not None:  # each process proves its own identity, no other
             env["JETKUBE_NATS_CREDS_FILE"] = str(plan.creds_file(comp.identity(i)))
+        env.update(comp.env(plan))
         pid, cmdline, ticks = spawn(argv, log=log, env=env, cwd=data_dir)
         rec = ProcRecord(component=comp.name, name=name, index=i, pid=pid, argv=argv,
                          cmdline=cmdline, start_ticks=ticks, log=str(log),

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from cluster_e2e import Cluster, running_cluster
+from nats.js.errors import KeyNotFoundError
 from polling import until
 
 from jetkube.services.machinery.apimachinery import apierrors
@@ -120,6 +121,40 @@ async def test_a_component_cannot_read_write_or_delete_the_store(bus_cluster: Cl
     assert "keep-me" in bus_cluster.kctl("get", "configmaps", "-o", "name").stdout
     p = bus_cluster.kctl("get", "clusterrolebinding", "evil", check=False)
     assert p.returncode != 0 and "not found" in (p.stdout + p.stderr).lower()
+
+
+async def test_server_made_replies_never_reach_the_store(bus_cluster: Cluster) -> None:
+    """nats-server sends its own answers (a JetStream API reply, a stream's publish ack) to
+    whatever reply subject the client named; naming a key of the bucket stored the answer
+    there while store and readers shared one account.  The store has its own account now,
+    and the readers' copy is a mirror, which stores nothing published to it."""
+    _apply(bus_cluster, {"apiVersion": "v1", "kind": "ConfigMap",
+                         "metadata": {"name": "untouched", "namespace": "default"},
+                         "data": {"v": "1"}})
+    async with bus(bus_cluster, "kube-proxy") as proxy:
+        # the targets exist: the server answers both requests (into the proxy's inbox)
+        info = await proxy.nc.request(f"$JS.API.STREAM.INFO.KV_{BUCKET}", b"", timeout=5)
+        assert json.loads(info.data)["config"]["name"] == f"KV_{BUCKET}"
+        ack = await proxy.nc.request("jetkube.traces.attack", b"{}", timeout=5)
+        assert json.loads(ack.data)["stream"] == "JETKUBE_TRACES"
+        for key in ("configmaps.default.untouched", "clusterrolebindings._.reply-attack"):
+            await proxy.nc.publish(f"$JS.API.STREAM.INFO.KV_{BUCKET}", b"",
+                                   reply=f"$KV.{BUCKET}.{key}")
+            await proxy.nc.publish("jetkube.traces.attack", b"{}", reply=f"$KV.{BUCKET}.{key}")
+        await proxy.nc.flush()
+    # a write after the attack, through the API: once it is visible, so would the attack be
+    _apply(bus_cluster, {"apiVersion": "v1", "kind": "ConfigMap",
+                         "metadata": {"name": "after-attack", "namespace": "default"}})
+    got = json.loads(bus_cluster.kctl("get", "configmap", "untouched", "-o", "json").stdout)
+    assert got["data"] == {"v": "1"}
+    p = bus_cluster.kctl("get", "clusterrolebinding", "reply-attack", check=False)
+    assert p.returncode != 0 and "not found" in (p.stdout + p.stderr).lower()
+    async with bus(bus_cluster, "admin") as admin:  # nor in the readers' mirror
+        kv = await admin.nc.jetstream().key_value(BUCKET)
+        assert json.loads((await kv.get("configmaps.default.untouched")).value)["data"] == {
+            "v": "1"}
+        with pytest.raises(KeyNotFoundError):
+            await kv.get("clusterrolebindings._.reply-attack")
 
 
 async def test_nobody_but_the_api_server_hears_api_requests(bus_cluster: Cluster) -> None:

@@ -13,9 +13,11 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..bussecurity import store_as_global_account
 from ..console import echo
 from ..context import Ctx
 from ..errors import CliError
+from ..plan import Plan
 from ..tables import render
 from ..up import admin_nats, load_state, running
 from .cluster import data_dir_arg
@@ -99,9 +101,13 @@ def run_restore(ctx: Ctx) -> int:
     store_dir = data_dir / "nats"
     from jetkube.services.machinery.store import snapshot
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    state = load_state(data_dir)
+    plan = state.plan if state is not None else Plan(data_dir=data_dir)
     try:
-        res = asyncio.run(snapshot.restore(store_dir, Path(a.file), bucket=a.bucket,
-                                           log_file=data_dir / "logs" / "nats-restore.log"))
+        with store_as_global_account(plan):
+            res = asyncio.run(snapshot.restore(
+                store_dir, Path(a.file), bucket=a.bucket,
+                log_file=data_dir / "logs" / "nats-restore.log"))
     except snapshot.SnapshotError as e:
         raise CliError(str(e)) from None
     echo(f"Restored {res.count} keys into bucket {res.bucket} of {store_dir} "

@@ -26,6 +26,9 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
     p.add_argument("--nats-creds", type=Path,
                    help="nkey seed file of the kube-apiserver identity "
                         "(default: $JETKUBE_NATS_CREDS_FILE)")
+    p.add_argument("--nats-store-creds", type=Path,
+                   help="nkey seed file of the kube-apiserver-store identity, the store "
+                        "account's writer (default: $JETKUBE_NATS_STORE_CREDS_FILE)")
     p.add_argument("--nats-ca", type=Path,
                    help="cluster CA for NATS TLS (default: $JETKUBE_NATS_CA_FILE)")
     p.add_argument("--bind", "--bind-address", dest="bind", default="127.0.0.1")
@@ -56,6 +59,7 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
             p.error(f"--encryption-provider-config: {e}")
     return ServerConfig(
         nats_url=a.nats_url, nats_creds=a.nats_creds, nats_ca=a.nats_ca,
+        nats_store_creds=a.nats_store_creds,
         bind=a.bind, port=a.port, bucket=a.bucket, kv_history=a.kv_history,
         token_file=a.token_file, watch_history=a.watch_cache_size, nats_face=not a.no_nats_face,
         encryption_config=a.encryption_config,

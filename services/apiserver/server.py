@@ -11,10 +11,17 @@ from pathlib import Path
 
 import uvicorn
 
-from ..machinery.apimachinery import APISERVER
+from ..machinery.apimachinery import APISERVER, APISERVER_STORE
 from ..machinery.runtime import Settings
 from ..machinery.service import publish_spans
-from ..machinery.store import NatsStore, NodePodStream, Store, connect, ensure_trace_stream
+from ..machinery.store import (
+    NatsStore,
+    NodePodStream,
+    Store,
+    connect,
+    ensure_store_mirrors,
+    ensure_trace_stream,
+)
 from . import natsface
 from .admission import Admission, AdmissionConfig
 from .auth import Authenticator, Authorizer, load_tokens
@@ -24,6 +31,7 @@ from .front import Front
 from .handlers import Handlers
 from .http import HttpApp
 from .nodeauthorizer import NodeAuthorizer
+from .podproxy import use_connection
 from .subresources import subresource_table
 from .watchcache import WatchCache
 
@@ -39,6 +47,11 @@ class ServerConfig:
     nats_creds: Path | None = None
     """The kube-apiserver identity's nkey seed file (``DIR/creds/kube-apiserver.nk``); None:
     ``$JETKUBE_NATS_CREDS_FILE``, else connect without credentials (with a warning)."""
+    nats_store_creds: Path | None = None
+    """The kube-apiserver-store identity's seed (``DIR/creds/kube-apiserver-store.nk``): on
+    a secured bus the store is a NATS account of its own, written through this second
+    connection, and mirrored into the bus's account for readers.  None:
+    ``$JETKUBE_NATS_STORE_CREDS_FILE``, else one connection does both (an open bus)."""
     nats_ca: Path | None = None
     """The cluster CA the NATS servers' TLS certificates chain to; None:
     ``$JETKUBE_NATS_CA_FILE``, else plain TCP."""
@@ -108,19 +121,29 @@ class ApiServer:
         cfg = self.config
         settings = Settings.from_env()
         creds = str(cfg.nats_creds or settings.nats_creds_file or "") or None
+        store_creds = str(cfg.nats_store_creds or settings.nats_store_creds_file or "") or None
+        ca = str(cfg.nats_ca or settings.nats_ca_file or "") or None
         nc = await connect(cfg.nats_url, name="jetkube-apiserver", identity=APISERVER,
-                           creds_file=creds,
-                           ca_file=str(cfg.nats_ca or settings.nats_ca_file or "") or None)
-        if creds is None:
-            log.warning("connected to NATS without credentials: this bus is not secured, and "
-                        "anyone who reaches it owns the cluster (kctl up secures it: "
-                        "docs/architecture.md, Bus security)")
+                           creds_file=creds, ca_file=ca)
+        store_nc = nc
+        if store_creds is not None:
+            store_nc = await connect(cfg.nats_url, name="jetkube-apiserver-store",
+                                     identity=APISERVER_STORE, creds_file=store_creds,
+                                     ca_file=ca)
+        if creds is None or store_creds is None:
+            log.warning("connected to NATS without %s: this bus is not secured, and anyone "
+                        "who reaches it owns the cluster (kctl up secures it: "
+                        "docs/architecture.md, Bus security)",
+                        "credentials" if creds is None else "a store identity")
         publish_spans(nc, "jetkube-apiserver", settings)
-        store = await NatsStore.open(nc, cfg.bucket, history=cfg.kv_history)
-        node_stream = NodePodStream(nc)
+        store = await NatsStore.open(store_nc, cfg.bucket, history=cfg.kv_history)
+        node_stream = NodePodStream(store_nc)
         await node_stream.ensure()
+        if store_nc is not nc:
+            await ensure_store_mirrors(nc, cfg.bucket, history=cfg.kv_history)
         await ensure_trace_stream(nc)
         front = await self.build(store, node_stream)
+        use_connection(self.handlers, nc)  # kubelets are reached on the bus's side
         face = None
         if cfg.nats_face:
             face = natsface.serve(front, nc, settings.api_subject_prefix)
@@ -141,6 +164,8 @@ class ApiServer:
         # NATS may already be gone (kctl down stops it last, but it can die first):
         # each step is bounded and a failure does not keep the process alive.
         steps = [self.cache.stop(), node_stream.close(), nc.close()]
+        if store_nc is not nc:
+            steps.append(store_nc.close())
         if face is not None:
             steps.insert(0, face.stop())
         for step in steps:

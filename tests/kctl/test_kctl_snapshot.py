@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from jetkube.cli.components import Plan
 from jetkube.cli.main import run
+from jetkube.cli.plan import Plan
 from jetkube.cli.procs import ProcRecord, spawn
 from jetkube.cli.up import State, save_state
 from jetkube.services.machinery.store import NatsStore, connect, snapshot, start_nats_server

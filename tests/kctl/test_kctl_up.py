@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 
 from jetkube.cli import up as upmod
-from jetkube.cli.components import COMPONENTS, Component, Plan
+from jetkube.cli.components import COMPONENTS, Component
 from jetkube.cli.main import run
+from jetkube.cli.plan import Plan
 from jetkube.cli.procs import alive
 from jetkube.services.machinery.store import free_port
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from jetkube.cli import components
-from jetkube.cli.components import COMPONENTS, Component, Plan, network_problem
+from jetkube.cli.components import COMPONENTS, Component, network_problem
 from jetkube.cli.main import run
+from jetkube.cli.plan import Plan
 from jetkube.cli.up import State, load_state, save_state
 
 ROWS = {c.name: c for c in COMPONENTS}

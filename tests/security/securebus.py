@@ -1,9 +1,12 @@
 """A real, secured nats-server for the bus-security tests, and clients that record denials.
 
 :class:`SecureBus` renders a config with cli/natsconf.py (TLS from cli/pki.py, one nkey
-per identity, allow-lists from cli/buspolicy.py), starts nats-server on it (JetStream on,
-loopback, a tmp dir) and connects clients as a component would: ``nkeys_seed``,
-``inbox_prefix=_INBOX.<identity>``, ``tls=client_ssl_context(ca)``.
+per identity, allow-lists from cli/buspolicy.py, two accounts: ``STORE`` for
+kube-apiserver-store alone, ``BUS`` for everyone else), starts nats-server on it
+(JetStream on, loopback, a tmp dir) and connects clients as a component would:
+``nkeys_seed``, ``inbox_prefix=_INBOX.<identity>``, ``tls=client_ssl_context(ca)``.
+:class:`Store` is the store as the API server holds it: written in ``STORE``, read by
+everyone through its mirrors in ``BUS``.
 
 How nats-py (2.16) surfaces a denial, which the tests assert on:
 
@@ -26,6 +29,7 @@ Imported by bare name (tests/security is on sys.path: pytest's prepend import mo
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -35,14 +39,16 @@ from typing import Any
 import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
+from nats.js.errors import KeyNotFoundError
 from polling import until
 
 from jetkube.cli import natsconf, pki
-from jetkube.cli.buspolicy import CONTROL_PLANE_IDENTITIES
+from jetkube.cli.buspolicy import CONTROL_PLANE_IDENTITIES, NODE_PODS_PREFIX, NODE_PODS_STREAM
 from jetkube.services.machinery.apimachinery import inbox_prefix
 from jetkube.services.machinery.store import free_port, nats_server_args, wait_for_port
 
 BUCKET = "jetkube"
+KV_STREAM = f"KV_{BUCKET}"
 NODES = ("node:node-1", "node:node-2")
 API_TIMEOUT = 1.0
 """How long a JetStream API call or request waits: a denied one times out after this."""
@@ -100,6 +106,62 @@ class Client:
     def clean(self) -> None:
         """Assert nothing was refused (the allowed counterpart really was allowed)."""
         assert self.errors == [], f"{self.identity} was refused: {self.error_texts()}"
+
+
+@dataclass
+class Store:
+    """The store as the API server holds it: ``writer`` (kube-apiserver-store, the only user
+    of account ``STORE``) writes the bucket and the node pod stream; ``face``
+    (kube-apiserver, account ``BUS``) keeps their mirrors, which readers watch."""
+
+    writer: Client
+    face: Client
+
+    async def put(self, key: str, value: bytes) -> int:
+        """Write ``key`` in STORE and wait (bounded) until the mirror has it; its sequence."""
+        seq: int = await (await self.writer.js.key_value(BUCKET)).put(key, value)
+        await self.mirrored(seq)
+        return seq
+
+    async def publish_node_pods(self, node: str, event: bytes) -> int:
+        """Publish ``event`` on ``node``'s pod stream in STORE; wait for its mirror."""
+        seq: int = (await self.writer.js.publish(f"{NODE_PODS_PREFIX}.{node}.pods", event)).seq
+        await self.mirrored(seq, NODE_PODS_STREAM)
+        return seq
+
+    async def mirror_last_seq(self, stream: str = KV_STREAM) -> int:
+        """The last sequence of ``stream``'s mirror in BUS (STREAM.INFO by kube-apiserver)."""
+        return int((await self.face.js.stream_info(stream)).state.last_seq)
+
+    async def mirrored(self, seq: int, stream: str = KV_STREAM) -> None:
+        """Wait (bounded) until ``stream``'s mirror in BUS has reached sequence ``seq``."""
+        async def last() -> int:
+            return await self.mirror_last_seq(stream)
+
+        def reached(last_seq: int) -> bool:
+            return last_seq >= seq
+
+        await until(last, accept=reached, timeout=5,
+                    message=f"{stream}'s mirror in BUS reached sequence {seq}")
+
+    async def value(self, key: str) -> bytes | None:
+        """``key``'s value read back in STORE by kube-apiserver-store; None: no such key."""
+        try:
+            entry = await (await self.writer.js.key_value(BUCKET)).get(key)
+        except KeyNotFoundError:
+            return None
+        return entry.value
+
+    async def nothing_written_since(self, seq: int, stream: str = KV_STREAM) -> None:
+        """Nothing entered ``stream`` (the bucket's or the node pods') or its mirror after
+        sequence ``seq``: a write made now in STORE is the very next sequence, and the
+        mirror's last is that write."""
+        if stream == KV_STREAM:
+            after = await self.put(f"barriers.default.b{os.urandom(4).hex()}", b"after")
+        else:
+            after = await self.publish_node_pods("barrier", b"after")
+        assert after == seq + 1, f"{after - seq - 1} unexpected message(s) in STORE's {stream}"
+        assert await self.mirror_last_seq(stream) == after, f"{stream}'s mirror took more"
 
 
 class SecureBus:

@@ -1,6 +1,7 @@
 """cli/natsconf.py: seed files (0600, kept), and a nats.conf that nats-server accepts,
-naming each identity's public nkey with exactly its buspolicy allow-lists, quoted, and
-admitting nobody else."""
+naming each identity's public nkey with exactly its buspolicy allow-lists, quoted, in its
+account (kube-apiserver-store alone in STORE, everyone else in BUS, linked by exactly
+buspolicy's exports and imports), and admitting nobody else."""
 
 from __future__ import annotations
 
@@ -14,7 +15,15 @@ import nkeys  # type: ignore[import-untyped]
 import pytest
 
 from jetkube.cli import natsconf
-from jetkube.cli.buspolicy import CONTROL_PLANE_IDENTITIES, permissions
+from jetkube.cli.buspolicy import (
+    BUS_ACCOUNT,
+    CONTROL_PLANE_IDENTITIES,
+    STORE_ACCOUNT,
+    account_links,
+    account_of,
+    permissions,
+)
+from jetkube.services.machinery.apimachinery import APISERVER_STORE
 from jetkube.services.machinery.store import nats_server_args
 
 IDENTITIES = (*CONTROL_PLANE_IDENTITIES, "node:node-1")
@@ -36,7 +45,7 @@ def render(tmp_path: Path, tls: bool = True) -> tuple[str, dict[str, str]]:
 
 def user_blocks(text: str) -> dict[str, str]:
     """identity -> its rendered user block (each starts with a ``# <identity>`` line)."""
-    parts = re.split(r"^    # (\S+)\n", text, flags=re.M)
+    parts = re.split(r"^ +# (\S+)\n", text, flags=re.M)
     return dict(zip(parts[1::2], parts[2::2], strict=True))
 
 
@@ -85,9 +94,44 @@ def test_conf_names_each_public_key_with_its_allow_lists(tmp_path: Path) -> None
 
 def test_conf_admits_nobody_else(tmp_path: Path) -> None:
     text, _ = render(tmp_path)
-    for anonymous in ("no_auth_user", "user:", "password", "token"):
+    for anonymous in ("no_auth_user", "user:", "password", "token", "authorization"):
         assert anonymous not in text
-    assert re.search(r"^authorization \{", text, flags=re.M)
+    assert re.search(r"^accounts \{", text, flags=re.M)  # users exist only in its accounts
+    assert text.count("users = [") == 2
+
+
+def accounts(text: str) -> dict[str, str]:
+    """account name -> its rendered block (``  <NAME>: {`` up to the next one)."""
+    parts = re.split(r"^  ([A-Z]+): \{\n", text, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def test_conf_puts_the_store_identity_alone_in_store_linked_to_bus_by_the_mirrors_needs(
+        tmp_path: Path) -> None:
+    text, users = render(tmp_path)
+    blocks = accounts(text)
+    assert sorted(blocks) == [BUS_ACCOUNT, STORE_ACCOUNT]
+    assert [account_of(i) for i in IDENTITIES].count(STORE_ACCOUNT) == 1
+    for identity in IDENTITIES:
+        home = STORE_ACCOUNT if identity == APISERVER_STORE else BUS_ACCOUNT
+        assert account_of(identity) == home
+        assert f'nkey: "{users[identity]}"' in blocks[home], identity
+        other = BUS_ACCOUNT if home == STORE_ACCOUNT else STORE_ACCOUNT
+        assert users[identity] not in blocks[other], identity
+    for block in blocks.values():
+        assert "jetstream: enabled" in block
+    links = account_links("jetkube")
+    exports = re.findall(r"^      \{(service|stream): (\"[^\"]+\")", blocks[STORE_ACCOUNT], re.M)
+    assert exports == [*(("service", f'"{store}"') for store, _ in links.services),
+                       *(("stream", f'"{s}"') for s in links.streams)]
+    imports = re.findall(r'subject: "([^"]+)"\}(?:, to: "([^"]+)")?\}$', blocks[BUS_ACCOUNT], re.M)
+    assert imports == [*links.services, *((s, "") for s in links.streams)]
+    # STORE's JetStream API crosses only as consumer creation on its two streams
+    assert {bus for _, bus in links.services} == {
+        "$JS.store.API.CONSUMER.CREATE.KV_jetkube", "$JS.store.API.CONSUMER.CREATE.KV_jetkube.>",
+        "$JS.store.API.CONSUMER.CREATE.JETKUBE_NODE_PODS",
+        "$JS.store.API.CONSUMER.CREATE.JETKUBE_NODE_PODS.>", "$JS.FC.>"}
+    assert "exports" not in blocks[BUS_ACCOUNT] and "imports" not in blocks[STORE_ACCOUNT]
 
 
 def test_every_subject_is_quoted(tmp_path: Path) -> None:
@@ -148,7 +192,7 @@ def test_existing_call_sites_keep_the_flag_form(tmp_path: Path) -> None:
 
 def test_the_architecture_doc_lists_each_identitys_allow_lists() -> None:
     """docs/architecture.md's permission table is the code's (buspolicy.permissions)."""
-    from jetkube.cli.buspolicy import CONTROL_PLANE_IDENTITIES, permissions
+    from jetkube.cli.buspolicy import CONTROL_PLANE_IDENTITIES, account_of, permissions
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text()
     rows = {line.split("|")[1].strip().strip("`"): line for line in doc.splitlines()
@@ -157,6 +201,7 @@ def test_the_architecture_doc_lists_each_identitys_allow_lists() -> None:
         assert identity in rows, identity
         cells = [c.strip() for c in rows[identity].split("|")[1:-1]]
         p = permissions(identity)
-        assert cells[2] == "<br>".join(f"`{s}`" for s in p.publish), identity
-        assert cells[3] == "<br>".join(f"`{s}`" for s in p.subscribe), identity
-        assert cells[4] == ("yes" if p.allow_responses else "no"), identity
+        assert cells[1] == account_of(identity), identity
+        assert cells[3] == "<br>".join(f"`{s}`" for s in p.publish), identity
+        assert cells[4] == "<br>".join(f"`{s}`" for s in p.subscribe), identity
+        assert cells[5] == ("yes" if p.allow_responses else "no"), identity

@@ -1,6 +1,7 @@
 """A node agent (``node:<name>``) serves its own kubelet subjects to the API server,
-watches its own pod stream, and nothing of another node's; it cannot call a kubelet
-itself nor read the API server's replies."""
+watches its own pod stream (the BUS mirror of the stream the API server's store identity
+writes in STORE), and nothing of another node's; it cannot call a kubelet itself nor read
+the API server's replies."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import nats
 import pytest
 from nats.js import api
-from securebus import Client, SecureBus, pub_denied, sub_denied
+from securebus import Client, SecureBus, Store, pub_denied, sub_denied
 
 from jetkube.cli.buspolicy import NODE_PODS_STREAM
 
@@ -62,11 +63,10 @@ async def watch_node_pods(node: Client, subject: str) -> asyncio.Queue[Any]:
     return got
 
 
-async def test_a_node_watches_its_own_pod_stream_only(bus: SecureBus,
-                                                      apiserver_client: Client) -> None:
+async def test_a_node_watches_its_own_pod_stream_only(bus: SecureBus, store: Store) -> None:
     own, other = "jetkube.watch.nodes.node-1.pods", "jetkube.watch.nodes.node-2.pods"
-    await apiserver_client.js.publish(own, b"pod for node-1")
-    await apiserver_client.js.publish(other, b"pod for node-2")
+    await store.publish_node_pods("node-1", b"pod for node-1")  # in STORE, then mirrored
+    await store.publish_node_pods("node-2", b"pod for node-2")
     node1 = await bus.connect(NODE1)
     got = await watch_node_pods(node1, own)
     msg = await asyncio.wait_for(got.get(), 3)

@@ -1,6 +1,8 @@
-"""The store on a secured bus: kube-apiserver alone writes the bucket; the scheduler
-reads by watching, through a *named, filtered* consumer whose filter (pods, nodes) is in
-the create subject, and can neither write, get a key, nor watch anything else.
+"""The store on a secured bus: the API server's store identity (kube-apiserver-store, alone
+in account STORE) writes the bucket, and nats-server keeps its mirror in account BUS; the
+scheduler reads by watching that mirror through a *named, filtered* consumer whose filter
+(pods, nodes) is in the create subject, and can neither write, get a key, nor watch
+anything else.  The API server's face in BUS (kube-apiserver) cannot write keys either.
 
 Every refusal comes two ways (securebus.py): the call times out
 (``nats.errors.TimeoutError``: the server dropped the message) and the error callback
@@ -16,25 +18,31 @@ from typing import Any
 import nats
 import pytest
 from nats.js import api
-from securebus import BUCKET, Client, SecureBus, pub_denied
+from securebus import BUCKET, KV_STREAM, Client, SecureBus, Store, pub_denied
 
-from jetkube.services.machinery.apimachinery import SCHEDULER
+from jetkube.services.machinery.apimachinery import ADMIN, SCHEDULER
 
 pytestmark = pytest.mark.integration
 
-KV_STREAM = f"KV_{BUCKET}"
 POD, SECRET = "pods.default.a", "secrets.default.s"
 
 
-async def seeded(apiserver: Client) -> None:
-    """The targets exist: a pod and a secret, readable by the API server (both routes)."""
-    kv = await apiserver.js.key_value(BUCKET)
-    await kv.put(POD, b"pod")
-    await kv.put(SECRET, b"secret")
+async def seeded(bus: SecureBus, store: Store) -> int:
+    """The targets exist: a pod and a secret, in STORE (both get routes serve the secret to
+    its writer) and in the BUS mirror readers use (admin, who may do anything in BUS, gets
+    it).  Returns the secret's sequence."""
+    await store.put(POD, b"pod")
+    seq = await store.put(SECRET, b"secret")
     for direct in (False, True):
-        msg = await apiserver.js.get_msg(KV_STREAM, subject=f"$KV.{BUCKET}.{SECRET}", direct=direct)
+        msg = await store.writer.js.get_msg(KV_STREAM, subject=f"$KV.{BUCKET}.{SECRET}",
+                                            direct=direct)
         assert msg.data == b"secret"
-    apiserver.clean()
+    admin = await bus.connect(ADMIN)
+    mirrored = await admin.js.get_msg(KV_STREAM, subject=f"$KV.{BUCKET}.{SECRET}")
+    assert (mirrored.data, mirrored.seq) == (b"secret", seq)  # same sequence on both sides
+    store.writer.clean()
+    admin.clean()
+    return seq
 
 
 def consumer_config(client: Client, name: str | None, filter_subject: str | None,
@@ -45,8 +53,8 @@ def consumer_config(client: Client, name: str | None, filter_subject: str | None
 
 
 async def watch(client: Client, filter_subject: str) -> tuple[str, Any]:
-    """Create a named consumer on ``filter_subject`` delivering to the client's inbox; return
-    its name and the first message delivered."""
+    """Create a named consumer of the mirror on ``filter_subject`` delivering to the
+    client's inbox; return its name and the first message delivered."""
     got: asyncio.Queue[Any] = asyncio.Queue()
     deliver = f"_INBOX.{client.identity}.{secrets.token_hex(4)}"
     sub = await client.subscribe(deliver, cb=got.put)
@@ -57,22 +65,34 @@ async def watch(client: Client, filter_subject: str) -> tuple[str, Any]:
     return name, msg
 
 
-async def test_the_apiserver_creates_the_bucket_and_writes_keys(bus: SecureBus,
-                                                                apiserver_client: Client) -> None:
-    await seeded(apiserver_client)
-    kv = await apiserver_client.js.key_value(BUCKET)
+async def test_the_store_identity_writes_keys_and_the_mirror_follows(
+        bus: SecureBus, store: Store) -> None:
+    await seeded(bus, store)
+    kv = await store.writer.js.key_value(BUCKET)
     assert (await kv.get(POD)).value == b"pod"
     await kv.delete(SECRET)
-    await kv.put(SECRET, b"secret")
-    apiserver_client.clean()
+    seq = await kv.put(SECRET, b"secret")
+    await store.mirrored(seq)
+    mirror = (await store.face.js.stream_info(KV_STREAM)).config.mirror
+    assert mirror is not None and mirror.name == KV_STREAM  # BUS holds a mirror, not the bucket
+    store.writer.clean()
+    store.face.clean()
+
+
+async def test_the_apiservers_face_cannot_write_a_key(bus: SecureBus, store: Store) -> None:
+    await seeded(bus, store)  # the store identity's writes land (seeded waits for the mirror)
+    before = await store.mirror_last_seq()
+    await store.face.nc.publish(f"$KV.{BUCKET}.{POD}", b"evil")
+    await store.face.refused(pub_denied(f"$KV.{BUCKET}.{POD}"))
+    assert await store.value(POD) == b"pod"
+    await store.nothing_written_since(before)
 
 
 @pytest.mark.parametrize("op", ["put", "delete", "publish"])
-async def test_the_scheduler_cannot_write_a_key(bus: SecureBus, apiserver_client: Client,
-                                                op: str) -> None:
-    await seeded(apiserver_client)
+async def test_the_scheduler_cannot_write_a_key(bus: SecureBus, store: Store, op: str) -> None:
+    before = await seeded(bus, store)
     scheduler = await bus.connect(SCHEDULER)
-    kv = await scheduler.js.key_value(BUCKET)  # STREAM.INFO: allowed, readers need it
+    kv = await scheduler.js.key_value(BUCKET)  # STREAM.INFO of the mirror: readers need it
     with pytest.raises(nats.errors.TimeoutError):
         if op == "put":
             await kv.put(POD, b"evil")
@@ -82,15 +102,15 @@ async def test_the_scheduler_cannot_write_a_key(bus: SecureBus, apiserver_client
             await scheduler.js.publish(f"$KV.{BUCKET}.{SECRET}", b"evil")
     target = SECRET if op == "publish" else POD
     await scheduler.refused(pub_denied(f"$KV.{BUCKET}.{target}"))
-    admin_kv = await apiserver_client.js.key_value(BUCKET)
-    assert (await admin_kv.get(POD)).value == b"pod"
-    assert (await admin_kv.get(SECRET)).value == b"secret"
+    assert await store.value(POD) == b"pod"
+    assert await store.value(SECRET) == b"secret"
+    await store.nothing_written_since(before)
 
 
 @pytest.mark.parametrize("direct", [False, True], ids=["STREAM.MSG.GET", "DIRECT.GET"])
-async def test_the_scheduler_cannot_get_a_secret(bus: SecureBus, apiserver_client: Client,
+async def test_the_scheduler_cannot_get_a_secret(bus: SecureBus, store: Store,
                                                  direct: bool) -> None:
-    await seeded(apiserver_client)  # both routes serve the secret to the API server
+    await seeded(bus, store)  # the secret is in the mirror the scheduler reads
     scheduler = await bus.connect(SCHEDULER)
     with pytest.raises(nats.errors.TimeoutError):
         await scheduler.js.get_msg(KV_STREAM, subject=f"$KV.{BUCKET}.{SECRET}", direct=direct)
@@ -99,20 +119,22 @@ async def test_the_scheduler_cannot_get_a_secret(bus: SecureBus, apiserver_clien
     await scheduler.refused(pub_denied(route))
 
 
-async def test_the_scheduler_cannot_kv_get_a_secret(bus: SecureBus, apiserver_client: Client) -> None:
-    await seeded(apiserver_client)
+async def test_the_scheduler_cannot_kv_get_a_secret(bus: SecureBus, store: Store) -> None:
+    await seeded(bus, store)
     scheduler = await bus.connect(SCHEDULER)
     kv = await scheduler.js.key_value(BUCKET)
     with pytest.raises(nats.errors.TimeoutError):
         await kv.get(SECRET)
-    # kv.get takes the direct route when the bucket allows it (the fixture's does)
-    assert (await apiserver_client.js.stream_info(KV_STREAM)).config.allow_direct
-    await scheduler.refused(pub_denied(f"$JS.API.DIRECT.GET.{KV_STREAM}.$KV.{BUCKET}.{SECRET}"))
+    # kv.get takes the route the stream's config names: the mirror serves no direct gets
+    # (the bucket in STORE does), so it asks STREAM.MSG.GET
+    assert not (await store.face.js.stream_info(KV_STREAM)).config.allow_direct
+    assert (await store.writer.js.stream_info(KV_STREAM)).config.allow_direct
+    await scheduler.refused(pub_denied(f"$JS.API.STREAM.MSG.GET.{KV_STREAM}"))
 
 
 async def test_the_scheduler_watches_pods_with_a_named_filtered_consumer(
-        bus: SecureBus, apiserver_client: Client) -> None:
-    await seeded(apiserver_client)
+        bus: SecureBus, store: Store) -> None:
+    await seeded(bus, store)
     scheduler = await bus.connect(SCHEDULER)
     name, msg = await watch(scheduler, f"$KV.{BUCKET}.pods.>")
     assert (msg.subject, msg.data) == (f"$KV.{BUCKET}.{POD}", b"pod")
@@ -133,9 +155,9 @@ async def test_the_scheduler_watches_pods_with_a_named_filtered_consumer(
     (None, f"$KV.{BUCKET}.pods.>", f"CREATE.{KV_STREAM}"),  # unnamed: the filter is in the body
 ], ids=["secrets", "everything", "wildcard-resource", "named-unfiltered", "unnamed"])
 async def test_the_scheduler_cannot_watch_beyond_its_resources(
-        bus: SecureBus, apiserver_client: Client, name: str | None, filter_subject: str | None,
+        bus: SecureBus, store: Store, name: str | None, filter_subject: str | None,
         create_subject: str) -> None:
-    await seeded(apiserver_client)
+    await seeded(bus, store)
     scheduler = await bus.connect(SCHEDULER)
     await watch(scheduler, f"$KV.{BUCKET}.pods.>")  # the allowed counterpart works
     scheduler.clean()
@@ -147,9 +169,10 @@ async def test_the_scheduler_cannot_watch_beyond_its_resources(
 
 
 async def test_the_scheduler_cannot_use_the_legacy_durable_create(bus: SecureBus,
-                                                                  apiserver_client: Client) -> None:
-    await seeded(apiserver_client)
+                                                                  store: Store) -> None:
+    await seeded(bus, store)
     scheduler = await bus.connect(SCHEDULER)
+    await watch(scheduler, f"$KV.{BUCKET}.pods.>")  # the allowed counterpart works
     config = api.ConsumerConfig(durable_name="d", filter_subject=f"$KV.{BUCKET}.pods.>",
                                 ack_policy=api.AckPolicy.NONE)
     with pytest.raises(nats.errors.TimeoutError):
@@ -163,16 +186,17 @@ async def test_the_scheduler_cannot_use_the_legacy_durable_create(bus: SecureBus
     ({"filter_subjects": [f"$KV.{BUCKET}.pods.>", f"$KV.{BUCKET}.secrets.>"]}, 10137),
 ], ids=["other-filter", "filter-list", "filter-list-with-pods"])
 async def test_jetstream_refuses_a_body_filter_other_than_the_subjects(
-        bus: SecureBus, apiserver_client: Client, body_filter: dict[str, Any], code: int) -> None:
+        bus: SecureBus, store: Store, body_filter: dict[str, Any], code: int) -> None:
     """The allow-list sees only the subject; JetStream makes the body agree with it."""
-    await seeded(apiserver_client)
+    await seeded(bus, store)
     scheduler = await bus.connect(SCHEDULER)
     subject = f"$JS.API.CONSUMER.CREATE.{KV_STREAM}.w-body.$KV.{BUCKET}.pods.>"
     base = {"name": "w-body", "deliver_subject": f"_INBOX.{SCHEDULER}.body", "ack_policy": "none"}
     agreeing = {"stream_name": KV_STREAM, "config": {**base, "filter_subject": f"$KV.{BUCKET}.pods.>"}}
     ok = json.loads((await scheduler.nc.request(subject, json.dumps(agreeing).encode(), timeout=2)).data)
     assert "error" not in ok, ok  # the permitted request passes the same gate
-    await apiserver_client.js.delete_consumer(KV_STREAM, "w-body")  # readers may not delete
+    admin = await bus.connect(ADMIN)
+    await admin.js.delete_consumer(KV_STREAM, "w-body")  # readers may not delete; admin may
     forged = {"stream_name": KV_STREAM, "config": {**base, **body_filter}}
     reply = json.loads((await scheduler.nc.request(subject, json.dumps(forged).encode(), timeout=2)).data)
     assert reply["error"]["err_code"] == code, reply

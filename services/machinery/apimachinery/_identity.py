@@ -16,12 +16,20 @@ from dataclasses import dataclass
 from ._keys import encode_token
 
 APISERVER = "kube-apiserver"
+APISERVER_STORE = "kube-apiserver-store"
+"""The API server's second identity, the only user of the store's own NATS account (it
+writes the bucket and the node pod streams; it never sends API requests)."""
 CONTROLLER_MANAGER = "kube-controller-manager"
 SCHEDULER = "kube-scheduler"
 PROXY = "kube-proxy"
 DNS = "kube-dns"
 ADMIN = "admin"
 NODE_PREFIX = "node:"
+
+STORE_API_PREFIX = "$JS.store.API"
+"""Where the bus's account reaches the store account's JetStream API (mirrors only)."""
+MIRROR_DELIVER_PREFIX = "jetkube.mirror"
+"""Deliver subjects of the mirrors' consumers on the store's streams."""
 
 NODES_GROUP = "system:nodes"
 MASTERS_GROUP = "system:masters"

@@ -94,6 +94,10 @@ class Settings(_Frozen):
     """This process's nkey seed file (``DIR/creds/<identity>.nk``, 0600, written by ``kctl up``
     or ``kctl node-credentials``); empty: connect without credentials, which only a NATS
     server without authorization accepts (unit tests)."""
+    nats_store_creds_file: str = ""
+    """The API server only: the seed of its store identity (``kube-apiserver-store``), the
+    one user of the store's NATS account; empty: the store shares the bus's account (an
+    open bus)."""
     nats_ca_file: str = ""
     """The cluster CA (``DIR/pki/ca.crt``) the NATS servers' TLS certificates must chain to;
     empty: plain TCP (a server that requires TLS then refuses the connection)."""

@@ -25,6 +25,7 @@ from ._contract import (
     WatchHandler,
 )
 from ._memory import MemoryStore
+from ._mirror import ensure_store_mirrors
 from ._nats import BucketNotFoundError, NatsConnection, NatsStore, connect
 from ._natsserver import (
     NatsServerNotFound,
@@ -58,6 +59,7 @@ __all__ = [
     "WatchEvent",
     "WatchHandler",
     "connect",
+    "ensure_store_mirrors",
     "ensure_trace_stream",
     "find_nats_server",
     "free_port",

@@ -165,6 +165,9 @@ def status(path: Path) -> SnapshotInfo:
 def _stream_config(info: SnapshotInfo, bucket: str, first_seq: int) -> api.StreamConfig:
     d = dict(info.stream_config)
     d.pop("metadata", None)
+    if d.pop("mirror", None) is not None:  # saved from the bus's mirror of the store:
+        d.pop("sources", None)              # restore the KV stream it mirrors
+        d.update(allow_rollup_hdrs=True, deny_delete=True, discard="new")
     d["name"] = _stream_name(bucket)
     d["subjects"] = [f"$KV.{bucket}.>"]
     if not d.get("max_msgs_per_subject"):
