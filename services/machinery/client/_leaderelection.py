@@ -12,8 +12,8 @@ candidates can never both think they took it.
 - **Renew**: the leader rewrites ``renewTime`` every ``retry_period``.  If
   no renewal succeeds within ``renew_deadline`` (< lease duration) it stops
   leading: cancels the ``on_started_leading`` task and calls
-  ``on_stopped_leading``; ``run()`` returns.  The process should then exit,
-  as Kubernetes components do, rather than try to lead again with stale state.
+  ``on_stopped_leading``; ``run()`` returns.  The caller campaigns again with fresh
+  state (machinery/service ``lead_forever``); it never exits for that.
 - **Release**: when ``run()`` is cancelled while leading and
   ``release_on_cancel`` is set, the Lease is handed back (empty holder), so
   a standby takes over at its next retry instead of after the lease duration.

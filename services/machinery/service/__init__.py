@@ -11,6 +11,8 @@ from __future__ import annotations
 from ._service import (
     ServiceRuntime,
     add_service_flags,
+    lead_forever,
+    new_term,
     open_runtime,
     publish_spans,
     run_service,
@@ -20,6 +22,8 @@ from ._service import (
 __all__ = [
     "ServiceRuntime",
     "add_service_flags",
+    "lead_forever",
+    "new_term",
     "open_runtime",
     "publish_spans",
     "run_service",

@@ -5,8 +5,14 @@ the store (read side: informers), builds the API client (write side: NATS
 request/reply as the service's bus identity), optionally takes a Lease (leader
 election, as kube-scheduler and kube-controller-manager do), runs the
 service's body, and on SIGTERM/SIGINT stops it, releases the lease and
-closes.  A leader that loses its lease exits non-zero, as Kubernetes
-components do, so a supervisor restarts it as a standby.
+closes.
+
+A leader-elected service never exits because leading ended (:func:`lead_forever`): when
+it loses its Lease (the API server or NATS away longer than the renew deadline, or
+another candidate took it) or its body fails, it steps down (its body is cancelled, the
+Lease handed back when it can be), and campaigns again.  Each term runs on a fresh
+:class:`ServiceRuntime` view with informers and an event recorder of its own, so
+nothing a finished term registered (informer handlers cannot be removed) outlives it.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import socket
 import sys
 import uuid
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..client import ApiClient, EventRecorder, LeaderElector, SharedInformerFactory, WorkQueue
@@ -130,6 +136,59 @@ async def _open_store(nc: NatsConnection, settings: Settings) -> NatsStore:
 Body = Callable[[ServiceRuntime], Coroutine[Any, Any, None]]
 
 
+def new_term(rt: ServiceRuntime) -> ServiceRuntime:
+    """``rt`` with informers and an event recorder of its own (one leadership term's)."""
+    return replace(rt, informers=SharedInformerFactory(rt.store, clock=rt.clock,
+                                                       settings=rt.settings),
+                   events=EventRecorder(rt.api, rt.name, clock=rt.clock))
+
+
+async def lead_forever(rt: ServiceRuntime, lease: str, body: Body, *,
+                       on_term: Callable[[ServiceRuntime], None] | None = None,
+                       retry_after: float = 1.0) -> None:
+    """Campaign for ``lease``; while leading, run ``body`` on a fresh term; when leading
+    ends (lost lease, or the body failed), step down and campaign again.  Returns only
+    when cancelled."""
+    terms = 0
+    while True:
+        term = new_term(rt)
+        failed = asyncio.Event()
+
+        async def lead(term: ServiceRuntime = term, failed: asyncio.Event = failed) -> None:
+            if on_term is not None:
+                on_term(term)
+            try:
+                await body(term)
+                log.error("%s: its body returned while leading; stepping down", rt.name)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s failed while leading; stepping down", rt.name)
+            failed.set()
+
+        elector = LeaderElector(
+            rt.api, LEASE_NAMESPACE, lease, rt.identity, rt.clock,
+            on_started_leading=lead, on_stopped_leading=lambda: None,
+            settings=rt.settings.leader_election, release_on_cancel=True,
+            on_new_leader=lambda who: log.info("leader of %s is now %s", lease, who))
+        election = asyncio.create_task(elector.run())
+        give_up = asyncio.create_task(failed.wait())
+        try:
+            await asyncio.wait({election, give_up}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (election, give_up):
+                task.cancel()
+            with contextlib.suppress(BaseException):
+                await election
+            give_up.cancel()
+            await term.informers.stop()
+            await term.events.flush()
+        terms += 1
+        log.warning("%s stepped down from lease %s/%s (term %d); campaigning again",
+                    rt.name, LEASE_NAMESPACE, lease, terms)
+        await rt.clock.sleep(retry_after)
+
+
 async def _serve(name: str, settings: Settings, identity: str, body: Body,
                  lease: str | None) -> int:
     rt = await open_runtime(name, settings, identity)
@@ -137,16 +196,10 @@ async def _serve(name: str, settings: Settings, identity: str, body: Body,
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    lost = asyncio.Event()
     if lease is None:
         work: asyncio.Task[None] = asyncio.create_task(body(rt))
     else:
-        elector = LeaderElector(
-            rt.api, LEASE_NAMESPACE, lease, rt.identity, rt.clock,
-            on_started_leading=lambda: body(rt), on_stopped_leading=lost.set,
-            settings=settings.leader_election,
-            on_new_leader=lambda who: log.info("leader of %s is now %s", lease, who))
-        work = asyncio.create_task(elector.run())
+        work = asyncio.create_task(lead_forever(rt, lease, body))
         log.info("%s waiting to lead lease %s/%s as %s", name, LEASE_NAMESPACE, lease,
                  rt.identity)
     stopper = asyncio.create_task(stop.wait())
@@ -156,9 +209,6 @@ async def _serve(name: str, settings: Settings, identity: str, body: Body,
         exc = work.exception() if not work.cancelled() else None
         if exc is not None:
             log.error("%s failed: %r", name, exc, exc_info=exc)
-            code = 1
-        elif lost.is_set():
-            log.error("%s lost its lease; exiting", name)
             code = 1
     work.cancel()
     stopper.cancel()
