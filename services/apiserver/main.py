@@ -35,6 +35,8 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
     p.add_argument("--port", "--secure-port", dest="port", type=int, default=6443)
     p.add_argument("--bucket", default="jetkube")
     p.add_argument("--kv-history", type=int, default=8)
+    p.add_argument("--kv-replicas", type=int, default=1, choices=(1, 3, 5),
+                   help="replicas of the bucket and every stream (never lowered)")
     p.add_argument("--token-file", "--token-auth-file", dest="token_file", type=Path)
     p.add_argument("--service-cluster-ip-range", default="10.96.0.0/16")
     p.add_argument("--service-node-port-range", default="30000-32767")
@@ -61,6 +63,7 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         nats_url=a.nats_url, nats_creds=a.nats_creds, nats_ca=a.nats_ca,
         nats_store_creds=a.nats_store_creds,
         bind=a.bind, port=a.port, bucket=a.bucket, kv_history=a.kv_history,
+        kv_replicas=a.kv_replicas,
         token_file=a.token_file, watch_history=a.watch_cache_size, nats_face=not a.no_nats_face,
         encryption_config=a.encryption_config,
         admission=AdmissionConfig(service_cidr=a.service_cluster_ip_range, node_port_range=ports,

@@ -63,6 +63,9 @@ class ServerConfig:
     """The JetStream key-value bucket that holds the cluster's objects."""
     kv_history: int = 8
     """Revisions the bucket keeps per key (applied when the bucket is created)."""
+    kv_replicas: int = 1
+    """Replicas of the bucket and of every stream (3 on a 3-node NATS cluster); an existing
+    stream's replicas are raised to this, never lowered."""
     token_file: Path | None = None
     """Static bearer tokens (kube-apiserver's ``--token-auth-file``); None: no authentication."""
     admission: AdmissionConfig = field(default_factory=AdmissionConfig)
@@ -136,12 +139,14 @@ class ApiServer:
                         "docs/architecture.md, Bus security)",
                         "credentials" if creds is None else "a store identity")
         publish_spans(nc, "jetkube-apiserver", settings)
-        store = await NatsStore.open(store_nc, cfg.bucket, history=cfg.kv_history)
-        node_stream = NodePodStream(store_nc)
+        store = await NatsStore.open(store_nc, cfg.bucket, history=cfg.kv_history,
+                                     replicas=cfg.kv_replicas)
+        node_stream = NodePodStream(store_nc, replicas=cfg.kv_replicas)
         await node_stream.ensure()
         if store_nc is not nc:
-            await ensure_store_mirrors(nc, cfg.bucket, history=cfg.kv_history)
-        await ensure_trace_stream(nc)
+            await ensure_store_mirrors(nc, cfg.bucket, history=cfg.kv_history,
+                                       replicas=cfg.kv_replicas)
+        await ensure_trace_stream(nc, replicas=cfg.kv_replicas)
         front = await self.build(store, node_stream)
         use_connection(self.handlers, nc)  # kubelets are reached on the bus's side
         face = None

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from jetkube.schemas import format_time
+from jetkube.schemas.fielderrors import dns1123_subdomain
 from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery import selector_from_label_selector
 
@@ -152,6 +153,10 @@ async def bind(h: ResourceHandlers, req: ApiRequest, binding: Obj) -> Obj:
     if not node or not isinstance(node, str):
         raise apierrors.invalid("Binding", name, [{
             "field": "target.name", "reason": "FieldValueRequired", "message": "Required value"}])
+    if problems := dns1123_subdomain(node):  # a Node's name, or no node can ever run it
+        raise apierrors.invalid("Binding", name, [{
+            "field": "target.name", "reason": "FieldValueInvalid",
+            "message": f"Invalid value: {node!r}: {'; '.join(problems)}"}])
     if target and target.get("kind") not in (None, "", "Node"):
         raise apierrors.invalid("Binding", name, [{
             "field": "target.kind", "reason": "FieldValueNotSupported",

@@ -26,6 +26,11 @@ class ControllerManagerOptions:
     """The prefix length of each node's podCIDR."""
     allocate_node_cidrs: bool = True
     """Whether node IPAM gives nodes a podCIDR at all."""
+    orphan_pod_quarantine_seconds: float = 40.0
+    """How long a pod's node must be missing before podgc deletes the pod (Kubernetes'
+    podgc quarantine, fixed at 40 s there; shorter here for tests)."""
+    terminated_pod_gc_threshold: int = 12_500
+    """Finished pods (Succeeded/Failed) kept before the oldest are deleted; 0: keep all."""
     concurrent_syncs: dict[str, int] = field(default_factory=dict)
     """Workers per controller name (``workers``); a controller not listed has its default."""
 

@@ -30,6 +30,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[ControllerManagerOptions,
     p.add_argument("--cluster-cidr", default="10.244.0.0/16")
     p.add_argument("--node-cidr-mask-size", type=int, default=24)
     p.add_argument("--allocate-node-cidrs", default="true", choices=("true", "false"))
+    p.add_argument("--orphan-pod-quarantine-seconds", type=float, default=40.0,
+                   metavar="SECONDS", help="how long a pod's node must be missing before "
+                                           "podgc deletes the pod")
+    p.add_argument("--terminated-pod-gc-threshold", type=int, default=12_500, metavar="N",
+                   help="finished pods kept before podgc deletes the oldest (0: keep all)")
     add_service_flags(p)
     a = p.parse_args(argv)
     try:
@@ -44,7 +49,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[ControllerManagerOptions,
                    node_monitor_grace_period=a.node_monitor_grace_period,
                    node_startup_grace_period=a.node_startup_grace_period,
                    cluster_cidr=a.cluster_cidr, node_cidr_mask_size=a.node_cidr_mask_size,
-                   allocate_node_cidrs=a.allocate_node_cidrs == "true")
+                   allocate_node_cidrs=a.allocate_node_cidrs == "true",
+                   terminated_pod_gc_threshold=max(0, a.terminated_pod_gc_threshold),
+                   orphan_pod_quarantine_seconds=max(0.0, a.orphan_pod_quarantine_seconds))
     try:
         settings = settings_from_flags(a)
     except ValueError as err:

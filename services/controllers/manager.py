@@ -27,6 +27,7 @@ CONTROLLERS: dict[str, str] = {
     "daemonset": "jetkube.services.controllers.daemonset",
     "nodeipam": "jetkube.services.controllers.nodeipam",
     "servicelb": "jetkube.services.controllers.servicelb",
+    "podgc": "jetkube.services.controllers.podgc",
 }
 
 

@@ -178,6 +178,18 @@ async def test_binding_assigns_a_pod_once() -> None:
     assert code == 409 and "already assigned" in st["message"]
 
 
+async def test_binding_to_a_name_no_node_can_have_is_invalid() -> None:
+    api = await make_api()
+    await api.ok("POST", PODS, pod("web"))
+    for bad in ("Node_1", "node 1", "-node", "n" * 254, "a..b"):
+        code, st = await api.call("POST", f"{PODS}/web/binding", {
+            "apiVersion": "v1", "kind": "Binding", "metadata": {"name": "web"},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": bad}})
+        assert code == 422 and st["reason"] == "Invalid", (bad, st)
+        assert st["details"]["causes"][0]["field"] == "target.name"
+    assert not (await api.ok("GET", f"{PODS}/web"))["spec"].get("nodeName")  # nothing written
+
+
 async def test_system_namespaces_and_default_rbac_exist_from_the_start() -> None:
     api = await make_api()
     names = {n["metadata"]["name"] for n in (await api.ok("GET", "/api/v1/namespaces"))["items"]}

@@ -36,9 +36,10 @@ async def ensure_mirror(nc: NATS, name: str, deliver: str, **limits: object) -> 
         log.debug("mirror %s: %s", name, err)
 
 
-async def ensure_store_mirrors(nc: NATS, bucket: str, *, history: int) -> None:
+async def ensure_store_mirrors(nc: NATS, bucket: str, *, history: int,
+                               replicas: int = 1) -> None:
     """The mirrors readers watch: the bucket's stream and the node pod stream."""
     await ensure_mirror(nc, f"KV_{bucket}", f"kv.{bucket}", max_msgs_per_subject=history,
-                        max_msg_size=2 * 1024 * 1024)
+                        max_msg_size=2 * 1024 * 1024, num_replicas=replicas)
     await ensure_mirror(nc, NODE_PODS_STREAM, "nodepods", max_age=3600.0,
-                        max_msgs_per_subject=100_000)
+                        max_msgs_per_subject=100_000, num_replicas=replicas)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import nats
@@ -32,6 +32,7 @@ from ._contract import (
     WatchEvent,
     WatchHandler,
 )
+from ._streams import replicas_to_keep
 
 _EXPECT = "Nats-Expected-Last-Subject-Sequence"
 _OP = "KV-Operation"
@@ -70,6 +71,11 @@ class NatsStore:
         js = nc.jetstream()
         try:
             kv = await js.key_value(bucket)
+            if create:  # the writer: raise the replicas to what it asks, never lower them
+                info = await js.stream_info(f"KV_{bucket}")
+                if replicas_to_keep(info.config.num_replicas, replicas) > (
+                        info.config.num_replicas or 1):
+                    await js.update_stream(replace(info.config, num_replicas=replicas))
         except jserr.BucketNotFoundError:
             if not create:
                 raise

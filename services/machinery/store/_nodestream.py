@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from nats.aio.client import Client as NATS
 from nats.js import api
-from nats.js import errors as jserr
 
 from ..apimachinery import encode_token
 from ._consumer import OrderedConsumer
+from ._streams import ensure_stream
 
 log = logging.getLogger(__name__)
 
@@ -42,21 +42,20 @@ class _Subscription:
 
 
 class NodePodStream:
-    def __init__(self, nc: NATS, *, max_age: float = 3600.0) -> None:
+    def __init__(self, nc: NATS, *, max_age: float = 3600.0, replicas: int = 1) -> None:
         self.nc = nc
         self.js = nc.jetstream()
         self.max_age = max_age
+        self.replicas = replicas
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def ensure(self) -> None:
-        cfg = api.StreamConfig(
-            name=NODE_PODS_STREAM, subjects=[f"{NODE_PODS_SUBJECT_PREFIX}.*.pods"], max_age=self.max_age,
-            storage=api.StorageType.FILE, duplicate_window=120.0,
-            max_msgs_per_subject=100_000, discard=api.DiscardPolicy.OLD)
-        try:
-            await self.js.add_stream(cfg)
-        except jserr.BadRequestError:
-            await self.js.update_stream(cfg)
+        """Create the stream, or bring it to this config; its replicas are never lowered."""
+        await ensure_stream(self.js, api.StreamConfig(
+            name=NODE_PODS_STREAM, subjects=[f"{NODE_PODS_SUBJECT_PREFIX}.*.pods"],
+            max_age=self.max_age, storage=api.StorageType.FILE, duplicate_window=120.0,
+            max_msgs_per_subject=100_000, discard=api.DiscardPolicy.OLD,
+            num_replicas=self.replicas))
 
     def publish(self, node: str, event: bytes, dedup_id: str) -> None:
         """Publish in the background, in call order; failures are logged (resync heals)."""

@@ -17,20 +17,17 @@ from nats.aio.client import Client as NATS
 from nats.js import api
 from nats.js import errors as jserr
 
+from ._streams import ensure_stream
+
 STREAM = "JETKUBE_TRACES"
 SUBJECTS = "jetkube.traces.>"
 
 
 async def ensure_trace_stream(nc: NATS, *, max_age: float = 3600.0,
-                              max_bytes: int = 256 * 1024 * 1024) -> None:
-    js = nc.jetstream()
-    cfg = api.StreamConfig(name=STREAM, subjects=[SUBJECTS], max_age=max_age,
-                           max_bytes=max_bytes, storage=api.StorageType.FILE,
-                           discard=api.DiscardPolicy.OLD)
-    try:
-        await js.add_stream(cfg)
-    except jserr.BadRequestError:
-        await js.update_stream(cfg)
+                              max_bytes: int = 256 * 1024 * 1024, replicas: int = 1) -> None:
+    await ensure_stream(nc.jetstream(), api.StreamConfig(
+        name=STREAM, subjects=[SUBJECTS], max_age=max_age, max_bytes=max_bytes,
+        storage=api.StorageType.FILE, discard=api.DiscardPolicy.OLD, num_replicas=replicas))
 
 
 async def read_trace(nc: NATS, trace_id: str, *, limit_s: float = 10.0) -> list[dict[str, Any]]:
