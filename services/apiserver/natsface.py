@@ -76,14 +76,24 @@ def request_from_message(subject: str, headers: dict[str, str], body: bytes,
     )
 
 
+REPLY_MARGIN = 4096
+"""Bytes of a NATS message left for the reply's headers."""
+
+
 async def handle(front: Front, subject: str, headers: dict[str, str], body: bytes,
-                 prefix: str = API_SUBJECT) -> tuple[bytes, dict[str, str]]:
-    """One request of the NATS face: the reply body and its headers."""
+                 prefix: str = API_SUBJECT, max_payload: int | None = None
+                 ) -> tuple[bytes, dict[str, str]]:
+    """One request of the NATS face: the reply body and its headers.  No reply is bigger
+    than ``max_payload`` (the server's message limit): a list page that would be is cut
+    to fewer items (a page may hold fewer than ``limit``, as Kubernetes allows); a list
+    asked for without ``limit`` is refused with 413, naming the remedy."""
     try:
         req = request_from_message(subject, headers, body, prefix)
         result = await front.serve(req, None, user=req.user)
         if not isinstance(result, Response):
             raise apierrors.method_not_allowed("streaming is not served over NATS")
+        if max_payload and len(result.body) > max_payload - REPLY_MARGIN:
+            result = await _smaller_page(front, req, result, max_payload - REPLY_MARGIN)
     except apierrors.ApiError as err:
         result = Response(err.code, orjson.dumps(err.to_status()))
     except Exception as err:  # never leave a caller without an answer
@@ -93,13 +103,33 @@ async def handle(front: Front, subject: str, headers: dict[str, str], body: byte
     return result.body, {"Jetkube-Code": str(result.code)}
 
 
+async def _smaller_page(front: Front, req: ApiRequest, result: Response, room: int) -> Response:
+    if req.verb != "list":
+        raise apierrors.ApiError(413, "RequestEntityTooLarge",
+                                 f"the answer ({len(result.body)} bytes) is larger than one NATS "
+                                 f"message may be ({room} bytes)")
+    limit = int(req.query.get("limit") or 0)
+    if limit <= 0:
+        raise apierrors.ApiError(413, "RequestEntityTooLarge",
+                                 f"the list ({len(result.body)} bytes) is larger than one NATS "
+                                 f"message may be ({room} bytes): ask for it in pages "
+                                 "(limit and continue)")
+    while len(result.body) > room and limit > 1:
+        limit = max(1, limit * room // (2 * len(result.body)) or 1)
+        req.query["limit"] = str(limit)
+        again = await front.serve(req, None, user=req.user)
+        assert isinstance(again, Response)
+        result = again
+    return result
+
+
 def serve(front: Front, nc: NatsConnection, prefix: str = API_SUBJECT) -> Server:
     """The NATS face on ``nc`` under ``prefix`` (``Settings.api_subject_prefix``; start it
     with ``await server.start()``)."""
 
     async def on_request(subject: str, headers: dict[str, str], body: bytes
                          ) -> tuple[bytes, dict[str, str]]:
-        return await handle(front, subject, headers, body, prefix)
+        return await handle(front, subject, headers, body, prefix, nc.max_payload)
 
     return Server(nc, f"{prefix}.*.>", QUEUE_GROUP, on_request,
                   accept=lambda subject, reply: reply_is_senders(subject, reply, prefix))

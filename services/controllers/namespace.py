@@ -144,7 +144,9 @@ class NamespaceController:
 
         async def one_resource(r: ResourceType) -> None:
             try:
-                listed = await self.api.request("list", r.plural, namespace, group=r.group)
+                # in pages: one NATS reply is at most max_payload (1 MiB by default), and a
+                # namespace's objects of one kind are easily more
+                listed = await self.api.list(r.plural, namespace, group=r.group)
             except apierrors.ApiError as err:
                 left.failures.append(f"{r.group_resource}: {err}")
                 return

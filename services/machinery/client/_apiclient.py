@@ -121,7 +121,7 @@ class ApiClient:
 
     async def list(self, resource: str, namespace: str | None = None, *,
                    label_selector: str | None = None, field_selector: str | None = None,
-                   page_size: int = LIST_PAGE) -> Obj:
+                   page_size: int = LIST_PAGE, group: str | None = None) -> Obj:
         """A whole list, fetched in pages (a NATS message is at most 1 MiB by default, and
         a thousand pods with status is more than that); the items of every page, with the
         first page's resourceVersion."""
@@ -130,10 +130,11 @@ class ApiClient:
             q["labelSelector"] = label_selector
         if field_selector:
             q["fieldSelector"] = field_selector
-        out = await self.request("list", resource, namespace, query=q)
+        out = await self.request("list", resource, namespace, query=q, group=group)
         items: list[Obj] = list(out.get("items") or [])
         while cont := (out.get("metadata") or {}).get("continue"):
-            out = await self.request("list", resource, namespace, query={**q, "continue": cont})
+            out = await self.request("list", resource, namespace, query={**q, "continue": cont},
+                                     group=group)
             items += out.get("items") or []
         first = dict(out)
         first["items"] = items
