@@ -27,7 +27,6 @@ import yaml
 from jetkube.services.machinery.apimachinery import ADMIN
 
 from . import kubeconfig
-from .bussecurity import adopt_open_store, ensure_bus_security
 from .components import COMPONENTS, Component, network_problem, script
 from .errors import CliError
 from .plan import Plan
@@ -221,6 +220,9 @@ def up(data_dir: Path, overrides: dict[str, Any] | None = None, *,
                                "--nats-monitor-port, or stop it with kctl down)")
     token = ensure_token(plan)
     ensure_encryption_config(plan)
+    # imported here: the CA and nkey libraries cost every other kctl command ~70 ms
+    from .bussecurity import adopt_open_store, ensure_bus_security
+
     nats_live = next((r.pid for r in live if r.component == "nats"), None)
     if nats_live is None:
         adopt_open_store(plan)  # a data dir from before the store had its own account

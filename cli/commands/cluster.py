@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..bussecurity import mint_node_credentials
 from ..console import echo, err, out
 from ..context import Ctx
 from ..errors import CliError
@@ -117,6 +116,8 @@ def run_node_credentials(ctx: Ctx) -> int:
     state = load_state(data_dir)
     if state is None:
         raise CliError(f"no cluster in {data_dir} (start one with kctl up)")
+    from ..bussecurity import mint_node_credentials  # CA and nkey libraries: only here
+
     nats_pid = next((r.pid for r in running(data_dir) if r.component == "nats"), None)
     seed = mint_node_credentials(state.plan, node, nats_pid=nats_pid)
     plan = state.plan

@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..bussecurity import store_as_global_account
 from ..console import echo
 from ..context import Ctx
 from ..errors import CliError
@@ -101,6 +100,8 @@ def run_restore(ctx: Ctx) -> int:
     store_dir = data_dir / "nats"
     from jetkube.services.machinery.store import snapshot
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    from ..bussecurity import store_as_global_account
+
     state = load_state(data_dir)
     plan = state.plan if state is not None else Plan(data_dir=data_dir)
     try:

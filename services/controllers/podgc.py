@@ -19,15 +19,14 @@ Handlers only map events to keys; each reconcile reads the caches again.
 
 from __future__ import annotations
 
-import copy
 import logging
 
-from jetkube.schemas import format_time
 from jetkube.schemas.objects import Obj
 
 from ..machinery.apimachinery import apierrors
 from ..machinery.client import NORMAL, Controller, Requeue, WorkQueue, by_field
 from .context import ControllerContext
+from .disruption import delete_pod
 
 log = logging.getLogger(__name__)
 
@@ -115,30 +114,14 @@ class PodGCController:
             await self._force_delete(pod, f"more than {self.threshold} terminated pods")
 
     async def _force_delete(self, pod: Obj, why: str, *, disruption: bool = False) -> None:
+        mark = ("DeletionByPodGC", "PodGC: node no longer exists") if disruption else None
+        if not await delete_pod(self.api, pod, disruption=mark, now=self.clock.now(),
+                                grace_period_seconds=0):
+            return
         md = pod["metadata"]
         ns, name = md["namespace"], md["name"]
-        try:
-            if disruption:
-                new = copy.deepcopy(pod)
-                status = new.setdefault("status", {})
-                conds = [c for c in status.get("conditions") or []
-                         if c.get("type") != "DisruptionTarget"]
-                conds.append({"type": "DisruptionTarget", "status": "True",
-                              "reason": "DeletionByPodGC",
-                              "message": "PodGC: node no longer exists",
-                              "lastTransitionTime": format_time(self.clock.now())})
-                status["conditions"] = conds
-                await self.api.update_status("pods", ns, name, new)
-            await self.api.delete("pods", ns, name, grace_period_seconds=0)
-        except apierrors.ApiError as err:
-            if err.code == 404:
-                return
-            if err.code == 409:
-                raise Requeue(reason=f"pod {ns}/{name} changed; re-checking") from None
-            raise
         log.info("deleted pod %s/%s: %s", ns, name, why)
         self.events.record(pod, NORMAL, "PodGC", f"Deleted pod {ns}/{name}: {why}")
-
 
 def build(ctx: ControllerContext) -> PodGCController:
     return PodGCController(ctx)

@@ -21,18 +21,17 @@ already finished (Succeeded/Failed) are left alone, so a Job's history is not lo
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 from datetime import datetime
 
-from jetkube.schemas import Taint, Toleration, format_time, parse_time, toleration_tolerates_taint
+from jetkube.schemas import Taint, Toleration, parse_time, toleration_tolerates_taint
 from jetkube.schemas.objects import Obj
 
-from ..machinery.apimachinery import apierrors
 from ..machinery.client import NORMAL, Controller, Requeue, SharedInformerFactory, WorkQueue, by_field
 from ..machinery.runtime.telemetry import context_from_object
 from .context import ControllerContext
+from .disruption import delete_pod
 
 log = logging.getLogger(__name__)
 
@@ -136,23 +135,11 @@ class TaintEvictionController:
     async def _evict(self, pod: Obj) -> None:
         md = pod["metadata"]
         ns, name = md["namespace"], md["name"]
-        new = copy.deepcopy(pod)
-        status = new.setdefault("status", {})
-        conds = [c for c in status.get("conditions") or [] if c.get("type") != "DisruptionTarget"]
-        conds.append({"type": "DisruptionTarget", "status": "True",
-                      "reason": "DeletionByTaintManager",
-                      "message": "Taint manager: deleting due to NoExecute taint",
-                      "lastTransitionTime": format_time(self.clock.now())})
-        status["conditions"] = conds
-        try:
-            await self.api.update_status("pods", ns, name, new)
-            await self.api.delete("pods", ns, name)
-        except apierrors.ApiError as err:
-            if err.code == 404:
-                return
-            if err.code == 409:
-                raise Requeue(reason=f"pod {ns}/{name} changed; re-checking") from None
-            raise
+        if not await delete_pod(
+                self.api, pod, now=self.clock.now(),
+                disruption=("DeletionByTaintManager",
+                            "Taint manager: deleting due to NoExecute taint")):
+            return
         log.info("evicted pod %s/%s from node %s (NoExecute taint)", ns, name,
                  (pod.get("spec") or {}).get("nodeName"))
         self.events.record(pod, NORMAL, "TaintManagerEviction",
