@@ -103,6 +103,8 @@ def permissions(identity: str, bucket: str = "jetkube") -> Permissions:
         return Permissions(
             publish=(*(f"{api}.STREAM.{op}.{s}" for s in streams
                        for op in ("CREATE", "INFO", "UPDATE")),
+                     # a stalled mirror is asked to step down (store/_mirror.py MirrorDoctor)
+                     *(f"{api}.STREAM.LEADER.STEPDOWN.{s}" for s in streams[:2]),
                      f"{KUBELET_PREFIX}.>", TRACES),
             subscribe=(f"{API_PREFIX}.*.>", f"{KUBELET_PREFIX}.*.stream.>",
                        f"{inbox_prefix(identity)}.>"),

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from jetkube.services.machinery.apimachinery import node_identity
@@ -27,8 +27,6 @@ from jetkube.services.machinery.apimachinery import node_identity
 from . import natsconf, pki
 from .buspolicy import BUS_ACCOUNT, CONTROL_PLANE_IDENTITIES, STORE_ACCOUNT
 from .plan import Plan
-
-SERVER_NAME = "jetkube-nats"
 
 
 def node_names(plan: Plan) -> list[str]:
@@ -45,36 +43,51 @@ def _identities(plan: Plan) -> list[str]:
     return list(dict.fromkeys(want))
 
 
-def ensure_bus_security(plan: Plan, *, nats_pid: int | None = None,
+def ensure_bus_security(plan: Plan, *, nats_pids: Sequence[int] = (),
                         extra: tuple[str, ...] = ()) -> bool:
-    """Write what is missing (CA, certificates, seeds) and re-render ``nats.conf``;
-    reload the running nats-server (``nats_pid``) when the config changed.  Returns
-    whether it changed."""
+    """Write what is missing (CA, certificates, seeds) and re-render each NATS node's
+    config (one, or three with ``plan.ha``); reload the running nats-servers
+    (``nats_pids``) when a config changed.  Returns whether one changed."""
     pki.ensure_ca(plan.pki_dir)
     cert, key = pki.ensure_serving_cert(plan.pki_dir, "nats", [plan.host])
+    route_cert = pki.ensure_serving_cert(plan.pki_dir, "nats-route", [plan.host], peer=True) \
+        if plan.ha else None
     users: dict[str, str] = {}
     for identity in [*_identities(plan), *extra]:
         seed = natsconf.ensure_identity(plan.creds_dir, identity)
         users[identity] = natsconf.public_key(seed)
-    text = natsconf.render_nats_conf(
-        host=plan.host, port=plan.nats_port, monitor_port=plan.nats_monitor_port,
-        store_dir=plan.data_dir / "nats", server_name=SERVER_NAME, bucket=plan.bucket,
-        users=users, tls=(cert, key))
-    try:
-        changed = plan.nats_conf.read_text() != text
-    except FileNotFoundError:
-        changed = True
+    changed = False
+    for i in range(plan.nats_nodes):
+        routes = None
+        if route_cert is not None:
+            routes = natsconf.Routes(
+                host=plan.host, port=plan.nats_cluster_port + i,
+                peers=[(plan.host, plan.nats_cluster_port + j)
+                       for j in range(plan.nats_nodes) if j != i],
+                cert=route_cert[0], key=route_cert[1], ca=plan.ca_file)
+        text = natsconf.render_nats_conf(
+            host=plan.host, port=plan.nats_port + i, monitor_port=plan.nats_monitor_port + i,
+            store_dir=plan.nats_node_dir(i), server_name=plan.nats_node_name(i),
+            bucket=plan.bucket, users=users, tls=(cert, key), routes=routes,
+            sync=plan.nats_sync)
+        path = plan.nats_node_conf(i)
+        try:
+            same = path.read_text() == text
+        except FileNotFoundError:
+            same = False
+        if not same:
+            natsconf.write_nats_conf(path, text)
+            changed = True
     if changed:
-        natsconf.write_nats_conf(plan.nats_conf, text)
-        if nats_pid is not None:
-            natsconf.reload_nats(nats_pid)
+        for pid in nats_pids:
+            natsconf.reload_nats(pid)
     return changed
 
 
-def mint_node_credentials(plan: Plan, node: str, *, nats_pid: int | None) -> Path:
+def mint_node_credentials(plan: Plan, node: str, *, nats_pids: Sequence[int]) -> Path:
     """The seed file of ``node``'s agent, created and admitted (nats.conf, reload)."""
     identity = node_identity(node)
-    ensure_bus_security(plan, nats_pid=nats_pid, extra=(identity,))
+    ensure_bus_security(plan, nats_pids=nats_pids, extra=(identity,))
     return plan.creds_file(identity)
 
 

@@ -75,7 +75,20 @@ def _nats_argv(p: Plan, i: int) -> list[str]:
     # imported here: the store package loads nats-py, which `kctl get` does not need
     from jetkube.services.machinery.store import find_nats_server
 
-    return [find_nats_server(), "-c", str(p.nats_conf)]  # written by kctl up (bussecurity.py)
+    # written by kctl up (bussecurity.py)
+    return [find_nats_server(), "-c", str(p.nats_node_conf(i))]
+
+
+def _nats_health(p: Plan, i: int) -> str | None:
+    """A single node: JetStream answers.  A cluster: each node but the last is up (its
+    JetStream waits for a quorum that is not started yet); the last waits until every
+    node's JetStream is ready (a meta leader elected, every node current)."""
+    if p.nats_nodes > 1 and i < p.nats_nodes - 1:
+        return _http_ok(f"{p.nats_node_monitor_url(i)}/varz")
+    for j in range(p.nats_nodes):
+        if problem := _http_ok(f"{p.nats_node_monitor_url(j)}/healthz"):
+            return problem
+    return None
 
 
 def _nats_available(p: Plan) -> str | None:
@@ -93,11 +106,12 @@ def _nats_available(p: Plan) -> str | None:
 def _apiserver_argv(p: Plan, i: int) -> list[str]:
     exe = script("jetkube-apiserver", search_path=False)  # this venv's, else the module
     base = [exe] if exe else [sys.executable, "-m", "jetkube.services.apiserver"]
-    return [*base, "--nats-url", p.nats_url, "--bind", p.host, "--port", str(p.api_port),
-            "--bucket", p.bucket, "--token-file", str(p.token_file),
+    return [*base, "--nats-url", p.nats_url, "--bind", p.host, "--port", str(p.api_port + i),
+            "--bucket", p.bucket, "--kv-replicas", str(p.replicas),
+            "--token-file", str(p.token_file),
             "--encryption-provider-config", str(p.encryption_config),
             "--service-cluster-ip-range", p.service_cidr,
-            "--service-node-port-range", "30000-32767"]
+            "--service-node-port-range", "30000-32767", *extra_args("jetkube-apiserver")]
 
 
 def apiserver_available(p: Plan | None = None) -> str | None:
@@ -277,29 +291,40 @@ class Component:
     env: Callable[[Plan], dict[str, str]] = lambda p: {}  # more environment of its own
 
     def names(self, p: Plan) -> list[tuple[int, str]]:
+        """(index, process name) of each instance: ``name``, or ``name-1``, ``name-2``…
+        when there are several and the row names them no other way."""
         n = self.instances(p)
-        return [(i, self.instance_name(i) if self.instance_name else self.name) for i in range(n)]
+
+        def named(i: int) -> str:
+            if self.instance_name:
+                return self.instance_name(i)
+            return f"{self.name}-{i + 1}" if n > 1 else self.name
+        return [(i, named(i)) for i in range(n)]
 
 
 COMPONENTS: list[Component] = [
     Component(
-        name="nats", argv=_nats_argv, available=_nats_available,
-        health=lambda p, i: _http_ok(f"{p.nats_monitor_url}/healthz"),
-        endpoint=lambda p, i: p.nats_url, ports=lambda p: [p.nats_port, p.nats_monitor_port]),
+        name="nats", argv=_nats_argv, available=_nats_available, health=_nats_health,
+        instances=lambda p: p.nats_nodes, endpoint=lambda p, i: p.nats_node_url(i),
+        ports=lambda p: [port for i in range(p.nats_nodes) for port in (
+            p.nats_port + i, p.nats_monitor_port + i,
+            *((p.nats_cluster_port + i,) if p.ha else ()))]),
     Component(
         name="apiserver", argv=_apiserver_argv, available=apiserver_available,
-        identity=lambda i: APISERVER,
+        identity=lambda i: APISERVER, instances=lambda p: p.control_plane_replicas,
         env=lambda p: {"JETKUBE_NATS_STORE_CREDS_FILE": str(p.creds_file(APISERVER_STORE))},
-        health=lambda p, i: _http_ok(f"{p.api_url}/healthz"),
-        endpoint=lambda p, i: p.api_url, ports=lambda p: [p.api_port]),
+        health=lambda p, i: _http_ok(f"{p.api_url_of(i)}/healthz"),
+        endpoint=lambda p, i: p.api_url_of(i),
+        ports=lambda p: [p.api_port + i for i in range(p.control_plane_replicas)]),
     Component(
         name="controller-manager",
         argv=_script_argv("jetkube-controller-manager", _controller_manager_flags),
         available=_script_available("jetkube-controller-manager"),
-        identity=lambda i: CONTROLLER_MANAGER),
+        instances=lambda p: p.control_plane_replicas, identity=lambda i: CONTROLLER_MANAGER),
     Component(
         name="scheduler", argv=_script_argv("jetkube-scheduler"),
-        available=_script_available("jetkube-scheduler"), identity=lambda i: SCHEDULER),
+        available=_script_available("jetkube-scheduler"),
+        instances=lambda p: p.control_plane_replicas, identity=lambda i: SCHEDULER),
     Component(
         name="kubelet", argv=_script_argv("jetkube-kubelet", _node_flags),
         available=_kubelet_available,

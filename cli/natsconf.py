@@ -33,7 +33,8 @@ from __future__ import annotations
 import os
 import re
 import signal
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import nkeys  # type: ignore[import-untyped]  # no stubs, no py.typed
@@ -111,13 +112,48 @@ def _user_block(identity: str, nkey: str, bucket: str) -> list[str]:
     return lines
 
 
+CLUSTER_NAME = "jetkube"
+
+
+@dataclass(frozen=True)
+class Routes:
+    """One node's place in a JetStream cluster: where it listens for routes, the other
+    nodes' route addresses, and the mutual-TLS files that admit a route (a peer must
+    show a certificate of the cluster CA: nothing else can join)."""
+
+    host: str
+    port: int
+    peers: Sequence[tuple[str, int]]
+    cert: Path
+    key: Path
+    ca: Path
+
+
+SYNC_INTERVALS = {"default": None, "always": "always"}
+"""``--nats-sync`` values and the ``sync_interval`` each writes (None: nats-server's own
+default, an fsync every 2 minutes)."""
+
+
+def _cluster_block(r: Routes) -> list[str]:
+    routes = ", ".join(_q(f"nats-route://{_hostport(h, p)}") for h, p in r.peers)
+    return ["cluster {", f"  name: {_q(CLUSTER_NAME)}", f"  listen: {_q(_hostport(r.host, r.port))}",
+            f"  routes: [{routes}]",
+            "  tls {", f"    cert_file: {_q(r.cert)}", f"    key_file: {_q(r.key)}",
+            f"    ca_file: {_q(r.ca)}", "    verify: true", "    timeout: 2", "  }", "}"]
+
+
 def render_nats_conf(*, host: str, port: int, monitor_port: int, store_dir: Path,
                      server_name: str, bucket: str, users: Mapping[str, str],
-                     tls: tuple[Path, Path] | None) -> str:
+                     tls: tuple[Path, Path] | None, routes: Routes | None = None,
+                     sync: str = "default") -> str:
     """The nats-server config admitting exactly ``users`` (identity -> public nkey), each
-    with its allow-lists on ``bucket`` (:func:`.buspolicy.permissions`)."""
+    with its allow-lists on ``bucket`` (:func:`.buspolicy.permissions`); with ``routes``,
+    one node of a JetStream cluster."""
     if not users:
         raise ValueError("a nats config needs at least one user: nobody could connect")
+    if sync not in SYNC_INTERVALS:
+        raise ValueError(f"nats sync {sync!r}: expected one of {', '.join(SYNC_INTERVALS)}")
+    interval = SYNC_INTERVALS[sync]
     lines = [
         "# Written by kctl up (jetkube.cli.natsconf) from cli/buspolicy.py: edits are lost.",
         f"listen: {_q(_hostport(host, port))}",
@@ -125,12 +161,15 @@ def render_nats_conf(*, host: str, port: int, monitor_port: int, store_dir: Path
         f"server_name: {_q(server_name)}",
         "jetstream {",
         f"  store_dir: {_q(store_dir)}",
+        *([f"  sync_interval: {_q(interval)}"] if interval else []),
         "}",
     ]
     if tls is not None:
         cert, key = tls
         lines += ["tls {", f"  cert_file: {_q(cert)}", f"  key_file: {_q(key)}",
                   "  verify: false", "  timeout: 2", "}"]
+    if routes is not None:
+        lines += _cluster_block(routes)
     links = account_links(bucket)
     lines.append("accounts {")
     for account in (STORE_ACCOUNT, BUS_ACCOUNT):

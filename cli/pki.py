@@ -207,11 +207,23 @@ def _covers(cert: x509.Certificate, want: set[x509.GeneralName]) -> bool:
     return want <= have
 
 
-def ensure_serving_cert(pki_dir: Path, name: str, hosts: Iterable[str]) -> tuple[Path, Path]:
+def _usages(cert: x509.Certificate) -> set[x509.ObjectIdentifier]:
+    try:
+        return set(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+    except x509.ExtensionNotFound:
+        return set()
+
+
+def ensure_serving_cert(pki_dir: Path, name: str, hosts: Iterable[str], *,
+                        peer: bool = False) -> tuple[Path, Path]:
     """``pki_dir/<name>.crt`` and ``.key``: a serving certificate for ``hosts`` signed by
     the cluster CA (made by :func:`ensure_ca` if missing), re-issued with a new key when
     missing, expiring within 30 days, not covering ``hosts`` (plus 127.0.0.1 and
-    localhost), or not issued by the current CA.  Returns (certificate, key)."""
+    localhost), or not issued by the current CA.  ``peer``: also a client certificate
+    (NATS routes: each node dials the others and both sides verify).  Returns
+    (certificate, key)."""
+    usages = [ExtendedKeyUsageOID.SERVER_AUTH, *([ExtendedKeyUsageOID.CLIENT_AUTH] if peer
+                                                  else [])]
     ca_files = ensure_ca(pki_dir)
     ca_key = _load_key(ca_files.key)
     ca_cert = _load_cert(ca_files.cert)
@@ -220,7 +232,8 @@ def ensure_serving_cert(pki_dir: Path, name: str, hosts: Iterable[str]) -> tuple
     want = _san_set(hosts)
     cert, key = _load_cert(crt_path), _load_key(key_path)
     if (cert is not None and key is not None and _same_key(cert, key) and _fresh(cert)
-            and _covers(cert, want) and _signed_by(cert, ca_cert)):
+            and _covers(cert, want) and _signed_by(cert, ca_cert)
+            and _usages(cert) == set(usages)):
         return crt_path, key_path
     key = _new_key()
     now = _now()
@@ -238,7 +251,7 @@ def ensure_serving_cert(pki_dir: Path, name: str, hosts: Iterable[str]) -> tuple
                                          content_commitment=False, key_encipherment=False,
                                          data_encipherment=False, key_agreement=False,
                                          encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
                            critical=False)

@@ -27,6 +27,19 @@ class Plan:
     cluster_cidr: str = "10.244.0.0/16"  # pods: a /24 of it per node (nodeipam)
     service_cidr: str = "10.96.0.0/16"  # ClusterIPs
     cluster_domain: str = "cluster.local"
+    ha: bool = False
+    """Three NATS nodes in one JetStream cluster, two API servers, two controller-managers
+    and two schedulers (standbys elected by Lease); fixed for a data dir once it holds a
+    store."""
+    kv_replicas: int = 0
+    """Replicas of the KV bucket and every stream (0: 3 with ``ha``, else 1); never lowered
+    on an existing stream."""
+    nats_cluster_port: int = 6222
+    """The first NATS route port (``ha``: node i listens on this + i, mutual TLS)."""
+    nats_sync: str = "default"
+    """How often nats-server fsyncs its stream files: ``default`` (every 2 minutes, its own
+    default) or ``always`` (before each acknowledgement).  What an acknowledged write
+    survives either way: docs/architecture.md, Durability."""
 
     @property
     def cluster_dns(self) -> str:
@@ -34,16 +47,53 @@ class Plan:
         return str(ipaddress.ip_network(self.service_cidr, strict=False)[10])
 
     @property
+    def nats_nodes(self) -> int:
+        """How many nats-servers form the store: 3 with ``ha``, else 1."""
+        return 3 if self.ha else 1
+
+    @property
+    def replicas(self) -> int:
+        """The replica count asked of the bucket and every stream."""
+        return self.kv_replicas or (3 if self.ha else 1)
+
+    @property
+    def control_plane_replicas(self) -> int:
+        """API servers, controller-managers and schedulers each: 2 with ``ha``, else 1."""
+        return 2 if self.ha else 1
+
+    def nats_node_url(self, i: int) -> str:
+        return f"nats://{self.host}:{self.nats_port + i}"
+
+    def nats_node_monitor_url(self, i: int) -> str:
+        return f"http://{self.host}:{self.nats_monitor_port + i}"
+
+    def nats_node_name(self, i: int) -> str:
+        """The server_name of NATS node ``i`` (what JetStream reports as a stream leader)."""
+        return f"jetkube-nats-{i + 1}" if self.ha else "jetkube-nats"
+
+    def nats_node_dir(self, i: int) -> Path:
+        """Node ``i``'s JetStream store (``DIR/nats``, or ``DIR/nats-<i+1>`` with ``ha``)."""
+        return self.data_dir / (f"nats-{i + 1}" if self.ha else "nats")
+
+    def nats_node_conf(self, i: int) -> Path:
+        return self.data_dir / f"nats-{i + 1}.conf" if self.ha else self.nats_conf
+
+    @property
     def nats_url(self) -> str:
-        return f"nats://{self.host}:{self.nats_port}"
+        """Every NATS node's client URL, comma-separated (as NATS clients take them)."""
+        return ",".join(self.nats_node_url(i) for i in range(self.nats_nodes))
 
     @property
     def nats_monitor_url(self) -> str:
-        return f"http://{self.host}:{self.nats_monitor_port}"
+        return self.nats_node_monitor_url(0)
+
+    def api_url_of(self, i: int) -> str:
+        return f"http://{self.host}:{self.api_port + i}"
 
     @property
     def api_url(self) -> str:
-        return f"http://{self.host}:{self.api_port}"
+        """The first API server's URL (the kubeconfig's server)."""
+        return self.api_url_of(0)
 
     @property
     def token_file(self) -> Path:

@@ -36,6 +36,12 @@ class ProcRecord:
     log: str = ""
     endpoint: str = ""
     started: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    """Its environment beyond the cluster's (its own credentials): what a restart needs."""
+    restarts: int = 0
+    """How many times the supervisor started it again after it died."""
+    last_exit: str = ""
+    """When it last died (the supervisor's note), empty if never."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,7 +53,9 @@ class ProcRecord:
                    argv=[str(a) for a in d.get("argv", [])],
                    cmdline=[str(a) for a in d.get("cmdline", [])],
                    start_ticks=d.get("start_ticks"), log=str(d.get("log", "")),
-                   endpoint=str(d.get("endpoint", "")), started=str(d.get("started", "")))
+                   endpoint=str(d.get("endpoint", "")), started=str(d.get("started", "")),
+                   env={str(k): str(v) for k, v in (d.get("env") or {}).items()},
+                   restarts=int(d.get("restarts", 0)), last_exit=str(d.get("last_exit", "")))
 
 
 def read_cmdline(pid: int) -> list[str] | None:

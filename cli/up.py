@@ -13,12 +13,17 @@ next ``up`` finds every object again.
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import json
 import os
 import secrets
+import signal
 import subprocess
+import sys
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +38,8 @@ from .plan import Plan
 from .procs import ProcRecord, alive, exit_code, is_ours, now_iso, port_in_use, spawn, stop, tail
 
 STATE_FILE = "cluster.json"
+LOCK_FILE = "cluster.lock"
+SUPERVISOR = "supervisor"
 _NETWORK_FIELDS = ("cluster_cidr", "service_cidr", "cluster_domain")
 
 
@@ -52,6 +59,8 @@ class State:
             "bucket": p.bucket, "nodes": p.nodes, "runtime": p.runtime,
             "cluster_cidr": p.cluster_cidr, "service_cidr": p.service_cidr,
             "cluster_domain": p.cluster_domain, "cluster_dns": p.cluster_dns,
+            "ha": p.ha, "kv_replicas": p.kv_replicas, "nats_cluster_port": p.nats_cluster_port,
+            "nats_sync": p.nats_sync,
             "kubeconfig": str(p.kubeconfig), "token_file": str(p.token_file),
             "processes": [r.to_json() for r in self.processes],
             "skipped": self.skipped, "updated": now_iso(),
@@ -66,14 +75,33 @@ def load_state(data_dir: Path) -> State | None:
         return None
     except (OSError, ValueError) as e:
         raise CliError(f"cannot read {path}: {e}") from None
-    plan = Plan(data_dir=data_dir, api_port=int(d.get("api_port", 6443)),
-                nats_port=int(d.get("nats_port", 4222)),
-                nats_monitor_port=int(d.get("nats_monitor_port", 8222)),
-                bucket=str(d.get("bucket", "jetkube")), nodes=int(d.get("nodes", 1)),
-                runtime=str(d.get("runtime", "docker")), host=str(d.get("host", "127.0.0.1")),
-                **{f: str(d[f]) for f in _NETWORK_FIELDS if d.get(f)})
+    plan = Plan(data_dir=data_dir, **_plan_fields(d))
     return State(plan, [ProcRecord.from_json(r) for r in d.get("processes", [])],
                  list(d.get("skipped", [])))
+
+
+def _plan_fields(d: dict[str, Any]) -> dict[str, Any]:
+    """The Plan fields recorded in ``d``, each as its default's type (missing: default)."""
+    out: dict[str, Any] = {}
+    for f in fields(Plan):
+        if f.name == "data_dir" or d.get(f.name) in (None, ""):
+            continue
+        kind: Any = type(f.default)
+        out[f.name] = bool(d[f.name]) if kind is bool else kind(d[f.name])
+    return out
+
+
+@contextlib.contextmanager
+def state_lock(data_dir: Path) -> Iterator[None]:
+    """Exclusive use of ``DIR/cluster.json`` (and of starting and stopping the processes
+    it records): ``kctl up``, ``kctl down`` and the supervisor take turns."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def save_state(state: State) -> None:
@@ -164,20 +192,41 @@ def _wait_healthy(comp: Component, plan: Plan, rec: ProcRecord, timeout: float) 
         time.sleep(0.1)
 
 
-_FIXED_WHILE_UP = ("api_port", "nats_port", "nats_monitor_port", "bucket", *_NETWORK_FIELDS)
+_FIXED_WHILE_UP = ("api_port", "nats_port", "nats_monitor_port", "bucket", "ha",
+                   "nats_cluster_port", "nats_sync", *_NETWORK_FIELDS)
 
 
 def up(data_dir: Path, overrides: dict[str, Any] | None = None, *,
        timeout: float = 60.0) -> UpResult:
-    """Start whatever of the cluster in ``data_dir`` is not running yet.
+    """Start whatever of the cluster in ``data_dir`` is not running yet, then the
+    supervisor (:mod:`.supervisor`) that restarts what dies.
 
     Settings are the flags given (``overrides``, Plan field names), else what
-    the last ``up`` recorded, else the defaults; ports, bucket and networks
+    the last ``up`` recorded, else the defaults; ports, bucket, ``ha`` and networks
     (cluster CIDR, service CIDR, domain) cannot change while any of the
     cluster runs.
     """
-    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     data_dir.mkdir(parents=True, exist_ok=True)
+    with state_lock(data_dir):
+        res = _up(data_dir, overrides, timeout)
+    _supervise(res.state)
+    return res
+
+
+def _single_node_store(plan: Plan) -> bool:
+    return (plan.data_dir / "nats" / "jetstream").is_dir()
+
+
+def launch(rec: ProcRecord, plan: Plan) -> ProcRecord:
+    """Start ``rec``'s command (its argv, log and own environment over the cluster's);
+    the record of the new process."""
+    env = {**plan.env(), **rec.env}
+    pid, cmdline, ticks = spawn(rec.argv, log=Path(rec.log), env=env, cwd=plan.data_dir)
+    return replace(rec, pid=pid, cmdline=cmdline, start_ticks=ticks, started=now_iso())
+
+
+def _up(data_dir: Path, overrides: dict[str, Any] | None, timeout: float) -> UpResult:
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     (data_dir / "logs").mkdir(exist_ok=True)
     prev = load_state(data_dir)
     live = [r for r in prev.processes if alive(r.pid) and is_ours(r)] if prev else []
@@ -186,13 +235,19 @@ def up(data_dir: Path, overrides: dict[str, Any] | None = None, *,
     problem = network_problem(plan)
     if problem:
         raise CliError(problem)
+    if plan.ha and not base.ha and _single_node_store(plan):
+        raise CliError(f"the store in {data_dir / 'nats'} is on one NATS node; --ha starts a "
+                       "new three-node store: use another --data-dir (kctl store snapshot "
+                       "save/restore moves objects between stores of one kind only)")
     if live:
         for f in _FIXED_WHILE_UP:
             if getattr(plan, f) != getattr(base, f):
                 raise CliError(f"the cluster in {data_dir} is running with {f.replace('_', '-')}"
                                f" {getattr(base, f)}; stop it (kctl down) to change it")
+    supervisor = [r for r in live if r.component == SUPERVISOR]  # kept: up() signals it
+    live = [r for r in live if r.component != SUPERVISOR]
     live_by_name = {r.name: r for r in live}
-    state = State(plan, [])
+    state = State(plan, list(supervisor))
     todo: list[tuple[Component, int, str]] = []
     for comp in COMPONENTS:
         reason = comp.available(plan)
@@ -223,24 +278,20 @@ def up(data_dir: Path, overrides: dict[str, Any] | None = None, *,
     # imported here: the CA and nkey libraries cost every other kctl command ~70 ms
     from .bussecurity import adopt_open_store, ensure_bus_security
 
-    nats_live = next((r.pid for r in live if r.component == "nats"), None)
-    if nats_live is None:
+    nats_live = [r.pid for r in live if r.component == "nats"]
+    if not nats_live and not plan.ha:
         adopt_open_store(plan)  # a data dir from before the store had its own account
-    ensure_bus_security(plan, nats_pid=nats_live)
+    ensure_bus_security(plan, nats_pids=nats_live)
     kubeconfig.write_file(plan.kubeconfig, kubeconfig.new_config(server=plan.api_url, token=token))
     started: list[ProcRecord] = []
-    base_env = plan.env()
     for comp, i, name in todo:
-        argv = comp.argv(plan, i)
-        log = plan.logs / f"{name}.log"
-        env = dict(base_env)
+        own: dict[str, str] = {}
         if comp.identity is not None:  # each process proves its own identity, no other
-            env["JETKUBE_NATS_CREDS_FILE"] = str(plan.creds_file(comp.identity(i)))
-        env.update(comp.env(plan))
-        pid, cmdline, ticks = spawn(argv, log=log, env=env, cwd=data_dir)
-        rec = ProcRecord(component=comp.name, name=name, index=i, pid=pid, argv=argv,
-                         cmdline=cmdline, start_ticks=ticks, log=str(log),
-                         endpoint=comp.endpoint(plan, i), started=now_iso())
+            own["JETKUBE_NATS_CREDS_FILE"] = str(plan.creds_file(comp.identity(i)))
+        own.update(comp.env(plan))
+        rec = launch(ProcRecord(component=comp.name, name=name, index=i, pid=0,
+                                argv=comp.argv(plan, i), log=str(plan.logs / f"{name}.log"),
+                                endpoint=comp.endpoint(plan, i), env=own), plan)
         state.processes.append(rec)
         state.processes.sort(key=lambda r: _order(r))
         save_state(state)
@@ -248,6 +299,29 @@ def up(data_dir: Path, overrides: dict[str, Any] | None = None, *,
         _wait_healthy(comp, plan, rec, timeout)
     save_state(state)
     return UpResult(state, started, already_up=False)
+
+
+def _supervise(state: State) -> None:
+    """Start the supervisor unless it runs; tell a running one to read the table again."""
+    data_dir = state.plan.data_dir
+    with state_lock(data_dir):
+        current = load_state(data_dir)
+        if current is None:
+            return
+        sup = next((r for r in current.processes if r.component == SUPERVISOR), None)
+        if sup is not None and alive(sup.pid) and is_ours(sup):
+            os.kill(sup.pid, signal.SIGHUP)
+            state.processes = current.processes
+            return
+        current.processes = [r for r in current.processes if r.component != SUPERVISOR]
+        rec = launch(ProcRecord(
+            component=SUPERVISOR, name=SUPERVISOR, index=0, pid=0,
+            argv=[sys.executable, "-m", "jetkube.cli.supervisor", str(data_dir)],
+            log=str(current.plan.logs / f"{SUPERVISOR}.log"),
+            endpoint="restarts what dies"), current.plan)
+        current.processes.append(rec)
+        save_state(current)
+        state.processes = current.processes
 
 
 def _order(rec: ProcRecord) -> tuple[int, int]:
@@ -263,16 +337,18 @@ class Stopped:
 
 
 def down(data_dir: Path, *, timeout: float = 10.0) -> list[Stopped] | None:
-    """Stop the recorded processes, last started first; None if nothing was recorded."""
-    state = load_state(data_dir)
-    if state is None or not state.processes:
-        return None
-    out = []
-    for rec in sorted(state.processes, key=_order, reverse=True):
-        out.append(Stopped(rec, stop(rec, timeout)))
-    state.processes = []
-    save_state(state)
-    return out
+    """Stop the recorded processes, the supervisor first, then last started first; None if
+    nothing was recorded."""
+    with state_lock(data_dir):
+        state = load_state(data_dir)
+        if state is None or not state.processes:
+            return None
+        out = []
+        for rec in sorted(state.processes, key=_order, reverse=True):
+            out.append(Stopped(rec, stop(rec, timeout)))
+        state.processes = []
+        save_state(state)
+        return out
 
 
 def purge(data_dir: Path, *, timeout: float = 120.0) -> list[str]:

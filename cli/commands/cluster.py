@@ -37,6 +37,18 @@ def register(sub: Any) -> None:
     p.add_argument("--service-cidr", help="IPv4 range of the Service ClusterIPs; the cluster DNS "
                    "is its 10th address (default 10.96.0.0/16)")
     p.add_argument("--cluster-domain", help="the cluster DNS domain (default cluster.local)")
+    p.add_argument("--ha", action="store_true", default=None,
+                   help="high availability: three NATS nodes in one JetStream cluster (the "
+                        "store at R3), two API servers, two controller-managers and two "
+                        "schedulers; a data dir keeps it once it holds a store")
+    p.add_argument("--kv-replicas", type=int, choices=(1, 3, 5),
+                   help="replicas of the store and every stream (default 3 with --ha, else "
+                        "1); an existing stream's replicas are never lowered")
+    p.add_argument("--nats-cluster-port", type=int,
+                   help="first NATS route port with --ha (default 6222; node i uses +i)")
+    p.add_argument("--nats-sync", choices=("default", "always"),
+                   help="when nats-server fsyncs: its default (every 2 minutes) or always "
+                        "(before each acknowledgement); see docs/architecture.md, Durability")
     p.add_argument("--timeout", type=float, default=60.0,
                    help="seconds to wait for each component to become healthy")
     p.set_defaults(func=run_up, needs_cluster=False)
@@ -66,7 +78,9 @@ def run_up(ctx: Ctx) -> int:
     overrides = {"api_port": a.port, "nats_port": a.nats_port,
                  "nats_monitor_port": a.nats_monitor_port, "bucket": a.bucket,
                  "nodes": a.nodes, "runtime": a.runtime, "cluster_cidr": a.cluster_cidr,
-                 "service_cidr": a.service_cidr, "cluster_domain": a.cluster_domain}
+                 "service_cidr": a.service_cidr, "cluster_domain": a.cluster_domain,
+                 "ha": a.ha, "kv_replicas": a.kv_replicas,
+                 "nats_cluster_port": a.nats_cluster_port, "nats_sync": a.nats_sync}
     res = up(data_dir_arg(a), overrides, timeout=a.timeout)
     st = res.state
     if res.already_up:
@@ -118,11 +132,11 @@ def run_node_credentials(ctx: Ctx) -> int:
         raise CliError(f"no cluster in {data_dir} (start one with kctl up)")
     from ..bussecurity import mint_node_credentials  # CA and nkey libraries: only here
 
-    nats_pid = next((r.pid for r in running(data_dir) if r.component == "nats"), None)
-    seed = mint_node_credentials(state.plan, node, nats_pid=nats_pid)
+    nats_pids = [r.pid for r in running(data_dir) if r.component == "nats"]
+    seed = mint_node_credentials(state.plan, node, nats_pids=nats_pids)
     plan = state.plan
     echo(f"node {node} may join the bus as node:{node} "
-         f"({'nats-server reloaded' if nats_pid else 'admitted at the next kctl up'}).")
+         f"({'nats-server reloaded' if nats_pids else 'admitted at the next kctl up'}).")
     echo(f"  seed (secret, 0600): {seed}")
     echo(f"  cluster CA:          {plan.ca_file}")
     echo(f"  NATS:                {plan.nats_url}")

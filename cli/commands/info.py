@@ -11,22 +11,19 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as pkg_version
-from pathlib import Path
 from typing import Any
-
-import httpx
 
 from jetkube.services.machinery.apimachinery.apierrors import ApiError
 
 from ..console import echo, out
 from ..context import Ctx
 from ..errors import CliError
+from ..localinfo import local_cluster_rows, ms
 from ..output import to_json, to_yaml
-from ..procs import alive, is_ours
 from ..tables import render
-from ..up import load_state
 
 
 def client_version() -> str:
@@ -104,20 +101,6 @@ def run_version(ctx: Ctx) -> int:
     return 0
 
 
-def _timed_get(http: httpx.Client, url: str, params: dict[str, str] | None = None
-               ) -> tuple[int | None, str, float]:
-    t0 = time.monotonic()
-    try:
-        r = http.get(url, params=params)
-        return r.status_code, r.text, time.monotonic() - t0
-    except httpx.HTTPError as e:
-        return None, f"{e.__class__.__name__}: {e}", time.monotonic() - t0
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f}ms"
-
-
 def run_cluster_info(ctx: Ctx) -> int:
     cfg = ctx.config
     rows: list[list[str]] = []
@@ -128,7 +111,7 @@ def run_cluster_info(ctx: Ctx) -> int:
     echo(f"Kubernetes control plane is running at {cfg.server}")
     ok = code == 200
     healthy &= ok
-    rows.append(["apiserver", cfg.server, "healthy" if ok else "unhealthy", _ms(took),
+    rows.append(["apiserver", cfg.server, "healthy" if ok else "unhealthy", ms(took),
                  body.strip()[:80] or f"HTTP {code}"])
     rcode, rbody = ctx.client.text("/readyz", {"verbose": "true"}, timeout=5)
     for line in rbody.splitlines():
@@ -156,7 +139,7 @@ def run_cluster_info(ctx: Ctx) -> int:
                          str(cond.get("message") or cond.get("error") or "")])
     except ApiError:
         pass
-    healthy &= _local_cluster_rows(cfg.kubeconfig.path, cfg.server, rows)
+    healthy &= local_cluster_rows(cfg.kubeconfig.path, cfg.server, _lease_getter(ctx), rows)
     echo("")
     con = out()
     lines = render(["COMPONENT", "ENDPOINT", "HEALTH", "TOOK", "MESSAGE"], rows)
@@ -167,38 +150,12 @@ def run_cluster_info(ctx: Ctx) -> int:
     return 0 if healthy else 1
 
 
-def _local_cluster_rows(kubeconfig_path: Path, server: str, rows: list[list[str]]) -> bool:
-    """Rows for a ``kctl up`` cluster whose data dir holds this kubeconfig."""
-    state = load_state(kubeconfig_path.parent) if kubeconfig_path.parent.is_dir() else None
-    if state is None or state.plan.api_url.rstrip("/") != server.rstrip("/"):
-        return True
-    healthy = True
-    plan = state.plan
-    with httpx.Client(timeout=3.0) as http:
-        code, body, took = _timed_get(http, f"{plan.nats_monitor_url}/healthz",
-                                      {"js-enabled-only": "true"})
-        good = code == 200
-        msg = body.strip()[:80]
-        if good:
-            jcode, jbody, _ = _timed_get(http, f"{plan.nats_monitor_url}/jsz")
-            if jcode == 200:
-                try:
-                    j = httpx.Response(200, content=jbody).json()
-                    msg = (f"JetStream: {j.get('streams', 0)} streams, "
-                           f"{j.get('messages', 0)} messages, {j.get('bytes', 0)} bytes")
-                except ValueError:
-                    pass
-        healthy &= good
-        rows.append(["nats (JetStream store)", plan.nats_url, "healthy" if good else "unhealthy",
-                     _ms(took), msg])
-    for rec in state.processes:
-        if rec.component in ("nats", "apiserver"):
-            continue
-        up = alive(rec.pid) and is_ours(rec)
-        healthy &= up
-        rows.append([rec.name, rec.endpoint or "-", "running" if up else "not running", "",
-                     f"pid {rec.pid}, log {rec.log}"])
-    for s in state.skipped:
-        rows.append([s["component"], "-", "not started", "", s["reason"]])
-    return healthy
-
+def _lease_getter(ctx: Ctx) -> Callable[[str], dict[str, Any] | None]:
+    def get(name: str) -> dict[str, Any] | None:
+        try:
+            lease: dict[str, Any] = ctx.client.get(
+                f"/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/{name}")
+            return lease
+        except ApiError:
+            return None
+    return get

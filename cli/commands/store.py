@@ -104,6 +104,10 @@ def run_restore(ctx: Ctx) -> int:
 
     state = load_state(data_dir)
     plan = state.plan if state is not None else Plan(data_dir=data_dir)
+    if plan.ha:
+        raise CliError(f"{data_dir} holds a three-node (--ha) store: restore writes one "
+                       "node's files and cannot seed a JetStream cluster yet; restore into "
+                       "a new data dir without --ha")
     try:
         with store_as_global_account(plan):
             res = asyncio.run(snapshot.restore(

@@ -14,6 +14,7 @@ from opentelemetry import trace
 
 from ..machinery.apimachinery import apierrors
 from ..machinery.runtime.telemetry import extract_context
+from ..machinery.store import TooLarge, Unavailable
 from . import discovery
 from .auth import Attributes, Authenticator, Authorizer
 from .handlers import Handlers
@@ -107,6 +108,11 @@ class Front:
                 span.set_attribute("k8s.name", req.name or "")
                 self.authorize(user, req)
                 return await self.handlers.handle(req)
+        except Unavailable as err:  # no stream leader or quorum within the store's deadline
+            raise apierrors.ApiError(503, "ServiceUnavailable", str(err)) from None
+        except TooLarge as err:
+            raise apierrors.ApiError(413, "RequestEntityTooLarge",
+                                     f"Request entity too large: {err}") from None
         finally:
             REQUEST_USER.reset(as_user)
 

@@ -2,6 +2,8 @@
 
 Each write: decode → default + validate (schemas) → admission → a single
 compare-and-swap in the store.  Nothing is written when any step fails.
+Objects of a resource with a time to live (Events, ``--event-ttl``) carry it on every
+write, and the store expires them by itself (a DELETE every watcher sees).
 Reads of single objects go to the store (consistent); lists and watches are
 served from the watch cache.  Subresources (status, scale, binding, pods/log,
 ...) are served from the table the server hands in (rest.py, subresources.py).
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -53,8 +56,13 @@ def _load(rt: ResourceType, obj: Obj) -> Obj:
 
 class Handlers:
     def __init__(self, store: Store, cache: WatchCache, admission: Admission,
-                 subresources: SubresourceTable, encryption: Encryption | None = None) -> None:
+                 subresources: SubresourceTable, encryption: Encryption | None = None, *,
+                 ttls: Mapping[str, float] | None = None) -> None:
         self.store = store
+        self.ttls: Mapping[str, float] = ttls or {}
+        """Resource (plural) -> seconds its objects live after each write (``events``:
+        ``--event-ttl``): every create and update of one sets the TTL again, as
+        kube-apiserver attaches a lease to every write of an Event."""
         self.encryption = encryption or Encryption()
         self.cache = cache
         self.admission = admission
@@ -195,7 +203,8 @@ class Handlers:
             name = new["metadata"]["name"]
             key = object_key(rt.plural, namespace, name)
             try:
-                rev = await self.store.create(key, self._stored(rt, key, new))
+                rev = await self.store.create(key, self._stored(rt, key, new),
+                                              ttl=self.ttls.get(rt.plural))
             except AlreadyExists:
                 await self.admission.release(rt, new)
                 if generate:
@@ -247,7 +256,8 @@ class Handlers:
         if lifecycle.same_stored(old, new):
             return old  # a no-op update writes nothing, as Kubernetes does
         try:
-            rev = await self.store.update(key, self._stored(rt, key, new), rev0)
+            rev = await self.store.update(key, self._stored(rt, key, new), rev0,
+                                          ttl=self.ttls.get(rt.plural))
         except Conflict:
             raise apierrors.conflict(rt.plural, name, rt.group) from None
         except NotFound:
@@ -325,7 +335,8 @@ class Handlers:
                     return old
                 if lifecycle.same_stored(old, new):
                     return old
-                rev = await self.store.update(key, self._stored(rt, key, new), rev0)
+                rev = await self.store.update(key, self._stored(rt, key, new), rev0,
+                                              ttl=self.ttls.get(rt.plural))
             except Conflict:
                 continue
             except NotFound:

@@ -7,15 +7,43 @@ import asyncio
 import gc
 import logging
 import os
+import re
 import signal
 import sys
 from pathlib import Path
 
 from ..machinery.runtime import setup_logging
 from ..machinery.runtime.telemetry import setup_telemetry
+from ..machinery.store import MIN_TTL
 from .admission import AdmissionConfig
 from .encryption import Encryption, EncryptionConfigError
 from .server import ApiServer, ServerConfig
+
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0,
+             "m": 60.0, "h": 3600.0}
+_GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``text``: a Go duration as kube-apiserver's flags take one (``1h``,
+    ``90s``, ``1h0m0s``, ``1.5h``, ``300ms``) or a plain number of seconds."""
+    t = text.strip()
+    try:
+        seconds = float(t)
+    except ValueError:
+        pos, seconds = 0, 0.0
+        for m in _GO_PART.finditer(t):
+            if m.start() != pos:
+                break
+            seconds += float(m.group(1)) * _GO_UNITS[m.group(2)]
+            pos = m.end()
+        if not t or pos != len(t):
+            raise argparse.ArgumentTypeError(
+                f"invalid duration {text!r} (e.g. 1h, 90s, 1h0m0s, or seconds)") from None
+    if not 0 <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r}: not a finite, "
+                                         "non-negative time")
+    return seconds
 
 
 def parse_args(argv: list[str] | None = None) -> ServerConfig:
@@ -42,6 +70,9 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
     p.add_argument("--service-node-port-range", default="30000-32767")
     p.add_argument("--default-toleration-seconds", type=int, default=300)
     p.add_argument("--watch-cache-size", type=int, default=50_000)
+    p.add_argument("--event-ttl", type=parse_duration, default=3600.0,
+                   help="how long Events are kept after their last write, a duration "
+                        "(1h, 90s, 1h0m0s) or seconds; at least 1s (default: 1h)")
     p.add_argument("--encryption-provider-config", dest="encryption_config", type=Path,
                    help="an EncryptionConfiguration file: Secrets sealed at rest (AES-GCM)")
     p.add_argument("--no-nats-face", action="store_true",
@@ -52,6 +83,8 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         ports = (int(lo), int(hi))
     except ValueError:
         p.error(f"--service-node-port-range: expected LOW-HIGH, got {a.service_node_port_range!r}")
+    if a.event_ttl < MIN_TTL:
+        p.error(f"--event-ttl: at least {MIN_TTL:g}s, got {a.event_ttl:g}s")
     if a.token_file is not None and not a.token_file.is_file():
         p.error(f"--token-file: {a.token_file} does not exist")
     if a.encryption_config is not None:
@@ -65,7 +98,7 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         bind=a.bind, port=a.port, bucket=a.bucket, kv_history=a.kv_history,
         kv_replicas=a.kv_replicas,
         token_file=a.token_file, watch_history=a.watch_cache_size, nats_face=not a.no_nats_face,
-        encryption_config=a.encryption_config,
+        encryption_config=a.encryption_config, event_ttl=a.event_ttl,
         admission=AdmissionConfig(service_cidr=a.service_cluster_ip_range, node_port_range=ports,
                                   default_toleration_seconds=a.default_toleration_seconds))
 

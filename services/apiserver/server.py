@@ -15,6 +15,8 @@ from ..machinery.apimachinery import APISERVER, APISERVER_STORE
 from ..machinery.runtime import Settings
 from ..machinery.service import publish_spans
 from ..machinery.store import (
+    NODE_PODS_STREAM,
+    MirrorDoctor,
     NatsStore,
     NodePodStream,
     Store,
@@ -79,6 +81,10 @@ class ServerConfig:
     encryption_config: Path | None = None
     """An EncryptionConfiguration (``--encryption-provider-config``): which resources are
     sealed at rest and with which keys (encryption.py); None: stored as they are."""
+    event_ttl: float = 3600.0
+    """Seconds an Event is kept after its last write (kube-apiserver's ``--event-ttl``, 1 h):
+    it is written with that TTL and the store expires it, no scan; also the bucket's delete
+    marker TTL (how long watchers can still see an expiry, the shortest TTL written)."""
 
 
 def listen_socket(host: str, port: int) -> socket.socket:
@@ -111,7 +117,8 @@ class ApiServer:
         node_authz = NodeAuthorizer(self.cache)
         admission = Admission(store, self.cache, cfg.admission, node_stream, authz,
                               node_graph=node_authz)
-        self.handlers = Handlers(store, self.cache, admission, subresource_table(), encryption)
+        self.handlers = Handlers(store, self.cache, admission, subresource_table(), encryption,
+                                 ttls={"events": cfg.event_ttl})
         tokens = load_tokens(cfg.token_file) if cfg.token_file else None
         self.front = Front(self.handlers, Authenticator(tokens), authz,
                            f"{cfg.bind}:{cfg.port}", node_authz)
@@ -140,12 +147,15 @@ class ApiServer:
                         "credentials" if creds is None else "a store identity")
         publish_spans(nc, "jetkube-apiserver", settings)
         store = await NatsStore.open(store_nc, cfg.bucket, history=cfg.kv_history,
-                                     replicas=cfg.kv_replicas)
+                                     replicas=cfg.kv_replicas, marker_ttl=cfg.event_ttl)
         node_stream = NodePodStream(store_nc, replicas=cfg.kv_replicas)
         await node_stream.ensure()
+        doctor = None
         if store_nc is not nc:
             await ensure_store_mirrors(nc, cfg.bucket, history=cfg.kv_history,
                                        replicas=cfg.kv_replicas)
+            doctor = asyncio.create_task(MirrorDoctor(
+                nc, store_nc, (f"KV_{cfg.bucket}", NODE_PODS_STREAM)).run())
         await ensure_trace_stream(nc, replicas=cfg.kv_replicas)
         front = await self.build(store, node_stream)
         use_connection(self.handlers, nc)  # kubelets are reached on the bus's side
@@ -165,7 +175,9 @@ class ApiServer:
         stop = asyncio.create_task(self._stop.wait())
         await asyncio.wait({serve, stop}, return_when=asyncio.FIRST_COMPLETED)
         server.should_exit = True
-        await asyncio.gather(serve, return_exceptions=True)
+        if doctor is not None:
+            doctor.cancel()
+        await asyncio.gather(serve, *([doctor] if doctor else []), return_exceptions=True)
         # NATS may already be gone (kctl down stops it last, but it can die first):
         # each step is bounded and a failure does not keep the process alive.
         steps = [self.cache.stop(), node_stream.close(), nc.close()]

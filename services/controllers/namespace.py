@@ -118,41 +118,55 @@ class NamespaceController:
         return None
 
     async def delete_content(self, namespace: str) -> Remaining:
-        """Delete every object in ``namespace``; report what is still there."""
-        left = Remaining()
-        sem = asyncio.Semaphore(PARALLEL_DELETES)
+        """Delete every object in ``namespace``; report what is still there.
 
-        async def delete_one(r: ResourceType, item: Obj) -> None:
-            md = item["metadata"]
-            if md.get("deletionTimestamp"):
-                _count(left, r, md)  # already going: wait for it
-                return
-            async with sem:
-                try:
-                    out = await self.api.request(
-                        "delete", r.plural, namespace, md["name"],
-                        {"propagationPolicy": "Background", "preconditions": {"uid": md["uid"]}},
-                        group=r.group)
-                except apierrors.ApiError as err:
-                    if err.code in (404, 409):  # gone, or replaced (the new one is found next pass)
-                        return
-                    left.failures.append(f"{r.group_resource} {md['name']}: {err}")
+        Each resource is listed in pages (one NATS reply is at most max_payload, 1 MiB by
+        default, and a namespace's objects of one kind are easily more) and each page's
+        objects deleted as it comes, at most ``PARALLEL_DELETES`` in flight over all
+        resources: memory stays bounded however many objects there are, and deleting
+        starts with the first page.  One delete per object, as Kubernetes' namespace
+        deleter does where deletecollection is not used: jetkube's deletecollection
+        deletes one object after another and answers with every deleted object, an answer
+        that for a crowded namespace is larger than one NATS message."""
+        left = Remaining()
+        slots = asyncio.Semaphore(PARALLEL_DELETES)
+
+        async def delete_one(r: ResourceType, md: Mapping[str, Any]) -> None:
+            try:
+                out = await self.api.request(
+                    "delete", r.plural, namespace, md["name"],
+                    {"propagationPolicy": "Background", "preconditions": {"uid": md["uid"]}},
+                    group=r.group)
+            except apierrors.ApiError as err:
+                if err.code in (404, 409):  # gone, or replaced (the new one is found next pass)
                     return
+                if err.code == 413:  # served, but the object is too big to come back in
+                    _count(left, r, md)  # one NATS message: the next pass sees if it went
+                    return
+                left.failures.append(f"{r.group_resource} {md['name']}: {err}")
+                return
+            finally:
+                slots.release()
             omd = out.get("metadata") or {}
             if out.get("kind") != "Status" and omd.get("deletionTimestamp"):
                 _count(left, r, omd)
 
-        async def one_resource(r: ResourceType) -> None:
+        async def one_resource(r: ResourceType, tasks: asyncio.TaskGroup) -> None:
             try:
-                # in pages: one NATS reply is at most max_payload (1 MiB by default), and a
-                # namespace's objects of one kind are easily more
-                listed = await self.api.list(r.plural, namespace, group=r.group)
+                async for page in self.api.pages(r.plural, namespace, group=r.group):
+                    for item in page.get("items") or ():
+                        md = item["metadata"]
+                        if md.get("deletionTimestamp"):
+                            _count(left, r, md)  # already going: wait for it
+                            continue
+                        await slots.acquire()  # released by delete_one
+                        tasks.create_task(delete_one(r, md))
             except apierrors.ApiError as err:
                 left.failures.append(f"{r.group_resource}: {err}")
-                return
-            await asyncio.gather(*(delete_one(r, item) for item in listed.get("items") or ()))
 
-        await asyncio.gather(*(one_resource(r) for r in namespaced_resources()))
+        async with asyncio.TaskGroup() as tasks:
+            for r in namespaced_resources():
+                tasks.create_task(one_resource(r, tasks))
         return left
 
     async def finalize(self, name: str, uid: str) -> None:

@@ -176,20 +176,12 @@ class SharedPodSource:
 
 async def list_pods(api: ApiClient, field_selector: str | None = None, *,
                     page: int = 200) -> tuple[list[Obj], int]:
-    """Every pod (matching the selector), in pages: one NATS reply must stay under the
-    server's max_payload (1 MiB by default), which a few hundred pods with status exceed.
-    The revision is the first page's: pods changed later carry their own, newer one."""
-    items: list[Obj] = []
-    query = {"limit": str(page), **({"fieldSelector": field_selector} if field_selector else {})}
-    revision = 0
-    while True:
-        lst = await api.request("list", "pods", query=query)
-        revision = revision or int(lst["metadata"]["resourceVersion"])
-        items += lst.get("items") or []
-        cont = lst["metadata"].get("continue")
-        if not cont:
-            return items, revision
-        query["continue"] = cont
+    """Every pod (matching the selector), in pages (``ApiClient.list``: one NATS reply must
+    stay under the server's max_payload, 1 MiB by default, which a few hundred pods with
+    status exceed).  The revision is the first page's: pods changed later carry their own,
+    newer one."""
+    lst = await api.list("pods", field_selector=field_selector, page_size=page)
+    return list(lst.get("items") or []), int(lst["metadata"]["resourceVersion"])
 
 
 def NodePodSource(stream: NodePodStream, api: ApiClient, clock: Clock, sink: PodSink, *,

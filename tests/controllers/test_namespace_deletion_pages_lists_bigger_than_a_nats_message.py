@@ -10,12 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
+from namespace_helpers import namespace_controller
 from polling import until
-
-from jetkube.services.controllers.context import ControllerContext, ControllerManagerOptions
-from jetkube.services.controllers.namespace import build
-from jetkube.services.machinery.runtime import Settings
-from jetkube.services.machinery.service import open_runtime
 
 pytestmark = pytest.mark.integration
 
@@ -39,13 +35,7 @@ async def test_a_namespace_bigger_than_a_nats_message_is_deleted(
         listed = (await c.get(f"{base}/api/v1/namespaces/big/configmaps")).content
         assert len(listed) > 1024 * 1024  # the target: more than one NATS message
 
-        settings = Settings(nats_url=str(apiserver["nats_url"]), bucket=str(apiserver["bucket"]))
-        rt = await open_runtime("test-cm", settings, "kube-controller-manager")
-        controller = build(ControllerContext(rt, ControllerManagerOptions()))
-        rt.informers.start()
-        await rt.informers.wait_for_cache_sync()
-        controller.start()
-        try:
+        async with namespace_controller(apiserver):
             assert (await c.delete(f"{base}/api/v1/namespaces/big")).status_code == 200
 
             async def gone() -> bool:
@@ -54,8 +44,3 @@ async def test_a_namespace_bigger_than_a_nats_message_is_deleted(
             await until(gone, timeout=30, interval=0.2, message="namespace big removed")
             left = await c.get(f"{base}/api/v1/namespaces/big/configmaps")
             assert left.json()["items"] == []
-        finally:
-            await controller.stop(1.0)
-            await rt.informers.stop()
-            assert rt.nc is not None
-            await rt.nc.close()

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from polling import wait_until
 
 from jetkube.cli import up as upmod
 from jetkube.cli.components import COMPONENTS, Component
@@ -45,9 +46,10 @@ def table(monkeypatch: pytest.MonkeyPatch) -> None:
 def data_dir(tmp_path: Path) -> Iterator[Path]:
     d = tmp_path / "jk"
     yield d
-    # never leave processes behind, whatever the test did
+    # never leave processes behind, whatever the test did (the supervisor first: it would
+    # start the others again)
     state = upmod.load_state(d)
-    for rec in state.processes if state else []:
+    for rec in sorted(state.processes if state else [], key=lambda r: r.name != "supervisor"):
         if alive(rec.pid):
             os.kill(rec.pid, signal.SIGKILL)
 
@@ -74,7 +76,7 @@ def test_up_starts_the_table_and_up_again_is_a_no_op(
     assert "jetkube is up" in out and f"export KUBECONFIG={data_dir / 'kubeconfig'}" in out
     assert "not started: kubelet-ish: jetkube-nothing is not installed" in err
     pids = _pids(data_dir)
-    assert set(pids) == {"nats", "sleeper-0", "sleeper-1"}
+    assert set(pids) == {"nats", "sleeper-0", "sleeper-1", "supervisor"}
     for pid in pids.values():
         assert alive(pid) and os.getsid(pid) == pid  # detached: its own session
     assert (data_dir / "tokens.csv").stat().st_mode & 0o777 == 0o600
@@ -90,7 +92,8 @@ def test_up_starts_the_table_and_up_again_is_a_no_op(
     assert run(["up", "--data-dir", str(data_dir), *_ports()]) == 1
     assert "is running with api-port" in capsys.readouterr().err
 
-    # a component that died is started again, the rest is left as it is
+    # a component that died is started again (by up, or first by the supervisor), the rest
+    # is left as it is
     os.kill(pids["sleeper-1"], signal.SIGKILL)
     while alive(pids["sleeper-1"]):
         pass
@@ -117,6 +120,7 @@ def test_up_starts_the_table_and_up_again_is_a_no_op(
 def test_down_never_signals_a_pid_that_is_no_longer_ours(
         table: None, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["up", "--data-dir", str(data_dir), "--nodes", "2", *_ports()]) == 0
+    _stop_supervisor(data_dir)  # it would start a "dead" process again: here only down acts
     state = _state(data_dir)
     procs = state["processes"]
     assert isinstance(procs, list)
@@ -132,6 +136,32 @@ def test_down_never_signals_a_pid_that_is_no_longer_ours(
         assert alive(victim["pid"])
         os.kill(victim["pid"], signal.SIGKILL)
     assert "nats (pid" in out and "stopped" in out
+
+
+def _stop_supervisor(d: Path) -> None:
+    pid = _pids(d)["supervisor"]
+    os.kill(pid, signal.SIGTERM)
+    wait_until(lambda: not alive(pid))
+
+
+def test_the_supervisor_starts_a_killed_component_again_and_counts_it(
+        table: None, data_dir: Path) -> None:
+    assert run(["up", "--data-dir", str(data_dir), "--nodes", "1", *_ports()]) == 0
+    pids = _pids(data_dir)
+    assert alive(pids["supervisor"]) and alive(pids["sleeper-0"])  # the target exists
+    for n in (1, 2):
+        before = _pids(data_dir)["sleeper-0"]
+        os.kill(before, signal.SIGKILL)
+        rec = wait_until(lambda b=before: next(  # type: ignore[misc]
+            (r for r in _state(data_dir)["processes"]  # type: ignore[attr-defined]
+             if r["name"] == "sleeper-0" and r["pid"] != b), None), timeout=15)
+        assert alive(rec["pid"]) and rec["restarts"] == n and rec["last_exit"]
+        assert f"sleeper-0 (pid {before}) exited" in (data_dir / "logs" /
+                                                      "supervisor.log").read_text()
+    after = _pids(data_dir)
+    assert after["nats"] == pids["nats"]  # the others are left alone
+    assert run(["down", "--data-dir", str(data_dir)]) == 0
+    assert not any(alive(p) for p in after.values())
 
 
 def test_up_refuses_a_busy_port(table: None, data_dir: Path,

@@ -107,10 +107,15 @@ SLEEPER = Component(name="sleeper", argv=lambda p, i: [
 def data_dir(tmp_path: Path) -> Iterator[Path]:
     d = tmp_path / "jk"
     yield d
-    state = upmod.load_state(d)  # never leave a process of ours behind
-    for rec in state.processes if state else []:
+    state = upmod.load_state(d)  # never leave a process of ours behind (supervisor first)
+    for rec in sorted(state.processes if state else [], key=lambda r: r.name != "supervisor"):
         if alive(rec.pid):
             os.kill(rec.pid, signal.SIGKILL)
+
+
+def _components(state: upmod.State) -> list[str]:
+    """The recorded processes but the supervisor (kctl up's own, always there)."""
+    return [r.name for r in state.processes if r.name != upmod.SUPERVISOR]
 
 
 def test_up_prints_why_docker_node_agents_are_not_started(
@@ -125,7 +130,7 @@ def test_up_prints_why_docker_node_agents_are_not_started(
     assert (f"not started: kubelet: Docker is not reachable (no socket at {sock_dir}/none.sock): "
             "start dockerd or use --runtime sim") in err
     state = upmod.load_state(data_dir)
-    assert state is not None and [r.name for r in state.processes] == ["sleeper"]
+    assert state is not None and _components(state) == ["sleeper"]
     assert state.skipped[0]["component"] == "kubelet"
     assert run(["down", "--data-dir", str(data_dir)]) == 0
 
@@ -140,14 +145,14 @@ def test_a_running_component_stays_recorded_when_its_row_becomes_unavailable(
     monkeypatch.setattr(upmod, "COMPONENTS", [flaky, late])
     assert run(["up", "--data-dir", str(data_dir)]) == 0
     state = upmod.load_state(data_dir)
-    assert state is not None and [r.name for r in state.processes] == ["flaky"]
+    assert state is not None and _components(state) == ["flaky"]
     pid = state.processes[0].pid
     # now flaky's row is unavailable (its process still runs) and late starts: the state
     # written keeps both
     reason[0] = "Docker is not reachable (...)"
     assert run(["up", "--data-dir", str(data_dir)]) == 0
     again = upmod.load_state(data_dir)
-    assert again is not None and [r.name for r in again.processes] == ["flaky", "late"]
+    assert again is not None and _components(again) == ["flaky", "late"]
     assert again.processes[0].pid == pid and not again.skipped
     assert run(["down", "--data-dir", str(data_dir)]) == 0
     assert not alive(pid)

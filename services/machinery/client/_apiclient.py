@@ -12,6 +12,7 @@ server continues the trace.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -119,28 +120,47 @@ class ApiClient:
     async def get(self, resource: str, namespace: str | None, name: str) -> Obj:
         return await self.request("get", resource, namespace, name)
 
-    async def list(self, resource: str, namespace: str | None = None, *,
-                   label_selector: str | None = None, field_selector: str | None = None,
-                   page_size: int = LIST_PAGE, group: str | None = None) -> Obj:
-        """A whole list, fetched in pages (a NATS message is at most 1 MiB by default, and
-        a thousand pods with status is more than that); the items of every page, with the
-        first page's resourceVersion."""
+    async def pages(self, resource: str, namespace: str | None = None, *,
+                    label_selector: str | None = None, field_selector: str | None = None,
+                    page_size: int = LIST_PAGE, group: str | None = None
+                    ) -> AsyncIterator[Obj]:
+        """A list, page by page (``limit`` and ``continue``): every list over NATS goes
+        through here, since one reply is at most max_payload (1 MiB by default) and the API
+        server refuses an unpaged list that would not fit.  A page may hold fewer than
+        ``page_size`` items (the server cuts one that would not fit a message).  The
+        caller may act on a page, deleting its items even, before asking for the next:
+        the continue token resumes after the page's last key."""
         q = {"limit": str(page_size)}
         if label_selector:
             q["labelSelector"] = label_selector
         if field_selector:
             q["fieldSelector"] = field_selector
-        out = await self.request("list", resource, namespace, query=q, group=group)
-        items: list[Obj] = list(out.get("items") or [])
-        while cont := (out.get("metadata") or {}).get("continue"):
-            out = await self.request("list", resource, namespace, query={**q, "continue": cont},
-                                     group=group)
-            items += out.get("items") or []
-        first = dict(out)
-        first["items"] = items
-        first["metadata"] = {k: v for k, v in (out.get("metadata") or {}).items()
-                             if k != "continue"}
-        return first
+        while True:
+            page = await self.request("list", resource, namespace, query=q, group=group)
+            yield page
+            cont = (page.get("metadata") or {}).get("continue")
+            if not cont:
+                return
+            q = {**q, "continue": cont}
+
+    async def list(self, resource: str, namespace: str | None = None, *,
+                   label_selector: str | None = None, field_selector: str | None = None,
+                   page_size: int = LIST_PAGE, group: str | None = None) -> Obj:
+        """A whole list, fetched in :meth:`pages`: the items of every page, with the first
+        page's metadata (its resourceVersion, the list's snapshot) less ``continue``."""
+        first: Obj | None = None
+        items: list[Obj] = []
+        async for page in self.pages(resource, namespace, label_selector=label_selector,
+                                     field_selector=field_selector, page_size=page_size,
+                                     group=group):
+            first = first or page
+            items += page.get("items") or []
+        assert first is not None
+        out = dict(first)
+        out["items"] = items
+        out["metadata"] = {k: v for k, v in (first.get("metadata") or {}).items()
+                           if k != "continue"}
+        return out
 
     async def create(self, resource: str, namespace: str | None, body: Obj) -> Obj:
         return await self.request("create", resource, namespace, body=body)

@@ -21,10 +21,17 @@ waits) belongs in the controller's ``reconcile(key)``.  ``on_delete`` always
 receives the last object the cache held.  Periodic resync re-delivers
 ``on_update(obj, obj)`` for every cached object (``informer_resync_seconds``).
 
-The watch is supervised: if the store's watch handle offers ``wait_closed()``
-(see :class:`ClosableWatch`) the informer resumes by itself when it ends;
-otherwise callers (a NATS reconnect callback, a test) call :meth:`resume` or
-:meth:`relist`.  Failed attempts are retried with ``informer_relist_backoff``.
+Healing is the watch's own job, not each caller's: a NatsStore watch is an
+:class:`~..store.OrderedConsumer` (store/_consumer.py, also behind the API server's
+watch cache and the node agent's pod stream) that notices a dead consumer (missed idle
+heartbeats: deleted server-side, nats-server restarted, the link away too long; or a
+gap in its consumer sequence after a reconnect) and comes back by itself, resuming
+after the last revision it handed on, or starting its snapshot over if it died before
+SYNCED.  The informer just sees one uninterrupted stream of events.  On top of that,
+a watch handle that can end (``wait_closed()``, :class:`ClosableWatch`) is resumed by
+the informer when it ends, relisting if the store answers Gone; :meth:`resume` and
+:meth:`relist` do the same on request (tests, tools).  Failed attempts are retried
+with ``informer_relist_backoff``.
 """
 
 from __future__ import annotations

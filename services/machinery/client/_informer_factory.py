@@ -94,7 +94,8 @@ class SharedInformerFactory:
         return all(inf.has_synced() for inf in self._informers.values())
 
     async def resume_all(self) -> None:
-        """Resume every informer's watch from its last revision (e.g. after a reconnect)."""
+        """Resume every informer's watch from its last revision (store watches heal by
+        themselves after a reconnect; this is for tests and tools)."""
         await asyncio.gather(*(inf.resume() for inf in self._informers.values()))
 
     async def relist_all(self) -> None:

@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import sys
@@ -115,7 +116,9 @@ async def open_runtime(name: str, settings: Settings, identity: str) -> ServiceR
     store = await _open_store(nc, settings)
     api = ApiClient(nc, identity, subject_prefix=settings.api_subject_prefix)
     informers = SharedInformerFactory(store, settings=settings)
-    identity = f"{socket.gethostname()}_{uuid.uuid4()}"
+    # hostname_pid_uuid: a Lease holder names its host and process (kctl cluster-info
+    # marks the replica that leads by its pid)
+    identity = f"{socket.gethostname()}_{os.getpid()}_{uuid.uuid4()}"
     clock = RealClock()
     return ServiceRuntime(name, settings, nc, store, api, informers,
                    EventRecorder(api, name, clock=clock), clock=clock, identity=identity)

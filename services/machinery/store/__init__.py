@@ -13,6 +13,7 @@ from __future__ import annotations
 from . import snapshot
 from ._consumer import OrderedConsumer
 from ._contract import (
+    MIN_TTL,
     AlreadyExists,
     Conflict,
     Entry,
@@ -20,17 +21,20 @@ from ._contract import (
     Gone,
     NotFound,
     Store,
+    TooLarge,
+    Unavailable,
     Watch,
     WatchEvent,
     WatchHandler,
 )
 from ._memory import MemoryStore
-from ._mirror import ensure_store_mirrors
+from ._mirror import MirrorDoctor, ensure_store_mirrors
 from ._nats import BucketNotFoundError, NatsConnection, NatsStore, connect
 from ._natsserver import (
     NatsServerNotFound,
     find_nats_server,
     free_port,
+    free_ports,
     nats_server_args,
     start_nats_server,
     wait_for_port,
@@ -39,6 +43,7 @@ from ._nodestream import NODE_PODS_STREAM, NODE_PODS_SUBJECT_PREFIX, NodePodStre
 from ._tracestore import ensure_trace_stream, read_trace
 
 __all__ = [
+    "MIN_TTL",
     "NODE_PODS_STREAM",
     "NODE_PODS_SUBJECT_PREFIX",
     "AlreadyExists",
@@ -48,6 +53,7 @@ __all__ = [
     "EventType",
     "Gone",
     "MemoryStore",
+    "MirrorDoctor",
     "NatsConnection",
     "NatsServerNotFound",
     "NatsStore",
@@ -55,6 +61,8 @@ __all__ = [
     "NotFound",
     "OrderedConsumer",
     "Store",
+    "TooLarge",
+    "Unavailable",
     "Watch",
     "WatchEvent",
     "WatchHandler",
@@ -63,6 +71,7 @@ __all__ = [
     "ensure_trace_stream",
     "find_nats_server",
     "free_port",
+    "free_ports",
     "nats_server_args",
     "read_trace",
     "snapshot",

@@ -20,6 +20,16 @@ consumer was deleted, the server restarted, the link was away longer than the
 consumer's inactivity threshold) recreate it the same way, retrying with backoff until
 it is back or the watch is stopped.  Flow control requests are answered as they arrive
 (callbacks run in order, so everything before them was handled).
+
+Resume or relist: a consumer that has caught up (a message with nothing pending after it)
+resumes from the last stream sequence seen + 1, which is exact.  A ``DeliverLastPerSubject``
+snapshot cut short is not resumable that way: from a sequence on, the stream holds every
+revision and tombstone, not the last per key (a key written and deleted before the watch
+started would come back as a PUT whose tombstone a snapshot reader skips: a ghost).  So
+it starts over with its own policy, and the messages of the new snapshot at or below the
+last sequence already handed on are dropped (they were delivered: a key whose last
+message is that old has not changed since), except one that ends the snapshot, which is
+passed on so the reader still learns the snapshot is complete.
 """
 
 from __future__ import annotations
@@ -70,6 +80,8 @@ class OrderedConsumer:
         self._sub: Any = None
         self._next_dseq = 1  # the consumer sequence expected next
         self._last_sseq = 0  # the last stream sequence handed on
+        self._caught_up = False  # a message had nothing pending after it
+        self._skip_to = 0  # a restarted snapshot: drop what is at or below this (delivered)
         self._active_at = time.monotonic()
         self._stopped = False
         self._generation = 0
@@ -83,6 +95,8 @@ class OrderedConsumer:
     async def start(self) -> api.ConsumerInfo:
         """Create the consumer; its info says how many messages the snapshot holds."""
         info = await self._create(self.deliver_policy, self.start_sequence)
+        if info.num_pending == 0:
+            self._caught_up = True
         self._watchdog = asyncio.get_running_loop().create_task(self._watch_activity())
         return info
 
@@ -134,8 +148,14 @@ class OrderedConsumer:
                         f"expected {self._next_dseq}")
             return
         self._next_dseq += 1
-        self._last_sseq = md.sequence.stream
-        self.on_message(msg, md.sequence.stream, md.num_pending)
+        sseq, pending = md.sequence.stream, md.num_pending
+        if pending == 0:
+            self._caught_up = True
+        if sseq <= self._skip_to and pending > 0:
+            return  # a restarted snapshot repeating what was handed on
+        self._skip_to = 0
+        self._last_sseq = max(self._last_sseq, sseq)
+        self.on_message(msg, sseq, pending)
 
     def _reset(self, why: str) -> None:
         if self._stopped or (self._resetting is not None and not self._resetting.done()):
@@ -156,6 +176,10 @@ class OrderedConsumer:
         while not self._stopped:
             try:
                 if self._last_sseq == 0:  # nothing seen yet: the original start again
+                    await self._create(self.deliver_policy, self.start_sequence)
+                elif (self.deliver_policy is api.DeliverPolicy.LAST_PER_SUBJECT
+                      and not self._caught_up):  # a snapshot cut short: start it over
+                    self._skip_to = self._last_sseq
                     await self._create(self.deliver_policy, self.start_sequence)
                 else:
                     await self._create(api.DeliverPolicy.BY_START_SEQUENCE, self._last_sseq + 1)

@@ -13,6 +13,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+MIN_TTL = 1.0
+"""The shortest time to live a store write may ask for, in seconds (JetStream's per-message
+TTL resolution)."""
+
+
+def check_ttl(ttl: float | None) -> None:
+    """Raise ValueError unless ``ttl`` is None or at least :data:`MIN_TTL`."""
+    if ttl is not None and not ttl >= MIN_TTL:
+        raise ValueError(f"a time to live must be at least {MIN_TTL:g}s, got {ttl!r}")
+
 
 class StoreError(Exception):
     """Base of the store's errors; the API server maps each to a Status."""
@@ -32,6 +42,14 @@ class Conflict(StoreError):
 
 class Gone(StoreError):
     """A watch asked to start at a revision that is no longer kept."""
+
+
+class Unavailable(StoreError):
+    """The store did not answer in time (no leader elected yet, no quorum, NATS away)."""
+
+
+class TooLarge(StoreError):
+    """A value bigger than the store takes (one NATS message, with room to answer it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,16 +83,24 @@ class Watch(Protocol):
 class Store(Protocol):
     """A watchable key-value store with compare-and-swap on revisions."""
 
-    async def create(self, key: str, value: bytes) -> int:
-        """Write a new key; raise AlreadyExists if it holds a value."""
+    async def create(self, key: str, value: bytes, *, ttl: float | None = None) -> int:
+        """Write a new key; raise AlreadyExists if it holds a value.
+
+        ``ttl``: the key expires that many seconds after this write (unless written
+        again): the store removes it by itself, with no scan, and every watcher sees a
+        DELETE as for any delete.  At least :data:`MIN_TTL`."""
         ...
 
     async def get(self, key: str) -> Entry:
         """The current value; raise NotFound."""
         ...
 
-    async def update(self, key: str, value: bytes, revision: int) -> int:
-        """Replace the value if it is still at ``revision``; raise Conflict or NotFound."""
+    async def update(self, key: str, value: bytes, revision: int, *,
+                     ttl: float | None = None) -> int:
+        """Replace the value if it is still at ``revision``; raise Conflict or NotFound.
+
+        ``ttl`` as for :meth:`create`, counted from this write; an update without one
+        makes the key last until deleted."""
         ...
 
     async def delete(self, key: str, revision: int | None = None) -> int:

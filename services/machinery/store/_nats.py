@@ -5,12 +5,25 @@ Writes are JetStream publishes to ``$KV.<bucket>.<key>`` with
 on the key's revision (the stream sequence).  List and watch are ordered push
 consumers with callbacks: ``DeliverLastPerSubject`` gives the snapshot and
 keeps streaming live changes, so one consumer is a list-then-watch.
+
+A write with a TTL (``create``/``update(..., ttl=)``, the API server's Events) carries
+JetStream's per-message TTL (``Nats-TTL``) and ``Nats-Rollup: sub``, so it is the only
+message of its key; when it expires the server removes it and, because the stream sets
+``subject_delete_marker_ttl``, puts a *delete marker* in its place (a message with
+``Nats-Marker-Reason`` and no value, kept for the marker TTL): watchers see it as a
+DELETE, ``get`` and ``list`` as no key.  The rollup matters: an expired message with an
+older revision of its key behind it gets no marker, and the older value would come back.
+Nothing scans the bucket.  The server raises a message TTL shorter than the marker TTL
+to the marker TTL, so the marker TTL is at most the shortest TTL written
+(:meth:`NatsStore.open`'s ``marker_ttl``, lowered by a write that asks for less).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
+import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,20 +36,48 @@ from nats.js.kv import KeyValue
 from ..apimachinery import inbox_prefix
 from ._consumer import OrderedConsumer
 from ._contract import (
+    MIN_TTL,
     AlreadyExists,
     Conflict,
     Entry,
     EventType,
     Gone,
     NotFound,
+    TooLarge,
     WatchEvent,
     WatchHandler,
+    check_ttl,
 )
+from ._retry import ride_out
 from ._streams import replicas_to_keep
+
+log = logging.getLogger(__name__)
 
 _EXPECT = "Nats-Expected-Last-Subject-Sequence"
 _OP = "KV-Operation"
+_MARKER = "Nats-Marker-Reason"  # a delete marker the server placed (a TTL ran out)
+_TTL = "Nats-TTL"
+_ROLLUP = "Nats-Rollup"
 _WRONG_SEQ = 10071  # JetStream API error code: wrong last sequence
+_MSG_ID = "Nats-Msg-Id"  # JetStream's de-duplication key
+VALUE_MARGIN = 8 * 1024
+"""Bytes of a NATS message kept free of the stored value: its headers, and the list
+envelope and resourceVersion of the API's answer carrying it (which must fit one message
+too)."""
+
+
+def _removed(headers: dict[str, str] | None) -> bool:
+    """A message that ends its key: a delete (KV tombstone) or a server's delete marker."""
+    return headers is not None and (_OP in headers or _MARKER in headers)
+
+
+def ttl_header(ttl: float) -> str:
+    """``ttl`` seconds as a ``Nats-TTL`` value (a Go duration: ``3600s``, ``1500ms``)."""
+    return f"{int(ttl)}s" if float(ttl).is_integer() else f"{round(ttl * 1000)}ms"
+
+
+def _same_seconds(a: float | None, b: float | None) -> bool:
+    return round((a or 0) * 1000) == round((b or 0) * 1000)
 
 
 @dataclass
@@ -60,22 +101,39 @@ class NatsStore:
         self._cut = len(self._subject_prefix)
         self.watch_heartbeat = 5.0
         """Seconds between a watch's idle heartbeats; two missed recreate its consumer."""
+        self.marker_ttl: float | None = None
+        """The stream's ``subject_delete_marker_ttl`` as last seen (None: not looked at)."""
+        self._ttl_lock = asyncio.Lock()
 
     @classmethod
     async def open(
         cls, nc: NATS, bucket: str = "jetkube", *, history: int = 8, replicas: int = 1,
-        create: bool = True,
+        create: bool = True, marker_ttl: float | None = None,
     ) -> NatsStore:
         """The store on ``bucket``, created when missing if ``create`` (the API server's
-        part: on a secured bus nobody else may create it; readers wait for it instead)."""
+        part: on a secured bus nobody else may create it; readers wait for it instead).
+
+        The writer (``create``) also brings an existing bucket to what TTLs need (per-message
+        TTL allowed, rollup headers, a delete marker TTL: ``marker_ttl``, else the one the
+        stream has, else :data:`MIN_TTL`); a bucket made before TTLs is updated in place."""
         js = nc.jetstream()
+        stream = f"KV_{bucket}"
+        check_ttl(marker_ttl)
         try:
             kv = await js.key_value(bucket)
-            if create:  # the writer: raise the replicas to what it asks, never lower them
-                info = await js.stream_info(f"KV_{bucket}")
-                if replicas_to_keep(info.config.num_replicas, replicas) > (
-                        info.config.num_replicas or 1):
-                    await js.update_stream(replace(info.config, num_replicas=replicas))
+            if create:
+                info = await js.stream_info(stream)
+                c = info.config
+                want = replace(
+                    c,  # the replicas are raised to what it asks, never lowered
+                    num_replicas=replicas_to_keep(c.num_replicas, replicas),
+                    allow_msg_ttl=True, allow_rollup_hdrs=True,
+                    subject_delete_marker_ttl=(marker_ttl or c.subject_delete_marker_ttl
+                                               or MIN_TTL))
+                if (want.num_replicas != (c.num_replicas or 1) or not c.allow_msg_ttl
+                        or not c.allow_rollup_hdrs or not _same_seconds(
+                            want.subject_delete_marker_ttl, c.subject_delete_marker_ttl)):
+                    await js.update_stream(want)
         except jserr.BucketNotFoundError:
             if not create:
                 raise
@@ -85,6 +143,7 @@ class NatsStore:
                 replicas=replicas,
                 max_value_size=2 * 1024 * 1024,
                 storage=api.StorageType.FILE,
+                limit_marker_ttl=marker_ttl or MIN_TTL,  # and per-message TTLs allowed
             )
             try:
                 kv = await js.create_key_value(cfg)
@@ -94,46 +153,99 @@ class NatsStore:
 
     # --- writes -----------------------------------------------------------
 
-    async def _publish(self, key: str, value: bytes, headers: dict[str, str]) -> int:
+    async def _allow_ttl(self, ttl: float) -> None:
+        """Make sure the stream honours ``ttl`` as asked and marks its expiry: TTLs
+        allowed, and a delete marker TTL no longer than ``ttl`` (nats-server raises a
+        shorter message TTL to the marker TTL).  Looked up once, then only when a write
+        asks for a TTL below the marker TTL last seen."""
+        if self.marker_ttl is not None and ttl >= self.marker_ttl:
+            return
+        async with self._ttl_lock:
+            c = (await self.js.stream_info(self.stream)).config
+            marker = c.subject_delete_marker_ttl or 0
+            if c.allow_msg_ttl and c.allow_rollup_hdrs and 0 < marker <= ttl:
+                self.marker_ttl = marker
+                return
+            marker = min(marker, ttl) if marker > 0 else ttl
+            log.info("bucket %s: allowing message TTLs with delete markers kept %gs",
+                     self.bucket, marker)
+            await self.js.update_stream(replace(c, allow_msg_ttl=True, allow_rollup_hdrs=True,
+                                                subject_delete_marker_ttl=marker))
+            self.marker_ttl = marker
+
+    async def _publish(self, key: str, value: bytes, headers: dict[str, str],
+                       ttl: float | None = None) -> int:
+        if ttl is not None:
+            # the only message of its key, so its expiry always leaves a delete marker
+            headers = {**headers, _TTL: ttl_header(ttl), _ROLLUP: "sub"}
+        limit = self.nc.max_payload - VALUE_MARGIN
+        if len(value) > limit:  # nats-server would drop the connection over it
+            raise TooLarge(f"{key}: {len(value)} bytes, the store takes at most {limit}")
+        msg_id = headers[_MSG_ID] = uuid.uuid4().hex  # one write, however often it is sent
+        subject = self._subject_prefix + key
+        attempts = 0
+
+        async def send(wait: float) -> api.PubAck:
+            nonlocal attempts
+            attempts += 1
+            return await self.js.publish(subject, value, timeout=wait, headers=headers)
         try:
-            ack = await self.js.publish(self._subject_prefix + key, value, headers=headers)
+            ack = await ride_out(send, f"write {key}")
         except jserr.APIError as err:
             if err.err_code == _WRONG_SEQ:
+                # nats-server checks the expected revision before de-duplicating: an
+                # earlier attempt that landed (its ack lost) is known by its Msg-Id
+                last = await self._last_msg(key) if attempts > 1 else None
+                if last is not None and (last.headers or {}).get(_MSG_ID) == msg_id:
+                    return int(last.seq or 0)
                 raise Conflict(key) from None
             raise
         return int(ack.seq)
 
+    async def _last_msg(self, key: str) -> api.RawStreamMsg | None:
+        """The key's last message (a value, a tombstone or a delete marker); None if none."""
+        async def read(wait: float) -> api.RawStreamMsg:
+            return await self.js.get_msg(self.stream, subject=self._subject_prefix + key)
+        try:
+            return await ride_out(read, f"read {key}")
+        except jserr.NotFoundError:
+            return None
+
     async def _last(self, key: str) -> tuple[int, bool]:
         """The key's last revision and whether it holds a live value (0, False if never written)."""
-        try:
-            msg = await self.js.get_msg(self.stream, subject=self._subject_prefix + key)
-        except jserr.NotFoundError:
+        msg = await self._last_msg(key)
+        if msg is None:
             return 0, False
-        live = not (msg.headers and msg.headers.get(_OP))
-        return int(msg.seq or 0), live
+        return int(msg.seq or 0), not _removed(msg.headers)
 
-    async def create(self, key: str, value: bytes) -> int:
+    async def create(self, key: str, value: bytes, *, ttl: float | None = None) -> int:
+        check_ttl(ttl)
+        if ttl is not None:
+            await self._allow_ttl(ttl)
         try:
-            return await self._publish(key, value, {_EXPECT: "0"})
+            return await self._publish(key, value, {_EXPECT: "0"}, ttl)
         except Conflict:
             rev, live = await self._last(key)
             if live:
                 raise AlreadyExists(key) from None
             try:
-                return await self._publish(key, value, {_EXPECT: str(rev)})
+                return await self._publish(key, value, {_EXPECT: str(rev)}, ttl)
             except Conflict:
                 raise AlreadyExists(key) from None
 
     async def get(self, key: str) -> Entry:
-        try:
-            e = await self.kv.get(key)
-        except (jserr.KeyNotFoundError, jserr.KeyDeletedError):
-            raise NotFound(key) from None
-        return Entry(key, e.value or b"", int(e.revision or 0))
+        msg = await self._last_msg(key)
+        if msg is None or _removed(msg.headers):
+            raise NotFound(key)
+        return Entry(key, msg.data or b"", int(msg.seq or 0))
 
-    async def update(self, key: str, value: bytes, revision: int) -> int:
+    async def update(self, key: str, value: bytes, revision: int, *,
+                     ttl: float | None = None) -> int:
+        check_ttl(ttl)
+        if ttl is not None:
+            await self._allow_ttl(ttl)
         try:
-            return await self._publish(key, value, {_EXPECT: str(revision)})
+            return await self._publish(key, value, {_EXPECT: str(revision)}, ttl)
         except Conflict:
             _, live = await self._last(key)
             if not live:
@@ -157,8 +269,9 @@ class NatsStore:
     # --- reads ------------------------------------------------------------
 
     async def current_revision(self) -> int:
-        info = await self.js.stream_info(self.stream)
-        return int(info.state.last_seq)
+        async def info(wait: float) -> api.StreamInfo:
+            return await self.js.stream_info(self.stream)
+        return int((await ride_out(info, "the current revision")).state.last_seq)
 
     async def list(self, prefix: str) -> tuple[list[Entry], int]:
         items: dict[str, Entry] = {}
@@ -202,13 +315,12 @@ class NatsStore:
             def on_message(msg: Any, seq: int, pending: int) -> None:
                 nonlocal max_seen
                 max_seen = max(max_seen, seq)
-                op = msg.headers.get(_OP) if msg.headers else None
                 key = msg.subject[cut:]
-                if op is None:
+                if not _removed(msg.headers):
                     handler(WatchEvent(EventType.PUT, key, msg.data, seq))
                 elif synced or seq > start_rev:
-                    # a tombstone in the snapshot is no object; one newer than the watch's
-                    # start is a delete that happened while the snapshot was read
+                    # a tombstone (or delete marker) in the snapshot is no object; one newer
+                    # than the watch's start is a delete that happened while it was read
                     handler(WatchEvent(EventType.DELETE, key, None, seq))
                 if not synced and pending == 0:
                     finish_snapshot()
@@ -227,9 +339,8 @@ class NatsStore:
             raise Gone(f"revision {since} is older than the oldest kept ({first})")
 
         def on_live(msg: Any, seq: int, pending: int) -> None:
-            op = msg.headers.get(_OP) if msg.headers else None
             key = msg.subject[cut:]
-            if op is None:
+            if not _removed(msg.headers):
                 handler(WatchEvent(EventType.PUT, key, msg.data, seq))
             else:
                 handler(WatchEvent(EventType.DELETE, key, None, seq))

@@ -71,6 +71,26 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def free_ports(count: int, host: str = "127.0.0.1") -> int:
+    """The first of ``count`` consecutive free ports (below the ephemeral range, as
+    :func:`free_port`): for servers that number their listeners from a base port, as
+    ``kctl up --ha`` does (NATS nodes on port, port+1, port+2)."""
+    for _ in range(200):
+        base = free_port(host)
+        rest = []
+        for port in range(base + 1, base + count):
+            with socket.socket() as s:
+                try:
+                    s.bind((host, port))
+                except OSError:
+                    break
+            rest.append(port)
+        if len(rest) == count - 1 and not _HANDED_OUT.intersection(rest):
+            _HANDED_OUT.update(rest)
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports on {host}")
+
+
 def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while True:

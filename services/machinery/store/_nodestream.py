@@ -47,6 +47,8 @@ class NodePodStream:
         self.js = nc.jetstream()
         self.max_age = max_age
         self.replicas = replicas
+        self.watch_heartbeat = 5.0
+        """Seconds between a subscription's idle heartbeats; two missed recreate its consumer."""
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def ensure(self) -> None:
@@ -86,7 +88,8 @@ class NodePodStream:
         consumer = OrderedConsumer(
             self.nc, NODE_PODS_STREAM, node_subject(node),
             lambda msg, _seq, _pending: handler(msg.data),
-            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, start_sequence=since_seq + 1)
+            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, start_sequence=since_seq + 1,
+            idle_heartbeat=self.watch_heartbeat)
         try:
             await consumer.start()
         except BaseException:

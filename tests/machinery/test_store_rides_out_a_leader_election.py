@@ -1,0 +1,92 @@
+"""The NATS store rides out a stream leader election: transient failures (no responders,
+no answer) are retried within a deadline, a write whose acknowledgement was lost is not
+applied twice (same Nats-Msg-Id), and only after the deadline does it give up with
+Unavailable, which the API answers 503; a value too big for one NATS message is refused
+(413) without costing the connection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from apiharness import make_api
+from nats import errors as nats_errors
+
+from jetkube.services.machinery.store import NatsStore, TooLarge, Unavailable
+from jetkube.services.machinery.store._retry import ride_out
+
+pytestmark = pytest.mark.integration
+
+
+async def test_transient_failures_are_retried_until_an_answer() -> None:
+    calls: list[float] = []
+
+    async def op(wait: float) -> str:
+        calls.append(wait)
+        if len(calls) < 4:
+            raise nats_errors.NoRespondersError
+        return "ok"
+
+    assert await ride_out(op, "write k", deadline=5) == "ok"
+    assert len(calls) == 4 and all(0 < w <= 2.0 for w in calls)
+
+
+async def test_after_the_deadline_it_is_unavailable_and_other_errors_pass_at_once() -> None:
+    async def never(wait: float) -> None:
+        raise nats_errors.TimeoutError
+
+    with pytest.raises(Unavailable, match=r"write k: the store did not answer within 0\.3s"):
+        await ride_out(never, "write k", deadline=0.3)
+    tries = 0
+
+    async def broken(wait: float) -> None:
+        nonlocal tries
+        tries += 1
+        raise ValueError("not transient")
+
+    with pytest.raises(ValueError, match="not transient"):
+        await ride_out(broken, "write k")
+    assert tries == 1
+
+
+async def test_a_write_whose_ack_was_lost_is_applied_once(nats_store: NatsStore) -> None:
+    real = nats_store.js.publish
+    sent: list[dict[str, str]] = []
+
+    async def lose_first_ack(subject: str, payload: bytes, **kw: Any) -> Any:
+        sent.append(dict(kw["headers"]))
+        ack = await real(subject, payload, **kw)
+        if len(sent) == 1:  # it landed, but the caller never hears so
+            raise nats_errors.TimeoutError
+        return ack
+
+    nats_store.js.publish = lose_first_ack  # type: ignore[method-assign]
+    rev = await nats_store.create("cm.a", b"v1")
+    nats_store.js.publish = real  # type: ignore[method-assign]
+    assert len(sent) == 2 and sent[0]["Nats-Msg-Id"] == sent[1]["Nats-Msg-Id"]
+    assert (await nats_store.get("cm.a")).revision == rev  # the first write's revision
+    info = await nats_store.js.stream_info(nats_store.stream, subjects_filter="$KV.*.cm.a")
+    assert info.state.subjects == {f"$KV.{nats_store.bucket}.cm.a": 1}  # applied once
+
+
+async def test_a_value_too_big_for_one_message_is_refused_and_the_connection_stays(
+        nats_store: NatsStore) -> None:
+    limit = nats_store.nc.max_payload
+    with pytest.raises(TooLarge, match=r"cm\.big"):
+        await nats_store.create("cm.big", b"x" * (limit - 100))
+    assert nats_store.nc.is_connected
+    await nats_store.create("cm.small", b"x" * (limit // 2))  # what fits still goes in
+
+
+async def test_the_api_answers_503_while_the_store_is_unavailable() -> None:
+    api = await make_api()
+    api.token = None
+
+    async def unavailable(key: str, value: bytes, **kw: Any) -> int:
+        raise Unavailable(f"write {key}: the store did not answer within 8s")
+
+    api.store.create = unavailable  # type: ignore[method-assign]
+    code, status = await api.call("POST", "/api/v1/namespaces/default/configmaps",
+                                  {"metadata": {"name": "c"}})
+    assert code == 503 and status["reason"] == "ServiceUnavailable", status
+    assert "did not answer" in status["message"]
