@@ -350,6 +350,57 @@ async def run_faults(c: HaCluster, faults: list[Fault], *, settle: float = 3.0,
     return results
 
 
+@dataclass
+class QuorumLoss:
+    write_code: int
+    """What a create answered with two of three NATS nodes gone."""
+    write_answered_in: float
+    read_code: int
+    """What a GET answered meanwhile (a consistent read of the store, like etcd's)."""
+    recovered_in: float
+    """From the two nodes' restart until a create succeeded again."""
+    lost: int
+    """Objects acknowledged before the loss and missing after it."""
+
+
+async def quorum_loss(c: HaCluster, *, down: float = 5.0) -> QuorumLoss:
+    """Two of the three NATS nodes gone (killed, the supervisor held off) for ``down``
+    seconds: what a write and a read answer, and how soon writes succeed once they are
+    back."""
+    api = Api(c.api_urls[:1], c.token)
+    base = f"/api/v1/namespaces/{NS}/configmaps"
+    try:
+        before = {f"quorum-{i}" for i in range(5)}
+        for name in before:
+            r = await api.call("POST", base, {"metadata": {"name": name}})
+            assert r.status_code == 201, r.text
+        c.supervisor(signal.SIGSTOP)
+        try:
+            for name in ("nats-2", "nats-3"):
+                c.kill(name)
+            t0 = time.monotonic()
+            w = await api.call("POST", base, {"metadata": {"name": "quorum-lost"}})
+            answered = time.monotonic() - t0
+            g = await api.call("GET", f"{base}/quorum-0")
+            await asyncio.sleep(max(down - (time.monotonic() - t0), 0))
+        finally:
+            c.supervisor(signal.SIGCONT)
+        t1 = time.monotonic()
+        while True:
+            try:
+                r = await api.call("POST", base, {"metadata": {"name": "quorum-back"}})
+                if r.status_code in (201, 409):
+                    break
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+        recovered = time.monotonic() - t1
+        lost = len(before - await _present(api))
+        return QuorumLoss(w.status_code, answered, g.status_code, recovered, lost)
+    finally:
+        await api.close()
+
+
 async def _present(api: Api) -> set[str]:
     names: set[str] = set()
     cont = ""
@@ -378,4 +429,5 @@ async def _create_deployment(api: Api) -> None:
         await asyncio.sleep(0.5)
 
 
-__all__ = ["FAULTS", "Fault", "HaCluster", "Result", "kill_role", "outage", "run_faults"]
+__all__ = ["FAULTS", "Fault", "HaCluster", "QuorumLoss", "Result", "kill_role", "outage",
+           "quorum_loss", "run_faults"]

@@ -163,7 +163,7 @@ async def run(quick: bool, api_servers: int, secure: bool) -> dict[str, float]:
             list_s = time.perf_counter() - t
             listed = len(orjson.loads(body)["items"])
 
-            store = await NatsStore.open(nc, "jetkube")
+            store = await NatsStore.open(nc, "jetkube", create=False)  # a reader
             inf = Informer(store, f"pods.{NS}.")
             sent: dict[str, float] = {}
             delivery: list[float] = []

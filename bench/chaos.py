@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _chaos import FAULTS, Fault, HaCluster, Result, outage, run_faults
+from _chaos import FAULTS, Fault, HaCluster, Result, outage, quorum_loss, run_faults
 
 GOAL_CONVERGE = 15.0
 
@@ -64,6 +64,10 @@ def main() -> int:
                   f"{'alive':>6} {'failures':>8}")
             results = asyncio.run(run_faults(c, faults, report=lambda r: print(_row(r),
                                                                                flush=True)))
+            q = asyncio.run(quorum_loss(c))
+            print(f"two of three NATS nodes gone 5 s: a create answered {q.write_code} after "
+                  f"{q.write_answered_in:.1f} s, a GET {q.read_code}; writes succeeded "
+                  f"{q.recovered_in:.1f} s after the nodes returned; {q.lost} objects lost")
             cpu = _cpu_seconds([r.pid for r in c.records().values()]) - cpu0
         finally:
             c.down()

@@ -93,6 +93,26 @@ def pod(name: str, labels: dict[str, str] | None = None, **spec: Any) -> dict[st
     return body
 
 
+PODS = "/api/v1/namespaces/default/pods"
+
+
+async def rejected(api: Api, method: str, path: str, body: Any, code: int, *,
+                    reason: str, text: str = "", content_type: str = "application/json",
+                    count_path: str = PODS) -> dict[str, Any]:
+    """``method path body`` is refused with ``code``, a Status with ``reason`` whose message
+    holds ``text``, and nothing is written (same count under ``count_path``, same store
+    revision)."""
+    before = await api.count(count_path)
+    rev = await api.store.current_revision()
+    got, st = await api.call(method, path, body, content_type=content_type)
+    assert got == code, st
+    assert st["kind"] == "Status" and st["reason"] == reason, st
+    assert text in st["message"], st["message"]
+    assert await api.count(count_path) == before
+    assert await api.store.current_revision() == rev, "a rejected request wrote to the store"
+    return st
+
+
 async def settle() -> None:
     for _ in range(5):
         await asyncio.sleep(0)

@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from apiharness import Api, make_api, pod
-
-PODS = "/api/v1/namespaces/default/pods"
-
-
-async def _rejected(api: Api, method: str, path: str, body: Any, code: int, *,
-                    reason: str, text: str = "", content_type: str = "application/json",
-                    count_path: str = PODS) -> dict[str, Any]:
-    before = await api.count(count_path)
-    rev = await api.store.current_revision()
-    got, st = await api.call(method, path, body, content_type=content_type)
-    assert got == code, st
-    assert st["kind"] == "Status" and st["reason"] == reason, st
-    assert text in st["message"], st["message"]
-    assert await api.count(count_path) == before
-    assert await api.store.current_revision() == rev, "a rejected request wrote to the store"
-    return st
+from apiharness import PODS, Api, make_api, pod
+from apiharness import rejected as _rejected
 
 
 @pytest.fixture

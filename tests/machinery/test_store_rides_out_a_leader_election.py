@@ -6,13 +6,22 @@ Unavailable, which the API answers 503; a value too big for one NATS message is 
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 from apiharness import make_api
 from nats import errors as nats_errors
 
-from jetkube.services.machinery.store import NatsStore, TooLarge, Unavailable
+from jetkube.services.machinery.store import (
+    NODE_PODS_STREAM,
+    NatsStore,
+    NodePodStream,
+    TooLarge,
+    Unavailable,
+    connect,
+)
+from jetkube.services.machinery.store._nodestream import node_subject
 from jetkube.services.machinery.store._retry import ride_out
 
 pytestmark = pytest.mark.integration
@@ -90,3 +99,34 @@ async def test_the_api_answers_503_while_the_store_is_unavailable() -> None:
                                   {"metadata": {"name": "c"}})
     assert code == 503 and status["reason"] == "ServiceUnavailable", status
     assert "did not answer" in status["message"]
+
+
+async def test_a_node_event_rides_out_an_election_and_lands_once(nats_url: str) -> None:
+    """The pod events the API server publishes to a node agent's stream are retried through
+    an election too (a dropped one left a bound pod unstarted until the agent's resync)."""
+    nc = await connect(nats_url)
+    try:
+        stream = NodePodStream(nc)
+        await stream.ensure()
+        real = stream.js.publish
+        calls = 0
+
+        async def no_leader_at_first(subject: str, payload: bytes, **kw: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            if calls <= 2:
+                raise nats_errors.NoRespondersError
+            if calls == 3:  # lands, but its acknowledgement is lost
+                await real(subject, payload, **kw)
+                raise nats_errors.TimeoutError
+            return await real(subject, payload, **kw)
+
+        stream.js.publish = no_leader_at_first  # type: ignore[method-assign]
+        node = f"node-{uuid.uuid4().hex[:6]}"
+        stream.publish(node, b'{"type":"ADDED"}', f"pods.default.p@{node}")
+        await stream.flush()
+        assert calls == 4
+        info = await nc.jetstream().stream_info(NODE_PODS_STREAM, subjects_filter=node_subject(node))
+        assert info.state.subjects == {node_subject(node): 1}  # delivered, and only once
+    finally:
+        await nc.close()

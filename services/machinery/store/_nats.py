@@ -121,8 +121,8 @@ class NatsStore:
         check_ttl(marker_ttl)
         try:
             kv = await js.key_value(bucket)
-            if create:
-                info = await js.stream_info(stream)
+            info = await js.stream_info(stream) if create else None
+            if info is not None and not info.config.mirror:  # a mirror is nats-server's
                 c = info.config
                 want = replace(
                     c,  # the replicas are raised to what it asks, never lowered

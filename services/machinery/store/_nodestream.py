@@ -21,12 +21,16 @@ from nats.js import api
 
 from ..apimachinery import encode_token
 from ._consumer import OrderedConsumer
+from ._retry import ride_out
 from ._streams import ensure_stream
 
 log = logging.getLogger(__name__)
 
 NODE_PODS_STREAM = "JETKUBE_NODE_PODS"
 NODE_PODS_SUBJECT_PREFIX = "jetkube.watch.nodes"
+PUBLISH_DEADLINE = 30.0
+"""Seconds a node event keeps being retried (in the background) before it is dropped and
+left to the agent's resync: longer than any stream leader election measured (4-7 s)."""
 
 
 def node_subject(node: str) -> str:
@@ -66,8 +70,14 @@ class NodePodStream:
         task.add_done_callback(self._tasks.discard)
 
     async def _publish(self, node: str, event: bytes, dedup_id: str) -> None:
+        async def send(wait: float) -> object:
+            return await self.js.publish(node_subject(node), event, timeout=wait,
+                                         headers={"Nats-Msg-Id": dedup_id})
         try:
-            await self.js.publish(node_subject(node), event, headers={"Nats-Msg-Id": dedup_id})
+            # through a stream leader election (the Msg-Id makes a retry land once): a
+            # dropped event left a bound pod unstarted until the agent's resync (minutes)
+            await ride_out(send, f"publish {dedup_id} to node {node}",
+                           deadline=PUBLISH_DEADLINE)
         except Exception as err:
             log.warning("publish of %s to node %s failed: %s", dedup_id, node, err)
 
