@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import IntOrString, K8sModel, Time
+from .base import Int32, Int64, IntOrString, K8sModel, Time
 from .meta import LabelSelector, ObjectMeta
 from .pod import PodTemplateSpec
 
@@ -38,14 +38,14 @@ class DeploymentStrategy(K8sModel):
 
 
 class DeploymentSpec(K8sModel):
-    replicas: int = 1
+    replicas: Int32 = 1
     selector: LabelSelector | None = None
     template: PodTemplateSpec
     strategy: DeploymentStrategy = Field(default_factory=DeploymentStrategy)
-    minReadySeconds: int | None = None
-    revisionHistoryLimit: int = 10
+    minReadySeconds: Int32 | None = None
+    revisionHistoryLimit: Int32 = 10
     paused: bool | None = None
-    progressDeadlineSeconds: int = 600
+    progressDeadlineSeconds: Int32 = 600
 
     @model_validator(mode="after")
     def _defaults(self) -> DeploymentSpec:
@@ -64,15 +64,15 @@ class DeploymentSpec(K8sModel):
 
 
 class DeploymentStatus(K8sModel):
-    observedGeneration: int | None = None
-    replicas: int | None = None
-    updatedReplicas: int | None = None
-    readyReplicas: int | None = None
-    availableReplicas: int | None = None
-    unavailableReplicas: int | None = None
-    terminatingReplicas: int | None = None
+    observedGeneration: Int64 | None = None
+    replicas: Int32 | None = None
+    updatedReplicas: Int32 | None = None
+    readyReplicas: Int32 | None = None
+    availableReplicas: Int32 | None = None
+    unavailableReplicas: Int32 | None = None
+    terminatingReplicas: Int32 | None = None
     conditions: list[WorkloadCondition] | None = None
-    collisionCount: int | None = None
+    collisionCount: Int32 | None = None
 
 
 class Deployment(K8sModel):
@@ -87,19 +87,19 @@ class Deployment(K8sModel):
 
 
 class ReplicaSetSpec(K8sModel):
-    replicas: int = 1
-    minReadySeconds: int | None = None
+    replicas: Int32 = 1
+    minReadySeconds: Int32 | None = None
     selector: LabelSelector | None = None
     template: PodTemplateSpec | None = None
 
 
 class ReplicaSetStatus(K8sModel):
-    replicas: int = 0
-    fullyLabeledReplicas: int | None = None
-    readyReplicas: int | None = None
-    availableReplicas: int | None = None
-    terminatingReplicas: int | None = None
-    observedGeneration: int | None = None
+    replicas: Int32 = 0
+    fullyLabeledReplicas: Int32 | None = None
+    readyReplicas: Int32 | None = None
+    availableReplicas: Int32 | None = None
+    terminatingReplicas: Int32 | None = None
+    observedGeneration: Int64 | None = None
     conditions: list[WorkloadCondition] | None = None
 
 
@@ -128,8 +128,8 @@ class DaemonSetSpec(K8sModel):
     selector: LabelSelector | None = None
     template: PodTemplateSpec
     updateStrategy: DaemonSetUpdateStrategy = Field(default_factory=DaemonSetUpdateStrategy)
-    minReadySeconds: int | None = None
-    revisionHistoryLimit: int = 10
+    minReadySeconds: Int32 | None = None
+    revisionHistoryLimit: Int32 = 10
 
     @model_validator(mode="after")
     def _defaults(self) -> DaemonSetSpec:
@@ -148,15 +148,15 @@ class DaemonSetSpec(K8sModel):
 
 
 class DaemonSetStatus(K8sModel):
-    currentNumberScheduled: int = 0
-    numberMisscheduled: int = 0
-    desiredNumberScheduled: int = 0
-    numberReady: int = 0
-    observedGeneration: int | None = None
-    updatedNumberScheduled: int | None = None
-    numberAvailable: int | None = None
-    numberUnavailable: int | None = None
-    collisionCount: int | None = None
+    currentNumberScheduled: Int32 = 0
+    numberMisscheduled: Int32 = 0
+    desiredNumberScheduled: Int32 = 0
+    numberReady: Int32 = 0
+    observedGeneration: Int64 | None = None
+    updatedNumberScheduled: Int32 | None = None
+    numberAvailable: Int32 | None = None
+    numberUnavailable: Int32 | None = None
+    collisionCount: Int32 | None = None
     conditions: list[WorkloadCondition] | None = None
 
 
@@ -172,11 +172,11 @@ class DaemonSet(K8sModel):
 
 
 class ScaleSpec(K8sModel):
-    replicas: int | None = None
+    replicas: Int32 | None = None
 
 
 class ScaleStatus(K8sModel):
-    replicas: int = 0
+    replicas: Int32 = 0
     selector: str | None = None
 
 

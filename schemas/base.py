@@ -1,7 +1,10 @@
 """Shared building blocks of every API model: the strict base class and scalar types.
 
 ``K8sModel`` rejects unknown fields and refuses type coercion (Kubernetes rejects
-``replicas: "3"``).  The annotated scalar types here (``IntOrString``, ``Time``,
+``replicas: "3"``).  Integer fields are ``Int32`` or ``Int64`` as their Go type is, so a
+number the Go field cannot hold is refused as kube-apiserver's decoder refuses it
+(``json: cannot unmarshal number 2147483648 into ... of type int32``); no model has a
+bare ``int`` (a test walks them all).  The annotated scalar types here (``IntOrString``, ``Time``,
 ``MicroTime``, ``Base64Bytes``) validate with one small Python function each
 and raise pydantic custom errors whose ``type`` the error mapper in
 ``schemas/errors.py`` turns into Kubernetes-style messages.
@@ -15,7 +18,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
 from pydantic_core import PydanticCustomError
 
 
@@ -37,12 +40,36 @@ class K8sModel(BaseModel):
         return self.model_dump(mode="json", exclude_none=True, by_alias=True)
 
 
+# ---------------------------------------------------------------- integers
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT_TYPES = {INT32_MIN: "int32", INT32_MAX: "int32", INT64_MIN: "int64", INT64_MAX: "int64"}
+"""The bound of a ``greater_than_equal``/``less_than_equal`` error -> the Go integer type
+whose range it is (``schemas/errors.py`` words the error as Go's JSON decoder does)."""
+
+Int32 = Annotated[int, Field(ge=INT32_MIN, le=INT32_MAX)]
+"""A Go ``int32`` field (replicas, ports, counts, priority, most ``*Seconds``)."""
+
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
+"""A Go ``int64`` field (terminationGracePeriodSeconds, activeDeadlineSeconds, user and
+group ids, generation...)."""
+
+
 # ---------------------------------------------------------------- IntOrString
 
 
 def _int_or_string(v: Any) -> int | str:
     t = type(v)
-    if t is int or t is str:
+    if t is str:
+        return v  # type: ignore[no-any-return]
+    if t is int:  # intstr.IntOrString's IntVal is an int32
+        if v > INT32_MAX:
+            raise PydanticCustomError("less_than_equal", "Input should be less than or equal "
+                                      "to {le}", {"le": INT32_MAX})
+        if v < INT32_MIN:
+            raise PydanticCustomError("greater_than_equal", "Input should be greater than or "
+                                      "equal to {ge}", {"ge": INT32_MIN})
         return v  # type: ignore[no-any-return]
     raise PydanticCustomError("int_or_string_type", "must be an integer or a string")
 

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import K8sModel, Time
+from .base import Int32, Int64, K8sModel, Time
 from .meta import LabelSelector, ObjectMeta
 from .pod import PodTemplateSpec
 
@@ -17,7 +17,7 @@ from .pod import PodTemplateSpec
 class PodFailurePolicyOnExitCodesRequirement(K8sModel):
     containerName: str | None = None
     operator: Literal["In", "NotIn"]
-    values: list[int]
+    values: list[Int32]
 
 
 class PodFailurePolicyOnPodConditionsPattern(K8sModel):
@@ -37,7 +37,7 @@ class PodFailurePolicy(K8sModel):
 
 class SuccessPolicyRule(K8sModel):
     succeededIndexes: str | None = None
-    succeededCount: int | None = None
+    succeededCount: Int32 | None = None
 
 
 class SuccessPolicy(K8sModel):
@@ -45,18 +45,18 @@ class SuccessPolicy(K8sModel):
 
 
 class JobSpec(K8sModel):
-    parallelism: int | None = None
-    completions: int | None = None
-    activeDeadlineSeconds: int | None = None
+    parallelism: Int32 | None = None
+    completions: Int32 | None = None
+    activeDeadlineSeconds: Int64 | None = None
     podFailurePolicy: PodFailurePolicy | None = None
     successPolicy: SuccessPolicy | None = None
-    backoffLimit: int | None = None
-    backoffLimitPerIndex: int | None = None
-    maxFailedIndexes: int | None = None
+    backoffLimit: Int32 | None = None
+    backoffLimitPerIndex: Int32 | None = None
+    maxFailedIndexes: Int32 | None = None
     selector: LabelSelector | None = None
     manualSelector: bool | None = None
     template: PodTemplateSpec
-    ttlSecondsAfterFinished: int | None = None
+    ttlSecondsAfterFinished: Int32 | None = None
     completionMode: Literal["NonIndexed", "Indexed"] = "NonIndexed"
     suspend: bool = False
     podReplacementPolicy: Literal["TerminatingOrFailed", "Failed"] | None = None
@@ -96,14 +96,14 @@ class JobStatus(K8sModel):
     conditions: list[JobCondition] | None = None
     startTime: Time | None = None
     completionTime: Time | None = None
-    active: int | None = None
-    succeeded: int | None = None
-    failed: int | None = None
-    terminating: int | None = None
+    active: Int32 | None = None
+    succeeded: Int32 | None = None
+    failed: Int32 | None = None
+    terminating: Int32 | None = None
     completedIndexes: str | None = None
     failedIndexes: str | None = None
     uncountedTerminatedPods: UncountedTerminatedPods | None = None
-    ready: int | None = None
+    ready: Int32 | None = None
 
 
 class Job(K8sModel):

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from .base import IntOrString, K8sModel
+from .base import Int32, Int64, IntOrString, K8sModel
 from .quantity import Quantity, ResourceList
 
 Protocol = Literal["TCP", "UDP", "SCTP"]
@@ -18,8 +18,8 @@ PullPolicy = Literal["Always", "Never", "IfNotPresent"]
 
 class ContainerPort(K8sModel):
     name: str | None = None
-    hostPort: int | None = None
-    containerPort: int
+    hostPort: Int32 | None = None
+    containerPort: Int32
     protocol: Protocol = "TCP"
     hostIP: str | None = None
 
@@ -155,12 +155,12 @@ class TCPSocketAction(K8sModel):
 
 
 class GRPCAction(K8sModel):
-    port: int
+    port: Int32
     service: str | None = None
 
 
 class SleepAction(K8sModel):
-    seconds: int
+    seconds: Int64
 
 
 class Probe(K8sModel):
@@ -168,12 +168,12 @@ class Probe(K8sModel):
     httpGet: HTTPGetAction | None = None
     tcpSocket: TCPSocketAction | None = None
     grpc: GRPCAction | None = None
-    initialDelaySeconds: int | None = None
-    timeoutSeconds: int = 1
-    periodSeconds: int = 10
-    successThreshold: int = 1
-    failureThreshold: int = 3
-    terminationGracePeriodSeconds: int | None = None
+    initialDelaySeconds: Int32 | None = None
+    timeoutSeconds: Int32 = 1
+    periodSeconds: Int32 = 10
+    successThreshold: Int32 = 1
+    failureThreshold: Int32 = 3
+    terminationGracePeriodSeconds: Int64 | None = None
 
 
 class LifecycleHandler(K8sModel):
@@ -226,8 +226,8 @@ class SecurityContext(K8sModel):
     privileged: bool | None = None
     seLinuxOptions: SELinuxOptions | None = None
     windowsOptions: WindowsSecurityContextOptions | None = None
-    runAsUser: int | None = None
-    runAsGroup: int | None = None
+    runAsUser: Int64 | None = None
+    runAsGroup: Int64 | None = None
     runAsNonRoot: bool | None = None
     readOnlyRootFilesystem: bool | None = None
     allowPrivilegeEscalation: bool | None = None

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import Base64Bytes, K8sModel, MicroTime, StrMap, Time
+from .base import Base64Bytes, Int32, Int64, K8sModel, MicroTime, StrMap, Time
 from .meta import ObjectMeta, ObjectReference
 from .quantity import ResourceList
 from .scheduling import Taint
@@ -84,7 +84,7 @@ class NodeAddress(K8sModel):
 
 
 class DaemonEndpoint(K8sModel):
-    Port: int  # sic: Kubernetes spells this field with a capital P
+    Port: Int32  # sic: Kubernetes spells this field with a capital P
 
 
 class NodeDaemonEndpoints(K8sModel):
@@ -92,7 +92,7 @@ class NodeDaemonEndpoints(K8sModel):
 
 
 class NodeSwapStatus(K8sModel):
-    capacity: int | None = None
+    capacity: Int64 | None = None
 
 
 class NodeSystemInfo(K8sModel):
@@ -111,7 +111,7 @@ class NodeSystemInfo(K8sModel):
 
 class ContainerImage(K8sModel):
     names: list[str] | None = None
-    sizeBytes: int | None = None
+    sizeBytes: Int64 | None = None
 
 
 class AttachedVolume(K8sModel):
@@ -193,7 +193,7 @@ class EventSource(K8sModel):
 
 
 class EventSeries(K8sModel):
-    count: int | None = None
+    count: Int32 | None = None
     lastObservedTime: MicroTime | None = None
 
 
@@ -207,7 +207,7 @@ class Event(K8sModel):
     source: EventSource | None = None
     firstTimestamp: Time | None = None
     lastTimestamp: Time | None = None
-    count: int | None = None
+    count: Int32 | None = None
     type: str | None = None
     eventTime: MicroTime | None = None
     series: EventSeries | None = None
@@ -276,10 +276,10 @@ class ComponentStatus(K8sModel):
 
 class LeaseSpec(K8sModel):
     holderIdentity: str | None = None
-    leaseDurationSeconds: int | None = None
+    leaseDurationSeconds: Int32 | None = None
     acquireTime: MicroTime | None = None
     renewTime: MicroTime | None = None
-    leaseTransitions: int | None = None
+    leaseTransitions: Int32 | None = None
     strategy: str | None = None
     preferredHolder: str | None = None
 

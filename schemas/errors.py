@@ -5,9 +5,12 @@ Kubernetes answers a malformed body in two ways, and so does ``SchemaError``:
 * ``BadRequest`` — the body does not decode: an unknown field
   (``strict decoding error: unknown field "spec.foo"``) or a wrong JSON type
   (``json: cannot unmarshal string into Go struct field Deployment.spec.replicas
-  of type integer``), a malformed quantity or timestamp.
+  of type integer``), a number its Go integer type cannot hold (``json: cannot
+  unmarshal number 2147483648 into Go struct field Deployment.spec.replicas of type
+  int32``), a malformed quantity or timestamp.
 * ``Invalid`` — it decodes but fails validation: a missing required value, an
-  unsupported enum value, and every error of ``schemas/validation.py``.
+  unsupported enum value, a quantity beyond ``resource.Quantity``'s int64 cap, and every
+  error of ``schemas/validation.py``.
 
 Field paths are rendered in Kubernetes' form (``spec.containers[0].image``,
 map keys as ``metadata.labels[app]``) by walking the model classes alongside
@@ -24,7 +27,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from .fielderrors import FieldError, not_supported, required
+from .base import INT_TYPES
+from .fielderrors import FieldError, invalid, not_supported, required
 
 ErrorKind = Literal["BadRequest", "Invalid"]
 
@@ -125,6 +129,18 @@ def _got(v: Any) -> str:
     return _JSON_TYPE.get(type(v), type(v).__name__)
 
 
+def _number(n: int) -> str:
+    """An integer as Go prints it, unless it is too long to print (a YAML body may hold
+    one of thousands of digits, which ``str`` refuses past 4300)."""
+    return str(n) if n.bit_length() <= 256 else f"<an integer of {n.bit_length()} bits>"
+
+
+def _short(v: Any) -> str:
+    """``repr(v)``, cut to 80 characters (a hostile value may be a megabyte)."""
+    r = repr(v)
+    return r if len(r) <= 80 else r[:77] + "..."
+
+
 def _classify(kind: str, path: str, err: ErrorDetails) -> tuple[str, FieldError]:
     """('unknown'|'type'|'invalid', cause) for one pydantic error."""
     t = err["type"]
@@ -137,6 +153,19 @@ def _classify(kind: str, path: str, err: ErrorDetails) -> tuple[str, FieldError]
     if t == "literal_error" and type(inp) is str:
         expected = str((err.get("ctx") or {}).get("expected", ""))
         return "invalid", not_supported(path, inp, _LITERAL_VALUES.findall(expected))
+    if t in ("less_than_equal", "greater_than_equal") and type(inp) is int:
+        ctx = err.get("ctx") or {}
+        go_type = INT_TYPES.get(int(ctx.get("le", ctx.get("ge", 0))))
+        if go_type is not None:  # Int32 / Int64: Go's decoder refuses the number
+            return "type", {"field": path, "reason": "FieldValueTypeInvalid",
+                            "message": f"json: cannot unmarshal number {_number(inp)} into Go "
+                                       f"struct field {kind}.{path} of type {go_type}"}
+    if t == "quantity_range":
+        shown = inp if type(inp) is not str or len(inp) <= 80 else inp[:77] + "..."
+        return "invalid", invalid(path, shown, err["msg"])
+    if t == "quantity_suffix":
+        return "type", {"field": path, "reason": "FieldValueInvalid",
+                        "message": f"{err['msg']} (got {_short(inp)})"}
     if t == "quantity_invalid":
         msg = f"quantities must match the regular expression {err['msg'].split(' ')[-1]}"
         return "type", {"field": path, "reason": "FieldValueInvalid",

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .base import K8sModel, StrMap, Time
+from .base import Int32, Int64, K8sModel, StrMap, Time
 
 
 class OwnerReference(K8sModel):
@@ -43,10 +43,10 @@ class ObjectMeta(K8sModel):
     selfLink: str | None = None
     uid: str | None = None
     resourceVersion: str | None = None
-    generation: int | None = None
+    generation: Int64 | None = None
     creationTimestamp: Time | None = None
     deletionTimestamp: Time | None = None
-    deletionGracePeriodSeconds: int | None = None
+    deletionGracePeriodSeconds: Int64 | None = None
     labels: StrMap | None = None
     annotations: StrMap | None = None
     ownerReferences: list[OwnerReference] | None = None
@@ -58,7 +58,7 @@ class ListMeta(K8sModel):
     selfLink: str | None = None
     resourceVersion: str | None = None
     continue_: str | None = Field(default=None, alias="continue")
-    remainingItemCount: int | None = None
+    remainingItemCount: Int64 | None = None
 
 
 class LabelSelectorRequirement(K8sModel):
@@ -173,7 +173,7 @@ class Condition(K8sModel):
 
     type: str
     status: Literal["True", "False", "Unknown"]
-    observedGeneration: int | None = None
+    observedGeneration: Int64 | None = None
     lastTransitionTime: Time | None = None
     reason: str | None = None
     message: str | None = None
@@ -191,7 +191,7 @@ class StatusDetails(K8sModel):
     kind: str | None = None
     uid: str | None = None
     causes: list[StatusCause] | None = None
-    retryAfterSeconds: int | None = None
+    retryAfterSeconds: Int32 | None = None
 
 
 class Status(K8sModel):
@@ -204,4 +204,4 @@ class Status(K8sModel):
     message: str | None = None
     reason: str | None = None
     details: StatusDetails | None = None
-    code: int | None = None
+    code: Int32 | None = None

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from .base import K8sModel, StrMap, Time
+from .base import Int32, Int64, K8sModel, StrMap, Time
 from .container import (
     AppArmorProfile,
     Container,
@@ -38,12 +38,12 @@ class Sysctl(K8sModel):
 class PodSecurityContext(K8sModel):
     seLinuxOptions: SELinuxOptions | None = None
     windowsOptions: WindowsSecurityContextOptions | None = None
-    runAsUser: int | None = None
-    runAsGroup: int | None = None
+    runAsUser: Int64 | None = None
+    runAsGroup: Int64 | None = None
     runAsNonRoot: bool | None = None
-    supplementalGroups: list[int] | None = None
+    supplementalGroups: list[Int64] | None = None
     supplementalGroupsPolicy: Literal["Merge", "Strict"] | None = None
-    fsGroup: int | None = None
+    fsGroup: Int64 | None = None
     sysctls: list[Sysctl] | None = None
     fsGroupChangePolicy: Literal["OnRootMismatch", "Always"] | None = None
     seccompProfile: SeccompProfile | None = None
@@ -91,8 +91,8 @@ class PodSpec(K8sModel):
     containers: list[Container]
     ephemeralContainers: list[EphemeralContainer] | None = None
     restartPolicy: RestartPolicy = "Always"
-    terminationGracePeriodSeconds: int = 30
-    activeDeadlineSeconds: int | None = None
+    terminationGracePeriodSeconds: Int64 = 30
+    activeDeadlineSeconds: Int64 | None = None
     dnsPolicy: Literal["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"] = (
         "ClusterFirst"
     )
@@ -114,7 +114,7 @@ class PodSpec(K8sModel):
     tolerations: list[Toleration] | None = None
     hostAliases: list[HostAlias] | None = None
     priorityClassName: str | None = None
-    priority: int | None = None
+    priority: Int32 | None = None
     dnsConfig: PodDNSConfig | None = None
     readinessGates: list[PodReadinessGate] | None = None
     runtimeClassName: str | None = None
@@ -156,7 +156,7 @@ class PodTemplateSpec(K8sModel):
 
 class PodCondition(K8sModel):
     type: str
-    observedGeneration: int | None = None
+    observedGeneration: Int64 | None = None
     status: Literal["True", "False", "Unknown"]
     lastProbeTime: Time | None = None
     lastTransitionTime: Time | None = None
@@ -182,8 +182,8 @@ class ContainerStateRunning(K8sModel):
 
 
 class ContainerStateTerminated(K8sModel):
-    exitCode: int
-    signal: int | None = None
+    exitCode: Int32
+    signal: Int32 | None = None
     reason: str | None = None
     message: str | None = None
     startedAt: Time | None = None
@@ -202,7 +202,7 @@ class ContainerStatus(K8sModel):
     state: ContainerState | None = None
     lastState: ContainerState | None = None
     ready: bool
-    restartCount: int
+    restartCount: Int32
     image: str
     imageID: str
     containerID: str | None = None
@@ -214,7 +214,7 @@ class ContainerStatus(K8sModel):
 
 
 class PodStatus(K8sModel):
-    observedGeneration: int | None = None
+    observedGeneration: Int64 | None = None
     phase: PodPhase | None = None
     conditions: list[PodCondition] | None = None
     message: str | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from .base import K8sModel, Time
+from .base import Int32, Int64, K8sModel, Time
 from .meta import LabelSelector
 
 TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
@@ -30,7 +30,7 @@ class NodeSelector(K8sModel):
 
 
 class PreferredSchedulingTerm(K8sModel):
-    weight: int
+    weight: Int32
     preference: NodeSelectorTerm
 
 
@@ -49,7 +49,7 @@ class PodAffinityTerm(K8sModel):
 
 
 class WeightedPodAffinityTerm(K8sModel):
-    weight: int
+    weight: Int32
     podAffinityTerm: PodAffinityTerm
 
 
@@ -74,7 +74,7 @@ class Toleration(K8sModel):
     operator: Literal["Exists", "Equal"] | None = None
     value: str | None = None
     effect: TaintEffect | None = None
-    tolerationSeconds: int | None = None
+    tolerationSeconds: Int64 | None = None
 
 
 class Taint(K8sModel):
@@ -98,11 +98,11 @@ def toleration_tolerates_taint(tol: Toleration, taint: Taint) -> bool:
 
 
 class TopologySpreadConstraint(K8sModel):
-    maxSkew: int
+    maxSkew: Int32
     topologyKey: str
     whenUnsatisfiable: Literal["DoNotSchedule", "ScheduleAnyway"]
     labelSelector: LabelSelector | None = None
-    minDomains: int | None = None
+    minDomains: Int32 | None = None
     nodeAffinityPolicy: Literal["Honor", "Ignore"] | None = None
     nodeTaintsPolicy: Literal["Honor", "Ignore"] | None = None
     matchLabelKeys: list[str] | None = None

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import IntOrString, K8sModel, StrMap
+from .base import Int32, IntOrString, K8sModel, StrMap
 from .container import Protocol
 from .meta import Condition, ObjectMeta, ObjectReference
 
@@ -20,13 +20,13 @@ class ServicePort(K8sModel):
     name: str | None = None
     protocol: Protocol = "TCP"
     appProtocol: str | None = None
-    port: int
+    port: Int32
     targetPort: IntOrString | None = None
-    nodePort: int | None = None
+    nodePort: Int32 | None = None
 
 
 class ClientIPConfig(K8sModel):
-    timeoutSeconds: int | None = None
+    timeoutSeconds: Int32 | None = None
 
 
 class SessionAffinityConfig(K8sModel):
@@ -45,7 +45,7 @@ class ServiceSpec(K8sModel):
     loadBalancerSourceRanges: list[str] | None = None
     externalName: str | None = None
     externalTrafficPolicy: Literal["Cluster", "Local"] | None = None
-    healthCheckNodePort: int | None = None
+    healthCheckNodePort: Int32 | None = None
     publishNotReadyAddresses: bool | None = None
     sessionAffinityConfig: SessionAffinityConfig | None = None
     ipFamilies: list[Literal["IPv4", "IPv6"]] | None = None
@@ -85,7 +85,7 @@ class ServiceSpec(K8sModel):
 
 
 class PortStatus(K8sModel):
-    port: int
+    port: Int32
     protocol: Protocol
     error: str | None = None
 
@@ -126,7 +126,7 @@ class EndpointAddress(K8sModel):
 
 class EndpointPort(K8sModel):
     name: str | None = None
-    port: int
+    port: Int32
     protocol: Protocol = "TCP"
     appProtocol: str | None = None
 

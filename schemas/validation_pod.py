@@ -5,6 +5,8 @@ hooks), DNS and scheduling constraints.  Pure; appends field errors.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .container import Container, LifecycleHandler, Probe
 from .fielderrors import (
     Errors,
@@ -35,6 +37,7 @@ from .validation_meta import (
     validate_labels,
     validate_resource_list,
 )
+from .volumes import Volume
 
 
 def validate_port_ref(errs: Errors, path: str, port: int | str) -> None:
@@ -256,6 +259,32 @@ def _validate_affinity(errs: Errors, path: str, a: Affinity) -> None:
             _validate_pod_affinity_term(errs, pp + ".podAffinityTerm", wt.podAffinityTerm)
 
 
+_FILE_MODE = "must be a number between 0 and 0777 (octal), both inclusive"
+
+
+def _validate_file_modes(errs: Errors, path: str, vol: Volume) -> None:
+    """``defaultMode`` and items' ``mode`` of configMap, secret, downwardAPI and projected
+    volumes: file permission bits, 0 to 0777 (Kubernetes' fileModeErrorMsg)."""
+    def mode(field: str, value: int | None) -> None:
+        if value is not None and not 0 <= value <= 0o777:
+            errs.append(invalid(field, value, _FILE_MODE))
+
+    def items(field: str, listed: list[Any] | None) -> None:
+        for i, item in enumerate(listed or ()):
+            mode(f"{field}.items[{i}].mode", item.mode)
+
+    for kind in ("configMap", "secret", "downwardAPI", "projected"):
+        src = getattr(vol, kind)
+        if src is not None:
+            mode(f"{path}.{kind}.defaultMode", src.defaultMode)
+            if kind != "projected":
+                items(f"{path}.{kind}", src.items)
+    for i, source in enumerate((vol.projected.sources if vol.projected else None) or ()):
+        for kind in ("configMap", "secret", "downwardAPI"):
+            if getattr(source, kind) is not None:
+                items(f"{path}.projected.sources[{i}].{kind}", getattr(source, kind).items)
+
+
 def validate_pod_spec(errs: Errors, path: str, spec: PodSpec) -> None:
     volumes: set[str] = set()
     for i, vol in enumerate(spec.volumes or ()):
@@ -275,6 +304,7 @@ def validate_pod_spec(errs: Errors, path: str, spec: PodSpec) -> None:
             errs.append(required(p + ".persistentVolumeClaim.claimName"))
         if vol.hostPath is not None and not vol.hostPath.path:
             errs.append(required(p + ".hostPath.path"))
+        _validate_file_modes(errs, p, vol)
     if not spec.containers:
         errs.append(required(path + ".containers"))
     names: set[str] = set()

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
-from .base import K8sModel, StrMap
+from .base import Int32, Int64, K8sModel, StrMap
 from .container import ObjectFieldSelector, ResourceFieldSelector
 from .meta import LocalObjectReference
 from .quantity import Quantity
@@ -21,7 +21,7 @@ DEFAULT_MODE = 0o644  # 420, what Kubernetes writes for defaultMode
 class KeyToPath(K8sModel):
     key: str
     path: str
-    mode: int | None = None
+    mode: Int32 | None = None
 
 
 class EmptyDirVolumeSource(K8sModel):
@@ -40,14 +40,14 @@ class HostPathVolumeSource(K8sModel):
 class ConfigMapVolumeSource(K8sModel):
     name: str | None = None
     items: list[KeyToPath] | None = None
-    defaultMode: int = DEFAULT_MODE
+    defaultMode: Int32 = DEFAULT_MODE
     optional: bool | None = None
 
 
 class SecretVolumeSource(K8sModel):
     secretName: str | None = None
     items: list[KeyToPath] | None = None
-    defaultMode: int = DEFAULT_MODE
+    defaultMode: Int32 = DEFAULT_MODE
     optional: bool | None = None
 
 
@@ -60,12 +60,12 @@ class DownwardAPIVolumeFile(K8sModel):
     path: str
     fieldRef: ObjectFieldSelector | None = None
     resourceFieldRef: ResourceFieldSelector | None = None
-    mode: int | None = None
+    mode: Int32 | None = None
 
 
 class DownwardAPIVolumeSource(K8sModel):
     items: list[DownwardAPIVolumeFile] | None = None
-    defaultMode: int = DEFAULT_MODE
+    defaultMode: Int32 = DEFAULT_MODE
 
 
 class DownwardAPIProjection(K8sModel):
@@ -86,7 +86,7 @@ class SecretProjection(K8sModel):
 
 class ServiceAccountTokenProjection(K8sModel):
     audience: str | None = None
-    expirationSeconds: int = 3600
+    expirationSeconds: Int64 = 3600
     path: str
 
 
@@ -108,7 +108,7 @@ class VolumeProjection(K8sModel):
 
 class ProjectedVolumeSource(K8sModel):
     sources: list[VolumeProjection] | None = None
-    defaultMode: int = DEFAULT_MODE
+    defaultMode: Int32 = DEFAULT_MODE
 
 
 class NFSVolumeSource(K8sModel):

@@ -6,6 +6,8 @@
   node-port range (see allocator.py), released when the service goes.
 - DefaultTolerationSeconds: pods tolerate not-ready / unreachable for 300 s.
 - ResourceQuota: count/*, pods, requests.* and limits.* against spec.hard.
+- Dry run (``dryRun=All``, dryrun.py): every check runs, but no ClusterIP or NodePort
+  is taken (the allocator only looks) and the quota does not count the object.
 - RBAC escalation prevention: Roles and bindings grant only what the writer holds
   (rbac_escalation.py).
 - NodeRestriction: a node agent writes only its own Node, Lease, mirror pods and the
@@ -26,6 +28,7 @@ from jetkube.schemas.registry import ResourceType
 
 from ..machinery.apimachinery import apierrors, namespaced_name, object_key
 from ..machinery.store import NodePodStream, NotFound, Store
+from . import dryrun
 from .allocator import IP_RESOURCE, PORT_RESOURCE, Allocator
 from .auth import Authorizer
 from .nodeauthorizer import NodeAuthorizer
@@ -88,10 +91,11 @@ class Admission:
             await self._namespace_open(rt, ns or "", md.get("name", ""))
         if rt.plural == "pods" and op == "create":
             self._default_tolerations(new)
+        dry = dryrun.active()
         if rt.plural == "services":
-            await self._allocate_service(old, new)
+            await self._allocate_service(old, new, dry)
         if op == "create" and rt.namespaced:
-            self.quota.admit(rt, new)
+            self.quota.admit(rt, new, record=not dry)
 
     def admit_delete(self, rt: ResourceType, old: Obj) -> None:
         """Before a delete of ``old`` (each item of a deletecollection too)."""
@@ -122,7 +126,8 @@ class Admission:
                              "tolerationSeconds": self.config.default_toleration_seconds})
         spec["tolerations"] = tols
 
-    async def _allocate_service(self, old: Obj | None, new: Obj) -> None:
+    async def _allocate_service(self, old: Obj | None, new: Obj, dry: bool) -> None:
+        """ClusterIP and NodePorts for ``new``; with ``dry`` the ones it would get, none taken."""
         spec = new.setdefault("spec", {})
         md = new["metadata"]
         owner = namespaced_name(md.get("namespace"), str(md.get("name")))
@@ -137,8 +142,10 @@ class Admission:
                 elif ip == "None":
                     spec["clusterIP"] = "None"
                 else:
-                    spec["clusterIP"] = await self.allocator.allocate_ip(owner, ip or None)
-                    taken.append((IP_RESOURCE, spec["clusterIP"]))
+                    spec["clusterIP"] = await self.allocator.allocate_ip(owner, ip or None,
+                                                                         dry_run=dry)
+                    if not dry:
+                        taken.append((IP_RESOURCE, spec["clusterIP"]))
                 spec["clusterIPs"] = [spec["clusterIP"]]
                 spec.setdefault("ipFamilies", ["IPv4"])
                 spec.setdefault("ipFamilyPolicy", "SingleStack")
@@ -150,8 +157,9 @@ class Admission:
                     if want and want in old_ports:
                         continue
                     p["nodePort"] = await self.allocator.allocate_port(
-                        owner, want, f"spec.ports[{i}].nodePort")
-                    taken.append((PORT_RESOURCE, str(p["nodePort"])))
+                        owner, want, f"spec.ports[{i}].nodePort", dry_run=dry)
+                    if not dry:
+                        taken.append((PORT_RESOURCE, str(p["nodePort"])))
             else:
                 for p in spec.get("ports") or []:
                     p.pop("nodePort", None)

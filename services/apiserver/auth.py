@@ -49,9 +49,10 @@ class Authenticator:
             return UserInfo("system:anonymous-admin", groups=(MASTERS, AUTHENTICATED))
         if not authorization or not authorization.lower().startswith("bearer "):
             raise apierrors.unauthorized()
-        token = authorization[7:].strip()
+        # compared as bytes: a str holding anything but ASCII makes compare_digest raise
+        token = authorization[7:].strip().encode("utf-8", "replace")
         for known, user in self.tokens.items():
-            if hmac.compare_digest(known, token):
+            if hmac.compare_digest(known.encode(), token):
                 return UserInfo(user.name, user.uid, (*user.groups, AUTHENTICATED))
         raise apierrors.unauthorized()
 

@@ -1,7 +1,9 @@
 """The REST verbs on any resource: one code path for the HTTP and NATS faces.
 
 Each write: decode → default + validate (schemas) → admission → a single
-compare-and-swap in the store.  Nothing is written when any step fails.
+compare-and-swap in the store.  Nothing is written when any step fails, nor for a
+``dryRun=All`` request, which runs every step and answers what it would have stored
+(dryrun.py).
 Objects of a resource with a time to live (Events, ``--event-ttl``) carry it on every
 write, and the store expires them by itself (a DELETE every watcher sees).
 Reads of single objects go to the store (consistent); lists and watches are
@@ -25,15 +27,15 @@ from jetkube.schemas.registry import ResourceType
 from ..machinery.apimachinery import apierrors, object_key
 from ..machinery.runtime import telemetry
 from ..machinery.store import AlreadyExists, Conflict, NotFound, Store
-from . import lifecycle
+from . import dryrun, lifecycle, params
 from .admission import Admission
 from .encryption import Encryption
 from .filters import build_filter
 from .objects import meta, stored_bytes, with_revision
 from .patch import apply_patch
-from .request import ApiRequest
+from .request import ApiRequest, check_created
 from .response import Response, StreamResponse, WatchResponse
-from .rest import MAX_BODY, SubresourceTable, decode_body
+from .rest import SubresourceTable, read_body, read_patch
 from .watchcache import CacheWatcher, WatchCache
 
 _GEN_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -69,6 +71,10 @@ class Handlers:
         self.subresources = subresources
 
     async def handle(self, req: ApiRequest) -> Response | WatchResponse | StreamResponse:
+        with dryrun.serving(req):  # ?dryRun=All: every check, no write (dryrun.py)
+            return await self._serve(req)
+
+    async def _serve(self, req: ApiRequest) -> Response | WatchResponse | StreamResponse:
         serve_subresource = self.subresources.get(req.subresource) if req.subresource else None
         if serve_subresource is not None:
             return await serve_subresource(self, req)
@@ -80,10 +86,10 @@ class Handlers:
         if verb == "watch":
             return await self.watch(req)
         if verb == "create":
-            return _json(201, await self.create(req.rt, req.namespace, decode_body(req)))
+            return _json(201, await self.create(req.rt, req.namespace, await read_body(req)))
         if verb == "update":
             return _json(200, await self.update(req.rt, req.namespace, req.name or "",
-                                                decode_body(req)))
+                                                await read_body(req)))
         if verb == "patch":
             return _json(200, await self.patch(req))
         if verb == "delete":
@@ -114,7 +120,7 @@ class Handlers:
             await self.cache.wait_fresh()
         rc = self.cache.resource(rt.plural)
         rv = self.cache.rv
-        limit = int(req.query.get("limit") or 0)
+        limit = req.params.limit or 0
         start = ""
         if req.query.get("continue"):
             try:
@@ -159,8 +165,8 @@ class Handlers:
             await self.cache.wait_for(since)
         w = CacheWatcher(rt.plural, req.namespace, f.match)
         self.cache.add_watcher(w, since)
-        timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds") else None
-        return WatchResponse(w, query.get("allowWatchBookmarks") in ("true", "1"), timeout,
+        timeout = float(req.params.timeout_seconds or 0) or None
+        return WatchResponse(w, req.params.allow_watch_bookmarks, timeout,
                              rt.kind, rt.api_version)
 
     # --- writes -------------------------------------------------------------
@@ -198,10 +204,19 @@ class Handlers:
                 md["name"] = f"{md['generateName']}{suffix}"
             new = lifecycle.prepare_create(rt, obj)
             new = _load(rt, new)
+            check_created(rt, new)  # its name can be a store key
             telemetry.annotate(new)
             await self.admission.admit(rt, "create", None, new)
             name = new["metadata"]["name"]
             key = object_key(rt.plural, namespace, name)
+            if dryrun.active():
+                try:
+                    await self.store.get(key)
+                except NotFound:
+                    return new  # what would be stored; no resourceVersion, as kube-apiserver
+                if generate:
+                    continue
+                raise apierrors.already_exists(rt.plural, name, rt.group)
             try:
                 rev = await self.store.create(key, self._stored(rt, key, new),
                                               ttl=self.ttls.get(rt.plural))
@@ -245,6 +260,9 @@ class Handlers:
         await self.admission.admit(rt, "update", old, new, subresource=subresource)
         key = object_key(rt.plural, namespace, name)
         rev0 = int(md["resourceVersion"])
+        if dryrun.active():  # all checked: answer what would be stored, write nothing
+            new["metadata"]["resourceVersion"] = md["resourceVersion"]
+            return new
         if lifecycle.ready_to_remove(new):
             try:
                 rev = await self.store.delete(key, rev0)
@@ -268,14 +286,7 @@ class Handlers:
 
     async def patch(self, req: ApiRequest, subresource: str | None = None) -> Obj:
         rt, name = req.rt, req.name or ""
-        body = req.body or b""
-        if len(body) > MAX_BODY:
-            raise apierrors.too_large(MAX_BODY)
-        try:
-            patch_doc = orjson.loads(body)
-        except orjson.JSONDecodeError as err:
-            raise apierrors.bad_request(f"the patch is not valid JSON: {err}") from None
-        ctype = req.content_type.split(";")[0].strip()
+        ctype, patch_doc = await read_patch(req)  # within decode.py's bounds
         precondition = None
         if isinstance(patch_doc, dict):
             precondition = (patch_doc.get("metadata") or {}).get("resourceVersion")
@@ -303,10 +314,8 @@ class Handlers:
                 raise apierrors.bad_request("DeleteOptions is not valid JSON") from None
             if not isinstance(opts, dict):
                 raise apierrors.bad_request("DeleteOptions must be an object")
-        for q, k in (("propagationPolicy", "propagationPolicy"),
-                     ("gracePeriodSeconds", "gracePeriodSeconds")):
-            if req.query.get(q):
-                opts[k] = int(req.query[q]) if k == "gracePeriodSeconds" else req.query[q]
+            params.check_delete_options(opts)
+        opts.update(req.params.delete_options())  # checked in params.py
         pol = opts.get("propagationPolicy")
         if pol not in (None, "Orphan", "Background", "Foreground"):
             raise apierrors.bad_request(
@@ -325,6 +334,8 @@ class Handlers:
                     "resourceVersion"]:
                 raise apierrors.conflict(rt.plural, name, rt.group)
             new = lifecycle.mark_deleted(rt, old, opts)
+            if dryrun.active():
+                return old if new is None else new
             key = object_key(rt.plural, namespace, name)
             rev0 = int(old["metadata"]["resourceVersion"])
             try:

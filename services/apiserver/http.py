@@ -1,8 +1,8 @@
 """The HTTP face: a small ASGI app (served by uvicorn with httptools + uvloop).
 
 No web framework: Kubernetes' paths are regular, so :func:`parse_path` routes
-them, and a watch is a chunked response of JSON lines written as events
-arrive.  Bodies over the limit are refused before they are read whole.
+them (on the escaped path, ``raw_path``), and a watch is a chunked response of
+JSON lines written as events arrive.  Bodies over the limit are refused before they are read whole.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import quote
 
 import orjson
 
 from ..machinery.apimachinery import apierrors
 from .front import Front
-from .response import Response, StreamResponse, WatchResponse
+from .params import decode_query
+from .response import WARNINGS, Response, StreamResponse, WatchResponse, warning_values
 from .rest import MAX_BODY
 from .watchstream import watch_lines
 
@@ -32,12 +33,13 @@ def _status_response(err: apierrors.ApiError) -> Response:
     return Response(err.code, orjson.dumps(err.to_status()))
 
 
-def _query(raw: str) -> dict[str, str]:
-    """Query parameters; a repeated ``command`` (pods/exec's argv) is kept NUL-joined."""
-    query: dict[str, str] = {}
-    for k, v in parse_qsl(raw, keep_blank_values=True):
-        query[k] = f"{query[k]}\x00{v}" if k == "command" and k in query else v
-    return query
+def _raw_path(scope: Scope) -> str:
+    """The path as sent, escapes kept (routing splits it before decoding, so an escaped
+    ``/`` stays in its segment); re-escaped from ``path`` if the server gave no raw_path."""
+    raw = scope.get("raw_path")
+    if isinstance(raw, bytes) and raw:
+        return raw.decode("utf-8", "replace")
+    return quote(str(scope["path"]), safe="/")
 
 
 class HttpApp:
@@ -57,10 +59,11 @@ class HttpApp:
         if scope["type"] != "http":
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        WARNINGS.set([])  # this request's (a task of its own): sent as Warning headers
         try:
             body = await self._read_body(receive, headers)
-            query = _query(scope.get("query_string", b"").decode())
-            result = await self.front.serve_http(scope["method"], scope["path"], query, body,
+            query = decode_query(scope.get("query_string", b"").decode("utf-8", "replace"))
+            result = await self.front.serve_http(scope["method"], _raw_path(scope), query, body,
                                                  headers)
         except apierrors.ApiError as err:
             result = _status_response(err)
@@ -74,7 +77,8 @@ class HttpApp:
         else:
             await send({"type": "http.response.start", "status": result.code,
                         "headers": [(b"content-type", result.content_type.encode()),
-                                    (b"content-length", str(len(result.body)).encode())]})
+                                    (b"content-length", str(len(result.body)).encode()),
+                                    *((b"warning", w.encode()) for w in warning_values())]})
             await send({"type": "http.response.body", "body": result.body})
 
     async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:

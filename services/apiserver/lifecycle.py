@@ -140,6 +140,11 @@ def _pod_grace(old: Obj, opts: Obj) -> int:
     return max(0, int(g))
 
 
+MAX_GRACE_SPAN = 10**10
+"""Seconds (~317 years) past which a deletion timestamp is not moved further: Python's
+datetime ends at year 9999, and no grace period that long ends anyway."""
+
+
 def mark_deleted(rt: ResourceType, old: Obj, opts: Obj) -> Obj | None:
     """The object as a delete leaves it, or None when it is to be removed now."""
     md = old["metadata"]
@@ -164,7 +169,8 @@ def mark_deleted(rt: ResourceType, old: Obj, opts: Obj) -> Obj | None:
         return None
     new = deep_copy(old)
     nmd = new["metadata"]
-    when = datetime.now(UTC) + timedelta(seconds=grace)
+    # a grace of up to 2^63-1 s is valid; a timestamp past ~300 years cannot be formed
+    when = datetime.now(UTC) + timedelta(seconds=min(grace, MAX_GRACE_SPAN))
     nmd["deletionTimestamp"] = format_time(when)
     nmd["deletionGracePeriodSeconds"] = grace
     nmd["finalizers"] = finalizers or None

@@ -22,8 +22,8 @@ generates the AsyncAPI document from them (docs/asyncapi.yaml).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
-from urllib.parse import parse_qsl
 
 import orjson
 from faststream.nats import NatsBroker, NatsResponse
@@ -35,10 +35,12 @@ from jetkube.schemas.registry import by_plural
 from ..machinery.apimachinery import apierrors, bus_user, inbox_prefix
 from ..machinery.client import API_SUBJECT, QUEUE_GROUP, Server, decode_group
 from ..machinery.store import NODE_PODS_STREAM, NODE_PODS_SUBJECT_PREFIX, NatsConnection
+from . import params as query_params
 from .auth import AUTHENTICATED
 from .front import Front
-from .request import ApiRequest, UserInfo
-from .response import Response
+from .params import decode_query
+from .request import ApiRequest, UserInfo, check_target
+from .response import WARNINGS, Response, warning_values
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +65,15 @@ def request_from_message(subject: str, headers: dict[str, str], body: bytes,
     if verb == "watch":
         raise apierrors.method_not_allowed(
             "watch is not served over NATS request/reply: watch the store (informers) instead")
+    namespace = headers.get("Jetkube-Namespace") or None
+    name = headers.get("Jetkube-Name") or None
+    if name is None and verb in ("get", "update", "patch", "delete"):
+        raise apierrors.bad_request("Name parameter required.")
+    check_target(rt, verb, namespace, name)  # the same rules as a path's segments
+    query = decode_query(headers.get("Jetkube-Query", ""))
     return ApiRequest(
-        verb=verb, rt=rt,
-        namespace=headers.get("Jetkube-Namespace") or None,
-        name=headers.get("Jetkube-Name") or None,
-        subresource=sub,
-        query=dict(parse_qsl(headers.get("Jetkube-Query", ""), keep_blank_values=True)),
+        verb=verb, rt=rt, namespace=namespace, name=name, subresource=sub,
+        query=query, params=query_params.parse(query),
         body=body or None,
         content_type=headers.get("Content-Type", "application/json"),
         trace_headers={k: v for k, v in headers.items() if k in ("traceparent", "tracestate")},
@@ -86,7 +91,9 @@ async def handle(front: Front, subject: str, headers: dict[str, str], body: byte
     """One request of the NATS face: the reply body and its headers.  No reply is bigger
     than ``max_payload`` (the server's message limit): a list page that would be is cut
     to fewer items (a page may hold fewer than ``limit``, as Kubernetes allows); a list
-    asked for without ``limit`` is refused with 413, naming the remedy."""
+    asked for without ``limit`` is refused with 413, naming the remedy.  Warnings go in
+    one ``Warning`` header, comma-joined as HTTP joins repeated ones."""
+    WARNINGS.set([])  # this request's: rpc.Server runs each in a task of its own
     try:
         req = request_from_message(subject, headers, body, prefix)
         result = await front.serve(req, None, user=req.user)
@@ -100,7 +107,10 @@ async def handle(front: Front, subject: str, headers: dict[str, str], body: byte
         log.exception("internal error serving %s", subject)
         e = apierrors.internal(f"internal error: {type(err).__name__}")
         result = Response(e.code, orjson.dumps(e.to_status()))
-    return result.body, {"Jetkube-Code": str(result.code)}
+    reply = {"Jetkube-Code": str(result.code)}
+    if warnings := warning_values():
+        reply["Warning"] = ", ".join(warnings)
+    return result.body, reply
 
 
 async def _smaller_page(front: Front, req: ApiRequest, result: Response, room: int) -> Response:
@@ -108,7 +118,7 @@ async def _smaller_page(front: Front, req: ApiRequest, result: Response, room: i
         raise apierrors.ApiError(413, "RequestEntityTooLarge",
                                  f"the answer ({len(result.body)} bytes) is larger than one NATS "
                                  f"message may be ({room} bytes)")
-    limit = int(req.query.get("limit") or 0)
+    limit = req.params.limit or 0
     if limit <= 0:
         raise apierrors.ApiError(413, "RequestEntityTooLarge",
                                  f"the list ({len(result.body)} bytes) is larger than one NATS "
@@ -117,6 +127,7 @@ async def _smaller_page(front: Front, req: ApiRequest, result: Response, room: i
     while len(result.body) > room and limit > 1:
         limit = max(1, limit * room // (2 * len(result.body)) or 1)
         req.query["limit"] = str(limit)
+        req.params = replace(req.params, limit=limit)
         again = await front.serve(req, None, user=req.user)
         assert isinstance(again, Response)
         result = again

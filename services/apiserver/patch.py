@@ -1,19 +1,29 @@
 """Patches: JSON merge patch (RFC 7386), JSON patch (RFC 6902) and a strategic
 merge patch that merges lists of named items by ``name`` (containers, env,
-ports, volumes…) the way kubectl expects, and replaces other lists."""
+ports, volumes…) the way kubectl expects, and replaces other lists.
+
+The patch document comes decoded within decode.py's bounds (100 levels, so the
+recursive merges below stay far from Python's limit); a JSON patch's ``copy``, the one
+operation that can grow a document faster than its patch, is bounded the same way.
+A patched object whose ``kind``/``apiVersion`` is no string or whose ``metadata``,
+``spec`` or ``status`` is no object is 422 Invalid naming the field, as kube-apiserver's
+patcher answers a patched object it cannot decode."""
 
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from ..machinery.apimachinery import STRATEGIC_MERGE_KEYS, apierrors, merge_patch
+from .decode import MAX_DEPTH, MAX_NODES, check_value, media_type, unknown_format
 
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 APPLY = "application/apply-patch+yaml"
-PATCH_TYPES = (MERGE, JSON_PATCH, STRATEGIC)
+PATCH_TYPES = (JSON_PATCH, MERGE, STRATEGIC)  # in kube-apiserver's order
+_INDEX = re.compile(r"0|[1-9][0-9]*")  # an array index in a JSON pointer (RFC 6901)
 
 
 def strategic_merge_patch(target: Any, patch: Any, field: str = "") -> Any:
@@ -60,13 +70,18 @@ def _pointer(path: str) -> list[str]:
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 
+def _index(token: str) -> int | None:
+    return int(token) if _INDEX.fullmatch(token) else None
+
+
 def _walk(doc: Any, parts: list[str], path: str) -> Any:
     cur = doc
     for p in parts:
+        i = _index(p) if isinstance(cur, list) else None
         if isinstance(cur, dict) and p in cur:
             cur = cur[p]
-        elif isinstance(cur, list) and p.isdigit() and int(p) < len(cur):
-            cur = cur[int(p)]
+        elif isinstance(cur, list) and i is not None and i < len(cur):
+            cur = cur[i]
         else:
             raise apierrors.ApiError(422, "Invalid", f'the path "{path}" does not exist')
     return cur
@@ -80,13 +95,14 @@ def _set(doc: Any, parts: list[str], value: Any, path: str, insert: bool) -> Any
     if isinstance(parent, dict):
         parent[last] = value
     elif isinstance(parent, list):
+        i = _index(last)
         if last == "-":
             parent.append(value)
-        elif last.isdigit() and int(last) <= len(parent):
+        elif i is not None and i <= len(parent):
             if insert:
-                parent.insert(int(last), value)
-            elif int(last) < len(parent):
-                parent[int(last)] = value
+                parent.insert(i, value)
+            elif i < len(parent):
+                parent[i] = value
             else:
                 raise apierrors.ApiError(422, "Invalid", f'the path "{path}" does not exist')
         else:
@@ -97,12 +113,15 @@ def _set(doc: Any, parts: list[str], value: Any, path: str, insert: bool) -> Any
 
 
 def _remove(doc: Any, parts: list[str], path: str) -> Any:
+    if not parts:
+        raise apierrors.ApiError(422, "Invalid", "a JSON patch cannot remove the whole document")
     parent = _walk(doc, parts[:-1], path)
     last = parts[-1]
+    i = _index(last) if isinstance(parent, list) else None
     if isinstance(parent, dict) and last in parent:
         return parent.pop(last)
-    if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
-        return parent.pop(int(last))
+    if isinstance(parent, list) and i is not None and i < len(parent):
+        return parent.pop(i)
     raise apierrors.ApiError(422, "Invalid", f'the path "{path}" does not exist')
 
 
@@ -110,10 +129,17 @@ def json_patch(doc: Any, ops: Any) -> Any:
     if not isinstance(ops, list):
         raise apierrors.bad_request("a JSON patch must be a list of operations")
     doc = copy.deepcopy(doc)
+    copied = 0  # nodes copied by ``copy`` so far: bounded as a body is
     for i, op in enumerate(ops):
         if not isinstance(op, dict) or "op" not in op or "path" not in op:
             raise apierrors.bad_request(f"JSON patch operation {i} needs 'op' and 'path'")
         kind, path = op["op"], op["path"]
+        for name in ("op", "path", "from"):
+            if name in op and not isinstance(op[name], str):
+                raise apierrors.bad_request(
+                    f'JSON patch operation {i}: "{name}" must be a string')
+        if kind in ("move", "copy") and "from" not in op:
+            raise apierrors.bad_request(f"JSON patch operation {i} ({kind}) needs 'from'")
         parts = _pointer(path)
         if kind in ("add", "replace"):
             if "value" not in op:
@@ -124,17 +150,59 @@ def json_patch(doc: Any, ops: Any) -> Any:
         elif kind == "remove":
             _remove(doc, parts, path)
         elif kind in ("move", "copy"):
-            src = _pointer(op.get("from", ""))
-            value = _walk(doc, src, op.get("from", ""))
+            src = _pointer(op["from"])
+            value = _walk(doc, src, op["from"])
             if kind == "move":
-                _remove(doc, src, op.get("from", ""))
-            doc = _set(doc, parts, copy.deepcopy(value), path, insert=True)
+                _remove(doc, src, op["from"])
+            else:
+                copied = _copy(value, i, copied)
+                value = copy.deepcopy(value)
+            doc = _set(doc, parts, value, path, insert=True)
         elif kind == "test":
             if _walk(doc, parts, path) != op.get("value"):
                 raise apierrors.ApiError(422, "Invalid", f'test operation failed at "{path}"')
         else:
             raise apierrors.bad_request(f'unknown JSON patch operation "{kind}"')
     return doc
+
+
+def _copy(value: Any, i: int, copied: int) -> int:
+    """``copied`` plus the nodes of ``value``: 422 when the copies of one patch pass
+    decode.py's bounds (``copy`` is the operation that can double a document each time)."""
+    try:
+        copied += check_value(value)
+        if copied <= MAX_NODES:
+            return copied
+    except apierrors.ApiError:
+        pass
+    raise apierrors.ApiError(
+        422, "Invalid", f"JSON patch operation {i} (copy) would make the object too large or "
+        f"too deep (copies of at most {MAX_NODES} fields and elements, {MAX_DEPTH} levels)")
+
+
+def patch_type(content_type: str) -> str:
+    """The patch type of a PATCH; anything else (no type, plain JSON...) is 415."""
+    media = media_type(content_type)
+    if media in PATCH_TYPES:
+        return media
+    more = (f"server-side apply ({APPLY}) is not served yet, a strategic merge patch "
+            "does what client-side apply needs: ") if media == APPLY else ""
+    raise unknown_format(PATCH_TYPES, more)
+
+
+def object_causes(obj: dict[str, Any]) -> list[dict[str, str]]:
+    """What makes ``obj`` no object of any kind: a ``kind``/``apiVersion`` that is no
+    string, or ``metadata``/``spec``/``status`` that is no object (null is absent)."""
+    causes = []
+    for name, want, ok in (("kind", "a string", str), ("apiVersion", "a string", str),
+                           ("metadata", "an object", dict), ("spec", "an object", dict),
+                           ("status", "an object", dict)):
+        value = obj.get(name)
+        if value is not None and not isinstance(value, ok):
+            shown = str(value) if len(str(value)) <= 64 else f"{str(value)[:61]}..."
+            causes.append({"field": name, "reason": "FieldValueInvalid",
+                           "message": f"Invalid value: {shown}: must be {want}"})
+    return causes
 
 
 def apply_patch(content_type: str, doc: dict[str, Any], patch: Any) -> dict[str, Any]:
@@ -150,4 +218,9 @@ def apply_patch(content_type: str, doc: dict[str, Any], patch: Any) -> dict[str,
             f"{', '.join(PATCH_TYPES)}")
     if not isinstance(out, dict):
         raise apierrors.bad_request("the patch did not produce an object")
+    if causes := object_causes(out):
+        md = doc.get("metadata")
+        raise apierrors.invalid(str(doc.get("kind") or "object"),
+                                str(md.get("name") or "") if isinstance(md, dict) else "",
+                                causes)
     return out

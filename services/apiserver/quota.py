@@ -11,7 +11,12 @@ from decimal import Decimal
 from typing import Any
 
 from jetkube.schemas.objects import Obj
-from jetkube.schemas.quantity import parse_quantity
+from jetkube.schemas.quantity import (
+    QuantityFormat,
+    canonical_quantity,
+    parse_quantity,
+    quantity_format,
+)
 from jetkube.schemas.registry import ResourceType
 
 from ..machinery.apimachinery import apierrors, object_key
@@ -26,24 +31,37 @@ def _pod_terminal(obj: Obj) -> bool:
     return (obj.get("status") or {}).get("phase") in ("Succeeded", "Failed")
 
 
-def pod_usage(pod: Obj) -> dict[str, Decimal]:
+def pod_usage(pod: Obj, formats: dict[str, QuantityFormat] | None = None
+              ) -> dict[str, Decimal]:
+    """What ``pod`` counts against ``requests.*``/``limits.*`` (and ``cpu``/``memory``);
+    ``formats`` gets each one's quantity format, as Kubernetes' ``Quantity.Add`` keeps it
+    (the first non-zero term's), to print it the way Kubernetes does."""
     out: dict[str, Decimal] = {}
+    fmts: dict[str, QuantityFormat] = {}
     for c in (pod.get("spec") or {}).get("containers") or []:
         res = c.get("resources") or {}
         for kind in ("requests", "limits"):
             for r, q in (res.get(kind) or {}).items():
                 name = f"{kind}.{r}"
-                out[name] = out.get(name, Decimal(0)) + parse_quantity(q)
+                v = parse_quantity(q)
+                if not out.get(name):
+                    fmts[name] = quantity_format(q)
+                out[name] = out.get(name, Decimal(0)) + v
     for alias, full in (("cpu", "requests.cpu"), ("memory", "requests.memory")):
         if full in out:
-            out[alias] = out[full]
+            out[alias], fmts[alias] = out[full], fmts[full]
+    if formats is not None:
+        for name, f in fmts.items():
+            formats.setdefault(name, f)
     return out
 
 
-def _fmt(name: str, v: Decimal) -> str:
-    if name.endswith("cpu") and v != v.to_integral_value():
-        return f"{int(v * 1000)}m"
-    return str(v.normalize()) if v == v.to_integral_value() else str(v)
+def _quantities(names: list[str], values: dict[str, Decimal],
+                formats: dict[str, QuantityFormat]) -> str:
+    """``name=quantity,...`` as Kubernetes' quota messages print a ResourceList."""
+    return ",".join(
+        f"{k}={canonical_quantity(values.get(k, Decimal(0)), formats.get(k, 'DecimalSI'))}"
+        for k in names)
 
 
 class QuotaChecker:
@@ -57,7 +75,8 @@ class QuotaChecker:
     def release(self, key: str) -> None:
         self.pending.pop(key, None)
 
-    def _usage(self, rt: ResourceType, ns: str, names: set[str]) -> dict[str, Decimal]:
+    def _usage(self, rt: ResourceType, ns: str, names: set[str],
+               formats: dict[str, QuantityFormat]) -> dict[str, Decimal]:
         used: dict[str, Decimal] = {}
         count_name = f"count/{rt.plural}" + (f".{rt.group}" if rt.group else "")
         rc = self.cache.resource(rt.plural)
@@ -71,7 +90,7 @@ class QuotaChecker:
             elif rt.plural == "pods":
                 if _pod_terminal(obj):
                     continue
-                use = pod_usage(obj)
+                use = pod_usage(obj, formats)
             else:
                 use = {}
             for n in (count_name, _LEGACY_COUNTS.get(rt.plural, "")):
@@ -82,7 +101,9 @@ class QuotaChecker:
                     used[n] = used.get(n, Decimal(0)) + v
         return used
 
-    def admit(self, rt: ResourceType, new: Obj) -> None:
+    def admit(self, rt: ResourceType, new: Obj, *, record: bool = True) -> None:
+        """Refuse ``new`` if it would exceed a quota of its namespace; unless ``record`` is
+        False (a dry run), count it as in flight until the watch cache shows it."""
         ns = new["metadata"].get("namespace") or ""
         quotas = list(self.cache.resource("resourcequotas").by_ns.get(ns, {}).values())
         if not quotas:
@@ -91,12 +112,13 @@ class QuotaChecker:
         request: dict[str, Decimal] = {count_name: Decimal(1)}
         if rt.plural in _LEGACY_COUNTS:
             request[_LEGACY_COUNTS[rt.plural]] = Decimal(1)
+        req_formats: dict[str, QuantityFormat] = {}
         if rt.plural == "pods":
-            request.update(pod_usage(new))
+            request.update(pod_usage(new, req_formats))
         name = new["metadata"].get("name", "")
         for q in quotas:
-            hard = {k: parse_quantity(v) for k, v in ((q.obj.get("spec") or {}).get("hard")
-                                                      or {}).items()}
+            hard_spec = (q.obj.get("spec") or {}).get("hard") or {}
+            hard = {k: parse_quantity(v) for k, v in hard_spec.items()}
             relevant = {k for k in hard if k in request or (
                 rt.plural == "pods" and k.split(".")[0] in ("requests", "limits", "cpu", "memory"))}
             if not relevant:
@@ -106,15 +128,18 @@ class QuotaChecker:
                 raise apierrors.forbidden_message(
                     f'{rt.plural} "{name}" is forbidden: failed quota: {q.name}: must specify '
                     + ",".join(missing))
-            used = self._usage(rt, ns, relevant)
+            used_formats: dict[str, QuantityFormat] = {}
+            used = self._usage(rt, ns, relevant, used_formats)
             over = [k for k in sorted(relevant) if used.get(k, Decimal(0)) + request[k] > hard[k]]
             if over:
-                req_s = ",".join(f"{k}={_fmt(k, request[k])}" for k in over)
-                used_s = ",".join(f"{k}={_fmt(k, used.get(k, Decimal(0)))}" for k in over)
-                lim_s = ",".join(f"{k}={_fmt(k, hard[k])}" for k in over)
+                hard_formats = {k: quantity_format(v) for k, v in hard_spec.items()}
                 raise apierrors.forbidden_message(
                     f'{rt.plural} "{name}" is forbidden: exceeded quota: {q.name}, requested: '
-                    f"{req_s}, used: {used_s}, limited: {lim_s}")
+                    f"{_quantities(over, request, req_formats)}, "
+                    f"used: {_quantities(over, used, used_formats)}, "
+                    f"limited: {_quantities(over, hard, hard_formats)}")
+        if not record:
+            return
         key = object_key(rt.plural, ns, name)
         use = {k: v for k, v in request.items() if not k.startswith("count/")}
         self.pending[key] = (ns, rt.plural, use)

@@ -7,12 +7,17 @@ and authorization run on one code path.
 
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
 
 from jetkube.schemas.registry import ResourceType, by_plural
 
 from ..machinery.apimachinery import apierrors
+from . import params as query_params
+from .params import Params
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,8 @@ class ApiRequest:
     content_type: str = "application/json"
     user: UserInfo | None = None
     trace_headers: dict[str, str] = field(default_factory=dict)
+    params: Params = field(default_factory=Params)
+    """``query`` parsed and checked (params.py): what handlers read."""
 
     @property
     def resource_path(self) -> str:
@@ -52,6 +59,84 @@ def no_such_resource(path: str, details: dict[str, str] | None = None) -> apierr
 
 
 _VERB_BY_METHOD = {"POST": "create", "PUT": "update", "PATCH": "patch"}
+
+MAX_NAME_BYTES = 1024
+"""The longest name a store key takes (a NATS subject must fit one protocol line)."""
+_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")  # DNS-1123 label
+
+
+def path_segment_errors(name: str) -> list[str]:
+    """Kubernetes' ``path.IsValidPathSegmentName``: what makes ``name`` unfit for a path."""
+    if name in (".", ".."):
+        return [f"may not be '{name}'"]
+    return [f"may not contain '{bad}'" for bad in ("/", "%") if bad in name]
+
+
+def key_unfit(name: str) -> str | None:
+    """Why ``name`` cannot be a token of a store key (a NATS subject token), or None."""
+    for ch in name:
+        if ch in "*>":
+            return f"may not contain '{ch}'"
+        if ch.isspace() or not ch.isprintable():
+            return f"may not contain blanks or control characters ({ch!r})"
+    if len(name.encode()) > MAX_NAME_BYTES:
+        return f"must be no more than {MAX_NAME_BYTES} bytes"
+    return None
+
+
+def check_target(rt: ResourceType, verb: str, namespace: str | None, name: str | None) -> None:
+    """The namespace and name a request addresses, from a path or the NATS face's headers:
+    400 when one is not a valid path segment (as kube-apiserver's key functions answer);
+    404 when it is one no object can have, because no store key can hold it (or no
+    namespace can be called so), and the store is never asked."""
+    for what, value in (("Namespace", namespace), ("Name", name)):
+        errs = path_segment_errors(value) if value is not None else []
+        if errs:
+            raise apierrors.bad_request(f'{what} parameter invalid: "{value}": '
+                                        + ";".join(errs))
+    if name is None and verb != "create":
+        return  # list, watch, deletecollection: served from the cache, no key
+    if namespace is not None and not _NAMESPACE.fullmatch(namespace):
+        if name is None:
+            raise apierrors.not_found("namespaces", namespace)
+        raise apierrors.not_found(rt.plural, name, rt.group)
+    if name is not None and key_unfit(name):
+        raise apierrors.not_found(rt.plural, name, rt.group)
+
+
+def check_created(rt: ResourceType, obj: dict[str, Any]) -> None:
+    """A created object's name (from its body) can be a store key: else 422 naming
+    ``metadata.name`` (the names Kubernetes allows RBAC objects, any path segment, may hold
+    ``*``, ``>`` or blanks; no NATS subject can).  Its namespace, which the NATS face may
+    take from the body, must be one a namespace can have (404, as for a missing one)."""
+    md = obj.get("metadata") or {}
+    name = str(md.get("name") or "")
+    why = key_unfit(name)
+    if why:
+        raise apierrors.invalid(rt.kind, name, [{
+            "field": "metadata.name", "reason": "FieldValueInvalid",
+            "message": f'Invalid value: "{name}": {why}'}], rt.group)
+    namespace = md.get("namespace")
+    if rt.namespaced and namespace and not _NAMESPACE.fullmatch(str(namespace)):
+        raise apierrors.not_found("namespaces", str(namespace))
+
+
+def path_segments(path: str) -> list[str]:
+    """The segments of an escaped path (as sent: ASGI's ``raw_path``), each percent-decoded
+    on its own, so an escaped ``/`` stays inside its segment.  One trailing ``/`` is
+    dropped; any other empty segment (``//``) is 404, never collapsed into a path that
+    names something else."""
+    raw = path.split("/")
+    if raw[0] != "":
+        raise no_such_resource(path)
+    raw = raw[1:]
+    if len(raw) > 1 and raw[-1] == "":
+        raw.pop()
+    if raw == [""]:
+        return []
+    if "" in raw:
+        raise no_such_resource(path)
+    return [unquote(s, errors="replace") for s in raw]
 
 
 def verb_for(method: str, name: str | None, watch: bool) -> str:
@@ -68,8 +153,9 @@ def verb_for(method: str, name: str | None, watch: bool) -> str:
 
 
 def parse_path(method: str, path: str, query: dict[str, str]) -> ApiRequest | None:
-    """Map a resource path to a request; None if the path is not a resource path."""
-    parts = [p for p in path.split("/") if p]
+    """Map a resource path (escaped, as sent) to a request; None if the path is not a
+    resource path."""
+    parts = path_segments(path)
     if not parts:
         return None
     if parts[0] == "api" and len(parts) >= 3 and parts[1] == "v1":
@@ -100,11 +186,21 @@ def parse_path(method: str, path: str, query: dict[str, str]) -> ApiRequest | No
     if sub is not None and sub not in rt.subresources:
         raise apierrors.ApiError(
             404, "NotFound", f"the server could not find the requested resource ({rt.plural}/{sub})")
-    watch = query.get("watch", "") in ("true", "1")
-    verb = verb_for(method, name, watch)
+    p = query_params.parse(query)
+    verb = verb_for(method, name, p.watch)
     if verb == "create" and name is not None and sub is None:
         raise apierrors.method_not_allowed(
             f"POST is not allowed on a named {rt.singular}; use PUT to update it")
     if verb in ("update", "patch") and name is None:
         raise apierrors.method_not_allowed(f"{method} needs a name")
-    return ApiRequest(verb=verb, rt=rt, namespace=namespace, name=name, subresource=sub, query=query)
+    if rt.namespaced and namespace is None:  # kube-apiserver: list and watch only
+        if name is not None:
+            raise no_such_resource(path)
+        if verb not in ("list", "watch"):
+            raise apierrors.method_not_allowed(
+                "the server does not allow this method on the requested resource: "
+                f"{rt.plural} are namespaced, {method} them under "
+                f"/namespaces/{{namespace}}/{rt.plural}")
+    check_target(rt, verb, namespace, name)
+    return ApiRequest(verb=verb, rt=rt, namespace=namespace, name=name, subresource=sub,
+                      query=query, params=p)

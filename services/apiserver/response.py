@@ -1,8 +1,10 @@
-"""What a handler returns: a JSON body with a code, a watch, or a body to stream."""
+"""What a handler returns: a JSON body with a code, a watch, or a body to stream; and the
+warnings a request collects on the way (Kubernetes' ``Warning`` response headers)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from .watchcache import CacheWatcher
@@ -31,3 +33,29 @@ class StreamResponse:
 
     chunks: AsyncIterator[bytes]
     content_type: str = "text/plain"
+
+
+WARNINGS: ContextVar[list[str] | None] = ContextVar("jetkube_warnings", default=None)
+"""The warnings of the request being served, as Kubernetes' ``warning.AddWarning(ctx, …)``:
+each face sets a fresh list for the request (HTTP sends each as a ``Warning`` header, NATS
+all of them in the reply's ``Warning`` header); None (no face) drops them."""
+
+MAX_WARNING_TEXT = 4096
+"""Characters of warning text one response carries at most (kube-apiserver's own bound);
+a warning past it is dropped."""
+
+
+def warn(text: str) -> None:
+    """Add a warning to the request being served (once)."""
+    got = WARNINGS.get()
+    text = "".join(c if c >= " " and c != "\x7f" else " " for c in text[:256])
+    if got is None or text in got or sum(map(len, got)) + len(text) > MAX_WARNING_TEXT:
+        return
+    got.append(text)
+
+
+def warning_values() -> list[str]:
+    """The ``Warning`` header values of the request being served: ``299 - "text"`` with
+    quotes and backslashes escaped, as kube-apiserver writes them."""
+    return ['299 - "{}"'.format(t.replace("\\", "\\\\").replace('"', '\\"'))
+            for t in WARNINGS.get() or ()]

@@ -17,9 +17,11 @@ from typing import Any
 
 import orjson
 
+from jetkube import schemas
 from jetkube.schemas import format_time
 from jetkube.schemas.fielderrors import dns1123_subdomain
 from jetkube.schemas.objects import Obj
+from jetkube.schemas.registry import SCALE
 from jetkube.services.machinery.apimachinery import selector_from_label_selector
 
 from ..machinery.apimachinery import apierrors
@@ -28,7 +30,7 @@ from .patch import apply_patch
 from .podproxy import pod_exec, pod_log
 from .request import ApiRequest
 from .response import Response, StreamResponse
-from .rest import ResourceHandlers, SubresourceHandler, decode_body
+from .rest import ResourceHandlers, SubresourceHandler, read_body, read_patch
 
 
 def _selector_string(selector: object) -> str:
@@ -65,7 +67,7 @@ async def serve_status(h: ResourceHandlers, req: ApiRequest) -> Response:
     if req.verb == "get":
         return _json(200, await h.get_object(rt, ns, name))
     if req.verb == "update":
-        return _json(200, await h.update(rt, ns, name, decode_body(req), subresource=sub))
+        return _json(200, await h.update(rt, ns, name, await read_body(req), subresource=sub))
     if req.verb == "patch":
         return _json(200, await h.patch(req, subresource=sub))
     raise _not_supported(req)
@@ -81,7 +83,7 @@ async def serve_scale(h: ResourceHandlers, req: ApiRequest) -> Response:
 
 async def serve_binding(h: ResourceHandlers, req: ApiRequest) -> Response:
     if req.verb == "create":
-        return _json(201, await bind(h, req, decode_body(req)))
+        return _json(201, await bind(h, req, await read_body(req)))
     raise _not_supported(req)
 
 
@@ -115,26 +117,23 @@ async def _write_scale(h: ResourceHandlers, req: ApiRequest) -> Obj:
         old = await h.get_object(rt, ns, name)
         current = to_scale(old)
         if req.verb == "patch":
-            try:
-                patch_doc = orjson.loads(req.body or b"")
-            except orjson.JSONDecodeError as err:
-                raise apierrors.bad_request(f"the patch is not valid JSON: {err}") from None
-            scale = apply_patch(req.content_type.split(";")[0].strip(), current, patch_doc)
+            ptype, patch_doc = await read_patch(req)
+            scale = apply_patch(ptype, current, patch_doc)
             # only a resourceVersion the client wrote is a precondition; the merged
             # document always carries the current one
             sent = patch_doc.get("metadata") if isinstance(patch_doc, dict) else None
             want_rv = sent.get("resourceVersion") if isinstance(sent, dict) else None
         else:
-            scale = decode_body(req)
+            scale = await read_body(req)
             want_rv = (scale.get("metadata") or {}).get("resourceVersion")
         if want_rv and str(want_rv) != old["metadata"]["resourceVersion"]:
             raise apierrors.conflict(rt.plural, name, rt.group)
-        replicas = (scale.get("spec") or {}).get("replicas")
-        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-            raise apierrors.invalid("Scale", name, [{
-                "field": "spec.replicas", "reason": "FieldValueInvalid",
-                "message": f"Invalid value: {replicas!r}: must be a non-negative integer"}],
-                "autoscaling")
+        replicas = _load_scale(scale, name, ns)["spec"].get("replicas")
+        if replicas is None:
+            raise _scale_invalid(schemas.SchemaError(
+                "Invalid", f'Scale.autoscaling "{name}" is invalid: spec.replicas: Required value',
+                [{"field": "spec.replicas", "reason": "FieldValueRequired",
+                  "message": "Required value"}]), name)
         new = deep_copy(old)
         new.setdefault("spec", {})["replicas"] = replicas
         try:
@@ -144,6 +143,29 @@ async def _write_scale(h: ResourceHandlers, req: ApiRequest) -> Obj:
                 continue
             raise
     raise apierrors.conflict(rt.plural, name, rt.group)
+
+
+def _load_scale(scale: Obj, name: str, namespace: str | None) -> Obj:
+    """The Scale body decoded and validated as kube-apiserver does (autoscaling/v1 Scale:
+    ``spec.replicas`` an int32, not negative), named after the URL when it names nothing."""
+    if isinstance(scale, dict) and isinstance(scale.get("metadata", {}), dict):
+        md = {**(scale.get("metadata") or {})}
+        md.setdefault("name", name)
+        if namespace:
+            md.setdefault("namespace", namespace)
+        scale = {**scale, "metadata": md}
+    try:
+        return schemas.load_object(SCALE, scale)
+    except schemas.SchemaError as err:
+        if err.kind == "BadRequest":
+            raise apierrors.bad_request(str(err), err.causes) from None
+        raise _scale_invalid(err, name) from None
+
+
+def _scale_invalid(err: schemas.SchemaError, name: str) -> apierrors.ApiError:
+    """422 ``Scale.autoscaling "name" is invalid: ...`` with the causes, as Kubernetes."""
+    return apierrors.ApiError(422, "Invalid", err.message, {
+        "kind": "Scale", "group": "autoscaling", "name": name, "causes": err.causes})
 
 
 async def bind(h: ResourceHandlers, req: ApiRequest, binding: Obj) -> Obj:

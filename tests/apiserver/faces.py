@@ -1,0 +1,84 @@
+"""The same request table sent two ways: through the front door with the query split off
+the path (``FrontApi``, what tests/apiharness.py does), and through the real ASGI app with
+the path as it was on the wire (``AsgiApi``: ``raw_path`` escaped and ``path`` decoded,
+as uvicorn fills the scope).  Both are :class:`apiharness.Api`, so ``rejected`` and
+``count`` work on either."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlencode
+
+import orjson
+from apiharness import Api
+
+from jetkube.services.apiserver.http import HttpApp
+
+
+class FrontApi(Api):
+    """:class:`Api` that takes ``?query`` in the path."""
+
+    def __init__(self, api: Api) -> None:
+        super().__init__(api.front, api.cache, api.store)
+        self.token = api.token
+
+    async def call(self, method: str, path: str, body: Any = None, *,
+                   query: dict[str, str] | None = None, content_type: str = "application/json",
+                   token: str | None = None) -> tuple[int, Any]:
+        path, _, q = path.partition("?")
+        if q:
+            query = {**dict(parse_qsl(q, keep_blank_values=True)), **(query or {})}
+        return await super().call(method, path, body, query=query, content_type=content_type,
+                                  token=token)
+
+
+class AsgiApi(Api):
+    """:class:`Api` over :class:`HttpApp`: ``path`` is sent as written (escapes kept)."""
+
+    def __init__(self, api: Api) -> None:
+        super().__init__(api.front, api.cache, api.store)
+        self.token = api.token
+        self.app = HttpApp(api.front)
+
+    async def call(self, method: str, path: str, body: Any = None, *,
+                   query: dict[str, str] | None = None, content_type: str = "application/json",
+                   token: str | None = None, raw_query: bytes | None = None,
+                   authorization: bytes | None = None) -> tuple[int, Any]:
+        raw_path, _, q = path.partition("?")
+        if query:
+            q = f"{q}&{urlencode(query)}" if q else urlencode(query)
+        data = body if isinstance(body, bytes) else b"" if body is None else orjson.dumps(body)
+        headers = [(b"content-type", content_type.encode())]
+        tok = token or self.token
+        if authorization is not None:
+            headers.append((b"authorization", authorization))
+        elif tok:
+            headers.append((b"authorization", f"Bearer {tok}".encode()))
+        scope = {"type": "http", "method": method, "path": unquote(raw_path),
+                 "raw_path": raw_path.encode(), "headers": headers,
+                 "query_string": q.encode() if raw_query is None else raw_query}
+        incoming = [{"type": "http.request", "body": data, "more_body": False}]
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+        async def send(msg: dict[str, Any]) -> None:
+            sent.append(msg)
+
+        await self.app(scope, receive, send)
+        start = sent[0]
+        assert start["type"] == "http.response.start"
+        out = b"".join(m.get("body", b"") for m in sent[1:])
+        headers_out = dict(start["headers"])
+        streamed = headers_out.get(b"transfer-encoding") == b"chunked"  # a watch: JSON lines
+        if headers_out.get(b"content-type") == b"application/json" and out and not streamed:
+            return start["status"], orjson.loads(out)
+        return start["status"], out
+
+
+FACES = ["front", "asgi"]
+
+
+def face(api: Api, name: str) -> Api:
+    return FrontApi(api) if name == "front" else AsgiApi(api)
