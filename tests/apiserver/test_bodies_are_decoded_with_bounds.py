@@ -7,6 +7,7 @@ so /healthz keeps answering while hostile bodies are decoded (issue 12)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
@@ -205,8 +206,34 @@ async def test_healthz_answers_while_12_hostile_bodies_are_decoded(api: Api) -> 
     assert [p.result() for p in posts] == [400] * 12
     print(f"12 hostile bodies decoded in {elapsed:.2f}s; /healthz worst {max(latencies):.4f}s "
           f"over {len(latencies)} probes; longest loop stall {max(gaps, default=0):.4f}s")
-    assert max(latencies) < 0.1, max(latencies)  # it was 12.1 s before issue 12
-    assert max(gaps, default=0) < 0.1, max(gaps)
+    # the figures are printed, not asserted (speed goals live in benchmarks): 9-18 ms here,
+    # 12.1 s before issue 12; that decoding runs off the loop is asserted below
+
+
+async def test_healthz_answers_while_a_big_body_is_being_decoded(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held in the middle of decoding a big YAML body, the API server still answers
+    /healthz: the decode runs in a worker thread, not on the event loop."""
+    app = HttpApp(api.front)
+    entered, release = threading.Event(), threading.Event()
+    real = decode.decode
+
+    def held(body: bytes, fmt: Any) -> Any:
+        entered.set()
+        release.wait(10)
+        return real(body, fmt)
+
+    monkeypatch.setattr(decode, "decode", held)
+    body = _configmap_yaml("data:\n" + "".join(f"  k{i}: v\n" for i in range(2000)))
+    post = asyncio.create_task(_asgi(app, "POST", CMS, body, {"content-type": YAML}))
+    try:
+        assert await asyncio.to_thread(entered.wait, 10)  # the decode has begun and holds
+        assert await _asgi(app, "GET", "/healthz") == (200, b"ok")
+        assert not post.done()
+    finally:
+        release.set()
+    code, out = await post
+    assert code == 201, out
 
 
 def test_json_is_decoded_without_recursion_for_any_depth() -> None:
