@@ -356,7 +356,8 @@ class QuorumLoss:
     """What a create answered with two of three NATS nodes gone."""
     write_answered_in: float
     read_code: int
-    """What a GET answered meanwhile (a consistent read of the store, like etcd's)."""
+    """What a GET answered meanwhile (200 when a node that still holds the key answers the
+    direct get, which needs no quorum and may be stale; else 503)."""
     recovered_in: float
     """From the two nodes' restart until a create succeeded again."""
     lost: int

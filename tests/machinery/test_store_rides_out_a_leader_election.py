@@ -40,6 +40,31 @@ async def test_transient_failures_are_retried_until_an_answer() -> None:
     assert len(calls) == 4 and all(0 < w <= 2.0 for w in calls)
 
 
+async def test_a_write_still_in_process_on_a_leader_without_quorum_is_retried() -> None:
+    from nats.js import errors as jserr
+    calls = 0
+
+    async def op(wait: float) -> str:
+        nonlocal calls
+        calls += 1
+        if calls < 3:  # the first attempt is still being proposed to the replicas
+            raise jserr.APIError(code=409, err_code=10158,
+                                 description="duplicate message id is in process")
+        return "ok"
+
+    assert await ride_out(op, "write k", deadline=5) == "ok" and calls == 3
+    conflicts = 0
+
+    async def wrong_seq(wait: float) -> str:
+        nonlocal conflicts
+        conflicts += 1
+        raise jserr.APIError(code=400, err_code=10071, description="wrong last sequence")
+
+    with pytest.raises(jserr.APIError):
+        await ride_out(wrong_seq, "write k")
+    assert conflicts == 1  # a "no" is not retried
+
+
 async def test_after_the_deadline_it_is_unavailable_and_other_errors_pass_at_once() -> None:
     async def never(wait: float) -> None:
         raise nats_errors.TimeoutError

@@ -37,6 +37,16 @@ TRANSIENT: tuple[type[Exception], ...] = (
     nats_errors.TimeoutError,  # asked a leader that died, or the connection is reconnecting
     jserr.ServiceUnavailableError,  # JetStream answered 503 (no quorum yet)
 )
+IN_PROCESS = 10158
+"""JetStream's "duplicate message id is in process": an earlier attempt of this very write
+is still being proposed to the stream's replicas (no quorum yet); retrying is right."""
+
+
+def transient(err: BaseException) -> bool:
+    """Whether ``err`` says "not now" (no leader, no quorum, no answer) rather than "no"."""
+    if isinstance(err, TRANSIENT):
+        return True
+    return isinstance(err, jserr.APIError) and (err.err_code == IN_PROCESS or err.code == 503)
 
 
 async def ride_out(op: Callable[[float], Awaitable[T]], what: str, *,
@@ -51,7 +61,9 @@ async def ride_out(op: Callable[[float], Awaitable[T]], what: str, *,
         left = end - loop.time()
         try:
             return await op(max(min(attempt, left), 0.1))
-        except TRANSIENT as err:
+        except Exception as err:
+            if not transient(err):
+                raise
             left = end - loop.time()
             if left <= 0:
                 raise Unavailable(f"{what}: the store did not answer within {deadline:g}s "
