@@ -93,6 +93,15 @@ def pod(name: str, labels: dict[str, str] | None = None, **spec: Any) -> dict[st
     return body
 
 
+def deploy(name: str, replicas: Any = 1) -> dict[str, Any]:
+    """A Deployment of one container labelled ``app: name``."""
+    labels = {"app": name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": "c", "image": "i"}]}}}}
+
+
 PODS = "/api/v1/namespaces/default/pods"
 
 

@@ -14,6 +14,30 @@ from apiharness import Api
 
 from jetkube.services.apiserver.http import HttpApp
 
+Headers = list[tuple[bytes, bytes]]
+
+
+async def asgi_request(app: HttpApp, method: str, raw_path: str, body: bytes = b"",
+                       headers: Headers | None = None, query: bytes = b""
+                       ) -> tuple[int, Headers, bytes]:
+    """One request through the ASGI app with ``raw_path`` as on the wire (``path`` decoded
+    from it, as uvicorn fills the scope): status, response headers, body."""
+    scope = {"type": "http", "method": method, "path": unquote(raw_path),
+             "raw_path": raw_path.encode(), "headers": headers or [], "query_string": query}
+    incoming = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(msg: dict[str, Any]) -> None:
+        sent.append(msg)
+
+    await app(scope, receive, send)
+    start = sent[0]
+    assert start["type"] == "http.response.start"
+    return start["status"], list(start["headers"]), b"".join(m.get("body", b"") for m in sent[1:])
+
 
 class FrontApi(Api):
     """:class:`Api` that takes ``?query`` in the path."""
@@ -54,27 +78,14 @@ class AsgiApi(Api):
             headers.append((b"authorization", authorization))
         elif tok:
             headers.append((b"authorization", f"Bearer {tok}".encode()))
-        scope = {"type": "http", "method": method, "path": unquote(raw_path),
-                 "raw_path": raw_path.encode(), "headers": headers,
-                 "query_string": q.encode() if raw_query is None else raw_query}
-        incoming = [{"type": "http.request", "body": data, "more_body": False}]
-        sent: list[dict[str, Any]] = []
-
-        async def receive() -> dict[str, Any]:
-            return incoming.pop(0) if incoming else {"type": "http.disconnect"}
-
-        async def send(msg: dict[str, Any]) -> None:
-            sent.append(msg)
-
-        await self.app(scope, receive, send)
-        start = sent[0]
-        assert start["type"] == "http.response.start"
-        out = b"".join(m.get("body", b"") for m in sent[1:])
-        headers_out = dict(start["headers"])
-        streamed = headers_out.get(b"transfer-encoding") == b"chunked"  # a watch: JSON lines
-        if headers_out.get(b"content-type") == b"application/json" and out and not streamed:
-            return start["status"], orjson.loads(out)
-        return start["status"], out
+        status, headers_out, out = await asgi_request(
+            self.app, method, raw_path, data, headers,
+            q.encode() if raw_query is None else raw_query)
+        got = dict(headers_out)
+        streamed = got.get(b"transfer-encoding") == b"chunked"  # a watch: JSON lines
+        if got.get(b"content-type") == b"application/json" and out and not streamed:
+            return status, orjson.loads(out)
+        return status, out
 
 
 FACES = ["front", "asgi"]

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from apiharness import PODS, Api, make_api, pod, rejected
+from faces import asgi_request
 
 from jetkube.services.apiserver import decode
 from jetkube.services.apiserver.http import HttpApp
@@ -147,20 +148,9 @@ async def test_a_large_body_within_the_limits_is_decoded(api: Api) -> None:
 
 async def _asgi(app: HttpApp, method: str, path: str, body: bytes = b"",
                 headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    sent: list[dict[str, Any]] = []
-    pending = [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def receive() -> dict[str, Any]:
-        return pending.pop(0) if pending else {"type": "http.disconnect"}
-
-    async def send(msg: dict[str, Any]) -> None:
-        sent.append(msg)
-
-    scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(),
-             "query_string": b"",
-             "headers": [(k.encode(), v.encode()) for k, v in (headers or {}).items()]}
-    await app(scope, receive, send)
-    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+    status, _, out = await asgi_request(
+        app, method, path, body, [(k.encode(), v.encode()) for k, v in (headers or {}).items()])
+    return status, out
 
 
 async def test_healthz_answers_while_12_hostile_bodies_are_decoded(api: Api) -> None:

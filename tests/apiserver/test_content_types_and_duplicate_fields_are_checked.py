@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 import pytest
 from apiharness import PODS, Api, make_api, pod, rejected
+from faces import asgi_request
 
 from jetkube.services.apiserver import decode
 from jetkube.services.apiserver.http import HttpApp
@@ -208,17 +209,7 @@ async def _http(app: HttpApp, method: str, path: str, body: bytes, *,
                 content_type: str = "application/json", query: bytes = b""
                 ) -> tuple[int, list[str], Any]:
     """One request through the HTTP face: code, Warning headers, decoded body."""
-    sent: list[dict[str, Any]] = []
-    pending = [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def receive() -> dict[str, Any]:
-        return pending.pop(0) if pending else {"type": "http.disconnect"}
-
-    async def send(msg: dict[str, Any]) -> None:
-        sent.append(msg)
-
-    await app({"type": "http", "method": method, "path": path, "raw_path": path.encode(),
-               "query_string": query, "headers": [(b"content-type", content_type.encode())]},
-              receive, send)
-    warnings = [v.decode() for k, v in sent[0]["headers"] if k.lower() == b"warning"]
-    return sent[0]["status"], warnings, orjson.loads(b"".join(m["body"] for m in sent[1:]))
+    status, headers, out = await asgi_request(
+        app, method, path, body, [(b"content-type", content_type.encode())], query)
+    warnings = [v.decode() for k, v in headers if k.lower() == b"warning"]
+    return status, warnings, orjson.loads(out)

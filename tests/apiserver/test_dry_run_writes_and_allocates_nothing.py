@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from apiharness import PODS, Api, make_api, pod
+from apiharness import PODS, Api, deploy, make_api, pod
 
 from jetkube.services.apiserver.server import ApiServer, ServerConfig
 from jetkube.services.machinery.store import MemoryStore
@@ -28,13 +28,6 @@ def svc(name: str, type_: str = "ClusterIP", **port: Any) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
             "spec": {"type": type_, "selector": {"app": name}, "ports": [{"port": 80, **port}]}}
 
-
-def deploy(name: str, replicas: int = 1) -> dict[str, Any]:
-    labels = {"app": name}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels},
-                                  "spec": {"containers": [{"name": "c", "image": "i"}]}}}}
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from apiharness import PODS, Api, make_api, pod, rejected
+from apiharness import PODS, Api, deploy, make_api, pod, rejected
 from pydantic import BaseModel
 
 from jetkube.schemas.base import IntOrString
@@ -30,13 +30,6 @@ MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 
-
-def deploy(name: str, replicas: Any = 1) -> dict[str, Any]:
-    labels = {"app": name}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels},
-                                  "spec": {"containers": [{"name": "c", "image": "i"}]}}}}
 
 
 @pytest.fixture
