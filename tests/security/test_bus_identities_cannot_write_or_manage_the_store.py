@@ -196,3 +196,17 @@ async def test_no_other_bus_identity_may_use_the_import(bus: SecureBus, store: S
     await client.refused(pub_denied(create))
     await client.subscribe(f"{MIRROR_DELIVER}.>")
     await client.refused(sub_denied(f"{MIRROR_DELIVER}.>"))
+
+
+async def test_only_the_apiserver_may_ask_a_mirror_to_step_down(bus: SecureBus,
+                                                               store: Store) -> None:
+    """The MirrorDoctor's subject: kube-apiserver is answered (on one node the server says
+    there is no cluster to step down in, but it answers), a reader is refused."""
+    subject = f"$JS.API.STREAM.LEADER.STEPDOWN.{KV_STREAM}"
+    apiserver = await bus.connect(APISERVER)
+    reply = await apiserver.nc.request(subject, b"", timeout=API_TIMEOUT)
+    assert b"stream_leader_stepdown_response" in reply.data
+    scheduler = await bus.connect(SCHEDULER)
+    with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
+        await scheduler.nc.request(subject, b"", timeout=API_TIMEOUT)
+    await scheduler.refused(pub_denied(subject))
