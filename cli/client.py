@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from jetkube.services.machinery.apimachinery.apierrors import ApiError
+from jetkube.services.machinery.apimachinery.apierrors import (
+    MAX_RETRY_AFTER,
+    THROTTLE_RETRIES,
+    ApiError,
+)
 
 from .errors import ConnectionRefused
 
@@ -41,6 +46,12 @@ def _timeout(t: float | None) -> Any:
     return httpx.USE_CLIENT_DEFAULT if t is None else t
 
 
+def retry_after(resp: httpx.Response) -> float:
+    """The seconds a 429 says to wait (its ``Retry-After``, bounded; 1 if it names none)."""
+    value = resp.headers.get("retry-after", "")
+    return float(min(int(value), MAX_RETRY_AFTER)) if value.isdigit() else 1.0
+
+
 def host_port(server: str) -> str:
     parts = urlsplit(server)
     return parts.netloc or server
@@ -60,6 +71,11 @@ class HttpApiClient:
             headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.Client(base_url=self.server, headers=headers, transport=transport,
                                   timeout=timeout)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        """Wait before a retry (tests replace it with fake time)."""
+        time.sleep(seconds)
 
     def close(self) -> None:
         self._http.close()
@@ -101,13 +117,16 @@ class HttpApiClient:
                 timeout: float | None = None) -> httpx.Response:
         content = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": content_type} if content is not None else None
-        try:
-            resp = self._http.request(method, path, params=params, content=content,
-                                      headers=headers, timeout=_timeout(timeout))
-        except (httpx.ConnectError, httpx.ConnectTimeout) as e:
-            raise self._refused(e) from None
-        except httpx.TransportError as e:
-            raise self._refused(e) from None
+        for attempt in range(THROTTLE_RETRIES + 1):
+            try:
+                resp = self._http.request(method, path, params=params, content=content,
+                                          headers=headers, timeout=_timeout(timeout))
+            except httpx.TransportError as e:
+                raise self._refused(e) from None
+            # 429: not served (this user's queue was full): again after the Retry-After
+            if resp.status_code != 429 or attempt == THROTTLE_RETRIES:
+                break
+            self.sleep(retry_after(resp))
         self._raise_for(resp)
         return resp
 

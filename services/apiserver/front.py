@@ -18,6 +18,7 @@ from ..machinery.store import TooLarge, Unavailable
 from . import discovery
 from .auth import Attributes, Authenticator, Authorizer
 from .handlers import Handlers
+from .inflight import InflightLimiter
 from .nodeauthorizer import Decision, NodeAuthorizer
 from .request import REQUEST_USER, ApiRequest, UserInfo, parse_path
 from .response import Response, StreamResponse, WatchResponse
@@ -27,15 +28,21 @@ tracer = trace.get_tracer("jetkube.apiserver")
 
 _HEALTH = {"/healthz", "/livez", "/readyz"}
 
+UNAVAILABLE_RETRY_AFTER = 1
+"""The ``Retry-After`` (seconds) of a 503 from a store without a leader or quorum: the
+store already rode out its own deadline (8 s), so a client may try again soon."""
+
 
 class Front:
     def __init__(self, handlers: Handlers, authn: Authenticator, authz: Authorizer,
-                 server_address: str, node_authz: NodeAuthorizer | None = None) -> None:
+                 server_address: str, node_authz: NodeAuthorizer | None = None,
+                 inflight: InflightLimiter | None = None) -> None:
         self.handlers = handlers
         self.authn = authn
         self.authz = authz
         self.node_authz = node_authz or NodeAuthorizer(handlers.cache)
         self.server_address = server_address
+        self.inflight = inflight or InflightLimiter()
         self.ready = False
 
     def health(self, verbose: bool) -> bytes | None:
@@ -106,10 +113,12 @@ class Front:
             with tracer.start_as_current_span(name, context=ctx, kind=trace.SpanKind.SERVER) as span:
                 span.set_attribute("k8s.namespace", req.namespace or "")
                 span.set_attribute("k8s.name", req.name or "")
-                self.authorize(user, req)
-                return await self.handlers.handle(req)
+                async with self.inflight.slot(user, req.verb):  # or 429 (inflight.py)
+                    self.authorize(user, req)
+                    return await self.handlers.handle(req)
         except Unavailable as err:  # no stream leader or quorum within the store's deadline
-            raise apierrors.ApiError(503, "ServiceUnavailable", str(err)) from None
+            raise apierrors.ApiError(503, "ServiceUnavailable", str(err),
+                                     {"retryAfterSeconds": UNAVAILABLE_RETRY_AFTER}) from None
         except TooLarge as err:
             raise apierrors.ApiError(413, "RequestEntityTooLarge",
                                      f"Request entity too large: {err}") from None

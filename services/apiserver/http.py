@@ -13,12 +13,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-import orjson
-
 from ..machinery.apimachinery import apierrors
 from .front import Front
 from .params import decode_query
-from .response import WARNINGS, Response, StreamResponse, WatchResponse, warning_values
+from .response import (
+    WARNINGS,
+    StreamResponse,
+    WatchResponse,
+    status_response,
+    warning_values,
+)
 from .rest import MAX_BODY
 from .watchstream import watch_lines
 
@@ -27,10 +31,6 @@ log = logging.getLogger(__name__)
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-def _status_response(err: apierrors.ApiError) -> Response:
-    return Response(err.code, orjson.dumps(err.to_status()))
 
 
 def _raw_path(scope: Scope) -> str:
@@ -66,10 +66,10 @@ class HttpApp:
             result = await self.front.serve_http(scope["method"], _raw_path(scope), query, body,
                                                  headers)
         except apierrors.ApiError as err:
-            result = _status_response(err)
+            result = status_response(err)
         except Exception as err:
             log.exception("internal error serving %s %s", scope["method"], scope["path"])
-            result = _status_response(apierrors.internal(f"internal error: {type(err).__name__}"))
+            result = status_response(apierrors.internal(f"internal error: {type(err).__name__}"))
         if isinstance(result, WatchResponse):
             await self._stream(result, receive, send)
         elif isinstance(result, StreamResponse):
@@ -78,7 +78,9 @@ class HttpApp:
             await send({"type": "http.response.start", "status": result.code,
                         "headers": [(b"content-type", result.content_type.encode()),
                                     (b"content-length", str(len(result.body)).encode()),
-                                    *((b"warning", w.encode()) for w in warning_values())]})
+                                    *((b"warning", w.encode()) for w in warning_values()),
+                                    *(((b"retry-after", str(result.retry_after).encode()),)
+                                      if result.retry_after is not None else ())]})
             await send({"type": "http.response.body", "body": result.body})
 
     async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:

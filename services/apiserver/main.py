@@ -17,6 +17,7 @@ from ..machinery.runtime.telemetry import setup_telemetry
 from ..machinery.store import MIN_TTL
 from .admission import AdmissionConfig
 from .encryption import Encryption, EncryptionConfigError
+from .inflight import InflightLimits
 from .server import ApiServer, ServerConfig
 
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0,
@@ -75,6 +76,20 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
                         "(1h, 90s, 1h0m0s) or seconds; at least 1s (default: 1h)")
     p.add_argument("--encryption-provider-config", dest="encryption_config", type=Path,
                    help="an EncryptionConfiguration file: Secrets sealed at rest (AES-GCM)")
+    d = InflightLimits()
+    p.add_argument("--max-requests-inflight", type=int, default=d.max_requests_inflight,
+                   help="read-only requests in flight, all users together (0: no bound)")
+    p.add_argument("--max-mutating-requests-inflight", type=int,
+                   default=d.max_mutating_requests_inflight,
+                   help="mutating requests in flight, all users together (0: no bound)")
+    p.add_argument("--max-user-requests-inflight", type=int,
+                   default=d.max_user_requests_inflight,
+                   help="requests of one user in flight; the next wait in its queue "
+                        "(0: no bound; system:masters is never counted)")
+    p.add_argument("--max-user-requests-queued", type=int, default=d.max_user_requests_queued,
+                   help="requests of one user waiting for a slot; the next get 429")
+    p.add_argument("--max-queue-wait", type=parse_duration, default=d.max_queue_wait_seconds,
+                   help="how long a request waits for its user's slot before a 429")
     p.add_argument("--no-nats-face", action="store_true",
                    help="serve HTTP only (the other services write over NATS)")
     a = p.parse_args(argv)
@@ -83,6 +98,10 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         ports = (int(lo), int(hi))
     except ValueError:
         p.error(f"--service-node-port-range: expected LOW-HIGH, got {a.service_node_port_range!r}")
+    for flag in ("max_requests_inflight", "max_mutating_requests_inflight",
+                 "max_user_requests_inflight", "max_user_requests_queued"):
+        if getattr(a, flag) < 0:
+            p.error(f"--{flag.replace('_', '-')}: not negative, got {getattr(a, flag)}")
     if a.event_ttl < MIN_TTL:
         p.error(f"--event-ttl: at least {MIN_TTL:g}s, got {a.event_ttl:g}s")
     if a.token_file is not None and not a.token_file.is_file():
@@ -99,6 +118,12 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         kv_replicas=a.kv_replicas,
         token_file=a.token_file, watch_history=a.watch_cache_size, nats_face=not a.no_nats_face,
         encryption_config=a.encryption_config, event_ttl=a.event_ttl,
+        inflight=InflightLimits(
+            max_requests_inflight=a.max_requests_inflight,
+            max_mutating_requests_inflight=a.max_mutating_requests_inflight,
+            max_user_requests_inflight=a.max_user_requests_inflight,
+            max_user_requests_queued=a.max_user_requests_queued,
+            max_queue_wait_seconds=a.max_queue_wait),
         admission=AdmissionConfig(service_cidr=a.service_cluster_ip_range, node_port_range=ports,
                                   default_toleration_seconds=a.default_toleration_seconds))
 

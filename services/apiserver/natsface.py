@@ -40,7 +40,7 @@ from .auth import AUTHENTICATED
 from .front import Front
 from .params import decode_query
 from .request import ApiRequest, UserInfo, check_target
-from .response import WARNINGS, Response, warning_values
+from .response import WARNINGS, Response, status_response, warning_values
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +102,13 @@ async def handle(front: Front, subject: str, headers: dict[str, str], body: byte
         if max_payload and len(result.body) > max_payload - REPLY_MARGIN:
             result = await _smaller_page(front, req, result, max_payload - REPLY_MARGIN)
     except apierrors.ApiError as err:
-        result = Response(err.code, orjson.dumps(err.to_status()))
+        result = status_response(err)
     except Exception as err:  # never leave a caller without an answer
         log.exception("internal error serving %s", subject)
-        e = apierrors.internal(f"internal error: {type(err).__name__}")
-        result = Response(e.code, orjson.dumps(e.to_status()))
+        result = status_response(apierrors.internal(f"internal error: {type(err).__name__}"))
     reply = {"Jetkube-Code": str(result.code)}
+    if result.retry_after is not None:
+        reply["Retry-After"] = str(result.retry_after)
     if warnings := warning_values():
         reply["Warning"] = ", ".join(warnings)
     return result.body, reply

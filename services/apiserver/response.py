@@ -7,6 +7,9 @@ from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+import orjson
+
+from ..machinery.apimachinery.apierrors import ApiError
 from .watchcache import CacheWatcher
 
 
@@ -15,6 +18,16 @@ class Response:
     code: int
     body: bytes
     content_type: str = "application/json"
+    retry_after: int | None = None
+    """Seconds for a ``Retry-After`` header (a 429, or a 503 from the store)."""
+
+
+def status_response(err: ApiError) -> Response:
+    """An error as the Status body both faces send, with its ``retryAfterSeconds`` (if
+    any) for the ``Retry-After`` header."""
+    after = err.details.get("retryAfterSeconds")
+    return Response(err.code, orjson.dumps(err.to_status()),
+                    retry_after=after if isinstance(after, int) else None)
 
 
 @dataclass(slots=True)

@@ -32,6 +32,7 @@ from .encryption import Encryption
 from .front import Front
 from .handlers import Handlers
 from .http import HttpApp
+from .inflight import InflightLimiter, InflightLimits
 from .nodeauthorizer import NodeAuthorizer
 from .podproxy import use_connection
 from .subresources import subresource_table
@@ -81,6 +82,8 @@ class ServerConfig:
     encryption_config: Path | None = None
     """An EncryptionConfiguration (``--encryption-provider-config``): which resources are
     sealed at rest and with which keys (encryption.py); None: stored as they are."""
+    inflight: InflightLimits = field(default_factory=InflightLimits)
+    """Requests in flight per user and in total, and the queue of each user (inflight.py)."""
     event_ttl: float = 3600.0
     """Seconds an Event is kept after its last write (kube-apiserver's ``--event-ttl``, 1 h):
     it is written with that TTL and the store expires it, no scan; also the bucket's delete
@@ -121,7 +124,7 @@ class ApiServer:
                                  ttls={"events": cfg.event_ttl})
         tokens = load_tokens(cfg.token_file) if cfg.token_file else None
         self.front = Front(self.handlers, Authenticator(tokens), authz,
-                           f"{cfg.bind}:{cfg.port}", node_authz)
+                           f"{cfg.bind}:{cfg.port}", node_authz, InflightLimiter(cfg.inflight))
         first_ip = str(ipaddress.IPv4Network(cfg.admission.service_cidr).network_address + 1)
         await ensure_defaults(self.handlers, first_ip)
         self.front.ready = True

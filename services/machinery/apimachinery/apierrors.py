@@ -11,6 +11,13 @@ from typing import Any
 
 StatusDict = dict[str, Any]
 
+MAX_RETRY_AFTER = 60
+"""A ``retryAfterSeconds`` above this is not believed (a client waits this long at most)."""
+
+THROTTLE_RETRIES = 10
+"""How many times a client sends a request again after a 429 before giving up (client-go's
+default, each after the ``Retry-After`` it was told)."""
+
 
 class ApiError(Exception):
     def __init__(self, code: int, reason: str, message: str,
@@ -42,6 +49,13 @@ class ApiError(Exception):
 
     def __repr__(self) -> str:
         return f"ApiError({self.code}, {self.reason!r}, {self.message!r})"
+
+    @property
+    def retry_after(self) -> int | None:
+        """The seconds to wait before trying again that the server named (``Retry-After``,
+        ``details.retryAfterSeconds``): set on a 429 and on a 503 from the store."""
+        after = self.details.get("retryAfterSeconds")
+        return after if isinstance(after, int) and 0 <= after <= MAX_RETRY_AFTER else None
 
 
 def _details(kind: str, name: str | None, group: str = "") -> dict[str, Any]:

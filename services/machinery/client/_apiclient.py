@@ -90,10 +90,17 @@ class ApiClient:
         headers = inject_headers(headers)
         payload = b"" if body is None else body if isinstance(body, bytes) else orjson.dumps(body)
         subject = api_subject(verb, rt, self.identity, self.subject_prefix)
-        code, data = await self.send(subject, payload, headers)
-        if code >= 400:
-            raise apierrors.ApiError.from_status(data, code)
-        return data
+        for attempt in range(apierrors.THROTTLE_RETRIES + 1):
+            code, data = await self.send(subject, payload, headers)
+            if code < 400:
+                return data
+            err = apierrors.ApiError.from_status(data, code)
+            # 429: not served (the user's queue was full): the same request again, after
+            # the Retry-After it was told, as client-go does
+            if code != 429 or attempt == apierrors.THROTTLE_RETRIES:
+                raise err
+            await asyncio.sleep(err.retry_after if err.retry_after is not None else 1)
+        raise AssertionError("unreachable")
 
     async def send(self, subject: str, payload: bytes, headers: dict[str, str]) -> tuple[int, Obj]:
         """One request/reply round trip: the HTTP-like code and the decoded body."""
