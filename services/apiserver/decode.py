@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import orjson
 
@@ -34,9 +35,22 @@ from ..machinery.apimachinery import apierrors
 from .limits import MAX_BODY, MAX_DEPTH, MAX_NODES, too_deep, too_many
 from .yamlbody import decode_yaml
 
-__all__ = ["MAX_BODY", "MAX_DEPTH", "MAX_NODES", "OFFLOAD_AT", "Decoded", "body_format",
-           "check_value", "decode", "decode_off_loop", "field_validation", "json_type",
-           "media_type", "unknown_format"]
+__all__ = [
+    "MAX_BODY",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "OFFLOAD_AT",
+    "Decoded",
+    "body_format",
+    "check_value",
+    "decode",
+    "decode_off_loop",
+    "field_validation",
+    "json_type",
+    "media_type",
+    "off_loop",
+    "unknown_format",
+]
 
 OFFLOAD_AT = 64 * 1024
 
@@ -46,6 +60,8 @@ PROTOBUF = "application/vnd.kubernetes.protobuf"
 FIELD_VALIDATIONS = ("Ignore", "Warn", "Strict")
 
 Format = Literal["json", "yaml"]
+
+T = TypeVar("T")
 
 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="body-decode")
 """One thread: decoding holds the GIL, so a second would add no throughput, only more
@@ -115,7 +131,12 @@ async def decode_off_loop(body: bytes, fmt: Format) -> Decoded:
     :data:`OFFLOAD_AT`."""
     if fmt == "json" and len(body) <= OFFLOAD_AT:
         return decode(body, fmt)
-    return await asyncio.get_running_loop().run_in_executor(_POOL, decode, body, fmt)
+    return await off_loop(decode, body, fmt)
+
+
+async def off_loop(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in the decoding worker thread (big bodies and big objects' checks)."""
+    return await asyncio.get_running_loop().run_in_executor(_POOL, fn, *args)
 
 
 def json_type(value: Any) -> str:

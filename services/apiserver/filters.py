@@ -29,12 +29,15 @@ def build_filter(rt: ResourceType, namespace: str | None, query: dict[str, str])
     try:
         labels = parse_label_selector(query.get("labelSelector", ""))
     except ValueError as err:
-        raise apierrors.bad_request(f"unable to parse requirement: {err}") from None
+        raise apierrors.bad_request(f"unable to parse requirement: {err}", [
+            {"reason": "FieldValueInvalid", "field": "labelSelector", "message": str(err)}],
+        ) from None
     try:
         fields = parse_field_selector(query.get("fieldSelector", ""), supported_fields(rt.plural))
     except ValueError as err:
-        raise apierrors.bad_request(
-            f'field label not supported for {rt.plural}: {err}') from None
+        raise apierrors.bad_request(f"field label not supported for {rt.plural}: {err}", [
+            {"reason": "FieldValueInvalid", "field": "fieldSelector", "message": str(err)}],
+        ) from None
     exists = [r.key for r in labels.requirements if r.operator is Operator.EXISTS]
     label_all = labels.empty()
     field_all = fields.empty()

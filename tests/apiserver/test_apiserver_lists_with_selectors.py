@@ -25,10 +25,11 @@ async def test_label_selectors_equality_and_set_based() -> None:
     assert await _names(api, {"labelSelector": "tier"}) == ["a", "b"]
 
 
-async def test_bad_label_selector_is_400() -> None:
+async def test_bad_label_selector_is_400_naming_the_parameter() -> None:
     api = await make_api()
     code, st = await api.call("GET", PODS, query={"labelSelector": "app in (web"})
     assert code == 400 and st["reason"] == "BadRequest"
+    assert [c["field"] for c in st["details"]["causes"]] == ["labelSelector"]
 
 
 async def test_field_selectors_on_pods_and_unsupported_field() -> None:
@@ -41,6 +42,7 @@ async def test_field_selectors_on_pods_and_unsupported_field() -> None:
     assert await _names(api, {"fieldSelector": "status.phase=Pending"}) == ["a", "b"]
     code, st = await api.call("GET", PODS, query={"fieldSelector": "spec.bogus=1"})
     assert code == 400 and "spec.bogus" in st["message"]
+    assert [c["field"] for c in st["details"]["causes"]] == ["fieldSelector"]
 
 
 async def test_list_across_namespaces_and_in_one() -> None:

@@ -11,10 +11,12 @@ import threading
 import time
 from typing import Any
 
+import orjson
 import pytest
 from apiharness import PODS, Api, make_api, pod, rejected
 from faces import asgi_request
 
+from jetkube import schemas
 from jetkube.services.apiserver import decode
 from jetkube.services.apiserver.http import HttpApp
 from jetkube.services.machinery.apimachinery import apierrors
@@ -224,6 +226,41 @@ async def test_healthz_answers_while_a_big_body_is_being_decoded(
         release.set()
     code, out = await post
     assert code == 201, out
+
+
+@pytest.mark.parametrize("keys", [100, 20_000])
+async def test_a_big_object_is_checked_off_the_event_loop_and_a_small_one_on_it(
+        api: Api, monkeypatch: pytest.MonkeyPatch, keys: int) -> None:
+    """Validating a big object (20,000 keys: ~23 ms) runs in the worker thread, so the API
+    server answers /healthz while it is held there; a small one is checked on the loop (a
+    thread hop would cost it more than the check)."""
+    app = HttpApp(api.front)
+    loop_thread = threading.get_ident()
+    threads: list[int] = []
+    entered, release = threading.Event(), threading.Event()
+    real = schemas.load_object
+
+    def held(rt: Any, obj: Any) -> Any:
+        threads.append(threading.get_ident())
+        if threading.get_ident() != loop_thread:
+            entered.set()
+            release.wait(10)
+        return real(rt, obj)
+
+    monkeypatch.setattr(schemas, "load_object", held)
+    body = orjson.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"},
+                         "data": {f"k{i:05d}": "v" * 20 for i in range(keys)}})
+    post = asyncio.create_task(_asgi(app, "POST", CMS, body))
+    try:
+        if keys > 1000:
+            assert await asyncio.to_thread(entered.wait, 10)  # the check has begun and holds
+            assert await _asgi(app, "GET", "/healthz") == (200, b"ok")
+            assert not post.done()
+    finally:
+        release.set()
+    code, out = await post
+    assert code == 201, out
+    assert (threads == [loop_thread]) == (keys <= 1000), threads
 
 
 def test_json_is_decoded_without_recursion_for_any_depth() -> None:
