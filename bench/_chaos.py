@@ -31,6 +31,7 @@ import itertools
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -81,7 +82,11 @@ class HaCluster:
 
     @property
     def api_urls(self) -> list[str]:
-        return [f"http://127.0.0.1:{self.api_port + i}" for i in range(2)]
+        return [f"https://127.0.0.1:{self.api_port + i}" for i in range(2)]
+
+    def verify(self) -> ssl.SSLContext:
+        """The API servers' certificates are checked against the cluster CA."""
+        return ssl.create_default_context(cafile=str(self.data_dir / "pki" / "ca.crt"))
 
     def records(self) -> dict[str, Any]:
         state = load_state(self.data_dir)
@@ -130,9 +135,10 @@ class HaCluster:
 class Api:
     """HTTP to whichever API server answers (a client-side load balancer)."""
 
-    def __init__(self, urls: list[str], token: str) -> None:
+    def __init__(self, urls: list[str], token: str, verify: ssl.SSLContext) -> None:
         self.urls = urls
-        self.http = httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        self.http = httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=10,
+                                      verify=verify)
         self.turn = 0
 
     async def call(self, method: str, path: str, body: Any = None,
@@ -295,7 +301,7 @@ async def run_faults(c: HaCluster, faults: list[Fault], *, settle: float = 3.0,
                      converge_timeout: float = 90.0,
                      report: Callable[[Result], None] = lambda r: None) -> list[Result]:
     """Run ``faults`` one after another on ``c`` under load; one Result per fault."""
-    api = Api(c.api_urls, c.token)
+    api = Api(c.api_urls, c.token, c.verify())
     nc = await c.connect()
     client = ApiClient(nc, "admin")  # its default 10 s: above the store's 8 s deadline
 
@@ -368,7 +374,7 @@ async def quorum_loss(c: HaCluster, *, down: float = 5.0) -> QuorumLoss:
     """Two of the three NATS nodes gone (killed, the supervisor held off) for ``down``
     seconds: what a write and a read answer, and how soon writes succeed once they are
     back."""
-    api = Api(c.api_urls[:1], c.token)
+    api = Api(c.api_urls[:1], c.token, c.verify())
     base = f"/api/v1/namespaces/{NS}/configmaps"
     try:
         before = {f"quorum-{i}" for i in range(5)}

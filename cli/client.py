@@ -1,4 +1,5 @@
-"""The REST client kctl talks to the API server with (httpx, plain HTTP).
+"""The REST client kctl talks to the API server with (httpx; HTTPS, the server's
+certificate checked against the kubeconfig's certificate authority).
 
 Errors come back as Kubernetes ``Status`` bodies and are raised as
 :class:`~jetkube.services.machinery.apierrors.ApiError`; a server that does
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import ssl
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -61,7 +63,8 @@ class HttpApiClient:
     """A thin, typed wrapper over httpx for Kubernetes REST paths."""
 
     def __init__(self, server: str, token: str | None = None, *,
-                 transport: httpx.BaseTransport | None = None, timeout: float = 30.0) -> None:
+                 transport: httpx.BaseTransport | None = None, timeout: float = 30.0,
+                 verify: ssl.SSLContext | bool = True) -> None:
         self.server = server.rstrip("/")
         headers = {"Accept": "application/json", "User-Agent": "kctl/jetkube",
                    # one trace per kctl command: the API server's spans (and, through the
@@ -70,7 +73,7 @@ class HttpApiClient:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.Client(base_url=self.server, headers=headers, transport=transport,
-                                  timeout=timeout)
+                                  timeout=timeout, verify=verify)
 
     @staticmethod
     def sleep(seconds: float) -> None:

@@ -24,6 +24,7 @@ import re
 import shlex
 import shutil
 import socket
+import ssl
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,10 +61,10 @@ def _module_exists(module: str) -> bool:
         return False
 
 
-def _http_ok(url: str) -> str | None:
+def _http_ok(url: str, verify: ssl.SSLContext | bool = True) -> str | None:
     """None if ``url`` answers 200, else what went wrong."""
     try:
-        r = httpx.get(url, timeout=2.0)
+        r = httpx.get(url, timeout=2.0, verify=verify)
     except httpx.HTTPError as e:
         return f"{url}: {e.__class__.__name__}"
     return None if r.status_code == 200 else f"{url}: HTTP {r.status_code} {r.text[:200]}"
@@ -111,7 +112,10 @@ def _apiserver_argv(p: Plan, i: int) -> list[str]:
             "--token-file", str(p.token_file),
             "--encryption-provider-config", str(p.encryption_config),
             "--service-cluster-ip-range", p.service_cidr,
-            "--service-node-port-range", "30000-32767", *extra_args("jetkube-apiserver")]
+            "--service-node-port-range", "30000-32767",
+            *([] if p.insecure_http else ["--tls-cert-file", str(p.api_cert),
+                                          "--tls-private-key-file", str(p.api_key)]),
+            *extra_args("jetkube-apiserver")]
 
 
 def apiserver_available(p: Plan | None = None) -> str | None:
@@ -313,7 +317,7 @@ COMPONENTS: list[Component] = [
         name="apiserver", argv=_apiserver_argv, available=apiserver_available,
         identity=lambda i: APISERVER, instances=lambda p: p.control_plane_replicas,
         env=lambda p: {"JETKUBE_NATS_STORE_CREDS_FILE": str(p.creds_file(APISERVER_STORE))},
-        health=lambda p, i: _http_ok(f"{p.api_url_of(i)}/healthz"),
+        health=lambda p, i: _http_ok(f"{p.api_url_of(i)}/healthz", p.api_verify()),
         endpoint=lambda p, i: p.api_url_of(i),
         ports=lambda p: [p.api_port + i for i in range(p.control_plane_replicas)]),
     Component(

@@ -42,7 +42,8 @@ class Ctx:
         if self._client is None:
             timeout = float(getattr(self.args, "request_timeout", None) or 30.0)
             self._client = HttpApiClient(self.config.server, self.config.token,
-                                     transport=self.transport, timeout=timeout)
+                                         transport=self.transport, timeout=timeout,
+                                         verify=self.config.verify)
         return self._client
 
     @property

@@ -13,7 +13,9 @@ connects with.
 
 from __future__ import annotations
 
+import base64
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,9 +34,9 @@ from jetkube.services.machinery.apimachinery import (
 from .errors import CliError
 
 __all__ = ["ClientConfig", "Kubeconfig", "candidate_paths", "default_data_dir", "load",
-           "new_config", "read_file", "resolve", "write_file"]
+           "new_config", "read_file", "resolve", "tls_verify", "write_file"]
 
-DEFAULT_SERVER = "http://127.0.0.1:6443"
+DEFAULT_SERVER = "https://127.0.0.1:6443"
 DEFAULT_DATA_DIR = Path("~/.jetkube")
 
 
@@ -78,12 +80,16 @@ def write_file(path: Path, data: dict[str, Any]) -> None:
 
 
 def new_config(*, server: str, token: str, cluster: str = "jetkube", user: str = "admin",
-               namespace: str = "default") -> dict[str, Any]:
-    """A one-cluster kubeconfig in Kubernetes' format."""
+               namespace: str = "default", ca_pem: bytes | None = None) -> dict[str, Any]:
+    """A one-cluster kubeconfig in Kubernetes' format; ``ca_pem``: the CA the server's
+    certificate chains to, as ``certificate-authority-data`` (base64 of the PEM)."""
+    entry: dict[str, Any] = {"server": server}
+    if ca_pem is not None:
+        entry["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
     return {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": cluster, "cluster": {"server": server}}],
+        "clusters": [{"name": cluster, "cluster": entry}],
         "users": [{"name": user, "user": {"token": token}}],
         "contexts": [{"name": cluster,
                       "context": {"cluster": cluster, "user": user, "namespace": namespace}}],
@@ -102,6 +108,29 @@ class ClientConfig:
     namespace_explicit: bool  # -n was given (kubectl then rejects mismatching manifests)
     context: str
     kubeconfig: Kubeconfig
+    verify: ssl.SSLContext | bool = True
+    """How an ``https://`` server's certificate is checked: against the cluster's
+    ``certificate-authority(-data)``, else the system's CAs; False with
+    ``insecure-skip-tls-verify`` (kubectl's meanings)."""
+
+
+def tls_verify(cluster: dict[str, Any]) -> ssl.SSLContext | bool:
+    """The certificate check a kubeconfig cluster entry asks for (see ClientConfig.verify)."""
+    if cluster.get("insecure-skip-tls-verify") is True:
+        return False
+    data, path = cluster.get("certificate-authority-data"), cluster.get("certificate-authority")
+    try:
+        if data:
+            pem = base64.b64decode(str(data), validate=True).decode("ascii")
+            ctx = ssl.create_default_context(cadata=pem)
+        elif path:
+            ctx = ssl.create_default_context(cafile=os.path.expanduser(str(path)))
+        else:
+            return True
+    except (ValueError, OSError, ssl.SSLError) as e:
+        raise CliError(f"the kubeconfig's certificate authority cannot be read: {e}") from None
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
 
 
 def resolve(kc: Kubeconfig, *, context: str | None = None, namespace: str | None = None,
@@ -124,4 +153,4 @@ def resolve(kc: Kubeconfig, *, context: str | None = None, namespace: str | None
     ns = namespace or ctx.get("namespace") or "default"
     return ClientConfig(server=str(srv).rstrip("/"), token=str(tok) if tok else None,
                         namespace=str(ns), namespace_explicit=bool(namespace),
-                        context=ctx_name, kubeconfig=kc)
+                        context=ctx_name, kubeconfig=kc, verify=tls_verify(cluster))

@@ -135,7 +135,7 @@ def local_cluster_rows(kubeconfig_path: Path, server: str, get_lease: GetLease,
         return True
     plan = state.plan
     restarts = {r.name: r.restarts for r in state.processes if r.restarts}
-    with httpx.Client(timeout=3.0) as http:
+    with httpx.Client(timeout=3.0, verify=plan.api_verify()) as http:
         nats, healthy = nats_rows(http, plan)
         for row, name in zip(nats, [n for _, n in _names(state.processes, "nats")],
                              strict=False):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +38,10 @@ class Plan:
     on an existing stream."""
     nats_cluster_port: int = 6222
     """The first NATS route port (``ha``: node i listens on this + i, mutual TLS)."""
+    insecure_http: bool = False
+    """Serve the API over plain HTTP (``kctl up --insecure-http``) instead of HTTPS with a
+    certificate from the cluster CA; kubectl then sends no token, so only for tools that
+    cannot do TLS."""
     nats_sync: str = "default"
     """How often nats-server fsyncs its stream files: ``default`` (every 2 minutes, its own
     default) or ``always`` (before each acknowledgement).  What an acknowledged write
@@ -88,7 +94,33 @@ class Plan:
         return self.nats_node_monitor_url(0)
 
     def api_url_of(self, i: int) -> str:
-        return f"http://{self.host}:{self.api_port + i}"
+        scheme = "http" if self.insecure_http else "https"
+        return f"{scheme}://{self.host}:{self.api_port + i}"
+
+    @property
+    def api_cert(self) -> Path:
+        """The API servers' serving certificate (signed by the cluster CA) and its key."""
+        return self.pki_dir / "apiserver.crt"
+
+    @property
+    def api_key(self) -> Path:
+        return self.pki_dir / "apiserver.key"
+
+    @property
+    def api_hosts(self) -> list[str]:
+        """The names the API servers' certificate holds, as kube-apiserver's: the address it
+        listens on, this host's name, and the ``kubernetes`` Service's ClusterIP and DNS
+        names (127.0.0.1 and localhost are always added)."""
+        svc = ipaddress.ip_network(self.service_cidr, strict=False)[1]
+        return [self.host, socket.gethostname(), str(svc), "kubernetes", "kubernetes.default",
+                "kubernetes.default.svc", f"kubernetes.default.svc.{self.cluster_domain}"]
+
+    def api_verify(self) -> ssl.SSLContext | bool:
+        """How a client here checks the API servers' certificate: the cluster CA (True, the
+        system's CAs, before ``kctl up`` wrote it)."""
+        if self.insecure_http or not self.ca_file.exists():
+            return True
+        return ssl.create_default_context(cafile=str(self.ca_file))
 
     @property
     def api_url(self) -> str:

@@ -192,7 +192,7 @@ def _wait_healthy(comp: Component, plan: Plan, rec: ProcRecord, timeout: float) 
         time.sleep(0.1)
 
 
-_FIXED_WHILE_UP = ("api_port", "nats_port", "nats_monitor_port", "bucket", "ha",
+_FIXED_WHILE_UP = ("api_port", "insecure_http", "nats_port", "nats_monitor_port", "bucket", "ha",
                    "nats_cluster_port", "nats_sync", *_NETWORK_FIELDS)
 
 
@@ -282,7 +282,14 @@ def _up(data_dir: Path, overrides: dict[str, Any] | None, timeout: float) -> UpR
     if not nats_live and not plan.ha:
         adopt_open_store(plan)  # a data dir from before the store had its own account
     ensure_bus_security(plan, nats_pids=nats_live)
-    kubeconfig.write_file(plan.kubeconfig, kubeconfig.new_config(server=plan.api_url, token=token))
+    ca_pem = None
+    if not plan.insecure_http:
+        from .pki import ensure_serving_cert
+
+        ensure_serving_cert(plan.pki_dir, "apiserver", plan.api_hosts)
+        ca_pem = plan.ca_file.read_bytes()
+    kubeconfig.write_file(plan.kubeconfig, kubeconfig.new_config(server=plan.api_url, token=token,
+                                                                 ca_pem=ca_pem))
     started: list[ProcRecord] = []
     for comp, i, name in todo:
         own: dict[str, str] = {}

@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import random
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -33,6 +34,16 @@ class Cluster:
     @property
     def nats_url(self) -> str:
         return str(json.loads((self.data_dir / "cluster.json").read_text())["nats_url"])
+
+    @property
+    def api_url(self) -> str:
+        """The API server's URL as the kubeconfig names it (``https://``)."""
+        cfg = yaml.safe_load(self.kubeconfig.read_text())
+        return str(cfg["clusters"][0]["cluster"]["server"])
+
+    def verify(self) -> ssl.SSLContext:
+        """A TLS client context trusting only this cluster's CA (``DIR/pki/ca.crt``)."""
+        return ssl.create_default_context(cafile=str(self.data_dir / "pki" / "ca.crt"))
 
     @property
     def token(self) -> str:

@@ -70,13 +70,14 @@ def test_kctl_apply_of_bad_manifest_fails_cleanly_and_writes_nothing(
 ])
 def test_raw_http_bad_bodies_get_status_errors(cluster: Cluster, body: bytes, ctype: str,
                                                code: int, reason: str) -> None:
-    url = f"http://127.0.0.1:{cluster.port}/api/v1/namespaces/default/configmaps"
+    url = f"{cluster.api_url}/api/v1/namespaces/default/configmaps"
     headers = {"Authorization": f"Bearer {_token(cluster)}", "Content-Type": ctype}
-    before = httpx.get(url, headers=headers).json()["items"]
-    r = httpx.post(url, content=body, headers=headers, timeout=30)
-    st: dict[str, Any] = r.json()
-    assert (r.status_code, st["kind"], st["reason"]) == (code, "Status", reason), st
-    assert httpx.get(url, headers=headers).json()["items"] == before
+    with httpx.Client(verify=cluster.verify(), headers=headers, timeout=30) as http:
+        before = http.get(url).json()["items"]
+        r = http.post(url, content=body)
+        st: dict[str, Any] = r.json()
+        assert (r.status_code, st["kind"], st["reason"]) == (code, "Status", reason), st
+        assert http.get(url).json()["items"] == before
 
 
 def test_stale_update_through_kctl_replace_is_conflict(cluster: Cluster) -> None:
@@ -88,8 +89,8 @@ def test_stale_update_through_kctl_replace_is_conflict(cluster: Cluster) -> None
 
 
 def test_missing_or_wrong_token_is_401(cluster: Cluster) -> None:
-    url = f"http://127.0.0.1:{cluster.port}/api/v1/namespaces/default/pods"
-    r = httpx.get(url)
+    url = f"{cluster.api_url}/api/v1/namespaces/default/pods"
+    r = httpx.get(url, verify=cluster.verify())
     assert r.status_code == 401 and r.json()["reason"] == "Unauthorized"
-    r = httpx.get(url, headers={"Authorization": "Bearer not-a-token"})
+    r = httpx.get(url, headers={"Authorization": "Bearer not-a-token"}, verify=cluster.verify())
     assert r.status_code == 401

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -26,9 +28,9 @@ RBAC = "rbac.authorization.k8s.io"
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
-    """(API URL, kubernetes.client) of a private cluster whose token file also names alice
-    and bob, both allowed to create and list ConfigMaps in namespace ``flood``."""
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Any]]:
+    """(API URL, the cluster CA's file, kubernetes.client) of a private cluster whose token
+    file also names alice and bob, both allowed to create and list ConfigMaps in namespace ``flood``."""
     from kubernetes import client, config
 
     data_dir = tmp_path_factory.mktemp("e2e-fair") / "jetkube"
@@ -53,7 +55,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any
             subjects=[client.RbacV1Subject(kind="User", name=n, api_group=RBAC)
                       for n in ("alice", "bob")]))
         admin.close()
-        yield f"http://127.0.0.1:{port}", client
+        yield f"https://127.0.0.1:{port}", data_dir / "pki" / "ca.crt", client
     finally:
         subprocess.run([str(BIN / "kctl"), "down", "--data-dir", str(data_dir)],
                        capture_output=True, timeout=60)
@@ -67,25 +69,29 @@ def big_yaml(name: str) -> bytes:
             + "\n".join(lines) + "\n").encode()
 
 
-async def flood(url: str) -> list[tuple[int, str | None, dict[str, Any]]]:
+async def flood(url: str, ca: ssl.SSLContext) -> list[tuple[int, str | None, dict[str, Any]]]:
     headers = {"Authorization": "Bearer alice-e2e-token", "Content-Type": "application/yaml"}
     bodies = [big_yaml(f"alice-{i:02d}") for i in range(FLOOD)]
-    async with aiohttp.ClientSession(headers=headers) as s:
+    async with aiohttp.ClientSession(headers=headers,
+                                     connector=aiohttp.TCPConnector(ssl=ca)) as s:
         async def one(body: bytes) -> tuple[int, str | None, dict[str, Any]]:
             async with s.post(f"{url}/api/v1/namespaces/flood/configmaps", data=body) as r:
                 return r.status, r.headers.get("Retry-After"), await r.json(content_type=None)
         return await asyncio.gather(*(one(b) for b in bodies))
 
 
-def test_alice_floods_and_gets_429s_while_bob_is_served(cluster: tuple[str, Any]) -> None:
-    url, client = cluster
+def test_alice_floods_and_gets_429s_while_bob_is_served(
+        cluster: tuple[str, Path, Any]) -> None:
+    url, ca_file, client = cluster
     cfg = client.Configuration(host=url)
+    cfg.ssl_ca_cert = str(ca_file)  # the server's certificate is checked
+    ca = ssl.create_default_context(cafile=str(ca_file))
     cfg.api_key = {"BearerToken": "Bearer bob-e2e-token"}
     bob = client.CoreV1Api(client.ApiClient(cfg))
 
     async def both() -> tuple[list[tuple[int, str | None, dict[str, Any]]], list[int]]:
         bob_codes: list[int] = []
-        alice = asyncio.create_task(flood(url))
+        alice = asyncio.create_task(flood(url, ca))
         while not alice.done():  # bob reads and writes the whole time alice floods
             def bob_once(i: int = len(bob_codes)) -> None:
                 bob.list_namespaced_config_map("flood", limit=1)

@@ -49,6 +49,11 @@ def register(sub: Any) -> None:
     p.add_argument("--nats-sync", choices=("default", "always"),
                    help="when nats-server fsyncs: its default (every 2 minutes) or always "
                         "(before each acknowledgement); see docs/architecture.md, Durability")
+    p.add_argument("--insecure-http", action="store_true", default=None,
+                   help="serve the API over plain HTTP, not HTTPS (kubectl and the official "
+                        "clients then send no token); kept by the data dir until given again "
+                        "or --no-insecure-http")
+    p.add_argument("--no-insecure-http", dest="insecure_http", action="store_false")
     p.add_argument("--timeout", type=float, default=60.0,
                    help="seconds to wait for each component to become healthy")
     p.set_defaults(func=run_up, needs_cluster=False)
@@ -80,7 +85,8 @@ def run_up(ctx: Ctx) -> int:
                  "nodes": a.nodes, "runtime": a.runtime, "cluster_cidr": a.cluster_cidr,
                  "service_cidr": a.service_cidr, "cluster_domain": a.cluster_domain,
                  "ha": a.ha, "kv_replicas": a.kv_replicas,
-                 "nats_cluster_port": a.nats_cluster_port, "nats_sync": a.nats_sync}
+                 "nats_cluster_port": a.nats_cluster_port, "nats_sync": a.nats_sync,
+                 "insecure_http": a.insecure_http}
     res = up(data_dir_arg(a), overrides, timeout=a.timeout)
     st = res.state
     if res.already_up:
@@ -97,7 +103,8 @@ def run_up(ctx: Ctx) -> int:
     echo("")
     echo("To use it:")
     echo(f"  export KUBECONFIG={kc}")
-    echo("  kctl get nodes")
+    echo("  kctl get nodes        # or the real kubectl, with the same kubeconfig:")
+    echo("  kubectl get nodes")
     flag = "" if kc.parent == default_data_dir() else f" --data-dir {kc.parent}"
     echo(f"Stop it with: kctl down{flag}")
     return 0

@@ -62,6 +62,9 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
                    help="cluster CA for NATS TLS (default: $JETKUBE_NATS_CA_FILE)")
     p.add_argument("--bind", "--bind-address", dest="bind", default="127.0.0.1")
     p.add_argument("--port", "--secure-port", dest="port", type=int, default=6443)
+    p.add_argument("--tls-cert-file", type=Path,
+                   help="serving certificate (PEM) of the HTTPS face; without it, plain HTTP")
+    p.add_argument("--tls-private-key-file", type=Path, help="its private key (PEM)")
     p.add_argument("--bucket", default="jetkube")
     p.add_argument("--kv-history", type=int, default=8)
     p.add_argument("--kv-replicas", type=int, default=1, choices=(1, 3, 5),
@@ -104,6 +107,11 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
             p.error(f"--{flag.replace('_', '-')}: not negative, got {getattr(a, flag)}")
     if a.event_ttl < MIN_TTL:
         p.error(f"--event-ttl: at least {MIN_TTL:g}s, got {a.event_ttl:g}s")
+    if (a.tls_cert_file is None) != (a.tls_private_key_file is None):
+        p.error("--tls-cert-file and --tls-private-key-file go together")
+    for flag in ("tls_cert_file", "tls_private_key_file"):
+        if getattr(a, flag) is not None and not getattr(a, flag).is_file():
+            p.error(f"--{flag.replace('_', '-')}: {getattr(a, flag)} does not exist")
     if a.token_file is not None and not a.token_file.is_file():
         p.error(f"--token-file: {a.token_file} does not exist")
     if a.encryption_config is not None:
@@ -115,6 +123,7 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         nats_url=a.nats_url, nats_creds=a.nats_creds, nats_ca=a.nats_ca,
         nats_store_creds=a.nats_store_creds,
         bind=a.bind, port=a.port, bucket=a.bucket, kv_history=a.kv_history,
+        tls_cert_file=a.tls_cert_file, tls_key_file=a.tls_private_key_file,
         kv_replicas=a.kv_replicas,
         token_file=a.token_file, watch_history=a.watch_cache_size, nats_face=not a.no_nats_face,
         encryption_config=a.encryption_config, event_ttl=a.event_ttl,

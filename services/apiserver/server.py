@@ -62,6 +62,11 @@ class ServerConfig:
     """The address the HTTP face listens on."""
     port: int = 6443
     """The HTTP face's port (shared by several API servers through SO_REUSEPORT)."""
+    tls_cert_file: Path | None = None
+    """The serving certificate (PEM, chain to the cluster CA) of the HTTPS face
+    (kube-apiserver's ``--tls-cert-file``); None: plain HTTP."""
+    tls_key_file: Path | None = None
+    """Its private key (``--tls-private-key-file``)."""
     bucket: str = "jetkube"
     """The JetStream key-value bucket that holds the cluster's objects."""
     kv_history: int = 8
@@ -167,14 +172,18 @@ class ApiServer:
             face = natsface.serve(front, nc, settings.api_subject_prefix)
             await face.start()
         app = HttpApp(front, cfg.bookmark_interval)
+        tls = cfg.tls_cert_file is not None
         server = uvicorn.Server(uvicorn.Config(
             app, host=cfg.bind, port=cfg.port, loop="none", http="httptools", lifespan="off",
-            log_level="warning", access_log=False, timeout_keep_alive=30))
+            log_level="warning", access_log=False, timeout_keep_alive=30,
+            ssl_certfile=str(cfg.tls_cert_file) if tls else None,
+            ssl_keyfile=str(cfg.tls_key_file) if tls else None))
         # uvicorn captures SIGTERM/SIGINT while it serves, shuts down, then re-raises the
         # signal to our loop's handler (main.py), which stops the rest.
         serve = asyncio.create_task(server.serve(sockets=[listen_socket(cfg.bind, cfg.port)]))
         self.ready.set()
-        log.info("jetkube-apiserver serving on http://%s:%d", cfg.bind, cfg.port)
+        log.info("jetkube-apiserver serving on %s://%s:%d", "https" if tls else "http",
+                 cfg.bind, cfg.port)
         stop = asyncio.create_task(self._stop.wait())
         await asyncio.wait({serve, stop}, return_when=asyncio.FIRST_COMPLETED)
         server.should_exit = True

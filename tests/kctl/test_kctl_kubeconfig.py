@@ -32,7 +32,7 @@ def test_default_is_the_data_dir_kubeconfig(home: Path) -> None:
 
 def test_missing_everything_falls_back_to_localhost_6443(home: Path) -> None:
     cfg = kubeconfig.resolve(kubeconfig.load())
-    assert (cfg.server, cfg.token, cfg.namespace) == ("http://127.0.0.1:6443", None, "default")
+    assert (cfg.server, cfg.token, cfg.namespace) == ("https://127.0.0.1:6443", None, "default")
 
 
 def test_data_dir_env_beats_home(home: Path, tmp_path: Path,

@@ -228,7 +228,7 @@ def test_kctl_up_runs_a_real_cluster_and_down_keeps_its_state(data_dir: Path,
         assert "jetkube is up" in r.stdout
         assert "already up" in kctl("up", "--data-dir", str(data_dir)).stdout
         info = kctl("cluster-info")
-        assert "Kubernetes control plane is running at http://127.0.0.1:" in info.stdout
+        assert "Kubernetes control plane is running at https://127.0.0.1:" in info.stdout
         assert "nats (JetStream store)" in info.stdout
         manifest = tmp_path / "cm.yaml"
         manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keep}\n"
