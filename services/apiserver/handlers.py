@@ -156,24 +156,22 @@ class Handlers:
         return Response(200, head + b",".join(parts) + b"]}")
 
     async def watch(self, req: ApiRequest) -> WatchResponse:
-        rt = req.rt
+        """A watch from the watch cache, started where its query says (``resourceVersion``,
+        ``sendInitialEvents``: ``WatchCache.start_watch``); selectors filter the initial
+        events as they filter the live ones.  A WatchList that allowed bookmarks ends its
+        initial events with the ``k8s.io/initial-events-end`` bookmark (watchstream.py)."""
+        rt, p = req.rt, req.params
         query = dict(req.query)
         if req.name:  # GET .../pods/NAME?watch=true watches that one object
             query["fieldSelector"] = ",".join(
                 x for x in (query.get("fieldSelector", ""), f"metadata.name={req.name}") if x)
         f = build_filter(rt, req.namespace, query)
-        rv_s = query.get("resourceVersion", "")
-        try:
-            since = int(rv_s) if rv_s not in ("", "0") else None
-        except ValueError:
-            raise apierrors.bad_request(f'invalid resourceVersion "{rv_s}"') from None
-        if since is not None and since > self.cache.rv:
-            await self.cache.wait_for(since)
         w = CacheWatcher(rt.plural, req.namespace, f.match)
-        self.cache.add_watcher(w, since)
-        timeout = float(req.params.timeout_seconds or 0) or None
-        return WatchResponse(w, req.params.allow_watch_bookmarks, timeout,
-                             rt.kind, rt.api_version)
+        await self.cache.start_watch(w, p.resource_version, p.send_initial_events)
+        timeout = float(p.timeout_seconds or 0) or None
+        return WatchResponse(w, p.allow_watch_bookmarks, timeout, rt.kind, rt.api_version,
+                             initial_events_end=bool(p.send_initial_events
+                                                     and p.allow_watch_bookmarks))
 
     # --- writes -------------------------------------------------------------
 

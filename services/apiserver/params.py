@@ -9,7 +9,9 @@ of a repeated parameter the first value counts, and a boolean is false only when
 ``0`` or ``false`` (any case): any other value, even empty, is true.  An empty integer or
 enumeration is taken as absent (the parameter was not given a value).  ``dryRun`` and
 ``fieldValidation`` are refused by the code that acts on them (dryrun.py, decode.py) with
-kube-apiserver's 422 for its ``CreateOptions``/``UpdateOptions``/... .
+kube-apiserver's 422 for its ``CreateOptions``/``UpdateOptions``/... .  Watch options that
+do not go together (``sendInitialEvents``, ``resourceVersionMatch``: the WatchList rules)
+are 422 Invalid ``ListOptions`` naming the field, with Kubernetes' wording.
 """
 
 from __future__ import annotations
@@ -174,28 +176,59 @@ def parse(query: Mapping[str, str]) -> Params:
 
 
 def _check_list_options(p: Params) -> None:
-    """Kubernetes' ``ValidateListOptions`` (and ``validateWatchOptions``), but for the
-    WatchList feature gate."""
+    """Kubernetes' ``ValidateListOptions`` with the WatchList feature on.
+
+    A watch's options (``validateWatchOptions``) and ``sendInitialEvents`` on a list are
+    refused as kube-apiserver refuses them: 422 Invalid ``ListOptions`` with every field
+    error.  ``sendInitialEvents`` (true or false) needs ``resourceVersionMatch=NotOlderThan``
+    and a ``resourceVersionMatch`` on a watch needs ``sendInitialEvents``.  As in
+    Kubernetes, ``allowWatchBookmarks`` is not required: without it a WatchList gets its
+    initial events but no ``k8s.io/initial-events-end`` bookmark.  The list-only rules on
+    ``resourceVersionMatch`` stay 400, as they were here."""
     match = p.resource_version_match
+    if p.watch or p.send_initial_events is not None:
+        causes = _watch_option_errors(p) if p.watch else [_forbidden(
+            "sendInitialEvents", "sendInitialEvents is forbidden for list")]
+        if causes:
+            raise apierrors.invalid("ListOptions", "", causes, "meta.k8s.io")
+    if p.watch:
+        return
     if match is not None and p.continue_:
         raise _invalid("resourceVersionMatch", match, "forbidden when continue is provided")
-    if p.watch:
-        if p.send_initial_events is not None and match != "NotOlderThan":
-            raise _invalid("resourceVersionMatch", str(match or ""),
-                           "sendInitialEvents requires setting resourceVersionMatch to "
-                           "NotOlderThan")
-        if match is not None and p.send_initial_events is None:
-            raise _invalid("resourceVersionMatch", match,
-                           "forbidden for watch unless sendInitialEvents is provided")
-        return
-    if p.send_initial_events is not None:
-        raise _invalid("sendInitialEvents", str(p.send_initial_events).lower(),
-                       "forbidden for list")
     if match is not None and not p.resource_version:
         raise _invalid("resourceVersionMatch", match,
                        "forbidden unless resourceVersion is provided")
     if match == "Exact" and p.resource_version == "0":
         raise _invalid("resourceVersionMatch", match, 'Exact is forbidden for resourceVersion "0"')
+
+
+def _forbidden(field: str, detail: str) -> dict[str, str]:
+    """A field error as Kubernetes' ``field.Forbidden`` (a cause of a 422)."""
+    return {"reason": "FieldValueForbidden", "field": field, "message": f"Forbidden: {detail}"}
+
+
+def _watch_option_errors(p: Params) -> list[dict[str, str]]:
+    """Kubernetes' ``validateWatchOptions``, in its order."""
+    match = p.resource_version_match
+    causes: list[dict[str, str]] = []
+    if p.send_initial_events is not None and match != "NotOlderThan":
+        causes.append(_forbidden(
+            "resourceVersionMatch",
+            "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"))
+    if match is not None:
+        if p.send_initial_events is None:
+            causes.append(_forbidden(
+                "resourceVersionMatch",
+                "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"))
+        if match != "NotOlderThan":
+            causes.append({"reason": "FieldValueNotSupported", "field": "resourceVersionMatch",
+                           "message": f'Unsupported value: "{match}": supported values: '
+                                      '"NotOlderThan"'})
+        if p.continue_:
+            causes.append(_forbidden(
+                "resourceVersionMatch",
+                "resourceVersionMatch is forbidden when continue is provided"))
+    return causes
 
 
 def decode_query(raw: str) -> dict[str, str]:

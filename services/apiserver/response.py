@@ -32,11 +32,16 @@ def status_response(err: ApiError) -> Response:
 
 @dataclass(slots=True)
 class WatchResponse:
+    """A 200 whose body is the watch's events (watchstream.py): ``bookmarks`` when the
+    client allowed them, ``initial_events_end`` for a WatchList (``sendInitialEvents=true``)
+    that allowed them: its initial events end with the annotated bookmark."""
+
     watcher: CacheWatcher
     bookmarks: bool
     timeout: float | None
     kind: str
     api_version: str
+    initial_events_end: bool = False
 
 
 @dataclass(slots=True)

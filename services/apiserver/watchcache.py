@@ -124,7 +124,12 @@ class ResourceCache:
 
 
 class CacheWatcher:
-    """One client's watch: a filter and a bounded queue of events."""
+    """One client's watch: a filter, the state it starts with and a bounded queue of events.
+
+    ``initial`` holds the objects of the state the watch starts from (sent as ADDED before
+    anything in ``queue``; outside its bound, so a large state is never cut short), and
+    ``initial_rv`` that state's revision: every event after it, and none at or before it,
+    reaches ``queue``."""
 
     def __init__(self, resource: str, namespace: str | None,
                  match: Callable[[Cached], bool], capacity: int = 10_000) -> None:
@@ -133,6 +138,8 @@ class CacheWatcher:
         self.match = match
         self.queue: asyncio.Queue[tuple[str, Cached] | None] = asyncio.Queue(capacity)
         self.overflowed = False
+        self.initial: deque[Cached] = deque()
+        self.initial_rv: int | None = None
 
     def offer(self, ev: CacheEvent) -> None:
         if self.overflowed:
@@ -175,6 +182,8 @@ class WatchCache:
         self._seq = itertools.count()
         self._watch: Watch | None = None
         self.listeners: list[Callable[[CacheEvent], None]] = []
+        self.wait_limit_s = 5.0
+        """How long a read or watch waits for the cache to reach a revision (then 504)."""
 
     def _open(self, resource: str, key: str, obj: Obj) -> Obj:
         """The stored object with its sealed values opened (encryption.py); a value that
@@ -244,14 +253,15 @@ class WatchCache:
             if not fut.done():
                 fut.set_result(None)
 
-    async def wait_for(self, rv: int, limit_s: float = 5.0) -> None:
-        """Return once the cache has seen revision ``rv``."""
+    async def wait_for(self, rv: int, limit_s: float | None = None) -> None:
+        """Return once the cache has seen revision ``rv``; 504 Timeout after ``limit_s``
+        (default ``wait_limit_s``)."""
         if self.rv >= rv:
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiters, (rv, next(self._seq), fut))
         try:
-            await asyncio.wait_for(fut, limit_s)
+            await asyncio.wait_for(fut, self.wait_limit_s if limit_s is None else limit_s)
         except TimeoutError:
             raise apierrors.timeout(
                 f"Too large resource version: {rv}, current: {self.rv}") from None
@@ -261,12 +271,14 @@ class WatchCache:
         await self.wait_for(await self.store.current_revision())
 
     def add_watcher(self, w: CacheWatcher, since: int | None) -> None:
-        """Register a watcher; replay events after ``since`` (None: the current state as ADDED)."""
+        """Register a watcher: with ``since``, replay the ring's events after it (410 Gone
+        when it is older than the ring); None: the current state first (``w.initial``, as
+        ADDED; ``w.initial_rv`` its revision).  Synchronous, so no event falls between the
+        state (or the replay) and the live events, nor reaches the watcher twice."""
         rc = self.resource(w.resource)
         if since is None:
-            for c in rc.candidates(w.namespace, (), (), ()):
-                if w.match(c):
-                    w.queue.put_nowait(("ADDED", c)) if not w.queue.full() else None
+            w.initial.extend(c for c in rc.candidates(w.namespace, (), (), ()) if w.match(c))
+            w.initial_rv = self.rv
         else:
             if since < self.complete_since:
                 raise apierrors.gone(
@@ -275,6 +287,36 @@ class WatchCache:
                 if ev.rv > since and ev.resource == w.resource:
                     w.offer(ev)
         self.watchers.setdefault(w.resource, set()).add(w)
+
+    async def start_watch(self, w: CacheWatcher, resource_version: str,
+                          send_initial_events: bool | None) -> None:
+        """Register ``w`` where a watch from ``resource_version`` (validated digits, or "")
+        starts, as kube-apiserver's watch cache does:
+
+        - ``sendInitialEvents`` unset (the legacy watch): "" or "0", the cache's current
+          state, then its events; N, the events after N (once the cache has seen N).
+        - true (WatchList, ``resourceVersionMatch=NotOlderThan``): a state at least as new
+          as asked, then its events; "" is a consistent read (the cache first catches up
+          with the store's revision), "0" the cache as it is, N waits until the cache has
+          seen N.  ``w.initial_rv`` is the state's revision (the initial-events-end
+          bookmark's).
+        - false: no initial state; "" starts at the store's current revision, "0" at the
+          cache's, N exactly after N.
+
+        Waiting past the deadline is 504 Timeout ("Too large resource version")."""
+        rv = int(resource_version or 0)
+        if send_initial_events is None:
+            if rv > self.rv:
+                await self.wait_for(rv)
+            self.add_watcher(w, rv or None)
+            return
+        if resource_version == "":
+            rv = await self.store.current_revision()
+        await self.wait_for(rv)
+        if send_initial_events:
+            self.add_watcher(w, None)
+        else:
+            self.add_watcher(w, rv if resource_version != "0" else self.rv)
 
     def remove_watcher(self, w: CacheWatcher) -> None:
         self.watchers.get(w.resource, set()).discard(w)

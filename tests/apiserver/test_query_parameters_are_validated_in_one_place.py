@@ -50,11 +50,6 @@ BAD = [
      "resourceVersionMatch", "Newest"),
     ("GET", f"{CM}?resourceVersionMatch=Exact", None, "resourceVersionMatch",
      "unless resourceVersion is provided"),
-    ("GET", f"{CM}?watch=1&resourceVersionMatch=NotOlderThan", None, "resourceVersionMatch",
-     "unless sendInitialEvents"),
-    ("GET", f"{CM}?watch=1&sendInitialEvents=true", None, "resourceVersionMatch",
-     "requires setting resourceVersionMatch to NotOlderThan"),
-    ("GET", f"{CM}?sendInitialEvents=true", None, "sendInitialEvents", "forbidden for list"),
     ("GET", f"{CM}?resourceVersion=abc", None, "resourceVersion", "abc"),
     ("GET", f"{CM}/x?resourceVersion=-3", None, "resourceVersion", "-3"),
     ("GET", f"{CM}?watch=true&resourceVersion=abc", None, "resourceVersion", "abc"),
@@ -71,6 +66,23 @@ async def test_a_bad_value_is_400_naming_the_parameter_and_nothing_is_written(
     st = await rejected(api, method, path, body, 400, reason="BadRequest", text=value,
                         count_path=CM)
     assert param in st["message"], st
+
+
+INVALID_COMBINATIONS = [  # Kubernetes' ListOptions validation: 422 with a cause per field
+    (f"{CM}?watch=1&resourceVersionMatch=NotOlderThan", "resourceVersionMatch",
+     "unless sendInitialEvents"),
+    (f"{CM}?watch=1&sendInitialEvents=true", "resourceVersionMatch",
+     "requires setting resourceVersionMatch to NotOlderThan"),
+    (f"{CM}?sendInitialEvents=true", "sendInitialEvents", "forbidden for list"),
+]
+
+
+@pytest.mark.parametrize(("path", "field", "text"), INVALID_COMBINATIONS,
+                         ids=[p.partition("?")[2] for p, *_ in INVALID_COMBINATIONS])
+async def test_a_watch_option_combination_kubernetes_forbids_is_422_naming_the_field(
+        api: Api, path: str, field: str, text: str) -> None:
+    st = await rejected(api, "GET", path, None, 422, reason="Invalid", text=text, count_path=CM)
+    assert [c["field"] for c in st["details"]["causes"]] == [field], st
 
 
 @pytest.mark.parametrize("query", ["dryRun=All&dryRun=Bogus", "dryRun=Bogus&dryRun=All"])
