@@ -78,3 +78,45 @@ def test_kubectl_refuses_a_server_its_ca_did_not_sign(cluster: Cluster, tmp_path
     forged.write_text(yaml.safe_dump(cfg))
     p = kubectl(forged, "get", "--raw", "/healthz", check=False)
     assert p.returncode != 0 and "certificate signed by unknown authority" in p.stderr, p.stderr
+
+
+DEPLOY = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: kubectl-web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: kubectl-web}}
+  template:
+    metadata: {labels: {app: kubectl-web}}
+    spec:
+      containers:
+      - {name: web, image: "busybox:1.36", env: [{name: A, value: "1"}]}
+"""
+
+
+def test_kubectl_explain_reads_the_openapi_document(cluster: Cluster) -> None:
+    out = kubectl(cluster.kubeconfig, "explain", "deployment.spec.strategy").stdout
+    assert "rollingUpdate" in out and "type" in out and "RollingUpdate" in out, out
+    bad = kubectl(cluster.kubeconfig, "explain", "deployment.spec.nope", check=False)
+    assert bad.returncode != 0 and 'field "nope" does not exist' in bad.stderr
+
+
+def test_kubectl_apply_validates_creates_and_patches(cluster: Cluster, tmp_path: Path) -> None:
+    manifest = tmp_path / "web.yaml"
+    manifest.write_text(DEPLOY)
+    assert "created" in kubectl(cluster.kubeconfig, "apply", "-f", str(manifest)).stdout
+    assert "unchanged" in kubectl(cluster.kubeconfig, "apply", "-f", str(manifest)).stdout
+    manifest.write_text(DEPLOY.replace('value: "1"', 'value: "2"'))
+    # diff runs a server-side dry run: it shows the change and leaves the object alone
+    diff = kubectl(cluster.kubeconfig, "diff", "-f", str(manifest), check=False)
+    assert diff.returncode == 1 and '+          value: "2"' in diff.stdout, diff.stdout
+    live = json.loads(cluster.kctl("get", "deployment", "kubectl-web", "-o", "json").stdout)
+    assert live["spec"]["template"]["spec"]["containers"][0]["env"] == [
+        {"name": "A", "value": "1"}]
+    assert "configured" in kubectl(cluster.kubeconfig, "apply", "-f", str(manifest)).stdout
+    live = json.loads(cluster.kctl("get", "deployment", "kubectl-web", "-o", "json").stdout)
+    assert live["spec"]["template"]["spec"]["containers"][0]["env"] == [
+        {"name": "A", "value": "2"}]
+    manifest.write_text(DEPLOY.replace("replicas: 1", "replicas: 1\n  bogusField: 1"))
+    bad = kubectl(cluster.kubeconfig, "apply", "-f", str(manifest), check=False)
+    assert bad.returncode != 0 and 'unknown field "spec.bogusField"' in bad.stderr, bad.stderr

@@ -17,6 +17,7 @@ from .batch import Job
 from .core import ComponentStatus, ConfigMap, Event, Lease, Namespace, Node, ResourceQuota, Secret
 from .pod import Binding, Pod
 from .rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
+from .reviews import SelfSubjectAccessReview, SelfSubjectReview, SelfSubjectRulesReview
 from .service import Endpoints, Service
 
 
@@ -98,9 +99,21 @@ SCALE = ResourceType("autoscaling", "v1", "Scale", "scales", "scale", True, Scal
 
 _SUBRESOURCE_BODIES = {"binding": BINDING, "scale": SCALE}
 
+# Reviews: created and answered, never stored, listed or watched (verb create only).
+SELFSUBJECTACCESSREVIEWS = ResourceType(
+    "authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
+    "selfsubjectaccessreview", False, SelfSubjectAccessReview)
+SELFSUBJECTRULESREVIEWS = ResourceType(
+    "authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews",
+    "selfsubjectrulesreview", False, SelfSubjectRulesReview)
+SELFSUBJECTREVIEWS = ResourceType(
+    "authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews",
+    "selfsubjectreview", False, SelfSubjectReview)
+_REVIEWS = (SELFSUBJECTACCESSREVIEWS, SELFSUBJECTRULESREVIEWS, SELFSUBJECTREVIEWS)
+
 _GROUPS = tuple(dict.fromkeys(r.group for r in _RESOURCES))
-_BY_PLURAL = {(r.group, r.plural): r for r in _RESOURCES}
-_BY_KIND = {(r.api_version, r.kind): r for r in (*_RESOURCES, BINDING, SCALE)}
+_BY_PLURAL = {(r.group, r.plural): r for r in (*_RESOURCES, *_REVIEWS)}
+_BY_KIND = {(r.api_version, r.kind): r for r in (*_RESOURCES, *_REVIEWS, BINDING, SCALE)}
 
 
 def _names(r: ResourceType) -> set[str]:
@@ -123,6 +136,15 @@ del _r, _n
 def all_resources() -> tuple[ResourceType, ...]:
     """Every served resource, in discovery order."""
     return _RESOURCES
+
+
+def reviews() -> tuple[ResourceType, ...]:
+    """The review resources (create only, never stored): not in :func:`all_resources`."""
+    return _REVIEWS
+
+
+def is_review(rt: ResourceType) -> bool:
+    return rt in _REVIEWS
 
 
 def api_groups() -> tuple[str, ...]:

@@ -257,12 +257,16 @@ _KINDS: dict[str, tuple[NameCheck, _Check | None]] = {
 }
 
 
+_REVIEWS = frozenset({"SelfSubjectAccessReview", "SelfSubjectRulesReview", "SelfSubjectReview"})
+"""Kinds that are answered and never stored: their metadata (no name needed) is not checked."""
+
+
 def validate(kind: str, obj: BaseModel, namespaced: bool = True) -> Errors:
     """Field errors of a parsed, defaulted object of ``kind`` (empty when valid)."""
     errs: Errors = []
     name_check, fn = _KINDS.get(kind, (dns1123_subdomain, None))
     meta = getattr(obj, "metadata", None)
-    if isinstance(meta, ObjectMeta):
+    if isinstance(meta, ObjectMeta) and kind not in _REVIEWS:
         validate_object_meta(errs, meta, namespaced, name_check)
     if fn is not None:
         fn(errs, obj)

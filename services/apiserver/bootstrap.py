@@ -42,6 +42,15 @@ def default_objects() -> list[tuple[str, str | None, dict[str, Any]]]:
         ("clusterroles", None, cluster_role("edit", _workloads(READ + WRITE))),
         ("clusterroles", None, cluster_role("view", _workloads(READ))),
         ("clusterrolebindings", None, cluster_binding("cluster-admin", groups=("system:masters",))),
+        # every authenticated user may ask what it may do and who it is (kubectl auth …)
+        ("clusterroles", None, cluster_role("system:basic-user", [
+            {"apiGroups": ["authorization.k8s.io"],
+             "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+             "verbs": ["create"]},
+            {"apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"],
+             "verbs": ["create"]}])),
+        ("clusterrolebindings", None, cluster_binding("system:basic-user",
+                                                      groups=("system:authenticated",))),
         *component_objects(),
     ]
     return objs

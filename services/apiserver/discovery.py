@@ -6,7 +6,7 @@ import platform
 from typing import Any
 
 from jetkube import __version__
-from jetkube.schemas.registry import ResourceType, all_resources
+from jetkube.schemas.registry import ResourceType, all_resources, reviews
 
 KUBE_VERSION = ("1", "31")
 _READ = ["get", "list", "watch"]
@@ -27,9 +27,13 @@ def _visible(rt: ResourceType) -> bool:
     return not rt.plural.endswith("allocations")
 
 
+def _served() -> tuple[ResourceType, ...]:
+    return (*all_resources(), *reviews())
+
+
 def group_versions() -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for rt in all_resources():
+    for rt in _served():
         if _visible(rt):
             vs = out.setdefault(rt.group, [])
             if rt.version not in vs:
@@ -61,14 +65,15 @@ def api_group(name: str) -> dict[str, Any] | None:
 
 
 def resource_list(group: str, version: str) -> dict[str, Any] | None:
-    rts = [rt for rt in all_resources() if rt.group == group and rt.version == version
+    rts = [rt for rt in _served() if rt.group == group and rt.version == version
            and _visible(rt)]
     if not rts:
         return None
     resources: list[dict[str, Any]] = []
     for rt in rts:
+        verbs = ["create"] if rt in reviews() else _ALL
         entry: dict[str, Any] = {"name": rt.plural, "singularName": rt.singular,
-                                 "namespaced": rt.namespaced, "kind": rt.kind, "verbs": _ALL}
+                                 "namespaced": rt.namespaced, "kind": rt.kind, "verbs": verbs}
         if rt.short_names:
             entry["shortNames"] = list(rt.short_names)
         if rt.categories:

@@ -12,16 +12,19 @@ from typing import Any
 import orjson
 from opentelemetry import trace
 
+from jetkube.schemas.registry import is_review
+
 from ..machinery.apimachinery import apierrors
 from ..machinery.runtime.telemetry import extract_context
 from ..machinery.store import TooLarge, Unavailable
-from . import discovery
+from . import discovery, openapi
 from .auth import Attributes, Authenticator, Authorizer
 from .handlers import Handlers
 from .inflight import InflightLimiter
 from .nodeauthorizer import Decision, NodeAuthorizer
 from .request import REQUEST_USER, ApiRequest, UserInfo, parse_path
 from .response import Response, StreamResponse, WatchResponse
+from .reviews import serve_review
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("jetkube.apiserver")
@@ -66,6 +69,8 @@ class Front:
             return discovery.api_versions(self.server_address)
         if p == "/apis":
             return discovery.api_group_list()
+        if p.startswith(openapi.PREFIX):  # pre-serialized, built once (openapi.py)
+            return openapi.v3(p) or False
         parts = [x for x in p.split("/") if x]
         if len(parts) == 2 and parts[0] == "api":
             return discovery.resource_list("", parts[1]) or False
@@ -115,6 +120,8 @@ class Front:
                 span.set_attribute("k8s.name", req.name or "")
                 async with self.inflight.slot(user, req.verb):  # or 429 (inflight.py)
                     self.authorize(user, req)
+                    if is_review(req.rt):  # answered, never stored (reviews.py)
+                        return await serve_review(req, self.authz, self.node_authz)
                     return await self.handlers.handle(req)
         except Unavailable as err:  # no stream leader or quorum within the store's deadline
             raise apierrors.ApiError(503, "ServiceUnavailable", str(err),
