@@ -29,7 +29,7 @@ import aiohttp
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _cluster import cluster, percentile, rss_mib
+from _cluster import cluster, cpu_seconds, percentile, rss_mib
 
 from jetkube.services.machinery.client import ApiClient, Informer
 from jetkube.services.machinery.store import NatsStore, connect
@@ -186,7 +186,7 @@ async def run(quick: bool, api_servers: int, secure: bool) -> dict[str, float]:
             await inf.stop()
             await nc.close()
         api_rss = rss_mib(c.api_pids[0])
-        api_cpu = _cpu_seconds(c.api_pids[0])
+        api_cpu = cpu_seconds(c.api_pids[0])
 
     best = max(http_rate, nats_rate)
     bus = "secured bus (TLS, nkeys, allow-lists)" if secure else "open bus (no auth, no TLS)"
@@ -214,15 +214,6 @@ async def run(quick: bool, api_servers: int, secure: bool) -> dict[str, float]:
             "http_p99": percentile(http_lat, 99), "nats_p99": percentile(nats_lat, 99),
             "paced_p99": percentile(paced_lat, 99), "watch_p99": percentile(delivery, 99),
             "cpu_per_pod": api_cpu / max(stored + len(sent), 1)}
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU a process has used so far (from /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
 
 
 async def main(quick: bool, api_servers: int, bus: str) -> None:

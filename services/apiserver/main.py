@@ -153,9 +153,17 @@ def tune_gc() -> None:
         gc.set_threshold(50_000, 20, 100)
 
 
+SWITCH_INTERVAL = 0.001
+"""Seconds a thread holding the GIL runs before it must let a waiting one in (Python's
+default is 5 ms).  Big bodies and patches are decoded in a worker thread; each time the
+event loop wakes while that thread computes, it waits for the GIL up to this long, and a
+request takes several wake-ups: at 5 ms, /healthz p99 under bench/fuzz.py was ~200 ms."""
+
+
 def main(argv: list[str] | None = None) -> None:
     cfg = parse_args(argv)
     tune_gc()
+    sys.setswitchinterval(SWITCH_INTERVAL)
     setup_logging("jetkube-apiserver")
     setup_telemetry("jetkube-apiserver")
     try:

@@ -15,6 +15,8 @@ import copy
 import re
 from typing import Any
 
+import orjson
+
 from ..machinery.apimachinery import STRATEGIC_MERGE_KEYS, apierrors, merge_patch
 from .decode import MAX_DEPTH, MAX_NODES, check_value, media_type, unknown_format
 
@@ -26,6 +28,17 @@ PATCH_TYPES = (JSON_PATCH, MERGE, STRATEGIC)  # in kube-apiserver's order
 _INDEX = re.compile(r"0|[1-9][0-9]*")  # an array index in a JSON pointer (RFC 6901)
 
 
+_GONE = object()  # an item a ``$patch: delete`` removed (dropped at the end)
+
+
+def _hashable(value: Any) -> Any:
+    """A merge key's value as a dict key: scalars by type and value, anything else (a
+    hostile key) by its canonical JSON."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return (type(value).__name__, value)
+    return ("json", orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
+
+
 def strategic_merge_patch(target: Any, patch: Any, field: str = "") -> Any:
     """Lists named in STRATEGIC_MERGE_KEYS merge by their key; other lists are replaced."""
     if isinstance(patch, list) and isinstance(target, list) and field in STRATEGIC_MERGE_KEYS:
@@ -33,20 +46,26 @@ def strategic_merge_patch(target: Any, patch: Any, field: str = "") -> Any:
         # the usual key, unless the patch carries an alternative (service ports: port)
         key = next((k for k in keys[1:] if any(isinstance(p, dict) and k in p for p in patch)),
                    keys[0])
-        out = [copy.deepcopy(t) for t in target]
+        out: list[Any] = [copy.deepcopy(t) for t in target]
+        where: dict[Any, list[int]] = {}  # key value -> positions in out: one pass, not n²
+        for i, t in enumerate(out):
+            if isinstance(t, dict) and key in t:
+                where.setdefault(_hashable(t[key]), []).append(i)
         for item in patch:
             if not isinstance(item, dict) or key not in item:
                 return copy.deepcopy(patch)
+            at = _hashable(item[key])
             if item.get("$patch") == "delete":
-                out = [t for t in out if not (isinstance(t, dict) and t.get(key) == item[key])]
+                for i in where.pop(at, ()):
+                    out[i] = _GONE
                 continue
-            for i, t in enumerate(out):
-                if isinstance(t, dict) and t.get(key) == item[key]:
-                    out[i] = strategic_merge_patch(t, item)
-                    break
+            if at in where:
+                first = where[at][0]
+                out[first] = strategic_merge_patch(out[first], item)
             else:
+                where[at] = [len(out)]
                 out.append(copy.deepcopy(item))
-        return out
+        return [t for t in out if t is not _GONE]
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
     if patch.get("$patch") == "replace":
@@ -203,6 +222,20 @@ def object_causes(obj: dict[str, Any]) -> list[dict[str, str]]:
             causes.append({"field": name, "reason": "FieldValueInvalid",
                            "message": f"Invalid value: {shown}: must be {want}"})
     return causes
+
+
+HEAVY_PATCH = 16 * 1024
+"""Bytes of patch from which applying it goes to the decoding worker thread (a strategic
+merge of 10,000 containers takes ~50 ms; 85,000, what 1.5 MiB holds, ~0.6 s)."""
+
+
+def heavy_patch(content_type: str, patch: Any, size: int) -> bool:
+    """Whether applying ``patch`` may take more than a few milliseconds: a large one, or a
+    JSON patch that copies (each ``copy`` can double the document, up to MAX_NODES)."""
+    if size > HEAVY_PATCH:
+        return True
+    return content_type == JSON_PATCH and isinstance(patch, list) and any(
+        isinstance(op, dict) and op.get("op") == "copy" for op in patch)
 
 
 def apply_patch(content_type: str, doc: dict[str, Any], patch: Any) -> dict[str, Any]:
