@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..machinery.apimachinery import apierrors
+from ..machinery.apimachinery import apierrors, object_key
 from .request import UserInfo
 from .watchcache import CacheEvent, WatchCache
 
@@ -111,9 +111,10 @@ class Authorizer:
         """The Role or ClusterRole a roleRef names (a Role in ``namespace``), if it exists."""
         kind, name = ref.get("kind"), ref.get("name")
         if kind == "ClusterRole":
-            c = self.cache.resource("clusterroles").items.get(f"clusterroles._.{name}")
+            c = self.cache.resource("clusterroles").items.get(
+                object_key("clusterroles", None, str(name)))
         else:
-            c = self.cache.resource("roles").items.get(f"roles.{namespace}.{name}")
+            c = self.cache.resource("roles").items.get(object_key("roles", namespace, str(name)))
         return c.obj if c else None
 
     def _role_rules(self, ref: dict[str, Any], namespace: str | None) -> list[dict[str, Any]]:

@@ -39,3 +39,16 @@ def test_store_keys_are_unchanged() -> None:
 def test_service_port_ids_keep_their_format() -> None:
     sp = ServicePortInfo("shop", "web", "http", "TCP", "10.96.0.10", 80)
     assert (sp.id, sp.label) == ("shop/web:http/TCP", "shop/web:http")
+
+
+def test_no_two_names_share_a_store_key() -> None:
+    """``a.b`` and ``a_b`` once shared a key, so a write to one changed the other (found by
+    the fuzz suite); a name with ``.`` keeps its old key."""
+    from jetkube.services.machinery.apimachinery import encode_token, object_key
+    from jetkube.services.machinery.apimachinery._keys import decode_token
+
+    names = ["a.b", "a_b", "a~b", "a~5fb", "a~7eb", "_", "~", "._~", "~5f", "x.y.z"]
+    keys = {object_key("clusterroles", None, n) for n in names}
+    assert len(keys) == len(names)
+    assert all(decode_token(encode_token(n)) == n for n in names)
+    assert encode_token("web.example.com") == "web_example_com"  # unchanged for DNS names

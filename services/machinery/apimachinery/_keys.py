@@ -21,12 +21,21 @@ class Key(NamedTuple):
 
 
 def encode_token(value: str) -> str:
-    """Encode a name or node name as one NATS subject token."""
+    """Encode a name or node name as one NATS subject token: ``.`` (the token separator)
+    as ``_``, so a DNS name reads as itself; a literal ``_`` as ``~5f`` and ``~`` as ``~7e``,
+    so no two names share a token (``a.b`` and ``a_b`` once did: a write to one changed
+    the other).  Names without ``_`` or ``~`` keep the tokens they always had."""
+    if "_" in value or "~" in value:
+        value = value.replace("~", "~7e").replace("_", "~5f")
     return value.replace(".", "_")
 
 
 def decode_token(token: str) -> str:
-    return token.replace("_", ".")
+    """The name :func:`encode_token` encoded as ``token``."""
+    value = token.replace("_", ".")
+    if "~" in value:
+        value = value.replace("~5f", "_").replace("~7e", "~")
+    return value
 
 
 def object_key(resource: str, namespace: str | None, name: str) -> str:
