@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jetkube.schemas.objects import Obj
+from jetkube.services.machinery.printers import age, describe_time
 
 from .tables import render
-from .timefmt import age, describe_time
 
 Fetch = Callable[[str, dict[str, str]], Obj]
 NONE = "<none>"

@@ -6,10 +6,9 @@ ReplicaSets, DaemonSets, Jobs and ``rollout history --revision`` print).
 from __future__ import annotations
 
 from jetkube.schemas.objects import Obj
+from jetkube.services.machinery.printers import describe_time, pod_status
 
 from .describe import NONE, Fetch, Writer, header, map_lines
-from .rows import pod_status
-from .timefmt import describe_time
 
 
 def containers(w: Writer, level: int, specs: list[Obj], statuses: list[Obj]) -> None:

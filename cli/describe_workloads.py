@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from jetkube.schemas import parse_time
 from jetkube.schemas.objects import Obj
+from jetkube.services.machinery.printers import describe_time, human_duration, selector_string
 
 from .describe import NONE, Fetch, Writer, header, map_lines
 from .describe_pods import pod_template
 from .rollouts import owned_replicasets, replicasets_text, split_replicasets
-from .rows import selector_string
-from .timefmt import describe_time, human_duration
 
 
 def _meta(o: Obj) -> Obj:

@@ -14,13 +14,12 @@ from decimal import Decimal
 
 from jetkube.schemas.objects import Obj
 from jetkube.schemas.quantity import add_quantities, format_quantity, parse_quantity
+from jetkube.services.machinery.printers import age, describe_time, endpoints_string, node_roles
 
 from .describe import NONE, Fetch, Writer, events_for, events_section, generic, header, map_lines
 from .describe_pods import pod, pod_template
 from .describe_workloads import daemonset, deployment, job, replicaset
-from .rows import endpoints_string, node_roles
 from .tables import render
-from .timefmt import age, describe_time
 
 __all__ = ["DESCRIBERS", "describe", "pod_template"]
 

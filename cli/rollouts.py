@@ -17,9 +17,9 @@ import re
 from collections.abc import Callable
 
 from jetkube.schemas.objects import Obj
+from jetkube.services.machinery.printers import selector_string
 
 from .errors import CliError
-from .rows import selector_string
 
 Fetch = Callable[[str, dict[str, str]], Obj]
 

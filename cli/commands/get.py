@@ -1,9 +1,9 @@
 """``kctl get``: list or fetch objects and print them as tables or documents.
 
-Tables use kubectl's columns per kind (:mod:`jetkube.cli.tables`), with a
-NAMESPACE column first for ``-A``.  ``-w`` lists, prints, then watches from
-the list's resourceVersion and prints one row per change (``--watch-only``
-skips the initial rows).
+Tables use kubectl's columns per kind (:mod:`jetkube.services.machinery.printers`,
+which the API server's Tables use too), with a NAMESPACE column first for ``-A``.
+``-w`` lists, prints, then watches from the list's resourceVersion and prints one row
+per change (``--watch-only`` skips the initial rows).
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from typing import Any
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery.apierrors import ApiError
+from jetkube.services.machinery.printers import labels_string, printer_for
 
 from ..console import echo, echo_err
 from ..context import Ctx, targets
 from ..discovery import ResourceInfo
 from ..errors import CliError, server_error_line
 from ..output import check_format, format_objects
-from ..rows import labels_string as _labels
-from ..tables import column_widths, printer_for, render
+from ..tables import column_widths, render
 
 
 def register(sub: Any) -> None:
@@ -106,7 +106,7 @@ class TablePrinter:
         if self.namespace_col:
             cells = [str((obj.get("metadata") or {}).get("namespace") or ""), *cells]
         if self.show_labels:
-            cells.append(_labels((obj.get("metadata") or {}).get("labels")))
+            cells.append(labels_string((obj.get("metadata") or {}).get("labels")))
         return cells
 
     def lines(self, objs: list[Obj], *, headers: bool) -> list[str]:

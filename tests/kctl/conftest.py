@@ -46,6 +46,6 @@ def cluster_fixture(monkeypatch: pytest.MonkeyPatch,
 @pytest.fixture
 def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """kctl's clock stands still at kctl_tables.NOW (use: pytest.mark.usefixtures)."""
-    from jetkube.cli import timefmt
+    from jetkube.services.machinery.printers import _timefmt
 
-    monkeypatch.setattr(timefmt, "now", lambda: NOW)
+    monkeypatch.setattr(_timefmt, "now", lambda: NOW)

@@ -6,10 +6,9 @@ from typing import Any
 
 from jetkube.cli.merge import create_merge_patch, three_way_merge
 from jetkube.cli.output import jsonpath
-from jetkube.cli.rows import pod_status
 from jetkube.cli.tables import render
-from jetkube.cli.timefmt import human_duration
 from jetkube.services.machinery.apimachinery import merge_patch as apply_merge_patch
+from jetkube.services.machinery.printers import human_duration, pod_status
 
 
 def test_three_way_merge_sets_removes_and_keeps() -> None:

@@ -1,4 +1,4 @@
-"""Cells of ``kctl get`` rows for Services, Endpoints and EndpointSlices, as kubectl's
+"""Cells of table rows for Services, Endpoints and EndpointSlices, as kubectl's
 printers compute them (``printService``, ``formatEndpoints``): ``80:30080/TCP``,
 ``<pending>``, load-balancer ingress clipped to 16 characters outside ``-o wide``,
 three endpoints then `` + N more...``.
@@ -10,7 +10,7 @@ from typing import Any
 
 from jetkube.schemas.objects import Obj
 
-from .timefmt import age
+from ._timefmt import age
 
 NONE = "<none>"
 

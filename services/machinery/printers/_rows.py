@@ -1,8 +1,9 @@
-"""Cells of ``kctl get`` rows, per kind, computed the way kubectl's printers do.
+"""Cells of table rows, per kind, computed the way Kubernetes' printers do (the same text
+for ``kctl get`` and the API server's Tables).
 
-The pod and node logic follows kubectl (``READY``, ``STATUS``, ``RESTARTS
-(5m ago)``, ``ROLES``…); services and endpoints are in :mod:`.rows_net`;
-:mod:`.tables` pairs these with headers.
+The pod and node logic follows Kubernetes (``READY``, ``STATUS``, ``RESTARTS
+(5m ago)``, ``ROLES``…); services and endpoints are in :mod:`._rows_net`;
+:mod:`._printers` pairs these with columns.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from typing import Any
 
 from jetkube.schemas import parse_time
 from jetkube.schemas.objects import Obj, condition_is_true, get_condition
-from jetkube.services.machinery.apimachinery import selector_from_label_selector
 
-from .rows_net import endpoints_string as endpoints_string  # describe uses it from here
-from .timefmt import age, human_duration, now
+from ..apimachinery import selector_from_label_selector
+from ._timefmt import age, human_duration, now
 
 RowFn = Callable[[Obj], list[str]]
 NONE = "<none>"

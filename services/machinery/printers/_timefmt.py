@@ -1,4 +1,5 @@
-"""Times as kubectl shows them: ages (``5m3s``, ``2d4h``) and describe's dates."""
+"""Times as Kubernetes prints them: ages (``5m3s``, ``2d4h``, ``duration.HumanDuration``) and
+kubectl describe's dates.  :func:`now` is the printers' one clock."""
 
 from __future__ import annotations
 
