@@ -19,6 +19,7 @@ import pytest
 from cluster_e2e import Cluster, running_cluster
 from nats.js.errors import KeyNotFoundError
 from polling import until
+from test_e2e_kubectl_drives_the_cluster import kubectl
 
 from jetkube.services.machinery.apimachinery import apierrors
 from jetkube.services.machinery.client import ApiClient
@@ -248,6 +249,21 @@ async def test_kubelet_exec_only_through_the_api_server(bus_cluster: Cluster) ->
                     "namespace": "default", "pod": "real", "container": "c",
                     "inbox": "jetkube.kubelet.node-1.stream.x", "command": ["id"]}).encode(),
                     timeout=2)
+            await attacker.violation(subject)
+
+
+async def test_kubelet_stats_only_through_the_api_server(bus_cluster: Cluster) -> None:
+    subject = "jetkube.kubelet.node-1.stats"
+    # the target: node-1's agent answers the API server (the Metrics API, kubectl top)
+    raw = await until(lambda: kubectl(bus_cluster.kubeconfig, "get", "--raw",
+                                      "/apis/metrics.k8s.io/v1beta1/nodes/node-1", check=False),
+                      accept=lambda p: p.returncode == 0, timeout=30,
+                      message="node-1's metrics through the API server")
+    assert json.loads(raw.stdout)["kind"] == "NodeMetrics"
+    for identity in ("node:node-2", "kube-proxy", "kube-scheduler"):
+        async with bus(bus_cluster, identity) as attacker:
+            with pytest.raises(Exception):  # noqa: B017 - timeout: the request never went
+                await attacker.nc.request(subject, b'{"pods": null, "node": true}', timeout=2)
             await attacker.violation(subject)
 
 

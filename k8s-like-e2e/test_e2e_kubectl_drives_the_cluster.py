@@ -120,3 +120,13 @@ def test_kubectl_apply_validates_creates_and_patches(cluster: Cluster, tmp_path:
     manifest.write_text(DEPLOY.replace("replicas: 1", "replicas: 1\n  bogusField: 1"))
     bad = kubectl(cluster.kubeconfig, "apply", "-f", str(manifest), check=False)
     assert bad.returncode != 0 and 'unknown field "spec.bogusField"' in bad.stderr, bad.stderr
+
+
+def test_kubectl_auth_whoami_and_can_i_ask_the_server(cluster: Cluster) -> None:
+    who = json.loads(kubectl(cluster.kubeconfig, "auth", "whoami", "-o", "json").stdout)
+    assert who["kind"] == "SelfSubjectReview"
+    assert who["status"]["userInfo"]["username"] == "admin"
+    assert "system:masters" in who["status"]["userInfo"]["groups"]
+    assert kubectl(cluster.kubeconfig, "auth", "can-i", "create", "pods").stdout.strip() == "yes"
+    rules = kubectl(cluster.kubeconfig, "auth", "can-i", "--list").stdout
+    assert "*.*" in rules and "selfsubjectaccessreviews.authorization.k8s.io" in rules, rules

@@ -15,6 +15,7 @@ from .apps import DaemonSet, Deployment, ReplicaSet, Scale
 from .base import K8sModel
 from .batch import Job
 from .core import ComponentStatus, ConfigMap, Event, Lease, Namespace, Node, ResourceQuota, Secret
+from .metrics import NodeMetrics, PodMetrics
 from .pod import Binding, Pod
 from .rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
 from .reviews import SelfSubjectAccessReview, SelfSubjectReview, SelfSubjectRulesReview
@@ -111,9 +112,18 @@ SELFSUBJECTREVIEWS = ResourceType(
     "selfsubjectreview", False, SelfSubjectReview)
 _REVIEWS = (SELFSUBJECTACCESSREVIEWS, SELFSUBJECTRULESREVIEWS, SELFSUBJECTREVIEWS)
 
+# Metrics (kubectl top): built from the node agents' usage at each request, never stored
+# (verbs get and list only).
+NODEMETRICS = ResourceType("metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", "", False,
+                           NodeMetrics)
+PODMETRICS = ResourceType("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", "", True,
+                          PodMetrics)
+_METRICS = (NODEMETRICS, PODMETRICS)
+
 _GROUPS = tuple(dict.fromkeys(r.group for r in _RESOURCES))
-_BY_PLURAL = {(r.group, r.plural): r for r in (*_RESOURCES, *_REVIEWS)}
-_BY_KIND = {(r.api_version, r.kind): r for r in (*_RESOURCES, *_REVIEWS, BINDING, SCALE)}
+_BY_PLURAL = {(r.group, r.plural): r for r in (*_RESOURCES, *_REVIEWS, *_METRICS)}
+_BY_KIND = {(r.api_version, r.kind): r
+            for r in (*_RESOURCES, *_REVIEWS, *_METRICS, BINDING, SCALE)}
 
 
 def _names(r: ResourceType) -> set[str]:
@@ -145,6 +155,16 @@ def reviews() -> tuple[ResourceType, ...]:
 
 def is_review(rt: ResourceType) -> bool:
     return rt in _REVIEWS
+
+
+def metrics() -> tuple[ResourceType, ...]:
+    """The metrics.k8s.io resources (get and list, never stored): not in
+    :func:`all_resources`."""
+    return _METRICS
+
+
+def is_metrics(rt: ResourceType) -> bool:
+    return rt in _METRICS
 
 
 def api_groups() -> tuple[str, ...]:

@@ -176,6 +176,8 @@ def _service(errs: Errors, o: Any) -> None:
             errs.append(required("spec.externalName"))
         else:
             check(errs, "spec.externalName", s.externalName.rstrip("."), dns1123_subdomain)
+        if s.clusterIP or s.clusterIPs:  # an ExternalName Service is a DNS name, no IP
+            errs.append(forbidden("spec.clusterIPs", "may not be set for ExternalName services"))
     elif not s.ports and not headless:
         errs.append(required("spec.ports"))
     ports = s.ports or []

@@ -94,8 +94,23 @@ class Admission:
         dry = dryrun.active()
         if rt.plural == "services":
             await self._allocate_service(old, new, dry)
-        if op == "create" and rt.namespaced:
-            self.quota.admit(rt, new, record=not dry)
+        try:
+            if op == "create" and rt.namespaced:
+                self.quota.admit(rt, new, record=not dry)
+        except apierrors.ApiError:
+            if rt.plural == "services" and not dry:  # refused: give back what it was given
+                await self._release_service(new, old)
+            raise
+
+    async def undo(self, rt: ResourceType, old: Obj | None, new: Obj) -> None:
+        """Give back what admit took for a write the store refused (exists, conflict, gone):
+        the quota a create counted, and a Service's ClusterIP and node ports it did not
+        have before (``old``)."""
+        if old is None:
+            self.quota.release(object_key(rt.plural, new["metadata"].get("namespace"),
+                                          new["metadata"].get("name", "")))
+        if rt.plural == "services":
+            await self._release_service(new, old)
 
     def admit_delete(self, rt: ResourceType, old: Obj) -> None:
         """Before a delete of ``old`` (each item of a deletecollection too)."""
@@ -167,13 +182,6 @@ class Admission:
             for resource, name in taken:
                 await self.allocator.release(resource, name)
             raise
-
-    async def release(self, rt: ResourceType, new: Obj) -> None:
-        """Undo what admit allocated for an object whose write failed."""
-        self.quota.release(object_key(rt.plural, new["metadata"].get("namespace"),
-                                      new["metadata"].get("name", "")))
-        if rt.plural == "services":
-            await self._release_service(new, None)
 
     async def _release_service(self, old: Obj, new: Obj | None) -> None:
         old_spec, new_spec = old.get("spec") or {}, (new or {}).get("spec") or {}

@@ -28,6 +28,23 @@ def _workloads(verbs: list[str]) -> list[dict[str, Any]]:
     ]
 
 
+# metrics-server's ClusterRole, whose rules Kubernetes aggregates into view, edit and admin
+# (the labels); nothing here aggregates, so those roles hold the rules themselves.
+METRICS_READER = "system:aggregated-metrics-reader"
+
+
+def _metrics_rules() -> list[dict[str, Any]]:
+    return [{"apiGroups": ["metrics.k8s.io"], "resources": ["pods", "nodes"],
+             "verbs": ["get", "list", "watch"]}]
+
+
+def _metrics_reader() -> dict[str, Any]:
+    role = cluster_role(METRICS_READER, _metrics_rules())
+    role["metadata"]["labels"].update({f"rbac.authorization.k8s.io/aggregate-to-{r}": "true"
+                                       for r in ("admin", "edit", "view")})
+    return role
+
+
 def default_objects() -> list[tuple[str, str | None, dict[str, Any]]]:
     objs: list[tuple[str, str | None, dict[str, Any]]] = []
     for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
@@ -38,9 +55,11 @@ def default_objects() -> list[tuple[str, str | None, dict[str, Any]]]:
             {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])),
         ("clusterroles", None, cluster_role("admin", [*_workloads(READ + WRITE),
             {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings"],
-             "verbs": READ + WRITE}])),
-        ("clusterroles", None, cluster_role("edit", _workloads(READ + WRITE))),
-        ("clusterroles", None, cluster_role("view", _workloads(READ))),
+             "verbs": READ + WRITE}, *_metrics_rules()])),
+        ("clusterroles", None, cluster_role("edit", [*_workloads(READ + WRITE),
+                                                     *_metrics_rules()])),
+        ("clusterroles", None, cluster_role("view", [*_workloads(READ), *_metrics_rules()])),
+        ("clusterroles", None, _metrics_reader()),
         ("clusterrolebindings", None, cluster_binding("cluster-admin", groups=("system:masters",))),
         # every authenticated user may ask what it may do and who it is (kubectl auth …)
         ("clusterroles", None, cluster_role("system:basic-user", [

@@ -6,7 +6,7 @@ import platform
 from typing import Any
 
 from jetkube import __version__
-from jetkube.schemas.registry import ResourceType, all_resources, reviews
+from jetkube.schemas.registry import ResourceType, all_resources, metrics, reviews
 
 KUBE_VERSION = ("1", "31")
 _READ = ["get", "list", "watch"]
@@ -28,7 +28,7 @@ def _visible(rt: ResourceType) -> bool:
 
 
 def _served() -> tuple[ResourceType, ...]:
-    return (*all_resources(), *reviews())
+    return (*all_resources(), *reviews(), *metrics())
 
 
 def group_versions() -> dict[str, list[str]]:
@@ -71,7 +71,7 @@ def resource_list(group: str, version: str) -> dict[str, Any] | None:
         return None
     resources: list[dict[str, Any]] = []
     for rt in rts:
-        verbs = ["create"] if rt in reviews() else _ALL
+        verbs = ["create"] if rt in reviews() else ["get", "list"] if rt in metrics() else _ALL
         entry: dict[str, Any] = {"name": rt.plural, "singularName": rt.singular,
                                  "namespaced": rt.namespaced, "kind": rt.kind, "verbs": verbs}
         if rt.short_names:

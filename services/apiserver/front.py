@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from opentelemetry import trace
 
-from jetkube.schemas.registry import is_review
+from jetkube.schemas.registry import is_metrics, is_review
 
 from ..machinery.apimachinery import apierrors
 from ..machinery.runtime.telemetry import extract_context
@@ -21,6 +21,7 @@ from . import discovery, openapi
 from .auth import Attributes, Authenticator, Authorizer
 from .handlers import Handlers
 from .inflight import InflightLimiter
+from .metrics import serve_metrics
 from .nodeauthorizer import Decision, NodeAuthorizer
 from .request import REQUEST_USER, ApiRequest, UserInfo, parse_path
 from .response import Response, StreamResponse, WatchResponse
@@ -99,6 +100,8 @@ class Front:
             return Response(200, orjson.dumps(doc))
         req.body = body
         req.content_type = headers.get("content-type", "application/json")
+        req.user_agent = headers.get("user-agent", "")  # the default field manager
+        req.accept = headers.get("accept", "")  # negotiated after authorization (handlers)
         req.trace_headers = {k: v for k, v in headers.items()
                              if k in ("traceparent", "tracestate")}
         return await self.serve(req, headers.get("authorization"))
@@ -122,6 +125,8 @@ class Front:
                     self.authorize(user, req)
                     if is_review(req.rt):  # answered, never stored (reviews.py)
                         return await serve_review(req, self.authz, self.node_authz)
+                    if is_metrics(req.rt):  # asked of the node agents, never stored
+                        return await serve_metrics(self.handlers, req)
                     return await self.handlers.handle(req)
         except Unavailable as err:  # no stream leader or quorum within the store's deadline
             raise apierrors.ApiError(503, "ServiceUnavailable", str(err),

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from contextvars import copy_context
+from typing import Any, TypeVar
 
 import orjson
 
@@ -27,19 +28,21 @@ from jetkube.schemas.registry import ResourceType
 from ..machinery.apimachinery import apierrors, object_key
 from ..machinery.runtime import telemetry
 from ..machinery.store import AlreadyExists, Conflict, NotFound, Store
-from . import dryrun, lifecycle, params
+from . import apply, dryrun, lifecycle, managedfields, params, tables
 from .admission import Admission
 from .decode import OFFLOAD_AT, off_loop
 from .encryption import Encryption
 from .filters import build_filter
 from .objects import meta, stored_bytes, with_revision
-from .patch import apply_patch
+from .patch import APPLY, apply_patch, heavy_patch
 from .request import ApiRequest, check_created
 from .response import Response, StreamResponse, WatchResponse
-from .rest import SubresourceTable, read_body, read_patch
-from .watchcache import CacheWatcher, WatchCache
+from .rest import SubresourceTable, delete_options_body, read_body, read_patch
+from .watchcache import Cached, CacheWatcher, WatchCache
 
 _GEN_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+T = TypeVar("T")
+ManagedFields = list[Obj]  # (``list`` is a verb in the class below)
 PATCH_RETRIES = 5
 
 
@@ -62,6 +65,17 @@ async def _load(rt: ResourceType, obj: Obj) -> Obj:
         raise apierrors.invalid(rt.kind, name, err.causes, rt.group) from None
 
 
+async def _maybe_off(heavy: bool, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)``, in the decoding worker thread when the patch or object is ``heavy``
+    (with the request's context: its field manager, its dry run)."""
+    return await off_loop(copy_context().run, fn, *args) if heavy else fn(*args)
+
+
+def _big(obj: Obj) -> bool:
+    """Whether walking ``obj`` may take milliseconds (a few µs to know, for a Pod)."""
+    return len(orjson.dumps(obj)) > OFFLOAD_AT
+
+
 class Handlers:
     def __init__(self, store: Store, cache: WatchCache, admission: Admission,
                  subresources: SubresourceTable, encryption: Encryption | None = None, *,
@@ -77,16 +91,22 @@ class Handlers:
         self.subresources = subresources
 
     async def handle(self, req: ApiRequest) -> Response | WatchResponse | StreamResponse:
-        with dryrun.serving(req):  # ?dryRun=All: every check, no write (dryrun.py)
+        req.table = tables.negotiate_request(  # JSON, or a Table (406 otherwise)
+            req.verb, req.subresource, req.accept, req.params.include_object)
+        # ?dryRun=All: every check, no write (dryrun.py); the field manager (managedfields.py)
+        with dryrun.serving(req), managedfields.serving(req):
             return await self._serve(req)
 
     async def _serve(self, req: ApiRequest) -> Response | WatchResponse | StreamResponse:
         serve_subresource = self.subresources.get(req.subresource) if req.subresource else None
         if serve_subresource is not None:
-            return await serve_subresource(self, req)
+            got = await serve_subresource(self, req)
+            if req.table is not None and isinstance(got, Response) and got.code == 200:
+                return self._read(req, orjson.loads(got.body))  # GET .../status as a Table
+            return got
         verb = req.verb
         if verb == "get":
-            return _json(200, await self.get_object(req.rt, req.namespace, req.name or ""))
+            return self._read(req, await self.get_object(req.rt, req.namespace, req.name or ""))
         if verb == "list":
             return await self.list(req)
         if verb == "watch":
@@ -97,7 +117,8 @@ class Handlers:
             return _json(200, await self.update(req.rt, req.namespace, req.name or "",
                                                 await read_body(req)))
         if verb == "patch":
-            return _json(200, await self.patch(req))
+            patched = await self.patch(req)
+            return _json(201 if managedfields.was_created() else 200, patched)
         if verb == "delete":
             opts = self._delete_options(req)
             return _json(200, await self.delete(req.rt, req.namespace, req.name or "", opts))
@@ -106,6 +127,12 @@ class Handlers:
         raise apierrors.method_not_allowed(f"verb {verb} is not supported")
 
     # --- reads --------------------------------------------------------------
+
+    def _read(self, req: ApiRequest, obj: Obj) -> Response:
+        """A get's answer: the object, or its Table when one was negotiated."""
+        if req.table is None:
+            return _json(200, obj)
+        return Response(200, tables.object_table(req.table, req.rt.kind, req.rt.api_version, obj))
 
     async def get_object(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
         key = object_key(rt.plural, namespace, name)
@@ -134,7 +161,7 @@ class Handlers:
                 start, rv = str(tok["start"]), int(tok["rv"])
             except Exception:
                 raise apierrors.bad_request("invalid continue token") from None
-        parts: list[bytes] = []
+        found: list[Cached] = []
         cont: str | None = None
         prev_key = ""
         for c in rc.candidates(req.namespace, f.label_eq, f.label_exists, f.field_eq):
@@ -142,18 +169,22 @@ class Handlers:
                 continue
             if not f.match(c):
                 continue
-            if limit and len(parts) >= limit:
+            if limit and len(found) >= limit:
                 tok = orjson.dumps({"start": prev_key, "rv": rv})
                 cont = base64.urlsafe_b64encode(tok).decode()
                 break
-            parts.append(c.raw)
+            found.append(c)
             prev_key = c.key
+        if req.table is not None:
+            list_meta = {"resourceVersion": str(rv), **({"continue": cont} if cont else {})}
+            return Response(200, orjson.dumps(tables.table(
+                req.table, rt.kind, rt.api_version, [c.obj for c in found], list_meta)))
         md = f'"resourceVersion":"{rv}"'
         if cont:
             md += f',"continue":"{cont}"'
         head = (f'{{"kind":"{rt.list_kind}","apiVersion":"{rt.api_version}",'
                 f'"metadata":{{{md}}},"items":[').encode()
-        return Response(200, head + b",".join(parts) + b"]}")
+        return Response(200, head + b",".join(c.raw for c in found) + b"]}")
 
     async def watch(self, req: ApiRequest) -> WatchResponse:
         """A watch from the watch cache, started where its query says (``resourceVersion``,
@@ -171,7 +202,8 @@ class Handlers:
         timeout = float(p.timeout_seconds or 0) or None
         return WatchResponse(w, p.allow_watch_bookmarks, timeout, rt.kind, rt.api_version,
                              initial_events_end=bool(p.send_initial_events
-                                                     and p.allow_watch_bookmarks))
+                                                     and p.allow_watch_bookmarks),
+                             table=req.table)
 
     # --- writes -------------------------------------------------------------
 
@@ -197,7 +229,8 @@ class Handlers:
         return obj
 
     async def create(self, rt: ResourceType, namespace: str | None, obj: Obj,
-                     *, trace: dict[str, str] | None = None) -> Obj:
+                     *, trace: dict[str, str] | None = None,
+                     managed: ManagedFields | None = None) -> Obj:
         obj = self._check_identity(rt, namespace, obj)
         md = meta(obj)
         namespace = md.get("namespace")
@@ -209,6 +242,9 @@ class Handlers:
             new = lifecycle.prepare_create(rt, obj)
             new = await _load(rt, new)
             check_created(rt, new)  # its name can be a store key
+            # an apply's entries, else an Update's of every field (a big object: off the loop)
+            await _maybe_off(managed is None and _big(new), managedfields.on_create, rt, new,
+                             managed)
             telemetry.annotate(new)
             await self.admission.admit(rt, "create", None, new)
             name = new["metadata"]["name"]
@@ -225,7 +261,7 @@ class Handlers:
                 rev = await self.store.create(key, self._stored(rt, key, new),
                                               ttl=self.ttls.get(rt.plural))
             except AlreadyExists:
-                await self.admission.release(rt, new)
+                await self.admission.undo(rt, None, new)
                 if generate:
                     continue
                 raise apierrors.already_exists(rt.plural, name, rt.group) from None
@@ -249,8 +285,10 @@ class Handlers:
         return await self.write_update(rt, old, obj, subresource=subresource)
 
     async def write_update(self, rt: ResourceType, old: Obj, obj: Obj, *,
-                           subresource: str | None = None) -> Obj:
-        """Validate and commit ``obj`` over ``old`` (CAS on old's resourceVersion)."""
+                           subresource: str | None = None,
+                           managed: ManagedFields | None = None) -> Obj:
+        """Validate and commit ``obj`` over ``old`` (CAS on old's resourceVersion), with the
+        ``managedFields`` an apply made (``managed``), else an Update's (managedfields.py)."""
         md = old["metadata"]
         name, namespace = md["name"], md.get("namespace")
         new = lifecycle.prepare_update(rt, old, obj, subresource)
@@ -261,6 +299,8 @@ class Handlers:
         causes = schemas.validate_update(rt, old, new) if subresource is None else []
         if causes:
             raise apierrors.invalid(rt.kind, name, causes, rt.group)
+        await _maybe_off(managed is None and _big(new), managedfields.on_update, rt, old, new,
+                         subresource, managed)
         await self.admission.admit(rt, "update", old, new, subresource=subresource)
         key = object_key(rt.plural, namespace, name)
         rev0 = int(md["resourceVersion"])
@@ -271,6 +311,7 @@ class Handlers:
             try:
                 rev = await self.store.delete(key, rev0)
             except Conflict:
+                await self.admission.undo(rt, old, new)
                 raise apierrors.conflict(rt.plural, name, rt.group) from None
             new["metadata"]["resourceVersion"] = str(rev)
             self.admission.committed(rt, old, None)
@@ -280,10 +321,11 @@ class Handlers:
         try:
             rev = await self.store.update(key, self._stored(rt, key, new), rev0,
                                           ttl=self.ttls.get(rt.plural))
-        except Conflict:
+        except (Conflict, NotFound) as err:  # not written (Unavailable may have been: kept)
+            await self.admission.undo(rt, old, new)
+            if isinstance(err, NotFound):
+                raise apierrors.not_found(rt.plural, name, rt.group) from None
             raise apierrors.conflict(rt.plural, name, rt.group) from None
-        except NotFound:
-            raise apierrors.not_found(rt.plural, name, rt.group) from None
         new["metadata"]["resourceVersion"] = str(rev)
         self.admission.committed(rt, old, new)
         return new
@@ -291,31 +333,66 @@ class Handlers:
     async def patch(self, req: ApiRequest, subresource: str | None = None) -> Obj:
         rt, name = req.rt, req.name or ""
         ctype, patch_doc = await read_patch(req)  # within decode.py's bounds
+        if ctype == APPLY:  # server-side apply (apply.py): create or update, by its manager
+            patch_doc = apply.check_config(rt, req.namespace, name, patch_doc)
         precondition = None
         if isinstance(patch_doc, dict):
             precondition = (patch_doc.get("metadata") or {}).get("resourceVersion")
+        heavy = heavy_patch(ctype, patch_doc, len(req.body or b""))
+        raced = False
         for _ in range(PATCH_RETRIES):
-            old = await self.get_object(rt, req.namespace, name)
-            if precondition and str(precondition) != old["metadata"]["resourceVersion"]:
-                raise apierrors.conflict(rt.plural, name, rt.group)
-            patched = apply_patch(ctype, old, patch_doc)
+            old = await self._patched_object(req, ctype, subresource, precondition)
+            managed: list[Obj] | None = None
+            if ctype == APPLY:
+                patched, managed = await _maybe_off(
+                    heavy or (old is not None and _big(old)), apply.apply, rt, old, patch_doc,
+                    managedfields.writer(req), subresource)
+            else:  # (managedFields are the server's: not copied through the patch)
+                assert old is not None
+                doc = old if b"managedFields" in (req.body or b"") else \
+                    lifecycle.without_managed_fields(old)
+                patched = await _maybe_off(heavy, apply_patch, ctype, doc, patch_doc)
+            if old is None:  # an apply creates what is not there
+                try:
+                    created = await self.create(rt, req.namespace, patched, managed=managed)
+                except apierrors.ApiError as err:
+                    if err.code == 409 and err.reason == "AlreadyExists" and not raced:
+                        raced = True
+                        continue  # created in between: apply to it
+                    raise
+                managedfields.mark_created()
+                return created
             patched = self._check_identity(rt, req.namespace, patched)
             meta(patched)["name"] = name
             try:
-                return await self.write_update(rt, old, patched, subresource=subresource)
+                return await self.write_update(rt, old, patched, subresource=subresource,
+                                               managed=managed)
             except apierrors.ApiError as err:
                 if err.code == 409 and err.reason == "Conflict" and not precondition:
                     continue  # someone wrote in between: patch the newer object
                 raise
         raise apierrors.conflict(rt.plural, name, rt.group)
 
+    async def _patched_object(self, req: ApiRequest, ctype: str, subresource: str | None,
+                              precondition: Any) -> Obj | None:
+        """The object a patch applies to; None when an apply is to create it."""
+        try:
+            old = await self.get_object(req.rt, req.namespace, req.name or "")
+        except apierrors.ApiError as err:
+            if err.code != 404 or ctype != APPLY or subresource is not None:
+                raise
+            if precondition:
+                raise apierrors.bad_request(
+                    "resourceVersion should not be set on objects to be created") from None
+            return None
+        if precondition and str(precondition) != old["metadata"]["resourceVersion"]:
+            raise apierrors.conflict(req.rt.plural, req.name or "", req.rt.group)
+        return old
+
     def _delete_options(self, req: ApiRequest) -> Obj:
         opts: Obj = {}
         if req.body and req.body.strip():
-            try:
-                opts = orjson.loads(req.body)
-            except orjson.JSONDecodeError:
-                raise apierrors.bad_request("DeleteOptions is not valid JSON") from None
+            opts = delete_options_body(req)  # JSON or protobuf (rest.py)
             if not isinstance(opts, dict):
                 raise apierrors.bad_request("DeleteOptions must be an object")
             params.check_delete_options(opts)

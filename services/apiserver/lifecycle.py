@@ -80,7 +80,7 @@ def prepare_update(rt: ResourceType, old: Obj, obj: Obj, subresource: str | None
         new = dict(obj)
         new["metadata"] = dict(obj["metadata"])
     elif subresource in ("status", "finalize"):
-        new = deep_copy(old)
+        new = deep_copy(without_managed_fields(old))  # (dropped below: not worth copying)
         if subresource == "status":
             if "status" in obj:
                 new["status"] = obj["status"]
@@ -106,7 +106,37 @@ def prepare_update(rt: ResourceType, old: Obj, obj: Obj, subresource: str | None
             md["generation"] = int(old_md["generation"]) + 1
     new["metadata"].pop("resourceVersion", None)
     new["metadata"].pop("managedFields", None)
+    if rt.plural == "services" and subresource is None:
+        drop_type_dependent_fields(old, new)
     return new
+
+
+def drop_type_dependent_fields(old: Obj, new: Obj) -> None:
+    """Kubernetes' ``dropTypeDependentFields``: a Service that changes to a type without a
+    ClusterIP (ExternalName) or without node ports loses the ones it carried over unchanged
+    from ``old`` (the API server then gives them back); what the client changed stays, for
+    validation to judge."""
+    old_spec, spec = old.get("spec") or {}, new.get("spec")
+    if not isinstance(spec, dict) or spec.get("type") == old_spec.get("type"):
+        return
+    new["spec"] = spec = dict(spec)
+    if spec.get("type") == "ExternalName":
+        for f in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+            if f in spec and spec[f] == old_spec.get(f):
+                del spec[f]
+    if spec.get("type") not in ("NodePort", "LoadBalancer") and isinstance(spec.get("ports"), list):
+        old_ports = {p.get("nodePort") for p in old_spec.get("ports") or [] if isinstance(p, dict)}
+        spec["ports"] = [{k: v for k, v in p.items() if k != "nodePort"}
+                         if isinstance(p, dict) and p.get("nodePort") in old_ports else p
+                         for p in spec["ports"]]
+
+
+def without_managed_fields(obj: Obj) -> Obj:
+    """``obj`` without ``metadata.managedFields`` (shallow: the rest is shared)."""
+    md = obj.get("metadata")
+    if not isinstance(md, dict) or "managedFields" not in md:
+        return obj
+    return {**obj, "metadata": {k: v for k, v in md.items() if k != "managedFields"}}
 
 
 def same_stored(old: Obj, new: Obj) -> bool:

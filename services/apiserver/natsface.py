@@ -38,6 +38,7 @@ from ..machinery.store import NODE_PODS_STREAM, NODE_PODS_SUBJECT_PREFIX, NatsCo
 from . import params as query_params
 from .auth import AUTHENTICATED
 from .front import Front
+from .managedfields import bus_agent
 from .params import decode_query
 from .request import ApiRequest, UserInfo, check_target
 from .response import WARNINGS, Response, status_response, warning_values
@@ -78,6 +79,7 @@ def request_from_message(subject: str, headers: dict[str, str], body: bytes,
         content_type=headers.get("Content-Type", "application/json"),
         trace_headers={k: v for k, v in headers.items() if k in ("traceparent", "tracestate")},
         user=UserInfo(who.name, who.name, (*who.groups, AUTHENTICATED)),
+        user_agent=headers.get("User-Agent") or bus_agent(identity),  # the field manager
     )
 
 

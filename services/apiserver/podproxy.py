@@ -62,6 +62,9 @@ def _connection(h: ResourceHandlers) -> Any:
     return nc
 
 
+node_connection = _connection  # the metrics (metrics.py) ask the node agents on it too
+
+
 def _flag(query: dict[str, str], name: str) -> bool:
     return query.get(name, "").lower() in ("true", "1")
 

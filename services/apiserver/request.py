@@ -18,6 +18,7 @@ from jetkube.schemas.registry import ResourceType, by_plural
 from ..machinery.apimachinery import apierrors
 from . import params as query_params
 from .params import Params
+from .tables import TableForm
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,13 @@ class ApiRequest:
     trace_headers: dict[str, str] = field(default_factory=dict)
     params: Params = field(default_factory=Params)
     """``query`` parsed and checked (params.py): what handlers read."""
+    user_agent: str = ""
+    """The ``User-Agent`` (over NATS: the component), the default field manager."""
+    accept: str = ""
+    """The HTTP ``Accept`` header (none over NATS: JSON), negotiated by the handlers
+    (tables.py) once the request is authorized, as kube-apiserver's handlers do."""
+    table: TableForm | None = None
+    """A Table was negotiated (get, list, watch): the answer is a meta.k8s.io Table."""
 
     @property
     def resource_path(self) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import orjson
 
 from ..machinery.apimachinery.apierrors import ApiError
+from .tables import TableForm
 from .watchcache import CacheWatcher
 
 
@@ -34,7 +35,8 @@ def status_response(err: ApiError) -> Response:
 class WatchResponse:
     """A 200 whose body is the watch's events (watchstream.py): ``bookmarks`` when the
     client allowed them, ``initial_events_end`` for a WatchList (``sendInitialEvents=true``)
-    that allowed them: its initial events end with the annotated bookmark."""
+    that allowed them: its initial events end with the annotated bookmark; ``table`` when
+    the client asked for Tables."""
 
     watcher: CacheWatcher
     bookmarks: bool
@@ -42,6 +44,8 @@ class WatchResponse:
     kind: str
     api_version: str
     initial_events_end: bool = False
+    table: TableForm | None = None
+    """Each event's object as a meta.k8s.io Table of one row (tables.py)."""
 
 
 @dataclass(slots=True)

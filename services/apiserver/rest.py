@@ -7,8 +7,8 @@ resource, described here by :class:`ResourceHandlers` (which
 :data:`SubresourceTable`, from subresource name to function, that the server
 builds (subresources.py) and hands to the handlers; so handlers.py imports no
 subresource and no subresource imports handlers.py.  Decoding a request body
-lives here too (:func:`read_body`, :func:`read_patch`, over decode.py's bounds), as
-both sides use it.
+lives here too (:func:`read_body`, :func:`read_patch`, :func:`delete_options_body`, over
+decode.py's bounds), as both sides use it.
 """
 
 from __future__ import annotations
@@ -16,14 +16,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
+import orjson
+
 from jetkube.schemas.objects import Obj
-from jetkube.schemas.registry import ResourceType
+from jetkube.schemas.registry import ResourceType, subresource_body
 
 from ..machinery.apimachinery import apierrors
 from ..machinery.store import Store
 from . import decode
+from .apply import patch_format
 from .decode import MAX_BODY as MAX_BODY  # 1.5 MiB, as etcd's request limit
 from .patch import JSON_PATCH, object_causes, patch_type
+from .protobody import DELETE_OPTIONS, Target
 from .request import ApiRequest
 from .response import Response, StreamResponse, warn
 
@@ -32,14 +36,54 @@ _SAID = 20
 
 
 async def read_body(req: ApiRequest) -> Obj:
-    """The object of a create or update request (a subresource's too): JSON or YAML within
-    the bounds of decode.py, decoded off the event loop when large, ``fieldValidation``
-    applied to duplicate fields; 400 unless it is an object whose ``kind`` and
-    ``apiVersion``, when given, are strings and whose ``metadata`` is an object."""
+    """The object of a create or update request (a subresource's too): JSON, YAML or
+    Kubernetes protobuf (of the URL's type) within the bounds of decode.py, decoded off the
+    event loop when large, ``fieldValidation`` applied to duplicate fields; 400 unless it is
+    an object whose ``kind`` and ``apiVersion``, when given, are strings and whose
+    ``metadata`` is an object."""
     fmt = decode.body_format(req.content_type)  # 415 first, as kube-apiserver
     validation = decode.field_validation(req.params.field_validation, req.verb)
-    got = await decode.decode_off_loop(req.body or b"", fmt)
+    target = body_target(req) if fmt == "protobuf" else None
+    got = await decode.decode_off_loop(req.body or b"", fmt, target)
+    _ignored(got, validation)
     return _body_object(req, got, validation)
+
+
+def body_target(req: ApiRequest) -> Target:
+    """The type a protobuf body of ``req`` must hold: the subresource's own (Scale,
+    Binding) or the resource's (its status too)."""
+    rt = (subresource_body(req.subresource) if req.subresource else None) or req.rt
+    return Target(rt.api_version, rt.kind, rt.model)
+
+
+DELETE_OPTIONS_MAX = 64 * 1024
+"""A protobuf DeleteOptions is read on the event loop: kubectl's are ~20 bytes."""
+
+
+def delete_options_body(req: ApiRequest) -> Any:
+    """The DeleteOptions a DELETE carries, as its JSON value: JSON, or Kubernetes protobuf
+    (kubectl drain's typed client); 400 when it is neither, 413 past
+    :data:`DELETE_OPTIONS_MAX` for protobuf."""
+    body = req.body or b""
+    if decode.media_type(req.content_type) == decode.PROTOBUF:
+        if len(body) > DELETE_OPTIONS_MAX:
+            raise apierrors.too_large(DELETE_OPTIONS_MAX)
+        got = decode.decode(body, "protobuf", DELETE_OPTIONS)
+        _ignored(got, "Warn")
+        return got.data
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise apierrors.bad_request("DeleteOptions is not valid JSON") from None
+
+
+def _ignored(got: decode.Decoded, validation: str) -> None:
+    """Protobuf fields skipped as unknown: a warning each unless ``fieldValidation=Ignore``
+    (Kubernetes' protobuf decoder drops them silently, even with Strict)."""
+    if validation == "Ignore":
+        return
+    for text in got.ignored[:_SAID]:
+        warn(f"unknown protobuf field dropped: {text}")
 
 
 async def read_patch(req: ApiRequest) -> tuple[str, Any]:
@@ -47,7 +91,7 @@ async def read_patch(req: ApiRequest) -> tuple[str, Any]:
     as ``fieldValidation`` says; 422 when a merge patch's ``metadata`` is no object)."""
     ptype = patch_type(req.content_type)
     validation = decode.field_validation(req.params.field_validation, req.verb)
-    got = await decode.decode_off_loop(req.body or b"", "json")
+    got = await decode.decode_off_loop(req.body or b"", patch_format(ptype, req.body or b""))
     _duplicates(req, got, validation, ptype)
     doc = got.data
     if ptype != JSON_PATCH and isinstance(doc, dict) and "metadata" in doc:

@@ -47,6 +47,8 @@ async def serve_review(req: ApiRequest, authz: Authorizer,
     user = req.user
     assert user is not None
     body = await read_body(req)
+    if isinstance(body, dict):
+        body.pop("status", None)  # the server's to fill (protobuf always carries an empty one)
     try:
         review = schemas.load_object(req.rt, body)
     except schemas.SchemaError as err:

@@ -7,7 +7,9 @@ bookmarks, one BOOKMARK whose object carries only the state's resourceVersion an
 per live event.  A BOOKMARK line carrying the cache's revision follows every
 ``bookmark_interval`` seconds without events when the client allowed bookmarks.  Stops at
 the client's timeoutSeconds (also while the initial state is being sent) or when the
-watcher overflowed (the client then re-watches or relists, as with Kubernetes).
+watcher overflowed (the client then re-watches or relists, as with Kubernetes).  When the
+client asked for Tables, every event's object (BOOKMARKs' too) is a Table of one row
+(tables.py), the first one with the column definitions.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import AsyncGenerator
 import orjson
 
 from .response import WatchResponse
+from .tables import WatchTables
 from .watchcache import Cached, WatchCache
 
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
@@ -27,17 +30,35 @@ INITIAL_BATCH = 500
 """Initial ADDED events joined into one write."""
 
 
-def _event(etype: bytes, c: Cached) -> list[bytes]:
-    return [b'{"type":"', etype, b'","object":', c.raw, b"}\n"]
+class _Lines:
+    """Event lines: the cached object's JSON as it is, or (Tables) a Table of it."""
+
+    def __init__(self, w: WatchResponse) -> None:
+        self.w = w
+        self.tables = WatchTables(w.table, w.kind, w.api_version) if w.table else None
+
+    def event(self, etype: str, c: Cached) -> list[bytes]:
+        if self.tables is not None:
+            return [self.tables.line(etype, c.obj)]
+        return [b'{"type":"', etype.encode(), b'","object":', c.raw, b"}\n"]
+
+    def bookmark(self, rv: int, *, initial_events_end: bool = False) -> bytes:
+        if self.tables is None:
+            return bookmark_line(self.w, rv, initial_events_end=initial_events_end)
+        return self.tables.line("BOOKMARK", _bookmark(self.w, rv, initial_events_end))
+
+
+def _bookmark(w: WatchResponse, rv: int, initial_events_end: bool) -> dict[str, object]:
+    md: dict[str, object] = {"resourceVersion": str(rv)}
+    if initial_events_end:
+        md["annotations"] = {INITIAL_EVENTS_END: "true"}
+    return {"kind": w.kind, "apiVersion": w.api_version, "metadata": md}
 
 
 def bookmark_line(w: WatchResponse, rv: int, *, initial_events_end: bool = False) -> bytes:
     """A BOOKMARK event: an object of the watched kind with only its resourceVersion (and,
     ending a WatchList's initial events, the ``k8s.io/initial-events-end`` annotation)."""
-    md: dict[str, object] = {"resourceVersion": str(rv)}
-    if initial_events_end:
-        md["annotations"] = {INITIAL_EVENTS_END: "true"}
-    obj = {"kind": w.kind, "apiVersion": w.api_version, "metadata": md}
+    obj = _bookmark(w, rv, initial_events_end)
     return orjson.dumps({"type": "BOOKMARK", "object": obj}) + b"\n"
 
 
@@ -47,16 +68,17 @@ async def watch_lines(w: WatchResponse, cache: WatchCache,
     deadline = loop.time() + w.timeout if w.timeout else None
     q = w.watcher.queue
     initial = w.watcher.initial
+    lines = _Lines(w)
     try:
         while initial:
             if deadline is not None and loop.time() >= deadline:
                 return
             parts: list[bytes] = []
             for _ in range(min(INITIAL_BATCH, len(initial))):
-                parts += _event(b"ADDED", initial.popleft())
+                parts += lines.event("ADDED", initial.popleft())
             yield b"".join(parts)
         if w.initial_events_end and w.watcher.initial_rv is not None:
-            yield bookmark_line(w, w.watcher.initial_rv, initial_events_end=True)
+            yield lines.bookmark(w.watcher.initial_rv, initial_events_end=True)
         while True:
             if w.watcher.overflowed and q.empty():
                 return
@@ -70,17 +92,17 @@ async def watch_lines(w: WatchResponse, cache: WatchCache,
                 item = await asyncio.wait_for(q.get(), wait) if wait else await q.get()
             except TimeoutError:
                 if w.bookmarks:
-                    yield bookmark_line(w, cache.rv)
+                    yield lines.bookmark(cache.rv)
                 continue
             if item is None:
                 return
-            parts = _event(item[0].encode(), item[1])
+            parts = lines.event(item[0], item[1])
             # drain whatever else is ready into the same write
             while not q.empty():
                 nxt = q.get_nowait()
                 if nxt is None:
                     break
-                parts += _event(nxt[0].encode(), nxt[1])
+                parts += lines.event(nxt[0], nxt[1])
             yield b"".join(parts)
     finally:
         cache.remove_watcher(w.watcher)

@@ -21,6 +21,7 @@ from .context import NodeContext, background
 from .node import NodeManager
 from .podstatus import TERMINAL
 from .podworker import PodWorker
+from .runtime import ContainerInfo
 from .staticpods import MIRROR_ANNOTATION, StaticPods
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,11 @@ class NodeAgent:
             return None
         st = w.states.get(container) if container else (w.apps[0] if w.apps else None)
         return st.current.id if st is not None and st.current is not None else None
+
+    def running_containers(self) -> list[ContainerInfo]:
+        """The current instance of every running app container here (stats.py)."""
+        return [st.current for w in self.workers.values() for st in w.apps
+                if st.running and st.current is not None]
 
     # --- workers ----------------------------------------------------------------------
 

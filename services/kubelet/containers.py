@@ -152,6 +152,7 @@ class ContainerOps:
         if c.get("volumeMounts") and self.volumes is None:
             raise ConfigError("volumes are not prepared")
         limits = (c.get("resources") or {}).get("limits") or {}
+        requests = (c.get("resources") or {}).get("requests") or {}
         sc = c.get("securityContext") or {}
         psc = (self.pod.get("spec") or {}).get("securityContext") or {}
         run_as = sc.get("runAsUser", psc.get("runAsUser"))
@@ -164,6 +165,8 @@ class ContainerOps:
             env=env, working_dir=c.get("workingDir"), mounts=mounts,
             memory_limit_bytes=to_bytes(limits["memory"]) if "memory" in limits else None,
             cpu_limit_millis=cpu_millis(limits["cpu"]) if "cpu" in limits else None,
+            memory_request_bytes=to_bytes(requests["memory"]) if "memory" in requests else None,
+            cpu_request_millis=cpu_millis(requests["cpu"]) if "cpu" in requests else None,
             run_as_user=run_as, attempt=attempt, tty=bool(c.get("tty")),
             stdin=bool(c.get("stdin")), annotations=ann)
 

@@ -29,6 +29,7 @@ from .logstream import NodeRequests, serve_node_requests
 from .main import check_quantities, default_root, parse_labels, parser, settings_from
 from .podsource import SharedPodSource
 from .runtimes.sim import SimRuntime
+from .stats import NodeStats
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +87,11 @@ def main(argv: list[str] | None = None) -> None:
                                      on_object=shared.objects.changed,
                                      resync_seconds=base.pod_resync_seconds)
             await with_retries("pod list", source.start, rt.clock)
-            for n, agent in agents.items():  # kctl logs / exec
-                requests.append(await serve_node_requests(rt.nc, n, agent.ctx.runtime,
-                                                          agent.find_container))
+            for n, agent in agents.items():  # kctl logs / exec, kubectl top
+                requests.append(await serve_node_requests(
+                    rt.nc, n, agent.ctx.runtime, agent.find_container,
+                    stats=NodeStats(agent.ctx.runtime, agent.running_containers,
+                                    clock=rt.clock)))
             await asyncio.Event().wait()
         finally:
             if source is not None:

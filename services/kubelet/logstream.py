@@ -1,4 +1,4 @@
-"""The node agent's NATS face for ``pods/log`` and ``pods/exec`` (kubelet's :10250).
+"""The node agent's NATS face for ``pods/log``, ``pods/exec`` and stats (kubelet's :10250).
 
 The API server forwards ``GET .../pods/{name}/log`` and ``POST .../exec`` to
 the agent of the pod's node over request/reply, in queue group ``kubelet``:
@@ -18,6 +18,10 @@ requester's ``inbox`` (the API server names one under the node's own subjects,
 data messages (header ``Jetkube-Seq``: 1, 2, ...; at most 64 KiB each), then one end
 message (header ``Jetkube-End``; for exec ``Jetkube-Exit-Code``; on failure
 ``Jetkube-Error`` with ``Jetkube-Code``).
+
+``jetkube.kubelet.<node>.stats`` (the Metrics API, ``kubectl top``) is a plain
+request/reply: the request ``{"pods": [...] | null, "node": bool}``, the reply the usage
+itself (stats.py), at once.
 
 Flow control and liveness: after every ``WINDOW`` data messages, and every
 ``ping_interval`` seconds while a follow stream is idle, the agent sends a
@@ -41,6 +45,7 @@ from jetkube.services.machinery.apimachinery import APISERVER, encode_token, inb
 from jetkube.services.machinery.runtime.telemetry import extract_context, tracer
 
 from .runtime import ContainerInfo, Runtime, RuntimeError_
+from .stats import NodeStats
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +110,12 @@ class _Sender:
 
 
 class NodeRequests:
-    """The logs and exec subscriptions of one node agent (see the module doc)."""
+    """The logs, exec and stats subscriptions of one node agent (see the module doc)."""
 
     def __init__(self, nc: Any, node: str, runtime: Runtime, find_container: FindContainer, *,
                  max_follow_seconds: float = 4 * 3600, ping_interval: float = 10.0,
-                 ack_timeout: float = 60.0, max_exec_seconds: float = 3600.0) -> None:
+                 ack_timeout: float = 60.0, max_exec_seconds: float = 3600.0,
+                 stats: NodeStats | None = None) -> None:
         self.nc = nc
         self.node = node
         self.runtime = runtime
@@ -118,16 +124,19 @@ class NodeRequests:
         self.ping_interval = ping_interval
         self.ack_timeout = ack_timeout
         self.max_exec_seconds = max_exec_seconds
+        self.stats = stats or NodeStats(runtime)
         self._subs: list[Any] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> NodeRequests:
-        for what, handler in (("logs", self._logs), ("exec", self._exec)):
+        for what, handler in (("logs", self._logs), ("exec", self._exec),
+                              ("stats", self._stats)):
             self._subs.append(await self.nc.subscribe(
-                node_subject(self.node, what), queue=QUEUE, cb=self._spawner(handler)))
+                node_subject(self.node, what), queue=QUEUE,
+                cb=self._spawner(handler, streams=what != "stats")))
         return self
 
-    def _spawner(self, handler: Callable[[dict[str, Any], Any], Any]) -> Any:
+    def _spawner(self, handler: Callable[[dict[str, Any], Any], Any], streams: bool = True) -> Any:
         async def cb(msg: Any) -> None:
             if not str(msg.reply or "").startswith(API_SERVER_INBOX):
                 # only the API server may call a kubelet; nats-server lets nobody else
@@ -138,10 +147,11 @@ class NodeRequests:
                 return
             try:
                 req = json.loads(msg.data or b"{}")
-                streams = node_subject(self.node, "stream.")
-                if not isinstance(req, dict) or not str(req.get("inbox", "")).startswith(
-                        streams):
-                    raise ValueError(f"the request needs an inbox under {streams}")
+                inboxes = node_subject(self.node, "stream.")
+                if not isinstance(req, dict):
+                    raise ValueError("the request must be an object")
+                if streams and not str(req.get("inbox", "")).startswith(inboxes):
+                    raise ValueError(f"the request needs an inbox under {inboxes}")
             except ValueError as err:
                 await _reply(msg, 400, "BadRequest", f"malformed request: {err}")
                 return
@@ -153,7 +163,9 @@ class NodeRequests:
     async def _traced(self, handler: Callable[[dict[str, Any], Any], Any], req: dict[str, Any],
                       msg: Any) -> None:
         ctx = extract_context(dict(msg.headers or {}))
-        name = f"kubelet {handler.__name__.strip('_')} {req.get('namespace')}/{req.get('pod')}"
+        what = handler.__name__.strip("_")
+        name = (f"kubelet {what} {self.node}" if what == "stats" else
+                f"kubelet {what} {req.get('namespace')}/{req.get('pod')}")
         with tracer("jetkube.kubelet").start_as_current_span(name, context=ctx):
             try:
                 await handler(req, msg)
@@ -321,6 +333,23 @@ class NodeRequests:
             return
         await sender.end(exit_code=code)
 
+    # --- stats ----------------------------------------------------------------------
+
+    async def _stats(self, req: dict[str, Any], msg: Any) -> None:
+        pods = req.get("pods")
+        if pods is not None and not (isinstance(pods, list)
+                                     and all(isinstance(p, str) for p in pods)):
+            await _reply(msg, 400, "BadRequest", "pods must be a list of namespace/name")
+            return
+        try:
+            body = await self.stats.answer(req)
+        except Exception as err:
+            log.exception("stats of node %s failed", self.node)
+            await _reply(msg, 500, "InternalError", f"reading usage failed: {err}")
+            return
+        with contextlib.suppress(Exception):
+            await msg.respond(json.dumps(body).encode())
+
 
 def _setter(event: asyncio.Event) -> Any:
     async def cb(_msg: Any) -> None:
@@ -345,8 +374,10 @@ async def _reply(msg: Any, code: int, reason: str, message: str) -> None:
 
 async def serve_node_requests(nc: Any, node: str, runtime: Runtime,
                               find_container: FindContainer, **kw: Any) -> NodeRequests:
-    """Answer ``jetkube.kubelet.<node>.logs`` and ``.exec`` until ``unsubscribe()``.
+    """Answer ``jetkube.kubelet.<node>.logs``, ``.exec`` and ``.stats`` until
+    ``unsubscribe()``.
 
     ``find_container(namespace, pod, container)`` → the id of that container's current
-    instance on this node, or None.  ``kw``: NodeRequests' limits (tests shorten them)."""
+    instance on this node, or None.  ``kw``: NodeRequests' limits (tests shorten them) and
+    ``stats`` (a NodeStats over the agent's running containers; default: the runtime's)."""
     return await NodeRequests(nc, node, runtime, find_container, **kw).start()

@@ -32,6 +32,7 @@ from .node import NodesAware, machine_pressure
 from .podnet import POD_NETWORK_MODES, PodNetworkMode
 from .podsource import NodePodSource
 from .runtimes import RUNTIMES, make_runtime
+from .stats import NodeStats
 
 
 def parse_labels(text: str) -> dict[str, str]:
@@ -180,7 +181,9 @@ def main(argv: list[str] | None = None) -> None:
         source = NodePodSource(NodePodStream(rt.nc), rt.api, rt.clock, agent,
                                on_object=shared.objects.changed,
                                resync_seconds=cfg.pod_resync_seconds)
-        requests = await serve_node_requests(rt.nc, cfg.node_name, runtime, agent.find_container)
+        requests = await serve_node_requests(
+            rt.nc, cfg.node_name, runtime, agent.find_container,
+            stats=NodeStats(runtime, agent.running_containers, clock=rt.clock))
         try:
             await with_retries("node registration", agent.start, rt.clock)
             await with_retries("pod list", source.start, rt.clock)

@@ -69,6 +69,8 @@ class ContainerSpec:
     mounts: list[Mount] = field(default_factory=list)
     memory_limit_bytes: int | None = None
     cpu_limit_millis: int | None = None
+    memory_request_bytes: int | None = None  # the sim runtime simulates usage from these
+    cpu_request_millis: int | None = None
     run_as_user: int | None = None
     attempt: int = 0
     tty: bool = False
@@ -117,6 +119,16 @@ class ContainerInfo:
     message: str = ""
     started_at: str | None = None  # RFC3339
     finished_at: str | None = None
+
+
+@dataclass(frozen=True)
+class ContainerStats:
+    """One reading of a container's resource usage (``container_stats``, CRI's
+    ContainerStats): cumulative counters, so usage rates come from two readings."""
+
+    cpu_usage_ns: int  # CPU time used since the container started (all cores), nanoseconds
+    working_set_bytes: int  # memory in use minus inactive file cache (what an OOM would keep)
+    timestamp: float  # when it was read, seconds since the epoch
 
 
 ExitHandler = Callable[[ContainerInfo], Awaitable[None] | None]

@@ -161,6 +161,9 @@ async def test_an_update_sets_the_ttl_again_and_an_update_without_one_keeps_the_
         await until(lambda: gone(store, "events.default.renewed"), timeout=EXPIRY + 4,
                     message="the renewed key expired 4 s after its update")
         assert (await store.get("events.default.kept")).value == b"2"
+        # gone from the store; the watcher hears of it a moment later
+        await until(lambda: seen.deletes("events.default.renewed"), timeout=5,
+                    message="the watcher saw the renewed key's expiry")
         assert seen.deletes("events.default.kept") == []
         assert len(seen.deletes("events.default.renewed")) == 1
     finally:

@@ -24,6 +24,7 @@ from ..runtime import (
     LABEL_POD_UID,
     ContainerInfo,
     ContainerSpec,
+    ContainerStats,
     PodRef,
     Sandbox,
     SandboxSpec,
@@ -109,6 +110,29 @@ def rfc3339(ts: str | None) -> str | None:
     """Docker's RFC3339Nano (``0001-01-01T00:00:00Z`` meaning never) → metav1.Time."""
     t = parse_time(ts)
     return None if t is None or t.year == 1 else format_time(t)
+
+
+def container_stats(stats: dict[str, Any], now: float) -> ContainerStats | None:
+    """A ContainerStats from the Engine API's stats of one container (``/stats?stream=false``);
+    None when the container is not running (no CPU counter, or the zero time as ``read``).
+
+    CPU: ``cpu_stats.cpu_usage.total_usage``, cumulative nanoseconds on cgroup v1 and v2.
+    Memory: the working set as the kubelet (cAdvisor) computes it, ``usage`` minus the
+    inactive file cache (``total_inactive_file`` on cgroup v1, ``inactive_file`` on v2),
+    never below zero.  ``read`` is when the daemon read them (``now`` if it says nothing).
+    """
+    cpu = ((stats.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage")
+    read = parse_time(stats.get("read"))
+    if not isinstance(cpu, int) or isinstance(cpu, bool) or (read is not None and read.year == 1):
+        return None
+    memory = stats.get("memory_stats") or {}
+    usage = memory.get("usage")
+    usage = usage if isinstance(usage, int) else 0
+    detail = memory.get("stats") or {}
+    inactive = detail.get("total_inactive_file", detail.get("inactive_file"))
+    working_set = usage - inactive if isinstance(inactive, int) else usage
+    return ContainerStats(cpu_usage_ns=cpu, working_set_bytes=max(0, working_set),
+                          timestamp=read.timestamp() if read is not None else now)
 
 
 def _state(s: dict[str, Any]) -> Literal["created", "running", "exited", "unknown"]:

@@ -13,6 +13,14 @@ annotations (a ``.<container>`` suffix narrows one to a container)::
     jetkube.io/sim-probe-fail         probes that fail: ``liveness,readiness`` or
                                       ``<c>/startup`` items (default: every probe passes)
     jetkube.io/sim-exec-exit-code     exit code of exec (probes excluded; default 0)
+    jetkube.io/sim-cpu-usage[.<c>]    the CPU it uses, a quantity (default: half its
+                                      request, else 2m)
+    jetkube.io/sim-memory-usage[.<c>] its memory working set, a quantity (default: half
+                                      its request, else 8Mi)
+
+Usage (``container_stats``, for the Metrics API) is simulated and constant: CPU time grows
+at the rate above from the container's start, the working set is the value above, so
+two readings give exactly that rate, deterministically.
 
 Images whose registry host ends in ``.invalid`` (RFC 2606), or that were
 added to ``missing_images``, fail to pull with ErrImagePull.  Time comes from
@@ -31,13 +39,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from jetkube.schemas import format_time
+from jetkube.schemas import format_time, parse_quantity
 from jetkube.services.machinery.runtime import Clock, RealClock, Timer
 
 from ..runtime import (
     ANNOTATION_CONTAINER_TYPE,
     ContainerInfo,
     ContainerSpec,
+    ContainerStats,
     ExitHandler,
     ImagePullError,
     PullPolicy,
@@ -66,6 +75,32 @@ def _float(value: str | None, default: float) -> float:
         return default
 
 
+SIM_CPU_MILLIS = 2  # simulated usage of a container without a request
+SIM_MEMORY_BYTES = 8 * 1024 * 1024
+
+
+def _quantity(raw: str | None, unit: int) -> int | None:
+    """``raw`` (a quantity) in ``unit``s (10**9 for nanocores), None unless a valid one >= 0."""
+    try:
+        value = int(parse_quantity(raw) * unit) if raw else None
+    except (ValueError, ArithmeticError):
+        return None
+    return value if value is not None and value >= 0 else None
+
+
+def simulated_usage(spec: ContainerSpec, annotations: dict[str, str]) -> tuple[int, int]:
+    """The constant (nanocores, working-set bytes) a sim container uses: the
+    ``sim-cpu-usage``/``sim-memory-usage`` annotations, else half its requests, else
+    2m and 8Mi."""
+    cpu = _quantity(annotation(annotations, "cpu-usage", spec.name), 10**9)
+    if cpu is None:
+        cpu = (spec.cpu_request_millis or 2 * SIM_CPU_MILLIS) * 1_000_000 // 2
+    memory = _quantity(annotation(annotations, "memory-usage", spec.name), 1)
+    if memory is None:
+        memory = (spec.memory_request_bytes or 2 * SIM_MEMORY_BYTES) // 2
+    return cpu, memory
+
+
 @dataclass
 class _Container:
     info: ContainerInfo
@@ -75,6 +110,8 @@ class _Container:
     timer: Timer | None = None  # its own exit (sim-exit-after)
     term_timer: Timer | None = None  # honouring SIGTERM (sim-term-delay)
     exited: asyncio.Future[None] | None = None  # created by whoever waits for the exit
+    started: float = 0.0  # seconds since the epoch (simulated CPU time counts from it)
+    finished: float | None = None  # ... and stops at the exit
 
     def wait_exit(self) -> asyncio.Future[None]:
         if self.exited is None:
@@ -190,7 +227,7 @@ class SimRuntime:
             id=cid, pod=sandbox.pod, name=spec.name, attempt=spec.attempt, image=spec.image,
             image_id=self._image_id(spec.image), state="running",
             started_at=format_time(self.clock.now()))
-        c = _Container(info, sandbox.id, ann, spec)
+        c = _Container(info, sandbox.id, ann, spec, started=self.clock.now().timestamp())
         self._containers[cid] = c
         sb.containers.add(cid)
         default_exit = 0.0 if ann.get(ANNOTATION_CONTAINER_TYPE) == "init" else None
@@ -211,6 +248,7 @@ class SimRuntime:
         for t in (c.timer, c.term_timer):
             if t is not None:
                 t.cancel()
+        c.finished = self.clock.now().timestamp()
         c.info = replace(c.info, state="exited", exit_code=code,
                          reason=reason or ("Completed" if code == 0 else "Error"),
                          finished_at=format_time(self.clock.now()))
@@ -260,6 +298,19 @@ class SimRuntime:
         if c is None:
             raise RuntimeError_("NotFound", f"container {container_id} not found")
         return c.info
+
+    async def container_stats(self, container_id: str) -> ContainerStats:
+        """Simulated usage (see the module doc): CPU time at a constant rate since the
+        start (until the exit), a constant working set while running."""
+        c = self._containers.get(container_id)
+        if c is None:
+            raise RuntimeError_("NotFound", f"container {container_id} not found")
+        nanocores, memory = simulated_usage(c.spec, c.annotations)
+        now = self.clock.now().timestamp()
+        end = now if c.finished is None else min(now, c.finished)
+        return ContainerStats(cpu_usage_ns=int(nanocores * max(0.0, end - c.started)),
+                              working_set_bytes=memory if c.finished is None else 0,
+                              timestamp=now)
 
     async def list_sandboxes(self) -> list[Sandbox]:
         return [s.sandbox for s in self._sandboxes.values()]
