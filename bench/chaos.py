@@ -14,26 +14,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+import math
 import sys
 import tempfile
 from pathlib import Path
 
 from _chaos import FAULTS, Fault, HaCluster, Result, outage, quorum_loss, run_faults
+from _cluster import cpu_seconds
 
 GOAL_CONVERGE = 15.0
 
 
 def _cpu_seconds(pids: list[int]) -> float:
-    ticks = 0
-    for pid in pids:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        rest = stat[stat.rfind(")") + 2:].split()
-        ticks += int(rest[11]) + int(rest[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+    """The CPU of the processes still running (one that is gone counts nothing)."""
+    return sum(c for c in map(cpu_seconds, pids) if not math.isnan(c))
 
 
 def _row(r: Result) -> str:

@@ -36,6 +36,7 @@ from _cluster import (
     Cluster,
     cluster,
     controller_manager_cmd,
+    cpu_seconds,
     hollow_nodes_cmd,
     process,
     rss_mib,
@@ -50,14 +51,6 @@ NS = "density"
 KWOK_BOUND = 60.0
 GOAL = 20.0
 LIMIT = 300.0
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(f[11]) + int(f[12])) / 100
-    except (OSError, IndexError, ValueError):
-        return float("nan")
 
 
 def deployment(name: str, replicas: int) -> Obj:

@@ -40,7 +40,7 @@ import orjson
 from jetkube.schemas.objects import Obj
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _cluster import Cluster, cluster, rss_mib
+from _cluster import Cluster, cluster, cpu_seconds, rss_mib
 
 from jetkube.schemas import cpu_millis
 from jetkube.services.machinery.client import Informer
@@ -74,15 +74,6 @@ def pod(name: str) -> Obj:
             "spec": {"containers": [{"name": "pause", "image": "registry.k8s.io/pause:3.10",
                                      "resources": {"requests": {"cpu": "100m",
                                                                 "memory": "500Mi"}}}]}}
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, seconds."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
 
 
 class Http:
