@@ -6,6 +6,9 @@ as uvicorn fills the scope).  Both are :class:`apiharness.Api`, so ``rejected`` 
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
@@ -86,6 +89,46 @@ class AsgiApi(Api):
         if got.get(b"content-type") == b"application/json" and out and not streamed:
             return status, orjson.loads(out)
         return status, out
+
+
+class Held:
+    """``owner.name`` replaced by a wrapper that records the thread each call runs on and,
+    called off the event loop (in the API server's worker thread), holds until released:
+    what a test needs to show that work runs off the loop while /healthz answers."""
+
+    def __init__(self, monkeypatch: Any, owner: Any, name: str) -> None:
+        self.loop_thread = threading.get_ident()
+        self.threads: list[int] = []
+        self.entered, self.release = threading.Event(), threading.Event()
+        real = getattr(owner, name)
+
+        def held(*args: Any) -> Any:
+            self.threads.append(threading.get_ident())
+            if threading.get_ident() != self.loop_thread:
+                self.entered.set()
+                self.release.wait(10)
+            return real(*args)
+
+        monkeypatch.setattr(owner, name, held)
+
+    @property
+    def on_loop_only(self) -> bool:
+        return self.threads == [self.loop_thread]
+
+    async def serve(self, app: HttpApp, request: Awaitable[tuple[int, Headers, bytes]], *,
+                    off_loop: bool) -> tuple[int, Headers, bytes]:
+        """Send ``request``; when it should run ``off_loop``, check that while it is held
+        there the API server answers /healthz and the request waits; then let it go."""
+        call = asyncio.ensure_future(request)
+        try:
+            if off_loop:
+                assert await asyncio.to_thread(self.entered.wait, 10)  # held in the worker
+                code, _, body = await asgi_request(app, "GET", "/healthz")
+                assert (code, body) == (200, b"ok")
+                assert not call.done()
+        finally:
+            self.release.set()
+        return await call
 
 
 FACES = ["front", "asgi"]

@@ -7,14 +7,12 @@ so /healthz keeps answering while hostile bodies are decoded (issue 12)."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from typing import Any
 
 import orjson
 import pytest
 from apiharness import PODS, Api, make_api, pod, rejected
-from faces import asgi_request
+from faces import Held, asgi_request
 
 from jetkube import schemas
 from jetkube.services.apiserver import decode
@@ -207,24 +205,11 @@ async def test_healthz_answers_while_a_big_body_is_being_decoded(
     """Held in the middle of decoding a big YAML body, the API server still answers
     /healthz: the decode runs in a worker thread, not on the event loop."""
     app = HttpApp(api.front)
-    entered, release = threading.Event(), threading.Event()
-    real = decode.decode
-
-    def held(body: bytes, fmt: Any) -> Any:
-        entered.set()
-        release.wait(10)
-        return real(body, fmt)
-
-    monkeypatch.setattr(decode, "decode", held)
+    held = Held(monkeypatch, decode, "decode")
     body = _configmap_yaml("data:\n" + "".join(f"  k{i}: v\n" for i in range(2000)))
-    post = asyncio.create_task(_asgi(app, "POST", CMS, body, {"content-type": YAML}))
-    try:
-        assert await asyncio.to_thread(entered.wait, 10)  # the decode has begun and holds
-        assert await _asgi(app, "GET", "/healthz") == (200, b"ok")
-        assert not post.done()
-    finally:
-        release.set()
-    code, out = await post
+    code, _, out = await held.serve(
+        app, asgi_request(app, "POST", CMS, body, [(b"content-type", YAML.encode())]),
+        off_loop=True)
     assert code == 201, out
 
 
@@ -235,32 +220,13 @@ async def test_a_big_object_is_checked_off_the_event_loop_and_a_small_one_on_it(
     server answers /healthz while it is held there; a small one is checked on the loop (a
     thread hop would cost it more than the check)."""
     app = HttpApp(api.front)
-    loop_thread = threading.get_ident()
-    threads: list[int] = []
-    entered, release = threading.Event(), threading.Event()
-    real = schemas.load_object
-
-    def held(rt: Any, obj: Any) -> Any:
-        threads.append(threading.get_ident())
-        if threading.get_ident() != loop_thread:
-            entered.set()
-            release.wait(10)
-        return real(rt, obj)
-
-    monkeypatch.setattr(schemas, "load_object", held)
+    held = Held(monkeypatch, schemas, "load_object")
     body = orjson.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"},
                          "data": {f"k{i:05d}": "v" * 20 for i in range(keys)}})
-    post = asyncio.create_task(_asgi(app, "POST", CMS, body))
-    try:
-        if keys > 1000:
-            assert await asyncio.to_thread(entered.wait, 10)  # the check has begun and holds
-            assert await _asgi(app, "GET", "/healthz") == (200, b"ok")
-            assert not post.done()
-    finally:
-        release.set()
-    code, out = await post
+    code, _, out = await held.serve(app, asgi_request(app, "POST", CMS, body),
+                                    off_loop=keys > 1000)
     assert code == 201, out
-    assert (threads == [loop_thread]) == (keys <= 1000), threads
+    assert held.on_loop_only == (keys <= 1000), held.threads
 
 
 def test_json_is_decoded_without_recursion_for_any_depth() -> None:

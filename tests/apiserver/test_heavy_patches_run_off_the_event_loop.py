@@ -6,14 +6,12 @@ thread, so the API server answers /healthz while one is held there."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from typing import Any
 
 import orjson
 import pytest
 from apiharness import Api, make_api
-from faces import asgi_request
+from faces import Held, asgi_request
 
 from jetkube.services.apiserver import handlers
 from jetkube.services.apiserver.http import HttpApp
@@ -59,29 +57,9 @@ async def test_a_heavy_patch_is_applied_in_the_worker_thread_while_healthz_answe
         api: Api, monkeypatch: pytest.MonkeyPatch, ctype: str, patch: Any,
         off_loop: bool) -> None:
     app = HttpApp(api.front)
-    loop_thread = threading.get_ident()
-    threads: list[int] = []
-    entered, release = threading.Event(), threading.Event()
-    real = handlers.apply_patch
-
-    def held(*args: Any) -> Any:
-        threads.append(threading.get_ident())
-        if threading.get_ident() != loop_thread:
-            entered.set()
-            release.wait(10)
-        return real(*args)
-
-    monkeypatch.setattr(handlers, "apply_patch", held)
-    call = asyncio.create_task(asgi_request(app, "PATCH", f"{CMS}/target", orjson.dumps(patch),
-                                            [(b"content-type", ctype.encode())]))
-    try:
-        if off_loop:
-            assert await asyncio.to_thread(entered.wait, 10)  # held in the worker
-            code, _, body = await asgi_request(app, "GET", "/healthz")
-            assert (code, body) == (200, b"ok")
-            assert not call.done()
-    finally:
-        release.set()
-    code, _, body = await call
+    held = Held(monkeypatch, handlers, "apply_patch")
+    code, _, body = await held.serve(
+        app, asgi_request(app, "PATCH", f"{CMS}/target", orjson.dumps(patch),
+                          [(b"content-type", ctype.encode())]), off_loop=off_loop)
     assert code == 200, body
-    assert (threads == [loop_thread]) == (not off_loop), threads
+    assert held.on_loop_only == (not off_loop), held.threads
