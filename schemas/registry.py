@@ -58,7 +58,8 @@ NAMESPACES = ResourceType("", "v1", "Namespace", "namespaces", "namespace", Fals
                           ("ns",), frozenset({"status", "finalize"}))
 NODES = ResourceType("", "v1", "Node", "nodes", "node", False, Node, ("no",), _STATUS)
 PODS = ResourceType("", "v1", "Pod", "pods", "pod", True, Pod, ("po",),
-                    frozenset({"status", "binding", "log", "exec"}), _ALL)
+                    frozenset({"status", "binding", "eviction", "log", "exec", "attach",
+                               "portforward"}), _ALL)
 SERVICES = ResourceType("", "v1", "Service", "services", "service", True, Service, ("svc",),
                         _STATUS, _ALL)
 ENDPOINTS = ResourceType("", "v1", "Endpoints", "endpoints", "endpoints", True, Endpoints,

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from jetkube.services.kubelet.runtime import ContainerInfo, PodRef, RuntimeError_
+from jetkube.services.kubelet.runtimes.sim_session import SimSession
 
 NODE = "node-a.example"
 
@@ -31,6 +32,7 @@ class FakeRuntime:
         self.ended: set[str] = set()
         self.open_streams = 0
         self.log_calls: list[dict[str, Any]] = []
+        self.sessions: list[tuple[str, list[str] | None, bool, bool, SimSession]] = []
 
     def add_container(self, cid: str, pod: str, name: str, attempt: int = 0,
                       state: str = "running") -> None:
@@ -87,6 +89,18 @@ class FakeRuntime:
         if command[0] == "exit":
             return int(command[1]), b"bye\n"
         return 0, (" ".join(command) + "\n").encode()
+
+
+    async def open_stream(self, cid: str, command: list[str] | None, *, stdin: bool,
+                          tty: bool) -> SimSession:
+        """The sim runtime's echo session; ``exit N`` sets its exit code."""
+        if cid not in self.infos:
+            raise RuntimeError_("NotFound", f"no container {cid}")
+        code = (int(command[1]) if command and command[0] == "exit" else
+                0 if command is not None else None)
+        session = SimSession(stdin=stdin, code=code)
+        self.sessions.append((cid, command, stdin, tty, session))
+        return session
 
 
 def find_running(rt: FakeRuntime) -> Any:

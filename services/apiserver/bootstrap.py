@@ -28,6 +28,11 @@ def _workloads(verbs: list[str]) -> list[dict[str, Any]]:
     ]
 
 
+def _evict_rules() -> list[dict[str, Any]]:
+    """Kubernetes' edit role (aggregated into admin) may evict pods, as kubectl drain does."""
+    return [{"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]}]
+
+
 # metrics-server's ClusterRole, whose rules Kubernetes aggregates into view, edit and admin
 # (the labels); nothing here aggregates, so those roles hold the rules themselves.
 METRICS_READER = "system:aggregated-metrics-reader"
@@ -53,10 +58,10 @@ def default_objects() -> list[tuple[str, str | None, dict[str, Any]]]:
     objs += [
         ("clusterroles", None, cluster_role("cluster-admin", [
             {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])),
-        ("clusterroles", None, cluster_role("admin", [*_workloads(READ + WRITE),
+        ("clusterroles", None, cluster_role("admin", [*_workloads(READ + WRITE), *_evict_rules(),
             {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings"],
              "verbs": READ + WRITE}, *_metrics_rules()])),
-        ("clusterroles", None, cluster_role("edit", [*_workloads(READ + WRITE),
+        ("clusterroles", None, cluster_role("edit", [*_workloads(READ + WRITE), *_evict_rules(),
                                                      *_metrics_rules()])),
         ("clusterroles", None, cluster_role("view", [*_workloads(READ), *_metrics_rules()])),
         ("clusterroles", None, _metrics_reader()),

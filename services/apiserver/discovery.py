@@ -80,11 +80,18 @@ def resource_list(group: str, version: str) -> dict[str, Any] | None:
             entry["categories"] = list(rt.categories)
         resources.append(entry)
         for sub in sorted(rt.subresources):
-            kind = {"scale": "Scale", "binding": "Binding"}.get(sub, rt.kind)
-            verbs = {"binding": ["create"], "log": ["get"], "exec": ["create", "get"]}.get(
-                sub, ["get", "patch", "update"])
-            resources.append({"name": f"{rt.plural}/{sub}", "singularName": "",
-                              "namespaced": rt.namespaced, "kind": kind, "verbs": verbs})
+            kind = {"scale": "Scale", "binding": "Binding", "eviction": "Eviction",
+                    "attach": "PodAttachOptions", "exec": "PodExecOptions",
+                    "portforward": "PodPortForwardOptions"}.get(sub, rt.kind)
+            verbs = {"binding": ["create"], "eviction": ["create"], "log": ["get"],
+                     "exec": ["create", "get"], "attach": ["create", "get"],
+                     "portforward": ["create", "get"]}.get(sub, ["get", "patch", "update"])
+            sub_entry: dict[str, Any] = {"name": f"{rt.plural}/{sub}", "singularName": "",
+                                         "namespaced": rt.namespaced, "kind": kind,
+                                         "verbs": verbs}
+            if sub == "eviction":  # kubectl drain looks for it with its group and version set
+                sub_entry.update(group="policy", version="v1")
+            resources.append(sub_entry)
     gv = f"{group}/{version}" if group else version
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
             "resources": resources}

@@ -24,13 +24,16 @@ from .inflight import InflightLimiter
 from .metrics import serve_metrics
 from .nodeauthorizer import Decision, NodeAuthorizer
 from .request import REQUEST_USER, ApiRequest, UserInfo, parse_path
-from .response import Response, StreamResponse, WatchResponse
+from .response import Response, StreamResponse, UpgradeResponse, WatchResponse
 from .reviews import serve_review
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("jetkube.apiserver")
 
 _HEALTH = {"/healthz", "/livez", "/readyz"}
+
+UPGRADES = ("exec", "attach", "portforward")
+"""The subresources a WebSocket handshake may open (podstreams.py)."""
 
 UNAVAILABLE_RETRY_AFTER = 1
 """The ``Retry-After`` (seconds) of a 503 from a store without a leader or quorum: the
@@ -82,7 +85,8 @@ class Front:
         return False
 
     async def serve_http(self, method: str, path: str, query: dict[str, str], body: bytes,
-                         headers: dict[str, str]) -> Response | WatchResponse | StreamResponse:
+                         headers: dict[str, str]
+                         ) -> Response | WatchResponse | StreamResponse | UpgradeResponse:
         req = parse_path(method, path, query)
         if req is None:
             if method != "GET":
@@ -104,10 +108,20 @@ class Front:
         req.accept = headers.get("accept", "")  # negotiated after authorization (handlers)
         req.trace_headers = {k: v for k, v in headers.items()
                              if k in ("traceparent", "tracestate")}
+        req.upgrade = headers.get("upgrade", "").lower()
+        if req.upgrade == "websocket":
+            req.subprotocols = tuple(p.strip() for p in
+                                     headers.get("sec-websocket-protocol", "").split(",")
+                                     if p.strip())
+            if req.subresource not in UPGRADES:
+                self.authn.authenticate(headers.get("authorization"))
+                raise apierrors.bad_request(
+                    f"WebSocket upgrades are served for pods/{', pods/'.join(UPGRADES)} only")
         return await self.serve(req, headers.get("authorization"))
 
     async def serve(self, req: ApiRequest, authorization: str | None, *,
-                    user: UserInfo | None = None) -> Response | WatchResponse | StreamResponse:
+                    user: UserInfo | None = None
+                    ) -> Response | WatchResponse | StreamResponse | UpgradeResponse:
         """Serve one request of either face: ``authorization`` (a bearer token, HTTP) is
         authenticated, unless the face already knows the ``user`` (NATS: the sender's
         identity, vouched for by nats-server)."""

@@ -36,7 +36,7 @@ from .filters import build_filter
 from .objects import meta, stored_bytes, with_revision
 from .patch import APPLY, apply_patch, heavy_patch
 from .request import ApiRequest, check_created
-from .response import Response, StreamResponse, WatchResponse
+from .response import Response, StreamResponse, UpgradeResponse, WatchResponse
 from .rest import SubresourceTable, delete_options_body, read_body, read_patch
 from .watchcache import Cached, CacheWatcher, WatchCache
 
@@ -90,14 +90,16 @@ class Handlers:
         self.admission = admission
         self.subresources = subresources
 
-    async def handle(self, req: ApiRequest) -> Response | WatchResponse | StreamResponse:
+    async def handle(self, req: ApiRequest
+                     ) -> Response | WatchResponse | StreamResponse | UpgradeResponse:
         req.table = tables.negotiate_request(  # JSON, or a Table (406 otherwise)
             req.verb, req.subresource, req.accept, req.params.include_object)
         # ?dryRun=All: every check, no write (dryrun.py); the field manager (managedfields.py)
         with dryrun.serving(req), managedfields.serving(req):
             return await self._serve(req)
 
-    async def _serve(self, req: ApiRequest) -> Response | WatchResponse | StreamResponse:
+    async def _serve(self, req: ApiRequest
+                     ) -> Response | WatchResponse | StreamResponse | UpgradeResponse:
         serve_subresource = self.subresources.get(req.subresource) if req.subresource else None
         if serve_subresource is not None:
             got = await serve_subresource(self, req)

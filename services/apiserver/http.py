@@ -8,6 +8,7 @@ JSON lines written as events arrive.  Bodies over the limit are refused before t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,7 +19,9 @@ from .front import Front
 from .params import decode_query
 from .response import (
     WARNINGS,
+    Response,
     StreamResponse,
+    UpgradeResponse,
     WatchResponse,
     status_response,
     warning_values,
@@ -56,6 +59,9 @@ class HttpApp:
                 elif msg["type"] == "lifespan.shutdown":
                     await send({"type": "lifespan.shutdown.complete"})
                     return
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -70,6 +76,9 @@ class HttpApp:
         except Exception as err:
             log.exception("internal error serving %s %s", scope["method"], scope["path"])
             result = status_response(apierrors.internal(f"internal error: {type(err).__name__}"))
+        if isinstance(result, UpgradeResponse):  # an Upgrade over plain HTTP: not served
+            result = status_response(apierrors.bad_request(
+                "this stream needs a WebSocket handshake (Connection: Upgrade)"))
         if isinstance(result, WatchResponse):
             await self._stream(result, receive, send)
         elif isinstance(result, StreamResponse):
@@ -82,6 +91,39 @@ class HttpApp:
                                     *(((b"retry-after", str(result.retry_after).encode()),)
                                       if result.retry_after is not None else ())]})
             await send({"type": "http.response.body", "body": result.body})
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A WebSocket handshake (exec, attach, port-forward: podstreams.py): authorized
+        and checked like any request, then accepted with the negotiated subprotocol; a
+        refusal is the Status with its HTTP code, as kube-apiserver answers it."""
+        if (await receive())["type"] != "websocket.connect":
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers["upgrade"] = "websocket"
+        # the offers as the server parsed them (wsproto keeps them out of scope["headers"])
+        headers["sec-websocket-protocol"] = ", ".join(scope.get("subprotocols") or [])
+        WARNINGS.set([])
+        try:
+            query = decode_query(scope.get("query_string", b"").decode("utf-8", "replace"))
+            result = await self.front.serve_http("POST", _raw_path(scope), query, b"", headers)
+            if not isinstance(result, UpgradeResponse):
+                raise apierrors.bad_request("this request cannot be upgraded to a WebSocket")
+        except apierrors.ApiError as err:
+            await _refuse(scope, send, status_response(err))
+            return
+        except Exception as err:
+            log.exception("internal error serving a WebSocket on %s", scope["path"])
+            await _refuse(scope, send, status_response(
+                apierrors.internal(f"internal error: {type(err).__name__}")))
+            return
+        await send({"type": "websocket.accept", "subprotocol": result.subprotocol})
+        ws = AsgiWebSocket(receive, send)
+        try:
+            await result.session(ws)
+        except Exception:
+            log.exception("the WebSocket session on %s failed", scope["path"])
+        finally:
+            await ws.close(1000)
 
     async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:
         declared = headers.get("content-length")
@@ -144,3 +186,49 @@ class HttpApp:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except Exception:
             pass
+
+
+async def _refuse(scope: Scope, send: Send, result: Response) -> None:
+    """Answer a handshake with an HTTP error (ASGI's WebSocket denial response), or,
+    where the server cannot, close it (403)."""
+    if "websocket.http.response" in (scope.get("extensions") or {}):
+        await send({"type": "websocket.http.response.start", "status": result.code,
+                    "headers": [(b"content-type", result.content_type.encode()),
+                                (b"content-length", str(len(result.body)).encode())]})
+        await send({"type": "websocket.http.response.body", "body": result.body})
+    else:
+        await send({"type": "websocket.close", "code": 1008})
+
+
+class AsgiWebSocket:
+    """An accepted ASGI WebSocket as the sessions see it (response.WebSocketLike)."""
+
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self._receive = receive
+        self._send = send
+        self.closed = False
+
+    async def receive(self) -> bytes | None:
+        while not self.closed:
+            msg = await self._receive()
+            if msg["type"] == "websocket.disconnect":
+                self.closed = True
+                return None
+            if msg["type"] == "websocket.receive":
+                data = msg.get("bytes")
+                if data is None:
+                    data = str(msg.get("text") or "").encode()
+                return bytes(data)
+        return None
+
+    async def send(self, data: bytes) -> None:
+        if self.closed:
+            raise ConnectionError("the WebSocket is closed")
+        await self._send({"type": "websocket.send", "bytes": data})
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(Exception):
+            await self._send({"type": "websocket.close", "code": code, "reason": reason})

@@ -109,6 +109,14 @@ _EXEC_PARAMS = [
     _query("stderr", "Attach stderr.", _BOOL),
     _query("tty", "Allocate a terminal.", _BOOL),
 ]
+_CONNECT = {
+    "exec": ("run a command in a container of the pod", _EXEC_PARAMS),
+    "attach": ("attach to the main process of a container of the pod",
+               [p for p in _EXEC_PARAMS if p["name"] != "command"]),
+    "portforward": ("forward connections to ports of the pod",
+                    [_query("ports", "The pod ports to forward (the stream headers name them).",
+                            "array", items={"type": "integer"})]),
+}
 _UNAUTHORIZED = {"description": "Unauthorized"}
 
 
@@ -256,13 +264,14 @@ class _GroupVersion:
                                        _responses({"type": "string"}, types=("text/plain",)),
                                        gvk(rt.group, rt.version, rt.kind), _LOG_PARAMS), params)
             return
-        if sub == "exec":
+        if sub in _CONNECT:
+            what, query = _CONNECT[sub]
             for verb, method in (("get", "get"), ("create", "post")):
                 if verb in verbs:
                     self._add(path, method, _op(
                         "connect", f"connect{self.prefix}{method.title()}{name}", self.tag,
-                        "run a command in a container of the pod (a streaming upgrade)",
-                        _responses({"type": "string"}, types=("*/*",)), None, _EXEC_PARAMS),
+                        f"{what} (a streaming upgrade)",
+                        _responses({"type": "string"}, types=("*/*",)), None, query),
                         params)
             return
         body_rt = subresource_body(sub) or rt

@@ -40,6 +40,7 @@ from .rest import ResourceHandlers
 SUBJECT_PREFIX = "jetkube.kubelet"
 H_SEQ, H_END, H_EXIT, H_ERROR, H_CODE = (
     "Jetkube-Seq", "Jetkube-End", "Jetkube-Exit-Code", "Jetkube-Error", "Jetkube-Code")
+H_CHANNEL = "Jetkube-Channel"  # a session's stream (podstreams.py)
 DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
 MAX_LOG_BYTES = 64 * 1024 * 1024  # a non-follow answer is held whole; beyond: cut
 REPLY_TIMEOUT = 10.0
@@ -161,6 +162,12 @@ class NodeStream:
 
     async def chunks(self, idle_timeout: float = IDLE_TIMEOUT) -> AsyncIterator[bytes]:
         """The data, until the end message; raises ApiError if the node reports a failure."""
+        async for _, data in self.frames(idle_timeout):
+            yield data
+
+    async def frames(self, idle_timeout: float = IDLE_TIMEOUT) -> AsyncIterator[tuple[int, bytes]]:
+        """``(channel, data)`` (a session's ``Jetkube-Channel``; 1 when none), until the end
+        message; raises ApiError if the node reports a failure."""
         expected = 1
         try:
             while True:
@@ -184,7 +191,8 @@ class NodeStream:
                     if headers.get(H_EXIT) is not None:
                         self.exit_code = int(headers[H_EXIT])
                     return
-                yield msg.data
+                channel = headers.get(H_CHANNEL, "1")
+                yield (int(channel) if channel.isdigit() else 1), msg.data
                 async with self._progress:
                     self._consumed = expected - 1
                     self._progress.notify_all()

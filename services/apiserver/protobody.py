@@ -79,6 +79,7 @@ KINDS: dict[tuple[str, str], str] = {
     **{("rbac.authorization.k8s.io/v1", k): f"rbac.{k}" for k in (
         "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")},
     ("autoscaling/v1", "Scale"): "autoscaling.Scale",
+    **{(v, "Eviction"): "policy.Eviction" for v in ("policy/v1", "policy/v1beta1")},
     **{("authorization.k8s.io/v1", k): f"authorization.{k}" for k in (
         "SelfSubjectAccessReview", "SelfSubjectRulesReview")},
     ("authentication.k8s.io/v1", "SelfSubjectReview"): "authentication.SelfSubjectReview",
@@ -156,7 +157,7 @@ def tables() -> dict[str, dict[int, Field]]:
             (protodefs_meta.PACKAGE, protodefs_meta.MESSAGES),
             ("apps", protodefs_groups.APPS), ("batch", protodefs_groups.BATCH),
             ("rbac", protodefs_groups.RBAC), ("coordination", protodefs_groups.COORDINATION),
-            ("autoscaling", protodefs_groups.AUTOSCALING),
+            ("autoscaling", protodefs_groups.AUTOSCALING), ("policy", protodefs_groups.POLICY),
             ("authorization", protodefs_groups.AUTHORIZATION),
             ("authentication", protodefs_groups.AUTHENTICATION)):
         out.update(_parse(package, messages))

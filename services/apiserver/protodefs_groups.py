@@ -1,5 +1,6 @@
 """Protobuf field tables of the served groups besides core: apps/v1, batch/v1,
-rbac.authorization.k8s.io/v1, coordination.k8s.io/v1, autoscaling/v1 (``Scale``), and the
+rbac.authorization.k8s.io/v1, coordination.k8s.io/v1, autoscaling/v1 (``Scale``), policy/v1
+(``Eviction``, the body of ``pods/eviction``; policy/v1beta1's is the same message), and the
 self-reviews of authorization.k8s.io/v1 and authentication.k8s.io/v1 (what ``kubectl auth
 can-i`` and ``whoami`` send; the alpha selector attributes and ``UserInfo.extra`` are left
 out, so they are skipped with a warning).
@@ -11,7 +12,7 @@ Plain data in the format of protodefs_core.py, transcribed from the Go types of
 from __future__ import annotations
 
 __all__ = ["APPS", "AUTHENTICATION", "AUTHORIZATION", "AUTOSCALING", "BATCH", "COORDINATION",
-           "RBAC"]
+           "POLICY", "RBAC"]
 
 APPS: dict[str, str] = {
     "Deployment": (
@@ -106,6 +107,10 @@ AUTOSCALING: dict[str, str] = {
     "Scale": "1 metadata meta.ObjectMeta; 2 spec ScaleSpec; 3 status ScaleStatus",
     "ScaleSpec": "1 replicas int32",
     "ScaleStatus": "1 replicas int32; 2 selector string",
+}
+
+POLICY: dict[str, str] = {
+    "Eviction": "1 metadata meta.ObjectMeta; 2 deleteOptions *meta.DeleteOptions",
 }
 
 AUTHORIZATION: dict[str, str] = {

@@ -54,6 +54,12 @@ class ApiRequest:
     (tables.py) once the request is authorized, as kube-apiserver's handlers do."""
     table: TableForm | None = None
     """A Table was negotiated (get, list, watch): the answer is a meta.k8s.io Table."""
+    upgrade: str = ""
+    """The ``Upgrade`` the client asked for: ``websocket`` (a WebSocket handshake, which
+    the HTTP face authorizes as ``create``, as kube-apiserver does for exec, attach and
+    port-forward), ``spdy/3.1`` (not served), or empty."""
+    subprotocols: tuple[str, ...] = ()
+    """A WebSocket handshake's ``Sec-WebSocket-Protocol`` offers, in the client's order."""
 
     @property
     def resource_path(self) -> str:

@@ -3,9 +3,10 @@ warnings a request collects on the way (Kubernetes' ``Warning`` response headers
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Protocol
 
 import orjson
 
@@ -55,6 +56,27 @@ class StreamResponse:
 
     chunks: AsyncIterator[bytes]
     content_type: str = "text/plain"
+
+
+@dataclass
+class UpgradeResponse:
+    """A WebSocket handshake accepted with ``subprotocol``: the face completes it and runs
+    ``session`` over the connection (podstreams.py) until either side ends."""
+
+    subprotocol: str
+    session: Callable[[WebSocketLike], Awaitable[None]]
+
+
+class WebSocketLike(Protocol):
+    """What a session needs of an accepted WebSocket (the HTTP face supplies it)."""
+
+    async def receive(self) -> bytes | None:
+        """The next binary (or text, as UTF-8) message; None once the client closed."""
+        ...
+
+    async def send(self, data: bytes) -> None: ...
+
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
 
 
 WARNINGS: ContextVar[list[str] | None] = ContextVar("jetkube_warnings", default=None)

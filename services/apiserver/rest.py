@@ -29,7 +29,7 @@ from .decode import MAX_BODY as MAX_BODY  # 1.5 MiB, as etcd's request limit
 from .patch import JSON_PATCH, object_causes, patch_type
 from .protobody import DELETE_OPTIONS, Target
 from .request import ApiRequest
-from .response import Response, StreamResponse, warn
+from .response import Response, StreamResponse, UpgradeResponse, warn
 
 _SAID = 20
 """Duplicate fields a Status or the warnings name at most (the rest are counted)."""
@@ -162,5 +162,5 @@ class ResourceHandlers(Protocol):
 
 
 SubresourceHandler = Callable[[ResourceHandlers, ApiRequest],
-                              Awaitable[Response | StreamResponse]]
+                              Awaitable[Response | StreamResponse | UpgradeResponse]]
 SubresourceTable = Mapping[str, SubresourceHandler]  # subresource name -> its handler

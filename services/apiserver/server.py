@@ -40,6 +40,9 @@ from .watchcache import WatchCache
 
 log = logging.getLogger(__name__)
 
+MAX_WS_MESSAGE = 4 * 1024 * 1024
+"""The largest WebSocket message a stream client may send (kubectl sends at most 32 KiB)."""
+
 
 @dataclass
 class ServerConfig:
@@ -175,6 +178,7 @@ class ApiServer:
         tls = cfg.tls_cert_file is not None
         server = uvicorn.Server(uvicorn.Config(
             app, host=cfg.bind, port=cfg.port, loop="none", http="httptools", lifespan="off",
+            ws="wsproto", ws_per_message_deflate=False, ws_max_size=MAX_WS_MESSAGE,
             log_level="warning", access_log=False, timeout_keep_alive=30,
             ssl_certfile=str(cfg.tls_cert_file) if tls else None,
             ssl_keyfile=str(cfg.tls_key_file) if tls else None))

@@ -1,9 +1,9 @@
-"""Subresources: status, scale, binding, namespace finalize, pods/log and pods/exec.
+"""Subresources: status, scale, binding, namespace finalize, pods/log, exec and attach.
 
 status and finalize change one part of an object; scale reads and writes
 ``spec.replicas`` as an autoscaling/v1 Scale; binding assigns a pod to a node
 exactly once (a second bind is a 409 Conflict); log and exec are forwarded to
-the pod's node agent (podproxy.py).
+the pod's node agent (podproxy.py), exec and attach streams too (podstreams.py).
 
 :func:`subresource_table` is the table of them (rest.py) that the server hands
 to the handlers; each is a function over the resource's verbs
@@ -25,11 +25,13 @@ from jetkube.schemas.registry import SCALE
 from jetkube.services.machinery.apimachinery import selector_from_label_selector
 
 from ..machinery.apimachinery import apierrors
+from .eviction import serve_eviction
 from .objects import deep_copy
 from .patch import apply_patch
-from .podproxy import pod_exec, pod_log
+from .podproxy import pod_log
+from .podstreams import pod_attach, pod_exec_any, pod_portforward
 from .request import ApiRequest
-from .response import Response, StreamResponse
+from .response import Response, StreamResponse, UpgradeResponse
 from .rest import ResourceHandlers, SubresourceHandler, read_body, read_patch
 
 
@@ -56,8 +58,11 @@ def subresource_table() -> dict[str, SubresourceHandler]:
         "finalize": serve_status,
         "scale": serve_scale,
         "binding": serve_binding,
+        "eviction": serve_eviction,  # eviction.py
         "log": _pods_only(pod_log),
-        "exec": _pods_only(pod_exec),
+        "exec": _pods_only(pod_exec_any),
+        "attach": _pods_only(pod_attach),
+        "portforward": _pods_only(pod_portforward),
     }
 
 
@@ -88,7 +93,8 @@ async def serve_binding(h: ResourceHandlers, req: ApiRequest) -> Response:
 
 
 def _pods_only(serve: SubresourceHandler) -> SubresourceHandler:
-    async def serve_pods(h: ResourceHandlers, req: ApiRequest) -> Response | StreamResponse:
+    async def serve_pods(h: ResourceHandlers, req: ApiRequest
+                         ) -> Response | StreamResponse | UpgradeResponse:
         if req.rt.plural != "pods":
             raise _not_supported(req)
         return await serve(h, req)

@@ -138,7 +138,7 @@ def negotiate(accept: str, *, table: bool, include_object: str = "") -> TableFor
     raise not_acceptable(table)
 
 
-STREAMED = frozenset({"log", "exec"})
+STREAMED = frozenset({"log", "exec", "attach", "portforward"})
 """Subresources answering a stream of their own, not an object: no Accept negotiation."""
 
 

@@ -41,72 +41,26 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from jetkube.services.machinery.apimachinery import APISERVER, encode_token, inbox_prefix
 from jetkube.services.machinery.runtime.telemetry import extract_context, tracer
 
 from .runtime import ContainerInfo, Runtime, RuntimeError_
+from .sessions import SessionServer
 from .stats import NodeStats
+from .streamwire import (
+    API_SERVER_INBOX,
+    CHUNK,
+    QUEUE,
+    Sender,
+    StreamEnded,
+    aclose,
+    node_subject,
+    reply,
+    setter,
+)
 
 log = logging.getLogger(__name__)
 
-SUBJECT_PREFIX = "jetkube.kubelet"
-API_SERVER_INBOX = f"{inbox_prefix(APISERVER)}."
-QUEUE = "kubelet"
-CHUNK = 64 * 1024
-WINDOW = 64
-H_SEQ, H_END, H_EXIT, H_ERROR, H_CODE = (
-    "Jetkube-Seq", "Jetkube-End", "Jetkube-Exit-Code", "Jetkube-Error", "Jetkube-Code")
-
 FindContainer = Callable[[str, str, str | None], str | None]
-
-
-def node_subject(node: str, what: str) -> str:
-    return f"{SUBJECT_PREFIX}.{encode_token(node)}.{what}"
-
-
-class StreamEnded(Exception):
-    """The requester went away, cancelled, or stopped acknowledging."""
-
-
-class _Sender:
-    """Publishes one stream's messages to an inbox with windowed acknowledgements."""
-
-    def __init__(self, nc: Any, inbox: str, ack_timeout: float) -> None:
-        self.nc = nc
-        self.inbox = inbox
-        self.ack_timeout = ack_timeout
-        self.seq = 0
-        self.acked = 0
-        self.cancelled = asyncio.Event()
-
-    async def send(self, data: bytes) -> None:
-        for i in range(0, len(data), CHUNK):
-            if self.cancelled.is_set():
-                raise StreamEnded("the requester cancelled")
-            self.seq += 1
-            await self.nc.publish(self.inbox, data[i:i + CHUNK], headers={H_SEQ: str(self.seq)})
-            if self.seq - self.acked >= WINDOW:
-                await self.ping()
-
-    async def ping(self) -> None:
-        try:
-            await self.nc.request(f"{self.inbox}.ping", str(self.seq).encode(),
-                                  timeout=self.ack_timeout)
-        except Exception as err:  # no responders / timeout: nobody reads any more
-            raise StreamEnded(f"the requester stopped answering ({type(err).__name__})") from None
-        self.acked = self.seq
-
-    async def end(self, *, exit_code: int | None = None, error: str | None = None,
-                  code: int = 500) -> None:
-        headers = {H_END: "1", H_SEQ: str(self.seq + 1)}
-        if exit_code is not None:
-            headers[H_EXIT] = str(exit_code)
-        if error is not None:
-            headers[H_ERROR] = error[:2000]
-            headers[H_CODE] = str(code)
-        with contextlib.suppress(Exception):
-            await self.nc.publish(self.inbox, b"", headers=headers)
-            await self.nc.flush(timeout=5)
 
 
 class NodeRequests:
@@ -115,7 +69,8 @@ class NodeRequests:
     def __init__(self, nc: Any, node: str, runtime: Runtime, find_container: FindContainer, *,
                  max_follow_seconds: float = 4 * 3600, ping_interval: float = 10.0,
                  ack_timeout: float = 60.0, max_exec_seconds: float = 3600.0,
-                 stats: NodeStats | None = None) -> None:
+                 stats: NodeStats | None = None, max_sessions_per_pod: int = 16,
+                 session_idle_timeout: float = 4 * 3600.0) -> None:
         self.nc = nc
         self.node = node
         self.runtime = runtime
@@ -125,12 +80,18 @@ class NodeRequests:
         self.ack_timeout = ack_timeout
         self.max_exec_seconds = max_exec_seconds
         self.stats = stats or NodeStats(runtime)
+        self.max_sessions_per_pod = max_sessions_per_pod
+        """Interactive sessions (exec, attach, port-forward) open at once per pod (sessions.py)."""
+        self.session_idle_timeout = session_idle_timeout
+        """A session with no input and no output this long ends (kubelet's
+        ``streamingConnectionIdleTimeout``)."""
+        self.sessions = SessionServer(self)
         self._subs: list[Any] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> NodeRequests:
         for what, handler in (("logs", self._logs), ("exec", self._exec),
-                              ("stats", self._stats)):
+                              ("session", self.sessions.session), ("stats", self._stats)):
             self._subs.append(await self.nc.subscribe(
                 node_subject(self.node, what), queue=QUEUE,
                 cb=self._spawner(handler, streams=what != "stats")))
@@ -153,7 +114,7 @@ class NodeRequests:
                 if streams and not str(req.get("inbox", "")).startswith(inboxes):
                     raise ValueError(f"the request needs an inbox under {inboxes}")
             except ValueError as err:
-                await _reply(msg, 400, "BadRequest", f"malformed request: {err}")
+                await reply(msg, 400, "BadRequest", f"malformed request: {err}")
                 return
             task = asyncio.get_running_loop().create_task(self._traced(handler, req, msg))
             self._tasks.add(task)
@@ -171,6 +132,10 @@ class NodeRequests:
                 await handler(req, msg)
             except Exception:
                 log.exception("serving %s failed", name)
+
+    def sessions_open(self) -> int:
+        """Interactive sessions (sessions.py) open now, over all pods."""
+        return sum(self.sessions.open.values())
 
     async def unsubscribe(self) -> None:
         """Stop answering and end every stream in flight."""
@@ -217,12 +182,12 @@ class NodeRequests:
                                        tail=int(tail) if tail is not None else None,
                                        timestamps=bool(req.get("timestamps")))
         except RuntimeError_ as err:
-            await _reply(msg, 404 if err.reason == "NotFound" else 400, err.reason, err.message)
+            await reply(msg, 404 if err.reason == "NotFound" else 400, err.reason, err.message)
             return
-        sender = _Sender(self.nc, req["inbox"], self.ack_timeout)
+        sender = Sender(self.nc, req["inbox"], self.ack_timeout)
         cancel_sub = await self.nc.subscribe(f"{req['inbox']}.cancel",
-                                             cb=_setter(sender.cancelled))
-        await _reply(msg, 200, "", "")
+                                             cb=setter(sender.cancelled))
+        await reply(msg, 200, "", "")
         try:
             await self._pump(stream, sender, bool(req.get("follow")), req.get("limitBytes"))
         except StreamEnded as err:
@@ -238,11 +203,11 @@ class NodeRequests:
         else:
             await sender.end()
         finally:
-            await _aclose(stream)
+            await aclose(stream)
             with contextlib.suppress(Exception):
                 await cancel_sub.unsubscribe()
 
-    async def _pump(self, stream: AsyncIterator[bytes], sender: _Sender, follow: bool,
+    async def _pump(self, stream: AsyncIterator[bytes], sender: Sender, follow: bool,
                     limit: Any) -> None:
         left = int(limit) if isinstance(limit, int) and limit > 0 else None
         buf = bytearray()
@@ -259,12 +224,12 @@ class NodeRequests:
                 if left is not None and left <= 0:
                     break
         finally:
-            await _aclose(chunks)
+            await aclose(chunks)
         if buf:
             await sender.send(bytes(buf))
 
     async def _follow(self, stream: AsyncIterator[bytes],
-                      sender: _Sender) -> AsyncIterator[bytes]:
+                      sender: Sender) -> AsyncIterator[bytes]:
         """The stream's chunks; pings while it is idle; ends on cancel or the time limit."""
         deadline = time.monotonic() + self.max_follow_seconds
         it = stream.__aiter__()
@@ -303,18 +268,18 @@ class NodeRequests:
         command = req.get("command")
         if not isinstance(command, list) or not command or not all(
                 isinstance(c, str) for c in command):
-            await _reply(msg, 400, "BadRequest",
+            await reply(msg, 400, "BadRequest",
                          "you must specify at least one command for the container")
             return
         try:
             cid = await self._container({**req, "previous": False})
         except RuntimeError_ as err:
-            await _reply(msg, 400, err.reason, err.message)
+            await reply(msg, 400, err.reason, err.message)
             return
         limit = min(float(req.get("timeoutSeconds") or self.max_exec_seconds),
                     self.max_exec_seconds)
-        sender = _Sender(self.nc, req["inbox"], self.ack_timeout)
-        await _reply(msg, 200, "", "")
+        sender = Sender(self.nc, req["inbox"], self.ack_timeout)
+        await reply(msg, 200, "", "")
         try:
             code, output = await self.runtime.exec(cid, [str(c) for c in command], limit_s=limit)
         except TimeoutError:
@@ -339,37 +304,16 @@ class NodeRequests:
         pods = req.get("pods")
         if pods is not None and not (isinstance(pods, list)
                                      and all(isinstance(p, str) for p in pods)):
-            await _reply(msg, 400, "BadRequest", "pods must be a list of namespace/name")
+            await reply(msg, 400, "BadRequest", "pods must be a list of namespace/name")
             return
         try:
             body = await self.stats.answer(req)
         except Exception as err:
             log.exception("stats of node %s failed", self.node)
-            await _reply(msg, 500, "InternalError", f"reading usage failed: {err}")
+            await reply(msg, 500, "InternalError", f"reading usage failed: {err}")
             return
         with contextlib.suppress(Exception):
             await msg.respond(json.dumps(body).encode())
-
-
-def _setter(event: asyncio.Event) -> Any:
-    async def cb(_msg: Any) -> None:
-        event.set()
-    return cb
-
-
-async def _aclose(stream: Any) -> None:
-    closer = getattr(stream, "aclose", None)
-    if closer is not None:
-        with contextlib.suppress(Exception):
-            await closer()
-
-
-async def _reply(msg: Any, code: int, reason: str, message: str) -> None:
-    body: dict[str, Any] = {"code": code}
-    if code >= 400:
-        body.update(reason=reason, message=message)
-    with contextlib.suppress(Exception):
-        await msg.respond(json.dumps(body).encode())
 
 
 async def serve_node_requests(nc: Any, node: str, runtime: Runtime,

@@ -133,6 +133,37 @@ class ContainerStats:
 
 ExitHandler = Callable[[ContainerInfo], Awaitable[None] | None]
 
+STDOUT, STDERR = 1, 2
+"""The output channels of a :class:`StreamSession` (Kubernetes' stream ids)."""
+
+
+class StreamSession(Protocol):
+    """One interactive exec or attach (CRI's Exec/Attach streams): stdin in, output out.
+
+    ``output()`` yields ``(STDOUT|STDERR, bytes)`` until the process's output ends (with a
+    tty everything is STDOUT); ``exit_code()`` is then the process's code (attach: the
+    container's, or None while it still runs)."""
+
+    def output(self) -> AsyncIterator[tuple[int, bytes]]: ...
+
+    async def write(self, data: bytes) -> None:
+        """Write to the process's stdin (waits while the runtime's buffer is full)."""
+        ...
+
+    async def close_stdin(self) -> None:
+        """End of input (the client closed stdin): the process reads EOF."""
+        ...
+
+    async def resize(self, width: int, height: int) -> None:
+        """The client's terminal changed size (tty only)."""
+        ...
+
+    async def exit_code(self) -> int | None: ...
+
+    async def close(self) -> None:
+        """Detach and release everything (the process itself is the runtime's)."""
+        ...
+
 
 class Runtime(Protocol):
     name: str  # "docker" | "sim"
@@ -178,6 +209,13 @@ class Runtime(Protocol):
     async def exec(self, container_id: str, command: list[str],
                    limit_s: float | None = None) -> tuple[int, bytes]:
         """Run a command in a container: exit code and combined output."""
+        ...
+
+    async def open_stream(self, container_id: str, command: list[str] | None, *,
+                          stdin: bool, tty: bool) -> StreamSession:
+        """An interactive session: run ``command`` in the container (exec), or attach to
+        its main process when ``command`` is None (attach; ``tty`` is then the
+        container's own)."""
         ...
 
     def logs(self, container_id: str, *, follow: bool = False, tail: int | None = None,

@@ -140,7 +140,10 @@ def test_every_operation_names_its_action_and_a_kind_with_a_component(
                   for g in s.get("x-kubernetes-group-version-kind", [])}
         for path, item in doc["paths"].items():
             for method, op in item.items():
-                if method == "parameters" or path.endswith("/{name}/exec") or path.endswith("/"):
+                if method == "parameters" or path.endswith("/"):
+                    continue
+                if path.endswith(("/{name}/exec", "/{name}/attach", "/{name}/portforward")):
+                    assert op["x-kubernetes-action"] == "connect", (path, method)
                     continue
                 assert op["x-kubernetes-action"] in actions[method], (path, method)
                 g = op["x-kubernetes-group-version-kind"]

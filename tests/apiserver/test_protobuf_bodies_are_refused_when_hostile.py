@@ -46,9 +46,9 @@ async def test_a_malformed_body_is_400(api: AsgiApi, raw: bytes, text: str) -> N
 
 
 async def test_a_kind_with_no_table_is_415_naming_it(api: AsgiApi) -> None:
-    await rejected(api, "POST", PODS, body("policy/v1", "Eviction", m(1, s(1, "p"))), 415,
-                   reason="UnsupportedMediaType", text='"policy/v1, Kind=Eviction"',
-                   content_type=PROTOBUF)
+    await rejected(api, "POST", PODS, body("policy/v1", "PodDisruptionBudget", m(1, s(1, "p"))),
+                   415, reason="UnsupportedMediaType",
+                   text='"policy/v1, Kind=PodDisruptionBudget"', content_type=PROTOBUF)
 
 
 async def test_a_volume_source_with_no_table_is_415_naming_it(api: AsgiApi) -> None:

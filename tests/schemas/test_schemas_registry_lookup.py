@@ -36,7 +36,8 @@ def test_api_version_and_scope() -> None:
     pods = by_plural("", "pods")
     assert pods is not None and pods.api_version == "v1" and pods.namespaced
     assert pods.model is Pod and pods.list_kind == "PodList"
-    assert pods.subresources == {"status", "binding", "log", "exec"}
+    assert pods.subresources == {"status", "binding", "eviction", "log", "exec", "attach",
+                                 "portforward"}
     d = by_kind("apps/v1", "Deployment")
     assert d is not None and d.api_version == "apps/v1" and d.model is Deployment
     assert d.subresources == {"status", "scale"} and d.group_resource == "deployments.apps"

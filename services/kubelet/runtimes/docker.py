@@ -67,6 +67,7 @@ from .docker_network import (
     remove_resolv_conf,
     write_resolv_conf,
 )
+from .docker_session import DockerSession, open_session
 from .docker_streams import stream_in_thread
 
 log = logging.getLogger(__name__)
@@ -391,6 +392,19 @@ class DockerRuntime:
                     await asyncio.sleep(0.01)
         except docker.errors.APIError as err:
             raise RuntimeError_("ExecError", _explain(err)) from None
+
+    async def open_stream(self, container_id: str, command: list[str] | None, *,
+                          stdin: bool, tty: bool) -> DockerSession:
+        """An interactive exec (``command``) or attach (None): docker_session.py."""
+        try:
+            return await open_session(self._api, self.api, container_id, command,
+                                      stdin=stdin, tty=tty)
+        except docker.errors.NotFound:
+            raise RuntimeError_("NotFound", f"no container {container_id}") from None
+        except docker.errors.APIError as err:
+            raise RuntimeError_("ExecError", _explain(err)) from None
+        except OSError as err:
+            raise RuntimeError_("StreamError", f"the docker daemon's socket: {err}") from None
 
     async def logs(self, container_id: str, *, follow: bool = False, tail: int | None = None,
                    timestamps: bool = False) -> AsyncIterator[bytes]:

@@ -12,7 +12,9 @@ annotations (a ``.<container>`` suffix narrows one to a container)::
                                       longer than the grace period: SIGKILL, exit 137
     jetkube.io/sim-probe-fail         probes that fail: ``liveness,readiness`` or
                                       ``<c>/startup`` items (default: every probe passes)
-    jetkube.io/sim-exec-exit-code     exit code of exec (probes excluded; default 0)
+    jetkube.io/sim-exec-exit-code     exit code of exec (probes excluded; default 0); an
+                                      interactive exec or attach echoes stdin
+                                      (sim_session.py)
     jetkube.io/sim-cpu-usage[.<c>]    the CPU it uses, a quantity (default: half its
                                       request, else 2m)
     jetkube.io/sim-memory-usage[.<c>] its memory working set, a quantity (default: half
@@ -54,6 +56,7 @@ from ..runtime import (
     Sandbox,
     SandboxSpec,
 )
+from .sim_session import SimSession
 
 log = logging.getLogger(__name__)
 
@@ -325,6 +328,15 @@ class SimRuntime:
             raise RuntimeError_("NotFound", f"container {container_id} is not running")
         code = int(_float(annotation(c.annotations, "exec-exit-code", c.info.name), 0))
         return code, b""
+
+    async def open_stream(self, container_id: str, command: list[str] | None, *,
+                          stdin: bool, tty: bool) -> SimSession:
+        """An echo session (sim_session.py): stdin comes back on stdout."""
+        c = self._containers.get(container_id)
+        if c is None or c.info.state != "running":
+            raise RuntimeError_("NotFound", f"container {container_id} is not running")
+        code = int(_float(annotation(c.annotations, "exec-exit-code", c.info.name), 0))
+        return SimSession(stdin=stdin, code=code if command is not None else None)
 
     async def logs(self, container_id: str, *, follow: bool = False, tail: int | None = None,
                    timestamps: bool = False) -> AsyncIterator[bytes]:

@@ -1,0 +1,201 @@
+"""The real kubectl's streams: exec (-i, -t), attach, cp both ways, run --rm -i, port-forward.
+
+kubectl 1.37 opens them with a WebSocket handshake offering v5.channel.k8s.io (port-forward:
+SPDY/3.1 tunnelled in WebSocket); the API server bridges each to a session on the pod's
+node agent over NATS (docs/architecture.md, Streams).  On the session's sim cluster a
+session echoes stdin, which pins the protocol (stdin, the stdin close, the exit code); on
+a Docker node the same commands run real processes in real containers: a shell on a
+terminal (driven through a pty, so kubectl sees a real tty and sends its size), files
+copied in and out with tar, a pod run with --rm, and a TCP port forwarded.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import select
+import struct
+import subprocess
+import termios
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cluster_e2e import Cluster, running_cluster
+from docker_e2e import IMAGE, DockerCluster, docker_cluster, running
+from polling import wait_until
+from test_e2e_kubectl_drives_the_cluster import kubectl, kubectl_bin
+
+from jetkube.services.machinery.store import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A cluster of its own with one sim node agent."""
+    with running_cluster(tmp_path_factory.mktemp("e2e-streams") / "jetkube", nodes=1,
+                         runtime="sim") as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def echo_pod(cluster: Cluster) -> str:
+    """A Running sim pod whose exec exits 3 (``jetkube.io/sim-exec-exit-code``)."""
+    cluster.kctl("apply", "-f", "-", input=json.dumps({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "stream-echo",
+                     "annotations": {"jetkube.io/sim-exec-exit-code": "3"}},
+        "spec": {"containers": [{"name": "main", "image": "busybox:1.36", "stdin": True}]}}))
+    wait_until(lambda: json.loads(cluster.kctl("get", "pod", "stream-echo", "-o", "json")
+                                  .stdout)["status"].get("phase") == "Running",
+               timeout=60, message="stream-echo Running")
+    return "stream-echo"
+
+
+def test_exec_i_sends_stdin_and_returns_the_exit_code(cluster: Cluster, echo_pod: str) -> None:
+    p = kubectl(cluster.kubeconfig, "exec", "-i", echo_pod, "--", "cat", check=False,
+                input="line one\nline two\n")
+    # the sim session echoes stdin until kubectl closes it (v5's close signal), then the
+    # process "exits" with the pod's code: kubectl exits with it
+    assert p.stdout == "line one\nline two\n"
+    assert p.returncode == 3, p.stderr
+    assert "command terminated with exit code 3" in p.stderr
+
+
+def test_attach_i_reaches_the_main_process(cluster: Cluster, echo_pod: str) -> None:
+    p = kubectl(cluster.kubeconfig, "attach", "-i", echo_pod, check=False, input="hello\n")
+    assert "hello\n" in p.stdout
+    assert p.returncode == 0, p.stderr
+
+
+# --- Docker ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerCluster]:
+    yield from docker_cluster(tmp_path_factory, ["node-a"])
+
+
+@pytest.fixture(scope="module")
+def shell(dc: DockerCluster) -> str:
+    dc.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "shell"}, "spec": {
+        "terminationGracePeriodSeconds": 1,
+        "containers": [{"name": "sh", "image": IMAGE, "imagePullPolicy": "Never",
+                        "command": ["sleep", "3600"]}]}})
+    wait_until(lambda: running(dc.pod_or_none("shell")), timeout=60, message="shell Running")
+    return "shell"
+
+
+def test_exec_separates_stdout_stderr_and_exit_code(dc: DockerCluster, shell: str) -> None:
+    p = kubectl(dc.kubeconfig, "exec", shell, "--", "sh", "-c",
+                "echo out; echo err >&2; exit 4", check=False)
+    assert (p.stdout, p.returncode) == ("out\n", 4)
+    assert "err\n" in p.stderr
+
+
+def test_exec_i_pipes_stdin_to_a_real_process(dc: DockerCluster, shell: str) -> None:
+    p = kubectl(dc.kubeconfig, "exec", "-i", shell, "--", "sh", "-c", "wc -c; read x || echo eof",
+                input="x" * 100_000)
+    assert p.stdout.split() == ["100000", "eof"]  # all of it arrived, and then EOF
+
+
+def test_exec_it_runs_a_shell_on_a_terminal_of_the_clients_size(dc: DockerCluster,
+                                                                 shell: str) -> None:
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
+    proc = subprocess.Popen([kubectl_bin(), "--kubeconfig", str(dc.kubeconfig), "exec", "-it",
+                             shell, "--", "sh"], stdin=slave, stdout=slave, stderr=slave,
+                            close_fds=True)
+    os.close(slave)
+    out = bytearray()
+
+    def read_until(marker: bytes, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while marker not in out and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: kubectl closed the terminal
+                    return
+                if not chunk:
+                    return
+                out.extend(chunk)
+
+    try:
+        read_until(b"# ", 30)  # the shell's prompt: it has a terminal
+        os.write(master, b"stty size; tty; echo $((6*7))xyz; exit 5\r")
+        read_until(b"42xyz", 30)
+        code = proc.wait(30)
+        read_until(b"\x00never", 1)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        os.close(master)
+    text = out.decode("utf-8", "replace")
+    assert "33 111" in text, text  # kubectl's terminal size reached the container's
+    assert "/dev/pts/" in text, text  # a real terminal in the container
+    assert "42xyz" in text, text
+    assert code == 5
+
+
+def test_kubectl_cp_copies_into_and_out_of_the_pod(dc: DockerCluster, shell: str,
+                                                   tmp_path: Path) -> None:
+    src = tmp_path / "in.bin"
+    src.write_bytes(os.urandom(300_000))
+    kubectl(dc.kubeconfig, "cp", str(src), f"{shell}:/tmp/copied.bin")
+    size = kubectl(dc.kubeconfig, "exec", shell, "--", "wc", "-c", "/tmp/copied.bin").stdout
+    assert size.split()[0] == "300000"
+    back = tmp_path / "back.bin"
+    kubectl(dc.kubeconfig, "cp", f"{shell}:/tmp/copied.bin", str(back))
+    assert back.read_bytes() == src.read_bytes()
+
+
+def test_kubectl_run_rm_i_talks_to_the_pod_then_deletes_it(dc: DockerCluster) -> None:
+    p = subprocess.run([kubectl_bin(), "--kubeconfig", str(dc.kubeconfig), "run", "once",
+                        "--rm", "-i", "--restart=Never", f"--image={IMAGE}",
+                        "--image-pull-policy=Never", "--command", "--", "sh", "-c",
+                        "read x; echo got:$x"],
+                       input="hello\n", capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "got:hello" in p.stdout
+    assert 'pod "once" deleted' in p.stdout + p.stderr
+    wait_until(lambda: dc.pod_or_none("once") is None, timeout=60, message="once deleted")
+
+
+def test_kubectl_port_forward_carries_requests_to_the_pods_port(dc: DockerCluster) -> None:
+    dc.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}, "spec": {
+        "terminationGracePeriodSeconds": 1,
+        "containers": [{"name": "httpd", "image": IMAGE, "imagePullPolicy": "Never",
+                        "command": ["sh", "-c", "mkdir -p /www && echo hello-from-pod > "
+                                    "/www/index.html && exec httpd -f -p 8080 -h /www"]}]}})
+    wait_until(lambda: running(dc.pod_or_none("web")), timeout=60, message="web Running")
+    local = free_port()
+    proc = subprocess.Popen([kubectl_bin(), "--kubeconfig", str(dc.kubeconfig), "port-forward",
+                             "pod/web", f"{local}:8080"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # kubectl says so once it listens
+        if not first:  # kubectl ended: say why
+            pytest.fail(f"kubectl port-forward ended: {proc.communicate(timeout=10)}")
+        assert f"Forwarding from 127.0.0.1:{local} -> 8080" in first, first
+        bodies = [wait_until(lambda: _get(f"http://127.0.0.1:{local}/index.html"),
+                             timeout=30, retry_on=OSError, message="an answer through it")
+                  for _ in range(3)]  # three connections, one after another, one tunnel
+        assert bodies == ["hello-from-pod\n"] * 3
+        assert proc.poll() is None  # still forwarding
+    finally:
+        proc.terminate()  # kubectl, started above
+        proc.wait(10)
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as r:  # 127.0.0.1 only (kubectl's listener)
+        return str(r.read().decode())
