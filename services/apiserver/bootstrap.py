@@ -1,16 +1,25 @@
 """What exists from the start: the system namespaces, default cluster roles
 bound as Kubernetes binds them, the components' roles (bootstrap_roles.py), and the
-``kubernetes`` Service in default."""
+``kubernetes`` Service in default.  Roles and bindings that exist already gain what their
+defaults gained since (:func:`reconcile`), so an older data dir's ``edit`` may evict."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from jetkube.schemas.registry import by_plural
+from jetkube.schemas.objects import Obj
+from jetkube.schemas.registry import ResourceType, by_plural
 
 from ..machinery.apimachinery import apierrors
-from .bootstrap_roles import READ, WRITE, cluster_binding, cluster_role, component_objects
+from .bootstrap_roles import (
+    AUTOUPDATE,
+    READ,
+    WRITE,
+    cluster_binding,
+    cluster_role,
+    component_objects,
+)
 from .handlers import Handlers
 
 log = logging.getLogger(__name__)
@@ -80,6 +89,34 @@ def default_objects() -> list[tuple[str, str | None, dict[str, Any]]]:
     return objs
 
 
+_RECONCILED = {"clusterroles": "rules", "roles": "rules", "clusterrolebindings": "subjects",
+               "rolebindings": "subjects"}
+
+
+async def reconcile(h: Handlers, rt: ResourceType, ns: str | None, want: Obj) -> bool:
+    """Add to an existing bootstrap role (binding) the rules (subjects) its default has
+    gained, as kube-apiserver's bootstrap policy reconciliation does (nothing is removed);
+    not when its ``autoupdate`` annotation is ``"false"``.  True if it was updated."""
+    key, name = _RECONCILED[rt.plural], want["metadata"]["name"]
+    for _ in range(3):  # another API server may be starting too: read again on a conflict
+        have = await h.get_object(rt, ns, name)
+        if (have["metadata"].get("annotations") or {}).get(AUTOUPDATE, "true") == "false":
+            return False
+        current = list(have.get(key) or [])
+        missing = [x for x in want.get(key) or [] if x not in current]
+        if not missing:
+            return False
+        try:
+            await h.update(rt, ns, name, {**have, key: current + missing})
+        except apierrors.ApiError as err:
+            if err.reason != "Conflict":
+                raise
+            continue
+        log.info("bootstrap %s %s gained %d %s", rt.kind, name, len(missing), key)
+        return True
+    return False
+
+
 async def ensure_defaults(h: Handlers, first_service_ip: str) -> None:
     for plural, ns, body in default_objects():
         rt = by_plural(body["apiVersion"].rpartition("/")[0], plural)
@@ -89,6 +126,8 @@ async def ensure_defaults(h: Handlers, first_service_ip: str) -> None:
         except apierrors.ApiError as err:
             if err.reason != "AlreadyExists":
                 raise
+            if plural in _RECONCILED:
+                await reconcile(h, rt, ns, body)
     svc = by_plural("", "services")
     assert svc is not None
     try:

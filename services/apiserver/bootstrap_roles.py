@@ -37,6 +37,20 @@ DNS_USER = "system:kube-dns"
 NODE_ROLE = "system:node"
 
 
+AUTOUPDATE = "rbac.authorization.kubernetes.io/autoupdate"
+"""Kubernetes' annotation on its bootstrap roles and bindings: ``"true"`` (as created here)
+lets every API server start add what the defaults gained since (bootstrap.py); an admin who
+sets ``"false"`` keeps the object as it is."""
+
+
+def _meta(name: str, namespace: str | None = None) -> Obj:
+    md: Obj = {"name": name, "labels": dict(BOOTSTRAP_LABELS),
+               "annotations": {AUTOUPDATE: "true"}}
+    if namespace is not None:
+        md["namespace"] = namespace
+    return md
+
+
 def rule(verbs: list[str], group: str, *resources: str,
          names: list[str] | None = None) -> Obj:
     r: Obj = {"apiGroups": [group], "resources": list(resources), "verbs": list(verbs)}
@@ -47,13 +61,12 @@ def rule(verbs: list[str], group: str, *resources: str,
 
 def cluster_role(name: str, rules: list[Obj]) -> Obj:
     return {"apiVersion": RBAC_API, "kind": "ClusterRole",
-            "metadata": {"name": name, "labels": dict(BOOTSTRAP_LABELS)}, "rules": rules}
+            "metadata": _meta(name), "rules": rules}
 
 
 def namespaced_role(name: str, namespace: str, rules: list[Obj]) -> Obj:
     return {"apiVersion": RBAC_API, "kind": "Role",
-            "metadata": {"name": name, "namespace": namespace, "labels": dict(BOOTSTRAP_LABELS)},
-            "rules": rules}
+            "metadata": _meta(name, namespace), "rules": rules}
 
 
 def _subjects(users: tuple[str, ...], groups: tuple[str, ...]) -> list[Obj]:
@@ -64,14 +77,14 @@ def _subjects(users: tuple[str, ...], groups: tuple[str, ...]) -> list[Obj]:
 def cluster_binding(name: str, users: tuple[str, ...] = (), groups: tuple[str, ...] = (),
                     role: str | None = None) -> Obj:
     return {"apiVersion": RBAC_API, "kind": "ClusterRoleBinding",
-            "metadata": {"name": name, "labels": dict(BOOTSTRAP_LABELS)},
+            "metadata": _meta(name),
             "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role or name},
             "subjects": _subjects(users, groups)}
 
 
 def namespaced_binding(name: str, namespace: str, users: tuple[str, ...]) -> Obj:
     return {"apiVersion": RBAC_API, "kind": "RoleBinding",
-            "metadata": {"name": name, "namespace": namespace, "labels": dict(BOOTSTRAP_LABELS)},
+            "metadata": _meta(name, namespace),
             "roleRef": {"apiGroup": RBAC_GROUP, "kind": "Role", "name": name},
             "subjects": _subjects(users, ())}
 
