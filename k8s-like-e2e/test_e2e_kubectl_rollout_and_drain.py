@@ -195,7 +195,10 @@ def history(cluster: Cluster, name: str) -> list[str]:
 # --- the cases -------------------------------------------------------------------------
 
 def test_create_scale_and_rollout_status(cluster: Cluster) -> None:
-    out = k(cluster, "create", "deployment", "kw-scale", "--image=busybox:1.36").stdout
+    # no replicas until the template tolerates the module's nodes' taint: a first revision's
+    # pod could otherwise land on a node another module left behind, and linger there
+    out = k(cluster, "create", "deployment", "kw-scale", "--image=busybox:1.36",
+            "--replicas=0").stdout
     assert out == "deployment.apps/kw-scale created\n"
     # onto the module's nodes (tolerate their taint): a second revision of the template
     k(cluster, "patch", "deployment", "kw-scale", "--type=strategic",

@@ -199,3 +199,26 @@ def test_kubectl_port_forward_carries_requests_to_the_pods_port(dc: DockerCluste
 def _get(url: str) -> str:
     with urllib.request.urlopen(url, timeout=10) as r:  # 127.0.0.1 only (kubectl's listener)
         return str(r.read().decode())
+
+
+def test_the_official_python_clients_stream_execs_over_v4(cluster: Cluster, echo_pod: str
+                                                          ) -> None:
+    from kubernetes import client, config
+    from kubernetes.stream import stream
+
+    api_client = config.new_client_from_config(config_file=str(cluster.kubeconfig))
+    try:
+        core = client.CoreV1Api(api_client)
+        resp = stream(core.connect_get_namespaced_pod_exec, echo_pod, "default",
+                      command=["cat"], stdin=True, stdout=True, stderr=True, tty=False,
+                      _preload_content=False)
+        resp.write_stdin("from python\n")
+        got = ""
+        deadline = time.monotonic() + 30
+        while "from python\n" not in got and time.monotonic() < deadline:
+            resp.update(timeout=1)
+            got += resp.read_stdout()
+        resp.close()  # v4 has no stdin close: leaving ends the session
+    finally:
+        api_client.close()
+    assert got == "from python\n"

@@ -291,3 +291,22 @@ async def test_factory_shares_one_informer_per_resource_and_handlers_enqueue_key
     late = factory.informer("services")  # started at once
     await asyncio.wait_for(late.wait_synced(), 1)
     await factory.stop()
+
+
+async def test_cached_objects_leave_managed_fields_behind() -> None:
+    """As client-go's TransformStripManagedFields in kube-scheduler and the controller-manager:
+    the bookkeeping of server-side apply is most of a pod's bytes and no component reads it."""
+    store = MemoryStore()
+    entry = {"manager": "kubectl", "operation": "Update", "apiVersion": "v1",
+             "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:nodeName": {}}}}
+    await store.create("pods.default.a", orjson.dumps(
+        {"metadata": {"name": "a", "namespace": "default", "managedFields": [entry]},
+         "spec": {"nodeName": "n1"}}))
+    assert b"managedFields" in (await store.get("pods.default.a")).value  # stored with them
+    inf: Informer[dict[str, Any]] = Informer(store, "pods.")
+    inf.start()
+    await asyncio.wait_for(inf.wait_synced(), 5)
+    cached = inf.get_by_name("default", "a")
+    assert cached is not None and "managedFields" not in cached["metadata"]
+    assert cached["spec"] == {"nodeName": "n1"}
+    await inf.stop()

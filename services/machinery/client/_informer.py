@@ -10,8 +10,11 @@ revision is not newer than the cached object's is ignored, so a resumed watch
 that overlaps what was seen repeats nothing.
 
 Cached objects are the stored JSON decoded (orjson) with
-``metadata.resourceVersion`` set to the revision as a string, optionally
-passed through a ``decode`` function to a typed object.  Treat them as
+``metadata.resourceVersion`` set to the revision as a string and without
+``metadata.managedFields`` (as kube-scheduler's and kube-controller-manager's
+informers drop them, client-go's ``TransformStripManagedFields``: no component reads
+them, the API server keeps the stored ones on a write that has none, and they are most of
+a pod's bytes), optionally passed through a ``decode`` function to a typed object.  Treat them as
 read-only: they are shared with every handler and every reader.
 
 Event handlers (``on_add(obj)``, ``on_update(old, new)``, ``on_delete(obj)``)
@@ -351,6 +354,7 @@ class Informer(Generic[T]):
             if not isinstance(md, dict):
                 md = raw["metadata"] = {}
             md["resourceVersion"] = str(revision)
+            md.pop("managedFields", None)
             return self.decode(raw) if self.decode is not None else cast(T, raw)
         except Exception:
             log.exception("informer %s: cannot decode %s@%d; skipped", self.name, key, revision)
