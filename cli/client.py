@@ -25,6 +25,7 @@ from jetkube.services.machinery.apimachinery.apierrors import (
     ApiError,
 )
 
+from .commandspan import command_traceparent
 from .errors import ConnectionRefused
 
 JSON = dict[str, Any]
@@ -68,8 +69,9 @@ class HttpApiClient:
         self.server = server.rstrip("/")
         headers = {"Accept": "application/json", "User-Agent": "kctl/jetkube",
                    # one trace per kctl command: the API server's spans (and, through the
-                   # object's trace annotation, the controllers' and scheduler's) join it
-                   "traceparent": new_traceparent()}
+                   # object's trace annotation, the controllers' and scheduler's) join it;
+                   # its root is the command's own span when one is exported (commandspan.py)
+                   "traceparent": command_traceparent() or new_traceparent()}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.Client(base_url=self.server, headers=headers, transport=transport,

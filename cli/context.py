@@ -1,7 +1,8 @@
 """What every kctl command works with: resolved config, API client, discovery.
 
 :class:`Ctx` is built once per invocation from the global flags and creates
-the client and the discovery cache lazily (``kctl config`` never connects).
+the client and the discovery cache lazily (``kctl config`` never connects, and
+``kctl version --client`` imports neither the HTTP client nor the kubeconfig reader).
 :func:`targets` parses the ``TYPE[,TYPE] [NAME...]`` / ``TYPE/NAME...``
 arguments shared by get, describe, delete, label and annotate.
 """
@@ -9,27 +10,34 @@ arguments shared by get, describe, delete, label and annotate.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import httpx
-
-from . import kubeconfig
-from .client import HttpApiClient
-from .discovery import Discovery, ResourceInfo
 from .errors import CliError
 
+if TYPE_CHECKING:  # imported when first used: commands that never connect skip httpx, yaml
+    import httpx
 
-@dataclass
+    from . import kubeconfig
+    from .client import HttpApiClient
+    from .discovery import Discovery, ResourceInfo
+
+
 class Ctx:
-    args: argparse.Namespace
-    transport: httpx.BaseTransport | None = None
-    _config: kubeconfig.ClientConfig | None = field(default=None, repr=False)
-    _client: HttpApiClient | None = field(default=None, repr=False)
-    _discovery: Discovery | None = field(default=None, repr=False)
+    """One invocation's flags, and its config, client and discovery once first used."""
+
+    def __init__(self, args: argparse.Namespace,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.args = args
+        self.transport = transport
+        self._config: kubeconfig.ClientConfig | None = None
+        self._client: HttpApiClient | None = None
+        self._discovery: Discovery | None = None
 
     @property
     def config(self) -> kubeconfig.ClientConfig:
         if self._config is None:
+            from . import kubeconfig
+
             a = self.args
             kc = kubeconfig.load(getattr(a, "kubeconfig", None))
             self._config = kubeconfig.resolve(
@@ -40,6 +48,8 @@ class Ctx:
     @property
     def client(self) -> HttpApiClient:
         if self._client is None:
+            from .client import HttpApiClient
+
             timeout = float(getattr(self.args, "request_timeout", None) or 30.0)
             self._client = HttpApiClient(self.config.server, self.config.token,
                                          transport=self.transport, timeout=timeout,
@@ -49,6 +59,8 @@ class Ctx:
     @property
     def discovery(self) -> Discovery:
         if self._discovery is None:
+            from .discovery import Discovery
+
             self._discovery = Discovery(self.client)
         return self._discovery
 
@@ -83,8 +95,9 @@ class Ctx:
             self._client.close()
 
 
-Target = tuple[ResourceInfo, list[str]]
-Named = tuple[ResourceInfo, str | None, str]  # (type, namespace, name)
+# (the type named as a string: discovery, a dataclass module, is imported when first used)
+Target = tuple["ResourceInfo", list[str]]
+Named = tuple["ResourceInfo", str | None, str]  # (type, namespace, name)
 
 NO_RESOURCES = ("You must provide one or more resources by argument or filename.\n"
                 "Example resource specifications include:\n   '-f rsrc.yaml'\n"

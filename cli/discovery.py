@@ -9,13 +9,14 @@ to a :class:`ResourceInfo`, which knows its REST paths.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jetkube.services.machinery.apimachinery.apierrors import ApiError
-
-from .client import HttpApiClient
 from .errors import CliError
+
+if TYPE_CHECKING:  # no HTTP client or API errors to import for ResourceInfo
+    from .client import HttpApiClient
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ class Discovery:
     def _gv_resources(self, group: str, version: str) -> list[ResourceInfo]:
         gv = f"{group}/{version}" if group else version
         if gv not in self._by_gv:
+            from jetkube.services.machinery.apimachinery.apierrors import ApiError
+
             path = f"/apis/{group}/{version}" if group else f"/api/{version}"
             try:
                 doc = self.client.get(path)
@@ -155,15 +158,19 @@ class Discovery:
                 return self._gv_resources(group, str(pref)) if pref else []
         return []
 
+    def _pools(self, group: str | None, version: str | None) -> Iterator[list[ResourceInfo]]:
+        """Where to look, in order, each fetched only if the one before has no match."""
+        if version is not None and group is not None:
+            yield self._gv_resources(group, version)
+        elif group is not None:
+            yield self._group_resources(group)
+        else:  # the core group first (one request), then everything
+            yield self._gv_resources("", "v1")
+            yield self.resources()
+
     def _match(self, res: str, *, group: str | None = None,
                version: str | None = None) -> ResourceInfo | None:
-        if version is not None and group is not None:
-            pools = [self._gv_resources(group, version)]
-        elif group is not None:
-            pools = [self._group_resources(group)]
-        else:  # the core group first (one request), then everything
-            pools = [self._gv_resources("", "v1"), self.resources()]
-        for pool in pools:
+        for pool in self._pools(group, version):
             for test in (lambda r: r.plural == res, lambda r: r.singular == res,
                          lambda r: res in r.short_names, lambda r: r.kind.lower() == res):
                 hits = [r for r in pool if test(r)]

@@ -7,7 +7,10 @@ message), client-side problems as ``error: message``.
 
 from __future__ import annotations
 
-from jetkube.services.machinery.apimachinery.apierrors import ApiError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where needed: the API errors' package brings the schemas
+    from jetkube.services.machinery.apimachinery.apierrors import ApiError
 
 
 class CliError(Exception):
@@ -33,9 +36,11 @@ def server_error_line(err: ApiError, context: str = "") -> str:
 
 
 def error_line(exc: BaseException) -> str:
-    if isinstance(exc, ApiError):
-        return server_error_line(exc)
     if isinstance(exc, CliError):
         return exc.message if exc.message.startswith(("error:", "The connection", "Unable")) \
             else f"error: {exc.message}"
+    from jetkube.services.machinery.apimachinery.apierrors import ApiError
+
+    if isinstance(exc, ApiError):
+        return server_error_line(exc)
     return f"error: {exc}"

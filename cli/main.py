@@ -10,37 +10,19 @@ never show a traceback (set ``KCTL_DEBUG=1`` to see one for a bug).
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-import traceback
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from jetkube.services.machinery.apimachinery.apierrors import ApiError
-
-from .commands import (
-    apply,
-    cluster,
-    config,
-    create,
-    delete,
-    describe,
-    exec,
-    expose,
-    get,
-    info,
-    label,
-    logs,
-    rollout,
-    scale,
-    store,
-    trace,
-)
+from .commands import COMMANDS
 from .console import echo_err
 from .context import Ctx
 from .errors import CliError, error_line
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def _globals(p: argparse.ArgumentParser, default: Any) -> None:
@@ -53,18 +35,58 @@ def _globals(p: argparse.ArgumentParser, default: Any) -> None:
                    help="seconds to wait for a single request")
 
 
-_COMMON = argparse.ArgumentParser(add_help=False)
-_globals(_COMMON, argparse.SUPPRESS)
+def _common() -> argparse.ArgumentParser:
+    """The global flags as a parent parser.  A new one per subcommand: a parser shares its
+    parents' actions, and a subcommand's own flag of the same name (``config set-context
+    --namespace``) takes that option string away from the action it conflicts with."""
+    common = argparse.ArgumentParser(add_help=False)
+    _globals(common, argparse.SUPPRESS)
+    return common
 
 
 class _SubParsers(argparse._SubParsersAction):  # type: ignore[type-arg]
-    """Gives every subcommand the global flags, so they work after the command too."""
+    """Gives every subcommand the global flags, so they work after the command too; and
+    registers commands lazily: :meth:`add_lazy` lists a command (for ``--help`` and the
+    choices) under a placeholder, and the module that defines it is imported, and its
+    ``register`` run, only when the command is chosen."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy: dict[str, str] = {}  # placeholder command -> module under .commands
+
+    def add_lazy(self, name: str, module: str, help: str) -> None:
+        super().add_parser(name, help=help, add_help=False)
+        self._lazy[name] = module
 
     def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        kwargs.setdefault("parents", [_COMMON])
+        kwargs.setdefault("parents", [_common()])
         kwargs.setdefault("conflict_handler", "resolve")
-        parser: argparse.ArgumentParser = super().add_parser(name, **kwargs)
+        if self._lazy.pop(name, None) is None:
+            parser: argparse.ArgumentParser = super().add_parser(name, **kwargs)
+            return parser
+        # the real parser replaces its placeholder, in its place; listed with the table's help
+        kwargs.pop("help", None)
+        parsers = self._name_parser_map  # argparse's choices: the same dict, kept in order
+        order = list(parsers)
+        del parsers[name]
+        parser = super().add_parser(name, **kwargs)
+        placed = {k: parsers[k] for k in [*order, *(k for k in parsers if k not in order)]}
+        parsers.clear()
+        parsers.update(placed)
         return parser
+
+    def load(self, name: str) -> None:
+        """Import the module of a listed command and register its commands."""
+        module = self._lazy.get(name)
+        if module is not None:
+            importlib.import_module(f"{__package__}.commands.{module}").register(self)
+            if name in self._lazy:
+                raise RuntimeError(f"jetkube.cli.commands.{module} does not register {name!r}")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        self.load(values[0])
+        super().__call__(parser, namespace, values, option_string)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,13 +96,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """kctl's parser; each command's own arguments are added when it is chosen."""
     p = _Parser(prog="kctl", description="kctl controls a jetkube cluster (a Kubernetes "
                 "control plane on NATS JetStream). Start one with: kctl up")
     _globals(p, None)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for mod in (get, describe, apply, create, expose, delete, label, scale, rollout, logs, exec,
-                info, config, cluster, store, trace):
-        mod.register(sub)
+    assert isinstance(sub, _SubParsers)
+    for name, module, help_text in COMMANDS:
+        sub.add_lazy(name, module, help_text)
     return p
 
 
@@ -118,9 +141,6 @@ def run(argv: Sequence[str] | None = None, *, transport: httpx.BaseTransport | N
     ctx = Ctx(args, transport=transport)
     try:
         return int(args.func(ctx))
-    except ApiError as e:
-        echo_err(error_line(e))
-        return 1
     except CliError as e:
         echo_err(error_line(e))
         return e.exit_code
@@ -128,17 +148,36 @@ def run(argv: Sequence[str] | None = None, *, transport: httpx.BaseTransport | N
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as e:  # a bug: say what, without a traceback unless asked
-        if os.environ.get("KCTL_DEBUG"):
-            traceback.print_exc()
-        echo_err(f"error: {e.__class__.__name__}: {e} (set KCTL_DEBUG=1 for a traceback)")
-        return 1
+    except Exception as e:
+        return _failed(e)
     finally:
         ctx.close()
 
 
+def _failed(e: Exception) -> int:
+    """A server ``Status`` as ``Error from server``; anything else is a bug: say what,
+    without a traceback unless asked."""
+    # imported here: the API errors' package brings the schemas, which not every command needs
+    from jetkube.services.machinery.apimachinery.apierrors import ApiError
+
+    if isinstance(e, ApiError):
+        echo_err(error_line(e))
+        return 1
+    if os.environ.get("KCTL_DEBUG"):
+        import traceback
+
+        traceback.print_exc()
+    echo_err(f"error: {e.__class__.__name__}: {e} (set KCTL_DEBUG=1 for a traceback)")
+    return 1
+
+
 def main() -> int:
-    return run()
+    # httpx imports its own command line (click, rich, pygments: about half of httpx's
+    # import time) when they are installed; kctl never uses it, so it is not imported
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    from .commandspan import traced  # OpenTelemetry is imported only with an OTLP endpoint
+
+    return traced(run, sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -8,15 +8,17 @@ literals like ``{"\\n"}``.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from typing import Any
-
-import yaml
-
-from jetkube.schemas.objects import Obj
+from typing import TYPE_CHECKING, Any
 
 from .errors import CliError
+
+if TYPE_CHECKING:  # yaml is imported for -o yaml only; Obj is a type (its package: pydantic)
+    import yaml
+
+    from jetkube.schemas.objects import Obj
 
 FORMATS = ("wide", "yaml", "json", "name")
 
@@ -37,27 +39,33 @@ def to_json(obj: Any) -> str:
     return json.dumps(obj, indent=4, sort_keys=True, ensure_ascii=False)
 
 
-class _Dumper(yaml.SafeDumper):
-    pass
+@functools.cache
+def _dumper() -> type[yaml.SafeDumper]:
+    """kubectl's YAML: block style for multi-line text; double quotes where a plain scalar
+    would read back as something else (``"15"``, ``"true"``, timestamps)."""
+    import yaml
 
-
-def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-    """Block style for multi-line text; double quotes (as kubectl) where a plain
-    scalar would read back as something else (``"15"``, ``"true"``, timestamps)."""
     tag = "tag:yaml.org,2002:str"
-    if "\n" in data:
-        return dumper.represent_scalar(tag, data, style="|")
-    resolve: Any = dumper.resolve  # untyped in the stubs
-    if data == "" or resolve(yaml.ScalarNode, data, (True, False)) != tag:
-        return dumper.represent_scalar(tag, data, style='"')
-    return dumper.represent_scalar(tag, data)
 
+    def str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+        if "\n" in data:
+            return dumper.represent_scalar(tag, data, style="|")
+        resolve: Any = dumper.resolve  # untyped in the stubs
+        if data == "" or resolve(yaml.ScalarNode, data, (True, False)) != tag:
+            return dumper.represent_scalar(tag, data, style='"')
+        return dumper.represent_scalar(tag, data)
 
-_Dumper.add_representer(str, _str_presenter)
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(str, str_presenter)
+    return Dumper
 
 
 def to_yaml(obj: Any) -> str:
-    return yaml.dump(obj, Dumper=_Dumper, sort_keys=True, default_flow_style=False,
+    import yaml
+
+    return yaml.dump(obj, Dumper=_dumper(), sort_keys=True, default_flow_style=False,
                      allow_unicode=True)
 
 

@@ -4,7 +4,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import shlex
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -102,12 +106,33 @@ def run_up(ctx: Ctx) -> int:
     kc = st.plan.kubeconfig
     echo("")
     echo("To use it:")
+    hint = path_hint(Path(sys.executable).parent, os.environ.get("PATH"))
+    if hint:
+        echo(f"  {hint}")
     echo(f"  export KUBECONFIG={kc}")
     echo("  kctl get nodes        # or the real kubectl, with the same kubeconfig:")
     echo("  kubectl get nodes")
     flag = "" if kc.parent == default_data_dir() else f" --data-dir {kc.parent}"
     echo(f"Stop it with: kctl down{flag}")
     return 0
+
+
+def path_hint(bin_dir: Path, path: str | None) -> str | None:
+    """The line that puts this kctl (and the venv's kubectl) on the shell's PATH, when
+    ``kctl`` on ``path`` is not this one (scripts/up runs kctl with the caller's PATH);
+    None when it is, or when there is no kctl script beside this Python."""
+    ours = bin_dir / "kctl"
+    if not ours.is_file():
+        return None
+    found = shutil.which("kctl", path=path)
+    if found and Path(found).resolve() == ours.resolve():
+        return None
+    quoted = shlex.quote(str(bin_dir))
+    line = (f'export PATH="{bin_dir}:$PATH"' if quoted == str(bin_dir)
+            else f'export PATH={quoted}:"$PATH"')
+    activate = bin_dir / "activate"
+    also = f" (or: . {shlex.quote(str(activate))})" if activate.is_file() else ""
+    return f"{line}   # puts kctl on your PATH{also}"
 
 
 def run_down(ctx: Ctx) -> int:

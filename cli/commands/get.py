@@ -9,9 +9,8 @@ per change (``--watch-only`` skips the initial rows).
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery.apierrors import ApiError
 from jetkube.services.machinery.printers import labels_string, printer_for
 
@@ -21,6 +20,9 @@ from ..discovery import ResourceInfo
 from ..errors import CliError, server_error_line
 from ..output import check_format, format_objects
 from ..tables import column_widths, render
+
+if TYPE_CHECKING:
+    from jetkube.schemas.objects import Obj
 
 
 def register(sub: Any) -> None:

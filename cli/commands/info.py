@@ -12,25 +12,25 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as pkg_version
 from typing import Any
 
-from jetkube.services.machinery.apimachinery.apierrors import ApiError
+from jetkube import __version__
 
 from ..console import echo, out
 from ..context import Ctx
 from ..errors import CliError
-from ..localinfo import local_cluster_rows, ms
-from ..output import to_json, to_yaml
 from ..tables import render
+
+# Imported in the functions that need them, so ``kctl version --client`` stays light: the
+# API errors (their package brings the schemas), the local cluster's probes (httpx) and
+# the output formats.
 
 
 def client_version() -> str:
-    try:
-        return "v" + pkg_version("jetkube")
-    except PackageNotFoundError:
-        return "v0.0.0-dev"
+    """``v`` + jetkube's version, as the API server's ``/version`` names it; not read from
+    the installed package's metadata (importlib.metadata alone would add tens of ms to
+    ``kctl version``); tests/kctl/test_kctl_startup_is_lazy.py checks the two agree."""
+    return "v" + __version__
 
 
 def register(sub: Any) -> None:
@@ -84,13 +84,19 @@ def run_version(ctx: Ctx) -> int:
     doc: dict[str, Any] = {"clientVersion": cv}
     server_err: Exception | None = None
     if not a.client:
+        from jetkube.services.machinery.apimachinery.apierrors import ApiError
+
         try:
             doc["serverVersion"] = ctx.client.get("/version")
         except (ApiError, CliError) as e:
             server_err = e
     if a.output == "json":
+        from ..output import to_json
+
         echo(to_json(doc))
     elif a.output == "yaml":
+        from ..output import to_yaml
+
         echo(to_yaml(doc).rstrip())
     else:
         echo(f"Client Version: {cv['gitVersion']}")
@@ -102,6 +108,10 @@ def run_version(ctx: Ctx) -> int:
 
 
 def run_cluster_info(ctx: Ctx) -> int:
+    from jetkube.services.machinery.apimachinery.apierrors import ApiError
+
+    from ..localinfo import local_cluster_rows, ms
+
     cfg = ctx.config
     rows: list[list[str]] = []
     healthy = True
@@ -151,6 +161,8 @@ def run_cluster_info(ctx: Ctx) -> int:
 
 
 def _lease_getter(ctx: Ctx) -> Callable[[str], dict[str, Any] | None]:
+    from jetkube.services.machinery.apimachinery.apierrors import ApiError
+
     def get(name: str) -> dict[str, Any] | None:
         try:
             lease: dict[str, Any] = ctx.client.get(

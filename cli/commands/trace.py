@@ -3,13 +3,15 @@ waterfall in the terminal (no Jaeger needed).
 
 The object's ``jetkube.io/traceparent`` annotation names the trace; its spans
 come from the ``JETKUBE_TRACES`` stream (machinery/store/_tracestore.py), which the
-services of a `kctl up` cluster feed.
+services of a `kctl up` cluster feed.  ``-o jaeger`` writes the trace as Jaeger's JSON
+instead, and a configured Jaeger UI gets a link (cli/jaegerjson.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 from typing import Any
 
 from ..console import echo
@@ -28,6 +30,10 @@ def register(sub: Any) -> None:
     p.add_argument("target", metavar="TYPE/NAME")
     p.add_argument("--nats-url", help="default: the cluster of --data-dir (cluster.json)")
     p.add_argument("--data-dir", help="the kctl up data dir (default ~/.jetkube)")
+    p.add_argument("-o", "--output", choices=("jaeger",),
+                   help="jaeger: the trace as Jaeger's JSON (the Jaeger UI's JSON File upload)")
+    p.add_argument("--jaeger-url", help="a Jaeger UI (default: $JETKUBE_JAEGER_URL): "
+                   "print the trace's link there after the waterfall")
     p.set_defaults(func=run)
 
 
@@ -93,6 +99,14 @@ def run(ctx: Ctx) -> int:
     if not spans:
         raise CliError(f"no spans of trace {trace_id} are kept (services publish spans when "
                        "JETKUBE_TRACE_PUBLISH=1, as kctl up sets; the stream keeps an hour)")
+    from .. import jaegerjson
+
+    if a.output == "jaeger":
+        echo(json.dumps(jaegerjson.jaeger_document(spans), indent=2, ensure_ascii=False))
+        return 0
     for line in waterfall(spans):
         echo(line)
+    link = jaegerjson.trace_link(trace_id, a.jaeger_url)
+    if link:
+        echo(f"Jaeger: {link}")
     return 0

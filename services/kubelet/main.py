@@ -22,6 +22,7 @@ from pathlib import Path
 from jetkube.schemas.quantity import parse_quantity
 from jetkube.services.machinery.apimachinery import node_identity
 from jetkube.services.machinery.runtime import Settings
+from jetkube.services.machinery.runtime.telemetry import setup_telemetry
 from jetkube.services.machinery.service import ServiceRuntime, run_service
 from jetkube.services.machinery.store import NodePodStream
 
@@ -199,6 +200,8 @@ def main(argv: list[str] | None = None) -> None:
                 await agent.ctx.events.recorder.flush()
             await runtime.close()
 
+    # the resource names the node (run_service's own setup keeps a provider installed first)
+    setup_telemetry("jetkube-kubelet", attributes={"k8s.node.name": cfg.node_name})
     run_service("jetkube-kubelet", body, settings=settings,
                 identity=node_identity(cfg.node_name))
 

@@ -2,7 +2,11 @@
 
 - :func:`setup_telemetry` installs a TracerProvider for the process; spans go
   to OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, and to any extra
-  exporters given (e.g. :class:`JsonSpanExporter`).
+  exporters given (e.g. :class:`JsonSpanExporter`).  Its resource
+  (:func:`telemetry_resource`) names the service, the host and the process (what
+  Jaeger shows as the process's tags), plus what the caller adds (the node agent:
+  ``k8s.node.name``); ``OTEL_RESOURCE_ATTRIBUTES`` and ``OTEL_SERVICE_NAME`` merge in
+  as the SDK merges them.
 - :func:`inject_headers` / :func:`extract_context` carry the W3C
   ``traceparent`` in NATS message headers.
 - :data:`ANNOTATION` carries it on objects: the API server calls
@@ -23,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
@@ -45,24 +50,45 @@ _propagator = TraceContextTextMapPropagator()
 _otlp_installed = False  # one OTLP exporter per process, however often setup runs
 
 
+def telemetry_resource(service_name: str,
+                       attributes: Mapping[str, str] | None = None) -> Resource:
+    """The resource of this process's spans: ``service.name``, ``host.name``,
+    ``process.pid`` and ``attributes`` (e.g. ``k8s.node.name``).
+
+    ``Resource.create`` merges the SDK's own attributes (``telemetry.sdk.*``) and the
+    environment's (``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_SERVICE_NAME``) under these, as the
+    SDK always does: an attribute named here wins over the same one in the environment.
+    """
+    attrs: dict[str, str | int] = {"service.name": service_name,
+                                   "host.name": socket.gethostname(),
+                                   "process.pid": os.getpid()}
+    attrs.update(attributes or {})
+    return Resource.create(attrs)
+
+
 def setup_telemetry(
     service_name: str,
     *,
     exporters: Sequence[SpanExporter] = (),
     otlp_endpoint: str | None = None,
+    otlp_timeout: float | None = None,
+    attributes: Mapping[str, str] | None = None,
 ) -> TracerProvider:
     """Install (or extend) the process's TracerProvider and return it.
 
     OTLP/HTTP export is on when ``otlp_endpoint`` or ``OTEL_EXPORTER_OTLP_ENDPOINT``
-    is set.  OpenTelemetry allows one global provider per process: if one
-    is already installed, the exporters are added to it (its service name stays).
+    is set; ``otlp_timeout`` (seconds per export, retries included) overrides
+    ``OTEL_EXPORTER_OTLP_TIMEOUT``.  The provider's resource is
+    :func:`telemetry_resource` of ``service_name`` and ``attributes``.
+    OpenTelemetry allows one global provider per process: if one is already
+    installed, the exporters are added to it (its resource stays).
     Call ``provider.shutdown()`` at exit to flush.
     """
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
         provider = current
     else:
-        provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+        provider = TracerProvider(resource=telemetry_resource(service_name, attributes))
         trace.set_tracer_provider(provider)
     global _otlp_installed
     endpoint = otlp_endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -70,8 +96,8 @@ def setup_telemetry(
         _otlp_installed = True
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        url = endpoint if otlp_endpoint is None else endpoint.rstrip("/") + "/v1/traces"
-        exporter = OTLPSpanExporter() if otlp_endpoint is None else OTLPSpanExporter(endpoint=url)
+        url = None if otlp_endpoint is None else endpoint.rstrip("/") + "/v1/traces"
+        exporter = OTLPSpanExporter(endpoint=url, timeout=otlp_timeout)
         provider.add_span_processor(BatchSpanProcessor(exporter))
     for exp in exporters:
         provider.add_span_processor(BatchSpanProcessor(exp))
@@ -161,10 +187,12 @@ def _plain(value: Any) -> Any:
 
 
 def span_to_dict(span: ReadableSpan) -> dict[str, Any]:
-    """One finished span, OTLP-like; times are Unix nanoseconds."""
+    """One finished span, OTLP-like; times are Unix nanoseconds (``cli/jaegerjson.py``
+    turns a list of these into Jaeger's JSON)."""
     ctx = span.get_span_context()
     parent = span.parent
-    service = span.resource.attributes.get("service.name", "") if span.resource else ""
+    resource = span.resource.attributes if span.resource else {}
+    service = resource.get("service.name", "")
     return {
         "trace_id": format(ctx.trace_id, "032x") if ctx else "",
         "span_id": format(ctx.span_id, "016x") if ctx else "",
@@ -180,6 +208,8 @@ def span_to_dict(span: ReadableSpan) -> dict[str, Any]:
                    for e in span.events],
         "status": {"code": span.status.status_code.name,
                    "message": span.status.description or ""},
+        # the process's resource but its service name (above): Jaeger's process tags
+        "resource": {k: _plain(v) for k, v in resource.items() if k != "service.name"},
     }
 
 
