@@ -8,71 +8,97 @@ The API server's surface:
 
 Models live in ``meta``, ``container``, ``volumes``, ``scheduling``, ``pod``,
 ``core``, ``service``, ``apps``, ``batch`` and ``rbac``; quantities in ``quantity``.
+
+The names below are imported on first use (PEP 562): importing one light module of the
+package (``objects``, ``timestamps``, ``labelmatch``, ``quantity``) builds no pydantic
+model, so readers of stored objects (kctl, the printers) start without them.
 """
 
 from __future__ import annotations
 
-from .apps import DaemonSet, Deployment, ReplicaSet, Scale
-from .base import (
-    IntOrString,
-    K8sModel,
-    MicroTime,
-    Time,
-    format_micro_time,
-    format_time,
-    parse_time,
-)
-from .batch import Job
-from .container import Container, default_pull_policy
-from .core import (
-    ComponentStatus,
-    ConfigMap,
-    Event,
-    Lease,
-    Namespace,
-    Node,
-    ResourceQuota,
-    Secret,
-)
-from .errors import SchemaError
-from .fielderrors import FieldError
-from .load import check_update, load_object, validate_update
-from .meta import (
-    LabelSelector,
-    LabelSelectorRequirement,
-    ListMeta,
-    ObjectMeta,
-    ObjectReference,
-    OwnerReference,
-    Status,
-    requirement_matches,
-    selector_dict_matches,
-    selector_matches,
-    set_matches,
-)
-from .pod import Binding, Pod, PodSpec, PodTemplateSpec, qos_class
-from .quantity import (
-    Quantity,
-    add_quantities,
-    compare_quantities,
-    cpu_millis,
-    format_quantity,
-    parse_quantity,
-    to_bytes,
-)
-from .rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
-from .registry import (
-    ResourceType,
-    all_resources,
-    api_groups,
-    by_kind,
-    by_plural,
-    in_category,
-    lookup,
-    subresource_body,
-)
-from .scheduling import Taint, Toleration, toleration_tolerates_taint
-from .service import Endpoints, Service
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .apps import DaemonSet, Deployment, ReplicaSet, Scale
+    from .base import IntOrString, K8sModel, MicroTime, Time
+    from .batch import Job
+    from .container import Container, default_pull_policy
+    from .core import (
+        ComponentStatus,
+        ConfigMap,
+        Event,
+        Lease,
+        Namespace,
+        Node,
+        ResourceQuota,
+        Secret,
+    )
+    from .errors import SchemaError
+    from .fielderrors import FieldError
+    from .labelmatch import requirement_matches
+    from .load import check_update, load_object, validate_update
+    from .meta import (
+        LabelSelector,
+        LabelSelectorRequirement,
+        ListMeta,
+        ObjectMeta,
+        ObjectReference,
+        OwnerReference,
+        Status,
+        selector_dict_matches,
+        selector_matches,
+        set_matches,
+    )
+    from .pod import Binding, Pod, PodSpec, PodTemplateSpec, qos_class
+    from .quantity import (
+        Quantity,
+        add_quantities,
+        compare_quantities,
+        cpu_millis,
+        format_quantity,
+        parse_quantity,
+        to_bytes,
+    )
+    from .rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
+    from .registry import (
+        ResourceType,
+        all_resources,
+        api_groups,
+        by_kind,
+        by_plural,
+        in_category,
+        lookup,
+        subresource_body,
+    )
+    from .scheduling import Taint, Toleration, toleration_tolerates_taint
+    from .service import Endpoints, Service
+    from .timestamps import format_micro_time, format_time, parse_time
+
+_WHERE: dict[str, str] = {
+    **dict.fromkeys(["DaemonSet", "Deployment", "ReplicaSet", "Scale"], "apps"),
+    **dict.fromkeys(["IntOrString", "K8sModel", "MicroTime", "Time"], "base"),
+    **dict.fromkeys(["Job"], "batch"),
+    **dict.fromkeys(["Container", "default_pull_policy"], "container"),
+    **dict.fromkeys(["ComponentStatus", "ConfigMap", "Event", "Lease", "Namespace", "Node",
+                     "ResourceQuota", "Secret"], "core"),
+    **dict.fromkeys(["SchemaError"], "errors"),
+    **dict.fromkeys(["FieldError"], "fielderrors"),
+    **dict.fromkeys(["requirement_matches"], "labelmatch"),
+    **dict.fromkeys(["check_update", "load_object", "validate_update"], "load"),
+    **dict.fromkeys(["LabelSelector", "LabelSelectorRequirement", "ListMeta", "ObjectMeta",
+                     "ObjectReference", "OwnerReference", "Status", "selector_dict_matches",
+                     "selector_matches", "set_matches"], "meta"),
+    **dict.fromkeys(["Binding", "Pod", "PodSpec", "PodTemplateSpec", "qos_class"], "pod"),
+    **dict.fromkeys(["Quantity", "add_quantities", "compare_quantities", "cpu_millis",
+                     "format_quantity", "parse_quantity", "to_bytes"], "quantity"),
+    **dict.fromkeys(["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"], "rbac"),
+    **dict.fromkeys(["ResourceType", "all_resources", "api_groups", "by_kind", "by_plural",
+                     "in_category", "lookup", "subresource_body"], "registry"),
+    **dict.fromkeys(["Taint", "Toleration", "toleration_tolerates_taint"], "scheduling"),
+    **dict.fromkeys(["Endpoints", "Service"], "service"),
+    **dict.fromkeys(["format_micro_time", "format_time", "parse_time"], "timestamps"),
+}
 
 __all__ = [
     "Binding", "ClusterRole", "ClusterRoleBinding", "ComponentStatus", "ConfigMap", "Container",
@@ -88,3 +114,16 @@ __all__ = [
     "qos_class", "requirement_matches", "selector_dict_matches", "selector_matches", "set_matches",
     "subresource_body", "to_bytes", "toleration_tolerates_taint", "validate_update",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # the next access is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

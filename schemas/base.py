@@ -15,11 +15,14 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
 from pydantic_core import PydanticCustomError
+
+from .timestamps import format_micro_time, format_time
+from .timestamps import parse_time as parse_time  # re-exported
 
 
 class K8sModel(BaseModel):
@@ -89,35 +92,6 @@ IntOrString = Annotated[
 _RFC3339 = re.compile(
     r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)"
 )
-
-
-def format_time(dt: datetime) -> str:
-    """RFC 3339 with second precision in UTC, as ``metav1.Time`` serializes."""
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def format_micro_time(dt: datetime) -> str:
-    """RFC 3339 with microseconds in UTC, as ``metav1.MicroTime`` serializes."""
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An RFC 3339 timestamp (``Z``/``z`` or an offset, fractional seconds allowed; digits
-    past microseconds are dropped) as an aware datetime; a timestamp without an offset is
-    taken as UTC.  None for None, ``""`` or anything that does not parse."""
-    if not isinstance(value, str) or not value:
-        return None
-    if value[-1] in "Zz":
-        value = value[:-1] + "+00:00"
-    try:
-        t = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def _time(v: Any) -> str:

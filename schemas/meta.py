@@ -8,13 +8,13 @@ LocalObjectReference, metav1.Condition, and the ``Status`` error body.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import Field
 
 from .base import Int32, Int64, K8sModel, StrMap, Time
+from .labelmatch import requirement_matches
 
 
 class OwnerReference(K8sModel):
@@ -77,38 +77,6 @@ class LabelSelector(K8sModel):
 
     def matches(self, labels: Mapping[str, str] | None) -> bool:
         return selector_matches(self, labels)
-
-
-_INT = re.compile(r"[+-]?[0-9]+")
-
-
-def _parse_int64(text: str) -> int | None:
-    """``strconv.ParseInt(text, 10, 64)``: an optional sign and ASCII digits, in range."""
-    if not _INT.fullmatch(text):
-        return None
-    n = int(text)
-    return n if -(2**63) <= n < 2**63 else None
-
-
-def requirement_matches(operator: str | None, value: str | None, values: Collection[str]) -> bool:
-    """One selector requirement against an object's ``value`` for its key (``None``: the
-    label is absent), as ``labels.Requirement.Matches``: ``In``, ``NotIn``, ``Exists``,
-    ``DoesNotExist``, and the node selectors' ``Gt``/``Lt`` (one integer each side).
-    An unknown operator matches nothing."""
-    if operator == "In":
-        return value is not None and value in values
-    if operator == "NotIn":
-        return value is None or value not in values
-    if operator == "Exists":
-        return value is not None
-    if operator == "DoesNotExist":
-        return value is None
-    if operator in ("Gt", "Lt") and value is not None and len(values) == 1:
-        actual, bound = _parse_int64(value), _parse_int64(next(iter(values)))
-        if actual is None or bound is None:
-            return False
-        return actual > bound if operator == "Gt" else actual < bound
-    return False
 
 
 def set_matches(selector: Mapping[str, str] | None, labels: Mapping[str, str] | None) -> bool:

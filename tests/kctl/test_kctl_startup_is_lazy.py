@@ -161,8 +161,6 @@ def test_get_pods_imports_neither_rich_nor_the_bus(api_url: str,
     assert _Api.paths == ["/api/v1", "/api/v1/namespaces/default/pods"]
 
 
-@pytest.mark.xfail(strict=True, reason="the printers and the API errors import jetkube.schemas, "
-                   "whose __init__ builds every pydantic model (services side, not cli/)")
 def test_get_pods_imports_no_pydantic_model(api_url: str,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     _no_cluster(monkeypatch)

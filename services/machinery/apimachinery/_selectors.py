@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from jetkube.schemas.meta import requirement_matches
+from jetkube.schemas.labelmatch import requirement_matches
 from jetkube.schemas.objects import get_path
 
 from ._fieldselectors import FieldRequirement, FieldSelector, parse_field_selector, supported_fields
