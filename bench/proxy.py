@@ -73,6 +73,16 @@ class Bench:
         self.kctl("apply", "-f", "-", input=json.dumps(obj))
 
 
+def diagnose(b: Bench) -> str:
+    """The pods as kctl shows them and the last lines of each component's log."""
+    out = [b.kctl("get", "pods", "-o", "wide", check=False),
+           b.kctl("get", "endpoints", "-o", "wide", check=False)]
+    for log in sorted((b.data_dir / "logs").glob("*.log")):
+        lines = log.read_text(errors="replace").splitlines()[-15:]
+        out.append(f"--- {log.name} (last {len(lines)} lines)\n" + "\n".join(lines))
+    return "\n".join(out)
+
+
 @contextmanager
 def cluster() -> Iterator[Bench]:
     data_dir = Path(tempfile.mkdtemp(prefix="jetkube-bench-proxy-")) / "jetkube"
@@ -87,7 +97,11 @@ def cluster() -> Iterator[Bench]:
                            env={**os.environ, "JETKUBE_TRACE_PUBLISH": "0"})
         if p.returncode != 0:
             raise SystemExit(f"kctl up failed:\n{p.stdout}{p.stderr}")
-        yield b
+        try:
+            yield b
+        except SystemExit:  # a timeout: say what the cluster looked like, for the next look
+            print(diagnose(b), file=sys.stderr)
+            raise
     finally:
         b.kctl("delete", "deployments,pods", "--all", "--grace-period=0", "--force", check=False)
         subprocess.run([str(BIN / "kctl"), "down", "--purge", "--data-dir", str(data_dir)],
