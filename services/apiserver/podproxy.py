@@ -12,9 +12,9 @@ a buffer.
 ``GET .../log?container=&follow=&tailLines=&timestamps=&previous=&limitBytes=``
 answers text/plain, streamed (chunked) while ``follow=true``.
 ``POST .../exec?command=sh&command=-c&command=...&container=&timeoutSeconds=``
-(or a JSON body ``{"command": [...]}``) runs the command to completion and
-answers ``{"kind": "ExecResult", "exitCode": N, "output": "..."}``: no SPDY
-or websocket streams, so no stdin and no tty.
+(or a JSON body ``{"command": [...]}``) without stdin or a tty runs the command to
+completion and answers ``{"kind": "ExecResult", "exitCode": N, "output": "..."}`` (kctl);
+streams with stdin and a tty (kubectl's WebSocket) are podstreams.py's.
 """
 
 from __future__ import annotations
@@ -250,10 +250,7 @@ async def pod_exec(h: ResourceHandlers, req: ApiRequest) -> Response:
     if req.verb != "create":
         raise apierrors.method_not_allowed(
             f"{req.verb} is not supported on pods/exec: POST the command (no streams here)")
-    q = req.query
-    if _flag(q, "stdin") or _flag(q, "tty"):
-        raise apierrors.bad_request("interactive exec (stdin/tty) is not supported: exec runs a "
-                                    "command to completion and returns its output")
+    q = req.query  # stdin and tty went to podstreams.py (pod_exec_any)
     command = _command(req)
     node, container = await _target(h, req)
     limit = float(_int(q, "timeoutSeconds") or EXEC_DEFAULT_SECONDS)

@@ -19,6 +19,9 @@ data messages (header ``Jetkube-Seq``: 1, 2, ...; at most 64 KiB each), then one
 message (header ``Jetkube-End``; for exec ``Jetkube-Exit-Code``; on failure
 ``Jetkube-Error`` with ``Jetkube-Code``).
 
+``jetkube.kubelet.<node>.session`` (exec and attach with stdin and a tty, port-forward)
+is answered here too, by sessions.py; the wire both share is streamwire.py.
+
 ``jetkube.kubelet.<node>.stats`` (the Metrics API, ``kubectl top``) is a plain
 request/reply: the request ``{"pods": [...] | null, "node": bool}``, the reply the usage
 itself (stats.py), at once.
