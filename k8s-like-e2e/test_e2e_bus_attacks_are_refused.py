@@ -232,16 +232,24 @@ async def test_forged_pod_events_do_not_reach_a_node(bus_cluster: Cluster) -> No
     assert p.returncode != 0
 
 
-async def test_kubelet_exec_only_through_the_api_server(bus_cluster: Cluster) -> None:
-    subject = "jetkube.kubelet.node-1.exec"
+@pytest.mark.parametrize("verb", ["exec", "session", "stream.x.in"])
+async def test_kubelet_exec_only_through_the_api_server(bus_cluster: Cluster, verb: str) -> None:
+    """``exec`` runs a command, ``session`` opens an interactive one (kubectl exec -i,
+    attach, port-forward: kubelet/sessions.py), ``stream.<id>.in`` is a session's stdin:
+    only the API server may publish any of them to node-1's agent."""
+    subject = f"jetkube.kubelet.node-1.{verb}"
     _apply(bus_cluster, {"apiVersion": "v1", "kind": "Pod",
                          "metadata": {"name": "exec-target", "namespace": "default"},
                          "spec": {"nodeName": "node-1",
                                   "containers": [{"name": "c", "image": "busybox"}]}})
     await until(lambda: "Running" in bus_cluster.kctl("get", "pod", "exec-target").stdout,
                 timeout=30, message="exec-target Running")
-    # the target: node-1's agent runs a command when the API server asks it
+    # the target: node-1's agent runs a command when the API server asks it, and an
+    # interactive session (kubectl exec -i: the session subject, stdin on stream.<id>.in)
     assert bus_cluster.kctl("exec", "exec-target", "--", "id").returncode == 0
+    echoed = kubectl(bus_cluster.kubeconfig, "exec", "-i", "exec-target", "--", "cat",
+                     input="through the API server\n", check=False)
+    assert echoed.returncode == 0 and "through the API server" in echoed.stdout
     for identity in ("node:node-2", "kube-proxy", "kube-controller-manager"):
         async with bus(bus_cluster, identity) as attacker:
             with pytest.raises(Exception):  # noqa: B017 - timeout: the request never went
