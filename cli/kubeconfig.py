@@ -33,7 +33,8 @@ from jetkube.services.machinery.apimachinery import (
 
 from .errors import CliError
 
-__all__ = ["ClientConfig", "Kubeconfig", "candidate_paths", "default_data_dir", "load",
+__all__ = ["ClientConfig", "Kubeconfig", "candidate_paths", "cluster_data_dir", "default_data_dir",
+           "load",
            "new_config", "read_file", "resolve", "tls_verify", "write_file"]
 
 DEFAULT_SERVER = "https://127.0.0.1:6443"
@@ -43,6 +44,22 @@ DEFAULT_DATA_DIR = Path("~/.jetkube")
 def default_data_dir() -> Path:
     env = os.environ.get("JETKUBE_DATA_DIR")
     return Path(env).expanduser() if env else DEFAULT_DATA_DIR.expanduser()
+
+
+def cluster_data_dir(explicit_kubeconfig: str | None) -> Path:
+    """The data dir of the ``kctl up`` cluster the kubeconfig in use belongs to.
+
+    ``$JETKUBE_DATA_DIR`` when set; else the directory of the first kubeconfig file in use
+    (``--kubeconfig``, else ``$KUBECONFIG``'s list) that holds a ``cluster.json`` beside it
+    (``kctl up`` writes ``DIR/kubeconfig`` next to ``DIR/cluster.json``); else
+    ``~/.jetkube``.  So ``kctl down``, ``kctl trace`` and ``kctl store`` need no
+    ``--data-dir`` once ``KUBECONFIG`` points at a cluster's kubeconfig."""
+    if os.environ.get("JETKUBE_DATA_DIR"):
+        return default_data_dir()
+    for path in candidate_paths(explicit_kubeconfig):
+        if (path.expanduser().parent / "cluster.json").is_file():
+            return path.expanduser().resolve().parent
+    return default_data_dir()
 
 
 def candidate_paths(explicit: str | None) -> list[Path]:

@@ -110,7 +110,8 @@ def test_node_agent_continues_the_pods_trace(sim_cluster: Cluster) -> None:
         p["status"].get("phase") == "Running" for p in items(c, "pods")
         if p["metadata"]["name"] == "traced"), timeout=60, message="traced running")
     # each process exports its spans in batches (about every 5 s)
-    out = wait_until(lambda: c.kctl("trace", "pod/traced", "--data-dir", str(c.data_dir), check=False).stdout,
+    # no --data-dir: kctl finds the cluster beside the kubeconfig in $KUBECONFIG
+    out = wait_until(lambda: c.kctl("trace", "pod/traced", check=False).stdout,
                      accept=lambda out: "start container traced" in out and "create pods" in out,
                      timeout=30, message="the pod's trace with the kubelet's spans")
     assert "create pods" in out and "kubelet.sync_pod" in out, out

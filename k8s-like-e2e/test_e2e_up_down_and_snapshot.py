@@ -75,16 +75,15 @@ def test_snapshot_save_and_restore(cluster: Cluster, tmp_path: Path) -> None:
     snap = tmp_path / "snap.jks"
     cluster.kctl("create", "namespace", "snapped")
     cluster.kctl("create", "configmap", "before", "-n", "snapped", "--from-literal", "v=1")
-    cluster.kctl("store", "snapshot", "save", str(snap), "--data-dir", str(cluster.data_dir))
+    # no --data-dir anywhere: kctl finds the cluster beside the kubeconfig in $KUBECONFIG
+    cluster.kctl("store", "snapshot", "save", str(snap))
     assert snap.stat().st_size > 0
     cluster.kctl("create", "configmap", "after", "-n", "snapped", "--from-literal", "v=2")
-    refused = cluster.kctl("store", "snapshot", "restore", str(snap), "--data-dir",
-                           str(cluster.data_dir), check=False)
+    refused = cluster.kctl("store", "snapshot", "restore", str(snap), check=False)
     assert refused.returncode != 0 and "running" in refused.stderr
-    cluster.kctl("down", "--data-dir", str(cluster.data_dir))
+    cluster.kctl("down")
     try:
-        cluster.kctl("store", "snapshot", "restore", str(snap), "--data-dir",
-                     str(cluster.data_dir))
+        cluster.kctl("store", "snapshot", "restore", str(snap))
     finally:
         kctl_up(cluster.data_dir, cluster.port, cluster.nats_port)
     names = cluster.kctl("get", "cm", "-n", "snapped", "-o", "name").stdout.split()

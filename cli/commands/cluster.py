@@ -15,12 +15,27 @@ from typing import Any
 from ..console import echo, err, out
 from ..context import Ctx
 from ..errors import CliError
-from ..kubeconfig import default_data_dir
+from ..kubeconfig import cluster_data_dir, default_data_dir
 from ..tables import render
 from ..up import down, load_state, purge, running, up
 
+DATA_DIR_HELP = ("the kctl up data dir (default: beside the kubeconfig in use when it holds a "
+                 "cluster.json, else $JETKUBE_DATA_DIR or ~/.jetkube)")
+
 
 def data_dir_arg(args: argparse.Namespace) -> Path:
+    """``--data-dir``, else the data dir of the cluster the kubeconfig in use belongs to
+    (:func:`~jetkube.cli.kubeconfig.cluster_data_dir`), for the commands that act on a
+    running cluster (``down``, ``node-credentials``, ``trace``, ``store``)."""
+    if args.data_dir:
+        return Path(args.data_dir).expanduser().resolve()
+    kubeconfig = getattr(args, "kubeconfig", None)
+    return cluster_data_dir(kubeconfig if isinstance(kubeconfig, str) else None)
+
+
+def up_data_dir_arg(args: argparse.Namespace) -> Path:
+    """``kctl up``'s state directory: ``--data-dir``, else ``$JETKUBE_DATA_DIR`` or
+    ``~/.jetkube`` (never guessed from a kubeconfig: ``up`` may create the cluster)."""
     return Path(args.data_dir).expanduser().resolve() if args.data_dir else default_data_dir()
 
 
@@ -64,7 +79,7 @@ def register(sub: Any) -> None:
 
     d: argparse.ArgumentParser = sub.add_parser(
         "down", help="Stop the cluster kctl up started (its data stays)")
-    d.add_argument("--data-dir", help="state directory (default $JETKUBE_DATA_DIR or ~/.jetkube)")
+    d.add_argument("--data-dir", help=DATA_DIR_HELP)
     d.add_argument("--timeout", type=float, default=10.0,
                    help="seconds between SIGTERM and SIGKILL")
     d.add_argument("--purge", action="store_true",
@@ -76,7 +91,7 @@ def register(sub: Any) -> None:
         "node-credentials", help="Admit one more node agent to the bus: its NATS seed file, "
                                  "and how to start it (here or on another machine)")
     n.add_argument("node", help="the node name (a DNS-1123 subdomain)")
-    n.add_argument("--data-dir", help="state directory (default $JETKUBE_DATA_DIR or ~/.jetkube)")
+    n.add_argument("--data-dir", help=DATA_DIR_HELP)
     n.set_defaults(func=run_node_credentials, needs_cluster=False)
 
 
@@ -91,7 +106,7 @@ def run_up(ctx: Ctx) -> int:
                  "ha": a.ha, "kv_replicas": a.kv_replicas,
                  "nats_cluster_port": a.nats_cluster_port, "nats_sync": a.nats_sync,
                  "insecure_http": a.insecure_http}
-    res = up(data_dir_arg(a), overrides, timeout=a.timeout)
+    res = up(up_data_dir_arg(a), overrides, timeout=a.timeout)
     st = res.state
     if res.already_up:
         echo(f"jetkube is already up (data dir {st.plan.data_dir}); nothing to do.")

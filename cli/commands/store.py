@@ -19,7 +19,7 @@ from ..errors import CliError
 from ..plan import Plan
 from ..tables import render
 from ..up import admin_nats, load_state, running
-from .cluster import data_dir_arg
+from .cluster import DATA_DIR_HELP, data_dir_arg
 
 if TYPE_CHECKING:  # nats-py is slow to import: only the store commands load it
     from jetkube.services.machinery.store import snapshot
@@ -33,14 +33,14 @@ def register(sub: Any) -> None:
 
     s = cmds.add_parser("save", help="Save a consistent copy of the store to FILE")
     s.add_argument("file")
-    s.add_argument("--data-dir", help="cluster data dir whose cluster.json names the NATS url")
+    s.add_argument("--data-dir", help=DATA_DIR_HELP)
     s.add_argument("--nats-url", help="NATS server (default: from DIR/cluster.json)")
     s.add_argument("--bucket", help="KV bucket (default: the cluster's, else jetkube)")
     s.set_defaults(func=run_save, needs_cluster=False)
 
     r = cmds.add_parser("restore", help="Restore FILE into a stopped cluster's store")
     r.add_argument("file")
-    r.add_argument("--data-dir", help="the stopped cluster's data dir (default ~/.jetkube)")
+    r.add_argument("--data-dir", help=DATA_DIR_HELP)
     r.add_argument("--bucket", help="restore into this bucket (default: the snapshot's)")
     r.set_defaults(func=run_restore, needs_cluster=False)
 

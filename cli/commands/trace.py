@@ -18,7 +18,7 @@ from ..console import echo
 from ..context import Ctx
 from ..errors import CliError
 from ..up import admin_nats, load_state
-from .cluster import data_dir_arg
+from .cluster import DATA_DIR_HELP, data_dir_arg
 
 ANNOTATION = "jetkube.io/traceparent"
 BAR = 40
@@ -29,7 +29,7 @@ def register(sub: Any) -> None:
         "trace", help="Show the trace that produced an object as a waterfall")
     p.add_argument("target", metavar="TYPE/NAME")
     p.add_argument("--nats-url", help="default: the cluster of --data-dir (cluster.json)")
-    p.add_argument("--data-dir", help="the kctl up data dir (default ~/.jetkube)")
+    p.add_argument("--data-dir", help=DATA_DIR_HELP)
     p.add_argument("-o", "--output", choices=("jaeger",),
                    help="jaeger: the trace as Jaeger's JSON (the Jaeger UI's JSON File upload)")
     p.add_argument("--jaeger-url", help="a Jaeger UI (default: $JETKUBE_JAEGER_URL): "
