@@ -167,6 +167,9 @@ class UpResult:
     state: State
     started: list[ProcRecord]
     already_up: bool
+    removed: list[Stopped] = field(default_factory=list)
+    """Instances the new settings no longer plan (``--nodes 1`` on a 3-node cluster stops
+    node-2's and node-3's agents), stopped last started first."""
 
 
 def _wait_healthy(comp: Component, plan: Plan, rec: ProcRecord, timeout: float) -> None:
@@ -246,6 +249,9 @@ def _up(data_dir: Path, overrides: dict[str, Any] | None, timeout: float) -> UpR
                                f" {getattr(base, f)}; stop it (kctl down) to change it")
     supervisor = [r for r in live if r.component == SUPERVISOR]  # kept: up() signals it
     live = [r for r in live if r.component != SUPERVISOR]
+    removed = _stop_unplanned(plan, live, timeout)
+    gone = {s.rec.name for s in removed}
+    live = [r for r in live if r.name not in gone]
     live_by_name = {r.name: r for r in live}
     state = State(plan, list(supervisor))
     todo: list[tuple[Component, int, str]] = []
@@ -264,7 +270,9 @@ def _up(data_dir: Path, overrides: dict[str, Any] | None, timeout: float) -> UpR
     if "apiserver" in {s["component"] for s in state.skipped}:
         raise CliError(next(s["reason"] for s in state.skipped if s["component"] == "apiserver"))
     if not todo:
-        return UpResult(state, [], already_up=True)
+        if removed:
+            save_state(state)
+        return UpResult(state, [], already_up=not removed, removed=removed)
     live_ports = {port for comp in COMPONENTS for port in comp.ports(plan)
                   if any(r.component == comp.name for r in live)}
     for comp, _, name in todo:
@@ -305,7 +313,18 @@ def _up(data_dir: Path, overrides: dict[str, Any] | None, timeout: float) -> UpR
         started.append(rec)
         _wait_healthy(comp, plan, rec, timeout)
     save_state(state)
-    return UpResult(state, started, already_up=False)
+    return UpResult(state, started, already_up=False, removed=removed)
+
+
+def _stop_unplanned(plan: Plan, live: list[ProcRecord], timeout: float) -> list[Stopped]:
+    """Stop the running instances of table components that ``plan`` no longer has (a
+    lower ``--nodes``): scaling a running cluster down, as up scales it up.  The Node
+    objects stay (NotReady after the grace period, as when a machine leaves a real
+    cluster); ``kubectl delete node`` removes them."""
+    planned = {name for comp in COMPONENTS for _, name in comp.names(plan)}
+    known = {comp.name for comp in COMPONENTS}
+    surplus = [r for r in live if r.component in known and r.name not in planned]
+    return [Stopped(r, stop(r, timeout)) for r in sorted(surplus, key=_order, reverse=True)]
 
 
 def _supervise(state: State) -> None:

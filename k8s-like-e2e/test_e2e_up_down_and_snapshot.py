@@ -88,3 +88,37 @@ def test_snapshot_save_and_restore(cluster: Cluster, tmp_path: Path) -> None:
         kctl_up(cluster.data_dir, cluster.port, cluster.nats_port)
     names = cluster.kctl("get", "cm", "-n", "snapped", "-o", "name").stdout.split()
     assert "configmap/before" in names and "configmap/after" not in names
+
+
+def _records(data_dir: Path) -> dict[str, dict[str, object]]:
+    info = json.loads((data_dir / "cluster.json").read_text())
+    return {r["name"]: r for r in info["processes"]}
+
+
+def test_up_with_another_node_count_adds_and_removes_node_agents(tmp_path: Path) -> None:
+    from polling import wait_until
+
+    d = tmp_path / "jk"
+    port, nats_port = free_port(), free_port()
+    kctl_up(d, port, nats_port, nodes=1, runtime="sim")
+    try:
+        _kctl(d, "up", "--data-dir", str(d), "--nodes", "2")
+        agents = {n: r for n, r in _records(d).items() if r["component"] == "kubelet"}
+        assert len(agents) == 2, agents
+
+        def ready_nodes() -> set[str]:
+            nodes = json.loads(_kctl(d, "get", "nodes", "-o", "json").stdout)["items"]
+            return {n["metadata"]["name"] for n in nodes
+                    if any(c["type"] == "Ready" and c["status"] == "True"
+                           for c in n["status"].get("conditions", []))}
+
+        wait_until(ready_nodes, accept=lambda s: len(s) == 2, timeout=60,
+                   message="two Ready nodes after kctl up --nodes 2")
+        out = _kctl(d, "up", "--data-dir", str(d), "--nodes", "1").stdout
+        gone = [r for r in agents.values() if r["name"] not in _records(d)]
+        assert len(gone) == 1 and f"{gone[0]['name']} (pid {gone[0]['pid']}): stopped" in out
+        assert not _alive(int(str(gone[0]["pid"])))
+        kept = [r for r in agents.values() if r["name"] in _records(d)]
+        assert len(kept) == 1 and _alive(int(str(kept[0]["pid"])))
+    finally:
+        _kctl(d, "down", "--data-dir", str(d), check=False)

@@ -108,11 +108,15 @@ def run_up(ctx: Ctx) -> int:
                  "insecure_http": a.insecure_http}
     res = up(up_data_dir_arg(a), overrides, timeout=a.timeout)
     st = res.state
+    for s in res.removed:
+        echo(f"{s.rec.name} (pid {s.rec.pid}): {s.outcome} (no longer planned: "
+             f"--nodes {st.plan.nodes})")
     if res.already_up:
         echo(f"jetkube is already up (data dir {st.plan.data_dir}); nothing to do.")
     else:
         names = ", ".join(r.name for r in res.started)
-        echo(f"jetkube is up (data dir {st.plan.data_dir}); started {names}.")
+        what = f"started {names}" if names else f"{len(res.removed)} stopped"
+        echo(f"jetkube is up (data dir {st.plan.data_dir}); {what}.")
     rows = [[r.name, str(r.pid), r.endpoint or "-", r.log] for r in st.processes]
     for line in render(["COMPONENT", "PID", "ENDPOINT", "LOG"], rows):
         echo(line)

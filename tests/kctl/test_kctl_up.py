@@ -117,6 +117,32 @@ def test_up_starts_the_table_and_up_again_is_a_no_op(
     assert run(["down", "--data-dir", str(data_dir)]) == 0
 
 
+def test_up_with_fewer_nodes_stops_the_extra_agents_and_more_starts_them(
+        table: None, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["up", "--data-dir", str(data_dir), "--nodes", "3", *_ports()]) == 0
+    pids = _pids(data_dir)
+    assert {"sleeper-0", "sleeper-1", "sleeper-2"} <= set(pids)
+    capsys.readouterr()
+
+    assert run(["up", "--data-dir", str(data_dir), "--nodes", "1"]) == 0
+    out, _ = capsys.readouterr()
+    assert f"sleeper-2 (pid {pids['sleeper-2']}): stopped (no longer planned: --nodes 1)" in out
+    assert f"sleeper-1 (pid {pids['sleeper-1']}): stopped" in out
+    assert "2 stopped" in out and "already up" not in out
+    assert not alive(pids["sleeper-1"]) and not alive(pids["sleeper-2"])
+    after = _pids(data_dir)
+    assert set(after) == {"nats", "sleeper-0", "supervisor"}  # no longer recorded
+    assert after["sleeper-0"] == pids["sleeper-0"] and after["nats"] == pids["nats"]
+    assert _state(data_dir)["nodes"] == 1
+
+    assert run(["up", "--data-dir", str(data_dir), "--nodes", "2"]) == 0
+    assert "started sleeper-1" in capsys.readouterr().out
+    again = _pids(data_dir)
+    assert alive(again["sleeper-1"]) and again["sleeper-0"] == pids["sleeper-0"]
+    assert run(["down", "--data-dir", str(data_dir)]) == 0
+    assert not any(alive(p) for p in again.values())
+
+
 def test_down_never_signals_a_pid_that_is_no_longer_ours(
         table: None, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["up", "--data-dir", str(data_dir), "--nodes", "2", *_ports()]) == 0

@@ -61,10 +61,13 @@ def test_scripts_up_runs_kctl_up_with_the_callers_path(tmp_path: Path) -> None:
     bin_dir = tmp_path / "venv" / "bin"
     bin_dir.mkdir(parents=True)
     scripts = {
-        "python": "#!/bin/sh\nexit 0\n",  # pip install, and the import check
+        # pip install and the import check: it shows what pip was asked, with which warnings
+        "python": '#!/bin/sh\ncase "$*" in *"pip install"*) '
+                  'echo "pip: $* (PYTHONWARNINGS=${PYTHONWARNINGS:-})";; esac\n',
         "activate": f'VIRTUAL_ENV={tmp_path / "venv"}\nPATH="$VIRTUAL_ENV/bin:$PATH"\n'
                     "export VIRTUAL_ENV PATH\n",
-        "kctl": '#!/bin/sh\necho "args: $*"\necho "path: $PATH"\n',
+        "kctl": '#!/bin/sh\necho "args: $*"\necho "path: $PATH"\n'
+                'echo "warnings: ${PYTHONWARNINGS:-none}"\n',
     }
     for name, text in scripts.items():
         (bin_dir / name).write_text(text)
@@ -75,4 +78,11 @@ def test_scripts_up_runs_kctl_up_with_the_callers_path(tmp_path: Path) -> None:
                        env={**os.environ, "JETKUBE_VENV": str(tmp_path / "venv"),
                             "PATH": caller_path})
     assert p.returncode == 0, p.stderr
-    assert p.stdout.splitlines() == ["args: up --runtime sim", f"path: {caller_path}"]
+    lines = p.stdout.splitlines()
+    assert lines[-3:] == ["args: up --runtime sim", f"path: {caller_path}", "warnings: none"]
+    # it says what it is doing before each slow step
+    assert f"== jetkube: installing jetkube into {tmp_path / 'venv'}" in lines
+    assert "== jetkube: kctl up --runtime sim" in lines
+    # setuptools' editable-install warning box is silenced for pip's build, and only there
+    install = [line for line in lines if line.startswith("pip: -m pip install -q -e")]
+    assert install == [f"pip: -m pip install -q -e {ROOT} (PYTHONWARNINGS=ignore::UserWarning)"]
