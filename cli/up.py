@@ -12,12 +12,10 @@ next ``up`` finds every object again.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import fcntl
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -27,15 +25,15 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from jetkube.services.machinery.apimachinery import ADMIN
 
 from . import kubeconfig
+from .clustersecrets import ensure_encryption_config, ensure_token
 from .components import COMPONENTS, Component, network_problem, script
 from .errors import CliError
 from .plan import Plan
 from .procs import ProcRecord, alive, exit_code, is_ours, now_iso, port_in_use, spawn, stop, tail
+from .progress import Report, Step
 
 STATE_FILE = "cluster.json"
 LOCK_FILE = "cluster.lock"
@@ -128,40 +126,6 @@ def running(data_dir: Path) -> list[ProcRecord]:
     return [r for r in state.processes if alive(r.pid) and is_ours(r)]
 
 
-def ensure_token(plan: Plan) -> str:
-    """The admin token, created (mode 0600) on first run."""
-    path = plan.token_file
-    if path.exists():
-        for line in path.read_text().splitlines():
-            parts = line.split(",")
-            if len(parts) >= 2 and parts[1] == "admin" and parts[0]:
-                return parts[0]
-    token = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    with os.fdopen(fd, "a") as f:
-        f.write(f'{token},admin,admin,"system:masters"\n')
-    os.chmod(path, 0o600)
-    return token
-
-
-def ensure_encryption_config(plan: Plan) -> None:
-    """The API server's EncryptionConfiguration for Secrets, created (mode 0600, one random
-    256-bit AES-GCM key named key1) on first run and kept: snapshots of this cluster open
-    only with it.  Rotation: docs/architecture.md (Secrets at rest)."""
-    path = plan.encryption_config
-    if path.exists():
-        return
-    secret = base64.b64encode(secrets.token_bytes(32)).decode()
-    text = yaml.safe_dump({
-        "apiVersion": "apiserver.config.k8s.io/v1", "kind": "EncryptionConfiguration",
-        "resources": [{"resources": ["secrets"], "providers": [
-            {"aesgcm": {"keys": [{"name": "key1", "secret": secret}]}}, {"identity": {}}]}]},
-        sort_keys=False)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-
-
 @dataclass
 class UpResult:
     state: State
@@ -172,8 +136,10 @@ class UpResult:
     node-2's and node-3's agents), stopped last started first."""
 
 
-def _wait_healthy(comp: Component, plan: Plan, rec: ProcRecord, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+def _wait_healthy(comp: Component, plan: Plan, rec: ProcRecord, timeout: float,
+                  report: Report) -> None:
+    started = time.monotonic()
+    deadline = started + timeout
     problem: str | None = "not checked yet"
     grace = time.monotonic() + 0.5
     while True:
@@ -187,7 +153,10 @@ def _wait_healthy(comp: Component, plan: Plan, rec: ProcRecord, timeout: float) 
         else:
             problem = comp.health(plan, rec.index)
         if problem is None:
+            report(Step(rec.name, "healthy", seconds=time.monotonic() - started))
             return
+        if time.monotonic() > grace:
+            report(Step(rec.name, "waiting", detail=problem))
         if time.monotonic() > deadline:
             raise CliError(f"{rec.name} did not become healthy within {timeout:.0f}s "
                            f"({problem}); see {rec.log}:\n{tail(Path(rec.log))}\n"
@@ -199,19 +168,24 @@ _FIXED_WHILE_UP = ("api_port", "insecure_http", "nats_port", "nats_monitor_port"
                    "nats_cluster_port", "nats_sync", *_NETWORK_FIELDS)
 
 
+def _quiet(step: Step) -> None:
+    """The default report: nothing (the caller prints the outcome)."""
+
+
 def up(data_dir: Path, overrides: dict[str, Any] | None = None, *,
-       timeout: float = 60.0) -> UpResult:
+       timeout: float = 60.0, report: Report = _quiet) -> UpResult:
     """Start whatever of the cluster in ``data_dir`` is not running yet, then the
     supervisor (:mod:`.supervisor`) that restarts what dies.
 
     Settings are the flags given (``overrides``, Plan field names), else what
     the last ``up`` recorded, else the defaults; ports, bucket, ``ha`` and networks
     (cluster CIDR, service CIDR, domain) cannot change while any of the
-    cluster runs.
+    cluster runs.  ``report`` hears each process start, wait and become healthy
+    (:mod:`.progress`).
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     with state_lock(data_dir):
-        res = _up(data_dir, overrides, timeout)
+        res = _up(data_dir, overrides, timeout, report)
     _supervise(res.state)
     return res
 
@@ -228,7 +202,8 @@ def launch(rec: ProcRecord, plan: Plan) -> ProcRecord:
     return replace(rec, pid=pid, cmdline=cmdline, start_ticks=ticks, started=now_iso())
 
 
-def _up(data_dir: Path, overrides: dict[str, Any] | None, timeout: float) -> UpResult:
+def _up(data_dir: Path, overrides: dict[str, Any] | None, timeout: float,
+        report: Report) -> UpResult:
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     (data_dir / "logs").mkdir(exist_ok=True)
     prev = load_state(data_dir)
@@ -249,7 +224,7 @@ def _up(data_dir: Path, overrides: dict[str, Any] | None, timeout: float) -> UpR
                                f" {getattr(base, f)}; stop it (kctl down) to change it")
     supervisor = [r for r in live if r.component == SUPERVISOR]  # kept: up() signals it
     live = [r for r in live if r.component != SUPERVISOR]
-    removed = _stop_unplanned(plan, live, timeout)
+    removed = _stop_unplanned(plan, live, timeout, report)
     gone = {s.rec.name for s in removed}
     live = [r for r in live if r.name not in gone]
     live_by_name = {r.name: r for r in live}
@@ -304,6 +279,7 @@ def _up(data_dir: Path, overrides: dict[str, Any] | None, timeout: float) -> UpR
         if comp.identity is not None:  # each process proves its own identity, no other
             own["JETKUBE_NATS_CREDS_FILE"] = str(plan.creds_file(comp.identity(i)))
         own.update(comp.env(plan))
+        report(Step(name, "starting"))
         rec = launch(ProcRecord(component=comp.name, name=name, index=i, pid=0,
                                 argv=comp.argv(plan, i), log=str(plan.logs / f"{name}.log"),
                                 endpoint=comp.endpoint(plan, i), env=own), plan)
@@ -311,12 +287,13 @@ def _up(data_dir: Path, overrides: dict[str, Any] | None, timeout: float) -> UpR
         state.processes.sort(key=lambda r: _order(r))
         save_state(state)
         started.append(rec)
-        _wait_healthy(comp, plan, rec, timeout)
+        _wait_healthy(comp, plan, rec, timeout, report)
     save_state(state)
     return UpResult(state, started, already_up=False, removed=removed)
 
 
-def _stop_unplanned(plan: Plan, live: list[ProcRecord], timeout: float) -> list[Stopped]:
+def _stop_unplanned(plan: Plan, live: list[ProcRecord], timeout: float,
+                    report: Report) -> list[Stopped]:
     """Stop the running instances of table components that ``plan`` no longer has (a
     lower ``--nodes``): scaling a running cluster down, as up scales it up.  The Node
     objects stay (NotReady after the grace period, as when a machine leaves a real
@@ -324,7 +301,7 @@ def _stop_unplanned(plan: Plan, live: list[ProcRecord], timeout: float) -> list[
     planned = {name for comp in COMPONENTS for _, name in comp.names(plan)}
     known = {comp.name for comp in COMPONENTS}
     surplus = [r for r in live if r.component in known and r.name not in planned]
-    return [Stopped(r, stop(r, timeout)) for r in sorted(surplus, key=_order, reverse=True)]
+    return [_stop(r, timeout, report) for r in sorted(surplus, key=_order, reverse=True)]
 
 
 def _supervise(state: State) -> None:
@@ -362,16 +339,25 @@ class Stopped:
     outcome: str
 
 
-def down(data_dir: Path, *, timeout: float = 10.0) -> list[Stopped] | None:
+def _stop(rec: ProcRecord, timeout: float, report: Report) -> Stopped:
+    report(Step(rec.name, "stopping"))
+    t0 = time.monotonic()
+    outcome = stop(rec, timeout)
+    report(Step(rec.name, "stopped", detail=outcome, seconds=time.monotonic() - t0))
+    return Stopped(rec, outcome)
+
+
+def down(data_dir: Path, *, timeout: float = 10.0, report: Report = _quiet) -> list[Stopped] | None:
     """Stop the recorded processes, the supervisor first, then last started first; None if
-    nothing was recorded."""
+    nothing was recorded.  ``report`` hears each one stopping and stopped (a node agent
+    takes a while: it stops its pods first)."""
     with state_lock(data_dir):
         state = load_state(data_dir)
         if state is None or not state.processes:
             return None
         out = []
         for rec in sorted(state.processes, key=_order, reverse=True):
-            out.append(Stopped(rec, stop(rec, timeout)))
+            out.append(_stop(rec, timeout, report))
         state.processes = []
         save_state(state)
         return out

@@ -16,6 +16,7 @@ from ..console import echo, err, out
 from ..context import Ctx
 from ..errors import CliError
 from ..kubeconfig import cluster_data_dir, default_data_dir
+from ..progress import LiveProgress, for_terminal
 from ..tables import render
 from ..up import down, load_state, purge, running, up
 
@@ -106,10 +107,14 @@ def run_up(ctx: Ctx) -> int:
                  "ha": a.ha, "kv_replicas": a.kv_replicas,
                  "nats_cluster_port": a.nats_cluster_port, "nats_sync": a.nats_sync,
                  "insecure_http": a.insecure_http}
-    res = up(up_data_dir_arg(a), overrides, timeout=a.timeout)
+    progress = for_terminal()
+    try:
+        res = up(up_data_dir_arg(a), overrides, timeout=a.timeout, report=progress)
+    finally:
+        progress.close()
     st = res.state
-    for s in res.removed:
-        echo(f"{s.rec.name} (pid {s.rec.pid}): {s.outcome} (no longer planned: "
+    for gone in res.removed:
+        echo(f"{gone.rec.name} (pid {gone.rec.pid}): {gone.outcome} (no longer planned: "
              f"--nodes {st.plan.nodes})")
     if res.already_up:
         echo(f"jetkube is already up (data dir {st.plan.data_dir}); nothing to do.")
@@ -156,10 +161,15 @@ def path_hint(bin_dir: Path, path: str | None) -> str | None:
 
 def run_down(ctx: Ctx) -> int:
     data_dir = data_dir_arg(ctx.args)
-    stopped = down(data_dir, timeout=ctx.args.timeout)
+    progress = for_terminal()
+    try:
+        stopped = down(data_dir, timeout=ctx.args.timeout, report=progress)
+    finally:
+        progress.close()
     if stopped is None:
         echo(f"jetkube is not running (nothing recorded in {data_dir / 'cluster.json'}).")
-    for s in stopped or []:
+    shown = isinstance(progress, LiveProgress) and sys.stdout.isatty()  # the table said it
+    for s in [] if shown else stopped or []:
         style = "red" if s.outcome.startswith("left alone") else None
         out().print(f"{s.rec.name} (pid {s.rec.pid}): {s.outcome}", style=style)
     if ctx.args.purge:
