@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import time
 from typing import Any
 
-from ..console import echo
+from ..console import echo, echo_err
 from ..context import Ctx
 from ..errors import CliError
 from ..up import admin_nats, load_state
@@ -34,7 +35,33 @@ def register(sub: Any) -> None:
                    help="jaeger: the trace as Jaeger's JSON (the Jaeger UI's JSON File upload)")
     p.add_argument("--jaeger-url", help="a Jaeger UI (default: $JETKUBE_JAEGER_URL): "
                    "print the trace's link there after the waterfall")
+    p.add_argument("--wait", type=float, default=8.0, metavar="SECONDS",
+                   help="listen up to SECONDS for spans still arriving while the trace is "
+                        "recent or has spans whose parent is not kept yet (default 8; 0: "
+                        "print what is kept now)")
     p.set_defaults(func=run)
+
+
+EXPORT_DELAY_S = 5.5
+"""How long a finished span may take to reach the stream: the services' OpenTelemetry
+BatchSpanProcessor exports every 5 s (its default schedule delay), plus a margin."""
+
+
+def orphans(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Spans whose parent is not among ``spans`` (the trace's root has no parent)."""
+    ids = {s["span_id"] for s in spans}
+    return [s for s in spans if s.get("parent_id") and s["parent_id"] not in ids]
+
+
+def still_arriving(spans: list[dict[str, Any]], now: float) -> float:
+    """Seconds more spans of this trace may still arrive (``now`` in epoch seconds): as long
+    as it takes (capped by ``--wait``) while none is kept or one's parent is missing (a
+    parent ends, and is exported, after its children); else until the newest span is
+    :data:`EXPORT_DELAY_S` old."""
+    if not spans or orphans(spans):
+        return float("inf")
+    newest = max(int(s.get("end") or s["start"]) for s in spans) / 1e9
+    return EXPORT_DELAY_S - (now - newest)
 
 
 def waterfall(spans: list[dict[str, Any]]) -> list[str]:
@@ -91,7 +118,9 @@ def run(ctx: Ctx) -> int:
             raise CliError(f"cannot connect to NATS at {url}: {e or e.__class__.__name__}"
                            ) from None
         try:
-            return await read_trace(nc, trace_id)
+            return await read_trace(nc, trace_id, limit_s=max(a.wait, 0) + 10,
+                                    linger=lambda got: min(still_arriving(got, time.time()),
+                                                           a.wait))
         finally:
             await nc.close()
 
@@ -106,6 +135,10 @@ def run(ctx: Ctx) -> int:
         return 0
     for line in waterfall(spans):
         echo(line)
+    missing = orphans(spans)
+    if missing:
+        echo_err(f"note: the trace is incomplete: the parents of {len(missing)} span(s) are "
+                 "not kept (not exported yet, or dropped); kctl trace again to see them")
     link = jaegerjson.trace_link(trace_id, a.jaeger_url)
     if link:
         echo(f"Jaeger: {link}")

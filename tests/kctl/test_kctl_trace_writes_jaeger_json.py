@@ -246,6 +246,26 @@ def test_the_link_is_printed_only_when_a_jaeger_ui_is_configured(
     assert out.splitlines()[-1] == f"Jaeger: http://jaeger.example:16686/trace/{TRACE}"
 
 
+@pytest.mark.usefixtures("traced")
+def test_a_trace_missing_a_parent_is_shown_and_called_incomplete(
+        kctl: Kctl, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jetkube.services.machinery import store
+
+    without_root_child = [s for s in SPANS if s["name"] != "reconcile deployment"]
+    asked: list[float] = []
+
+    async def read_trace(nc: Any, trace_id: str, **kw: Any) -> list[dict[str, Any]]:
+        asked.append(kw["linger"](without_root_child))  # what kctl would wait for
+        return without_root_child
+
+    monkeypatch.setattr(store, "read_trace", read_trace)
+    code, out, err = _trace(kctl, tmp_path, "--wait", "2")
+    assert code == 0, err
+    assert asked == [2.0]  # a parent is missing: it listens for the whole --wait
+    assert len(out.splitlines()) == 1 + len(without_root_child)  # what is kept is shown
+    assert "the trace is incomplete: the parents of 1 span(s) are not kept" in err
+
+
 def test_trace_link_is_none_without_a_ui(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(jaegerjson.JAEGER_URL_ENV, raising=False)
     assert jaegerjson.trace_link(TRACE) is None

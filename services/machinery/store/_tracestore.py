@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -30,36 +31,52 @@ async def ensure_trace_stream(nc: NATS, *, max_age: float = 3600.0,
         storage=api.StorageType.FILE, discard=api.DiscardPolicy.OLD, num_replicas=replicas))
 
 
-async def read_trace(nc: NATS, trace_id: str, *, limit_s: float = 10.0) -> list[dict[str, Any]]:
-    """Every kept span of ``trace_id``, oldest first."""
+async def read_trace(nc: NATS, trace_id: str, *, limit_s: float = 10.0,
+                     linger: Callable[[list[dict[str, Any]]], float] | None = None,
+                     ) -> list[dict[str, Any]]:
+    """Every kept span of ``trace_id``, oldest first.
+
+    Once the stream is read to its end, ``linger(spans)`` (if given) says how many more
+    seconds spans of this trace may still arrive (services export in batches); the
+    consumer stays open that long, woken by each new span of the trace to ask again, and
+    never past ``limit_s`` in all."""
+    deadline = asyncio.get_running_loop().time() + limit_s
     js = nc.jetstream()
     try:
         info = await js.stream_info(STREAM)
     except jserr.NotFoundError:
         return []
-    total = int(info.state.messages)
-    if total == 0:
-        return []
     spans: list[dict[str, Any]] = []
-    seen = 0
-    done = asyncio.Event()
+    done, arrived = asyncio.Event(), asyncio.Event()
+    if int(info.state.messages) == 0:
+        if linger is None:
+            return []
+        done.set()  # nothing kept yet: only what arrives while lingering
     needle = trace_id.encode()
 
     async def cb(msg: Any) -> None:
-        nonlocal seen
-        seen += 1
         if needle in msg.data:
-            spans.append(orjson.loads(msg.data))
+            span = orjson.loads(msg.data)
+            if span.get("trace_id") == trace_id:
+                spans.append(span)
+                arrived.set()
         if msg.metadata.num_pending == 0:
             done.set()
 
     sub = await js.subscribe(SUBJECTS, cb=cb, ordered_consumer=True,
                              deliver_policy=api.DeliverPolicy.ALL)
+    loop = asyncio.get_running_loop()
     try:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), limit_s)
+            while linger is not None and (wait := min(linger(spans),
+                                                      deadline - loop.time())) > 0:
+                arrived.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(arrived.wait(), wait)
+                if not arrived.is_set():
+                    break
     finally:
         await sub.unsubscribe()
-    spans = [s for s in spans if s.get("trace_id") == trace_id]
     spans.sort(key=lambda s: int(s.get("start") or 0))
     return spans
