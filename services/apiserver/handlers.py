@@ -180,7 +180,7 @@ class Handlers:
         if req.table is not None:
             list_meta = {"resourceVersion": str(rv), **({"continue": cont} if cont else {})}
             return Response(200, orjson.dumps(tables.table(
-                req.table, rt.kind, rt.api_version, [c.obj for c in found], list_meta)))
+                req.table, rt.kind, rt.api_version, [c.served() for c in found], list_meta)))
         md = f'"resourceVersion":"{rv}"'
         if cont:
             md += f',"continue":"{cont}"'

@@ -5,6 +5,13 @@ its serialized bytes, a label index and a few field indexes, plus a ring of
 recent events.  Lists are served from here (after waiting until the cache has
 caught up with the store's revision, so they are consistent reads), and
 watches replay the ring from a resourceVersion, then follow live events.
+
+Memory: each current object is kept once as bytes (the full object, served as is) and
+once decoded, without ``metadata.managedFields`` (what filters, Tables, admission and
+the authorizers read; the field sets are most of a pod's decoded size).  An event in
+the ring keeps only bytes, which it shares with the object it was: the decoded form of
+an old version is rebuilt from them on the rare replay that needs it.  Before, the ring
+held every version's decoded object: at 10k pods, about four versions of each.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from jetkube.schemas.objects import Obj, get_path
 from ..machinery.apimachinery import apierrors, parse_key
 from ..machinery.store import EventType, Store, Watch, WatchEvent
 from .encryption import Encryption
+from .lifecycle import without_managed_fields
 
 log = logging.getLogger(__name__)
 
@@ -32,18 +40,38 @@ log = logging.getLogger(__name__)
 INDEXED_FIELDS: dict[str, tuple[str, ...]] = {"pods": ("spec.nodeName",)}
 
 
-@dataclass(slots=True)
 class Cached:
-    key: str
-    namespace: str
-    name: str
-    rv: int
-    obj: dict[str, Any]  # with metadata.resourceVersion
-    raw: bytes  # orjson of obj
+    """One version of one object: ``raw`` is its JSON as served (with
+    ``metadata.resourceVersion`` and ``managedFields``); ``obj`` is it decoded, without
+    ``managedFields``.  A ring event's copy (:meth:`light`) keeps only ``raw`` and decodes
+    ``obj`` from it when asked."""
+
+    __slots__ = ("_obj", "key", "name", "namespace", "raw", "rv")
+
+    def __init__(self, key: str, namespace: str, name: str, rv: int,
+                 obj: dict[str, Any] | None, raw: bytes) -> None:
+        self.key, self.namespace, self.name, self.rv = key, namespace, name, rv
+        self._obj = obj
+        self.raw = raw
+
+    @property
+    def obj(self) -> dict[str, Any]:
+        if self._obj is not None:
+            return self._obj
+        return without_managed_fields(orjson.loads(self.raw))
 
     @property
     def labels(self) -> dict[str, str]:
         return self.obj.get("metadata", {}).get("labels") or {}
+
+    def served(self) -> dict[str, Any]:
+        """The object as served, ``managedFields`` included: decoded afresh from ``raw``
+        (a Table's rows carry the object's whole metadata, as kube-apiserver's do)."""
+        return orjson.loads(self.raw)  # type: ignore[no-any-return]
+
+    def light(self) -> Cached:
+        """This version as the ring keeps it: the bytes only (shared, not copied)."""
+        return Cached(self.key, self.namespace, self.name, self.rv, None, self.raw)
 
 
 @dataclass(slots=True)
@@ -223,7 +251,8 @@ class WatchCache:
             if not isinstance(md, dict):
                 md = obj["metadata"] = {}
             md["resourceVersion"] = str(ev.revision)
-            c = Cached(ev.key, k.namespace, k.name, ev.revision, obj, orjson.dumps(obj))
+            raw = orjson.dumps(obj)
+            c = Cached(ev.key, k.namespace, k.name, ev.revision, without_managed_fields(obj), raw)
             old = rc.put(c)
             cev = CacheEvent("MODIFIED" if old else "ADDED", k.resource, c, old, ev.revision)
         else:
@@ -232,19 +261,22 @@ class WatchCache:
                 self.rv = max(self.rv, ev.revision)
                 self._wake()
                 return
-            obj = dict(old.obj)
-            obj["metadata"] = {**old.obj.get("metadata", {}), "resourceVersion": str(ev.revision)}
-            gone = Cached(old.key, old.namespace, old.name, ev.revision, obj, orjson.dumps(obj))
+            obj = orjson.loads(old.raw)  # the last state, managedFields and all
+            obj.setdefault("metadata", {})["resourceVersion"] = str(ev.revision)
+            raw = orjson.dumps(obj)
+            gone = Cached(old.key, old.namespace, old.name, ev.revision,
+                          without_managed_fields(obj), raw)
             cev = CacheEvent("DELETED", k.resource, gone, old, ev.revision)
         self.rv = max(self.rv, ev.revision)
         if self.synced.is_set():
             if len(self.events) == self.events.maxlen:
                 self.complete_since = self.events[0].rv
-            self.events.append(cev)
             for w in list(self.watchers.get(k.resource, ())):
                 w.offer(cev)
             for listener in self.listeners:
                 listener(cev)
+            self.events.append(CacheEvent(cev.type, cev.resource, cev.new.light(),
+                                          cev.old.light() if cev.old else None, cev.rv))
         self._wake()
 
     def _wake(self) -> None:

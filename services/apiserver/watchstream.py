@@ -39,7 +39,7 @@ class _Lines:
 
     def event(self, etype: str, c: Cached) -> list[bytes]:
         if self.tables is not None:
-            return [self.tables.line(etype, c.obj)]
+            return [self.tables.line(etype, c.served())]
         return [b'{"type":"', etype.encode(), b'","object":', c.raw, b"}\n"]
 
     def bookmark(self, rv: int, *, initial_events_end: bool = False) -> bytes:

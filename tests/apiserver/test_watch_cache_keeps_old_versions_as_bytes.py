@@ -1,0 +1,101 @@
+"""The watch cache keeps each current object decoded once, without its managedFields, and
+every version in its event ring as bytes only (issue 17, memory); what clients see is
+unchanged: served bytes and replayed events carry the whole object, managedFields too."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+
+from jetkube.services.apiserver.watchcache import CacheWatcher, WatchCache
+from jetkube.services.machinery.store import MemoryStore
+
+MANAGED = [{"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "v1",
+            "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {"f:labels": {"f:app": {}}}}}]
+
+
+def _pod(name: str, phase: str) -> bytes:
+    return orjson.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": name, "namespace": "default", "labels": {"app": "web"},
+        "managedFields": MANAGED}, "status": {"phase": phase}})
+
+
+async def _cache_with_history() -> tuple[MemoryStore, WatchCache, int]:
+    store = MemoryStore()
+    cache = WatchCache(store)
+    await cache.start()
+    start = cache.rv
+    rev = await store.create("pods.default.a", _pod("a", "Pending"))
+    rev = await store.update("pods.default.a", _pod("a", "Running"), rev)
+    await store.delete("pods.default.a", rev)
+    await store.create("pods.default.b", _pod("b", "Pending"))
+    await cache.wait_fresh()
+    return store, cache, start
+
+
+async def test_the_current_object_is_decoded_without_managed_fields_and_served_with_them() -> None:
+    _, cache, _ = await _cache_with_history()
+    try:
+        c = cache.resource("pods").items["pods.default.b"]
+        assert "managedFields" not in c.obj["metadata"]  # what filters and admission read
+        assert c.obj["metadata"]["labels"] == {"app": "web"}
+        served = orjson.loads(c.raw)
+        assert served["metadata"]["managedFields"] == MANAGED  # what a client gets
+        assert c.served() == served
+    finally:
+        await cache.stop()
+
+
+async def test_the_ring_keeps_bytes_shared_with_the_object_not_decoded_copies() -> None:
+    _, cache, _ = await _cache_with_history()
+    try:
+        assert [e.type for e in cache.events] == ["ADDED", "MODIFIED", "DELETED", "ADDED"]
+        for e in cache.events:
+            for c in (e.new, e.old):
+                assert c is None or c._obj is None  # no decoded object kept
+        current = cache.resource("pods").items["pods.default.b"]
+        assert cache.events[-1].new.raw is current.raw  # the same bytes, not a copy
+        assert cache.events[1].old is not None
+        assert cache.events[1].old.raw is cache.events[0].new.raw
+    finally:
+        await cache.stop()
+
+
+async def test_a_watch_from_an_old_revision_replays_whole_objects() -> None:
+    _, cache, start = await _cache_with_history()
+    try:
+        w = CacheWatcher("pods", "default", lambda c: c.labels.get("app") == "web")
+        cache.add_watcher(w, start)  # replayed from the ring's bytes
+        got = []
+        while not w.queue.empty():
+            item = w.queue.get_nowait()
+            assert item is not None
+            got.append((item[0], orjson.loads(item[1].raw)))
+        assert [(t, o["metadata"]["name"], o["status"]["phase"]) for t, o in got] == [
+            ("ADDED", "a", "Pending"), ("MODIFIED", "a", "Running"),
+            ("DELETED", "a", "Running"), ("ADDED", "b", "Pending")]
+        assert all(o["metadata"]["managedFields"] == MANAGED for _, o in got)  # DELETED too
+        assert [int(o["metadata"]["resourceVersion"]) for _, o in got] == \
+            [e.rv for e in cache.events]
+    finally:
+        await cache.stop()
+
+
+async def test_a_live_watcher_still_sees_label_transitions() -> None:
+    store = MemoryStore()
+    cache = WatchCache(store)
+    await cache.start()
+    try:
+        w = CacheWatcher("pods", None, lambda c: c.labels.get("app") == "web")
+        cache.add_watcher(w, None)
+        rev = await store.create("pods.default.a", _pod("a", "Pending"))
+        moved = orjson.loads(_pod("a", "Pending"))
+        moved["metadata"]["labels"] = {"app": "other"}
+        await store.update("pods.default.a", orjson.dumps(moved), rev)
+        first = await asyncio.wait_for(w.queue.get(), 5)
+        second = await asyncio.wait_for(w.queue.get(), 5)
+        assert first is not None and second is not None
+        assert (first[0], second[0]) == ("ADDED", "DELETED")  # it stopped matching
+    finally:
+        await cache.stop()
