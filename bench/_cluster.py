@@ -126,11 +126,11 @@ def cluster(api_servers: int = 1, *, secure: bool = False) -> Iterator[Cluster]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def rss_mib(pid: int) -> float:
-    """Peak resident memory (VmHWM) of a process, MiB."""
+def rss_mib(pid: int, field: str = "VmHWM") -> float:
+    """Peak resident memory (VmHWM) of a process, MiB; ``field="VmRSS"``: resident now."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass

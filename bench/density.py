@@ -78,6 +78,9 @@ class Control:
     def memory(self) -> str:
         return ", ".join(f"{k} {rss_mib(p):.0f} MiB" for k, p in self.pids.items())
 
+    def rss(self) -> str:
+        return ", ".join(f"{k} {rss_mib(p, 'VmRSS'):.0f} MiB" for k, p in self.pids.items())
+
     def cpu(self) -> dict[str, float]:
         return {k: cpu_seconds(p) for k, p in self.pids.items()}
 
@@ -157,6 +160,8 @@ async def density(c: Cluster, ctl: Control, stack: ExitStack, nodes: int, pods: 
     cpu1 = {**ctl.cpu(), "hollow-nodes": cpu_seconds(hollow)}
     t_bound = bound.at - t0 if bound.done.is_set() else None
     t_run = running.at - t0 if ok else None
+    peak = ctl.memory()
+    after = await delete_all(api, pod_inf, ctl, deployments)
     await pod_inf.stop()
     await node_inf.stop()
     await nc.close()
@@ -166,11 +171,40 @@ async def density(c: Cluster, ctl: Control, stack: ExitStack, nodes: int, pods: 
         "  " + show("all bound", t_bound, len(bound.keys), pods),
         "  " + show("all bound and Running", t_run, len(running.keys), pods)
         + f"   (kwok CI bound {KWOK_BOUND:.0f} s; goal <= {GOAL:.0f} s)",
-        f"  control plane peak memory (VmHWM): {ctl.memory()}",
+        f"  control plane peak memory (VmHWM): {peak}   (goal: API server <= 300 MiB)",
         f"  hollow-nodes process ({nodes} nodes) peak memory: {rss_mib(hollow):.0f} MiB",
         "  CPU seconds in the window: " + ", ".join(
             f"{k} {cpu1[k] - cpu0[k]:.1f}" for k in cpu1),
+        "  CPU per pod: " + ", ".join(f"{k} {(cpu1[k] - cpu0[k]) / pods * 1e3:.2f} ms"
+                                      for k in cpu1)
+        + f"; in all {sum(cpu1[k] - cpu0[k] for k in cpu1) / pods * 1e3:.2f} ms"
+        + "   (goal ~3.5 ms in all)",
+        f"  after deleting every pod: {after}",
     ]
+
+
+async def delete_all(api: ApiClient, pod_inf: Informer[Obj], ctl: Control,
+                     deployments: int) -> str:
+    """Delete the Deployments (the garbage collector deletes their ReplicaSets and pods,
+    the hollow nodes confirm each pod's end), wait until the pod informer holds none, and
+    say how long it took and the control plane's resident memory then (VmRSS): does it
+    return once the objects are gone?"""
+    gone = asyncio.Event()
+
+    def check(_obj: Obj | None = None) -> None:
+        if len(pod_inf) == 0:
+            gone.set()
+
+    pod_inf.add_event_handler(on_delete=check)
+    t0 = time.monotonic()
+    for i in range(deployments):
+        await api.delete("deployments", NS, f"d{i}")
+    check()
+    try:
+        await asyncio.wait_for(gone.wait(), LIMIT)
+    except TimeoutError:
+        return f"{len(pod_inf)} pods still there after {LIMIT:.0f} s; RSS {ctl.rss()}"
+    return f"all gone in {time.monotonic() - t0:.1f} s; RSS then {ctl.rss()}"
 
 
 async def nodes_ready(c: Cluster, ctl: Control, stack: ExitStack, count: int) -> list[str]:
