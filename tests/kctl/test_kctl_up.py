@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kctl_updir import kill_recorded, up_ports
 from polling import wait_until
 
 from jetkube.cli import up as upmod
@@ -46,17 +47,10 @@ def table(monkeypatch: pytest.MonkeyPatch) -> None:
 def data_dir(tmp_path: Path) -> Iterator[Path]:
     d = tmp_path / "jk"
     yield d
-    # never leave processes behind, whatever the test did (the supervisor first: it would
-    # start the others again)
-    state = upmod.load_state(d)
-    for rec in sorted(state.processes if state else [], key=lambda r: r.name != "supervisor"):
-        if alive(rec.pid):
-            os.kill(rec.pid, signal.SIGKILL)
+    kill_recorded(d)  # never leave processes behind, whatever the test did
 
 
-def _ports() -> list[str]:
-    return ["--port", str(free_port()), "--nats-port", str(free_port()),
-            "--nats-monitor-port", str(free_port())]
+_ports = up_ports
 
 
 def _state(d: Path) -> dict[str, object]:

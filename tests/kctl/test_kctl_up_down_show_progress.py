@@ -8,20 +8,17 @@ test_kctl_up.py does."""
 from __future__ import annotations
 
 import io
-import os
-import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kctl_updir import kill_recorded, up_ports
 
 from jetkube.cli import up as upmod
 from jetkube.cli.components import COMPONENTS, Component
 from jetkube.cli.main import run
-from jetkube.cli.procs import alive
 from jetkube.cli.progress import LiveProgress, PlainProgress, Step, for_terminal
-from jetkube.services.machinery.store import free_port
 
 SLOW = Component(name="slow", argv=lambda p, i: [sys.executable, "-c",
                                                   "import time; time.sleep(600)"],
@@ -35,15 +32,10 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setattr(upmod, "COMPONENTS", [COMPONENTS[0], SLOW])
     d = tmp_path / "jk"
     yield d
-    state = upmod.load_state(d)
-    for rec in sorted(state.processes if state else [], key=lambda r: r.name != "supervisor"):
-        if alive(rec.pid):
-            os.kill(rec.pid, signal.SIGKILL)
+    kill_recorded(d)
 
 
-def _ports() -> list[str]:
-    return ["--port", str(free_port()), "--nats-port", str(free_port()),
-            "--nats-monitor-port", str(free_port())]
+_ports = up_ports
 
 
 @pytest.mark.integration
