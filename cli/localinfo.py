@@ -8,6 +8,9 @@ What ``DIR/cluster.json`` records, checked live:
 - every other recorded process: alive or not, how many times the supervisor restarted
   it, and, for the leader-elected components, which replica holds the Lease (a holder
   identity is ``<host>_<pid>_<uuid>``, so the replica is found by its PID).
+
+For any other cluster (the compose stack, say) only the leaders are known: the host name
+in each Lease's holder identity (:func:`leader_rows`).
 """
 
 from __future__ import annotations
@@ -126,12 +129,25 @@ def _names(records: list[ProcRecord], component: str) -> list[tuple[int, str]]:
     return sorted((r.index, r.name) for r in records if r.component == component)
 
 
+def leader_rows(get_lease: GetLease) -> list[Row]:
+    """One row per leader-elected component whose Lease has a holder, naming the holder's
+    host (``<host>_<pid>_<uuid>``; a container's host name names its replica)."""
+    rows: list[Row] = []
+    for component, lease in LEASES.items():
+        holder = str(((get_lease(lease) or {}).get("spec") or {}).get("holderIdentity") or "")
+        if holder:
+            rows.append([component, f"lease kube-system/{lease}", "running", "",
+                         f"leader {holder.split('_')[0]}"])
+    return rows
+
+
 def local_cluster_rows(kubeconfig_path: Path, server: str, get_lease: GetLease,
                        rows: list[Row]) -> bool:
-    """Rows for a ``kctl up`` cluster whose data dir holds this kubeconfig; whether all of
-    it is healthy."""
+    """Rows for a ``kctl up`` cluster whose data dir holds this kubeconfig (for any other
+    cluster, :func:`leader_rows`); whether all of it is healthy."""
     state = load_state(kubeconfig_path.parent) if kubeconfig_path.parent.is_dir() else None
     if state is None or state.plan.api_url.rstrip("/") != server.rstrip("/"):
+        rows += leader_rows(get_lease)
         return True
     plan = state.plan
     restarts = {r.name: r.restarts for r in state.processes if r.restarts}
