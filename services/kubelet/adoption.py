@@ -47,7 +47,7 @@ def adopt(worker: PodWorker, found: Found) -> None:
     if live:
         worker.sandbox = live[-1]
         if worker.sandbox.ip:
-            ctx.pod_ips.add(worker.sandbox.ip)
+            ctx.add_pod_ip(worker.sandbox.ip)
         for extra in found.sandboxes:
             if extra is not worker.sandbox:
                 _discard(ctx, sandbox_id=extra.id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -74,12 +74,25 @@ class NodeContext:
     allocatable: dict[str, str]
     containers: dict[str, ContainerOwner] = field(default_factory=dict)  # id -> its worker
     early_exits: OrderedDict[str, ContainerInfo] = field(default_factory=OrderedDict)
-    pod_ips: set[str] = field(default_factory=set)
+    pod_ips: Counter[str] = field(default_factory=Counter)
+    """The sandbox addresses this node created, each counted once per sandbox holding it: a
+    pod recreated under the same name can get the address of one whose teardown has not
+    ended yet, and that teardown must not take the address from the new sandbox (its
+    probes would then be refused)."""
     network_ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def node_name(self) -> str:
         return self.config.node_name
+
+    def add_pod_ip(self, ip: str) -> None:
+        self.pod_ips[ip] += 1
+
+    def remove_pod_ip(self, ip: str) -> None:
+        """One sandbox fewer holds ``ip``; the address is forgotten with the last one."""
+        self.pod_ips[ip] -= 1
+        if self.pod_ips[ip] <= 0:
+            del self.pod_ips[ip]
 
     def allowed(self, host: str) -> bool:
         """May the agent connect to ``host``?  Loopback, or a sandbox this node created."""

@@ -233,7 +233,7 @@ class PodWorker(ContainerOps):
             self.kick_at(self.ctx.config.retry_seconds)
             return False
         if self.sandbox.ip:
-            self.ctx.pod_ips.add(self.sandbox.ip)
+            self.ctx.add_pod_ip(self.sandbox.ip)
         return True
 
     async def _ensure_volumes(self) -> bool:
@@ -396,7 +396,8 @@ class PodWorker(ContainerOps):
         if self.sandbox is not None:
             with contextlib.suppress(RuntimeError_):
                 await rt.remove_sandbox(self.sandbox.id)
-            self.ctx.pod_ips.discard(self.sandbox.ip)
+            if self.sandbox.ip:
+                self.ctx.remove_pod_ip(self.sandbox.ip)
         if self.volumes is not None:
             self.volumes.remove()
         self.ctx.objects.unsubscribe_all(id(self))
