@@ -126,6 +126,14 @@ def cluster(api_servers: int = 1, *, secure: bool = False) -> Iterator[Cluster]:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def service_account(namespace: str) -> dict[str, Any]:
+    """``namespace``'s ``default`` ServiceAccount, as the service-account controller creates
+    it: a benchmark that runs no controller-manager creates it itself, since the API
+    server's ServiceAccount admission refuses pods without their account (403)."""
+    return {"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "default", "namespace": namespace}}
+
+
 def rss_mib(pid: int, field: str = "VmHWM") -> float:
     """Peak resident memory (VmHWM) of a process, MiB; ``field="VmRSS"``: resident now."""
     try:

@@ -29,7 +29,7 @@ import aiohttp
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _cluster import cluster, cpu_seconds, percentile, rss_mib
+from _cluster import cluster, cpu_seconds, percentile, rss_mib, service_account
 
 from jetkube.services.machinery.client import ApiClient, Informer
 from jetkube.services.machinery.store import NatsStore, connect
@@ -139,6 +139,9 @@ async def run(quick: bool, api_servers: int, secure: bool) -> dict[str, float]:
         async with aiohttp.ClientSession(headers=headers, connector=conn) as s:
             async with s.post(f"{c.api_url}/api/v1/namespaces", data=orjson.dumps(
                     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})) as r:
+                assert r.status == 201, await r.text()
+            async with s.post(f"{c.api_url}/api/v1/namespaces/{NS}/serviceaccounts",
+                              data=orjson.dumps(service_account(NS))) as r:
                 assert r.status == 201, await r.text()
             raw = await raw_kv_rate(c.nats_url, n_create, concurrency, c.nats_options)
             # three rounds over HTTP, the median reported: a 2-core VM is noisy

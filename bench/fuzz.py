@@ -80,7 +80,7 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _cluster import TOKEN, cluster, cpu_seconds, percentile, rss_mib
+from _cluster import TOKEN, cluster, cpu_seconds, percentile, rss_mib, service_account
 
 from jetkube.services.apiserver.rest import MAX_BODY
 
@@ -983,6 +983,9 @@ def ms(x: float) -> str:
 async def setup(port: int) -> None:
     code, out = await call(port, "POST", "/api/v1/namespaces",
                            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    assert code == 201, (code, out)
+    code, out = await call(port, "POST", f"/api/v1/namespaces/{NS}/serviceaccounts",
+                           service_account(NS))
     assert code == 201, (code, out)
     for r, path in RESOURCES.items():
         code, out = await call(port, "POST", path, obj(r, TARGET))

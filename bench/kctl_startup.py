@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _cluster import Cluster, _service_cmd, cluster, percentile, process
+from _cluster import Cluster, _service_cmd, cluster, percentile, process, service_account
 
 from jetkube.cli.kubeconfig import new_config, write_file
 from jetkube.cli.pki import client_ssl_context, ensure_serving_cert
@@ -149,6 +149,8 @@ def main() -> None:
         with process(c, "apiserver-tls", cmd):
             tls = client_ssl_context(ca)
             wait_healthy(server, tls, c.token)
+            request(f"{server}/api/v1/namespaces/default/serviceaccounts", tls, c.token,
+                    "POST", service_account("default"))
             for i in range(PODS):
                 request(f"{server}/api/v1/namespaces/default/pods", tls, c.token, "POST",
                         pod(f"bench-{i}"))

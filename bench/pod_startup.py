@@ -226,7 +226,9 @@ def main() -> None:
     try:
         cidr = f"10.{random.randrange(100, 250)}.0.0/16"  # never another cluster's subnets
         with cluster() as c, process(c, "controller-manager", controller_manager_cmd(
-                "--controllers", "nodeipam", "--cluster-cidr", cidr)), \
+                # the pods' default ServiceAccount and the CA their token volume carries
+                "--controllers", "nodeipam,serviceaccount,root-ca-cert-publisher",
+                "--cluster-cidr", cidr)), \
                 services(c, kubelets=names, runtime="docker", scheduler=a.bind == "scheduler"):
             workdir = c.workdir
             seq = raw_docker(client, run, 3 if a.quick else 5, 1000.0, workers=1)

@@ -40,7 +40,7 @@ import orjson
 from jetkube.schemas.objects import Obj
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _cluster import Cluster, cluster, cpu_seconds, rss_mib
+from _cluster import Cluster, cluster, cpu_seconds, rss_mib, service_account
 
 from jetkube.schemas import cpu_millis
 from jetkube.services.machinery.client import Informer
@@ -122,6 +122,8 @@ async def end_to_end(c: Cluster, n_nodes: int, n_pods: int) -> None:
         http = Http(c, s)
         await http.send("POST", "/api/v1/namespaces", {
             "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}, 201)
+        await http.send("POST", f"/api/v1/namespaces/{NS}/serviceaccounts",
+                        service_account(NS), 201)
         t = time.perf_counter()
         await asyncio.gather(*(make_node(http, f"node-{i}") for i in range(n_nodes)))
         print(f"hollow nodes: {n_nodes} (Node + status + Lease) created in "

@@ -56,7 +56,8 @@ TRACES = "jetkube.traces.>"
 KV_READS: dict[str, tuple[str, ...]] = {
     CONTROLLER_MANAGER: ("",),  # every resource: the garbage collector and namespace
     #                              controller watch them all (Secrets stay sealed)
-    SCHEDULER: ("pods", "nodes"),
+    SCHEDULER: ("pods", "nodes", "namespaces",  # namespaces: affinity's namespaceSelector
+                "persistentvolumeclaims", "persistentvolumes", "storageclasses"),  # VolumeBinding
     PROXY: ("services", "endpoints", "nodes"),
     DNS: ("services", "endpoints"),
     NODE_PREFIX: ("nodes",),  # routes to other nodes' pod CIDRs; pods come on its stream

@@ -108,6 +108,8 @@ def _apiserver_argv(p: Plan, i: int) -> list[str]:
     exe = script("jetkube-apiserver", search_path=False)  # this venv's, else the module
     base = [exe] if exe else [sys.executable, "-m", "jetkube.services.apiserver"]
     return [*base, "--nats-url", p.nats_url, "--bind", p.host, "--port", str(p.api_port + i),
+            "--advertise-address", advertise_address(p),
+            "--service-account-signing-key-file", str(p.sa_key),
             "--bucket", p.bucket, "--kv-replicas", str(p.replicas),
             "--token-file", str(p.token_file),
             "--encryption-provider-config", str(p.encryption_config),
@@ -116,6 +118,26 @@ def _apiserver_argv(p: Plan, i: int) -> list[str]:
             *([] if p.insecure_http else ["--tls-cert-file", str(p.api_cert),
                                           "--tls-private-key-file", str(p.api_key)]),
             *extra_args("jetkube-apiserver")]
+
+
+def advertise_address(p: Plan) -> str:
+    """Where pods reach the API servers (Plan.api_advertise_address): as given, else the
+    gateway of Docker's default bridge for Docker pods (a local address of this machine
+    that pods reach through the host and other machines do not route to), else the host."""
+    if p.api_advertise_address:
+        return p.api_advertise_address
+    if p.runtime == "docker" and p.nodes > 0:
+        try:
+            import docker
+
+            ipam = docker.from_env(timeout=5).networks.get("bridge").attrs.get("IPAM") or {}
+            gateway = next((c.get("Gateway") for c in ipam.get("Config") or []
+                            if c.get("Gateway")), None)
+            if gateway:
+                return str(gateway)
+        except Exception:  # no daemon, no default bridge: pods then cannot reach the API
+            pass
+    return p.host
 
 
 def apiserver_available(p: Plan | None = None) -> str | None:

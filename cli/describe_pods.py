@@ -102,12 +102,32 @@ def _volumes(w: Writer, volumes: list[Obj]) -> None:
     for v in volumes:
         w.section(1, str(v.get("name")))
         kind = next((k for k in v if k != "name"), "")
+        if kind == "projected":
+            _projected(w, v[kind] or {})
+            continue
         w.kv(2, "Type", kind)
         src = v.get(kind)
         if isinstance(src, dict):
             for k, val in src.items():
                 if not isinstance(val, (dict, list)):
                     w.kv(2, k[:1].upper() + k[1:], val)
+
+
+def _projected(w: Writer, src: Obj) -> None:
+    """kubectl's printProjectedVolumeSource: a line or two per source."""
+    w.kv(2, "Type", "Projected (a volume that contains injected data from multiple sources)")
+    for part in src.get("sources") or []:
+        if part.get("secret") is not None:
+            w.kv(2, "SecretName", part["secret"].get("name"))
+            w.kv(2, "SecretOptionalName", str(part["secret"].get("optional", "<nil>")))
+        elif part.get("downwardAPI") is not None:
+            w.kv(2, "DownwardAPI", "true")
+        elif part.get("configMap") is not None:
+            w.kv(2, "ConfigMapName", part["configMap"].get("name"))
+            w.kv(2, "ConfigMapOptional", str(part["configMap"].get("optional", "<nil>")))
+        elif part.get("serviceAccountToken") is not None:
+            w.kv(2, "TokenExpirationSeconds",
+                 part["serviceAccountToken"].get("expirationSeconds", 3600))
 
 
 def pod(w: Writer, o: Obj, fetch: Fetch) -> None:

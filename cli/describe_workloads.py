@@ -1,4 +1,5 @@
-"""``kctl describe`` for workloads: Deployment, ReplicaSet, DaemonSet and Job.
+"""``kctl describe`` for workloads: Deployment, ReplicaSet, DaemonSet, StatefulSet, Job and
+CronJob.
 
 Sections and order follow kubectl's describers: the Deployment's Replicas
 line, strategy, Conditions and its Old/New ReplicaSets (found as
@@ -128,6 +129,41 @@ def daemonset(w: Writer, o: Obj, fetch: Fetch) -> None:
     pod_template(w, spec.get("template") or {})
 
 
+def statefulset(w: Writer, o: Obj, fetch: Fetch) -> None:
+    """kubectl's describeStatefulSet, with its ``Volume Claims:`` section."""
+    meta, spec, st = _meta(o), o.get("spec") or {}, o.get("status") or {}
+    w.kv(0, "Name", meta.get("name"))
+    w.kv(0, "Namespace", meta.get("namespace"))
+    w.kv(0, "CreationTimestamp", describe_time(meta.get("creationTimestamp")))
+    w.kv(0, "Selector", selector_string(spec.get("selector")))
+    w.kv(0, "Labels", map_lines(meta.get("labels")))
+    w.kv(0, "Annotations", map_lines(meta.get("annotations"), ": "))
+    w.kv(0, "Replicas", f"{spec.get('replicas', 1)} desired | {st.get('replicas') or 0} total")
+    strategy = spec.get("updateStrategy") or {}
+    w.kv(0, "Update Strategy", strategy.get("type") or "RollingUpdate")
+    rolling = strategy.get("rollingUpdate") or {}
+    if rolling.get("partition") is not None:
+        w.kv(1, "Partition", rolling["partition"])
+        if rolling.get("maxUnavailable") is not None:
+            w.kv(1, "MaxUnavailable", rolling["maxUnavailable"])
+    _pods_status(w, "Pods Status", owned_pods(fetch, o))
+    pod_template(w, spec.get("template") or {})
+    claims = spec.get("volumeClaimTemplates") or []
+    if not claims:
+        w.kv(0, "Volume Claims", NONE)
+    else:
+        w.section(0, "Volume Claims")
+    for claim in claims:
+        cmeta, cspec = _meta(claim), claim.get("spec") or {}
+        w.kv(1, "Name", cmeta.get("name"))
+        w.kv(1, "StorageClass", cspec.get("storageClassName") or "")
+        w.kv(1, "Labels", map_lines(cmeta.get("labels")))
+        w.kv(1, "Annotations", map_lines(cmeta.get("annotations"), ": "))
+        w.kv(1, "Capacity", ((cspec.get("resources") or {}).get("requests") or {}).get(
+            "storage") or "<default>")
+        w.kv(1, "Access Modes", "[" + " ".join(cspec.get("accessModes") or []) + "]")
+
+
 def job(w: Writer, o: Obj, fetch: Fetch) -> None:
     spec, st = o.get("spec") or {}, o.get("status") or {}
     header(w, o, namespaced=True)
@@ -153,3 +189,29 @@ def job(w: Writer, o: Obj, fetch: Fetch) -> None:
     w.kv(0, "Pods Statuses", f"{st.get('active') or 0} Active ({st.get('ready') or 0} Ready) / "
          f"{st.get('succeeded') or 0} Succeeded / {st.get('failed') or 0} Failed")
     pod_template(w, spec.get("template") or {})
+
+
+def cronjob(w: Writer, o: Obj, fetch: Fetch) -> None:
+    """kubectl's describeCronJob, with its job template as describeJobTemplate prints it."""
+    spec, st = o.get("spec") or {}, o.get("status") or {}
+    header(w, o, namespaced=True)
+    w.kv(0, "Schedule", spec.get("schedule"))
+    w.kv(0, "Concurrency Policy", spec.get("concurrencyPolicy") or "Allow")
+    w.kv(0, "Suspend", "True" if spec.get("suspend") else "False")
+    w.kv(0, "Time Zone", spec.get("timeZone") or "<unset>")
+    for label, field in (("Successful Job History Limit", "successfulJobsHistoryLimit"),
+                         ("Failed Job History Limit", "failedJobsHistoryLimit")):
+        w.kv(0, label, spec[field] if spec.get(field) is not None else "<unset>")
+    deadline = spec.get("startingDeadlineSeconds")
+    w.kv(0, "Starting Deadline Seconds", f"{deadline}s" if deadline is not None else "<unset>")
+    tspec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+    w.kv(0, "Selector", selector_string(tspec["selector"]) if tspec.get("selector")
+         else "<unset>")
+    for label, field in (("Parallelism", "parallelism"), ("Completions", "completions")):
+        w.kv(0, label, tspec[field] if tspec.get(field) is not None else "<unset>")
+    if tspec.get("activeDeadlineSeconds") is not None:
+        w.kv(0, "Active Deadline Seconds", f"{tspec['activeDeadlineSeconds']}s")
+    pod_template(w, tspec.get("template") or {})
+    w.kv(0, "Last Schedule Time", describe_time(st.get("lastScheduleTime")))
+    w.kv(0, "Active Jobs", ", ".join(str(r.get("name")) for r in st.get("active") or [])
+         or NONE)

@@ -1,7 +1,8 @@
 """Per-kind ``kctl describe`` sections and the dispatch by kind.
 
 Pods live in :mod:`.describe_pods`, workloads (Deployment, ReplicaSet,
-DaemonSet, Job) in :mod:`.describe_workloads`; this module has Service, Node,
+DaemonSet, Job) in :mod:`.describe_workloads`, volumes and classes in
+:mod:`.describe_storage`; this module has Service, Node,
 Namespace, ConfigMap and Secret.  Every other kind gets the generic
 describer.  All of them end with the object's Events.
 """
@@ -18,7 +19,8 @@ from jetkube.services.machinery.printers import age, describe_time, endpoints_st
 
 from .describe import NONE, Fetch, Writer, events_for, events_section, generic, header, map_lines
 from .describe_pods import pod, pod_template
-from .describe_workloads import daemonset, deployment, job, replicaset
+from .describe_storage import persistentvolume, persistentvolumeclaim, storageclass
+from .describe_workloads import cronjob, daemonset, deployment, job, replicaset, statefulset
 from .tables import render
 
 __all__ = ["DESCRIBERS", "describe", "pod_template"]
@@ -222,10 +224,25 @@ def secret(w: Writer, o: Obj, fetch: Fetch) -> None:
         w.kv(0, k, f"{size} bytes")
 
 
+def serviceaccount(w: Writer, o: Obj, fetch: Fetch) -> None:
+    """kubectl's describeServiceAccount: its image pull secrets, and the secrets it names
+    when there are any."""
+    header(w, o, namespaced=True)
+    pull = [str(r.get("name")) for r in o.get("imagePullSecrets") or []]
+    mountable = [str(r.get("name")) for r in o.get("secrets") or []]
+    w.kv(0, "Image pull secrets", pull or NONE)
+    if mountable:
+        w.kv(0, "Mountable secrets", mountable)
+
+
 DESCRIBERS: dict[str, Callable[[Writer, Obj, Fetch], None]] = {
     "Pod": pod, "Deployment": deployment, "ReplicaSet": replicaset, "DaemonSet": daemonset,
-    "Job": job, "Service": service, "Node": node, "Namespace": namespace,
-    "ConfigMap": configmap, "Secret": secret,
+    "ReplicationController": replicaset,  # kubectl's describer prints the same fields
+    "StatefulSet": statefulset,
+    "Job": job, "CronJob": cronjob, "Service": service, "Node": node, "Namespace": namespace,
+    "ConfigMap": configmap, "Secret": secret, "ServiceAccount": serviceaccount,
+    "PersistentVolume": persistentvolume, "PersistentVolumeClaim": persistentvolumeclaim,
+    "StorageClass": storageclass,
 }
 
 

@@ -118,10 +118,21 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
     bad = [e for e in extras if e.startswith("-") and e != "-"]
     positional = getattr(args, "args", None)
     if bad or ((extras or tail) and not isinstance(positional, list)):
-        parser.error(f"unrecognized arguments: {' '.join(bad or extras or tail)}")
+        chosen(parser, args).error(f"unrecognized arguments: {' '.join(bad or extras or tail)}")
     if isinstance(positional, list):
         args.args = [*positional, *extras, *tail]
     return args
+
+
+def chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The (sub)command's own parser that ``args`` came from (``kctl set image``'s for
+    ``kctl set image --bad``), so an error prints that command's usage, not kctl's."""
+    while True:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        name = getattr(args, subs[0].dest, None) if subs and subs[0].dest else None
+        if not isinstance(name, str) or name not in subs[0].choices:
+            return parser
+        parser = subs[0].choices[name]
 
 
 def run(argv: Sequence[str] | None = None, *, transport: httpx.BaseTransport | None = None) -> int:

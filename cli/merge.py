@@ -122,20 +122,28 @@ def last_applied(obj: dict[str, Any]) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def with_last_applied(config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` plus the annotation recording it (the annotation itself excluded)."""
+def modified_configuration(config: dict[str, Any], *, annotate: bool) -> dict[str, Any]:
+    """kubectl's ``GetModifiedConfiguration``: ``config`` with its annotations map set (so
+    ``"annotations":{}`` when it has no other annotation) and without the last-applied
+    annotation; with ``annotate``, plus that annotation recording exactly this (what
+    ``apply`` sends; ``diff`` compares without it).  Set the same way as kubectl sets it,
+    so kubectl and kctl read each other's record as unchanged."""
     clean = copy.deepcopy(config)
     meta = clean.setdefault("metadata", {})
     anns = dict(meta.get("annotations") or {})
     anns.pop(LAST_APPLIED, None)
-    if anns:
-        meta["annotations"] = anns
-    else:
-        meta.pop("annotations", None)
+    meta["annotations"] = anns
+    if not annotate:
+        return clean
     recorded = json.dumps(clean, separators=(",", ":"), sort_keys=True)
     out = copy.deepcopy(clean)
-    out.setdefault("metadata", {}).setdefault("annotations", {})[LAST_APPLIED] = recorded + "\n"
+    out["metadata"]["annotations"][LAST_APPLIED] = recorded + "\n"
     return out
+
+
+def with_last_applied(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` plus the annotation recording it (the annotation itself excluded)."""
+    return modified_configuration(config, annotate=True)
 
 
 def apply_patch(current: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:

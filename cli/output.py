@@ -1,16 +1,16 @@
-"""Object output formats: ``-o yaml|json|name|jsonpath=...``, and kubectl's ``List`` wrapper.
+"""Object output formats: ``-o yaml|json|name|jsonpath=...|custom-columns=...``, and
+kubectl's ``List`` wrapper.
 
 JSON is indented by four spaces and YAML keys are sorted, as kubectl prints
-them.  ``jsonpath`` supports the subset scripts use: ``{.a.b}``, ``{.a[0]}``,
-``{.items[*].metadata.name}``, ``{range .items[*]}...{end}`` and quoted
-literals like ``{"\\n"}``.
+them.  ``jsonpath`` templates are kubectl's (cli/jsonpath.py: filters, slices, ranges);
+``custom-columns=HEADER:PATH,...`` (or ``custom-columns-file=FILE``) prints one row per
+object, ``<none>`` where a path selects nothing.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import re
 from typing import TYPE_CHECKING, Any
 
 from .errors import CliError
@@ -24,10 +24,12 @@ FORMATS = ("wide", "yaml", "json", "name")
 
 
 def check_format(fmt: str | None) -> None:
-    if fmt is None or fmt in FORMATS or fmt.startswith(("jsonpath=", "jsonpath-as-json=")):
+    if fmt is None or fmt in FORMATS or fmt.startswith(
+            ("jsonpath=", "jsonpath-as-json=", "custom-columns=", "custom-columns-file=")):
         return
     raise CliError(f'unable to match a printer suitable for the output format "{fmt}", '
-                   "allowed formats are: json,jsonpath,name,wide,yaml")
+                   "allowed formats are: custom-columns,custom-columns-file,json,jsonpath,"
+                   "jsonpath-as-json,name,wide,yaml")
 
 
 def as_list(items: list[Obj]) -> Obj:
@@ -56,7 +58,8 @@ def _dumper() -> type[yaml.SafeDumper]:
         return dumper.represent_scalar(tag, data)
 
     class Dumper(yaml.SafeDumper):
-        pass
+        def ignore_aliases(self, data: Any) -> bool:
+            return True  # a dict used twice is printed twice, never as &id001 / *id001
 
     Dumper.add_representer(str, str_presenter)
     return Dumper
@@ -76,108 +79,57 @@ def format_objects(objs: list[Obj], fmt: str, *, single: bool) -> str:
         return to_json(doc)
     if fmt == "yaml":
         return to_yaml(doc).rstrip("\n")
+    if fmt.startswith("jsonpath-as-json="):
+        from .jsonpath import evaluate_json
+
+        return evaluate_json(fmt.partition("=")[2], doc)
     if fmt.startswith("jsonpath"):
         _, _, template = fmt.partition("=")
         return jsonpath(template, doc)
     raise CliError(f"unknown output format {fmt!r}")
 
 
-# --- jsonpath (subset) ------------------------------------------------------
-
-_TOKEN = re.compile(r"\{((?:[^{}\"']|\"[^\"]*\"|'[^']*')*)\}")
-_STEP = re.compile(r"\.([A-Za-z0-9_\-$]+)|\[(\*|-?\d+|'[^']*'|\"[^\"]*\")\]|\.\.?\*")
-
-
-def _select(values: list[Any], path: str) -> list[Any]:
-    path = path.strip()
-    if path.startswith("$"):
-        path = path[1:]
-    if path in ("", "."):
-        return values
-    pos = 0
-    for m in _STEP.finditer(path):
-        if m.start() != pos:
-            raise CliError(f"error parsing jsonpath {path!r}: unexpected {path[pos:]!r}")
-        pos = m.end()
-        nxt: list[Any] = []
-        key, idx = m.group(1), m.group(2)
-        for v in values:
-            if key is not None:
-                if isinstance(v, dict) and key in v:
-                    nxt.append(v[key])
-            elif idx == "*" or (key is None and idx is None):
-                if isinstance(v, list):
-                    nxt.extend(v)
-                elif isinstance(v, dict):
-                    nxt.extend(v.values())
-            elif idx is not None and idx[0] in "'\"":
-                if isinstance(v, dict) and idx[1:-1] in v:
-                    nxt.append(v[idx[1:-1]])
-            elif idx is not None and isinstance(v, list):
-                i = int(idx)
-                if -len(v) <= i < len(v):
-                    nxt.append(v[i])
-        values = nxt
-    if pos != len(path):
-        raise CliError(f"error parsing jsonpath {path!r}: unexpected {path[pos:]!r}")
-    return values
-
-
-def _text(v: Any) -> str:
-    if isinstance(v, (dict, list)):
-        return json.dumps(v, separators=(",", ":"))
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return "" if v is None else str(v)
-
-
 def jsonpath(template: str, doc: Any) -> str:
-    template = template.strip()
-    if len(template) >= 2 and template[0] == template[-1] and template[0] in "'\"":
-        template = template[1:-1]
-    if "{" not in template:
-        template = "{" + template + "}"
-    parts: list[tuple[str, str]] = []  # (kind, text): lit | expr | range | end
-    pos = 0
-    for m in _TOKEN.finditer(template):
-        if m.start() > pos:
-            parts.append(("lit", template[pos:m.start()]))
-        body = m.group(1).strip()
-        if body.startswith("range "):
-            parts.append(("range", body[6:]))
-        elif body == "end":
-            parts.append(("end", ""))
-        elif body[:1] in "'\"" and body[-1:] == body[:1]:
-            parts.append(("lit", body[1:-1].encode().decode("unicode_escape")))
-        else:
-            parts.append(("expr", body))
-        pos = m.end()
-    if pos < len(template):
-        parts.append(("lit", template[pos:]))
-    out, _ = _run(parts, 0, [doc])
-    return out
+    """``-o jsonpath=TEMPLATE`` (cli/jsonpath.py)."""
+    from .jsonpath import evaluate
+
+    return evaluate(template, doc)
 
 
-def _run(parts: list[tuple[str, str]], i: int, ctx: list[Any]) -> tuple[str, int]:
-    out: list[str] = []
-    while i < len(parts):
-        kind, text = parts[i]
-        if kind == "lit":
-            out.append(text)
-        elif kind == "expr":
-            out.append(" ".join(_text(v) for v in _select(ctx, text)))
-        elif kind == "range":
-            items = _select(ctx, text)
-            end = i + 1
-            body_out = []
-            for item in items:
-                s, end = _run(parts, i + 1, [item])
-                body_out.append(s)
-            if not items:
-                _, end = _run(parts, i + 1, [])
-            out.append("".join(body_out))
-            i = end
-        elif kind == "end":
-            return "".join(out), i
-        i += 1
-    return "".join(out), i
+def custom_columns_spec(fmt: str) -> list[tuple[str, str]]:
+    """``custom-columns=NAME:.metadata.name,...`` (or ``-file=``) → [(header, path)]."""
+    kind, _, spec = fmt.partition("=")
+    if kind == "custom-columns-file":
+        try:
+            with open(spec) as f:
+                lines = [ln.split() for ln in f.read().splitlines() if ln.strip()]
+        except OSError as e:
+            raise CliError(f"error reading {spec}: {e.strerror}") from None
+        if len(lines) != 2 or len(lines[0]) != len(lines[1]):
+            raise CliError(f"expected a header line and a path line of as many columns in {spec}")
+        return list(zip(lines[0], lines[1], strict=True))
+    if not spec:
+        raise CliError("custom-columns format specified but no custom columns given")
+    cols = []
+    for part in spec.split(","):
+        header, sep, path = part.partition(":")
+        if not sep:
+            raise CliError(f'unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>')
+        cols.append((header, path))
+    return cols
+
+
+def custom_columns(fmt: str, objs: list[Obj], *, headers: bool = True) -> list[str]:
+    """The lines of ``-o custom-columns``, laid out as kubectl's tabwriter lays them."""
+    from .jsonpath import find, text
+    from .tables import render
+
+    cols = custom_columns_spec(fmt)
+    rows = []
+    for o in objs:
+        row = []
+        for _, path in cols:
+            values = find(path, o)
+            row.append(",".join(text(v) for v in values) if values else "<none>")
+        rows.append(row)
+    return render([h for h, _ in cols], rows, show_headers=headers)

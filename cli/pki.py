@@ -111,6 +111,14 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
                              serialization.NoEncryption())
 
 
+def ensure_service_account_key(path: Path) -> None:
+    """The ServiceAccount token signing key (EC P-256, PKCS#8, 0600), created once: every
+    API server signs and verifies with it, so tokens survive restarts and work on each."""
+    if _load_key(path) is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, _key_pem(_new_key()), 0o600)
+
+
 def _load_key(path: Path) -> ec.EllipticCurvePrivateKey | None:
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)

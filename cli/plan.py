@@ -42,6 +42,12 @@ class Plan:
     """Serve the API over plain HTTP (``kctl up --insecure-http``) instead of HTTPS with a
     certificate from the cluster CA; kubectl then sends no token, so only for tools that
     cannot do TLS."""
+    api_advertise_address: str = ""
+    """The address the API servers publish in the ``kubernetes`` Service's Endpoints and
+    listen on besides ``host``: pods reach the API there through the Service's ClusterIP.
+    Empty: chosen at start (components.advertise_address): Docker's default bridge gateway
+    (172.17.0.1) with ``--runtime docker``, a host-local address no other machine routes
+    to, else ``host``."""
     nats_sync: str = "default"
     """How often nats-server fsyncs its stream files: ``default`` (every 2 minutes, its own
     default) or ``always`` (before each acknowledgement).  What an acknowledged write
@@ -126,6 +132,11 @@ class Plan:
     def api_url(self) -> str:
         """The first API server's URL (the kubeconfig's server)."""
         return self.api_url_of(0)
+
+    @property
+    def sa_key(self) -> Path:
+        """The EC key every API server signs ServiceAccount tokens with (0600)."""
+        return self.pki_dir / "sa.key"
 
     @property
     def token_file(self) -> Path:

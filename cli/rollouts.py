@@ -6,7 +6,8 @@ template (plus the ``pod-template-hash`` label).  This module finds a
 Deployment's ReplicaSets (controller owner reference), tells the new one
 from the old ones (template equal ignoring the hash, as kubectl's
 ``deploymentutil`` does), computes kubectl's rollout status lines for
-Deployments and DaemonSets, and parses Go durations (``--timeout=5m``).
+Deployments, DaemonSets and StatefulSets, finds a StatefulSet's ControllerRevisions (its
+history), and parses Go durations (``--timeout=5m``).
 No I/O of its own: reads go through a ``fetch(path, params)`` callable.
 """
 
@@ -178,10 +179,61 @@ def daemonset_status(ds: Obj, want_revision: int = 0) -> tuple[str, bool]:
     return f'daemon set "{name}" successfully rolled out', True
 
 
+def statefulset_status(sts: Obj, want_revision: int = 0) -> tuple[str, bool]:
+    """kubectl's ``StatefulSetStatusViewer``: (message, done)."""
+    meta, spec, st = _meta(sts), sts.get("spec") or {}, sts.get("status") or {}
+    strategy = spec.get("updateStrategy") or {}
+    if (strategy.get("type") or "RollingUpdate") != "RollingUpdate":
+        raise CliError("rollout status is only available for RollingUpdate strategy type")
+    observed = int(st.get("observedGeneration") or 0)
+    if observed == 0 or int(meta.get("generation") or 0) > observed:
+        return "Waiting for statefulset spec update to be observed...", False
+    want = int(spec.get("replicas", 1) if spec.get("replicas") is not None else 1)
+    ready, updated = int(st.get("readyReplicas") or 0), int(st.get("updatedReplicas") or 0)
+    if ready < want:
+        return f"Waiting for {want - ready} pods to be ready...", False
+    partition = (strategy.get("rollingUpdate") or {}).get("partition")
+    if strategy.get("rollingUpdate") is not None and partition is not None:
+        if updated < want - int(partition):
+            return ("Waiting for partitioned roll out to finish: "
+                    f"{updated} out of {want - int(partition)} new pods have been updated..."), False
+        return f"partitioned roll out complete: {updated} new pods have been updated...", True
+    if st.get("updateRevision") != st.get("currentRevision"):
+        return (f"waiting for statefulset rolling update to complete {updated} pods at revision "
+                f"{st.get('updateRevision')}..."), False
+    return (f"statefulset rolling update complete {int(st.get('currentReplicas') or 0)} pods at "
+            f"revision {st.get('currentRevision')}..."), True
+
+
 STATUS_VIEWERS: dict[str, Callable[[Obj, int], tuple[str, bool]]] = {
     "Deployment": deployment_status,
     "DaemonSet": daemonset_status,
+    "StatefulSet": statefulset_status,
 }
+
+
+# --- ControllerRevisions (a StatefulSet's history) ----------------------------------------
+
+def owned_revisions(fetch: Fetch, owner: Obj) -> dict[int, Obj]:
+    """Revision number → ControllerRevision whose controller is ``owner`` (kubectl's
+    ``controlledHistory``: listed by the owner's selector)."""
+    meta = _meta(owner)
+    params: dict[str, str] = {}
+    text = selector_string((owner.get("spec") or {}).get("selector") or {})
+    if text != "<none>":
+        params["labelSelector"] = text
+    lst = fetch(f"/apis/apps/v1/namespaces/{meta.get('namespace')}/controllerrevisions", params)
+    return {int(r.get("revision") or 0): r for r in lst.get("items") or []
+            if any(ref.get("controller") and ref.get("uid") == meta.get("uid")
+                   for ref in _meta(r).get("ownerReferences") or [])}
+
+
+def revision_template(revision: Obj) -> Obj:
+    """The pod template a StatefulSet's revision restores (its data is a patch that
+    replaces ``spec.template``)."""
+    template = dict((((revision.get("data") or {}).get("spec") or {}).get("template")) or {})
+    template.pop("$patch", None)
+    return template
 
 
 # --- durations -------------------------------------------------------------------

@@ -265,6 +265,9 @@ def _up(data_dir: Path, overrides: dict[str, Any] | None, timeout: float,
     if not nats_live and not plan.ha:
         adopt_open_store(plan)  # a data dir from before the store had its own account
     ensure_bus_security(plan, nats_pids=nats_live)
+    from .pki import ensure_service_account_key
+
+    ensure_service_account_key(plan.sa_key)
     ca_pem = None
     if not plan.insecure_http:
         from .pki import ensure_serving_cert

@@ -82,7 +82,8 @@ def volumes(plan: Plan, nodes: list[str]) -> list[Volume]:
                                   "pki/apiserver.key": "apiserver.key",
                                   seed(APISERVER): "bus.nk", seed(APISERVER_STORE): "store.nk",
                                   "tokens.csv": "tokens.csv",
-                                  "encryption-config.yaml": "encryption-config.yaml"}),
+                                  "encryption-config.yaml": "encryption-config.yaml",
+                                  str(plan.sa_key.relative_to(plan.data_dir)): "sa.key"}),
         *(Volume(name, files) for name, files in client.items()),
         *(Volume(n, ca | {seed(node_identity(n)): "bus.nk"}) for n in nodes),
     ]
@@ -152,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     pki.ensure_serving_cert(plan.pki_dir, "apiserver", api_hosts)
     token = ensure_token(plan)
     ensure_encryption_config(plan)
+    pki.ensure_service_account_key(plan.sa_key)  # one key: each API server verifies the other's tokens
     copy_volumes(plan, nodes, a.out)
     print(f"init: CA, {len(nodes)} node identities, {NATS_NODES} NATS configs in {a.out}")
     if a.host_dir is not None:

@@ -8,6 +8,7 @@ import time
 
 import pytest
 from cluster_e2e import BIN, Cluster
+from polling import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -115,6 +116,10 @@ def test_label_annotate_describe_and_delete(cluster: Cluster) -> None:
 
 def test_get_watch_prints_a_row_per_change(cluster: Cluster) -> None:
     cluster.kctl("create", "namespace", "watched")
+    # every namespace gets kube-root-ca.crt (the root-CA publisher): not a change to watch
+    wait_until(lambda: cluster.kctl("get", "configmap", "kube-root-ca.crt", "-n", "watched",
+                                    check=False).returncode == 0,
+               timeout=30, message="kube-root-ca.crt published")
     p = subprocess.Popen([str(BIN / "kctl"), "get", "configmaps", "-n", "watched", "-w",
                           "--watch-only", "-o", "name"], stdout=subprocess.PIPE, text=True,
                          env=cluster.env())

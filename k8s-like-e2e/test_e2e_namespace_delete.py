@@ -62,9 +62,11 @@ spec:
 
 
 def in_namespace(cluster: Cluster, ns: str) -> list[str]:
+    """What the namespace holds, less what every namespace gets (the root-CA publisher's
+    ``kube-root-ca.crt``)."""
     out = cluster.kctl("get", "configmaps,secrets,services,endpoints,pods", "-n", ns,
                        "-o", "name").stdout
-    return sorted(out.split())
+    return sorted(set(out.split()) - {"configmap/kube-root-ca.crt"})
 
 
 def test_delete_namespace_returns_once_it_and_its_content_are_gone(cluster: Cluster) -> None:

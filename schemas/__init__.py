@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .apps import DaemonSet, Deployment, ReplicaSet, Scale
     from .base import IntOrString, K8sModel, MicroTime, Time
-    from .batch import Job
+    from .batch import CronJob, Job
     from .container import Container, default_pull_policy
     from .core import (
         ComponentStatus,
@@ -73,12 +73,15 @@ if TYPE_CHECKING:
     )
     from .scheduling import Taint, Toleration, toleration_tolerates_taint
     from .service import Endpoints, Service
+    from .serviceaccount import ServiceAccount, TokenRequest
+    from .statefulset import ControllerRevision, StatefulSet
+    from .storage import PersistentVolume, PersistentVolumeClaim, StorageClass
     from .timestamps import format_micro_time, format_time, parse_time
 
 _WHERE: dict[str, str] = {
     **dict.fromkeys(["DaemonSet", "Deployment", "ReplicaSet", "Scale"], "apps"),
     **dict.fromkeys(["IntOrString", "K8sModel", "MicroTime", "Time"], "base"),
-    **dict.fromkeys(["Job"], "batch"),
+    **dict.fromkeys(["CronJob", "Job"], "batch"),
     **dict.fromkeys(["Container", "default_pull_policy"], "container"),
     **dict.fromkeys(["ComponentStatus", "ConfigMap", "Event", "Lease", "Namespace", "Node",
                      "ResourceQuota", "Secret"], "core"),
@@ -97,22 +100,88 @@ _WHERE: dict[str, str] = {
                      "in_category", "lookup", "subresource_body"], "registry"),
     **dict.fromkeys(["Taint", "Toleration", "toleration_tolerates_taint"], "scheduling"),
     **dict.fromkeys(["Endpoints", "Service"], "service"),
+    **dict.fromkeys(["ControllerRevision", "StatefulSet"], "statefulset"),
+    **dict.fromkeys(["PersistentVolume", "PersistentVolumeClaim", "StorageClass"], "storage"),
+    **dict.fromkeys(["ServiceAccount", "TokenRequest"], "serviceaccount"),
     **dict.fromkeys(["format_micro_time", "format_time", "parse_time"], "timestamps"),
 }
 
 __all__ = [
-    "Binding", "ClusterRole", "ClusterRoleBinding", "ComponentStatus", "ConfigMap", "Container",
-    "DaemonSet", "Deployment", "Endpoints", "Event", "FieldError", "IntOrString", "Job",
-    "K8sModel", "LabelSelector", "LabelSelectorRequirement", "Lease", "ListMeta", "MicroTime",
-    "Namespace", "Node", "ObjectMeta", "ObjectReference", "OwnerReference", "Pod", "PodSpec",
-    "PodTemplateSpec", "Quantity", "ReplicaSet", "ResourceQuota", "ResourceType", "Role",
-    "RoleBinding", "Scale", "SchemaError", "Secret", "Service", "Status", "Taint", "Time",
-    "Toleration", "add_quantities", "all_resources", "api_groups", "by_kind", "by_plural", "check_update",
-    "compare_quantities", "cpu_millis", "default_pull_policy", "format_micro_time",
-    "format_quantity", "format_time", "in_category", "load_object", "lookup", "parse_quantity",
+    "Binding",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ComponentStatus",
+    "ConfigMap",
+    "Container",
+    "ControllerRevision",
+    "CronJob",
+    "DaemonSet",
+    "Deployment",
+    "Endpoints",
+    "Event",
+    "FieldError",
+    "IntOrString",
+    "Job",
+    "K8sModel",
+    "LabelSelector",
+    "LabelSelectorRequirement",
+    "Lease",
+    "ListMeta",
+    "MicroTime",
+    "Namespace",
+    "Node",
+    "ObjectMeta",
+    "ObjectReference",
+    "OwnerReference",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Pod",
+    "PodSpec",
+    "PodTemplateSpec",
+    "Quantity",
+    "ReplicaSet",
+    "ResourceQuota",
+    "ResourceType",
+    "Role",
+    "RoleBinding",
+    "Scale",
+    "SchemaError",
+    "Secret",
+    "Service",
+    "ServiceAccount",
+    "StatefulSet",
+    "Status",
+    "StorageClass",
+    "Taint",
+    "Time",
+    "TokenRequest",
+    "Toleration",
+    "add_quantities",
+    "all_resources",
+    "api_groups",
+    "by_kind",
+    "by_plural",
+    "check_update",
+    "compare_quantities",
+    "cpu_millis",
+    "default_pull_policy",
+    "format_micro_time",
+    "format_quantity",
+    "format_time",
+    "in_category",
+    "load_object",
+    "lookup",
+    "parse_quantity",
     "parse_time",
-    "qos_class", "requirement_matches", "selector_dict_matches", "selector_matches", "set_matches",
-    "subresource_body", "to_bytes", "toleration_tolerates_taint", "validate_update",
+    "qos_class",
+    "requirement_matches",
+    "selector_dict_matches",
+    "selector_matches",
+    "set_matches",
+    "subresource_body",
+    "to_bytes",
+    "toleration_tolerates_taint",
+    "validate_update",
 ]
 
 

@@ -1,6 +1,10 @@
 """batch/v1 Job with ``SetDefaults_Job`` (parallelism, completions,
 backoffLimit, completionMode, suspend, podReplacementPolicy).  The selector
 stays optional: the API server generates it unless ``manualSelector`` is true.
+
+CronJob with ``SetDefaults_CronJob`` (concurrencyPolicy Allow, suspend false, history
+limits 3 successful and 1 failed); its ``jobTemplate.spec`` is a JobSpec (so it gets the
+Job defaults too, where Kubernetes leaves them to the Job's creation).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from .base import Int32, Int64, K8sModel, Time
-from .meta import LabelSelector, ObjectMeta
+from .meta import LabelSelector, ObjectMeta, ObjectReference
 from .pod import PodTemplateSpec
 
 
@@ -112,3 +116,33 @@ class Job(K8sModel):
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: JobSpec
     status: JobStatus | None = None
+
+
+class JobTemplateSpec(K8sModel):
+    metadata: ObjectMeta | None = None
+    spec: JobSpec
+
+
+class CronJobSpec(K8sModel):
+    schedule: str = ""
+    timeZone: str | None = None
+    startingDeadlineSeconds: Int64 | None = None
+    concurrencyPolicy: Literal["Allow", "Forbid", "Replace"] = "Allow"
+    suspend: bool = False
+    jobTemplate: JobTemplateSpec
+    successfulJobsHistoryLimit: Int32 = 3
+    failedJobsHistoryLimit: Int32 = 1
+
+
+class CronJobStatus(K8sModel):
+    active: list[ObjectReference] | None = None
+    lastScheduleTime: Time | None = None
+    lastSuccessfulTime: Time | None = None
+
+
+class CronJob(K8sModel):
+    apiVersion: str | None = None
+    kind: str | None = None
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: CronJobSpec
+    status: CronJobStatus | None = None

@@ -13,13 +13,18 @@ from dataclasses import dataclass, field
 
 from .apps import DaemonSet, Deployment, ReplicaSet, Scale
 from .base import K8sModel
-from .batch import Job
+from .batch import CronJob, Job
 from .core import ComponentStatus, ConfigMap, Event, Lease, Namespace, Node, ResourceQuota, Secret
+from .discovery import EndpointSlice
 from .metrics import NodeMetrics, PodMetrics
 from .pod import Binding, Pod
 from .rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
+from .replicationcontroller import ReplicationController
 from .reviews import SelfSubjectAccessReview, SelfSubjectReview, SelfSubjectRulesReview
 from .service import Endpoints, Service
+from .serviceaccount import ServiceAccount, TokenRequest
+from .statefulset import ControllerRevision, StatefulSet
+from .storage import PersistentVolume, PersistentVolumeClaim, StorageClass
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +69,16 @@ SERVICES = ResourceType("", "v1", "Service", "services", "service", True, Servic
                         _STATUS, _ALL)
 ENDPOINTS = ResourceType("", "v1", "Endpoints", "endpoints", "endpoints", True, Endpoints,
                          ("ep",))
+REPLICATIONCONTROLLERS = ResourceType("", "v1", "ReplicationController",
+                                      "replicationcontrollers", "replicationcontroller", True,
+                                      ReplicationController, ("rc",), _SCALABLE, _ALL)
+ENDPOINTSLICES = ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices",
+                              "endpointslice", True, EndpointSlice)
 CONFIGMAPS = ResourceType("", "v1", "ConfigMap", "configmaps", "configmap", True, ConfigMap,
                           ("cm",))
 SECRETS = ResourceType("", "v1", "Secret", "secrets", "secret", True, Secret)
+SERVICEACCOUNTS = ResourceType("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount",
+                               True, ServiceAccount, ("sa",), frozenset({"token"}))
 EVENTS = ResourceType("", "v1", "Event", "events", "event", True, Event, ("ev",))
 RESOURCEQUOTAS = ResourceType("", "v1", "ResourceQuota", "resourcequotas", "resourcequota",
                               True, ResourceQuota, ("quota",), _STATUS)
@@ -79,6 +91,19 @@ REPLICASETS = ResourceType("apps", "v1", "ReplicaSet", "replicasets", "replicase
 DAEMONSETS = ResourceType("apps", "v1", "DaemonSet", "daemonsets", "daemonset", True,
                           DaemonSet, ("ds",), _STATUS, _ALL)
 JOBS = ResourceType("batch", "v1", "Job", "jobs", "job", True, Job, (), _STATUS, _ALL)
+STATEFULSETS = ResourceType("apps", "v1", "StatefulSet", "statefulsets", "statefulset", True,
+                            StatefulSet, ("sts",), _SCALABLE, _ALL)
+CONTROLLERREVISIONS = ResourceType("apps", "v1", "ControllerRevision", "controllerrevisions",
+                                   "controllerrevision", True, ControllerRevision)
+CRONJOBS = ResourceType("batch", "v1", "CronJob", "cronjobs", "cronjob", True, CronJob, ("cj",),
+                        _STATUS, _ALL)
+PERSISTENTVOLUMES = ResourceType("", "v1", "PersistentVolume", "persistentvolumes",
+                                 "persistentvolume", False, PersistentVolume, ("pv",), _STATUS)
+PERSISTENTVOLUMECLAIMS = ResourceType("", "v1", "PersistentVolumeClaim",
+                                      "persistentvolumeclaims", "persistentvolumeclaim", True,
+                                      PersistentVolumeClaim, ("pvc",), _STATUS)
+STORAGECLASSES = ResourceType("storage.k8s.io", "v1", "StorageClass", "storageclasses",
+                              "storageclass", False, StorageClass, ("sc",))
 LEASES = ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, Lease)
 ROLES = ResourceType("rbac.authorization.k8s.io", "v1", "Role", "roles", "role", True, Role)
 CLUSTERROLES = ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles",
@@ -91,15 +116,21 @@ CLUSTERROLEBINDINGS = ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRo
 
 _RESOURCES: tuple[ResourceType, ...] = (
     NAMESPACES, NODES, PODS, SERVICES, ENDPOINTS, CONFIGMAPS, SECRETS, EVENTS, RESOURCEQUOTAS,
-    COMPONENTSTATUSES, DEPLOYMENTS, REPLICASETS, DAEMONSETS, JOBS, LEASES, ROLES, CLUSTERROLES,
+    COMPONENTSTATUSES, DEPLOYMENTS, REPLICASETS, DAEMONSETS, JOBS, CRONJOBS, LEASES, ROLES, CLUSTERROLES,
     ROLEBINDINGS, CLUSTERROLEBINDINGS,
+    PERSISTENTVOLUMES, PERSISTENTVOLUMECLAIMS, STORAGECLASSES,
+    REPLICATIONCONTROLLERS, ENDPOINTSLICES,
+    SERVICEACCOUNTS,
+    STATEFULSETS, CONTROLLERREVISIONS,
 )
 
 # Bodies of subresources: not stored, not listed, but loadable with load_object.
 BINDING = ResourceType("", "v1", "Binding", "bindings", "binding", True, Binding)
 SCALE = ResourceType("autoscaling", "v1", "Scale", "scales", "scale", True, Scale)
+TOKENREQUEST = ResourceType("authentication.k8s.io", "v1", "TokenRequest", "tokenrequests",
+                            "tokenrequest", True, TokenRequest)
 
-_SUBRESOURCE_BODIES = {"binding": BINDING, "scale": SCALE}
+_SUBRESOURCE_BODIES = {"binding": BINDING, "scale": SCALE, "token": TOKENREQUEST}
 
 # Reviews: created and answered, never stored, listed or watched (verb create only).
 SELFSUBJECTACCESSREVIEWS = ResourceType(
@@ -124,7 +155,7 @@ _METRICS = (NODEMETRICS, PODMETRICS)
 _GROUPS = tuple(dict.fromkeys(r.group for r in _RESOURCES))
 _BY_PLURAL = {(r.group, r.plural): r for r in (*_RESOURCES, *_REVIEWS, *_METRICS)}
 _BY_KIND = {(r.api_version, r.kind): r
-            for r in (*_RESOURCES, *_REVIEWS, *_METRICS, BINDING, SCALE)}
+            for r in (*_RESOURCES, *_REVIEWS, *_METRICS, BINDING, SCALE, TOKENREQUEST)}
 
 
 def _names(r: ResourceType) -> set[str]:

@@ -7,8 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from .discovery import check_endpointslice_update
 from .fielderrors import Errors, forbidden, invalid
 from .objects import get_path
+from .validation_statefulset import controller_revision_update, statefulset_update
+from .validation_storage import (
+    persistent_volume_claim_update,
+    persistent_volume_update,
+    storage_class_update,
+)
 
 _IMMUTABLE = "field is immutable"
 
@@ -113,9 +120,15 @@ _UPDATES = {
     "Deployment": _selector,
     "ReplicaSet": _selector,
     "DaemonSet": _selector,
+    "StatefulSet": statefulset_update,
+    "ControllerRevision": controller_revision_update,
     "Job": _job,
     "Service": _service,
+    "EndpointSlice": check_endpointslice_update,
     "Node": _node,
+    "PersistentVolume": persistent_volume_update,
+    "PersistentVolumeClaim": persistent_volume_claim_update,
+    "StorageClass": storage_class_update,
     "ConfigMap": _immutable_data,
     "Secret": _immutable_data,
     "RoleBinding": _role_binding,

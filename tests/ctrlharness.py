@@ -86,11 +86,13 @@ class Env:
         await self.rt.events.flush()
 
 
-async def make_env(settings: Settings | None = None) -> Env:
+async def make_env(settings: Settings | None = None, clock: FakeClock | None = None) -> Env:
+    """``clock``: a FakeClock of the test's own (e.g. starting at the real time, which the
+    API server's creationTimestamp comes from)."""
     store = MemoryStore()
     api = await make_api(store)
     client = LocalApiClient(api.front)
-    clock = FakeClock()
+    clock = clock or FakeClock()
     settings = settings or Settings()
     informers = SharedInformerFactory(store, clock=clock, settings=settings)
     rt = ServiceRuntime("test", settings, None, store, client, informers,

@@ -74,6 +74,10 @@ def register(sub: Any) -> None:
                         "clients then send no token); kept by the data dir until given again "
                         "or --no-insecure-http")
     p.add_argument("--no-insecure-http", dest="insecure_http", action="store_false")
+    p.add_argument("--api-advertise-address",
+                   help="the address pods reach the API servers on through the kubernetes "
+                        "Service (listened on too); default: Docker's bridge gateway with "
+                        "--runtime docker, else the host")
     p.add_argument("--timeout", type=float, default=60.0,
                    help="seconds to wait for each component to become healthy")
     p.set_defaults(func=run_up, needs_cluster=False)
@@ -106,7 +110,8 @@ def run_up(ctx: Ctx) -> int:
                  "service_cidr": a.service_cidr, "cluster_domain": a.cluster_domain,
                  "ha": a.ha, "kv_replicas": a.kv_replicas,
                  "nats_cluster_port": a.nats_cluster_port, "nats_sync": a.nats_sync,
-                 "insecure_http": a.insecure_http}
+                 "insecure_http": a.insecure_http,
+                 "api_advertise_address": a.api_advertise_address}
     progress = for_terminal()
     try:
         res = up(up_data_dir_arg(a), overrides, timeout=a.timeout, report=progress)

@@ -20,6 +20,8 @@ from ..context import Ctx
 from ..errors import CliError
 from ..output import format_objects
 from .apply import add_file_flags, run_create_files
+from .create_auth import register_generators as register_auth_generators
+from .create_batch import register_generators as register_batch_generators
 
 
 def _gen_flags(p: argparse.ArgumentParser) -> None:
@@ -52,11 +54,15 @@ def register(sub: Any) -> None:
     g.set_defaults(build=_secret)
     g = gens.add_parser("deployment", aliases=["deploy"], help="Create a deployment")
     g.add_argument("name")
-    g.add_argument("--image", required=True)
+    g.add_argument("args", nargs="*", help="after --: the container's command and its args")
+    g.add_argument("--image", required=True, action="append",
+                   help="an image (repeat for more containers)")
     g.add_argument("--replicas", type=int, default=1)
     g.add_argument("--port", type=int)
     _gen_flags(g)
     g.set_defaults(build=_deployment)
+    register_batch_generators(gens, _gen_flags)
+    register_auth_generators(gens, _gen_flags)
     p.set_defaults(func=run_create)
 
     r = sub.add_parser("run", help="Run a particular image in a pod")
@@ -139,18 +145,24 @@ def _secret(ctx: Ctx) -> Obj:
 
 
 def _deployment(ctx: Ctx) -> Obj:
+    """kubectl's: a container per ``--image`` named after it; ``-- CMD ARGS`` is the
+    command of each; ``--port`` the first container's port."""
     a = ctx.args
     labels = {"app": a.name}
-    image = str(a.image)
-    container: Obj = {"name": image.rsplit("/", 1)[-1].split(":")[0].split("@")[0],
-                      "image": image}
+    containers: list[Obj] = []
+    for image in a.image:
+        name = str(image).rsplit("/", 1)[-1].split(":")[0].split("@")[0]
+        container: Obj = {"name": name, "image": str(image)}
+        if a.args:
+            container["command"] = list(a.args)
+        containers.append(container)
     if a.port:
-        container["ports"] = [{"containerPort": a.port}]
+        containers[0]["ports"] = [{"containerPort": a.port}]
     return {"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": _meta(a.name, ctx.namespace, labels),
             "spec": {"replicas": a.replicas, "selector": {"matchLabels": labels},
                      "template": {"metadata": {"labels": labels},
-                                  "spec": {"containers": [container]}}}}
+                                  "spec": {"containers": containers}}}}
 
 
 def _send(ctx: Ctx, obj: Obj) -> int:

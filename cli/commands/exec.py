@@ -1,9 +1,11 @@
-"""``kctl exec POD [-c C] -- COMMAND [ARGS...]``: run a command in a container.
+"""``kctl exec (POD | TYPE/NAME) [-c C] -- COMMAND [ARGS...]``: run a command in a container
+(``TYPE/NAME`` of a workload or service: its first pod, as kubectl picks it).
 
 ``POST /api/v1/namespaces/{ns}/pods/{name}/exec?command=...`` runs the command
 to completion on the pod's node and answers its output and exit code
-(jetkube has no SPDY/websocket streams: no stdin, no tty).  kctl prints the
-output and exits with the command's exit code.
+kctl prints the output and exits with the command's exit code.  ``-i``/``-t`` are
+refused: the API server serves exec's streams (WebSocket, as kubectl uses them), but kctl
+has no WebSocket client yet; the real kubectl's ``exec -it`` works against jetkube.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ def run(ctx: Ctx) -> int:
     a = ctx.args
     pod, container, command = pod_and_container(ctx, "exec")
     if a.stdin or a.tty:
-        raise CliError("interactive exec (-i/-t) is not supported: jetkube's exec runs a command "
+        raise CliError("interactive exec (-i/-t) is not supported by kctl yet: it needs a "
+                       "WebSocket client kctl does not have (the API server serves the "
+                       "streams: use kubectl exec -it); without -i/-t kctl runs the command "
                        "to completion and prints its output")
     if not command:
         raise CliError("you must specify at least one command for the container: "

@@ -3,12 +3,15 @@
 Tables use kubectl's columns per kind (:mod:`jetkube.services.machinery.printers`,
 which the API server's Tables use too), with a NAMESPACE column first for ``-A``.
 ``-w`` lists, prints, then watches from the list's resourceVersion and prints one row
-per change (``--watch-only`` skips the initial rows).
+per change (``--watch-only`` skips the initial rows).  ``-L KEY`` adds a column per
+label, ``--sort-by PATH`` sorts each type's objects by a JSONPath (events too), and
+``-o custom-columns=HEADER:PATH,...`` prints the paths' values as columns.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from typing import TYPE_CHECKING, Any
 
 from jetkube.services.machinery.apimachinery.apierrors import ApiError
@@ -18,7 +21,7 @@ from ..console import echo, echo_err
 from ..context import Ctx, targets
 from ..discovery import ResourceInfo
 from ..errors import CliError, server_error_line
-from ..output import check_format, format_objects
+from ..output import check_format, custom_columns, format_objects
 from ..tables import column_widths, render
 
 if TYPE_CHECKING:
@@ -29,13 +32,19 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("get", help="Display one or many resources")
     p.add_argument("args", nargs="*", metavar="TYPE[,TYPE...] [NAME...] | TYPE/NAME...")
     add_list_flags(p)
-    p.add_argument("-o", "--output", help="wide|yaml|json|name|jsonpath=TEMPLATE")
+    p.add_argument("-o", "--output", help="wide|yaml|json|name|jsonpath=TEMPLATE|"
+                   "jsonpath-as-json=TEMPLATE|custom-columns=HEADER:PATH,...|"
+                   "custom-columns-file=FILE")
     p.add_argument("-w", "--watch", action="store_true",
                    help="after listing, watch for changes")
     p.add_argument("--watch-only", action="store_true",
                    help="watch for changes without listing first")
     p.add_argument("--show-labels", action="store_true", help="add a LABELS column")
     p.add_argument("--no-headers", action="store_true", help="omit the header row")
+    p.add_argument("-L", "--label-columns", action="append", default=[], metavar="KEY[,KEY]",
+                   help="a column for the value of each of these labels")
+    p.add_argument("--sort-by", metavar="JSONPATH",
+                   help="sort the list by this field (e.g. .metadata.creationTimestamp)")
     p.set_defaults(func=run)
 
 
@@ -96,6 +105,9 @@ class TablePrinter:
         self.headers = self.printer.columns(self.wide)
         if namespace_col:
             self.headers = ["NAMESPACE", *self.headers]
+        self.label_columns = [k for arg in getattr(args, "label_columns", None) or []
+                              for k in arg.split(",") if k]
+        self.headers += [k.rpartition("/")[2].upper() for k in self.label_columns]
         if self.show_labels:
             self.headers.append("LABELS")
         self.widths: list[int] | None = None
@@ -107,6 +119,8 @@ class TablePrinter:
             cells[col] = self.info.ref(cells[col])
         if self.namespace_col:
             cells = [str((obj.get("metadata") or {}).get("namespace") or ""), *cells]
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        cells += [str(labels.get(k, "")) for k in self.label_columns]
         if self.show_labels:
             cells.append(labels_string((obj.get("metadata") or {}).get("labels")))
         return cells
@@ -128,7 +142,8 @@ def run(ctx: Ctx) -> int:
                            f"collections, but {len(groups)} resource types were found")
         return watch(ctx, groups[0][0], groups[0][1], params)
     fmt = args.output
-    machine = fmt not in (None, "wide", "name")
+    columns = bool(fmt) and fmt.startswith("custom-columns")
+    machine = fmt not in (None, "wide", "name") and not columns
     errors = 0
     collected: list[Obj] = []
     blocks: list[list[str]] = []
@@ -138,10 +153,14 @@ def run(ctx: Ctx) -> int:
         objs, _, errs = fetch(ctx, info, names, params)
         errors += errs
         listed_any = listed_any or not names
+        if args.sort_by:
+            objs = sort_by(objs, args.sort_by)
         if machine:
             collected.extend(objs)
         elif fmt == "name":
             blocks.append([info.ref(str(o["metadata"]["name"])) for o in objs])
+        elif columns and objs:
+            blocks.append(custom_columns(fmt, objs, headers=not args.no_headers))
         elif objs:
             tp = TablePrinter(info, args, with_kind=with_kind,
                               namespace_col=ctx.all_namespaces and info.namespaced)
@@ -163,6 +182,39 @@ def run(ctx: Ctx) -> int:
     return 1 if errors else 0
 
 
+def sort_by(objs: list[Obj], path: str) -> list[Obj]:
+    """kubectl's ``--sort-by``: objects without the field first, then by its value as
+    kubectl's sorter compares two values: numbers as numbers, two strings that both read as
+    quantities (``100Mi``, ``250m``) as quantities, other strings as text; an error if no
+    object has the field."""
+    from functools import cmp_to_key
+
+    from ..jsonpath import find
+
+    if not objs:
+        return objs
+    template = path if path.startswith("{") else "{" + path + "}"
+    keyed = [(find(template, o), o) for o in objs]
+    if not any(v for v, _ in keyed):
+        raise CliError(f'couldn\'t find any field with path "{template}" in the list of objects')
+    return [o for _, o in sorted(keyed, key=cmp_to_key(_compare_found))]
+
+
+def _compare_found(a: tuple[list[Any], Obj], b: tuple[list[Any], Obj]) -> int:
+    if not a[0] or not b[0]:
+        return bool(a[0]) - bool(b[0])
+    x, y = a[0][0], b[0][0]
+    if isinstance(x, str) and isinstance(y, str):
+        from jetkube.schemas.quantity import compare_quantities, is_quantity
+
+        if is_quantity(x) and is_quantity(y):
+            return int(compare_quantities(x, y))
+    elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (x, y)):
+        return int(x > y) - int(x < y)
+    sx, sy = (v if isinstance(v, str) else json.dumps(v, sort_keys=True) for v in (x, y))
+    return (sx > sy) - (sx < sy)
+
+
 def no_resources(ctx: Ctx, groups: list[tuple[ResourceInfo, list[str]]]) -> str:
     if ctx.all_namespaces or not any(i.namespaced for i, _ in groups):
         return "No resources found"
@@ -175,7 +227,8 @@ def watch(ctx: Ctx, info: ResourceInfo, names: list[str], params: dict[str, str]
     if len(names) > 1:
         raise CliError("watch is only supported on a single named object")
     fmt = args.output
-    machine = fmt not in (None, "wide", "name")
+    columns = bool(fmt) and fmt.startswith("custom-columns")
+    machine = fmt not in (None, "wide", "name") and not columns
     tp = TablePrinter(info, args, with_kind=False,
                       namespace_col=ctx.all_namespaces and info.namespaced)
     ns = ctx.object_namespace(info) if names else ctx.list_namespace(info)
@@ -201,6 +254,11 @@ def watch(ctx: Ctx, info: ResourceInfo, names: list[str], params: dict[str, str]
         elif fmt == "name":
             for o in batch:
                 echo(info.ref(str(o["metadata"]["name"])))
+        elif columns:
+            for line in custom_columns(fmt, batch,
+                                       headers=not printed_header and not args.no_headers):
+                echo(line)
+            printed_header = True
         else:
             for line in tp.lines(batch, headers=not printed_header and not args.no_headers):
                 echo(line)

@@ -1,14 +1,15 @@
 """``kctl rollout status|history|undo|restart|pause|resume``, as kubectl does them.
 
-- ``status`` prints kubectl's progress lines for a Deployment or DaemonSet,
+- ``status`` prints kubectl's progress lines for a Deployment, DaemonSet or StatefulSet,
   then follows a watch of that one object (relisting when the stream ends or
   is too old) until the rollout is done, fails (ProgressDeadlineExceeded), the
   object goes, or ``--timeout`` passes.  Consecutive identical lines are
   printed once.
-- ``history`` and ``undo`` read a Deployment's ReplicaSets
-  (:mod:`jetkube.cli.rollouts`); ``undo`` is kubectl's client-side rollback:
-  a JSON patch that puts the chosen revision's pod template (without its
-  ``pod-template-hash`` label) and annotations back into the Deployment.
+- ``history`` and ``undo`` read a Deployment's ReplicaSets or a StatefulSet's
+  ControllerRevisions (:mod:`jetkube.cli.rollouts`); ``undo`` is kubectl's client-side
+  rollback: for a Deployment a JSON patch that puts the chosen revision's pod template
+  (without its ``pod-template-hash`` label) and annotations back, for a StatefulSet the
+  revision's data sent as a strategic merge patch.
 - ``restart`` patches the ``kubectl.kubernetes.io/restartedAt`` template
   annotation; ``pause`` / ``resume`` patch ``spec.paused``.
 """
@@ -24,7 +25,7 @@ from typing import Any
 from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery.apierrors import ApiError
 
-from ..client import JSON_PATCH, MERGE_PATCH
+from ..client import JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH
 from ..console import echo, echo_err
 from ..context import Ctx, targets
 from ..describe import Writer
@@ -41,7 +42,9 @@ from ..rollouts import (
     equal_ignore_hash,
     history,
     owned_replicasets,
+    owned_revisions,
     parse_duration,
+    revision_template,
 )
 from ..tables import render
 from .delete import parse_bool
@@ -211,13 +214,24 @@ def run_status(ctx: Ctx) -> int:
 
 # --- history / undo ----------------------------------------------------------------------
 
-def _deployment_only(info: ResourceInfo, what: str) -> None:
-    if info.kind == "Deployment":
+def _with_history(info: ResourceInfo, what: str) -> None:
+    if info.kind in ("Deployment", "StatefulSet"):
         return
-    if info.kind in ("DaemonSet", "StatefulSet"):
+    if info.kind == "DaemonSet":
         raise CliError(f"no {what} has been implemented for \"{info.kind}\": its history lives in "
-                       "ControllerRevisions, which this cluster does not keep")
+                       "ControllerRevisions, which this cluster does not keep for DaemonSets")
     raise CliError(f'no {what} has been implemented for "{info.kind}"')
+
+
+def _history(ctx: Ctx, info: ResourceInfo, obj: Obj) -> dict[int, Obj]:
+    """Revision → an object holding that revision's pod template (``spec.template``) and
+    change-cause: a Deployment's ReplicaSets, or a StatefulSet's ControllerRevisions put in
+    that shape."""
+    if info.kind == "StatefulSet":
+        return {n: {"metadata": r.get("metadata") or {},
+                    "spec": {"template": revision_template(r)}}
+                for n, r in owned_revisions(ctx.client.get, obj).items()}
+    return history(owned_replicasets(ctx.client.get, obj))
 
 
 def template_text(rs: Obj) -> str:
@@ -234,8 +248,8 @@ def template_text(rs: Obj) -> str:
 def run_history(ctx: Ctx) -> int:
     a = ctx.args
     for info, obj in _resolve(ctx):
-        _deployment_only(info, "history viewer")
-        hist = history(owned_replicasets(ctx.client.get, obj))
+        _with_history(info, "history viewer")
+        hist = _history(ctx, info, obj)
         ref = info.ref(_name(obj))
         if a.revision > 0:
             rs = hist.get(a.revision)
@@ -294,11 +308,33 @@ def rollback(ctx: Ctx, info: ResourceInfo, d: Obj, to_revision: int) -> str:
     return "rolled back"
 
 
+def rollback_statefulset(ctx: Ctx, info: ResourceInfo, sts: Obj, to_revision: int) -> str:
+    """kubectl's ``StatefulSetRollbacker``: the revision's data is a strategic merge patch
+    that puts its pod template back."""
+    if to_revision < 0:
+        raise CliError(f"unable to find specified revision {to_revision} in history")
+    revisions = owned_revisions(ctx.client.get, sts)
+    if to_revision == 0 and len(revisions) <= 1:
+        raise CliError("no last revision to roll back to")
+    rev = sorted(revisions)[-2] if to_revision == 0 else to_revision
+    if rev not in revisions:
+        raise CliError(f"unable to find specified revision {to_revision} in history")
+    revision = revisions[rev]
+    if revision_template(revision) == (sts.get("spec") or {}).get("template"):
+        return f"skipped rollback (current template already matches revision {rev})"
+    try:
+        ctx.client.patch(info.path(_ns(sts), _name(sts)), revision.get("data"), STRATEGIC_PATCH)
+    except ApiError as e:
+        raise CliError(f"failed restoring revision {rev}: {e.message}") from None
+    return "rolled back"
+
+
 def run_undo(ctx: Ctx) -> int:
     a = ctx.args
     for info, obj in _resolve(ctx):
-        _deployment_only(info, "rollbacker")
-        what = rollback(ctx, info, obj, a.to_revision)
+        _with_history(info, "rollbacker")
+        what = (rollback_statefulset(ctx, info, obj, a.to_revision) if info.kind == "StatefulSet"
+                else rollback(ctx, info, obj, a.to_revision))
         ref = info.ref(_name(obj))
         echo(ref if a.output == "name" else f"{ref} {what}")
     return 0

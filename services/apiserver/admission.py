@@ -5,6 +5,10 @@
 - Service allocation: ClusterIP from the service range, NodePorts from the
   node-port range (see allocator.py), released when the service goes.
 - DefaultTolerationSeconds: pods tolerate not-ready / unreachable for 300 s.
+- ServiceAccount: a pod runs as an existing ServiceAccount (``default`` unless named) and
+  gets the projected token volume (serviceaccounts.py); on when ``config.service_account``.
+- DefaultStorageClass, StorageObjectInUseProtection and PersistentVolumeClaimResize
+  (storageadmission.py).
 - ResourceQuota: count/*, pods, requests.* and limits.* against spec.hard.
 - Dry run (``dryRun=All``, dryrun.py): every check runs, but no ClusterIP or NodePort
   is taken (the allocator only looks) and the quota does not count the object.
@@ -36,6 +40,8 @@ from .noderestriction import admit_node_write
 from .quota import QuotaChecker
 from .rbac_escalation import confirm_no_escalation
 from .request import REQUEST_USER
+from .serviceaccounts import ServiceAccountAdmission
+from .storageadmission import StorageAdmission
 from .watchcache import CacheEvent, WatchCache
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public")
@@ -56,6 +62,10 @@ class AdmissionConfig:
     default_toleration_seconds: int = 300
     """``tolerationSeconds`` of the not-ready/unreachable tolerations added to pods without
     their own (the DefaultTolerationSeconds admission plugin)."""
+    service_account: bool = False
+    """Run the ServiceAccount admission plugin on pod creation (the API server's binary
+    turns it on unless ``--disable-admission-plugins`` names it; in-process API servers of
+    the unit tests run without it, as they run no service-account controller)."""
 
 
 @dataclass
@@ -74,7 +84,22 @@ class Admission:
                                    ipaddress.IPv4Network(self.config.service_cidr),
                                    self.config.node_port_range)
         self.quota = QuotaChecker(self.cache)
+        self.storage = StorageAdmission(self.cache)
         self.cache.listeners.append(self._observed)
+        self.service_accounts = (ServiceAccountAdmission(self._service_account)
+                                 if self.config.service_account else None)
+
+    async def _service_account(self, namespace: str, name: str) -> Obj | None:
+        """The ServiceAccount from the watch cache, else the store (just created)."""
+        key = object_key("serviceaccounts", namespace, name)
+        cached = self.cache.resource("serviceaccounts").items.get(key)
+        if cached is not None:
+            return cached.obj
+        try:
+            obj: Obj = orjson.loads((await self.store.get(key)).value)
+        except NotFound:
+            return None
+        return obj
 
     def _observed(self, ev: CacheEvent) -> None:
         self.quota.observed(ev.new.key)
@@ -91,6 +116,9 @@ class Admission:
             await self._namespace_open(rt, ns or "", md.get("name", ""))
         if rt.plural == "pods" and op == "create":
             self._default_tolerations(new)
+            if self.service_accounts is not None:
+                await self.service_accounts.admit_pod(new)
+        await self.storage.admit(rt.plural, op, old, new, subresource)
         dry = dryrun.active()
         if rt.plural == "services":
             await self._allocate_service(old, new, dry)

@@ -1,6 +1,8 @@
-"""Authentication (static bearer tokens) and RBAC authorization.
+"""Authentication (static bearer tokens, ServiceAccount tokens) and RBAC authorization.
 
-Tokens come from a Kubernetes static token file (``token,user,uid,"g1,g2"``).
+Tokens come from a Kubernetes static token file (``token,user,uid,"g1,g2"``), or are
+ServiceAccount JWTs this cluster signed (tokens.py): those are checked first, and even
+when static authentication is off, so a pod's token is never taken for someone else.
 RBAC is evaluated on every request, both faces, from the Roles, ClusterRoles
 and bindings in the watch cache: ``system:masters`` may do anything, as in
 Kubernetes.  Decisions are memoized per (user, groups) until an RBAC object
@@ -18,6 +20,7 @@ from typing import Any
 
 from ..machinery.apimachinery import apierrors, object_key
 from .request import UserInfo
+from .tokens import ServiceAccountTokens, looks_like_jwt
 from .watchcache import CacheEvent, WatchCache
 
 MASTERS = "system:masters"
@@ -41,10 +44,17 @@ def load_tokens(path: Path) -> dict[str, UserInfo]:
 
 
 class Authenticator:
-    def __init__(self, tokens: dict[str, UserInfo] | None) -> None:
+    def __init__(self, tokens: dict[str, UserInfo] | None,
+                 service_accounts: ServiceAccountTokens | None = None) -> None:
         self.tokens = tokens  # None: authentication is off (tests, trusted loopback)
+        self.service_accounts = service_accounts
 
     def authenticate(self, authorization: str | None) -> UserInfo:
+        if (self.service_accounts is not None and authorization
+                and authorization.lower().startswith("bearer ")
+                and looks_like_jwt(authorization[7:].strip())):
+            user = self.service_accounts.authenticate(authorization[7:].strip())
+            return UserInfo(user.name, user.uid, (*user.groups, AUTHENTICATED))
         if self.tokens is None:
             return UserInfo("system:anonymous-admin", groups=(MASTERS, AUTHENTICATED))
         if not authorization or not authorization.lower().startswith("bearer "):

@@ -1,6 +1,6 @@
 """What exists from the start: the system namespaces, default cluster roles
-bound as Kubernetes binds them, the components' roles (bootstrap_roles.py), and the
-``kubernetes`` Service in default.  Roles and bindings that exist already gain what their
+bound as Kubernetes binds them, the components' roles (bootstrap_roles.py); the
+``kubernetes`` Service is kubernetes_service.py's.  Roles and bindings that exist already gain what their
 defaults gained since (:func:`reconcile`), so an older data dir's ``edit`` may evict."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 
 from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import ResourceType, by_plural
+from jetkube.schemas.storageutil import ANN_DEFAULT_CLASS, LOCAL_PATH_PROVISIONER
 
 from ..machinery.apimachinery import apierrors
 from .bootstrap_roles import (
@@ -29,10 +30,15 @@ def _workloads(verbs: list[str]) -> list[dict[str, Any]]:
     return [
         {"apiGroups": [""], "resources": ["pods", "pods/log", "pods/status", "services",
                                           "endpoints", "configmaps", "secrets", "events",
-                                          "resourcequotas"], "verbs": verbs},
+                                          "resourcequotas", "persistentvolumeclaims"],
+         "verbs": verbs},
         {"apiGroups": ["apps"], "resources": ["deployments", "deployments/scale", "replicasets",
                                               "replicasets/scale", "daemonsets"], "verbs": verbs},
-        {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": verbs},
+        {"apiGroups": ["apps"], "resources": ["statefulsets", "statefulsets/scale"],
+         "verbs": verbs},
+        # history is written by the controllers: every role only reads it (Kubernetes' view)
+        {"apiGroups": ["apps"], "resources": ["controllerrevisions"], "verbs": READ},
+        {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": verbs},
         {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": verbs},
     ]
 
@@ -85,8 +91,18 @@ def default_objects() -> list[tuple[str, str | None, dict[str, Any]]]:
         ("clusterrolebindings", None, cluster_binding("system:basic-user",
                                                       groups=("system:authenticated",))),
         *component_objects(),
+        ("storageclasses", None, _default_storage_class()),
     ]
     return objs
+
+
+def _default_storage_class() -> dict[str, Any]:
+    """``standard``, the default class: the built-in local-path provisioner (a directory on
+    the node that first runs a pod of the claim), as kind's and k3s' default classes."""
+    return {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": "standard", "annotations": {ANN_DEFAULT_CLASS: "true"}},
+            "provisioner": LOCAL_PATH_PROVISIONER, "reclaimPolicy": "Delete",
+            "volumeBindingMode": "WaitForFirstConsumer"}
 
 
 _RECONCILED = {"clusterroles": "rules", "roles": "rules", "clusterrolebindings": "subjects",
@@ -117,7 +133,7 @@ async def reconcile(h: Handlers, rt: ResourceType, ns: str | None, want: Obj) ->
     return False
 
 
-async def ensure_defaults(h: Handlers, first_service_ip: str) -> None:
+async def ensure_defaults(h: Handlers) -> None:
     for plural, ns, body in default_objects():
         rt = by_plural(body["apiVersion"].rpartition("/")[0], plural)
         assert rt is not None
@@ -128,16 +144,3 @@ async def ensure_defaults(h: Handlers, first_service_ip: str) -> None:
                 raise
             if plural in _RECONCILED:
                 await reconcile(h, rt, ns, body)
-    svc = by_plural("", "services")
-    assert svc is not None
-    try:
-        await h.create(svc, "default", {
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "kubernetes", "namespace": "default",
-                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
-            "spec": {"clusterIP": first_service_ip,
-                     "ports": [{"name": "https", "port": 443, "protocol": "TCP",
-                                "targetPort": 6443}]}})
-    except apierrors.ApiError as err:
-        if err.reason not in ("AlreadyExists", "Invalid"):
-            raise

@@ -105,6 +105,10 @@ SCHEDULER_RULES = [
     # things that select pods, and namespaces for affinity's namespaceSelector
     rule(READ, "", "services", "namespaces"),
     rule(READ, "apps", "replicasets"),
+    # VolumeBinding: claims, volumes and classes; the selected-node annotation on a claim
+    rule(READ, "", "persistentvolumeclaims", "persistentvolumes"),
+    rule(READ, "storage.k8s.io", "storageclasses"),
+    rule(["update", "patch"], "", "persistentvolumeclaims"),
 ]
 
 # The garbage collector (get, patch ownerReferences, update finalizers, delete) and the
@@ -119,7 +123,14 @@ CONTROLLER_MANAGER_RULES = [
     rule(["get", "list", "watch", "patch", "update", "delete", "deletecollection"], "*", "*"),
     rule(["create"], "", "pods"),  # replicaset, daemonset, job controllers
     rule(["create"], "apps", "replicasets"),  # deployment controller
+    rule(["create"], "apps", "controllerrevisions"),  # statefulset controller
+    rule(["create"], "", "persistentvolumeclaims"),  # statefulset: volumeClaimTemplates
+    rule(["create"], "batch", "jobs"),  # cronjob controller
     rule(["create"], "", "endpoints"),  # endpoints controller
+    rule(["create"], "discovery.k8s.io", "endpointslices"),  # endpointslice(mirroring)
+    rule(["create"], "", "serviceaccounts"),  # serviceaccount controller: default
+    rule(["create"], "", "configmaps"),  # root-ca-cert-publisher: kube-root-ca.crt
+    rule(["create"], "", "persistentvolumes"),  # the local-path provisioner
 ]
 
 NODE_PROXIER_RULES = [
@@ -145,7 +156,7 @@ NODE_RULES = [
     rule(["create"], "authentication.k8s.io", "tokenreviews"),
     rule(["create"], "authorization.k8s.io", "subjectaccessreviews"),
     # narrowed by the Node authorizer to what the node's pods reference
-    rule(["get"], "", "secrets", "configmaps", "persistentvolumeclaims"),
+    rule(["get"], "", "secrets", "configmaps", "persistentvolumeclaims", "persistentvolumes"),
     rule(["create"], "", "serviceaccounts/token"),
 ]
 

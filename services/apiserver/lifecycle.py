@@ -20,7 +20,10 @@ from .objects import deep_copy, meta
 # Kinds whose status the server resets on create, as their strategies do.
 _FRESH_STATUS: dict[str, Obj | None] = {
     "pods": {"phase": "Pending"},
-    "deployments": None, "replicasets": None, "daemonsets": None, "jobs": None,
+    "persistentvolumes": {"phase": "Pending"}, "persistentvolumeclaims": {"phase": "Pending"},
+    "deployments": None, "replicasets": None, "daemonsets": None, "jobs": None, "cronjobs": None,
+    "replicationcontrollers": None,
+    "statefulsets": None,
 }
 _SERVER_META = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
                 "deletionGracePeriodSeconds")

@@ -19,6 +19,7 @@ from .admission import AdmissionConfig
 from .encryption import Encryption, EncryptionConfigError
 from .inflight import InflightLimits
 from .server import ApiServer, ServerConfig
+from .tokens import DEFAULT_ISSUER
 
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0,
              "m": 60.0, "h": 3600.0}
@@ -62,6 +63,19 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
                    help="cluster CA for NATS TLS (default: $JETKUBE_NATS_CA_FILE)")
     p.add_argument("--bind", "--bind-address", dest="bind", default="127.0.0.1")
     p.add_argument("--port", "--secure-port", dest="port", type=int, default=6443)
+    p.add_argument("--advertise-address",
+                   help="the address published in the kubernetes Service's Endpoints, one "
+                        "pods reach (listened on too); default: --bind-address")
+    p.add_argument("--service-account-signing-key-file", type=Path,
+                   help="EC P-256 private key (PEM) signing ServiceAccount tokens, shared by "
+                        "every API server")
+    p.add_argument("--service-account-key-file", type=Path, action="append", default=[],
+                   help="more public keys (PEM) verifying ServiceAccount tokens (repeatable)")
+    p.add_argument("--service-account-issuer", default=DEFAULT_ISSUER)
+    p.add_argument("--api-audiences", default="",
+                   help="audiences a token must name, comma-separated (default: the issuer)")
+    p.add_argument("--disable-admission-plugins", default="",
+                   help="admission plugins to turn off, comma-separated (ServiceAccount)")
     p.add_argument("--tls-cert-file", type=Path,
                    help="serving certificate (PEM) of the HTTPS face; without it, plain HTTP")
     p.add_argument("--tls-private-key-file", type=Path, help="its private key (PEM)")
@@ -112,6 +126,13 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
     for flag in ("tls_cert_file", "tls_private_key_file"):
         if getattr(a, flag) is not None and not getattr(a, flag).is_file():
             p.error(f"--{flag.replace('_', '-')}: {getattr(a, flag)} does not exist")
+    disabled = {x.strip() for x in a.disable_admission_plugins.split(",") if x.strip()}
+    if disabled - {"ServiceAccount"}:
+        p.error(f"--disable-admission-plugins: unknown plugin {sorted(disabled)[0]!r} "
+                "(only ServiceAccount can be turned off)")
+    for path in [a.service_account_signing_key_file, *a.service_account_key_file]:
+        if path is not None and not path.is_file():
+            p.error(f"{path}: a service account key file that does not exist")
     if a.token_file is not None and not a.token_file.is_file():
         p.error(f"--token-file: {a.token_file} does not exist")
     if a.encryption_config is not None:
@@ -127,6 +148,11 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         kv_replicas=a.kv_replicas,
         token_file=a.token_file, watch_history=a.watch_cache_size, nats_face=not a.no_nats_face,
         encryption_config=a.encryption_config, event_ttl=a.event_ttl,
+        advertise_address=a.advertise_address,
+        service_account_signing_key_file=a.service_account_signing_key_file,
+        service_account_key_files=tuple(a.service_account_key_file),
+        service_account_issuer=a.service_account_issuer,
+        api_audiences=tuple(x.strip() for x in a.api_audiences.split(",") if x.strip()),
         inflight=InflightLimits(
             max_requests_inflight=a.max_requests_inflight,
             max_mutating_requests_inflight=a.max_mutating_requests_inflight,
@@ -134,7 +160,8 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
             max_user_requests_queued=a.max_user_requests_queued,
             max_queue_wait_seconds=a.max_queue_wait),
         admission=AdmissionConfig(service_cidr=a.service_cluster_ip_range, node_port_range=ports,
-                                  default_toleration_seconds=a.default_toleration_seconds))
+                                  default_toleration_seconds=a.default_toleration_seconds,
+                                  service_account="ServiceAccount" not in disabled))
 
 
 async def _run(cfg: ServerConfig) -> None:

@@ -2,7 +2,8 @@
 
 A node agent (user ``system:node:<name>`` in group ``system:nodes``) may read a
 Secret, ConfigMap or PersistentVolumeClaim only while a pod bound to its node
-references it, and may ask for a ServiceAccount token only for a ServiceAccount
+references it (and a PersistentVolume such a claim is bound to, or a local-path volume
+on the node: nodevolumes.py), and may ask for a ServiceAccount token only for a ServiceAccount
 one of its pods runs as; listing or watching those is never allowed.  Anything
 else is decided by the rules of the ``system:node`` ClusterRole
 (bootstrap_roles.py), which nobody is bound to.
@@ -24,6 +25,7 @@ from enum import Enum
 from typing import Any
 
 from ..machinery.apimachinery import NODES_GROUP
+from . import nodevolumes
 from .auth import Attributes
 from .bootstrap_roles import NODE_RULES
 from .request import UserInfo
@@ -92,7 +94,8 @@ def _permissions(rules: Iterable[dict[str, Any]]) -> frozenset[tuple[str, str, s
 
 
 NODE_PERMISSIONS = _permissions(r for r in NODE_RULES
-                                if not set(r["resources"]) & {*GRAPH_READS, "serviceaccounts/token"})
+                                if not set(r["resources"]) & {*GRAPH_READS, "serviceaccounts/token",
+                                                              nodevolumes.PVS})
 
 
 class NodeGraph:
@@ -200,6 +203,10 @@ class NodeAuthorizer:
         if a.group == "" and resource == SERVICEACCOUNTS:
             ok = (sub == "token" and a.verb == "create" and a.namespace is not None
                   and self.graph.references(node, (resource, a.namespace, a.name or "")))
+            return Decision.ALLOW if ok else Decision.NO_OPINION
+        if a.group == "" and resource == nodevolumes.PVS:  # its pods' volumes (nodevolumes.py)
+            ok = nodevolumes.node_may(self.cache, node, self.graph.refs.get(node, {}), a.verb,
+                                      a.name or "", sub)
             return Decision.ALLOW if ok else Decision.NO_OPINION
         if (a.group, a.resource, a.verb) in NODE_PERMISSIONS:
             return Decision.ALLOW

@@ -10,6 +10,8 @@ general; this narrows the writes of a node user (``system:node:<name>``, group
   configmap, claim or service account (else creating one would open those to it
   through the Node authorizer); update or patch only the status of pods bound to
   it, never their spec or metadata; delete only pods bound to it;
+- **persistentvolumes**: only add or remove the local-path finalizer of its own
+  local-path volumes (nodevolumes.py);
 - **leases**: create, update, delete only its own Lease (named as the node) in
   ``kube-node-lease``.
 
@@ -23,6 +25,7 @@ from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import ResourceType
 
 from ..machinery.apimachinery import apierrors
+from . import nodevolumes
 from .nodeauthorizer import node_name, pod_references
 from .request import UserInfo
 
@@ -57,6 +60,8 @@ def admit_node_write(user: UserInfo | None, rt: ResourceType, op: str, old: Obj 
             raise _forbidden(rt, name, f'{who} is not allowed to {action} node "{name}"')
     elif rt.group == "" and rt.plural == "pods":
         _admit_pod(rt, node, op, old, new, subresource, name)
+    elif rt.group == "" and rt.plural == nodevolumes.PVS:
+        nodevolumes.admit_node_volume_write(node, op, old, new, name)
     elif rt.group == "coordination.k8s.io" and rt.plural == "leases":
         if md.get("namespace") != NODE_LEASE_NAMESPACE:
             raise _forbidden(rt, name, f'{who} can only access leases in the '

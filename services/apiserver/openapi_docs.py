@@ -25,9 +25,27 @@ KIND_DOCS = {
     "Deployment": "A Deployment keeps a number of replicas of a pod template running and rolls "
                   "template changes out through ReplicaSets.",
     "ReplicaSet": "A ReplicaSet keeps a number of pods matching its selector running.",
+    "ReplicationController": "A ReplicationController keeps a number of pods matching its "
+                             "equality-based selector running (the older ReplicaSet).",
+    "EndpointSlice": "An EndpointSlice holds up to 100 endpoints of a Service (its "
+                     "kubernetes.io/service-name label) with their conditions and ports.",
     "DaemonSet": "A DaemonSet runs one copy of a pod on every eligible node.",
+    "StatefulSet": "A StatefulSet runs pods with stable names <set>-<ordinal>, stable storage "
+                   "(a claim per ordinal) and ordered creation, scaling and rolling updates.",
+    "ControllerRevision": "An immutable snapshot of a controller's state (for a StatefulSet, "
+                          "its pod template) with a revision number: its rollout history.",
     "Job": "A Job runs pods until enough of them have completed successfully.",
+    "CronJob": "A CronJob creates a Job from its template at each time of a cron schedule.",
+    "PersistentVolume": "A PersistentVolume is a piece of storage in the cluster, bound to at "
+                        "most one claim; its reclaim policy says what happens when the claim "
+                        "goes.",
+    "PersistentVolumeClaim": "A PersistentVolumeClaim asks for storage of a class, size and "
+                             "access mode; it is bound to a volume that satisfies it.",
+    "StorageClass": "A StorageClass names a provisioner that makes volumes for claims of the "
+                    "class, how it binds them, and their reclaim policy.",
     "Lease": "A Lease says who holds a named lock and until when (leader election, heartbeats).",
+    "ServiceAccount": "A ServiceAccount is an identity for the processes of pods: its tokens "
+                      "(TokenRequest) authenticate them to the API server.",
     "Role": "A Role grants permissions within one namespace.",
     "ClusterRole": "A ClusterRole grants permissions cluster-wide, or in the namespace of a "
                    "RoleBinding that names it.",
@@ -83,6 +101,19 @@ FIELD_DOCS = {
     "DeploymentStrategy.type": "Recreate: remove all old pods, then create new ones. "
                                "RollingUpdate: replace them gradually.",
     "DeploymentStrategy.rollingUpdate": "The limits of a RollingUpdate.",
+    "StatefulSetSpec.serviceName": "The headless Service that gives each pod its DNS name "
+                                   "<pod>.<serviceName>.<namespace>.svc.<domain>.",
+    "StatefulSetSpec.podManagementPolicy": "OrderedReady: create pods in ordinal order, each "
+                                           "Running and Ready before the next, and remove them "
+                                           "in reverse. Parallel: all at once.",
+    "StatefulSetSpec.volumeClaimTemplates": "Claims made for each pod, named "
+                                            "<template>-<set>-<ordinal>, mounted as the "
+                                            "volume of the template's name.",
+    "StatefulSetSpec.persistentVolumeClaimRetentionPolicy": "Whether the claims are deleted "
+                                                            "with the set (whenDeleted) or with "
+                                                            "pods scaled away (whenScaled).",
+    "RollingUpdateStatefulSetStrategy.partition": "Only pods with an ordinal at or above it are "
+                                                  "updated.",
     "RollingUpdateDeployment.maxUnavailable": "How many pods may be unavailable during the "
                                               "update: a number or a percentage of replicas.",
     "RollingUpdateDeployment.maxSurge": "How many pods may exist above replicas during the "

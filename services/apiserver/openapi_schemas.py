@@ -38,6 +38,7 @@ from jetkube.schemas.base import Base64Bytes, Int32, Int64, IntOrString, K8sMode
 from jetkube.schemas.meta import ListMeta
 from jetkube.schemas.quantity import Quantity
 from jetkube.schemas.registry import ResourceType
+from jetkube.schemas.statefulset import StatefulSetStatus
 
 from ..machinery.apimachinery import STRATEGIC_MERGE_KEYS
 from .openapi_docs import FIELD_DOCS, KIND_DOCS, KIND_FIELD_DOCS
@@ -57,6 +58,7 @@ _FIELD_TYPE_NAMES = {  # one model, several Kubernetes types: named by where it 
     (DeploymentStatus, "conditions"): "io.k8s.api.apps.v1.DeploymentCondition",
     (ReplicaSetStatus, "conditions"): "io.k8s.api.apps.v1.ReplicaSetCondition",
     (DaemonSetStatus, "conditions"): "io.k8s.api.apps.v1.DaemonSetCondition",
+    (StatefulSetStatus, "conditions"): "io.k8s.api.apps.v1.StatefulSetCondition",
 }
 
 

@@ -44,7 +44,7 @@ import orjson
 from pydantic import BaseModel
 
 from ..machinery.apimachinery import apierrors
-from . import protodefs_core, protodefs_groups, protodefs_meta
+from . import protodefs_core, protodefs_groups, protodefs_meta, protodefs_storage
 from .limits import MAX_DEPTH, MAX_NODES, too_deep, too_many
 
 __all__ = [
@@ -72,9 +72,15 @@ _ZERO_TIME = -62135596800
 KINDS: dict[tuple[str, str], str] = {
     **{("v1", k): f"core.{k}" for k in (
         "Namespace", "Node", "Pod", "Service", "Endpoints", "ConfigMap", "Secret", "Event",
-        "ResourceQuota", "ComponentStatus", "Binding")},
-    **{("apps/v1", k): f"apps.{k}" for k in ("Deployment", "ReplicaSet", "DaemonSet")},
+        "ResourceQuota", "ComponentStatus", "Binding", "ServiceAccount",
+        "ReplicationController")},
+    ("discovery.k8s.io/v1", "EndpointSlice"): "discovery.EndpointSlice",
+    **{("apps/v1", k): f"apps.{k}" for k in ("Deployment", "ReplicaSet", "DaemonSet",
+                                             "StatefulSet", "ControllerRevision")},
     ("batch/v1", "Job"): "batch.Job",
+    ("batch/v1", "CronJob"): "batch.CronJob",
+    **{("v1", k): f"core.{k}" for k in ("PersistentVolume", "PersistentVolumeClaim")},
+    ("storage.k8s.io/v1", "StorageClass"): "storage.StorageClass",
     ("coordination.k8s.io/v1", "Lease"): "coordination.Lease",
     **{("rbac.authorization.k8s.io/v1", k): f"rbac.{k}" for k in (
         "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")},
@@ -83,6 +89,7 @@ KINDS: dict[tuple[str, str], str] = {
     **{("authorization.k8s.io/v1", k): f"authorization.{k}" for k in (
         "SelfSubjectAccessReview", "SelfSubjectRulesReview")},
     ("authentication.k8s.io/v1", "SelfSubjectReview"): "authentication.SelfSubjectReview",
+    ("authentication.k8s.io/v1", "TokenRequest"): "authentication.TokenRequest",
 }
 """(apiVersion, kind) of each served kind → its message in the tables."""
 
@@ -159,7 +166,9 @@ def tables() -> dict[str, dict[int, Field]]:
             ("rbac", protodefs_groups.RBAC), ("coordination", protodefs_groups.COORDINATION),
             ("autoscaling", protodefs_groups.AUTOSCALING), ("policy", protodefs_groups.POLICY),
             ("authorization", protodefs_groups.AUTHORIZATION),
-            ("authentication", protodefs_groups.AUTHENTICATION)):
+            ("authentication", protodefs_groups.AUTHENTICATION),
+            ("discovery", protodefs_groups.DISCOVERY),
+            ("core", protodefs_storage.CORE), ("storage", protodefs_storage.STORAGE)):
         out.update(_parse(package, messages))
     return out
 

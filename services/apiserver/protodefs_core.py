@@ -252,6 +252,19 @@ MESSAGES: dict[str, str] = {
     "EndpointAddress": (
         "1 ip string; 3 hostname string; 4 nodeName *string; 2 targetRef *ObjectReference"),
     "EndpointPort": "1 name string; 2 port int32; 3 protocol string; 4 appProtocol *string",
+    "ReplicationController": (
+        "1 metadata meta.ObjectMeta; 2 spec ReplicationControllerSpec;"
+        " 3 status ReplicationControllerStatus"),
+    "ReplicationControllerSpec": (
+        "1 replicas *int32; 4 minReadySeconds int32; 2 selector {}string;"
+        " 3 template *PodTemplateSpec"),
+    "ReplicationControllerStatus": (
+        "1 replicas int32; 2 fullyLabeledReplicas int32; 4 readyReplicas int32;"
+        " 5 availableReplicas int32; 3 observedGeneration int64;"
+        " 6 conditions []ReplicationControllerCondition"),
+    "ReplicationControllerCondition": (
+        "1 type string; 2 status string; 3 lastTransitionTime Time; 4 reason string;"
+        " 5 message string"),
     "NodeSpec": (
         "1 podCIDR string; 7 podCIDRs []string; 3 providerID string; 4 unschedulable bool;"
         " 5 taints []Taint; 6 configSource *NodeConfigSource; 2 externalID string"),
@@ -292,6 +305,9 @@ MESSAGES: dict[str, str] = {
         " 6 message string"),
     "Namespace": "1 metadata meta.ObjectMeta; 2 spec NamespaceSpec; 3 status NamespaceStatus",
     "Binding": "1 metadata meta.ObjectMeta; 2 target ObjectReference",
+    "ServiceAccount": (
+        "1 metadata meta.ObjectMeta; 2 secrets []ObjectReference;"
+        " 3 imagePullSecrets []LocalObjectReference; 4 automountServiceAccountToken *bool"),
     "ObjectReference": (
         "1 kind string; 2 namespace string; 3 name string; 4 uid string; 5 apiVersion string;"
         " 6 resourceVersion string; 7 fieldPath string"),

@@ -1,5 +1,6 @@
 """Protobuf field tables of the served groups besides core: apps/v1, batch/v1,
-rbac.authorization.k8s.io/v1, coordination.k8s.io/v1, autoscaling/v1 (``Scale``), policy/v1
+rbac.authorization.k8s.io/v1, coordination.k8s.io/v1, discovery.k8s.io/v1
+(``EndpointSlice``), autoscaling/v1 (``Scale``), policy/v1
 (``Eviction``, the body of ``pods/eviction``; policy/v1beta1's is the same message), and the
 self-reviews of authorization.k8s.io/v1 and authentication.k8s.io/v1 (what ``kubectl auth
 can-i`` and ``whoami`` send; the alpha selector attributes and ``UserInfo.extra`` are left
@@ -12,7 +13,7 @@ Plain data in the format of protodefs_core.py, transcribed from the Go types of
 from __future__ import annotations
 
 __all__ = ["APPS", "AUTHENTICATION", "AUTHORIZATION", "AUTOSCALING", "BATCH", "COORDINATION",
-           "POLICY", "RBAC"]
+           "DISCOVERY", "POLICY", "RBAC"]
 
 APPS: dict[str, str] = {
     "Deployment": (
@@ -45,6 +46,28 @@ APPS: dict[str, str] = {
         "1 type string; 2 status string; 3 lastTransitionTime Time; 4 reason string;"
         " 5 message string"),
     "DaemonSet": "1 metadata meta.ObjectMeta; 2 spec DaemonSetSpec; 3 status DaemonSetStatus",
+    "StatefulSet": (
+        "1 metadata meta.ObjectMeta; 2 spec StatefulSetSpec; 3 status StatefulSetStatus"),
+    "StatefulSetSpec": (
+        "1 replicas *int32; 2 selector *meta.LabelSelector; 3 template core.PodTemplateSpec;"
+        " 4 volumeClaimTemplates []core.PersistentVolumeClaim; 5 serviceName string;"
+        " 6 podManagementPolicy string; 7 updateStrategy StatefulSetUpdateStrategy;"
+        " 8 revisionHistoryLimit *int32; 9 minReadySeconds int32;"
+        " 10 persistentVolumeClaimRetentionPolicy"
+        " *StatefulSetPersistentVolumeClaimRetentionPolicy; 11 ordinals *StatefulSetOrdinals"),
+    "StatefulSetUpdateStrategy": "1 type string; 2 rollingUpdate *RollingUpdateStatefulSetStrategy",
+    "RollingUpdateStatefulSetStrategy": "1 partition *int32; 2 maxUnavailable *IntOrString",
+    "StatefulSetPersistentVolumeClaimRetentionPolicy": "1 whenDeleted string; 2 whenScaled string",
+    "StatefulSetOrdinals": "1 start int32",
+    "StatefulSetStatus": (
+        "1 observedGeneration int64; 2 replicas int32; 3 readyReplicas int32;"
+        " 4 currentReplicas int32; 5 updatedReplicas int32; 6 currentRevision string;"
+        " 7 updateRevision string; 9 collisionCount *int32; 10 conditions []StatefulSetCondition;"
+        " 11 availableReplicas int32"),
+    "StatefulSetCondition": (
+        "1 type string; 2 status string; 3 lastTransitionTime Time; 4 reason string;"
+        " 5 message string"),
+    "ControllerRevision": "1 metadata meta.ObjectMeta; 2 data RawExtension; 3 revision int64",
     "ReplicaSet": "1 metadata meta.ObjectMeta; 2 spec ReplicaSetSpec; 3 status ReplicaSetStatus",
     "ReplicaSetSpec": (
         "1 replicas *int32; 4 minReadySeconds int32; 2 selector *meta.LabelSelector;"
@@ -58,13 +81,32 @@ APPS: dict[str, str] = {
         " 5 message string"),
 }
 
+DISCOVERY: dict[str, str] = {
+    "EndpointSlice": (
+        "1 metadata meta.ObjectMeta; 4 addressType string; 2 endpoints []Endpoint;"
+        " 3 ports []EndpointPort"),
+    "Endpoint": (
+        "1 addresses []string; 2 conditions EndpointConditions; 3 hostname *string;"
+        " 4 targetRef *core.ObjectReference; 5 deprecatedTopology {}string; 6 nodeName *string;"
+        " 7 zone *string; 8 hints *EndpointHints"),
+    "EndpointConditions": "1 ready *bool; 2 serving *bool; 3 terminating *bool",
+    "EndpointHints": "1 forZones []ForZone; 2 forNodes []ForNode",
+    "ForZone": "1 name string",
+    "ForNode": "1 name string",
+    "EndpointPort": "1 name *string; 2 protocol *string; 3 port *int32; 4 appProtocol *string",
+}
+
 BATCH: dict[str, str] = {
     "Job": "1 metadata meta.ObjectMeta; 2 spec JobSpec; 3 status JobStatus",
     "JobSpec": (
         "1 parallelism *int32; 2 completions *int32; 3 activeDeadlineSeconds *int64;"
         " 11 podFailurePolicy *PodFailurePolicy; 7 backoffLimit *int32;"
         " 4 selector *meta.LabelSelector; 5 manualSelector *bool; 6 template core.PodTemplateSpec;"
-        " 8 ttlSecondsAfterFinished *int32; 9 completionMode *string; 10 suspend *bool"),
+        " 8 ttlSecondsAfterFinished *int32; 9 completionMode *string; 10 suspend *bool;"
+        " 12 backoffLimitPerIndex *int32; 13 maxFailedIndexes *int32;"
+        " 14 podReplacementPolicy *string; 15 managedBy *string; 16 successPolicy *SuccessPolicy"),
+    "SuccessPolicy": "1 rules []SuccessPolicyRule",
+    "SuccessPolicyRule": "1 succeededIndexes *string; 2 succeededCount *int32",
     "PodFailurePolicy": "1 rules []PodFailurePolicyRule",
     "PodFailurePolicyRule": (
         "1 action string; 2 onExitCodes *PodFailurePolicyOnExitCodesRequirement;"
@@ -75,11 +117,20 @@ BATCH: dict[str, str] = {
     "JobStatus": (
         "1 conditions []JobCondition; 2 startTime *Time; 3 completionTime *Time; 4 active int32;"
         " 5 succeeded int32; 6 failed int32; 7 completedIndexes string;"
-        " 8 uncountedTerminatedPods *UncountedTerminatedPods; 9 ready *int32"),
+        " 8 uncountedTerminatedPods *UncountedTerminatedPods; 9 ready *int32;"
+        " 10 failedIndexes *string; 11 terminating *int32"),
     "UncountedTerminatedPods": "1 succeeded []string; 2 failed []string",
     "JobCondition": (
         "1 type string; 2 status string; 3 lastProbeTime Time; 4 lastTransitionTime Time;"
         " 5 reason string; 6 message string"),
+    "CronJob": "1 metadata meta.ObjectMeta; 2 spec CronJobSpec; 3 status CronJobStatus",
+    "CronJobSpec": (
+        "1 schedule string; 8 timeZone *string; 2 startingDeadlineSeconds *int64;"
+        " 3 concurrencyPolicy string; 4 suspend *bool; 5 jobTemplate JobTemplateSpec;"
+        " 6 successfulJobsHistoryLimit *int32; 7 failedJobsHistoryLimit *int32"),
+    "JobTemplateSpec": "1 metadata meta.ObjectMeta; 2 spec JobSpec",
+    "CronJobStatus": (
+        "1 active []core.ObjectReference; 4 lastScheduleTime *Time; 5 lastSuccessfulTime *Time"),
 }
 
 RBAC: dict[str, str] = {
@@ -141,5 +192,10 @@ AUTHORIZATION: dict[str, str] = {
 AUTHENTICATION: dict[str, str] = {
     "SelfSubjectReview": "1 metadata meta.ObjectMeta; 2 status SelfSubjectReviewStatus",
     "SelfSubjectReviewStatus": "1 userInfo UserInfo",
+    "TokenRequest": "1 metadata meta.ObjectMeta; 2 spec TokenRequestSpec; 3 status TokenRequestStatus",
+    "TokenRequestSpec": (
+        "1 audiences []string; 4 expirationSeconds *int64; 3 boundObjectRef *BoundObjectReference"),
+    "BoundObjectReference": "1 kind string; 2 apiVersion string; 3 name string; 4 uid string",
+    "TokenRequestStatus": "1 token string; 2 expirationTimestamp Time",
     "UserInfo": "1 username string; 2 uid string; 3 groups []string",
 }

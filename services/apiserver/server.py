@@ -11,7 +11,7 @@ from pathlib import Path
 
 import uvicorn
 
-from ..machinery.apimachinery import APISERVER, APISERVER_STORE
+from ..machinery.apimachinery import APISERVER, APISERVER_STORE, apierrors
 from ..machinery.runtime import Settings
 from ..machinery.service import publish_spans
 from ..machinery.store import (
@@ -33,9 +33,17 @@ from .front import Front
 from .handlers import Handlers
 from .http import HttpApp
 from .inflight import InflightLimiter, InflightLimits
+from .kubernetes_service import KubernetesService
 from .nodeauthorizer import NodeAuthorizer
 from .podproxy import use_connection
 from .subresources import subresource_table
+from .tokens import (
+    DEFAULT_ISSUER,
+    ServiceAccountTokens,
+    TokenIssuer,
+    generate_signing_key,
+    load_public_keys,
+)
 from .watchcache import WatchCache
 
 log = logging.getLogger(__name__)
@@ -92,6 +100,20 @@ class ServerConfig:
     sealed at rest and with which keys (encryption.py); None: stored as they are."""
     inflight: InflightLimits = field(default_factory=InflightLimits)
     """Requests in flight per user and in total, and the queue of each user (inflight.py)."""
+    advertise_address: str | None = None
+    """The address this API server publishes in the ``kubernetes`` Endpoints
+    (``--advertise-address``): one that pods reach; None: ``bind``.  The HTTP face listens
+    on it too when ``bind`` does not cover it."""
+    service_account_signing_key_file: Path | None = None
+    """The EC P-256 private key (PEM) that signs ServiceAccount tokens, the same for every
+    API server (``--service-account-signing-key-file``); None: a key of this process only."""
+    service_account_key_files: tuple[Path, ...] = ()
+    """More public keys that verify tokens (``--service-account-key-file``), e.g. the
+    previous signing key while tokens it signed are still in use."""
+    service_account_issuer: str = DEFAULT_ISSUER
+    """The ``iss`` of the tokens (``--service-account-issuer``)."""
+    api_audiences: tuple[str, ...] = ()
+    """Audiences the API accepts in a token (``--api-audiences``); none: the issuer."""
     event_ttl: float = 3600.0
     """Seconds an Event is kept after its last write (kube-apiserver's ``--event-ttl``, 1 h):
     it is written with that TTL and the store expires it, no scan; also the bucket's delete
@@ -128,15 +150,50 @@ class ApiServer:
         node_authz = NodeAuthorizer(self.cache)
         admission = Admission(store, self.cache, cfg.admission, node_stream, authz,
                               node_graph=node_authz)
-        self.handlers = Handlers(store, self.cache, admission, subresource_table(), encryption,
+        self.token_issuer = self._token_issuer()
+        self.handlers = Handlers(store, self.cache, admission,
+                                 subresource_table(self.token_issuer), encryption,
                                  ttls={"events": cfg.event_ttl})
         tokens = load_tokens(cfg.token_file) if cfg.token_file else None
-        self.front = Front(self.handlers, Authenticator(tokens), authz,
+        authn = Authenticator(tokens, ServiceAccountTokens(self.token_issuer, self.cache))
+        self.front = Front(self.handlers, authn, authz,
                            f"{cfg.bind}:{cfg.port}", node_authz, InflightLimiter(cfg.inflight))
         first_ip = str(ipaddress.IPv4Network(cfg.admission.service_cidr).network_address + 1)
-        await ensure_defaults(self.handlers, first_ip)
+        await ensure_defaults(self.handlers)
+        self.kubernetes_service = KubernetesService(
+            self.handlers, self.cache, cluster_ip=first_ip, port=cfg.port,
+            address=cfg.advertise_address or cfg.bind)
+        try:
+            await self.kubernetes_service.ensure_service()
+        except apierrors.ApiError as err:  # the address is taken: run() tries again
+            log.warning("cannot create the kubernetes service: %s", err)
         self.front.ready = True
         return self.front
+
+    def _token_issuer(self) -> TokenIssuer:
+        cfg = self.config
+        key = (cfg.service_account_signing_key_file.read_bytes()
+               if cfg.service_account_signing_key_file else generate_signing_key())
+        if cfg.service_account_signing_key_file is None:
+            log.warning("no --service-account-signing-key-file: ServiceAccount tokens are "
+                        "signed with a key of this process only")
+        verify = [k for path in cfg.service_account_key_files for k in load_public_keys(path)]
+        return TokenIssuer(key, issuer=cfg.service_account_issuer,
+                           audiences=cfg.api_audiences, verify_keys=verify)
+
+    def _sockets(self) -> list[socket.socket]:
+        """The bind address's socket, and the advertised address's when bind does not
+        cover it (pods reach the API there); one that is not local is only logged."""
+        cfg = self.config
+        socks = [listen_socket(cfg.bind, cfg.port)]
+        extra = cfg.advertise_address
+        if extra and extra != cfg.bind and cfg.bind not in ("0.0.0.0", ""):
+            try:
+                socks.append(listen_socket(extra, cfg.port))
+            except OSError as err:
+                log.warning("cannot listen on the advertised address %s:%d: %s", extra,
+                            cfg.port, err)
+        return socks
 
     async def run(self) -> None:
         cfg = self.config
@@ -184,13 +241,19 @@ class ApiServer:
             ssl_keyfile=str(cfg.tls_key_file) if tls else None))
         # uvicorn captures SIGTERM/SIGINT while it serves, shuts down, then re-raises the
         # signal to our loop's handler (main.py), which stops the rest.
-        serve = asyncio.create_task(server.serve(sockets=[listen_socket(cfg.bind, cfg.port)]))
+        serve = asyncio.create_task(server.serve(sockets=self._sockets()))
+        endpoints = asyncio.create_task(self.kubernetes_service.run())
         self.ready.set()
         log.info("jetkube-apiserver serving on %s://%s:%d", "https" if tls else "http",
                  cfg.bind, cfg.port)
         stop = asyncio.create_task(self._stop.wait())
         await asyncio.wait({serve, stop}, return_when=asyncio.FIRST_COMPLETED)
         server.should_exit = True
+        endpoints.cancel()
+        try:
+            await asyncio.wait_for(self.kubernetes_service.remove_self(), 3)
+        except Exception as err:  # the store may be gone: the Lease then expires
+            log.info("could not leave the kubernetes endpoints: %s", err)
         if doctor is not None:
             doctor.cancel()
         await asyncio.gather(serve, *([doctor] if doctor else []), return_exceptions=True)

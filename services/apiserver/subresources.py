@@ -1,4 +1,5 @@
-"""Subresources: status, scale, binding, namespace finalize, pods/log, exec and attach.
+"""Subresources: status, scale, binding, namespace finalize, pods/log, exec and attach,
+and a ServiceAccount's token (serviceaccounts.py).
 
 status and finalize change one part of an object; scale reads and writes
 ``spec.replicas`` as an autoscaling/v1 Scale; binding assigns a pod to a node
@@ -33,12 +34,17 @@ from .podstreams import pod_attach, pod_exec_any, pod_portforward
 from .request import ApiRequest
 from .response import Response, StreamResponse, UpgradeResponse
 from .rest import ResourceHandlers, SubresourceHandler, read_body, read_patch
+from .serviceaccounts import token_subresource
+from .tokens import TokenIssuer
 
 
-def _selector_string(selector: object) -> str:
-    """``Scale.status.selector``: the LabelSelector as ``metav1.LabelSelectorAsSelector`` prints it."""
+def _selector_string(selector: object, plain_map: bool = False) -> str:
+    """``Scale.status.selector``: the LabelSelector as ``metav1.LabelSelectorAsSelector`` prints it
+    (a ReplicationController's map selector as ``labels.SelectorFromSet`` does)."""
     if not isinstance(selector, dict):
         return ""
+    if plain_map:
+        selector = {"matchLabels": selector}
     return str(selector_from_label_selector(selector))
 
 
@@ -51,9 +57,11 @@ def _not_supported(req: ApiRequest) -> apierrors.ApiError:
         f"{req.verb} is not supported on {req.rt.plural}/{req.subresource}")
 
 
-def subresource_table() -> dict[str, SubresourceHandler]:
-    """Subresource name -> its handler: the table the server hands to the handlers."""
+def subresource_table(tokens: TokenIssuer | None = None) -> dict[str, SubresourceHandler]:
+    """Subresource name -> its handler: the table the server hands to the handlers
+    (``token`` when there is a ``tokens`` issuer to sign with)."""
     return {
+        **({"token": token_subresource(tokens)} if tokens is not None else {}),
         "status": serve_status,
         "finalize": serve_status,
         "scale": serve_scale,
@@ -112,7 +120,8 @@ def to_scale(obj: Obj) -> Obj:
         "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
         "status": {
             "replicas": (obj.get("status") or {}).get("replicas", 0),
-            "selector": _selector_string((obj.get("spec") or {}).get("selector")),
+            "selector": _selector_string((obj.get("spec") or {}).get("selector"),
+                                         obj.get("kind") == "ReplicationController"),
         },
     }
 

@@ -4,6 +4,7 @@ clock) and the controller-manager's options."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..machinery.service import ServiceRuntime
 
@@ -31,6 +32,10 @@ class ControllerManagerOptions:
     podgc quarantine, fixed at 40 s there; shorter here for tests)."""
     terminated_pod_gc_threshold: int = 12_500
     """Finished pods (Succeeded/Failed) kept before the oldest are deleted; 0: keep all."""
+    root_ca_file: Path | None = None
+    """The CA bundle the root-ca-cert-publisher puts in every namespace's
+    ``kube-root-ca.crt`` (``--root-ca-file``; the controller-manager's default: the cluster
+    CA of its bus, ``$JETKUBE_NATS_CA_FILE``)."""
     concurrent_syncs: dict[str, int] = field(default_factory=dict)
     """Workers per controller name (``workers``); a controller not listed has its default."""
 

@@ -15,7 +15,14 @@ changes, and deleted when its service goes.
 
 Handlers map a pod to the services whose selector matches its labels (old and
 new), a service or Endpoints object to the service's key; ``reconcile`` reads
-only caches.
+only caches.  The Endpoints it writes carry ``endpointslice.kubernetes.io/skip-mirror``
+(the EndpointSlice controller makes this service's slices from its pods; the mirroring
+controller must not copy them).
+
+Which pods count, their ports, hostnames and what of a pod matters
+(``should_be_in_endpoints``, ``find_port``, ``should_set_hostname``, ``endpoint_fields``,
+``services_selecting``) are Kubernetes' ``endpointutil``: the EndpointSlice controller
+(endpointslice.py) uses the same functions.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ NAME = "endpoints"
 MANAGED_BY = "endpoints.kubernetes.io/managed-by"
 CONTROLLER_NAME = "endpoint-controller"
 HEADLESS = "service.kubernetes.io/headless"
+SKIP_MIRROR = "endpointslice.kubernetes.io/skip-mirror"
 
 
 def _md(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -69,17 +77,27 @@ def find_port(pod: Mapping[str, Any], port: Mapping[str, Any]) -> int | None:
     return None
 
 
-def _include(pod: Mapping[str, Any], tolerate_unready: bool) -> bool:
+def should_be_in_endpoints(pod: Mapping[str, Any], include_terminating: bool) -> bool:
+    """Kubernetes' ``ShouldPodBeInEndpoints``: not finished, has an IP, and not terminating
+    unless ``include_terminating``."""
     status = pod.get("status") or {}
     if not status.get("podIP") or status.get("phase") in ("Succeeded", "Failed"):
         return False
-    return tolerate_unready or not _md(pod).get("deletionTimestamp")
+    return include_terminating or not _md(pod).get("deletionTimestamp")
+
+
+def should_set_hostname(pod: Mapping[str, Any], svc: Mapping[str, Any]) -> bool:
+    """Kubernetes' ``ShouldSetHostname``: the pod has a hostname and the service is its
+    subdomain (same namespace)."""
+    spec = pod.get("spec") or {}
+    return bool(spec.get("hostname")) and spec.get("subdomain") == _md(svc).get("name") \
+        and _md(pod).get("namespace") == _md(svc).get("namespace")
 
 
 def _address(pod: Mapping[str, Any], svc: Mapping[str, Any]) -> Obj:
     md, spec = _md(pod), pod.get("spec") or {}
     addr: Obj = {"ip": (pod.get("status") or {})["podIP"]}
-    if spec.get("hostname") and spec.get("subdomain") == _md(svc).get("name"):
+    if should_set_hostname(pod, svc):
         addr["hostname"] = spec["hostname"]
     if spec.get("nodeName"):
         addr["nodeName"] = spec["nodeName"]
@@ -109,7 +127,8 @@ def desired_subsets(svc: Mapping[str, Any], pods: list[Obj]) -> list[Obj]:
     svc_ports = spec.get("ports") or []
     groups: dict[tuple[tuple[str, int, str], ...], tuple[list[Obj], list[Obj], list[Obj]]] = {}
     for pod in pods:
-        if not selects(selector, _md(pod).get("labels")) or not _include(pod, tolerate):
+        if not selects(selector, _md(pod).get("labels")) or not should_be_in_endpoints(
+                pod, tolerate):
             continue
         ports: list[Obj] = []
         for sp in svc_ports:
@@ -143,13 +162,22 @@ def _addr_key(a: Mapping[str, Any]) -> tuple[str, str]:
     return (str(a.get("ip")), str((a.get("targetRef") or {}).get("uid") or ""))
 
 
-def _relevant(pod: Mapping[str, Any]) -> tuple[Any, ...]:
+def endpoint_fields(pod: Mapping[str, Any]) -> tuple[Any, ...]:
     """What of a pod can change its endpoints."""
     md, spec, st = _md(pod), pod.get("spec") or {}, pod.get("status") or {}
     ports = [c.get("ports") for c in spec.get("containers") or ()]
     return (md.get("labels"), bool(md.get("deletionTimestamp")), st.get("podIP"), st.get("phase"),
             condition_is_true(pod, "Ready"), spec.get("nodeName"), spec.get("hostname"),
             spec.get("subdomain"), ports)
+
+
+def services_selecting(services: Informer[Obj], pod: Mapping[str, Any]) -> list[str]:
+    """The keys of the cached services of the pod's namespace whose selector matches it
+    (Kubernetes' ``GetPodServiceMemberships``)."""
+    md = _md(pod)
+    labels = md.get("labels")
+    return [services.key_of(svc) for svc in services.list(str(md.get("namespace") or ""))
+            if selects((svc.get("spec") or {}).get("selector"), labels)]
 
 
 class EndpointsController:
@@ -181,17 +209,14 @@ class EndpointsController:
         self.queue.add(object_key("services", md.get("namespace"), str(md.get("name"))))
 
     def _services_of(self, pod: Obj) -> None:
-        md = _md(pod)
-        labels = md.get("labels")
-        for svc in self.services.list(str(md.get("namespace") or "")):
-            if selects((svc.get("spec") or {}).get("selector"), labels):
-                self.queue.add(self.services.key_of(svc))
+        for key in services_selecting(self.services, pod):
+            self.queue.add(key)
 
     def _pod_added(self, pod: Obj) -> None:
         self._services_of(pod)
 
     def _pod_updated(self, old: Obj, new: Obj) -> None:
-        if old is new or _relevant(old) == _relevant(new):
+        if old is new or endpoint_fields(old) == endpoint_fields(new):
             return  # a resync (services resync themselves) or nothing endpoints show
         self._services_of(new)
         if _md(old).get("labels") != _md(new).get("labels"):
@@ -217,6 +242,7 @@ class EndpointsController:
         subsets = desired_subsets(svc, self.pods.list(k.namespace))
         labels = dict(_md(svc).get("labels") or {})
         labels[MANAGED_BY] = CONTROLLER_NAME
+        labels[SKIP_MIRROR] = "true"
         if spec.get("clusterIP") == "None":
             labels[HEADLESS] = ""
         if ep is not None and (ep.get("subsets") or []) == subsets and (
@@ -237,7 +263,7 @@ class EndpointsController:
         except apierrors.ApiError as err:
             if err.code in (404, 409):
                 return Requeue(reason=f"endpoints {k.namespace}/{k.name}: cache behind ({err})")
-            if err.code == 403 and _terminating(err):
+            if namespace_terminating(err):
                 return None  # the namespace is being deleted
             raise
         return None
@@ -250,12 +276,15 @@ class EndpointsController:
                 raise
 
 
-def _terminating(err: apierrors.ApiError) -> bool:
-    return "being terminated" in str(err)
+def namespace_terminating(err: apierrors.ApiError) -> bool:
+    """A create refused because the namespace is being deleted (nothing to retry)."""
+    return err.code == 403 and "being terminated" in str(err)
 
 
 def build(ctx: ControllerContext) -> Controller:
     return EndpointsController(ctx).controller
 
 
-__all__ = ["EndpointsController", "build", "desired_subsets", "find_port"]
+__all__ = ["EndpointsController", "build", "desired_subsets", "endpoint_fields", "find_port",
+           "namespace_terminating", "selects", "services_selecting", "should_be_in_endpoints",
+           "should_set_hostname"]

@@ -4,13 +4,10 @@ Kubernetes' Job controller, client-go style: Job and pod events enqueue the Job'
 ``reconcile`` recomputes from the caches; expectations keep a stale cache from creating
 (or deleting) twice; timers are ``Requeue(after=…)``.
 
-- **Selector.** The API server does not generate a Job's selector, so this controller
-  does what Kubernetes' API server would: unless ``manualSelector`` is true, a Job
-  without ``spec.selector`` gets ``batch.kubernetes.io/controller-uid=<uid>`` (and the
-  legacy ``controller-uid``) as selector, and its pod template the labels
-  ``batch.kubernetes.io/controller-uid``, ``batch.kubernetes.io/job-name``,
-  ``controller-uid``, ``job-name`` (one update).  If the API server refuses that update
-  (selector and template immutable), the Job runs on the same selector held in memory.
+- **Selector.** The API server generates it (lifecycle.py); a Job stored without one and
+  without ``manualSelector`` gets the same here: ``batch.kubernetes.io/controller-uid=<uid>``
+  (and legacy ``controller-uid``), its template the ``…/controller-uid`` and ``…/job-name``
+  labels (one update; if refused, the selector is held in memory).
 - **Pods.** Owned pods (controller ownerReference) that match the selector count.
   NonIndexed: ``min(parallelism, completions - succeeded)`` active (with no
   ``completions``: ``parallelism`` until one succeeds).  Indexed: one pod per index
@@ -18,16 +15,21 @@ Kubernetes' Job controller, client-go style: Job and pod events enqueue the Job'
   ``batch.kubernetes.io/job-completion-index`` (annotation, label, ``JOB_COMPLETION_INDEX``
   env) and hostname ``<job>-<index>``.  Failed pods are replaced after a back-off of
   10 s * 2^(failures-1), at most 10 min.
-- **Finish.** ``failed > backoffLimit`` → FailureTarget + Failed (``BackoffLimitExceeded``);
+- **Finish.** A failed pod matching a ``podFailurePolicy`` FailJob rule → FailureTarget +
+  Failed (``PodFailurePolicy``); pods an Ignore rule matches do not count (job_failure.py);
+  ``failed > backoffLimit`` → FailureTarget + Failed (``BackoffLimitExceeded``);
   ``activeDeadlineSeconds`` after ``startTime`` → the same with ``DeadlineExceeded``;
   either way active pods are deleted (and counted as failed).  Enough successes →
   SuccessCriteriaMet + Complete and ``completionTime``; leftover active pods deleted.
 - **Suspend.** Active pods are deleted, condition Suspended=True; on resume
   Suspended=False and ``startTime`` restarts.
+- **podReplacementPolicy** ``Failed`` (the default with a podFailurePolicy): a terminating
+  pod is replaced only once it has failed.
 
 Counting is from the pods that exist (Kubernetes' pre-finalizer tracking): a finished
-pod deleted by someone else is no longer counted.  Not modelled: podFailurePolicy,
-successPolicy, backoffLimitPerIndex, ttlSecondsAfterFinished, adoption of orphans.
+pod deleted by someone else is no longer counted.  ``ttlSecondsAfterFinished`` is the
+ttlafterfinished controller's.  Not modelled: successPolicy, backoffLimitPerIndex (so no
+FailIndex), adoption of orphans.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from ..machinery.client import (
 )
 from ..machinery.runtime.telemetry import context_from_object
 from .context import ControllerContext
+from .job_failure import count_failed
 from .replicaset_pods import is_ready
 
 log = logging.getLogger(__name__)
@@ -63,8 +66,6 @@ JOB_NAME = "batch.kubernetes.io/job-name"
 LEGACY_CONTROLLER_UID = "controller-uid"
 LEGACY_JOB_NAME = "job-name"
 COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
-
-
 
 
 def phase(pod: Obj) -> str:
@@ -213,7 +214,8 @@ class JobController:
                   and not p["metadata"].get("deletionTimestamp")]
         terminating = sum(1 for p in pods if phase(p) not in ("Succeeded", "Failed")
                           and p["metadata"].get("deletionTimestamp"))
-        failed = sum(1 for p in pods if phase(p) == "Failed")
+        failed, fail_job = count_failed(spec.get("podFailurePolicy"),
+                                        [p for p in pods if phase(p) == "Failed"])
         indexed = spec.get("completionMode") == "Indexed"
         completions = spec.get("completions")
         done_indexes = {i for p in pods if phase(p) == "Succeeded"
@@ -228,7 +230,9 @@ class JobController:
         after: list[float] = []
         deadline = spec.get("activeDeadlineSeconds")
         failure: tuple[str, str] | None = None
-        if failed > int(spec.get("backoffLimit", 6)):
+        if fail_job is not None:
+            failure = ("PodFailurePolicy", fail_job)
+        elif failed > int(spec.get("backoffLimit", 6)):
             failure = ("BackoffLimitExceeded", "Job has reached the specified backoff limit")
         elif deadline is not None and start is not None and not suspended:
             left = (start + timedelta(seconds=int(deadline)) - now_dt).total_seconds()
@@ -271,7 +275,11 @@ class JobController:
             wait = self._backoff_left(key, failed)
             if wait > 0:
                 after.append(wait)
-            active = await self._manage(key, job, active, done_indexes, succeeded, wait > 0)
+            replacing = [p for p in pods if phase(p) not in ("Succeeded", "Failed")
+                         and p["metadata"].get("deletionTimestamp")
+                         and spec.get("podReplacementPolicy") == "Failed"]
+            active = await self._manage(key, job, active, replacing, done_indexes, succeeded,
+                                        wait > 0)
         status.update(active=len(active), ready=sum(1 for p in active if is_ready(p)),
                       succeeded=succeeded, failed=failed, terminating=terminating)
         if indexed:
@@ -294,18 +302,20 @@ class JobController:
         delay = self.pod_failure_backoff.delay(failed - 1)
         return max(0.0, seen[1] + delay - now)
 
-    async def _manage(self, key: str, job: Obj, active: list[Obj], done: set[int],
-                      succeeded: int, backing_off: bool) -> list[Obj]:
-        """Create or delete pods toward the wanted active count; returns the active pods."""
+    async def _manage(self, key: str, job: Obj, active: list[Obj], replacing: list[Obj],
+                      done: set[int], succeeded: int, backing_off: bool) -> list[Obj]:
+        """Create or delete pods toward the wanted active count; returns the active pods.
+        ``replacing``: terminating pods not to be replaced before they fail."""
         spec = job["spec"]
         parallelism = int(spec.get("parallelism", 1))
         completions = spec.get("completions")
         create: list[int | None]
         if spec.get("completionMode") == "Indexed":
-            running = {completion_index(p) for p in active}
+            running = {completion_index(p) for p in (*active, *replacing)}
             todo = [i for i in range(int(completions or 0)) if i not in done and i not in running]
             extra = [p for p in active if completion_index(p) in done]
-            create = list(todo[:max(0, parallelism - (len(active) - len(extra)))])
+            busy = len(active) - len(extra) + len(replacing)
+            create = list(todo[:max(0, parallelism - busy)])
         else:
             if completions is None:  # after a success, whatever runs is left to finish
                 want = min(parallelism, len(active)) if succeeded > 0 else parallelism
@@ -315,7 +325,7 @@ class JobController:
             order = sorted(active, key=lambda p: (is_ready(p),
                                                   p["metadata"].get("creationTimestamp", "")))
             extra = order[:surplus] if surplus > 0 else []
-            create = [None] * max(0, want - len(active))
+            create = [None] * max(0, want - len(active) - len(replacing))
         if extra:
             await self._delete(key, extra)
             active = [p for p in active if p not in extra]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import ipaddress
+from pathlib import Path
 
 from ..machinery.apimachinery import CONTROLLER_MANAGER
 from ..machinery.runtime import Settings
@@ -35,6 +37,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[ControllerManagerOptions,
                                            "podgc deletes the pod")
     p.add_argument("--terminated-pod-gc-threshold", type=int, default=12_500, metavar="N",
                    help="finished pods kept before podgc deletes the oldest (0: keep all)")
+    p.add_argument("--root-ca-file", type=Path,
+                   help="CA bundle published as kube-root-ca.crt in every namespace "
+                        "(default: the cluster CA, $JETKUBE_NATS_CA_FILE)")
     add_service_flags(p)
     a = p.parse_args(argv)
     try:
@@ -56,6 +61,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[ControllerManagerOptions,
         settings = settings_from_flags(a)
     except ValueError as err:
         p.error(str(err))
+    root_ca = a.root_ca_file or (Path(settings.nats_ca_file) if settings.nats_ca_file else None)
+    if root_ca is not None and not root_ca.is_file():
+        p.error(f"--root-ca-file: {root_ca} does not exist")
+    opts = dataclasses.replace(opts, root_ca_file=root_ca)
     return opts, settings, a.leader_elect == "true"
 
 

@@ -24,10 +24,22 @@ CONTROLLERS: dict[str, str] = {
     "nodelifecycle": "jetkube.services.controllers.nodelifecycle",
     "endpoints": "jetkube.services.controllers.endpoints",
     "job": "jetkube.services.controllers.job",
+    "cronjob": "jetkube.services.controllers.cronjob",
+    "ttlafterfinished": "jetkube.services.controllers.ttlafterfinished",
     "daemonset": "jetkube.services.controllers.daemonset",
+    "statefulset": "jetkube.services.controllers.statefulset",
     "nodeipam": "jetkube.services.controllers.nodeipam",
     "servicelb": "jetkube.services.controllers.servicelb",
     "podgc": "jetkube.services.controllers.podgc",
+    "persistentvolume-binder": "jetkube.services.controllers.persistentvolume",
+    "pv-protection": "jetkube.services.controllers.pvprotection",
+    "pvc-protection": "jetkube.services.controllers.pvcprotection",
+    "local-path-provisioner": "jetkube.services.controllers.localpath",
+    "serviceaccount": "jetkube.services.controllers.serviceaccount",
+    "root-ca-cert-publisher": "jetkube.services.controllers.rootcacert",
+    "replicationcontroller": "jetkube.services.controllers.replicationcontroller",
+    "endpointslice": "jetkube.services.controllers.endpointslice",
+    "endpointslicemirroring": "jetkube.services.controllers.endpointslicemirroring",
 }
 
 

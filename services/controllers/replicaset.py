@@ -18,12 +18,19 @@ caches:
    the status subresource, only when it changed;
 4. with ``minReadySeconds``, requeue for the moment the next ready pod becomes
    available instead of polling.
+
+The same code runs ReplicationControllers, as in Kubernetes (whose replication manager
+is the ReplicaSet controller over converted objects): a :class:`ManagedKind` names the
+resource, the kind its pods' owner references carry, and how to read the object's
+selector as a ``LabelSelector`` (replicationcontroller.py converts a plain map).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from jetkube.schemas import format_time, set_matches
 from jetkube.schemas.objects import Obj, OwnerReferenceDict, get_condition
@@ -71,24 +78,40 @@ BURST_REPLICAS = 500  # Kubernetes' burstReplicas: creates/deletes per pass
 SLOW_START_INITIAL_BATCH = 1
 
 
+@dataclass(frozen=True, slots=True)
+class ManagedKind:
+    """What the controller manages: ReplicaSets, or ReplicationControllers."""
+
+    name: str  # the controller's (and its work queue's) name
+    resource: str  # the plural the objects are read and written as
+    api_version: str  # of the owner references put on pods
+    kind: str
+    selector: Callable[[Obj], Obj | None]  # the object's selector, as a LabelSelector
+
+
+REPLICASET = ManagedKind(NAME, "replicasets", "apps/v1", "ReplicaSet",
+                         lambda rs: spec(rs).get("selector"))
+
+
 class ReplicaSetController:
     def __init__(self, rt: ServiceRuntime, workers: int = 5, *,
-                 burst_replicas: int = BURST_REPLICAS) -> None:
+                 burst_replicas: int = BURST_REPLICAS, kind: ManagedKind = REPLICASET) -> None:
         self.rt = rt
         self.api = rt.api
         self.clock = rt.clock
+        self.kind = kind
         self.burst_replicas = burst_replicas
-        self.rs_informer: Informer[Obj] = rt.informers.informer("replicasets")
+        self.rs_informer: Informer[Obj] = rt.informers.informer(kind.resource)
         self.pods: Informer[Obj] = rt.informers.informer("pods")
         for inf in (self.pods, self.rs_informer):
             inf.ensure_indexer(CONTROLLER_UID_INDEX, controller_uid_index)
             inf.ensure_indexer(ORPHANS_INDEX, orphans_index)
         self.expectations = UIDTrackingExpectations(rt.clock)
-        self.queue: WorkQueue[str] = rt.work_queue(NAME)
+        self.queue: WorkQueue[str] = rt.work_queue(kind.name)
         self.rs_informer.add_event_handler(self._on_rs_add, self._on_rs_update, self._on_rs_delete)
         self.pods.add_event_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
         self.controller = Controller(
-            NAME, self.queue, self.reconcile, workers,
+            kind.name, self.queue, self.reconcile, workers,
             trace_context=lambda key: context_from_object(self.rs_informer.get(key)))
 
     # --- handlers: map events to keys ------------------------------------------------
@@ -106,7 +129,7 @@ class ReplicaSetController:
 
     def _owner_key(self, namespace: str | None, ref: OwnerReferenceDict | None) -> str | None:
         """The key of the cached ReplicaSet a controller reference points to."""
-        if ref is None or ref.get("kind") != "ReplicaSet":
+        if ref is None or ref.get("kind") != self.kind.kind:
             return None
         rs = self.rs_informer.get_by_name(namespace, str(ref.get("name") or ""))
         if rs is None or uid(rs) != ref.get("uid"):
@@ -116,7 +139,7 @@ class ReplicaSetController:
     def _enqueue_matching(self, pod: Obj) -> None:
         """An orphan: wake every ReplicaSet that may adopt it."""
         for rs in self.rs_informer.list(str(meta(pod).get("namespace") or "")):
-            if selects(spec(rs).get("selector"), pod):
+            if selects(self.kind.selector(rs), pod):
                 self.queue.add(self.rs_informer.key_of(rs))
 
     def _on_pod_add(self, pod: Obj) -> None:
@@ -163,6 +186,9 @@ class ReplicaSetController:
             self.expectations.deletion_observed(key, uid(pod))
             self.queue.add(key)
 
+    def _controller_ref(self, rs: Obj) -> OwnerReferenceDict:
+        return new_controller_ref(rs, self.kind.api_version, self.kind.kind)
+
     def _event(self, rs: Obj, type_: str, reason: str, message: str) -> None:
         self.rt.events.record(rs, type_, reason, message)
 
@@ -176,8 +202,8 @@ class ReplicaSetController:
         satisfied = self.expectations.satisfied(key)
         md = meta(rs)
         active = [p for p in owned_and_orphans(self.pods, rs) if is_active(p)]
-        claimer = Claimer(self.api, "pods", rs, new_controller_ref(rs, "apps/v1", "ReplicaSet"),
-                          spec(rs).get("selector"), owner_recheck(self.api, "replicasets", rs))
+        claimer = Claimer(self.api, "pods", rs, self._controller_ref(rs), self.kind.selector(rs),
+                          owner_recheck(self.api, self.kind.resource, rs))
         pods = await claimer.claim(active)
         manage_err: Exception | None = None
         if satisfied and not deleting(rs):
@@ -196,7 +222,8 @@ class ReplicaSetController:
             return Requeue(reason="status conflict")  # a newer ReplicaSet is on its way
         if manage_err is not None or claimer.errors:
             first = manage_err or claimer.errors[0]
-            log.info("replicaset %s/%s: %s; retrying", md.get("namespace"), md.get("name"), first)
+            log.info("%s %s/%s: %s; retrying", self.kind.name, md.get("namespace"),
+                     md.get("name"), first)
             return Requeue(reason=str(first))
         if next_available is not None:
             return Requeue(after=max(next_available, 0.01))
@@ -217,7 +244,7 @@ class ReplicaSetController:
         md = meta(rs)
         ns = md.get("namespace")
         body = annotate(pod_from_template(rs, spec(rs).get("template") or {},
-                                          new_controller_ref(rs, "apps/v1", "ReplicaSet")))
+                                          self._controller_ref(rs)))
         self.expectations.expect_creations(key, count)
 
         async def create_one() -> None:
@@ -233,8 +260,8 @@ class ReplicaSetController:
             # never created (failed or skipped): no add event will lower the expectation
             self.expectations.creation_observed(key)
         if err is not None:
-            log.info("replicaset %s/%s: created %d of %d pods: %s", ns, md.get("name"), created,
-                     count, err)
+            log.info("%s %s/%s: created %d of %d pods: %s", self.kind.name, ns, md.get("name"),
+                     created, count, err)
         return err
 
     async def _delete(self, key: str, rs: Obj, pods: list[Obj], count: int
@@ -326,8 +353,8 @@ class ReplicaSetController:
         body = {**rs, "status": {**old, **new}}
         if "conditions" not in new:
             body["status"].pop("conditions", None)
-        await self.api.update_status("replicasets", md.get("namespace"), str(md.get("name")),
-                                     body)
+        await self.api.update_status(self.kind.resource, md.get("namespace"),
+                                     str(md.get("name")), body)
 
 
 def build(ctx: ControllerContext) -> Controller:

@@ -21,6 +21,7 @@ from .context import NodeContext, background
 from .node import NodeManager
 from .podstatus import TERMINAL
 from .podworker import PodWorker
+from .pvmounts import LocalPathCleaner
 from .runtime import ContainerInfo
 from .staticpods import MIRROR_ANNOTATION, StaticPods
 
@@ -62,6 +63,8 @@ class NodeAgent:
         if self.static is not None:
             self.static.scan()
         self._tasks.append(asyncio.create_task(self.node.run(), name=f"node {self.name}"))
+        cleaner = LocalPathCleaner(self.ctx.api, self.ctx.config.root_dir, self.ctx.clock)
+        self._tasks.append(asyncio.create_task(cleaner.run(), name=f"local-path {self.name}"))
         if self.static is not None:
             self._tasks.append(asyncio.create_task(self.static.run(), name=f"static {self.name}"))
 

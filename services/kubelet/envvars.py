@@ -1,6 +1,11 @@
 """A container's environment, resolved as the kubelet resolves it.
 
-``envFrom`` sources first (configMapRef / secretRef, with prefix), then
+Service environment variables first (:func:`service_env`, Kubernetes' ``FromServices``:
+``<SVC>_SERVICE_HOST``/``_PORT``, a variable per named port, and Docker-link variables
+``<SVC>_PORT``, ``<SVC>_PORT_<port>_<PROTO>[_PROTO|_PORT|_ADDR]``) of every Service with a
+ClusterIP in the pod's namespace when ``enableServiceLinks`` is on, and of
+``default/kubernetes`` always; the container's own variables below take precedence and may
+refer to them.  Then ``envFrom`` sources (configMapRef / secretRef, with prefix), then
 ``env`` in order: plain values with ``$(VAR)`` expansion over what came
 before, and ``valueFrom`` configMapKeyRef / secretKeyRef / fieldRef
 (metadata.name/namespace/uid, labels['k'], annotations['k'], spec.nodeName,
@@ -21,6 +26,8 @@ from typing import Any
 
 from jetkube.schemas.objects import Obj
 from jetkube.schemas.quantity import parse_quantity
+from jetkube.services.machinery.apimachinery import apierrors
+from jetkube.services.machinery.client import ApiClient
 
 from .objects import ObjectSource, Ref
 
@@ -81,6 +88,65 @@ def resource_value(pod: Obj, container: str, resource: str, divisor: Any,
     return str(math.ceil(value / div))
 
 
+MASTER_SERVICES = ("kubernetes",)
+"""Services of ``default`` every pod sees, whatever its namespace and enableServiceLinks."""
+
+
+def _env_name(name: str) -> str:
+    return name.replace("-", "_").upper()
+
+
+def service_env(services: list[Obj]) -> dict[str, str]:
+    """Kubernetes' ``FromServices``: the variables of each service with a ClusterIP."""
+    env: dict[str, str] = {}
+    for svc in services:
+        spec = svc.get("spec") or {}
+        ip, ports = spec.get("clusterIP"), spec.get("ports") or []
+        if not ip or ip == "None" or not ports:
+            continue
+        prefix = _env_name(str(svc["metadata"]["name"]))
+        env[f"{prefix}_SERVICE_HOST"] = str(ip)
+        env[f"{prefix}_SERVICE_PORT"] = str(ports[0]["port"])
+        for p in ports:
+            if p.get("name"):
+                env[f"{prefix}_SERVICE_PORT_{_env_name(p['name'])}"] = str(p["port"])
+        for i, p in enumerate(ports):  # Docker-link variables
+            proto = str(p.get("protocol") or "TCP")
+            url = f"{proto.lower()}://{ip}:{p['port']}"
+            if i == 0:
+                env[f"{prefix}_PORT"] = url
+            port_prefix = f"{prefix}_PORT_{p['port']}_{proto.upper()}"
+            env[port_prefix] = url
+            env[f"{port_prefix}_PROTO"] = proto.lower()
+            env[f"{port_prefix}_PORT"] = str(p["port"])
+            env[f"{port_prefix}_ADDR"] = str(ip)
+    return env
+
+
+async def pod_services(api: ApiClient, pod: Obj) -> list[Obj]:
+    """The services whose variables a pod gets (the kubelet's ``getServiceEnvVarMap``):
+    those of its namespace when ``enableServiceLinks`` (default true), then the master
+    services of ``default`` not named by one of those."""
+    ns = (pod.get("metadata") or {}).get("namespace") or "default"
+    links = (pod.get("spec") or {}).get("enableServiceLinks", True) is not False
+    chosen: dict[str, Obj] = {}
+    try:
+        if links:
+            for svc in (await api.list("services", ns))["items"]:
+                chosen[svc["metadata"]["name"]] = svc
+        if ns != "default" or not links:
+            for name in MASTER_SERVICES:
+                if name not in chosen:
+                    try:
+                        chosen[name] = await api.get("services", "default", name)
+                    except apierrors.ApiError as err:
+                        if err.code != 404:
+                            raise
+    except apierrors.ApiError as err:
+        raise ConfigError(f"failed to list services for the environment: {err}") from None
+    return sorted(chosen.values(), key=lambda s: str(s["metadata"]["name"]))
+
+
 async def _source(objects: ObjectSource, used: set[Ref], resource: str, namespace: str,
                   name: str) -> dict[str, bytes] | None:
     used.add((resource, namespace, name))
@@ -97,6 +163,7 @@ async def resolve_env(pod: Obj, container: Obj, objects: ObjectSource, *, pod_ip
     """The container's environment; ``used`` collects the objects it read."""
     used = used if used is not None else set()
     ns = (pod.get("metadata") or {}).get("namespace") or "default"
+    services = service_env(await pod_services(objects.api, pod))
     env: dict[str, str] = {}
     for src in container.get("envFrom") or ():
         prefix = src.get("prefix") or ""
@@ -116,7 +183,7 @@ async def resolve_env(pod: Obj, container: Obj, objects: ObjectSource, *, pod_ip
         name = var["name"]
         vf = var.get("valueFrom")
         if not vf:
-            env[name] = expand(var.get("value") or "", env)
+            env[name] = expand(var.get("value") or "", {**services, **env})
             continue
         value: str | None = None
         for key, resource in (("configMapKeyRef", "configmaps"), ("secretKeyRef", "secrets")):
@@ -141,4 +208,4 @@ async def resolve_env(pod: Obj, container: Obj, objects: ObjectSource, *, pod_ip
                                    rf["resource"], rf.get("divisor"), allocatable)
         if value is not None:
             env[name] = value
-    return env
+    return {**services, **env}

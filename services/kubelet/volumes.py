@@ -5,17 +5,23 @@
 - ``hostPath``: the host's path (``DirectoryOrCreate`` / ``FileOrCreate``
   create it; ``Directory`` / ``File`` must exist).
 - ``configMap``, ``secret``, ``downwardAPI`` and ``projected`` (configMap,
-  secret and downwardAPI sources): files written from the objects, with
-  ``items`` and modes; rewritten (each file atomically, stale ones removed)
-  when an object they came from changes.
+  secret, downwardAPI and serviceAccountToken sources): files written from the
+  objects, with ``items`` and modes; rewritten (each file atomically, stale ones
+  removed) when an object they came from changes, and when a token is due for
+  refresh (projected.py: at 80% of its lifetime, by a task of the pod's own).
 
-Anything else (persistentVolumeClaim, nfs, csi…) is not supported by this
-node agent: the pod waits with a message saying so.
+- ``persistentVolumeClaim``: the host directory of the claim's bound volume
+  (pvmounts.py), mounted read-only when the pod volume says ``readOnly``.
+
+Anything else (nfs, csi…) is not supported by this node agent: the pod waits with
+a message saying so.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import os
 import shutil
 from collections.abc import Mapping
@@ -25,7 +31,12 @@ from jetkube.schemas.objects import Obj
 
 from .envvars import ConfigError, field_value, resource_value
 from .objects import ObjectSource, Ref
+from .projected import PodTokens
+from .pvmounts import claim_host_path
 from .runtime import Mount
+
+log = logging.getLogger(__name__)
+TOKEN_RETRY_SECONDS = 10.0
 
 Files = dict[str, tuple[bytes, int]]  # relative path -> (content, mode)
 _PLUGIN = {"emptyDir": "kubernetes.io~empty-dir", "configMap": "kubernetes.io~configmap",
@@ -59,9 +70,13 @@ class PodVolumes:
     def __init__(self, root: Path, pod: Obj, objects: ObjectSource) -> None:
         self.pod = pod
         self.objects = objects
+        self.root = root
         self.dir = pod_dir(root, pod["metadata"]["uid"]) / "volumes"
         self.paths: dict[str, str] = {}
         self._written: dict[str, str] = {}  # volume -> digest of the files last written
+        self.tokens = PodTokens(objects.api, pod)
+        self._refresher: asyncio.Task[None] | None = None
+        self._last: tuple[str, str, Mapping[str, str], set[Ref]] | None = None
 
     async def _object_files(self, resource: str, src: Obj, mode: int, used: set[Ref]) -> Files:
         ns = self.pod["metadata"].get("namespace") or "default"
@@ -97,10 +112,18 @@ class PodVolumes:
     async def prepare(self, *, pod_ip: str, host_ip: str, allocatable: Mapping[str, str],
                       used: set[Ref]) -> None:
         """Create or refresh every volume; ``used`` collects the objects read."""
+        self._last = (pod_ip, host_ip, allocatable, used)
+        self.tokens.pod = self.pod
         for vol in (self.pod.get("spec") or {}).get("volumes") or ():
             name = vol["name"]
             if vol.get("hostPath"):
                 self.paths[name] = self._host_path(vol["hostPath"])
+                continue
+            if vol.get("persistentVolumeClaim"):
+                src = await claim_host_path(self.objects.api, self.root,
+                                            self.pod["metadata"].get("namespace") or "default",
+                                            vol["persistentVolumeClaim"])
+                self.paths[name] = self._host_path(src)
                 continue
             kind = next((k for k in _PLUGIN if vol.get(k) is not None), None)
             if kind is None:
@@ -130,7 +153,32 @@ class PodVolumes:
                     elif part.get("downwardAPI"):
                         files.update(self._downward(part["downwardAPI"].get("items"), mode,
                                                     pod_ip, host_ip, allocatable))
+                    elif part.get("serviceAccountToken"):
+                        sat = part["serviceAccountToken"]
+                        files[sat["path"]] = (await self.tokens.get(sat), mode)
             self._write(name, path, files)
+        self._schedule_refresh(self.tokens.next_refresh())
+
+    def _schedule_refresh(self, at: float | None) -> None:
+        """Write the volumes again at ``at`` (a token is due), in a task of this pod's."""
+        if self._refresher is not None and self._refresher is not asyncio.current_task():
+            self._refresher.cancel()
+        self._refresher = None
+        if at is not None:
+            delay = max(0.0, at - self.tokens.clock())
+            self._refresher = asyncio.get_running_loop().create_task(self._refresh(delay))
+
+    async def _refresh(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        assert self._last is not None
+        pod_ip, host_ip, allocatable, used = self._last
+        try:
+            await self.prepare(pod_ip=pod_ip, host_ip=host_ip, allocatable=allocatable,
+                               used=used)
+        except (ConfigError, OSError) as err:
+            log.warning("pod %s/%s: refreshing its volumes failed: %s",
+                        self.pod["metadata"].get("namespace"), self.pod["metadata"]["name"], err)
+            self._schedule_refresh(self.tokens.clock() + TOKEN_RETRY_SECONDS)
 
     @staticmethod
     def _host_path(src: Obj) -> str:
@@ -186,12 +234,17 @@ class PodVolumes:
                 if ".." in Path(vm["subPath"]).parts or os.path.isabs(vm["subPath"]):
                     raise ConfigError(f"volumeMount {vm['name']!r}: invalid subPath")
                 host = os.path.join(host, vm["subPath"])
-                if vol.get("emptyDir") is not None or vol.get("hostPath") is not None:
+                if any(vol.get(k) is not None for k in (
+                        "emptyDir", "hostPath", "persistentVolumeClaim")):
                     os.makedirs(host, exist_ok=True)  # kubelet creates a missing subPath
             ro = bool(vm.get("readOnly")) or any(vol.get(k) is not None for k in (
-                "configMap", "secret", "downwardAPI", "projected"))
+                "configMap", "secret", "downwardAPI", "projected")) or bool(
+                (vol.get("persistentVolumeClaim") or {}).get("readOnly"))
             out.append(Mount(host, vm["mountPath"], ro))
         return out
 
     def remove(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            self._refresher = None
         shutil.rmtree(self.dir.parent, ignore_errors=True)

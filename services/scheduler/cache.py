@@ -18,12 +18,17 @@ someone else, or before this process started) are simply added.  A pod may name 
 node the cache has not seen yet; it is kept on a node-less ``NodeInfo`` that the
 node's arrival fills in.  The cycle reads the cache directly: scheduling cycles run
 on the event loop without awaiting, so nothing changes under them (no snapshot).
+
+For InterPodAffinity the cache also indexes placed pods by label pair, and pods with
+affinity terms by a label pair their terms' selectors require, so a cycle finds the pods
+a term may match (and the terms that may match the pod) without walking every pod.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from typing import TypeVar
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.runtime import Clock
@@ -38,6 +43,8 @@ from .cluster_events import (
 )
 from .nodeinfo import NodeInfo
 from .podinfo import PodInfo
+
+_K = TypeVar("_K")
 
 
 @dataclasses.dataclass(slots=True)
@@ -55,6 +62,12 @@ class SchedulerCache:
         self._list: list[NodeInfo] | None = None
         self._pods: dict[str, _PodState] = {}
         self._owners: dict[str, dict[str, int]] = {}  # owner uid -> node -> pods
+        # for InterPodAffinity: how many placed pods have inter-pod affinity terms / required
+        # anti-affinity; label pair -> the pods carrying it; label pair -> the pods with a
+        # term whose selector requires it (None: a term without matchLabels)
+        self._affinity_pods = self._anti_affinity_pods = 0
+        self._by_label: dict[tuple[str, str], dict[str, PodInfo]] = {}
+        self._by_term_label: dict[tuple[str, str] | None, dict[str, PodInfo]] = {}
 
     # --- nodes ----------------------------------------------------------------------
 
@@ -120,6 +133,10 @@ class SchedulerCache:
         if info.owner_uid:
             per = self._owners.setdefault(info.owner_uid, {})
             per[info.node_name] = per.get(info.node_name, 0) + 1
+        self._index(info)
+        if info.inter_pod is not None:
+            self._affinity_pods += 1
+            self._anti_affinity_pods += 1 if info.inter_pod.required_anti_affinity else 0
 
     def _unplace(self, info: PodInfo) -> None:
         ni = self.nodes.get(info.node_name)
@@ -137,6 +154,22 @@ class SchedulerCache:
                     per.pop(info.node_name, None)
                     if not per:
                         del self._owners[info.owner_uid]
+        self._unindex(info)
+        if info.inter_pod is not None:
+            self._affinity_pods -= 1
+            self._anti_affinity_pods -= 1 if info.inter_pod.required_anti_affinity else 0
+
+    def _index(self, info: PodInfo) -> None:
+        for pair in info.labels.items():
+            self._by_label.setdefault(pair, {})[info.key] = info
+        for term_pair in _term_pairs(info):
+            self._by_term_label.setdefault(term_pair, {})[info.key] = info
+
+    def _unindex(self, info: PodInfo) -> None:
+        for pair in info.labels.items():
+            _drop(self._by_label, pair, info.key)
+        for term_pair in _term_pairs(info):
+            _drop(self._by_term_label, term_pair, info.key)
 
     def assume(self, info: PodInfo, node_name: str) -> PodInfo:
         """Count ``info`` on ``node_name`` now, before its bind is observed."""
@@ -172,6 +205,8 @@ class SchedulerCache:
                 confirmed = st.info.with_object(info.pod)
                 ni = self.nodes[info.node_name]
                 ni.pods[info.key] = confirmed
+                self._unindex(st.info)
+                self._index(confirmed)
                 self._pods[info.key] = _PodState(confirmed, False)
                 return
             self._unplace(st.info)
@@ -205,6 +240,26 @@ class SchedulerCache:
         """Node name -> how many pods of this controller owner are there (assumed included)."""
         return self._owners.get(owner_uid, {})
 
+    def has_pods_with_affinity(self) -> bool:
+        """Does any placed pod have inter-pod (anti-)affinity terms?"""
+        return self._affinity_pods > 0
+
+    def has_pods_with_required_anti_affinity(self) -> bool:
+        """Does any placed pod have required anti-affinity terms?"""
+        return self._anti_affinity_pods > 0
+
+    def pods_with_label(self, key: str, value: str) -> Collection[PodInfo]:
+        """The placed pods labelled ``key=value``."""
+        return self._by_label.get((key, value), {}).values()
+
+    def pods_with_terms_selecting(self, labels: dict[str, str]) -> list[PodInfo]:
+        """Placed pods with inter-pod affinity terms that may select a pod with these
+        labels: those whose terms require one of these labels, or have no matchLabels."""
+        found: dict[str, PodInfo] = dict(self._by_term_label.get(None, {}))
+        for pair in labels.items():
+            found.update(self._by_term_label.get(pair, {}))
+        return list(found.values())
+
     def pods(self) -> Iterator[PodInfo]:
         return (st.info for st in self._pods.values())
 
@@ -213,3 +268,25 @@ class SchedulerCache:
 
     def __len__(self) -> int:
         return len(self._pods)
+
+
+def _term_pairs(info: PodInfo) -> set[tuple[str, str] | None]:
+    """The label pair each of the pod's affinity terms is indexed by: one its selector's
+    matchLabels requires (None when it has none)."""
+    t = info.inter_pod
+    if t is None:
+        return set()
+    out: set[tuple[str, str] | None] = set()
+    for term in (*t.required_affinity, *t.required_anti_affinity, *t.preferred_affinity,
+                 *t.preferred_anti_affinity):
+        match = (term.selector or {}).get("matchLabels") or {}
+        out.add(min(match.items()) if match else None)
+    return out
+
+
+def _drop(index: dict[_K, dict[str, PodInfo]], pair: _K, key: str) -> None:
+    pods = index.get(pair)
+    if pods is not None:
+        pods.pop(key, None)
+        if not pods:
+            del index[pair]

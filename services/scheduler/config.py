@@ -45,8 +45,10 @@ DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
     ("NodePorts", 0),
     ("NodeResourcesFit", 0),
     ("PodTopologySpread", 2),
+    ("InterPodAffinity", 2),
     ("NodeResourcesLeastAllocated", 1),
     ("NodeResourcesBalancedAllocation", 1),
+    ("VolumeBinding", 0),
     ("DefaultBinder", 0),
 )
 

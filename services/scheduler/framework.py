@@ -41,7 +41,7 @@ from .nodeinfo import NodeInfo
 from .podinfo import PodInfo
 
 if TYPE_CHECKING:
-    from jetkube.services.machinery.client import ApiClient
+    from jetkube.services.machinery.client import ApiClient, SharedInformerFactory
 
     from .cache import SchedulerCache
 
@@ -113,6 +113,16 @@ class Handle(Protocol):
 
     @property
     def api(self) -> ApiClient: ...
+
+    def namespace_labels(self, namespace: str) -> dict[str, str] | None:
+        """The labels of a namespace (None: not known), for namespaceSelectors."""
+        ...
+
+    @property
+    def informers(self) -> SharedInformerFactory:
+        """The scheduler's shared informers (kube-scheduler's ``SharedInformerFactory()``),
+        for plugins that read other kinds (VolumeBinding: claims, volumes, classes)."""
+        ...
 
 
 class Plugin(Protocol):

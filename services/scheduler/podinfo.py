@@ -7,7 +7,8 @@ added to both, pod-level ``spec.resources`` when set, plus ``overhead``), the
 "non-zero" requests the scoring plugins use (a container that requests no cpu
 or memory counts as 100m / 200Mi, ``schedutil.DefaultMilliCPURequest`` and
 ``DefaultMemoryRequest``), host ports, tolerations, node selection terms, the
-controller owner (for spreading) and the scheduling attributes (priority,
+controller owner (for spreading), the inter-pod affinity terms (Kubernetes'
+``AffinityTerm``s of ``framework.PodInfo``) and the scheduling attributes (priority,
 schedulerName, gates).  Plugins read these fields; they never walk the JSON.
 """
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from jetkube.schemas import cpu_millis, to_bytes
+from jetkube.schemas import cpu_millis, selector_dict_matches, to_bytes
 from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery import namespaced_name, namespaced_name_of
 
@@ -166,6 +167,76 @@ def _host_ports(spec: Obj) -> list[tuple[str, str, int]]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class AffinityTerm:
+    """A ``PodAffinityTerm`` ready to match: the namespaces it names (the pod's own when it
+    names none and has no namespaceSelector), its label selector (``matchLabelKeys`` /
+    ``mismatchLabelKeys`` folded in from the pod's labels), its namespace selector (None:
+    no namespace by selector; ``{}``: every namespace) and topology key."""
+
+    namespaces: frozenset[str]
+    selector: Obj | None
+    namespace_selector: Obj | None
+    topology_key: str
+    weight: int = 0  # preferred terms only
+
+    def matches(self, pod: PodInfo, namespace_labels: dict[str, str] | None) -> bool:
+        """Kubernetes' ``AffinityTerm.Matches``: the pod's namespace is one of the term's (or
+        its labels match the namespace selector) and its labels match the selector."""
+        if pod.namespace not in self.namespaces and not (
+                self.namespace_selector is not None and namespace_labels is not None
+                and selector_dict_matches(self.namespace_selector, namespace_labels)):
+            return False
+        return selector_dict_matches(self.selector, pod.labels)
+
+
+@dataclass(frozen=True, slots=True)
+class InterPodTerms:
+    """A pod's ``podAffinity`` and ``podAntiAffinity``, required and preferred."""
+
+    required_affinity: tuple[AffinityTerm, ...]
+    required_anti_affinity: tuple[AffinityTerm, ...]
+    preferred_affinity: tuple[AffinityTerm, ...]
+    preferred_anti_affinity: tuple[AffinityTerm, ...]
+
+
+def _affinity_term(t: Obj, namespace: str, labels: dict[str, str], weight: int = 0
+                   ) -> AffinityTerm:
+    names = frozenset(str(n) for n in t.get("namespaces") or ())
+    ns_selector = t.get("namespaceSelector")
+    if not names and ns_selector is None:
+        names = frozenset((namespace,))
+    selector = t.get("labelSelector")
+    extra = [{"key": k, "operator": "In", "values": [labels[k]]}
+             for k in t.get("matchLabelKeys") or () if k in labels]
+    extra += [{"key": k, "operator": "NotIn", "values": [labels[k]]}
+              for k in t.get("mismatchLabelKeys") or () if k in labels]
+    if selector is not None and extra:
+        selector = {**selector, "matchExpressions": [*(selector.get("matchExpressions") or ()),
+                                                     *extra]}
+    return AffinityTerm(names, selector, ns_selector, str(t.get("topologyKey") or ""), weight)
+
+
+def inter_pod_terms(spec: Obj, namespace: str, labels: dict[str, str]) -> InterPodTerms | None:
+    """The pod's inter-pod affinity terms; None when it has none (most pods)."""
+    affinity = spec.get("affinity") or {}
+    aff, anti = affinity.get("podAffinity") or {}, affinity.get("podAntiAffinity") or {}
+    if not aff and not anti:
+        return None
+    req = "requiredDuringSchedulingIgnoredDuringExecution"
+    pref = "preferredDuringSchedulingIgnoredDuringExecution"
+
+    def required(part: Obj) -> tuple[AffinityTerm, ...]:
+        return tuple(_affinity_term(t, namespace, labels) for t in part.get(req) or ())
+
+    def preferred(part: Obj) -> tuple[AffinityTerm, ...]:
+        return tuple(_affinity_term(w.get("podAffinityTerm") or {}, namespace, labels,
+                                    int(w.get("weight") or 0)) for w in part.get(pref) or ())
+
+    parts = (required(aff), required(anti), preferred(aff), preferred(anti))
+    return InterPodTerms(*parts) if any(parts) else None
+
+
 def controller_owner(md: Obj) -> str:
     """The uid of the pod's controlling owner (``controller: true``), or ``""``."""
     for ref in md.get("ownerReferences") or ():
@@ -199,6 +270,7 @@ class PodInfo:
     gated: bool
     terminating: bool
     terminal: bool
+    inter_pod: InterPodTerms | None = None  # podAffinity / podAntiAffinity (None: neither)
 
     @property
     def spec(self) -> Obj:
@@ -216,7 +288,7 @@ class PodInfo:
             self.non_zero_cpu, self.non_zero_memory, self.host_ports, self.tolerations,
             self.node_selector, self.affinity, self.spread_constraints, self.owner_uid,
             bool(spec.get("schedulingGates")), bool(md.get("deletionTimestamp")),
-            status.get("phase") in ("Succeeded", "Failed"))
+            status.get("phase") in ("Succeeded", "Failed"), self.inter_pod)
 
 
 def pod_key(pod: Obj) -> str:
@@ -243,4 +315,5 @@ def pod_info(pod: Obj) -> PodInfo:
         spread_constraints=list(spec.get("topologySpreadConstraints") or ()),
         owner_uid=controller_owner(md), gated=bool(spec.get("schedulingGates")),
         terminating=bool(md.get("deletionTimestamp")),
-        terminal=status.get("phase") in ("Succeeded", "Failed"))
+        terminal=status.get("phase") in ("Succeeded", "Failed"),
+        inter_pod=inter_pod_terms(spec, ns, md.get("labels") or {}))

@@ -33,6 +33,7 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Callable
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -40,8 +41,14 @@ from opentelemetry.context import Context
 
 from jetkube.schemas import format_time
 from jetkube.schemas.objects import Obj, get_condition
+from jetkube.schemas.registry import lookup
 from jetkube.services.machinery.apimachinery import apierrors
-from jetkube.services.machinery.client import NORMAL, WARNING, ApiClient
+from jetkube.services.machinery.client import (
+    NORMAL,
+    WARNING,
+    ApiClient,
+    SharedInformerFactory,
+)
 from jetkube.services.machinery.runtime.telemetry import context_from_object
 from jetkube.services.machinery.service import ServiceRuntime
 
@@ -121,9 +128,11 @@ class Scheduler:
         self.cycle_seconds = 0.0
         self.pods = rt.informers.informer("pods")
         self.nodes = rt.informers.informer("nodes")
+        self.namespaces = rt.informers.informer("namespaces")  # for namespaceSelectors
         self.pods.add_event_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
         self.nodes.add_event_handler(self._on_node_add, self._on_node_update,
                                      self._on_node_delete)
+        self._watch_plugin_kinds(plugin_events)
 
     # --- Handle (what plugins see) ---------------------------------------------------
 
@@ -134,6 +143,34 @@ class Scheduler:
     @property
     def api(self) -> ApiClient:
         return self.rt.api
+
+    def namespace_labels(self, namespace: str) -> dict[str, str] | None:
+        ns = self.namespaces.get_by_name(None, namespace)
+        return None if ns is None else dict((ns.get("metadata") or {}).get("labels") or {})
+
+    @property
+    def informers(self) -> SharedInformerFactory:
+        return self.rt.informers
+
+    def _watch_plugin_kinds(self, plugin_events: dict[str, list[ClusterEvent]]) -> None:
+        """Kinds besides Node and Pod that plugins register events for (VolumeBinding's
+        claims, volumes and classes): every add, update or delete of one moves the pods
+        those plugins rejected, as kube-scheduler's event handlers do."""
+        kinds = {ev.resource for evs in plugin_events.values() for ev in evs} - {
+            "Node", "Pod", "*"}
+        for kind in sorted(kinds):
+            rt = lookup(kind)
+            if rt is None:
+                continue
+
+            def moves(action: str, kind: str = kind) -> Callable[..., None]:
+                event = ClusterEvent(kind, action)
+
+                def move(*_objs: Obj) -> None:
+                    self.queue.move_all(event)
+                return move
+            self.rt.informers.informer(rt.plural).add_event_handler(
+                moves("Add"), moves("Update"), moves("Delete"))
 
     # --- lifecycle ---------------------------------------------------------------------
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from jetkube.schemas.objects import Obj
-from jetkube.services.machinery.client import ApiClient
+from jetkube.services.machinery.client import ApiClient, SharedInformerFactory
 from jetkube.services.machinery.runtime import Clock, FakeClock
+from jetkube.services.machinery.store import MemoryStore
 
 from .cache import SchedulerCache
 from .nodeinfo import HOSTNAME_LABEL, NodeInfo
@@ -80,9 +81,13 @@ def make_pod(name: str, *, namespace: str = "default", cpu: str | None = None,
 class FakeHandle:
     """A plugin handle over a cache, without an API server."""
 
-    def __init__(self, cache: SchedulerCache, api: ApiClient | None = None) -> None:
+    def __init__(self, cache: SchedulerCache, api: ApiClient | None = None,
+                 namespaces: dict[str, dict[str, str]] | None = None,
+                 informers: SharedInformerFactory | None = None) -> None:
         self._cache = cache
         self._api = api
+        self.namespaces = namespaces or {}  # name -> labels
+        self._informers = informers
 
     @property
     def cache(self) -> SchedulerCache:
@@ -92,6 +97,16 @@ class FakeHandle:
     def api(self) -> ApiClient:
         assert self._api is not None, "this handle has no API client"
         return self._api
+
+    def namespace_labels(self, namespace: str) -> dict[str, str] | None:
+        return self.namespaces.get(namespace)
+
+    @property
+    def informers(self) -> SharedInformerFactory:
+        """The informers given, else ones over an empty in-memory store (never started)."""
+        if self._informers is None:
+            self._informers = SharedInformerFactory(MemoryStore())
+        return self._informers
 
 
 def make_cache(nodes: Sequence[Obj], pods: Sequence[Obj] = (),

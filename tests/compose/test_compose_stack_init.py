@@ -38,7 +38,7 @@ def test_each_component_volume_holds_only_its_own_files(dirs: dict[str, Path]) -
         "nats": ["ca.crt", "nats-1.conf", "nats-2.conf", "nats-3.conf", "nats-route.crt",
                  "nats-route.key", "nats.crt", "nats.key"],
         "apiserver": ["apiserver.crt", "apiserver.key", "bus.nk", "ca.crt",
-                      "encryption-config.yaml", "store.nk", "tokens.csv"],
+                      "encryption-config.yaml", "sa.key", "store.nk", "tokens.csv"],
         **{c: ["bus.nk", "ca.crt"] for c in ("controller-manager", "scheduler", "proxy", "dns",
                                              "node-1", "node-2")}}
     seeds = {c: natsconf.public_key(dirs["out"] / c / "bus.nk") for c in files if c != "nats"}

@@ -115,8 +115,9 @@ async def test_kctl_logs_and_exec_errors_read_like_kubectl(
     assert code == 1 and err.startswith("Error from server (NotFound)")
     code, _, err = await kctl("exec", "ghost", "--", "true")
     assert code == 1 and err.startswith("Error from server (NotFound)")
-    code, _, err = await kctl("logs", "deployment/x")
-    assert code == 1 and "takes a pod" in err
+    code, _, err = await kctl("logs", "deployment/x")  # a workload: its first pod (issue 16)
+    assert code == 1 and err.strip() == ('Error from server (NotFound): deployments.apps "x" '
+                                         "not found")
 
 
 def test_kctl_logs_says_when_the_server_is_down(monkeypatch: pytest.MonkeyPatch,

@@ -82,12 +82,13 @@ def test_config_resolves_defaults_disables_and_weights() -> None:
         "pluginConfig": [{"name": "NodeResourcesFit", "args": {"ignoredResources": ["x/y"]}}]}]})
     prof = _profile(make_cache([]))
     assert [s.name for s in prof.scorers] == [
-        "TaintToleration", "NodeAffinity", "PodTopologySpread", "NodeResourcesLeastAllocated",
-        "NodeResourcesBalancedAllocation"]
+        "TaintToleration", "NodeAffinity", "PodTopologySpread", "InterPodAffinity",
+        "NodeResourcesLeastAllocated", "NodeResourcesBalancedAllocation"]
     custom = Profile(resolve(cfg.profiles[0]), FakeHandle(make_cache([])))
     assert custom.name == "custom"
     assert [(s.name, s.weight) for s in custom.scorers] == [
-        ("TaintToleration", 7), ("NodeAffinity", 2), ("NodeResourcesLeastAllocated", 1)]
+        ("TaintToleration", 7), ("NodeAffinity", 2), ("InterPodAffinity", 2),
+        ("NodeResourcesLeastAllocated", 1)]
     assert "PodTopologySpread" not in [p.name for p in custom.filter]
     with pytest.raises(ValueError, match="unknown scheduler plugin"):
         Profile(resolve(ProfileConfig.model_validate(

@@ -23,8 +23,10 @@ from ._rows import (
     _binding_wide,
     _componentstatus,
     _containers_images,
+    _controllerrevision,
     _created_at,
     _cronjob,
+    _cronjob_wide,
     _daemonset,
     _deployment,
     _event,
@@ -44,6 +46,12 @@ from ._rows import (
     name_of,
 )
 from ._rows_net import _endpointslice, _service, _service_wide, endpoints_string
+from ._rows_storage import (
+    _persistent_volume,
+    _persistent_volume_claim,
+    _storage_class,
+    _volume_mode,
+)
 
 Cell = str | int | bool
 """A Table cell: JSON text, number or boolean."""
@@ -185,6 +193,10 @@ _EVENT_WIDE = (_c("Last Seen", "When the event was last seen."),
                _wide("First Seen", "When the event was first seen."),
                _wide("Count", "How many times the event happened.", typed=_count),
                _wide("Name", "The event's name (metadata.name).", format="name"))
+_ACCESS_MODES = _c("Access Modes", "The access modes (RWO, ROX, RWX, RWOP).")
+_STORAGE_CLASS = _c("StorageClass", "The storage class (spec.storageClassName).")
+_VOLUME_ATTRIBUTES_CLASS = _c("VolumeAttributesClass", "The volume attributes class.")
+_VOLUME_MODE = _wide("VolumeMode", "Filesystem or Block (spec.volumeMode).")
 _BINDING = (NAME, _c("Role", "The role bound (roleRef): Role/name or ClusterRole/name."), AGE)
 _BINDING_WIDE = (_wide("Users", "The users bound."), _wide("Groups", "The groups bound."),
                  _wide("ServiceAccounts", "The service accounts bound (namespace/name)."))
@@ -211,6 +223,9 @@ PRINTERS: dict[str, Printer] = {
                                      _WORKLOAD_WIDE, _with_selector),
     "StatefulSet": Printer((NAME, _READY_OF, AGE), _statefulset, (_CONTAINERS, _IMAGES),
                            _containers_images),
+    "ControllerRevision": Printer(
+        (NAME, _c("Controller", "The controller of the revision."),
+         _c("Revision", "The revision's number.", typed=_count), AGE), _controllerrevision),
     "DaemonSet": Printer(
         (NAME, _c("Desired", "Nodes that should run the pod.", type="integer", typed=_count),
          _c("Current", "Nodes running the pod.", type="integer", typed=_count),
@@ -230,7 +245,7 @@ PRINTERS: dict[str, Printer] = {
          _c("Suspend", "Whether later runs are suspended.", type="boolean"),
          _c("Active", "Jobs running now.", type="integer", typed=_count),
          _c("Last Schedule", "Time since a job was last scheduled."), AGE),
-        _cronjob),
+        _cronjob, _WORKLOAD_WIDE, _cronjob_wide),
     # -o wide is a row of its own: the EXTERNAL-IP is not clipped there
     "Service": Printer(_SERVICE, _service,
                        (*_SERVICE, _wide("Selector", "The pods the service routes to.")),
@@ -282,12 +297,25 @@ PRINTERS: dict[str, Printer] = {
          _c("Global-Default", "Whether pods without a class get this one.", type="boolean",
             typed=_flag), AGE),
         _simple(lambda o: str(o.get("value", 0)), lambda o: str(bool(o.get("globalDefault"))))),
+    "PersistentVolume": Printer(
+        (NAME, _c("Capacity", "The volume's size (spec.capacity.storage)."),
+         _ACCESS_MODES, _c("Reclaim Policy", "What happens to the volume when its claim goes."),
+         _c("Status", "The volume's phase."), _c("Claim", "The claim bound (namespace/name)."),
+         _STORAGE_CLASS, _VOLUME_ATTRIBUTES_CLASS,
+         _c("Reason", "Why the volume is in its phase."), AGE),
+        _persistent_volume, (_VOLUME_MODE,), _volume_mode),
     "PersistentVolumeClaim": Printer(
         (NAME, _c("Status", "The claim's phase."), _c("Volume", "The volume bound."),
-         _c("Capacity", "The storage bound."), AGE),
-        _simple(lambda o: str(_status(o).get("phase") or ""),
-                lambda o: str(_spec(o).get("volumeName") or ""),
-                lambda o: str((_status(o).get("capacity") or {}).get("storage") or ""))),
+         _c("Capacity", "The size of the volume bound."), _ACCESS_MODES, _STORAGE_CLASS,
+         _VOLUME_ATTRIBUTES_CLASS, AGE),
+        _persistent_volume_claim, (_VOLUME_MODE,), _volume_mode),
+    "StorageClass": Printer(
+        (NAME, _c("Provisioner", "The provisioner that makes this class's volumes."),
+         _c("ReclaimPolicy", "What happens to a provisioned volume when its claim goes."),
+         _c("VolumeBindingMode", "Bind at once or when a pod first uses the claim."),
+         _c("AllowVolumeExpansion", "Whether claims of this class may grow.",
+            typed=lambda cell: cell == "true"), AGE),
+        _storage_class),
 }
 
 GENERIC = Printer((NAME, AGE), lambda o: [name_of(o), age_of(o)])

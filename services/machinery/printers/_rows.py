@@ -180,6 +180,17 @@ def _statefulset(o: Obj) -> list[str]:
     return [name_of(o), f"{ready}/{want}", age_of(o)]
 
 
+def _controllerrevision(o: Obj) -> list[str]:
+    """CONTROLLER is ``<kind>.<group>/<name>`` of the controller reference."""
+    ref = next((r for r in _meta(o).get("ownerReferences") or () if r.get("controller")), None)
+    controller = NONE
+    if ref is not None:
+        group = str(ref.get("apiVersion") or "").rpartition("/")[0]
+        kind = str(ref.get("kind") or "").lower()
+        controller = f"{kind}.{group}/{ref.get('name')}" if group else f"{kind}/{ref.get('name')}"
+    return [name_of(o), controller, str(_int(o.get("revision"))), age_of(o)]
+
+
 def _daemonset(o: Obj) -> list[str]:
     st = _status(o)
     node_sel = (_spec(_spec(o).get("template") or {})).get("nodeSelector")
@@ -220,6 +231,11 @@ def _cronjob(o: Obj) -> list[str]:
     return [name_of(o), str(s.get("schedule", "")), str(s.get("timeZone") or NONE),
             str(bool(s.get("suspend"))), str(len(st.get("active") or [])),
             age(last) if last else NONE, age_of(o)]
+
+
+def _cronjob_wide(o: Obj) -> list[str]:
+    """Containers, images and selector of the job template (kubectl's wide CronJob)."""
+    return _with_selector({"spec": _spec(_spec(o).get("jobTemplate") or {})})
 
 
 # --- cluster --------------------------------------------------------------

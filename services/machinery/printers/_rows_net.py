@@ -151,8 +151,18 @@ def endpoints_string(ep: Obj, limit: int = 3, port_names: set[str] | None = None
     return f"{text} + {count - limit} more..." if more else text
 
 
+def _list_with_more(items: list[str], limit: int = 3) -> str:
+    """kubectl's ``listWithMoreString``: the first three, then `` + N more...``; ``<unset>``
+    when empty."""
+    text = ",".join(items[:limit])
+    if len(items) > limit:
+        return f"{text} + {len(items) - limit} more..."
+    return text or "<unset>"
+
+
 def _endpointslice(o: Obj) -> list[str]:
-    ports = ",".join(str(p.get("port")) for p in o.get("ports") or []) or NONE
+    ports = [str(p["port"]) if p.get("port") is not None else str(p.get("name") or "*")
+             for p in o.get("ports") or []]
     addrs = [a for e in o.get("endpoints") or [] for a in e.get("addresses") or []]
-    eps = ",".join(addrs[:3]) + (f" + {len(addrs) - 3} more..." if len(addrs) > 3 else "")
-    return [name_of(o), str(o.get("addressType", "")), ports, eps or NONE, age_of(o)]
+    return [name_of(o), str(o.get("addressType", "")), _list_with_more(ports),
+            _list_with_more(addrs), age_of(o)]

@@ -22,10 +22,12 @@ REGISTRY: dict[str, str] = {
     "NodePorts": f"{_PKG}.node_ports:NodePorts",
     "NodeResourcesFit": f"{_PKG}.node_resources_fit:NodeResourcesFit",
     "PodTopologySpread": f"{_PKG}.pod_topology_spread:PodTopologySpread",
+    "InterPodAffinity": f"{_PKG}.inter_pod_affinity:InterPodAffinity",
     "NodeResourcesLeastAllocated":
         f"{_PKG}.node_resources_least_allocated:NodeResourcesLeastAllocated",
     "NodeResourcesBalancedAllocation":
         f"{_PKG}.node_resources_balanced_allocation:NodeResourcesBalancedAllocation",
+    "VolumeBinding": f"{_PKG}.volume_binding:VolumeBinding",
     "DefaultBinder": f"{_PKG}.default_binder:DefaultBinder",
 }
 
