@@ -9,6 +9,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from jetkube.cli.commands.cluster import path_hint
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +57,10 @@ def test_no_hint_without_a_kctl_script_beside_python(tmp_path: Path) -> None:
     assert path_hint(tmp_path, "/usr/bin") is None
 
 
-def test_scripts_up_runs_kctl_up_with_the_callers_path(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("install", "pip_args"), [("editable", f"-e {ROOT}"),
+                                                   ("wheel", str(ROOT))])
+def test_scripts_up_runs_kctl_up_with_the_callers_path(tmp_path: Path, install: str,
+                                                       pip_args: str) -> None:
     """scripts/up on a stand-in venv (its python, pip and kctl are shell scripts): kctl up
     is the venv's kctl and sees the PATH the script was started with."""
     bin_dir = tmp_path / "venv" / "bin"
@@ -76,7 +81,7 @@ def test_scripts_up_runs_kctl_up_with_the_callers_path(tmp_path: Path) -> None:
     p = subprocess.run([str(ROOT / "scripts" / "up"), "--runtime", "sim"], capture_output=True,
                        text=True, timeout=60,
                        env={**os.environ, "JETKUBE_VENV": str(tmp_path / "venv"),
-                            "PATH": caller_path})
+                            "JETKUBE_INSTALL": install, "PATH": caller_path})
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     assert lines[-3:] == ["args: up --runtime sim", f"path: {caller_path}", "warnings: none"]
@@ -84,5 +89,6 @@ def test_scripts_up_runs_kctl_up_with_the_callers_path(tmp_path: Path) -> None:
     assert f"== jetkube: installing jetkube into {tmp_path / 'venv'}" in lines
     assert "== jetkube: kctl up --runtime sim" in lines
     # setuptools' editable-install warning box is silenced for pip's build, and only there
-    install = [line for line in lines if line.startswith("pip: -m pip install -q -e")]
-    assert install == [f"pip: -m pip install -q -e {ROOT} (PYTHONWARNINGS=ignore::UserWarning)"]
+    pip = [line for line in lines if line.startswith("pip: -m pip install -q /")
+           or line.startswith("pip: -m pip install -q -e")]
+    assert pip == [f"pip: -m pip install -q {pip_args} (PYTHONWARNINGS=ignore::UserWarning)"]
