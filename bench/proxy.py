@@ -39,6 +39,20 @@ GOAL = 0.5
 SCRIPT = "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www"
 
 
+def ensure_image() -> None:
+    """The pods' image, built from the local static busybox when missing (no registry is
+    reachable; a fresh machine has none)."""
+    import docker
+
+    from jetkube.services.kubelet.runtimes.docker_images import build_busybox_image
+
+    client = docker.from_env()
+    try:
+        build_busybox_image(client, IMAGE)
+    finally:
+        client.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -92,6 +106,7 @@ def cluster() -> Iterator[Bench]:
           "--nodes", "2", "--runtime", "docker",
           "--cluster-cidr", f"10.{a}.0.0/16", "--service-cidr", f"10.{a + 1}.0.0/16"]
     b = Bench(data_dir)
+    ensure_image()
     try:
         p = subprocess.run(up, capture_output=True, text=True, timeout=180,
                            env={**os.environ, "JETKUBE_TRACE_PUBLISH": "0"})

@@ -95,10 +95,12 @@ def manifest() -> dict[str, Any]:
                          "containers": [{
                              "name": "nginx", "image": IMAGE, "imagePullPolicy": "IfNotPresent",
                              "command": ["sh", "-c", SCRIPT],
-                             # no readinessProbe: a pod recreated under its predecessor's
-                             # name sometimes never turns Ready on a Docker node (an open
-                             # node-agent bug, issue 15's closing note)
-                             "ports": [{"containerPort": 80, "name": "web"}]}]}}}}
+                             "ports": [{"containerPort": 80, "name": "web"}],
+                             # Ready once httpd listens: a recreated web-2 reuses its
+                             # predecessor's name and address; its probe result must land
+                             # (the status writer keeps one write per pod in flight)
+                             "readinessProbe": {"tcpSocket": {"port": 80},
+                                                "periodSeconds": 1}}]}}}}
 
 
 def pods(k8s: Any) -> dict[str, Any]:

@@ -7,6 +7,12 @@ process).  Each write is one JSON patch on the ``status`` subresource that
 first tests ``metadata.uid``: a status computed for a pod that was deleted and
 recreated under the same name fails the test (422) instead of landing on the
 new pod.  A failed write is retried after a short delay; 404 and 422 drop it.
+
+At most one write per pod is in flight: two concurrent patches of one pod can
+land in either order, and an older status landing last (a container's
+``ready: false`` after its ``ready: true``) would stay, since the newer one
+counts as written.  A status submitted while its pod's write is in flight
+waits for that write, then goes.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ class StatusWriter:
         self._written: dict[str, PodStatusDict] = {}  # uid -> last status written
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._queued: set[str] = set()
+        self._in_flight: set[str] = set()  # uids with a write under way
         self._tasks: list[asyncio.Task[None]] = []
         self.writes = 0
         self._idle = asyncio.Event()
@@ -65,11 +72,14 @@ class StatusWriter:
 
     def submit(self, namespace: str, name: str, uid: str, status: PodStatusDict) -> None:
         """Write ``status`` to pod ``namespace/name`` (uid ``uid``) unless it is already there."""
-        if self._written.get(uid) == status:
+        if uid not in self._in_flight and self._written.get(uid) == status:
             self._pending.pop(uid, None)
             return
         self._pending[uid] = _Pending(namespace, name, uid, status)
-        if uid not in self._queued:
+        self._enqueue(uid)
+
+    def _enqueue(self, uid: str) -> None:
+        if uid not in self._queued and uid not in self._in_flight:
             self._queued.add(uid)
             self._queue.put_nowait(uid)
             self._idle.clear()
@@ -96,10 +106,14 @@ class StatusWriter:
                 self._maybe_idle()
                 continue
             self._busy += 1
+            self._in_flight.add(uid)
             try:
                 await self._write(p)
             finally:
+                self._in_flight.discard(uid)
                 self._busy -= 1
+                if uid in self._pending:  # submitted while this write was under way
+                    self._enqueue(uid)
                 self._maybe_idle()
 
     def _maybe_idle(self) -> None:

@@ -33,10 +33,11 @@ async def test_after_an_outage_only_the_most_recent_missed_time_runs() -> None:
     env, ctl = await cron_env(start_controller=False)
     try:
         await env.client.create("cronjobs", NS, cronjob("hourly", "0 * * * *"))
-        created = env.clock.now()
         await env.clock.advance(5 * 3600 + 600)  # five activations pass with no controller
         await env.start(ctl)
-        latest = created.replace(minute=0, second=0, microsecond=0) + timedelta(hours=5)
+        # the most recent hour at or before now: the sixth hour mark when the fake clock
+        # started at minute 50 or later, the fifth otherwise
+        latest = env.clock.now().replace(minute=0, second=0, microsecond=0)
         await env.until(lambda: active_names(env, "hourly") == [name_at("hourly", latest)])
         assert await job_names(env) == [name_at("hourly", latest)]
         assert status(env, "hourly")["lastScheduleTime"] == format_time(latest)

@@ -125,13 +125,26 @@ class HostNet:
         return {a.split("/")[0] for a in await self.addresses()}
 
     async def sync_addresses(self, link: str, want: Iterable[str]) -> tuple[set[str], set[str]]:
-        """Make ``link`` hold exactly ``want`` (``ip/len``); returns (added, removed)."""
+        """Make ``link`` hold exactly ``want`` (``ip/len``); returns (added, removed).
+
+        Several proxies of one host (``kctl up --nodes N``) share the ClusterIP link, so an
+        address another one added or deleted since :meth:`addresses` read it is no error."""
         have, wanted = await self.addresses(link), set(want)
         for a in sorted(wanted - have):
-            await self.run(["ip", "addr", "add", a, "dev", link], None)
+            await self._tolerating(["ip", "addr", "add", a, "dev", link], "already assigned")
         for a in sorted(have - wanted):
-            await self.run(["ip", "addr", "del", a, "dev", link], None)
+            await self._tolerating(["ip", "addr", "del", a, "dev", link], "Address not found",
+                                   "Cannot assign requested address")
         return wanted - have, have - wanted
+
+    async def _tolerating(self, argv: list[str], *benign: str) -> None:
+        """Run ``argv``; an error whose message holds one of ``benign`` (iproute2's words,
+        old and new) means the change is already made."""
+        try:
+            await self.run(argv, None)
+        except HostNetError as err:
+            if not any(b in err.stderr for b in benign):
+                raise
 
     # routes
     async def routes(self, proto: int = ROUTE_PROTO) -> list[dict[str, Any]]:
