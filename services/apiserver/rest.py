@@ -14,7 +14,7 @@ decode.py's bounds), as both sides use it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import orjson
 
@@ -30,6 +30,8 @@ from .patch import JSON_PATCH, object_causes, patch_type
 from .protobody import DELETE_OPTIONS, Target
 from .request import ApiRequest
 from .response import Response, StreamResponse, UpgradeResponse, warn
+
+T = TypeVar("T")
 
 _SAID = 20
 """Duplicate fields a Status or the warnings name at most (the rest are counted)."""
@@ -152,6 +154,9 @@ class ResourceHandlers(Protocol):
 
     async def get_object(self, rt: ResourceType, namespace: str | None, name: str) -> Obj: ...
 
+    def cached_object(self, rt: ResourceType, namespace: str | None, name: str
+                      ) -> Obj | None: ...
+
     async def update(self, rt: ResourceType, namespace: str | None, name: str, obj: Obj,
                      *, subresource: str | None = None) -> Obj: ...
 
@@ -159,6 +164,22 @@ class ResourceHandlers(Protocol):
                            subresource: str | None = None) -> Obj: ...
 
     async def patch(self, req: ApiRequest, subresource: str | None = None) -> Obj: ...
+
+
+async def on_current(h: ResourceHandlers, rt: ResourceType, namespace: str | None, name: str,
+                     attempt: Callable[[Obj], Awaitable[T]]) -> T:
+    """Run a read-modify-write ``attempt`` on the object, first on the watch cache's copy
+    (no store read), and once more on the store's if that fails: kube-apiserver's
+    GuaranteedUpdate with a cached existing object.  A stale copy cannot slip through: the
+    write's CAS on its resourceVersion fails, as does a check the copy was too old to pass
+    (a pod not yet bound, a uid of its predecessor); the store's copy then decides."""
+    cached = h.cached_object(rt, namespace, name)
+    if cached is not None:
+        try:
+            return await attempt(cached)
+        except apierrors.ApiError:
+            pass
+    return await attempt(await h.get_object(rt, namespace, name))
 
 
 SubresourceHandler = Callable[[ResourceHandlers, ApiRequest],

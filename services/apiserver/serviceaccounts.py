@@ -38,7 +38,7 @@ from ..machinery.apimachinery import apierrors
 from .nodeauthorizer import node_name
 from .request import REQUEST_USER, ApiRequest
 from .response import Response
-from .rest import ResourceHandlers, SubresourceHandler, read_body
+from .rest import ResourceHandlers, SubresourceHandler, on_current, read_body
 from .tokens import TokenIssuer
 
 MIN_EXPIRATION = 600
@@ -103,21 +103,26 @@ async def _bound_pod(h: ResourceHandlers, req: Obj, ns: str, sa: str) -> tuple[s
     kind, version = ref.get("kind"), ref.get("apiVersion") or "v1"
     if kind != "Pod" or version != "v1":
         raise _token_invalid(sa, "spec.boundObjectRef.kind", 'supported values: "Pod"', kind)
-    pod = await h.get_object(PODS, ns, str(ref.get("name") or ""))
-    md = pod["metadata"]
-    if ref.get("uid") and ref["uid"] != md.get("uid"):
-        raise apierrors.ApiError(409, "Conflict",
-                                 f"the UID in the bound object reference ({ref['uid']}) does "
-                                 f"not match the UID in record. The object might have been "
-                                 "deleted and then recreated")
-    runs_as = (pod.get("spec") or {}).get("serviceAccountName") or "default"
-    if runs_as != sa:
-        raise apierrors.bad_request(f'cannot bind token for serviceaccount "{sa}" to pod '
-                                    f'running with different serviceaccount name.')
-    if node is not None and (pod.get("spec") or {}).get("nodeName") != node:
-        raise apierrors.forbidden_message(
-            "node requested token bound to a pod scheduled on a different node")
-    return str(md["name"]), str(md.get("uid") or "")
+
+    async def check(pod: Obj) -> tuple[str, str]:
+        md = pod["metadata"]
+        if ref.get("uid") and ref["uid"] != md.get("uid"):
+            raise apierrors.ApiError(409, "Conflict",
+                                     f"the UID in the bound object reference ({ref['uid']}) "
+                                     "does not match the UID in record. The object might have "
+                                     "been deleted and then recreated")
+        runs_as = (pod.get("spec") or {}).get("serviceAccountName") or "default"
+        if runs_as != sa:
+            raise apierrors.bad_request(f'cannot bind token for serviceaccount "{sa}" to pod '
+                                        f'running with different serviceaccount name.')
+        if node is not None and (pod.get("spec") or {}).get("nodeName") != node:
+            raise apierrors.forbidden_message(
+                "node requested token bound to a pod scheduled on a different node")
+        return str(md["name"]), str(md.get("uid") or "")
+
+    # the watch cache's copy when it passes every check (a pod's uid, account and node
+    # never change once set); a copy that fails one is checked again on the store's
+    return await on_current(h, PODS, ns, str(ref.get("name") or ""), check)
 
 
 def token_subresource(issuer: TokenIssuer) -> SubresourceHandler:

@@ -33,7 +33,7 @@ from .podproxy import pod_log
 from .podstreams import pod_attach, pod_exec_any, pod_portforward
 from .request import ApiRequest
 from .response import Response, StreamResponse, UpgradeResponse
-from .rest import ResourceHandlers, SubresourceHandler, read_body, read_patch
+from .rest import ResourceHandlers, SubresourceHandler, on_current, read_body, read_patch
 from .serviceaccounts import token_subresource
 from .tokens import TokenIssuer
 
@@ -198,22 +198,26 @@ async def bind(h: ResourceHandlers, req: ApiRequest, binding: Obj) -> Obj:
         raise apierrors.invalid("Binding", name, [{
             "field": "target.kind", "reason": "FieldValueNotSupported",
             "message": f'Unsupported value: "{target.get("kind")}": supported values: "Node"'}])
-    old = await h.get_object(rt, ns, name)
     want_uid = (binding.get("metadata") or {}).get("uid")
-    if want_uid and want_uid != old["metadata"].get("uid"):
-        raise apierrors.conflict(rt.plural, name)
-    cur = (old.get("spec") or {}).get("nodeName")
-    if cur:
-        raise apierrors.ApiError(409, "Conflict",
-                                 f'pod {name} is already assigned to node "{cur}"')
-    if old["metadata"].get("deletionTimestamp"):
-        raise apierrors.ApiError(409, "Conflict", f"pod {name} is being deleted, cannot be assigned")
-    new = deep_copy(old)
-    new["spec"]["nodeName"] = node
-    status = new.setdefault("status", {})
-    conds = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
-    conds.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
-                  "lastTransitionTime": format_time(datetime.now(UTC))})
-    status["conditions"] = conds
-    await h.write_update(rt, old, new, subresource="binding")
+
+    async def assign(old: Obj) -> None:
+        if want_uid and want_uid != old["metadata"].get("uid"):
+            raise apierrors.conflict(rt.plural, name)
+        cur = (old.get("spec") or {}).get("nodeName")
+        if cur:
+            raise apierrors.ApiError(409, "Conflict",
+                                     f'pod {name} is already assigned to node "{cur}"')
+        if old["metadata"].get("deletionTimestamp"):
+            raise apierrors.ApiError(409, "Conflict",
+                                     f"pod {name} is being deleted, cannot be assigned")
+        new = deep_copy(old)
+        new["spec"]["nodeName"] = node
+        status = new.setdefault("status", {})
+        conds = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
+        conds.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                      "lastTransitionTime": format_time(datetime.now(UTC))})
+        status["conditions"] = conds
+        await h.write_update(rt, old, new, subresource="binding")
+
+    await on_current(h, rt, ns, name, assign)  # the scheduler's bind reads no store
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
