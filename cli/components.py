@@ -172,7 +172,8 @@ def _script_available(name: str, note: str = "") -> Callable[[Plan], str | None]
 
 def _node_flags(p: Plan, i: int) -> list[str]:
     return ["--node-name", f"node-{i + 1}", "--runtime", p.runtime,
-            "--cluster-dns", p.cluster_dns, "--cluster-domain", p.cluster_domain]
+            "--cluster-dns", p.cluster_dns, "--cluster-domain", p.cluster_domain,
+            "--pod-network", p.pod_network]
 
 
 def _controller_manager_flags(p: Plan, i: int) -> list[str]:

@@ -29,6 +29,9 @@ class Plan:
     cluster_cidr: str = "10.244.0.0/16"  # pods: a /24 of it per node (nodeipam)
     service_cidr: str = "10.96.0.0/16"  # ClusterIPs
     cluster_domain: str = "cluster.local"
+    pod_network: str = "host-gw"
+    """The node agents' ``--pod-network``: ``host-gw`` (routes via node IPs), ``vxlan``
+    (a VXLAN device per node) or ``none`` (Docker's default bridge)."""
     ha: bool = False
     """Three NATS nodes in one JetStream cluster, two API servers, two controller-managers
     and two schedulers (standbys elected by Lease); fixed for a data dir once it holds a

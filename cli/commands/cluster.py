@@ -57,6 +57,10 @@ def register(sub: Any) -> None:
     p.add_argument("--service-cidr", help="IPv4 range of the Service ClusterIPs; the cluster DNS "
                    "is its 10th address (default 10.96.0.0/16)")
     p.add_argument("--cluster-domain", help="the cluster DNS domain (default cluster.local)")
+    p.add_argument("--pod-network", choices=("host-gw", "vxlan", "none"),
+                   help="how the node agents connect pods of different nodes: routes via "
+                        "the node IPs (host-gw, the default), a VXLAN device per node "
+                        "(vxlan), or not at all (none: Docker's default bridge)")
     p.add_argument("--ha", action="store_true", default=None,
                    help="high availability: three NATS nodes in one JetStream cluster (the "
                         "store at R3), two API servers, two controller-managers and two "
@@ -108,7 +112,7 @@ def run_up(ctx: Ctx) -> int:
                  "nats_monitor_port": a.nats_monitor_port, "bucket": a.bucket,
                  "nodes": a.nodes, "runtime": a.runtime, "cluster_cidr": a.cluster_cidr,
                  "service_cidr": a.service_cidr, "cluster_domain": a.cluster_domain,
-                 "ha": a.ha, "kv_replicas": a.kv_replicas,
+                 "pod_network": a.pod_network, "ha": a.ha, "kv_replicas": a.kv_replicas,
                  "nats_cluster_port": a.nats_cluster_port, "nats_sync": a.nats_sync,
                  "insecure_http": a.insecure_http,
                  "api_advertise_address": a.api_advertise_address}

@@ -64,9 +64,13 @@ class AgentConfig:
     pod_cidr_wait_seconds: float = 10.0
     """A new sandbox waits at most this long for the podCIDR, then uses the runtime's own
     addresses."""
-    pod_network: Literal["host-routes", "none"] = "host-routes"
-    """The Docker runtime's pod network: a bridge on the podCIDR, a forward chain and host
-    routes to other nodes' podCIDRs (``host-routes``), or Docker's default bridge (``none``)."""
+    pod_network: Literal["host-gw", "vxlan", "none"] = "host-gw"
+    """The Docker runtime's pod network: a bridge on the podCIDR and a forward chain, with
+    host routes to other nodes' podCIDRs via their InternalIP (``host-gw``, alias
+    ``host-routes``: the nodes share an L2 segment), or a kernel VXLAN device and its
+    FDB/neighbour/route entries per other node, the pods' MTU lowered by 50 (``vxlan``:
+    any routed network; ``host_ip`` is the tunnel's public IP); or Docker's default
+    bridge (``none``)."""
 
     cluster_dns: tuple[str, ...] = ()
     """Nameservers of ClusterFirst pods (kubelet's ``--cluster-dns``); empty: ClusterFirst

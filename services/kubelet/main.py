@@ -2,7 +2,7 @@
 
 ``jetkube-kubelet --node-name node-1 --runtime docker|sim [--cpu 4 --memory 8Gi
 --pods 110 --pod-manifest-path DIR --root-dir DIR --sim-start-delay S
---node-labels k=v,... --node-ip IP --pod-network host-routes|none
+--node-labels k=v,... --node-ip IP --pod-network host-gw|vxlan|none
 --cluster-dns IP[,IP] --cluster-domain cluster.local --resolv-conf FILE]``.
 Capacity defaults to this machine's; the root dir to
 ``$JETKUBE_DATA_DIR/nodes/<node>`` (``kctl up`` sets it).
@@ -30,7 +30,7 @@ from .build import Shared, new_agent, with_retries
 from .config import AgentConfig, machine_cpus, machine_memory
 from .logstream import serve_node_requests
 from .node import NodesAware, machine_pressure
-from .podnet import POD_NETWORK_MODES, PodNetworkMode
+from .podnet import POD_NETWORK_ALIASES, POD_NETWORK_MODES, pod_network_mode
 from .podsource import NodePodSource
 from .runtimes import RUNTIMES, make_runtime
 from .stats import NodeStats
@@ -98,11 +98,15 @@ def parse_ips(text: str) -> tuple[str, ...]:
 
 def add_network_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--node-ip", default="127.0.0.1",
-                   help="the Node's InternalIP (other nodes route to its pods through it)")
-    p.add_argument("--pod-network", choices=POD_NETWORK_MODES, default="host-routes",
-                   help="docker runtime: pods on a bridge of the node's podCIDR with routes "
-                        "to the other nodes' podCIDRs (host-routes), or on Docker's default "
-                        "bridge (none)")
+                   help="the Node's InternalIP (other nodes route to its pods through it; "
+                        "with vxlan, the tunnel's public IP)")
+    p.add_argument("--pod-network", choices=(*POD_NETWORK_MODES, *POD_NETWORK_ALIASES),
+                   default="host-gw", metavar="|".join(POD_NETWORK_MODES),
+                   help="docker runtime: pods on a bridge of the node's podCIDR, with routes "
+                        "to the other nodes' podCIDRs via their node IP (host-gw, the "
+                        "default; alias host-routes; nodes on one L2 segment), or through a "
+                        "VXLAN device (vxlan: any routed network, MTU 50 lower); or on "
+                        "Docker's default bridge (none)")
     p.add_argument("--cluster-dns", default="", metavar="IP[,IP]",
                    help="nameservers of ClusterFirst pods (default: none; such pods then "
                         "use the host's DNS)")
@@ -125,7 +129,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[AgentConfig, str, float, 
         ipaddress.ip_address(a.node_ip)
     except ValueError as err:
         p.error(str(err))
-    mode: PodNetworkMode = a.pod_network
+    mode = pod_network_mode(a.pod_network)
     cfg = AgentConfig(
         node_name=a.node_name, cpu=a.cpu or machine_cpus(), memory=a.memory or machine_memory(),
         pods=a.pods, labels=labels, root_dir=a.root_dir or default_root(a.node_name),
@@ -142,7 +146,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[AgentConfig, str, float, 
 
 def cleanup(argv: list[str]) -> int:
     """``jetkube-kubelet --cleanup``: remove every pod container, pod network, forward
-    chain and route that this cluster's Docker node agents made on this machine (the
+    chain, VXLAN device and route that this cluster's Docker node agents made on this machine (the
     scope of ``$JETKUBE_DATA_DIR``), like ``kubeadm reset``; what ``kctl down --purge`` runs."""
     p = argparse.ArgumentParser(prog="jetkube-kubelet --cleanup")
     p.add_argument("--cleanup", action="store_true", required=True)
@@ -173,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
         cfg.root_dir.mkdir(parents=True, exist_ok=True)
         runtime = make_runtime(runtime_name, node=cfg.node_name, clock=rt.clock,
                                sim_start_delay=start_delay, root_dir=cfg.root_dir,
-                               pod_network=cfg.pod_network)
+                               pod_network=cfg.pod_network, node_ip=cfg.host_ip)
         if isinstance(runtime, NodesAware) and cfg.pod_network != "none":
             runtime.watch_nodes(rt.informers.informer("nodes"))
         shared = Shared.create(rt.api, rt.clock)

@@ -2,8 +2,10 @@
 
 - **Registration**: the Node is created with its status in one write
   (capacity = allocatable from the flags or the machine, addresses InternalIP
-  + Hostname, nodeInfo with the runtime's version, conditions); if it exists
-  (an agent restart) its labels are merged and its status posted.
+  + Hostname, nodeInfo with the runtime's version, conditions, and the
+  annotations the runtime's pod network publishes, e.g. the vxlan backend's
+  VTEP); if it exists (an agent restart) its labels and those annotations are
+  merged and its status posted.
 - **Lease** ``kube-node-lease/<node>`` renewed every ``lease_renew_seconds``
   by compare-and-swap on the copy from the last renewal (one request).
 - **Status**: recomputed every ``node_status_update_seconds``; posted (merge
@@ -55,6 +57,13 @@ class NodesAware(Protocol):
     """A runtime that follows every Node (its pod network routes to their pods)."""
 
     def watch_nodes(self, informer: Informer[Obj]) -> None: ...
+
+
+@runtime_checkable
+class NodeAnnotating(Protocol):
+    """A runtime whose pod network publishes data on the Node (None: remove the key)."""
+
+    def node_annotations(self) -> dict[str, str | None]: ...
 
 
 def no_pressure() -> Pressure:
@@ -162,12 +171,21 @@ class NodeManager:
 
     # --- registration -----------------------------------------------------------------
 
+    def annotations(self) -> dict[str, str | None]:
+        """The runtime's annotations on the Node (None: the key is removed)."""
+        if isinstance(self.runtime, NodeAnnotating):
+            return self.runtime.node_annotations()
+        return {}
+
     async def register(self) -> Obj:
         self.runtime_version = await self.runtime.version()
         status = self.status()
+        published = self.annotations()
         body = {"apiVersion": "v1", "kind": "Node",
                 "metadata": {"name": self.name, "labels": self.labels(),
-                             "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
+                             "annotations": {"node.alpha.kubernetes.io/ttl": "0",
+                                             **{k: v for k, v in published.items()
+                                                if v is not None}}},
                 "spec": {}, "status": status}
         try:
             self.node = await self.api.create("nodes", None, body)
@@ -175,10 +193,14 @@ class NodeManager:
             if err.code != 409:
                 raise
             cur = await self.api.get("nodes", None, self.name)
-            want = self.labels()
-            if any((cur["metadata"].get("labels") or {}).get(k) != v for k, v in want.items()):
-                cur = await self.api.patch("nodes", None, self.name,
-                                           {"metadata": {"labels": want}})
+            want, meta = self.labels(), cur.get("metadata") or {}
+            fix: Obj = {}
+            if any((meta.get("labels") or {}).get(k) != v for k, v in want.items()):
+                fix["labels"] = want
+            if any((meta.get("annotations") or {}).get(k) != v for k, v in published.items()):
+                fix["annotations"] = published  # a merge patch: None removes the key
+            if fix:
+                cur = await self.api.patch("nodes", None, self.name, {"metadata": fix})
             self.node = await self.api.patch("nodes", None, self.name, {"status": status},
                                              subresource="status")
         else:  # a new Node: its Lease is new too (one request, no read first)

@@ -14,15 +14,25 @@ nodes reach each other, and nothing else:
   addresses (cluster DNS, node ports) is INPUT, not FORWARD, so it is untouched.
   The chain is rewritten in one ``iptables-restore --noflush`` whenever the
   Node set changes (a Node informer, no polling).
-- **Host routes** (flannel's host-gw): for every other Node whose podCIDR is
-  not on this machine, ``ip route replace <podCIDR> via <its InternalIP> proto
-  74 metric <m>``.  The metric is this agent's tag (high 16 bits: the scope,
-  low 16 bits: the node), so agents of one cluster sharing a machine each own
-  their copy of a route, and a clean-up finds every route of a scope.  It needs
-  the nodes on one L2 segment (the gateway must be directly reachable).
+- **A backend** that carries packets to other machines' pods, chosen by
+  ``--pod-network``:
 
-Names and the route decision are pure functions (unit tested with fake nodes);
-:class:`PodNetwork` applies them through :class:`~machinery.hostnet.HostNet`.
+  - ``host-gw`` (flannel's host-gw; ``host-routes`` is an alias): for every
+    other Node whose podCIDR is not on this machine, ``ip route replace
+    <podCIDR> via <its InternalIP> proto 74 metric <m>``.  It needs the nodes on
+    one L2 segment (the gateway must be directly reachable).
+  - ``vxlan`` (flannel's vxlan, podnet_vxlan.py): a kernel VXLAN device per
+    node, FDB, neighbour and route entries per other node from the Nodes'
+    ``jetkube.io/backend-data`` annotations; works across routed networks.
+  - ``none``: pods stay on Docker's default bridge; nothing here.
+
+  The metric is this agent's tag (high 16 bits: the scope, low 16 bits: the
+  node), so agents of one cluster sharing a machine each own their copy of a
+  route, and a clean-up finds every route of a scope.
+
+Names and the route decisions are pure functions (unit tested with fake nodes);
+:class:`PodNetwork` applies them through :class:`~machinery.hostnet.HostNet`,
+with a :class:`Backend` per mode.
 """
 
 from __future__ import annotations
@@ -32,18 +42,33 @@ import contextlib
 import ipaddress
 import logging
 import re
-from collections.abc import Callable, Iterable
-from typing import Literal
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any, Literal, Protocol
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.client import Informer
 from jetkube.services.machinery.hostnet import HostNet, HostNetError, tag
 
+from .nodeaddrs import internal_ip, node_cidrs
+from .podnet_vxlan import VxlanBackend
+
 log = logging.getLogger(__name__)
-PodNetworkMode = Literal["host-routes", "none"]
-POD_NETWORK_MODES: tuple[PodNetworkMode, ...] = ("host-routes", "none")
+PodNetworkMode = Literal["host-gw", "vxlan", "none"]
+POD_NETWORK_MODES: tuple[PodNetworkMode, ...] = ("host-gw", "vxlan", "none")
+POD_NETWORK_ALIASES: dict[str, PodNetworkMode] = {"host-routes": "host-gw"}
 CHAIN_PREFIX = "JKF-"
 PARENT_CHAINS = ("DOCKER-USER", "FORWARD")
+
+
+def pod_network_mode(text: str) -> PodNetworkMode:
+    """``--pod-network``'s value, aliases resolved (ValueError names the known ones)."""
+    for mode in POD_NETWORK_MODES:
+        if text == mode:
+            return mode
+    if text in POD_NETWORK_ALIASES:
+        return POD_NETWORK_ALIASES[text]
+    raise ValueError(f"unknown pod network {text!r} (known: {', '.join(POD_NETWORK_MODES)}; "
+                     f"{', '.join(POD_NETWORK_ALIASES)} = host-gw)")
 
 
 # --- names ----------------------------------------------------------------------------
@@ -81,27 +106,6 @@ def metric_in_scope(metric: int, scope: str) -> bool:
 
 
 # --- what is wanted (pure) ----------------------------------------------------------
-
-def node_cidrs(node: Obj) -> list[str]:
-    """The IPv4 podCIDRs of a Node (``spec.podCIDRs``, else ``spec.podCIDR``), normalized."""
-    spec = node.get("spec") or {}
-    out: list[str] = []
-    for c in spec.get("podCIDRs") or ([spec["podCIDR"]] if spec.get("podCIDR") else []):
-        with contextlib.suppress(ValueError):
-            net = ipaddress.ip_network(str(c), strict=False)
-            if net.version == 4 and str(net) not in out:
-                out.append(str(net))
-    return out
-
-
-def internal_ip(node: Obj) -> str | None:
-    for a in (node.get("status") or {}).get("addresses") or ():
-        if a.get("type") == "InternalIP":
-            with contextlib.suppress(ValueError):
-                if ipaddress.ip_address(str(a.get("address"))).version == 4:
-                    return str(a["address"])
-    return None
-
 
 def all_cidrs(nodes: Iterable[Obj], own: str | None = None) -> list[str]:
     """The union of every Node's podCIDR (and this node's own), sorted."""
@@ -141,9 +145,10 @@ def forward_rules(chain: str, bridge: str, cidrs: Iterable[str]) -> str:
     return "\n".join(lines)
 
 
-def _relevant(node: Obj) -> tuple[str, tuple[str, ...], str | None]:
-    return ((node.get("metadata") or {}).get("name", ""), tuple(node_cidrs(node)),
-            internal_ip(node))
+def _relevant(node: Obj) -> tuple[str, tuple[str, ...], str | None, tuple[Any, ...]]:
+    meta = node.get("metadata") or {}  # annotations: the vxlan backend's data
+    return (meta.get("name", ""), tuple(node_cidrs(node)), internal_ip(node),
+            tuple(sorted((meta.get("annotations") or {}).items())))
 
 
 def _dst(route: Obj) -> str:
@@ -155,31 +160,85 @@ def _dst(route: Obj) -> str:
 
 # --- applying it ----------------------------------------------------------------------
 
+class Backend(Protocol):
+    """How packets reach other machines' pods: wanted state from the Nodes, applied."""
+
+    async def wanted(self, nodes: list[Obj], own_cidr: str | None) -> Hashable: ...
+
+    async def apply(self, state: Any) -> None: ...
+
+    async def remove(self) -> None: ...
+
+    def describe(self, state: Any) -> str: ...
+
+
+class HostGwBackend:
+    """Routes to other machines' podCIDRs via their InternalIP (flannel's host-gw)."""
+
+    def __init__(self, hostnet: HostNet, node: str, metric: int) -> None:
+        self.hostnet, self.node, self.metric = hostnet, node, metric
+        self._failed: set[tuple[str, str]] = set()
+
+    async def wanted(self, nodes: list[Obj], own_cidr: str | None) -> tuple[tuple[str, str], ...]:
+        return tuple(wanted_routes(nodes, await self.hostnet.local_ips(), self.node).items())
+
+    def describe(self, state: tuple[tuple[str, str], ...]) -> str:
+        return "routes " + (", ".join(f"{d} via {g}" for d, g in state) or "none")
+
+    async def my_routes(self) -> dict[str, str | None]:
+        return {_dst(r): r.get("gateway") for r in await self.hostnet.routes()
+                if r.get("metric") == self.metric}
+
+    async def apply(self, state: tuple[tuple[str, str], ...]) -> None:
+        wanted, have = dict(state), await self.my_routes()
+        for dst, via in wanted.items():
+            if have.get(dst) == via:
+                continue
+            try:
+                await self.hostnet.replace_route(dst, "via", via, "metric", str(self.metric))
+                self._failed.discard((dst, via))
+            except HostNetError as err:  # e.g. the gateway is not on a connected subnet
+                if (dst, via) not in self._failed:
+                    self._failed.add((dst, via))
+                    log.warning("node %s: no route to pods %s via %s (host routes need the "
+                                "nodes on one L2 segment): %s", self.node, dst, via, err)
+        for dst in sorted(have.keys() - wanted.keys()):
+            await self.hostnet.delete_route_matching(dst, "metric", str(self.metric))
+
+    async def remove(self) -> None:
+        for dst in sorted(await self.my_routes()):
+            await self.hostnet.delete_route_matching(dst, "metric", str(self.metric))
+
+
 class PodNetwork:
-    """Keeps one node's forward chain and routes in line with the Node set."""
+    """Keeps one node's forward chain and its backend's state in line with the Node set."""
 
     def __init__(self, scope: str, node: str, *, hostnet: HostNet | None = None,
                  routes: bool = True, bridge: str | None = None,
-                 retry_seconds: float = 2.0) -> None:
+                 retry_seconds: float = 2.0, mode: PodNetworkMode = "host-gw",
+                 public_ip: str | None = None) -> None:
         self.scope = scope
         self.node = node
         self.hostnet = hostnet or HostNet()
         self.bridge = bridge or bridge_name(scope, node)
         self.chain = chain_name(scope, node)
         self.metric = route_metric(scope, node)
-        self.routes_enabled = routes
+        self.backend: Backend | None = None
+        if routes and mode == "vxlan":
+            self.backend = VxlanBackend(self.hostnet, scope, node, public_ip, self.metric)
+        elif routes and mode == "host-gw":
+            self.backend = HostGwBackend(self.hostnet, node, self.metric)
         self.retry_seconds = retry_seconds
         # no spaces or quotes: iptables-restore reads shlex-quoted words back badly
         self.comment = re.sub(r"[^\w@%+=:,./-]", "_", f"jetkube-pods:{scope}/{node}")[:200]
         self.own_cidr: str | None = None
-        self.applied: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] | None = None
+        self.applied: tuple[tuple[str, ...], Hashable] | None = None
         self.synced = asyncio.Event()  # set after each successful sync
         self._nodes: Callable[[], Iterable[Obj]] = tuple
         self._wake = asyncio.Event()
         self._force = False
         self._task: asyncio.Task[None] | None = None
         self._retry: asyncio.TimerHandle | None = None
-        self._failed_routes: set[tuple[str, str]] = set()
 
     # inputs
     def watch(self, informer: Informer[Obj]) -> None:
@@ -229,24 +288,22 @@ class PodNetwork:
 
     # the work
     async def sync(self, force: bool = False) -> bool:
-        """Apply the chain and routes if they changed; True if anything was applied."""
+        """Apply the chain and the backend if they changed; True if anything was applied."""
         nodes = list(self._nodes())
         cidrs = tuple(all_cidrs(nodes, self.own_cidr))
-        routes: dict[str, str] = {}
-        if self.routes_enabled:
-            routes = wanted_routes(nodes, await self.hostnet.local_ips(), self.node)
-        state = (cidrs, tuple(routes.items()))
+        wanted = None if self.backend is None else await self.backend.wanted(nodes,
+                                                                              self.own_cidr)
+        state = (cidrs, wanted)
         if state == self.applied and not force:
             self.synced.set()
             return False
         await self.apply_chain(list(cidrs))
-        if self.routes_enabled:
-            await self.apply_routes(routes)
+        if self.backend is not None:
+            await self.backend.apply(wanted)
         self.applied = state
         self.synced.set()
-        log.info("node %s: pod network allows %s; routes %s", self.node,
-                 ", ".join(cidrs) or "-", ", ".join(f"{d} via {g}" for d, g in routes.items())
-                 or "none")
+        log.info("node %s: pod network allows %s; %s", self.node, ", ".join(cidrs) or "-",
+                 "no backend" if self.backend is None else self.backend.describe(wanted))
         return True
 
     async def parent_chain(self) -> str:
@@ -257,26 +314,6 @@ class PodNetwork:
         await self.hostnet.restore(forward_rules(self.chain, self.bridge, cidrs))
         await self.hostnet.ensure_jump("filter", await self.parent_chain(), self.chain,
                                        comment=self.comment)
-
-    async def my_routes(self) -> dict[str, str | None]:
-        return {_dst(r): r.get("gateway") for r in await self.hostnet.routes()
-                if r.get("metric") == self.metric}
-
-    async def apply_routes(self, wanted: dict[str, str]) -> None:
-        have = await self.my_routes()
-        for dst, via in wanted.items():
-            if have.get(dst) == via:
-                continue
-            try:
-                await self.hostnet.replace_route(dst, "via", via, "metric", str(self.metric))
-                self._failed_routes.discard((dst, via))
-            except HostNetError as err:  # e.g. the gateway is not on a connected subnet
-                if (dst, via) not in self._failed_routes:
-                    self._failed_routes.add((dst, via))
-                    log.warning("node %s: no route to pods %s via %s (host routes need the "
-                                "nodes on one L2 segment): %s", self.node, dst, via, err)
-        for dst in sorted(have.keys() - wanted.keys()):
-            await self.hostnet.delete_route_matching(dst, "metric", str(self.metric))
 
     async def stop(self) -> None:
         """Stop following the Nodes; the chain and routes stay."""
@@ -289,14 +326,16 @@ class PodNetwork:
             self._task = None
 
     async def remove(self) -> None:
-        """Stop, then remove this node's chain (and the jump to it) and its routes."""
+        """Stop, then remove this node's chain (and the jump to it) and its backend's
+        routes (and VTEP)."""
         await self.stop()
         await self.hostnet.delete_chains("filter", self.chain)
-        for dst in sorted(await self.my_routes()):
-            await self.hostnet.delete_route_matching(dst, "metric", str(self.metric))
+        if self.backend is not None:
+            await self.backend.remove()
         self.applied = None
 
 
-__all__ = ["POD_NETWORK_MODES", "PodNetwork", "PodNetworkMode", "all_cidrs", "bridge_name",
-           "chain_name", "forward_rules", "internal_ip", "metric_in_scope", "network_name",
-           "node_cidrs", "route_metric", "scope_chain_prefix", "wanted_routes"]
+__all__ = ["POD_NETWORK_ALIASES", "POD_NETWORK_MODES", "Backend", "HostGwBackend", "PodNetwork",
+           "PodNetworkMode", "all_cidrs", "bridge_name", "chain_name", "forward_rules",
+           "internal_ip", "metric_in_scope", "network_name", "node_cidrs", "pod_network_mode",
+           "route_metric", "scope_chain_prefix", "wanted_routes"]

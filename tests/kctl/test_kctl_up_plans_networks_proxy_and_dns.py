@@ -69,6 +69,9 @@ def test_kubelets_get_the_cluster_dns_and_domain(installed: None) -> None:
         assert flag(a, "--cluster-dns") == "10.101.0.10"
         assert flag(a, "--cluster-domain") == "corp.local"
         assert flag(a, "--runtime") == "docker"
+        assert flag(a, "--pod-network") == "host-gw"
+    vxlan = argvs(ROWS["kubelet"], plan(nodes=2, pod_network="vxlan"))
+    assert [flag(a, "--pod-network") for a in vxlan] == ["vxlan", "vxlan"]
 
 
 def test_one_proxy_per_node_and_one_dns(installed: None) -> None:

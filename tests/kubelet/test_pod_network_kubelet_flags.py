@@ -10,9 +10,9 @@ import pytest
 from jetkube.services.kubelet.main import parse_args
 
 
-def test_defaults_are_host_routes_and_no_cluster_dns() -> None:
+def test_defaults_are_host_gw_and_no_cluster_dns() -> None:
     cfg, runtime, *_ = parse_args(["--node-name", "n1"])
-    assert runtime == "docker" and cfg.pod_network == "host-routes" and cfg.watch_pod_cidr
+    assert runtime == "docker" and cfg.pod_network == "host-gw" and cfg.watch_pod_cidr
     assert cfg.cluster_dns == () and cfg.cluster_domain == "cluster.local"
     assert cfg.resolv_conf == Path("/etc/resolv.conf") and cfg.host_ip == "127.0.0.1"
 
@@ -28,8 +28,15 @@ def test_network_flags() -> None:
     assert sim.watch_pod_cidr  # the sim runtime hands out podCIDR addresses regardless
 
 
+@pytest.mark.parametrize(("given", "mode"), [("vxlan", "vxlan"), ("host-gw", "host-gw"),
+                                             ("host-routes", "host-gw")])
+def test_pod_network_modes_and_the_old_name(given: str, mode: str) -> None:
+    cfg, *_ = parse_args(["--node-name", "n1", "--pod-network", given])
+    assert cfg.pod_network == mode and cfg.watch_pod_cidr
+
+
 @pytest.mark.parametrize("flags", [["--cluster-dns", "ten.ninety-six"], ["--node-ip", "x"],
-                                   ["--pod-network", "vxlan"]])
+                                   ["--pod-network", "geneve"]])
 def test_bad_values_are_refused(flags: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         parse_args(["--node-name", "n1", *flags])

@@ -14,9 +14,11 @@ RUNTIMES = ("docker", "sim")
 
 def make_runtime(name: str, *, node: str, clock: Clock, sim_start_delay: float = 0.0,
                  root_dir: Path | None = None,
-                 pod_network: PodNetworkMode = "host-routes") -> Runtime:
+                 pod_network: PodNetworkMode = "host-gw",
+                 node_ip: str | None = None) -> Runtime:
     """The runtime called ``name`` for node ``node`` (imported only when chosen);
-    ``root_dir`` and ``pod_network`` concern the docker runtime."""
+    ``root_dir``, ``pod_network`` and ``node_ip`` (the vxlan tunnel's public IP) concern
+    the docker runtime."""
     if name == "sim":
         from .sim import SimRuntime
 
@@ -24,5 +26,5 @@ def make_runtime(name: str, *, node: str, clock: Clock, sim_start_delay: float =
     if name == "docker":
         from .docker import DockerRuntime
 
-        return DockerRuntime(node, root_dir=root_dir, pod_network=pod_network)
+        return DockerRuntime(node, root_dir=root_dir, pod_network=pod_network, node_ip=node_ip)
     raise ValueError(f"unknown runtime {name!r} (known: {', '.join(RUNTIMES)})")

@@ -91,8 +91,8 @@ class DockerRuntime:
     def __init__(self, node: str, *, client: Any = None, base_url: str | None = None,
                  pause_image: str = PAUSE_IMAGE, workers: int = 16,
                  pull_timeout: float = 300.0, scope: str | None = None,
-                 pod_network: PodNetworkMode = "host-routes", root_dir: Path | None = None,
-                 hostnet: HostNet | None = None) -> None:
+                 pod_network: PodNetworkMode = "host-gw", root_dir: Path | None = None,
+                 hostnet: HostNet | None = None, node_ip: str | None = None) -> None:
         self.node = node
         self.scope = scope if scope is not None else default_scope()
         self.owner = conv.owner_labels(node, self.scope)
@@ -115,7 +115,7 @@ class DockerRuntime:
         self._tasks: set[asyncio.Task[None]] = set()
         self._pulls: dict[str, asyncio.Future[str]] = {}
         self._pause_id: str | None = None
-        self.network = DockerPodNetwork(self, pod_network, hostnet)
+        self.network = DockerPodNetwork(self, pod_network, hostnet, public_ip=node_ip)
 
     # --- plumbing -------------------------------------------------------------
 
@@ -234,6 +234,10 @@ class DockerRuntime:
     def watch_nodes(self, informer: Informer[dict[str, Any]]) -> None:
         """Follow every Node (forward rules and routes to the other nodes' pods)."""
         self.network.watch_nodes(informer)
+
+    def node_annotations(self) -> dict[str, str | None]:
+        """What the pod network publishes on the Node (None: remove the key)."""
+        return self.network.node_annotations()
 
     # --- sandboxes --------------------------------------------------------------
 

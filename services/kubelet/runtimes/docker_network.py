@@ -4,11 +4,13 @@ Once the node agent knows its podCIDR, the node gets a Docker bridge network
 ``jetkube-<scope>-<node>``: subnet = podCIDR, gateway = its first address,
 bridge interface ``jk<tag>``, no IP masquerade (pod-to-pod keeps source
 addresses, and pods cannot masquerade off the machine), labelled with the scope
-and node.  Sandboxes join it (Docker's IPAM picks the address) and the app
-containers join the sandbox.  An existing network on the same subnet is reused
-(an agent restart keeps its pods' network); on another subnet it is recreated
-when no container is attached, else sandboxes fail with a clear error.  The
-host side (forward chain, routes to other nodes) is :class:`..podnet.PodNetwork`.
+and node; under the vxlan pod network its MTU is the public link's less the
+VXLAN overhead (``com.docker.network.driver.mtu``).  Sandboxes join it (Docker's
+IPAM picks the address) and the app containers join the sandbox.  An existing
+network on the same subnet is reused (an agent restart keeps its pods' network);
+on another subnet it is recreated when no container is attached, else sandboxes
+fail with a clear error.  The host side (forward chain, routes or VXLAN device to other nodes) is
+:class:`..podnet.PodNetwork`.
 
 Also here: the pod's resolv.conf file (written under the agent's root dir per
 pod uid and bind-mounted at /etc/resolv.conf in the sandbox and every container
@@ -42,6 +44,13 @@ from ..podnet import (
     network_name,
     scope_chain_prefix,
 )
+from ..podnet_vxlan import (
+    ANNOTATIONS,
+    delete_scope_vteps,
+    node_annotations,
+    pod_mtu_here,
+    usable_public_ip,
+)
 from ..resolvconf import DNSSettings, render
 from ..runtime import LABEL_NODE, SandboxSpec
 from . import docker_convert as conv
@@ -50,6 +59,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 OPT_BRIDGE_NAME = "com.docker.network.bridge.name"
 OPT_MASQUERADE = "com.docker.network.bridge.enable_ip_masquerade"
+OPT_MTU = "com.docker.network.driver.mtu"
 HOST_SYNC_WAIT_SECONDS = 5.0  # how long the first sandbox waits for the forward chain
 SYSCTLS = (("net.ipv4.ip_forward", "1"), ("net.bridge.bridge-nf-call-iptables", "1"))
 
@@ -68,9 +78,10 @@ def subnets_of(network: Obj) -> list[str]:
     return out
 
 
-def network_plan(existing: Obj | None, subnet: str, bridge: str,
-                 scope: str) -> Literal["create", "reuse", "recreate"]:
-    """What to do about the node's network given what Docker has under its name."""
+def network_plan(existing: Obj | None, subnet: str, bridge: str, scope: str,
+                 mtu: int | None = None) -> Literal["create", "reuse", "recreate"]:
+    """What to do about the node's network given what Docker has under its name (another
+    MTU alone: remade while nothing is attached, else kept)."""
     if existing is None:
         return "create"
     name = existing.get("Name", "?")
@@ -78,9 +89,10 @@ def network_plan(existing: Obj | None, subnet: str, bridge: str,
         raise PodNetworkError(f"Docker network {name} exists but was not made by this "
                               f"cluster (no label {conv.LABEL_SCOPE}={scope}): remove it")
     opts = existing.get("Options") or {}
-    if subnets_of(existing) == [subnet] and opts.get(OPT_BRIDGE_NAME, bridge) == bridge:
-        return "reuse"
     attached = existing.get("Containers") or {}
+    if subnets_of(existing) == [subnet] and opts.get(OPT_BRIDGE_NAME, bridge) == bridge:
+        same_mtu = opts.get(OPT_MTU) == (str(mtu) if mtu else None)
+        return "reuse" if same_mtu or attached else "recreate"
     if attached:
         names = ", ".join(sorted(str(c.get("Name", i))[:40] for i, c in attached.items()))
         raise PodNetworkError(
@@ -90,13 +102,17 @@ def network_plan(existing: Obj | None, subnet: str, bridge: str,
     return "recreate"
 
 
-def create_args(name: str, subnet: str, bridge: str, labels: dict[str, str]) -> Obj:
+def create_args(name: str, subnet: str, bridge: str, labels: dict[str, str],
+                mtu: int | None = None) -> Obj:
     """Keyword arguments of ``APIClient.create_network`` for the node's network."""
     from docker.types import IPAMConfig, IPAMPool
 
     net = ipaddress.ip_network(subnet, strict=False)
+    options = {OPT_BRIDGE_NAME: bridge, OPT_MASQUERADE: "false"}
+    if mtu:
+        options[OPT_MTU] = str(mtu)
     return {"name": name, "driver": "bridge", "check_duplicate": True, "labels": labels,
-            "options": {OPT_BRIDGE_NAME: bridge, OPT_MASQUERADE: "false"},
+            "options": options,
             "ipam": IPAMConfig(pool_configs=[IPAMPool(subnet=str(net),
                                                       gateway=str(net.network_address + 1))])}
 
@@ -123,11 +139,12 @@ def _overlapping(api: Any, subnet: str) -> list[str]:
     return out
 
 
-def ensure_network(api: Any, scope: str, node: str, subnet: str) -> str:
+def ensure_network(api: Any, scope: str, node: str, subnet: str,
+                   mtu: int | None = None) -> str:
     """The node's network on ``subnet`` (made, reused or remade); its name."""
     name, bridge = network_name(scope, node), bridge_name(scope, node)
     existing = find_network(api, name)
-    plan = network_plan(existing, subnet, bridge, scope)
+    plan = network_plan(existing, subnet, bridge, scope, mtu)
     if plan == "reuse":
         return name
     if plan == "recreate" and existing is not None:
@@ -136,7 +153,7 @@ def ensure_network(api: Any, scope: str, node: str, subnet: str) -> str:
         api.remove_network(existing["Id"])
     try:
         api.create_network(**create_args(name, subnet, bridge, {conv.LABEL_SCOPE: scope,
-                                                                LABEL_NODE: node}))
+                                                                LABEL_NODE: node}, mtu))
     except docker.errors.APIError as err:
         clash = _overlapping(api, subnet)
         if clash:
@@ -223,10 +240,11 @@ class _Runtime(Protocol):
 class DockerPodNetwork:
     """The node's Docker network plus its host side, in one of the modes of podnet.py."""
 
-    def __init__(self, rt: _Runtime, mode: PodNetworkMode = "host-routes",
-                 hostnet: HostNet | None = None) -> None:
+    def __init__(self, rt: _Runtime, mode: PodNetworkMode = "host-gw",
+                 hostnet: HostNet | None = None, public_ip: str | None = None) -> None:
         self.rt = rt
         self.mode: PodNetworkMode = mode
+        self.public_ip = public_ip
         self.name = network_name(rt.scope, rt.node)
         self.bridge = bridge_name(rt.scope, rt.node)
         self.cidr: str | None = None
@@ -235,7 +253,7 @@ class DockerPodNetwork:
         self._ready: str | None = None  # the podCIDR the Docker network was made for
         self._lock: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        if mode == "host-routes":
+        if mode != "none":
             why = missing_privileges() if hostnet is None else None
             if why:
                 log.warning("node %s: the pod network %s; pods stay on Docker's default "
@@ -243,7 +261,7 @@ class DockerPodNetwork:
                 self.mode = "none"
             else:
                 self.host = PodNetwork(rt.scope, rt.node, hostnet=self.hostnet,
-                                       bridge=self.bridge)
+                                       bridge=self.bridge, mode=mode, public_ip=public_ip)
 
     @property
     def enabled(self) -> bool:
@@ -264,6 +282,16 @@ class DockerPodNetwork:
         if self.host is not None:
             self.host.watch(informer)
 
+    @property
+    def tunnelled(self) -> bool:
+        return self.mode == "vxlan" and usable_public_ip(self.public_ip)
+
+    def node_annotations(self) -> dict[str, str | None]:
+        """The vxlan backend's data for the Node; otherwise None for each key (removed)."""
+        if self.tunnelled and self.public_ip is not None:
+            return dict(node_annotations(self.rt.scope, self.rt.node, self.public_ip))
+        return dict.fromkeys(ANNOTATIONS)
+
     async def _prepare_quietly(self) -> None:
         try:
             await self.prepare()
@@ -278,8 +306,10 @@ class DockerPodNetwork:
         async with self._lock:
             if self._ready != cidr:
                 await self.rt._call(set_sysctls, self.hostnet)
+                mtu = (await pod_mtu_here(self.hostnet, self.public_ip)
+                       if self.tunnelled and self.public_ip else None)
                 rt = self.rt  # rt.api may make the client (a daemon call): on the pool
-                await rt._call(lambda: ensure_network(rt.api, rt.scope, rt.node, cidr))
+                await rt._call(lambda: ensure_network(rt.api, rt.scope, rt.node, cidr, mtu))
                 self._ready = cidr
         if self.host is not None and self.host.own_cidr != cidr:
             self.host.set_own_cidr(cidr)
@@ -324,27 +354,29 @@ class DockerPodNetwork:
 
 # --- everything of one scope ------------------------------------------------------------
 
-async def _purge_host(scope: str, hostnet: HostNet) -> tuple[list[str], list[str]]:
+async def _purge_host(scope: str, hostnet: HostNet) -> tuple[list[str], list[str], list[str]]:
     chains = await hostnet.delete_chains("filter", scope_chain_prefix(scope))
+    vteps = await delete_scope_vteps(hostnet, scope)
     routes = []
     for r in await hostnet.routes():
         metric = r.get("metric")
         if isinstance(metric, int) and metric_in_scope(metric, scope):
             await hostnet.delete_route_matching(str(r["dst"]), "metric", str(metric))
             routes.append(str(r["dst"]))
-    return chains, routes
+    return chains, routes, vteps
 
 
 def purge_scope(scope: str, *, client: Any = None,
                 hostnet: HostNet | None = None) -> dict[str, list[str]]:
-    """Remove every container, network, forward chain and route (proto 74, the scope's
-    metric) that the node agents of ``scope`` made on this machine (tests, ``kctl down``).
+    """Remove every container, network, forward chain, VXLAN device and route (proto 74,
+    the scope's metric) that the node agents of ``scope`` made on this machine (tests, ``kctl down``).
     Blocking; callable from a thread with or without an event loop."""
     import docker
 
     own = client is None
     client = client or docker.from_env(timeout=60)
-    gone: dict[str, list[str]] = {"containers": [], "networks": [], "chains": [], "routes": []}
+    gone: dict[str, list[str]] = {"containers": [], "networks": [], "chains": [], "routes": [],
+                                  "vxlan devices": []}
     label = {"label": [f"{conv.LABEL_SCOPE}={scope}"]}
     try:
         for c in client.api.containers(all=True, filters=label):
@@ -360,7 +392,7 @@ def purge_scope(scope: str, *, client: Any = None,
             client.close()
     if hostnet is not None or missing_privileges() is None:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:  # a loop may run in this thread
-            gone["chains"], gone["routes"] = pool.submit(
+            gone["chains"], gone["routes"], gone["vxlan devices"] = pool.submit(
                 asyncio.run, _purge_host(scope, hostnet or HostNet())).result()
     return gone
 
