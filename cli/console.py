@@ -11,6 +11,7 @@ which keeps ``kctl get`` from loading rich at all.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
@@ -22,6 +23,17 @@ def _console(file: TextIO) -> Console:
     from rich.console import Console
 
     return Console(file=file, soft_wrap=True, highlight=False, markup=False, emoji=False)
+
+
+def rich_terminal(file: TextIO | None = None) -> bool:
+    """Whether ``file`` (stdout) is a terminal that may get live displays and colour: not
+    piped, no ``NO_COLOR``, not ``TERM=dumb``.  Otherwise output is kubectl's plain text."""
+    f = file or sys.stdout
+    try:
+        tty = f.isatty()
+    except (AttributeError, ValueError):  # closed or not a real file
+        return False
+    return tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def out() -> Console:

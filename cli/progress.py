@@ -15,12 +15,13 @@ renderers, both on stderr (stdout keeps the summary table, for scripts):
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TextIO
+
+from .console import rich_terminal
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -125,6 +126,6 @@ def for_terminal(file: TextIO | None = None) -> LiveProgress | PlainProgress:
     """The live table when ``file`` (stderr) is a terminal and colour is allowed, else plain
     lines."""
     file = file or sys.stderr
-    if file.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb":
+    if rich_terminal(file):
         return LiveProgress(file=file)
     return PlainProgress(file)

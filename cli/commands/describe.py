@@ -1,7 +1,9 @@
 """``kctl describe``: kubectl-style detail of objects, with their Events.
 
 ``describe TYPE NAME`` falls back to a name-prefix match (as kubectl does);
-``describe TYPE`` (optionally ``-l``) describes every object of the type.
+``describe TYPE`` (optionally ``-l``) describes every object of the type.  On a
+terminal condition statuses and Warning events are coloured
+(:mod:`jetkube.cli.describe_colour`); piped, the text is kubectl's, unstyled.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery.apierrors import ApiError, not_found
 
-from ..console import echo, echo_err
+from ..console import echo, echo_err, rich_terminal
 from ..context import Ctx, targets
 from ..describers import describe
 from ..errors import server_error_line
@@ -57,7 +59,11 @@ def run(ctx: Ctx) -> int:
                                  list_params(args))
             objs = [with_type(info, o) for o in lst.get("items") or []]
         docs.extend(describe(o, fetch, namespaced=info.namespaced) for o in objs)
-    if docs:
+    if docs and rich_terminal():
+        from ..describe_colour import print_coloured
+
+        print_coloured("\n\n\n".join(docs))
+    elif docs:
         echo("\n\n\n".join(docs))
     elif not errors:
         echo_err(f"No resources found in {ctx.namespace} namespace.")

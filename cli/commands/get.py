@@ -3,7 +3,8 @@
 Tables use kubectl's columns per kind (:mod:`jetkube.services.machinery.printers`,
 which the API server's Tables use too), with a NAMESPACE column first for ``-A``.
 ``-w`` lists, prints, then watches from the list's resourceVersion and prints one row
-per change (``--watch-only`` skips the initial rows).  ``-L KEY`` adds a column per
+per change (``--watch-only`` skips the initial rows); on a terminal the table is kept
+up to date in place instead (:mod:`jetkube.cli.live_table`).  ``-L KEY`` adds a column per
 label, ``--sort-by PATH`` sorts each type's objects by a JSONPath (events too), and
 ``-o custom-columns=HEADER:PATH,...`` prints the paths' values as columns.
 """
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from jetkube.services.machinery.apimachinery.apierrors import ApiError
 from jetkube.services.machinery.printers import labels_string, printer_for
 
-from ..console import echo, echo_err
+from ..console import echo, echo_err, rich_terminal
 from ..context import Ctx, targets
 from ..discovery import ResourceInfo
 from ..errors import CliError, server_error_line
@@ -264,8 +265,17 @@ def watch(ctx: Ctx, info: ResourceInfo, names: list[str], params: dict[str, str]
                 echo(line)
             printed_header = True
 
+    live = None
+    if fmt in (None, "wide") and rich_terminal():  # a person watching: one row per object
+        from ..live_table import LiveTable
+
+        live = LiveTable(lambda batch, headers: tp.lines(batch, headers=headers),
+                         headers=not args.no_headers)
     if not args.watch_only:
-        emit(objs)
+        if live is not None:
+            live.put_all(objs)
+        else:
+            emit(objs)
         if not objs:
             echo_err(no_resources(ctx, [(info, names)]))
     q = dict(params)
@@ -281,7 +291,13 @@ def watch(ctx: Ctx, info: ResourceInfo, names: list[str], params: dict[str, str]
                 continue
             if names and (obj.get("metadata") or {}).get("name") != names[0]:
                 continue
-            emit([with_type(info, obj)])
+            if live is not None:
+                live.put(str(typ), with_type(info, obj))
+            else:
+                emit([with_type(info, obj)])
     except KeyboardInterrupt:
         return 0
+    finally:
+        if live is not None:
+            live.close()
     return 0

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import copy
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,7 @@ from ..describe_pods import pod_template
 from ..discovery import ResourceInfo
 from ..errors import CliError
 from ..manifests import load
+from ..rollout_status import status_view
 from ..rollouts import (
     ANNOTATIONS_TO_SKIP,
     CHANGE_CAUSE,
@@ -157,18 +159,22 @@ def run_status(ctx: Ctx) -> int:
     viewer = STATUS_VIEWERS.get(info.kind)
     if viewer is None:
         raise CliError(f"no status viewer has been implemented for {info.kind}")
-    last = ""
+    view = status_view(ctx.client.get, info.kind)
 
     def show(o: Obj) -> bool:
-        nonlocal last
         msg, done = viewer(o, a.revision)
-        if msg != last:
-            echo(msg)
-            last = msg
+        view.show(o, msg, done)
         return done
 
-    if show(obj) or not watch:
-        return 0
+    try:
+        return 0 if show(obj) or not watch else _follow(ctx, info, obj, deadline, show)
+    finally:
+        view.close()
+
+
+def _follow(ctx: Ctx, info: ResourceInfo, obj: Obj, deadline: float | None,
+            show: Callable[[Obj], bool]) -> int:
+    """Watch the one object (relisting when the stream ends) until ``show`` says done."""
     name, path = _name(obj), info.collection_path(_ns(obj))
     params = {"fieldSelector": f"metadata.name={name}"}
     rv = str((obj.get("metadata") or {}).get("resourceVersion") or "")
