@@ -180,6 +180,26 @@ def services_selecting(services: Informer[Obj], pod: Mapping[str, Any]) -> list[
             if selects((svc.get("spec") or {}).get("selector"), labels)]
 
 
+def follow_pods(pods: Informer[Obj], services: Informer[Obj], queue: WorkQueue[str]) -> None:
+    """Map pod events to the keys of the Services selecting the pod, under its new labels
+    and, when they changed, its old ones; an update that changes nothing endpoints show
+    (and a resync) maps to nothing.  The Endpoints and EndpointSlice controllers' pod
+    handlers (Kubernetes' ``updatePod`` / ``GetServicesToUpdateOnPodChange``)."""
+
+    def added(pod: Obj) -> None:
+        for key in services_selecting(services, pod):
+            queue.add(key)
+
+    def updated(old: Obj, new: Obj) -> None:
+        if old is new or endpoint_fields(old) == endpoint_fields(new):
+            return  # a resync (services resync themselves) or nothing endpoints show
+        added(new)
+        if _md(old).get("labels") != _md(new).get("labels"):
+            added(old)
+
+    pods.add_event_handler(added, updated, added)
+
+
 class EndpointsController:
     def __init__(self, ctx: ControllerContext) -> None:
         self.api = ctx.rt.api
@@ -191,7 +211,7 @@ class EndpointsController:
         self.services.add_event_handler(self._service_changed,
                                         lambda old, new: self._service_changed(new),
                                         self._service_changed)
-        self.pods.add_event_handler(self._pod_added, self._pod_updated, self._pod_added)
+        follow_pods(self.pods, self.services, self.queue)
         self.endpoints.add_event_handler(self._endpoints_changed,
                                          lambda old, new: self._endpoints_changed(new),
                                          self._endpoints_changed)
@@ -207,20 +227,6 @@ class EndpointsController:
     def _endpoints_changed(self, ep: Obj) -> None:
         md = _md(ep)
         self.queue.add(object_key("services", md.get("namespace"), str(md.get("name"))))
-
-    def _services_of(self, pod: Obj) -> None:
-        for key in services_selecting(self.services, pod):
-            self.queue.add(key)
-
-    def _pod_added(self, pod: Obj) -> None:
-        self._services_of(pod)
-
-    def _pod_updated(self, old: Obj, new: Obj) -> None:
-        if old is new or endpoint_fields(old) == endpoint_fields(new):
-            return  # a resync (services resync themselves) or nothing endpoints show
-        self._services_of(new)
-        if _md(old).get("labels") != _md(new).get("labels"):
-            self._services_of(old)
 
     def _trace_context(self, key: str) -> Context | None:
         return context_from_object(self.services.get(key))
@@ -286,5 +292,5 @@ def build(ctx: ControllerContext) -> Controller:
 
 
 __all__ = ["EndpointsController", "build", "desired_subsets", "endpoint_fields", "find_port",
-           "namespace_terminating", "selects", "services_selecting", "should_be_in_endpoints",
-           "should_set_hostname"]
+           "follow_pods", "namespace_terminating", "selects", "services_selecting",
+           "should_be_in_endpoints", "should_set_hostname"]

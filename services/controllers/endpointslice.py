@@ -44,11 +44,10 @@ from . import endpointslice_reconciler as slices
 from .context import ControllerContext
 from .endpoints import (
     HEADLESS,
-    endpoint_fields,
     find_port,
+    follow_pods,
     namespace_terminating,
     selects,
-    services_selecting,
     should_be_in_endpoints,
     should_set_hostname,
 )
@@ -167,7 +166,7 @@ class EndpointSliceController:
         self.services.add_event_handler(self._service_changed,
                                         lambda old, new: self._service_changed(new),
                                         self._service_changed)
-        self.pods.add_event_handler(self._pod_added, self._pod_updated, self._pod_added)
+        follow_pods(self.pods, self.services, self.queue)
         self.slices.add_event_handler(self._slice_changed,
                                       lambda old, new: self._slice_changed(new),
                                       self._slice_deleted)
@@ -191,17 +190,6 @@ class EndpointSliceController:
             key = object_key("services", ns, name)
             self.tracker.handle_deletion(key, str(_md(s).get("name")))
             self.queue.add(key)
-
-    def _pod_added(self, pod: Obj) -> None:
-        for key in services_selecting(self.services, pod):
-            self.queue.add(key)
-
-    def _pod_updated(self, old: Obj, new: Obj) -> None:
-        if old is new or endpoint_fields(old) == endpoint_fields(new):
-            return
-        self._pod_added(new)
-        if _md(old).get("labels") != _md(new).get("labels"):
-            self._pod_added(old)
 
     def _trace_context(self, key: str) -> Context | None:
         return context_from_object(self.services.get(key))

@@ -9,7 +9,13 @@ and not each other.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
+
+from jetkube.schemas.registry import lookup
+
+if TYPE_CHECKING:
+    from jetkube.services.machinery.client import SharedInformerFactory
 
 
 class ClusterEvent(NamedTuple):
@@ -34,3 +40,25 @@ POD_ADD = ClusterEvent("Pod", "Add")
 POD_UPDATE = ClusterEvent("Pod", "Update")
 POD_DELETE = ClusterEvent("Pod", "Delete")
 UNSCHEDULABLE_TIMEOUT = ClusterEvent("*", "UnschedulableTimeout")
+
+
+def watch_other_kinds(informers: SharedInformerFactory, plugin_events: dict[str, list[ClusterEvent]],
+                      move_all: Callable[[ClusterEvent], object]) -> None:
+    """Follow the kinds besides Node and Pod that plugins register events for
+    (VolumeBinding's claims, volumes and classes): every add, update or delete of one
+    moves the pods those plugins rejected (``move_all``), as kube-scheduler's event
+    handlers do."""
+    kinds = {ev.resource for evs in plugin_events.values() for ev in evs} - {"Node", "Pod", "*"}
+    for kind in sorted(kinds):
+        rt = lookup(kind)
+        if rt is None:
+            continue
+
+        def moves(action: str, kind: str = kind) -> Callable[..., None]:
+            event = ClusterEvent(kind, action)
+
+            def move(*_objs: object) -> None:
+                move_all(event)
+            return move
+        informers.informer(rt.plural).add_event_handler(
+            moves("Add"), moves("Update"), moves("Delete"))

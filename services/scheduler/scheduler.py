@@ -33,7 +33,6 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -41,7 +40,6 @@ from opentelemetry.context import Context
 
 from jetkube.schemas import format_time
 from jetkube.schemas.objects import Obj, get_condition
-from jetkube.schemas.registry import lookup
 from jetkube.services.machinery.apimachinery import apierrors
 from jetkube.services.machinery.client import (
     NORMAL,
@@ -54,7 +52,14 @@ from jetkube.services.machinery.service import ServiceRuntime
 
 from .algorithm import Algorithm, FitError
 from .cache import SchedulerCache
-from .cluster_events import NODE_DELETE, POD_ADD, POD_DELETE, POD_UPDATE, ClusterEvent
+from .cluster_events import (
+    NODE_DELETE,
+    POD_ADD,
+    POD_DELETE,
+    POD_UPDATE,
+    ClusterEvent,
+    watch_other_kinds,
+)
 from .config import SchedulerConfig, resolve
 from .framework import CycleState, Status
 from .podinfo import PodInfo, pod_info, pod_key
@@ -132,7 +137,7 @@ class Scheduler:
         self.pods.add_event_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
         self.nodes.add_event_handler(self._on_node_add, self._on_node_update,
                                      self._on_node_delete)
-        self._watch_plugin_kinds(plugin_events)
+        watch_other_kinds(self.rt.informers, plugin_events, self.queue.move_all)
 
     # --- Handle (what plugins see) ---------------------------------------------------
 
@@ -151,26 +156,6 @@ class Scheduler:
     @property
     def informers(self) -> SharedInformerFactory:
         return self.rt.informers
-
-    def _watch_plugin_kinds(self, plugin_events: dict[str, list[ClusterEvent]]) -> None:
-        """Kinds besides Node and Pod that plugins register events for (VolumeBinding's
-        claims, volumes and classes): every add, update or delete of one moves the pods
-        those plugins rejected, as kube-scheduler's event handlers do."""
-        kinds = {ev.resource for evs in plugin_events.values() for ev in evs} - {
-            "Node", "Pod", "*"}
-        for kind in sorted(kinds):
-            rt = lookup(kind)
-            if rt is None:
-                continue
-
-            def moves(action: str, kind: str = kind) -> Callable[..., None]:
-                event = ClusterEvent(kind, action)
-
-                def move(*_objs: Obj) -> None:
-                    self.queue.move_all(event)
-                return move
-            self.rt.informers.informer(rt.plural).add_event_handler(
-                moves("Add"), moves("Update"), moves("Delete"))
 
     # --- lifecycle ---------------------------------------------------------------------
 
