@@ -201,3 +201,36 @@ async def test_jetstream_refuses_a_body_filter_other_than_the_subjects(
     reply = json.loads((await scheduler.nc.request(subject, json.dumps(forged).encode(), timeout=2)).data)
     assert reply["error"]["err_code"] == code, reply
     scheduler.clean()
+
+
+SCHEDULER_READS = ("nodes", "namespaces", "persistentvolumeclaims", "persistentvolumes",
+                   "storageclasses")
+
+
+@pytest.mark.parametrize("resource", SCHEDULER_READS)
+async def test_the_scheduler_watches_each_kind_its_plugins_read(
+        bus: SecureBus, store: Store, resource: str) -> None:
+    """Besides pods: nodes, namespaces (InterPodAffinity's namespaceSelector) and
+    VolumeBinding's claims, volumes and classes."""
+    key = f"{resource}.default.x" if resource == "persistentvolumeclaims" else f"{resource}.x"
+    await store.put(key, b"obj")
+    scheduler = await bus.connect(SCHEDULER)
+    _, msg = await watch(scheduler, f"$KV.{BUCKET}.{resource}.>")
+    assert (msg.subject, msg.data) == (f"$KV.{BUCKET}.{key}", b"obj")
+
+
+@pytest.mark.parametrize("resource", ["configmaps", "services", "serviceaccounts",
+                                      "persistentvolumeclaimsx", "leases"])
+async def test_the_scheduler_cannot_watch_a_kind_no_plugin_reads(
+        bus: SecureBus, store: Store, resource: str) -> None:
+    await seeded(bus, store)
+    scheduler = await bus.connect(SCHEDULER)
+    await watch(scheduler, f"$KV.{BUCKET}.pods.>")  # the allowed counterpart works
+    scheduler.clean()
+    name = f"w-{resource}"
+    filter_subject = f"$KV.{BUCKET}.{resource}.>"
+    with pytest.raises(nats.errors.TimeoutError):
+        await scheduler.js.add_consumer(KV_STREAM, consumer_config(
+            scheduler, name, filter_subject, f"_INBOX.{SCHEDULER}.{secrets.token_hex(4)}"))
+    await scheduler.refused(pub_denied(
+        f"$JS.API.CONSUMER.CREATE.{KV_STREAM}.{name}.{filter_subject}"))
