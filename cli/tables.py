@@ -32,5 +32,5 @@ def render(headers: list[str], rows: list[list[str]], *, show_headers: bool = Tr
     lines = []
     for r in shown:
         cells = [c.ljust(w[i]) if i < len(r) - 1 and i < len(w) else c for i, c in enumerate(r)]
-        lines.append("".join(cells).rstrip())
+        lines.append("".join(cells))
     return lines

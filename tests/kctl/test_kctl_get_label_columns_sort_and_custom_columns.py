@@ -69,6 +69,11 @@ def test_label_columns_are_named_after_the_keys_last_segment(cluster: LocalClust
     assert [line.split()[0] for line in lines[1:]] == ["a", "b", "c"]
     assert lines[1].split()[-2:] == ["db", "a"]
     assert lines[3].split()[-1] == "c"  # no tier label: an empty cell
+    # the empty last cell (no label x) keeps the column before it padded, as kubectl's
+    # tabwriter does: every row ends in the NAME column's padding
+    name_col = lines[0].index(" NAME ") + 1
+    x_col = lines[0].index("X", name_col)
+    assert all(len(line) == x_col for line in lines[1:]), [len(line) for line in lines]
 
 
 def test_sort_by_and_custom_columns(cluster: LocalCluster) -> None:
