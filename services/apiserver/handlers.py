@@ -17,6 +17,7 @@ import base64
 import secrets
 from collections.abc import Callable, Mapping
 from contextvars import copy_context
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
@@ -89,6 +90,8 @@ class Handlers:
         self.cache = cache
         self.admission = admission
         self.subresources = subresources
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        """The wall clock that stamps creation and deletion times (tests: a fake clock's)."""
 
     async def handle(self, req: ApiRequest
                      ) -> Response | WatchResponse | StreamResponse | UpgradeResponse:
@@ -247,7 +250,7 @@ class Handlers:
             if generate:
                 suffix = "".join(secrets.choice(_GEN_ALPHABET) for _ in range(5))
                 md["name"] = f"{md['generateName']}{suffix}"
-            new = lifecycle.prepare_create(rt, obj)
+            new = lifecycle.prepare_create(rt, obj, self.now())
             new = await _load(rt, new)
             check_created(rt, new)  # its name can be a store key
             # an apply's entries, else an Update's of every field (a big object: off the loop)
@@ -435,7 +438,7 @@ class Handlers:
             if pre.get("resourceVersion") and pre["resourceVersion"] != old["metadata"][
                     "resourceVersion"]:
                 raise apierrors.conflict(rt.plural, name, rt.group)
-            new = lifecycle.mark_deleted(rt, old, opts)
+            new = lifecycle.mark_deleted(rt, old, opts, self.now())
             if dryrun.active():
                 return old if new is None else new
             key = object_key(rt.plural, namespace, name)

@@ -34,14 +34,16 @@ def _has_status(rt: ResourceType) -> bool:
     return "status" in rt.subresources
 
 
-def prepare_create(rt: ResourceType, obj: Obj) -> Obj:
+def prepare_create(rt: ResourceType, obj: Obj, now: datetime | None = None) -> Obj:
+    """``obj`` as it is first stored: server-set metadata replaced (uid, creation time
+    ``now``, default the wall clock), generation 1, status and other fields reset."""
     new = dict(obj)
     md = dict(meta(obj))
     for k in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds",
               "managedFields", "selfLink"):
         md.pop(k, None)
     md["uid"] = str(uuid.uuid4())
-    md["creationTimestamp"] = format_time(datetime.now(UTC))
+    md["creationTimestamp"] = format_time(now or datetime.now(UTC))
     if _has_status(rt):
         md["generation"] = 1
     new["metadata"] = md
@@ -178,8 +180,10 @@ MAX_GRACE_SPAN = 10**10
 datetime ends at year 9999, and no grace period that long ends anyway."""
 
 
-def mark_deleted(rt: ResourceType, old: Obj, opts: Obj) -> Obj | None:
-    """The object as a delete leaves it, or None when it is to be removed now."""
+def mark_deleted(rt: ResourceType, old: Obj, opts: Obj,
+                 now: datetime | None = None) -> Obj | None:
+    """The object as a delete at ``now`` (default the wall clock) leaves it, or None when
+    it is to be removed now."""
     md = old["metadata"]
     finalizers: list[str] = list(md.get("finalizers") or [])
     policy = opts.get("propagationPolicy")
@@ -203,7 +207,7 @@ def mark_deleted(rt: ResourceType, old: Obj, opts: Obj) -> Obj | None:
     new = deep_copy(old)
     nmd = new["metadata"]
     # a grace of up to 2^63-1 s is valid; a timestamp past ~300 years cannot be formed
-    when = datetime.now(UTC) + timedelta(seconds=min(grace, MAX_GRACE_SPAN))
+    when = (now or datetime.now(UTC)) + timedelta(seconds=min(grace, MAX_GRACE_SPAN))
     nmd["deletionTimestamp"] = format_time(when)
     nmd["deletionGracePeriodSeconds"] = grace
     nmd["finalizers"] = finalizers or None

@@ -1,6 +1,7 @@
 """Shared set-up of the cronjob and ttl-after-finished controller tests: a harness whose
-fake clock starts just after the real time (the API server stamps ``creationTimestamp``
-with the real clock), CronJob bodies, and Job status writes (no Job controller runs)."""
+API server stamps ``creationTimestamp`` with the harness's fake clock (which starts at the
+real time, so wall-clock readers agree), CronJob bodies, and Job status writes (no Job
+controller runs)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ NS = "default"
 
 
 async def cron_env(start_controller: bool = True) -> tuple[Env, Any]:
-    """A harness (fake clock a few seconds past the real time) and the cronjob controller."""
-    clock = FakeClock(datetime.fromtimestamp(math.ceil(time.time()) + 3, UTC))
+    """A harness (a fake clock the API server stamps times with) and the cronjob controller."""
+    clock = FakeClock(datetime.fromtimestamp(math.ceil(time.time()), UTC))
     env = await make_env(clock=clock)
+    env.api.front.handlers.now = clock.now
     ctl = cronjobctl.build(ControllerContext(env.rt, ControllerManagerOptions()))
     if start_controller:
         await env.start(ctl)
@@ -61,9 +63,7 @@ async def job_names(env: Env) -> list[str]:
 
 async def advance_to(env: Env, when: datetime) -> None:
     """Move the fake clock to ``when`` (plus the controller's 100 ms of skew margin), or
-    leave it where it is when it is already there: the CronJob's creation time is the real
-    clock's, so an activation can fall within seconds of the fake clock's start (a test
-    asking for "20 s before the first activation" then checks the present instead)."""
+    leave it where it is when it is already there (time never goes back)."""
     await env.clock.advance(max(0.0, (when - env.clock.now()).total_seconds() + 0.2))
 
 
