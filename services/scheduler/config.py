@@ -48,6 +48,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
     ("InterPodAffinity", 2),
     ("NodeResourcesLeastAllocated", 1),
     ("NodeResourcesBalancedAllocation", 1),
+    ("NodeVolumeLimits", 0),
     ("VolumeBinding", 0),
     ("DefaultBinder", 0),
 )

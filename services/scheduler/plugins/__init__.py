@@ -27,6 +27,7 @@ REGISTRY: dict[str, str] = {
         f"{_PKG}.node_resources_least_allocated:NodeResourcesLeastAllocated",
     "NodeResourcesBalancedAllocation":
         f"{_PKG}.node_resources_balanced_allocation:NodeResourcesBalancedAllocation",
+    "NodeVolumeLimits": f"{_PKG}.node_volume_limits:NodeVolumeLimits",
     "VolumeBinding": f"{_PKG}.volume_binding:VolumeBinding",
     "DefaultBinder": f"{_PKG}.default_binder:DefaultBinder",
 }
