@@ -165,9 +165,11 @@ def _service_cmd(script_name: str, module: str) -> list[str]:
 @contextmanager
 def services(c: Cluster, *, kubelets: Sequence[str] = (), runtime: str = "docker",
              scheduler: bool = False, log_level: str = "WARNING",
-             extra_env: dict[str, str] | None = None) -> Iterator[list[int]]:
+             extra_env: dict[str, str] | None = None,
+             kubelet_prefix: Sequence[str] = ()) -> Iterator[list[int]]:
     """Start node agents (one ``jetkube-kubelet`` per name) and optionally the scheduler
-    against ``c``; yields their PIDs; stops them (SIGTERM, then SIGKILL) at the end."""
+    against ``c``; yields their PIDs; stops them (SIGTERM, then SIGKILL) at the end.
+    ``kubelet_prefix`` runs each agent under another command (_dockercalls.launcher)."""
     env = {**os.environ, "JETKUBE_NATS_URL": c.nats_url,
            "JETKUBE_DATA_DIR": str(c.workdir), "JETKUBE_LOG_LEVEL": log_level,
            **(extra_env or {})}
@@ -177,7 +179,7 @@ def services(c: Cluster, *, kubelets: Sequence[str] = (), runtime: str = "docker
                                                "jetkube.services.scheduler.main")))
     for name in kubelets:
         cmds.append((f"kubelet-{name}", [
-            *_service_cmd("jetkube-kubelet", "jetkube.services.kubelet.main"),
+            *kubelet_prefix, *_service_cmd("jetkube-kubelet", "jetkube.services.kubelet.main"),
             "--node-name", name, "--runtime", runtime]))
     procs: list[subprocess.Popen[bytes]] = []
     try:

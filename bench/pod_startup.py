@@ -9,7 +9,11 @@ One run prints, side by side:
 - raw Docker: the same sandbox + container pair (pause image, then busybox
   joined to its network namespace) created and started through the Engine API
   (what ``docker run -d`` does, minus the CLI), at the same rate, in the same run;
-- their ratio (goal <= 1.5), and the goal p99 <= 1 s (Kubernetes' SLO: 5 s).
+- their ratio (goal <= 1.5), and the goal p99 <= 1 s (Kubernetes' SLO: 5 s);
+- Docker Engine API calls per pod by kind, jetkube's (every node agent runs under
+  bench/_dockercalls.py, which counts its calls: from the first pod's create until
+  every pod is Running, over the pods that ran, so the per-agent first checks of the
+  pause and pod images are in) beside the raw pair's (counted on its own client).
 
 Everything runs on this machine: a private nats-server and API server on
 loopback (bench/_cluster.py), node IPAM (the controller-manager, on a random
@@ -30,6 +34,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -38,6 +44,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _cluster import Cluster, cluster, controller_manager_cmd, percentile, process, services
+from _dockercalls import CallCounter, launcher, per_pod, snapshot
 
 from jetkube.services.kubelet.runtime import LABEL_NODE
 from jetkube.services.kubelet.runtimes.docker_images import (
@@ -123,8 +130,10 @@ async def wait_nodes(http: httpx.AsyncClient, names: list[str], within: float = 
 
 
 async def measure(c: Cluster, run: str, nodes: list[str], n: int, rate: float,
-                  direct: bool) -> tuple[list[float], int]:
-    """Create n pods at ``rate``/s; → (create → Running latencies, pods that never ran)."""
+                  direct: bool, calls: Callable[[], Counter[str]]
+                  ) -> tuple[list[float], int, Counter[str]]:
+    """Create n pods at ``rate``/s; → (create → Running latencies, pods that never ran,
+    the node agents' Docker calls meanwhile: ``calls()`` counts them so far)."""
     headers = {"Authorization": f"Bearer {c.token}"}
     path = "/api/v1/namespaces/default/pods"
     async with httpx.AsyncClient(base_url=c.api_url, headers=headers, timeout=30) as http:
@@ -153,6 +162,7 @@ async def measure(c: Cluster, run: str, nodes: list[str], n: int, rate: float,
 
         watcher = asyncio.create_task(watch())
         await asyncio.sleep(0.2)
+        before = await asyncio.to_thread(calls)
         t0 = time.monotonic()
         posts = []
         for i in range(n):
@@ -167,12 +177,14 @@ async def measure(c: Cluster, run: str, nodes: list[str], n: int, rate: float,
             await asyncio.wait_for(all_running.wait(), 60)
         except TimeoutError:
             pass
+        used = await asyncio.to_thread(calls)
+        used.subtract(before)
         watcher.cancel()
         await asyncio.gather(watcher, return_exceptions=True)
         lat = [running[k] - created[k] for k in created if k in running]
         await asyncio.gather(*(http.delete(f"{path}/{k}", params={"gracePeriodSeconds": "0"})
                                for k in created))
-        return lat, n - len(lat)
+        return lat, n - len(lat), +used
 
 
 async def drain(client: Any, nodes: list[str], within: float = 60) -> None:
@@ -199,6 +211,12 @@ def fmt(values: list[float]) -> str:
     return f"p50 {percentile(values, 50):6.3f} s  p99 {percentile(values, 99):6.3f} s"
 
 
+def fmt_calls(counts: Counter[str], pods: int) -> str:
+    kinds = per_pod(counts, pods)
+    return f"{sum(kinds.values()):.2f} (" + ", ".join(
+        f"{k} {v:.2f}" for k, v in kinds.items()) + ")"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pods", type=int, default=50)
@@ -223,20 +241,28 @@ def main() -> None:
     run = uuid.uuid4().hex[:8]
     names = [f"bench-{run}-{i + 1}" for i in range(a.nodes)]
     workdir: Path | None = None
+    raw_calls = CallCounter()
+    raw_client = docker.from_env(timeout=60)  # the raw pairs' own: their calls are counted
+    raw_calls.wrap(raw_client.api)
     try:
         cidr = f"10.{random.randrange(100, 250)}.0.0/16"  # never another cluster's subnets
         with cluster() as c, process(c, "controller-manager", controller_manager_cmd(
                 # the pods' default ServiceAccount and the CA their token volume carries
                 "--controllers", "nodeipam,serviceaccount,root-ca-cert-publisher",
                 "--cluster-cidr", cidr)), \
-                services(c, kubelets=names, runtime="docker", scheduler=a.bind == "scheduler"):
+                services(c, kubelets=names, runtime="docker", scheduler=a.bind == "scheduler",
+                         kubelet_prefix=launcher(c.workdir / "docker-calls")) as pids:
             workdir = c.workdir
             seq = raw_docker(client, run, 3 if a.quick else 5, 1000.0, workers=1)
             remove_labelled(client, f"{RAW_LABEL}={run}")
-            raw = raw_docker(client, run, a.pods, a.rate)
+            raw_before = raw_calls.snapshot()
+            raw = raw_docker(raw_client, run, a.pods, a.rate)
+            raw_used = raw_calls.since(raw_before)
             remove_labelled(client, f"{RAW_LABEL}={run}")
-            lat, failed = asyncio.run(measure(c, run, names, a.pods, a.rate,
-                                              a.bind == "direct"))
+            kubelet_pids = pids[-len(names):]
+            lat, failed, used = asyncio.run(measure(
+                c, run, names, a.pods, a.rate, a.bind == "direct",
+                lambda: snapshot(c.workdir / "docker-calls", kubelet_pids)))
             asyncio.run(drain(client, names))
     finally:
         remove_labelled(client, f"{RAW_LABEL}={run}")
@@ -244,6 +270,7 @@ def main() -> None:
             remove_labelled(client, f"{LABEL_NODE}={n}")
         if workdir is not None:  # the agents' pod networks and forward chains
             purge_pod_networks(workdir)
+        raw_client.close()
     p99, ratio50 = percentile(lat, 99), percentile(lat, 50) / percentile(raw, 50)
     ratio99 = p99 / percentile(raw, 99)
     print(f"pod startup on docker {version}: {a.pods} pods at {a.rate:g}/s across {a.nodes} "
@@ -255,6 +282,8 @@ def main() -> None:
           f"goal p99 <= 1 s (Kubernetes SLO p99 <= 5 s): {'met' if p99 <= 1.0 else 'NOT met'}")
     print(f"  ratio jetkube/raw: p50 {ratio50:.2f}  p99 {ratio99:.2f}   goal <= 1.5 (p50): "
           f"{'met' if ratio50 <= 1.5 else 'NOT met'}")
+    print(f"  Docker Engine API calls per pod: jetkube {fmt_calls(used, a.pods - failed)}   "
+          f"raw pair {fmt_calls(raw_used, a.pods)}")
     print(f"  {failed} pods failed to reach Running within 60 s")
     if failed:
         sys.exit(1)

@@ -17,6 +17,11 @@ stream (``die`` events filtered by the node label), read by one thread that
 reconnects from the last event's time, so nothing is polled.  The node's pods
 sit on a Docker network of its podCIDR (docker_network.py); ``purge_scope``
 removes everything one cluster made on this machine.
+
+A pod costs the daemon five calls once its image is known (docker_images.ImageIds):
+the sandbox's create, start and inspect (its address) and the container's create
+and start, whose ContainerInfo is made from its spec (``docker run -d`` twice is
+four); a hostNetwork pod four.
 """
 
 from __future__ import annotations
@@ -58,7 +63,7 @@ from ..runtime import (
 from . import docker_convert as conv
 from . import docker_sandbox
 from .docker_events import EventReader
-from .docker_images import PAUSE_IMAGE, ensure_pause_image, image_id_of, pull
+from .docker_images import PAUSE_IMAGE, ImageIds, ensure_pause_image, image_id_of, pull
 from .docker_network import (
     DockerPodNetwork,
     PodNetworkError,
@@ -114,6 +119,7 @@ class DockerRuntime:
             f"docker-events-{node}", self._on_event)
         self._tasks: set[asyncio.Task[None]] = set()
         self._pulls: dict[str, asyncio.Future[str]] = {}
+        self._images = ImageIds(lambda: self.api, f"docker-images-{node}")
         self._pause_id: str | None = None
         self.network = DockerPodNetwork(self, pod_network, hostnet, public_ip=node_ip)
 
@@ -162,6 +168,7 @@ class DockerRuntime:
         if self._handlers and not self._events.started:
             self._loop = loop
             self._events.start(loop)
+            self._images.start(loop)  # open before the first pod asks for its image
 
     async def _events_started(self) -> None:
         """Make sure the event stream is open before a container can exit unheard."""
@@ -199,7 +206,13 @@ class DockerRuntime:
                                  "invalid reference format")
         ref = conv.normalize_reference(image)
         if policy != "Always":
-            image_id = await self._call(lambda: image_id_of(self.client, ref))
+            image_id = self._images.get(ref)
+            if image_id is None:
+                await self._images.ready(asyncio.get_running_loop())
+                token = self._images.token()
+                image_id = await self._call(lambda: image_id_of(self.client, ref))
+                if image_id:
+                    self._images.keep(ref, image_id, token)
             if image_id:
                 return image_id
             if policy == "Never":
@@ -241,7 +254,7 @@ class DockerRuntime:
 
     # --- sandboxes --------------------------------------------------------------
 
-    def _run_sandbox_blocking(self, spec: SandboxSpec, network: str | None) -> dict[str, Any]:
+    def _run_sandbox_blocking(self, spec: SandboxSpec, network: str | None) -> Sandbox:
         if self._pause_id is None:
             self._pause_id = ensure_pause_image(self.client, self.pause_image)
         return docker_sandbox.run(
@@ -252,12 +265,11 @@ class DockerRuntime:
     async def run_sandbox(self, spec: SandboxSpec) -> Sandbox:
         try:
             network = await self.network.network_for(spec)
-            attrs = await self._call(self._run_sandbox_blocking, spec, network)
+            return await self._call(self._run_sandbox_blocking, spec, network)
         except (docker.errors.DockerException, PodNetworkError, OSError) as err:
             raise RuntimeError_("CreatePodSandboxError",
                                 f"failed to start the sandbox of pod {spec.pod.namespace}/"
                                 f"{spec.pod.name}: {_explain(err)}") from None
-        return conv.sandbox_of(attrs)
 
     def _remove_sandbox_blocking(self, sandbox_id: str) -> None:
         uid = docker_sandbox.remove(self.api, self.owner, sandbox_id)
@@ -270,39 +282,46 @@ class DockerRuntime:
 
     # --- containers -------------------------------------------------------------
 
-    def _create_blocking(self, sandbox: Sandbox, spec: ContainerSpec) -> str:
+    def _create_blocking(self, sandbox: Sandbox, spec: ContainerSpec) -> tuple[str, bool]:
+        """The container's id, and whether this call created it."""
         params = conv.container_params(self.owner, sandbox, spec)
         hc = self.api.create_host_config(**conv.container_host_config(
             sandbox.id, spec, pod_resolv_conf(self.root_dir, sandbox.pod.uid)))
         try:
-            return str(self.api.create_container(host_config=hc, **params)["Id"])
+            return str(self.api.create_container(host_config=hc, **params)["Id"]), True
         except docker.errors.APIError as err:
             if err.status_code != 409:
                 raise
         old = self.api.inspect_container(params["name"])  # this attempt exists already
         if old["State"]["Status"] in ("created", "running"):
-            return str(old["Id"])
+            return str(old["Id"]), False
         self.api.remove_container(old["Id"], force=True)
-        return str(self.api.create_container(host_config=hc, **params)["Id"])
+        return str(self.api.create_container(host_config=hc, **params)["Id"]), True
 
-    def _start_blocking(self, cid: str) -> dict[str, Any]:
+    def _start_blocking(self, cid: str, created: bool) -> tuple[dict[str, Any] | None, float]:
+        """Start; the container's inspect when this call did not create it (else None:
+        its spec says it all), and when ``start`` returned."""
         self.api.start(cid)  # a running container answers 304: fine
-        return dict(self.api.inspect_container(cid))
+        now = time.time()
+        return (None if created else dict(self.api.inspect_container(cid))), now
 
     async def create_and_start(self, sandbox: Sandbox, spec: ContainerSpec) -> ContainerInfo:
         """The container as started (``running``); its exit, however soon, is reported by
         on_exit (``inspect`` tells the current truth)."""
         await self._events_started()
         try:
-            cid = await self._call(self._create_blocking, sandbox, spec)
+            cid, created = await self._call(self._create_blocking, sandbox, spec)
         except docker.errors.DockerException as err:
             raise RuntimeError_("CreateContainerError", _explain(err)) from None
         try:
-            attrs = await self._call(self._start_blocking, cid)
+            attrs, now = await self._call(self._start_blocking, cid, created)
         except docker.errors.DockerException as err:
             with contextlib.suppress(docker.errors.DockerException):
                 await self._api("remove_container", cid, force=True)
             raise RuntimeError_("RunContainerError", _explain(err)) from None
+        if attrs is None:
+            image_id = self._images.get(conv.normalize_reference(spec.image)) or ""
+            return conv.started_info(cid, sandbox.pod, spec, image_id, now)
         info = conv.container_info(attrs)
         if info.state == "exited":  # it already ended: on_exit says so, once, as for any exit
             info = dataclasses.replace(info, state="running", exit_code=None, reason="",
@@ -438,6 +457,7 @@ class DockerRuntime:
             return
         self._closing = True
         await self._events.close()
+        await self._images.close()
         for task in list(self._tasks):
             task.cancel()
         try:

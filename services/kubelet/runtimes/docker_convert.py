@@ -10,6 +10,7 @@ the sandbox), which keeps ``docker ps`` readable and names unique per pod.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from jetkube.schemas import format_time, parse_time
@@ -204,6 +205,24 @@ def sandbox_of(attrs: dict[str, Any]) -> Sandbox:
         ip = "127.0.0.1"  # hostNetwork: the node's address (loopback here, as in sim)
     return Sandbox(id=str(attrs["Id"]), pod=pod_of(labels), ip=ip,
                    ready=_state(attrs.get("State") or {}) == "running")
+
+
+def known_sandbox_ip(spec: SandboxSpec, network: str) -> str | None:
+    """The address a started sandbox has without asking the daemon (as :func:`sandbox_of`
+    would read it): hostNetwork's, or the fixed IP it was created with; None: IPAM's."""
+    if network == "host":
+        return "127.0.0.1"
+    return spec.ip if spec.ip and spec.network and network == spec.network else None
+
+
+def started_info(container_id: str, pod: PodRef, spec: ContainerSpec, image_id: str,
+                 now: float) -> ContainerInfo:
+    """A container just started, as ``container_info`` of its inspect would read it, from
+    what made it (``now``: the time ``start`` returned, the daemon's StartedAt to the
+    second but for one that falls between the two)."""
+    return ContainerInfo(id=container_id, pod=pod, name=spec.name, attempt=spec.attempt,
+                         image=spec.image, image_id=image_id, state="running",
+                         started_at=format_time(datetime.fromtimestamp(now, UTC)))
 
 
 def sandbox_network(spec: SandboxSpec, pod_network: str | None) -> str:

@@ -29,6 +29,9 @@ class EventReader:
         self.name = name
         self.deliver = deliver
         self.ready = threading.Event()  # the stream is open: nothing from now on is missed
+        self.connected = False  # the stream is open now (ready: it was, once)
+        self.epoch = 0  # how many times it was opened: a gap between two loses nothing only
+        # when events since the last one seen are replayed, which a consumer cannot tell
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stream: Any = None
@@ -56,6 +59,8 @@ class EventReader:
             try:
                 stream = self.api().events(since=since, decode=True, filters=self.filters)
                 self._stream = stream
+                self.epoch += 1
+                self.connected = True
                 self.ready.set()
                 backoff = 0.2
                 for ev in stream:
@@ -71,10 +76,12 @@ class EventReader:
                         with contextlib.suppress(RuntimeError):  # closed meanwhile
                             loop.call_soon_threadsafe(self.deliver, ev)
             except Exception as err:
+                self.connected = False
                 if self._closing.is_set():
                     break
                 log.warning("%s: the docker event stream broke (%s); reconnecting", self.name,
                             getattr(err, "explanation", None) or err)
+            self.connected = False
             if self._closing.wait(backoff):
                 break
             backoff = min(backoff * 2, 5.0)

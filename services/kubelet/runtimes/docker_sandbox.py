@@ -4,6 +4,8 @@ Blocking calls (the runtime runs them on its pool).  The sandbox runs the
 pause image on the node's pod network (or the host's, or Docker's default
 bridge), with the pod's resolv.conf bind-mounted when the pod has DNS settings
 of its own; asked twice for the same pod it answers with the sandbox it made.
+Three Engine API calls (create, start, and an inspect for the address Docker's
+IPAM gave it); two when the address is known (host network, a fixed IP).
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ from typing import Any
 
 import docker.errors
 
-from ..runtime import LABEL_POD_UID, SandboxSpec
+from ..runtime import LABEL_POD_UID, Sandbox, SandboxSpec
 from . import docker_convert as conv
 
 
 def run(api: Any, owner: dict[str, str], spec: SandboxSpec, network: str, image: str,
-        resolv_conf: str | None, rebuild_image: Callable[[], object]) -> dict[str, Any]:
-    """Create and start the sandbox (``network``: conv.sandbox_network); its inspect."""
+        resolv_conf: str | None, rebuild_image: Callable[[], object]) -> Sandbox:
+    """Create and start the sandbox (``network``: conv.sandbox_network)."""
     params = conv.sandbox_params(owner, spec, image, network)
     hc = api.create_host_config(**conv.sandbox_host_config(spec, network, resolv_conf))
     net = None
@@ -39,11 +41,14 @@ def run(api: Any, owner: dict[str, str], spec: SandboxSpec, network: str, image:
         old = api.inspect_container(params["name"])
         pod = conv.pod_of(old["Config"]["Labels"] or {})
         if conv.sandbox_of(old).ready and pod.uid == spec.pod.uid:
-            return dict(old)  # asked twice: the same sandbox
+            return conv.sandbox_of(old)  # asked twice: the same sandbox
         api.remove_container(old["Id"], force=True)
         cid = api.create_container(host_config=hc, networking_config=net, **params)["Id"]
     api.start(cid)
-    return dict(api.inspect_container(cid))
+    ip = conv.known_sandbox_ip(spec, network)
+    if ip is not None:  # nothing left to ask: the id is create's, the pod our own
+        return Sandbox(id=str(cid), pod=spec.pod, ip=ip, ready=True)
+    return conv.sandbox_of(api.inspect_container(cid))
 
 
 def remove(api: Any, owner: dict[str, str], sandbox_id: str) -> str | None:
