@@ -206,8 +206,24 @@ def _ipv4_network(flag: str, value: str, example: str) -> ipaddress.IPv4Network:
     raise ValueError(f"{flag} {value} has host bits set (did you mean {net}?)")
 
 
+def bind_address_problem(host: str) -> str | None:
+    """Why ``--bind-address`` cannot be where NATS and the API servers listen (None: fine):
+    it must be one IP address (every component and certificate names it)."""
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return f"--bind-address {host!r} is not an IP address (e.g. 127.0.0.1 or 192.168.1.5)"
+    if addr.is_unspecified:
+        return (f"--bind-address {host} listens everywhere but names no address to connect "
+                "to: give one address of this machine")
+    return None
+
+
 def network_problem(p: Plan) -> str | None:
-    """Why the plan's cluster CIDR, service CIDR or cluster domain cannot work (None: fine)."""
+    """Why the plan's bind address, cluster CIDR, service CIDR or cluster domain cannot work
+    (None: fine)."""
+    if problem := bind_address_problem(p.host):
+        return problem
     try:
         pods = _ipv4_network("--cluster-cidr", p.cluster_cidr, "10.244.0.0/16")
         svcs = _ipv4_network("--service-cidr", p.service_cidr, "10.96.0.0/16")

@@ -26,6 +26,11 @@ class Plan:
     nodes: int = 1
     runtime: str = "docker"
     host: str = "127.0.0.1"
+    """Where NATS (client and monitoring ports, HA routes) and the API servers listen, and
+    the address every component, kctl and the kubeconfig reach them at (``kctl up
+    --bind-address``); in the NATS and API serving certificates.  One address of this
+    machine, not a wildcard: node agents on other machines (``kctl node-credentials``)
+    connect to it."""
     cluster_cidr: str = "10.244.0.0/16"  # pods: a /24 of it per node (nodeipam)
     service_cidr: str = "10.96.0.0/16"  # ClusterIPs
     cluster_domain: str = "cluster.local"
@@ -118,10 +123,12 @@ class Plan:
     @property
     def api_hosts(self) -> list[str]:
         """The names the API servers' certificate holds, as kube-apiserver's: the address it
-        listens on, this host's name, and the ``kubernetes`` Service's ClusterIP and DNS
-        names (127.0.0.1 and localhost are always added)."""
+        listens on, the advertised address when one is given, this host's name, and the
+        ``kubernetes`` Service's ClusterIP and DNS names (127.0.0.1 and localhost are always
+        added)."""
         svc = ipaddress.ip_network(self.service_cidr, strict=False)[1]
-        return [self.host, socket.gethostname(), str(svc), "kubernetes", "kubernetes.default",
+        return [self.host, *([self.api_advertise_address] if self.api_advertise_address else []),
+                socket.gethostname(), str(svc), "kubernetes", "kubernetes.default",
                 "kubernetes.default.svc", f"kubernetes.default.svc.{self.cluster_domain}"]
 
     def api_verify(self) -> ssl.SSLContext | bool:

@@ -164,7 +164,7 @@ def _wait_healthy(comp: Component, plan: Plan, rec: ProcRecord, timeout: float,
         time.sleep(0.1)
 
 
-_FIXED_WHILE_UP = ("api_port", "insecure_http", "nats_port", "nats_monitor_port", "bucket", "ha",
+_FIXED_WHILE_UP = ("host", "api_port", "insecure_http", "nats_port", "nats_monitor_port", "bucket", "ha",
                    "nats_cluster_port", "nats_sync", *_NETWORK_FIELDS)
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import re
 import shlex
@@ -78,10 +79,13 @@ def register(sub: Any) -> None:
                         "clients then send no token); kept by the data dir until given again "
                         "or --no-insecure-http")
     p.add_argument("--no-insecure-http", dest="insecure_http", action="store_false")
-    p.add_argument("--api-advertise-address",
+    p.add_argument("--bind-address", help="the address NATS and the API servers listen on "
+                   "and are reached at (in their certificates); one address of this machine "
+                   "that node agents elsewhere reach (default 127.0.0.1)")
+    p.add_argument("--api-advertise-address", "--advertise-address",
                    help="the address pods reach the API servers on through the kubernetes "
-                        "Service (listened on too); default: Docker's bridge gateway with "
-                        "--runtime docker, else the host")
+                        "Service (listened on too; in the API certificate); default: Docker's "
+                        "bridge gateway with --runtime docker, else the bind address")
     p.add_argument("--timeout", type=float, default=60.0,
                    help="seconds to wait for each component to become healthy")
     p.set_defaults(func=run_up, needs_cluster=False)
@@ -115,7 +119,7 @@ def run_up(ctx: Ctx) -> int:
                  "pod_network": a.pod_network, "ha": a.ha, "kv_replicas": a.kv_replicas,
                  "nats_cluster_port": a.nats_cluster_port, "nats_sync": a.nats_sync,
                  "insecure_http": a.insecure_http,
-                 "api_advertise_address": a.api_advertise_address}
+                 "api_advertise_address": a.api_advertise_address, "host": a.bind_address}
     progress = for_terminal()
     try:
         res = up(up_data_dir_arg(a), overrides, timeout=a.timeout, report=progress)
@@ -213,6 +217,16 @@ def run_node_credentials(ctx: Ctx) -> int:
     echo("Start its node agent with:")
     echo(f"  jetkube-kubelet --node-name {node} --nats-url {plan.nats_url} "
          f"--nats-creds {seed} --nats-ca {plan.ca_file}")
-    echo("(on another machine: copy the two files there, and use an address of this "
-         "machine the other can reach)")
+    if _loopback(plan.host):
+        echo("(on another machine: copy the two files there; NATS listens on loopback only, "
+             "so start the cluster with kctl up --bind-address <an address it reaches>)")
+    else:
+        echo("(on another machine: copy the two files there)")
     return 0
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
