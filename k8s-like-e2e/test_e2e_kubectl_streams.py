@@ -222,3 +222,151 @@ def test_the_official_python_clients_stream_execs_over_v4(cluster: Cluster, echo
     finally:
         api_client.close()
     assert got == "from python\n"
+
+
+# --- kctl: the same commands, the same answers (cli/streamclient.py) ---------------------
+
+
+def kctl_run(kubeconfig: Path, *args: str, input: str | None = None
+             ) -> subprocess.CompletedProcess[str]:
+    from cluster_e2e import BIN
+
+    return subprocess.run([str(BIN / "kctl"), "--kubeconfig", str(kubeconfig), *args],
+                          input=input, capture_output=True, text=True, timeout=60)
+
+
+def test_kctl_exec_i_and_attach_i_answer_like_kubectl(cluster: Cluster, echo_pod: str) -> None:
+    for args, given in ((("exec", "-i", echo_pod, "--", "cat"), "line one\nline two\n"),
+                        (("attach", "-i", echo_pod), "hello\n")):
+        theirs = kubectl(cluster.kubeconfig, *args, check=False, input=given)
+        ours = kctl_run(cluster.kubeconfig, *args, input=given)
+        assert (ours.stdout, ours.returncode) == (theirs.stdout, theirs.returncode), ours.stderr
+    assert "command terminated with exit code 3" in kctl_run(
+        cluster.kubeconfig, "exec", "-i", echo_pod, "--", "cat", input="").stderr
+
+
+def test_kctl_exec_i_pipes_stdin_and_splits_stdout_from_stderr(dc: DockerCluster,
+                                                               shell: str) -> None:
+    script = "wc -c; read x || echo eof; echo err >&2; exit 4"
+    theirs = kubectl(dc.kubeconfig, "exec", "-i", shell, "--", "sh", "-c", script,
+                     check=False, input="x" * 100_000)
+    ours = kctl_run(dc.kubeconfig, "exec", "-i", shell, "--", "sh", "-c", script,
+                    input="x" * 100_000)
+    assert ours.stdout.split() == theirs.stdout.split() == ["100000", "eof"]
+    assert ours.returncode == theirs.returncode == 4
+    assert ours.stderr == theirs.stderr == "err\ncommand terminated with exit code 4\n"
+
+
+def test_kctl_exec_it_gives_the_shell_a_terminal_of_the_clients_size(dc: DockerCluster,
+                                                                     shell: str) -> None:
+    from cluster_e2e import BIN
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
+    before = termios.tcgetattr(slave)
+    proc = subprocess.Popen([str(BIN / "kctl"), "--kubeconfig", str(dc.kubeconfig), "exec",
+                             "-it", shell, "--", "sh"], stdin=slave, stdout=slave,
+                            stderr=slave, close_fds=True)
+    out = bytearray()
+
+    def read_until(marker: bytes, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while marker not in out and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.5)[0]:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                out.extend(chunk)
+
+    try:
+        read_until(b"# ", 30)
+        os.write(master, b"stty size; tty; echo $((6*7))xyz; exit 5\r")
+        read_until(b"42xyz", 30)
+        code = proc.wait(30)
+        after = termios.tcgetattr(slave)
+    finally:
+        if proc.poll() is None:
+            proc.kill()  # kctl, started above
+            proc.wait(10)
+        os.close(slave)
+        os.close(master)
+    text = out.decode("utf-8", "replace")
+    assert "33 111" in text and "/dev/pts/" in text and "42xyz" in text, text
+    assert code == 5
+    assert after == before  # kctl put the terminal back as it found it
+
+
+def test_kctl_cp_copies_both_ways_and_kubectl_reads_the_same_bytes(
+        dc: DockerCluster, shell: str, tmp_path: Path) -> None:
+    src = tmp_path / "in.bin"
+    src.write_bytes(os.urandom(300_000))
+    ours = kctl_run(dc.kubeconfig, "cp", str(src), f"{shell}:/tmp/kctl.bin")
+    theirs = kubectl(dc.kubeconfig, "cp", str(src), f"{shell}:/tmp/kubectl.bin")
+    assert (ours.returncode, ours.stdout, ours.stderr) == (0, theirs.stdout, theirs.stderr)
+    back = tmp_path / "by-kubectl.bin"
+    theirs = kubectl(dc.kubeconfig, "cp", f"{shell}:/tmp/kctl.bin", str(back))
+    assert back.read_bytes() == src.read_bytes()
+    kctl_back = tmp_path / "by-kctl.bin"
+    ours = kctl_run(dc.kubeconfig, "cp", f"{shell}:/tmp/kctl.bin", str(kctl_back))
+    assert (ours.returncode, ours.stdout, ours.stderr) == (0, theirs.stdout, theirs.stderr)
+    assert kctl_back.read_bytes() == src.read_bytes()
+    tree = tmp_path / "tree"  # a directory: into a new path, then out again, as kubectl
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "a.txt").write_text("a\n")
+    (tree / "b.txt").write_text("b\n")
+    assert kctl_run(dc.kubeconfig, "cp", str(tree), f"{shell}:/tmp/tree-kctl").returncode == 0
+    listing = kubectl(dc.kubeconfig, "exec", shell, "--", "find", "/tmp/tree-kctl").stdout
+    assert sorted(listing.split()) == ["/tmp/tree-kctl", "/tmp/tree-kctl/b.txt",
+                                       "/tmp/tree-kctl/sub", "/tmp/tree-kctl/sub/a.txt"]
+    out = tmp_path / "tree-back"
+    assert kctl_run(dc.kubeconfig, "cp", f"{shell}:/tmp/tree-kctl", str(out)).returncode == 0
+    assert (out / "sub" / "a.txt").read_text() == "a\n" and (out / "b.txt").read_text() == "b\n"
+
+
+def test_kctl_run_rm_i_talks_to_the_pod_then_deletes_it(dc: DockerCluster) -> None:
+    args = ("--rm", "-i", "--restart=Never", f"--image={IMAGE}", "--image-pull-policy=Never",
+            "--command", "--", "sh", "-c", "read x; echo got:$x; exit 6")
+    p = kctl_run(dc.kubeconfig, "run", "once-kctl", *args, input="hello\n")
+    theirs = kubectl(dc.kubeconfig, "run", "once-kubectl", *args, check=False, input="hello\n")
+    assert p.returncode == theirs.returncode == 6, p.stderr
+    assert p.stdout == 'got:hello\npod "once-kctl" deleted from default namespace\n'
+    assert theirs.stdout.endswith(p.stdout.replace("once-kctl", "once-kubectl")), theirs
+    # (kubectl also warns that its attach "failed": the API server ends an attach with the
+    # process's exit code as exec does, and kubectl then prints the logs again)
+    assert p.stderr == "pod default/once-kctl terminated (Error)\n"
+    assert p.stderr.replace("once-kctl", "once-kubectl") in theirs.stderr, theirs
+    wait_until(lambda: dc.pod_or_none("once-kctl") is None, timeout=60,
+               message="once-kctl deleted")
+
+
+def test_kctl_port_forward_carries_requests_to_the_pods_port(dc: DockerCluster) -> None:
+    from cluster_e2e import BIN
+
+    dc.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-kctl"}, "spec": {
+        "terminationGracePeriodSeconds": 1,
+        "containers": [{"name": "httpd", "image": IMAGE, "imagePullPolicy": "Never",
+                        "command": ["sh", "-c", "mkdir -p /www && echo hello-from-pod > "
+                                    "/www/index.html && exec httpd -f -p 8080 -h /www"]}]}})
+    wait_until(lambda: running(dc.pod_or_none("web-kctl")), timeout=60,
+               message="web-kctl Running")
+    local = free_port()
+    proc = subprocess.Popen([str(BIN / "kctl"), "--kubeconfig", str(dc.kubeconfig),
+                             "port-forward", "pod/web-kctl", f"{local}:8080"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        if not first:
+            pytest.fail(f"kctl port-forward ended: {proc.communicate(timeout=10)}")
+        assert first == f"Forwarding from 127.0.0.1:{local} -> 8080\n"
+        bodies = [wait_until(lambda: _get(f"http://127.0.0.1:{local}/index.html"),
+                             timeout=30, retry_on=OSError, message="an answer through it")
+                  for _ in range(3)]
+        assert bodies == ["hello-from-pod\n"] * 3
+        assert proc.poll() is None
+    finally:
+        proc.terminate()  # kctl, started above
+        proc.wait(10)

@@ -76,6 +76,15 @@ def register(sub: Any) -> None:
     r.add_argument("--command", action="store_true",
                    help="use the args after -- as the command, not as args")
     r.add_argument("--image-pull-policy", choices=["Always", "IfNotPresent", "Never"])
+    r.add_argument("-i", "--stdin", action="store_true",
+                   help="keep stdin open on the container and attach to it")
+    r.add_argument("-t", "--tty", action="store_true", help="allocate a TTY for the container")
+    r.add_argument("--attach", action="store_true",
+                   help="wait for the pod to start running, then attach to it (default with -i)")
+    r.add_argument("--rm", action="store_true", help="delete the pod after it exits")
+    r.add_argument("-q", "--quiet", action="store_true", help="print only the pod's output")
+    r.add_argument("--pod-running-timeout", type=float, default=60.0,
+                   help="seconds to wait for the pod to run (and to complete)")
     _gen_flags(r)
     r.set_defaults(func=run_run)
 
@@ -221,4 +230,11 @@ def run_run(ctx: Ctx) -> int:
     pod: Obj = {"apiVersion": "v1", "kind": "Pod",
                 "metadata": _meta(a.name, ctx.namespace, labels),
                 "spec": {"containers": [container], "restartPolicy": a.restart}}
+    if a.rm and not (a.stdin or a.attach):
+        raise CliError("--rm should only be used for attached containers")
+    if (a.stdin or a.attach) and a.dry_run == "none":
+        from ..runattach import run_attached  # the stream client: only when attaching
+
+        return run_attached(ctx, pod, stdin=a.stdin, tty=a.tty, remove=a.rm, quiet=a.quiet,
+                            timeout=a.pod_running_timeout)
     return _send(ctx, pod)

@@ -100,6 +100,13 @@ def _work(ctx: Ctx) -> list[tuple[ResourceInfo, str | None, str]]:
     return out
 
 
+def deleted_line(info: ResourceInfo, namespace: str | None, name: str) -> str:
+    """kubectl 1.37's words: ``pod "x" deleted from default namespace`` (a cluster-scoped
+    object: ``node "x" deleted``)."""
+    where = f" from {namespace} namespace" if info.namespaced and namespace else ""
+    return f'{info.kind_qualified} "{name}" deleted{where}'
+
+
 def run(ctx: Ctx) -> int:
     args = ctx.args
     opts, params = _options(args)
@@ -119,7 +126,7 @@ def run(ctx: Ctx) -> int:
             echo_err(server_error_line(e))
             errors += 1
             continue
-        echo(info.ref(name) if args.output == "name" else f'{info.kind_qualified} "{name}" deleted')
+        echo(info.ref(name) if args.output == "name" else deleted_line(info, ns, name))
         if resp.get("kind") != "Status":
             pending.append((info, ns, name, resp))
     if not work and not args.filename and not errors:

@@ -142,7 +142,7 @@ async def _remote_command(h: ResourceHandlers, req: ApiRequest) -> UpgradeRespon
 
     async def session(ws: WebSocketLike) -> None:
         await remote_command(ws, stream, protocol=protocol, stdin=stdin, stdout=stdout,
-                             stderr=stderr, what=what)
+                             stderr=stderr, what=what, attach=command is None)
     return UpgradeResponse(protocol, session)
 
 
@@ -157,9 +157,11 @@ def exit_status(code: int | None, what: str) -> dict[str, Any]:
 
 
 async def remote_command(ws: WebSocketLike, stream: NodeSession, *, protocol: str, stdin: bool,
-                         stdout: bool, stderr: bool, what: str) -> None:
+                         stdout: bool, stderr: bool, what: str, attach: bool = False) -> None:
     """Bridge one accepted WebSocket and one node session until the process ends (its
-    status then goes on channel 3) or the client leaves (the session is cancelled)."""
+    status then goes on channel 3) or the client leaves (the session is cancelled).  An
+    attach ends in Success whatever the process's exit code, as the kubelet's does (only
+    an exec's command reports its code); ``kubectl run -i`` then reads the pod's."""
     v5 = protocol == CHANNEL_PROTOCOLS[0]
 
     async def inbound() -> None:
@@ -182,7 +184,7 @@ async def remote_command(ws: WebSocketLike, stream: NodeSession, *, protocol: st
         except apierrors.ApiError as err:
             return {"metadata": {}, "status": "Failure", "message": err.message,
                     "reason": err.reason, "code": err.code}
-        return exit_status(stream.exit_code, what)
+        return exit_status(None if attach else stream.exit_code, what)
 
     reading = asyncio.create_task(inbound())
     writing = asyncio.create_task(outbound())

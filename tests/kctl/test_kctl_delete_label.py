@@ -8,7 +8,7 @@ from kctl_fakeapi import FakeApi, Kctl, pod
 def test_delete_by_name_sends_delete_options(api: FakeApi, kctl: Kctl) -> None:
     api.add("pods", pod("x"))
     code, out, err = kctl("delete", "pod", "x", "--cascade=foreground", "--grace-period=5")
-    assert (code, out.strip()) == (0, 'pod "x" deleted'), err
+    assert (code, out.strip()) == (0, 'pod "x" deleted from default namespace'), err
     req = api.sent("DELETE")[0]
     assert req.url.path == "/api/v1/namespaces/default/pods/x"
     body = api.body(req)
@@ -20,7 +20,7 @@ def test_delete_by_name_sends_delete_options(api: FakeApi, kctl: Kctl) -> None:
 def test_delete_orphan_and_type_slash_name(api: FakeApi, kctl: Kctl) -> None:
     api.add("deployments", {"metadata": {"name": "web", "namespace": "default"}})
     code, out, _ = kctl("delete", "deploy/web", "--cascade=orphan")
-    assert (code, out.strip()) == (0, 'deployment.apps "web" deleted')
+    assert (code, out.strip()) == (0, 'deployment.apps "web" deleted from default namespace')
     assert api.body(api.sent("DELETE")[0])["propagationPolicy"] == "Orphan"
 
 
@@ -31,9 +31,10 @@ def test_delete_by_selector_and_all(api: FakeApi, kctl: Kctl) -> None:
     other["metadata"]["labels"] = {"app": "db"}
     api.add("pods", other)
     _, out, _ = kctl("delete", "pods", "-l", "app=web")
-    assert out.splitlines() == ['pod "a" deleted', 'pod "b" deleted']
+    assert out.splitlines() == ['pod "a" deleted from default namespace',
+                                'pod "b" deleted from default namespace']
     _, out, _ = kctl("delete", "pods", "--all")
-    assert out.splitlines() == ['pod "c" deleted']
+    assert out.splitlines() == ['pod "c" deleted from default namespace']
 
 
 def test_delete_needs_a_name_or_selector(api: FakeApi, kctl: Kctl) -> None:
@@ -56,7 +57,7 @@ def test_delete_waits_until_the_object_is_gone(api: FakeApi, kctl: Kctl) -> None
     api.watch_events = [{"type": "MODIFIED", "object": pod("slow")},
                         {"type": "DELETED", "object": pod("slow")}]
     code, out, _ = kctl("delete", "pod", "slow")
-    assert (code, out.strip()) == (0, 'pod "slow" deleted')
+    assert (code, out.strip()) == (0, 'pod "slow" deleted from default namespace')
     watches = [r for r in api.requests if r.url.params.get("watch") == "true"]
     assert watches and watches[0].url.params["fieldSelector"] == "metadata.name=slow"
     assert watches[0].url.params["resourceVersion"] == p["metadata"]["resourceVersion"]
@@ -67,7 +68,7 @@ def test_delete_wait_times_out_when_the_object_stays(api: FakeApi, kctl: Kctl) -
     p["metadata"]["finalizers"] = ["example.com/never"]
     api.add("pods", p)
     code, out, err = kctl("delete", "pod", "stuck", "--timeout", "0.3")
-    assert code == 1 and out.strip() == 'pod "stuck" deleted'
+    assert code == 1 and out.strip() == 'pod "stuck" deleted from default namespace'
     assert "timed out waiting for the condition on pods/stuck" in err
 
 
@@ -84,7 +85,7 @@ def test_delete_from_file(api: FakeApi, kctl: Kctl, tmp_path: object) -> None:
     api.add("configmaps", {"metadata": {"name": "c", "namespace": "default"}})
     code, out, _ = kctl("delete", "-f", "-",
                         stdin="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
-    assert (code, out.strip()) == (0, 'configmap "c" deleted')
+    assert (code, out.strip()) == (0, 'configmap "c" deleted from default namespace')
 
 
 def test_label_sets_and_removes_with_a_merge_patch(api: FakeApi, kctl: Kctl) -> None:

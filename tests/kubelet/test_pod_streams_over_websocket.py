@@ -90,6 +90,32 @@ async def test_a_non_zero_exit_is_a_failure_status_with_the_exit_code(
     assert rt.sessions[0][1] == ["exit", "3"]
 
 
+async def test_an_attach_ends_in_success_whatever_the_process_exits_with(
+        apiserver: dict[str, Any], node: tuple[FakeRuntime, Any], web: FakeRuntime,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the kubelet's: only an exec's command reports its exit code; ``kubectl run -i``
+    reads the pod's (a Failure here made it fall back to streaming the logs, twice)."""
+    from jetkube.services.kubelet.runtimes.sim_session import SimSession
+
+    made: list[Any] = []
+
+    async def open_stream(cid: str, command: list[str] | None, *, stdin: bool,
+                          tty: bool) -> SimSession:
+        session = SimSession(stdin=stdin, code=3)  # the attached process exits 3
+        made.append(command)
+        web.sessions.append((cid, command, stdin, tty, session))
+        return session
+
+    monkeypatch.setattr(web, "open_stream", open_stream)
+    async with dial(apiserver, "web", "attach", "stdout=true") as ws:
+        got = await frames_until_close(ws)
+    assert made == [None]  # an attach, not an exec
+    assert got[-1][0] == 3 and json.loads(got[-1][1]) == {"metadata": {}, "status": "Success"}
+    async with dial(apiserver, "web", "exec", "command=exit&command=3&stdout=true") as ws:
+        got = await frames_until_close(ws)
+    assert json.loads(got[-1][1])["status"] == "Failure"  # the same code from an exec
+
+
 async def test_attach_with_a_tty_drops_stderr_and_v4_has_no_stdin_close(
         apiserver: dict[str, Any], node: tuple[FakeRuntime, Any], web: FakeRuntime) -> None:
     rt = web
