@@ -49,6 +49,9 @@ from .watchcache import WatchCache
 log = logging.getLogger(__name__)
 
 MAX_WS_MESSAGE = 4 * 1024 * 1024
+SHUTDOWN_GRACE_SECONDS = 3
+"""How long a stopping API server lets open HTTP connections finish (uvicorn's
+``timeout_graceful_shutdown``); then it closes them, so ``kctl down`` never has to kill it."""
 """The largest WebSocket message a stream client may send (kubectl sends at most 32 KiB)."""
 
 
@@ -237,6 +240,9 @@ class ApiServer:
             app, host=cfg.bind, port=cfg.port, loop="none", http="httptools", lifespan="off",
             ws="wsproto", ws_per_message_deflate=False, ws_max_size=MAX_WS_MESSAGE,
             log_level="warning", access_log=False, timeout_keep_alive=30,
+            # a client's idle keep-alive TLS connection held the stop for 10 s, until
+            # kctl down killed the process: close what is left after this long
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
             ssl_certfile=str(cfg.tls_cert_file) if tls else None,
             ssl_keyfile=str(cfg.tls_key_file) if tls else None))
         # uvicorn captures SIGTERM/SIGINT while it serves, shuts down, then re-raises the
