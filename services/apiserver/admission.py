@@ -34,7 +34,7 @@ from ..machinery.apimachinery import apierrors, namespaced_name, object_key
 from ..machinery.store import NodePodStream, NotFound, Store
 from . import dryrun
 from .allocator import IP_RESOURCE, PORT_RESOURCE, Allocator
-from .auth import Authorizer
+from .auth import RBAC_RESOURCES, Authorizer
 from .nodeauthorizer import NodeAuthorizer
 from .noderestriction import admit_node_write
 from .quota import QuotaChecker
@@ -109,6 +109,11 @@ class Admission:
         user = REQUEST_USER.get()
         admit_node_write(user, rt, op, old, new, subresource)
         if self.authz is not None:
+            if rt.plural in RBAC_RESOURCES and user is not None:
+                # the roles and bindings the check reads come from the watch cache: let it
+                # catch up with the store first, so a role created just before is found
+                # (read your writes, as kube-apiserver's check reads etcd)
+                await self.cache.wait_fresh()
             confirm_no_escalation(self.authz, user, rt.plural, new)
         md = new["metadata"]
         ns = md.get("namespace")

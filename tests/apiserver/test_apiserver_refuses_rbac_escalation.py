@@ -158,3 +158,22 @@ async def test_masters_may_grant_anything(api: Api) -> None:
     code, _ = await api.call("POST", f"{TEAM}/rolebindings",
                              binding("alice-admin", "ClusterRole", "cluster-admin", ALICE))
     assert code == 201
+
+
+async def test_a_binding_to_a_role_written_just_before_finds_it(api: Api) -> None:
+    """Read your writes: the check reads roles from the watch cache, which trails the store;
+    it waits for the cache to catch up, so a binding right after its role's create is
+    checked against that role instead of answering 404 (seen in CI with the official
+    client).  The role here reaches the store before the cache has seen it."""
+    from jetkube.services.apiserver.objects import stored_bytes
+    from jetkube.services.machinery.apimachinery import object_key
+
+    key = object_key("roles", "team", "fresh-reader")
+    fresh = role("fresh-reader", [READ_PODS])
+    fresh["metadata"].update(uid="u-fresh", creationTimestamp="2026-12-03T00:00:00Z")
+    await api.store.create(key, stored_bytes(fresh))
+    assert key not in api.cache.resource("roles").items  # the cache has not seen it yet
+    code, out = await api.call("POST", f"{TEAM}/rolebindings",
+                               binding("fresh", "Role", "fresh-reader", AUTHENTICATED),
+                               token="alice-token")
+    assert code == 201, out

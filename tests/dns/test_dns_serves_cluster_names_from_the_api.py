@@ -168,11 +168,18 @@ async def test_a_taken_address_is_reported_and_serving_goes_on(
 
 
 def free_udp_and_tcp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t:
-        u.bind(("127.0.0.1", 0))
-        port = int(u.getsockname()[1])
-        t.bind(("127.0.0.1", port))
-        return port
+    """A port free for both UDP and TCP on 127.0.0.1 (the kernel's free UDP port may be
+    taken for TCP by another process: then try another)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t:
+            u.bind(("127.0.0.1", 0))
+            port = int(u.getsockname()[1])
+            try:
+                t.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no port free for both UDP and TCP in 50 tries")
 
 
 async def test_the_program_serves_and_stops_on_sigterm(apiserver: dict[str, Any], tmp_path: Any) -> None:
