@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from ctrlharness import Env, make_env
 from dockerfixtures import BUSYBOX_TAG, docker_or_skip, new_scope, node_name, purge, remove_node_containers
-from node_requests_fakes import NODE, FakeRuntime, find_running
+from node_requests_fakes import NODE, FakeRuntime, find_running, http, make_pod
 
 from jetkube.services.kubelet.logstream import NodeRequests, serve_node_requests
 from jetkube.services.machinery.store import MemoryStore, NatsStore, connect, start_nats_server
@@ -109,6 +109,17 @@ async def node_fixture(apiserver: dict[str, Any]) -> AsyncIterator[tuple[FakeRun
     yield rt, face
     await face.unsubscribe()
     await nc.close()
+
+
+@pytest.fixture(name="web")
+async def web_fixture(apiserver: dict[str, Any], node: tuple[FakeRuntime, NodeRequests]
+                      ) -> FakeRuntime:
+    """Pod ``web`` with its container ``app`` running on the node (the fake runtime)."""
+    rt, _ = node
+    rt.add_container("c1", "web", "app")
+    async with http(apiserver) as c:
+        await make_pod(c, "web")
+    return rt
 
 
 @pytest.fixture(scope="session", name="docker_client")

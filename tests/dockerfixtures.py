@@ -75,3 +75,20 @@ def new_pod(name: str = "web", namespace: str = "default") -> PodRef:
 
 __all__ = ["BUSYBOX_TAG", "docker_or_skip", "in_ci", "new_pod", "new_scope", "node_name", "purge",
            "remove_node_containers"]
+
+
+def counted_runtime(root: Any) -> tuple[Any, Any, str, str]:
+    """A DockerRuntime (no pod network, state under ``root``) on a Docker client of its own
+    whose Engine API calls a CallCounter (bench/_dockercalls.py) counts; with its node name
+    and scope, for the clean-up."""
+    import docker
+    from _dockercalls import CallCounter
+
+    from jetkube.services.kubelet.runtimes.docker import DockerRuntime
+
+    counter = CallCounter()
+    client = docker.from_env(timeout=30)
+    counter.wrap(client.api)
+    node, scope = node_name(), new_scope()
+    rt = DockerRuntime(node, client=client, scope=scope, pod_network="none", root_dir=root)
+    return rt, counter, node, scope

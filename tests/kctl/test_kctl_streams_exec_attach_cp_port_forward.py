@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from node_requests_fakes import FakeRuntime, http, make_pod
+from node_requests_fakes import FakeRuntime, http
 from polling import until
 
 from jetkube.cli import main as kctl_main
@@ -51,15 +51,6 @@ def kctl(apiserver: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
         return code, out, err
 
     return run
-
-
-@pytest.fixture
-async def web(apiserver: dict[str, Any], node: tuple[FakeRuntime, Any]) -> FakeRuntime:
-    rt, _ = node
-    rt.add_container("c1", "web", "app")
-    async with http(apiserver) as c:
-        await make_pod(c, "web")
-    return rt
 
 
 async def test_exec_i_forwards_stdin_and_exits_with_the_commands_code(

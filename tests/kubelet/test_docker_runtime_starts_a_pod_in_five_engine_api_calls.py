@@ -18,7 +18,7 @@ from typing import Any
 import docker
 import pytest
 from _dockercalls import CallCounter
-from dockerfixtures import new_pod, new_scope, node_name, purge, remove_node_containers
+from dockerfixtures import counted_runtime, new_pod, purge, remove_node_containers
 from polling import until
 
 from jetkube.schemas import parse_time
@@ -41,19 +41,14 @@ INSPECT, IMAGE = "GET /containers/{id}/json", "GET /images/{ref}/json"
 async def counted_fixture(docker_client: Any, busybox_image: str,
                           tmp_path: Path) -> AsyncIterator[tuple[DockerRuntime, CallCounter]]:
     """A DockerRuntime on a client of its own whose Engine API calls are counted."""
-    counter = CallCounter()
-    client = docker.from_env(timeout=30)
-    counter.wrap(client.api)
-    node, scope = node_name(), new_scope()
-    rt = DockerRuntime(node, client=client, scope=scope, pod_network="none",
-                       root_dir=tmp_path / "rt")
+    rt, counter, node, scope = counted_runtime(tmp_path / "rt")
     try:
         yield rt, counter
     finally:
         await rt.close()
         remove_node_containers(docker_client, node)
         await asyncio.to_thread(purge, docker_client, scope)
-        client.close()
+        rt.client.close()
 
 
 async def start_pod(rt: DockerRuntime, image: str, *, host_network: bool = False

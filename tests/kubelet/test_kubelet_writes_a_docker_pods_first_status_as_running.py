@@ -11,14 +11,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import docker
-from _dockercalls import CallCounter
 from ctrlharness import Env
-from dockerfixtures import new_scope, node_name, purge, remove_node_containers
+from dockerfixtures import counted_runtime, purge, remove_node_containers
 from polling import until
 
 from jetkube.schemas.objects import Obj
-from jetkube.services.kubelet.runtimes.docker import DockerRuntime
 from jetkube.services.kubelet.testing import start_node
 
 PODS = "/api/v1/namespaces/default/pods"
@@ -34,12 +31,7 @@ def pod(name: str, node: str, image: str) -> Obj:
 
 async def test_a_docker_pods_first_status_write_says_running_after_five_calls(
         env: Env, docker_client: Any, busybox_image: str, tmp_path: Path) -> None:
-    counter = CallCounter()
-    client = docker.from_env(timeout=30)
-    counter.wrap(client.api)
-    name, scope = node_name(), new_scope()
-    rt = DockerRuntime(name, client=client, scope=scope, pod_network="none",
-                       root_dir=tmp_path / "rt")
+    rt, counter, name, scope = counted_runtime(tmp_path / "rt")
     node = await start_node(env.rt, name, runtime=rt,  # type: ignore[arg-type]
                             root_dir=tmp_path / "agent")
     writes: dict[str, list[Obj]] = {}
@@ -71,4 +63,4 @@ async def test_a_docker_pods_first_status_write_says_running_after_five_calls(
         await rt.close()
         remove_node_containers(docker_client, name)
         await asyncio.to_thread(purge, docker_client, scope)
-        client.close()
+        rt.client.close()

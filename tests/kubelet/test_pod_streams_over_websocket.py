@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from node_requests_fakes import FakeRuntime, http, make_pod
+from node_requests_fakes import FakeRuntime, http
 from polling import until
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -33,16 +33,6 @@ def dial(apiserver: dict[str, Any], pod: str, sub: str, query: str,
     return connect(ws_url(apiserver, pod, sub, query),
                    subprotocols=list(protocols),  # type: ignore[arg-type]
                    additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=10)
-
-
-@pytest.fixture
-async def web(apiserver: dict[str, Any], node: tuple[FakeRuntime, Any]) -> FakeRuntime:
-    """Pod ``web`` with its container ``app`` running on the node (the fake runtime)."""
-    rt, _ = node
-    rt.add_container("c1", "web", "app")
-    async with http(apiserver) as c:
-        await make_pod(c, "web")
-    return rt
 
 
 async def frames_until_close(ws: ClientConnection) -> list[tuple[int, bytes]]:
