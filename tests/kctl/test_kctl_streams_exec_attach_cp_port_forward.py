@@ -224,6 +224,52 @@ async def test_cp_copies_into_a_directory_of_the_pod_and_back_out_with_tar(
     assert (code, err) == (1, f"error: {tmp_path / 'nope'} doesn't exist in local filesystem\n")
 
 
+def everything_under(root: Path) -> set[Path]:
+    return {p.relative_to(root) for p in root.rglob("*")}
+
+
+async def test_cp_from_a_hostile_pod_writes_nothing_outside_the_destination(
+        web: FakeRuntime, kctl: Kctl, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pod's tar is the pod's to forge: members climbing out with ``..`` and links are
+    not written (kubectl's cp skips them too); the honest member still arrives."""
+    fs = {"/tmp/d/ok.txt": b"fine"}
+
+    def forged(session: TarSession) -> None:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for name, data in (("tmp/d/ok.txt", b"fine"),
+                               ("tmp/d/../../../escaped.txt", b"evil")):
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+            link = tarfile.TarInfo("tmp/d/passwd")
+            link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+            tar.addfile(link)
+        session.out = asyncio.Queue()
+        session.out.put_nowait((1, buf.getvalue()))
+        session.out.put_nowait(None)
+
+    async def open_stream(cid: str, command: list[str] | None, *, stdin: bool,
+                          tty: bool) -> TarSession:
+        assert command is not None
+        session = TarSession(fs, command)
+        if command[:3] == ["tar", "cf", "-"]:
+            forged(session)
+        return session
+
+    monkeypatch.setattr(web, "open_stream", open_stream)
+    work = tmp_path / "work"
+    dest = work / "inbox" / "d"
+    dest.parent.mkdir(parents=True)
+    code, out, err = await kctl("cp", "web:/tmp/d", str(dest))
+    assert code == 0, err
+    assert (dest / "ok.txt").read_bytes() == b"fine"
+    assert not (dest / "passwd").exists() and not (dest / "passwd").is_symlink()
+    assert "skipping symlink" in out + err
+    assert everything_under(work) == {Path("inbox"), Path("inbox/d"), Path("inbox/d/ok.txt")}
+    assert not [p for p in everything_under(tmp_path) if p.name == "escaped.txt"]
+
+
 async def test_port_forward_carries_connections_to_the_pods_port(
         apiserver: dict[str, Any], node: tuple[FakeRuntime, Any], web: FakeRuntime, kctl: Kctl,
         monkeypatch: pytest.MonkeyPatch) -> None:
