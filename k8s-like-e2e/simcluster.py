@@ -1,8 +1,8 @@
 """A jetkube cluster across simulated hosts (simhosts.py): the control plane in the root
-namespace, a node agent and a service proxy inside each host.
+namespace, a node agent, a service proxy and a DNS server inside each host.
 
     with SimHosts(2, scope, dir) as hosts, SimCluster(hosts, data_dir, "vxlan") as c:
-        node = c.join(hosts.hosts[0])  # jetkube-kubelet + jetkube-proxy in host 1
+        node = c.join(hosts.hosts[0])  # jetkube-kubelet, -proxy and -dns in host 1
 
 * **Control plane**: ``kctl up --nodes 0 --bind-address <sim gateway>`` (NATS, API server,
   controller-manager, scheduler; no node agent, proxy or DNS in the root namespace).
@@ -10,11 +10,15 @@ namespace, a node agent and a service proxy inside each host.
   (``SimHosts.gateway``, 172.31.X.1), which the hosts reach, and their certificates
   name it; the API server advertises it too (pods' ``kubernetes`` Service).
 * **A node joins** as on a real machine: ``kctl node-credentials <node>`` admits its bus
-  identity (``node:<node>``; nats-server reloads), then :func:`run_in` starts, in the
-  host's network namespace and UTS namespace (hostname ``jkhI-S``, the dockerd's),
-  ``jetkube-kubelet --node-name jkhI-S --node-ip 172.31.X.(10+I) --pod-network MODE
-  --nats-url nats://172.31.X.1:PORT --nats-creds … --nats-ca …`` with ``DOCKER_HOST``
-  the host's dockerd, and ``jetkube-proxy`` with the cluster's ``kube-proxy`` seed.  The
+  identity (``node:<node>``; nats-server reloads) and prints the commands to run there,
+  which :func:`run_in` starts as printed (``NODE_IP``: the host's address) in the
+  host's network namespace and UTS namespace (hostname ``jkhI-S``, the dockerd's) with
+  ``DOCKER_HOST`` the host's dockerd: ``jetkube-kubelet --node-name jkhI-S --runtime
+  docker --node-ip 172.31.X.(10+I) --pod-network MODE --cluster-dns … --nats-url
+  nats://172.31.X.1:PORT --nats-ca … --nats-creds <its seed>``, ``jetkube-proxy`` with
+  the cluster's ``kube-proxy`` seed and ``jetkube-dns`` with its ``kube-dns`` seed.  The
+  DNS is a host process serving the kube-dns ClusterIP (which the proxy puts on the
+  host's service interface), so every host runs one, as node-local DNS caches do.  The
   mount namespace stays the root one: the agent's files (pod dirs under the data dir)
   are visible to the host's dockerd, whose private mount namespace is a slave of it.
   ``nsenter`` execs the command, so each Popen's PID is the agent's own.
@@ -26,8 +30,10 @@ namespace, a node agent and a service proxy inside each host.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import shlex
 import signal
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -37,7 +43,6 @@ from typing import Any
 from cluster_e2e import BIN
 from simhosts import Host, SimHosts
 
-from jetkube.services.machinery.apimachinery import PROXY, node_identity
 from jetkube.services.machinery.store import free_port
 
 __all__ = ["SimCluster", "run_in"]
@@ -75,8 +80,10 @@ class SimCluster:
     """A ``kctl up`` control plane reachable from ``hosts`` and the agents that joined it."""
 
     def __init__(self, hosts: SimHosts, data_dir: Path, pod_network: str, *,
-                 cluster_cidr: str = "10.244.0.0/16", service_cidr: str = "10.96.0.0/16") -> None:
+                 cluster_cidr: str = "10.244.0.0/16", service_cidr: str = "10.96.0.0/16",
+                 env: Mapping[str, str] | None = None) -> None:
         self.hosts = hosts
+        self.env = dict(env or {})  # extra environment for kctl up (JETKUBE_*_ARGS)
         self.data_dir = data_dir
         self.pod_network = pod_network
         self.cluster_cidr, self.service_cidr = cluster_cidr, service_cidr
@@ -100,10 +107,15 @@ class SimCluster:
     def nats_url(self) -> str:
         return str(json.loads((self.data_dir / "cluster.json").read_text())["nats_url"])
 
+    @property
+    def cluster_dns(self) -> str:
+        """The kube-dns Service's address: the 10th of the service CIDR, as ``kctl up``'s."""
+        return str(ipaddress.ip_network(self.service_cidr)[10])
+
     def kctl(self, *args: str, input: str | None = None,
              timeout: float = 60) -> subprocess.CompletedProcess[str]:
         p = subprocess.run([_bin("kctl"), *args], input=input, capture_output=True, text=True,
-                           env={**os.environ, "KUBECONFIG": str(self.kubeconfig)},
+                           env={**os.environ, **self.env, "KUBECONFIG": str(self.kubeconfig)},
                            timeout=timeout)
         if p.returncode != 0:
             raise AssertionError(f"kctl {' '.join(args)} failed ({p.returncode}):\n"
@@ -119,30 +131,28 @@ class SimCluster:
                   "--pod-network", self.pod_network, timeout=120)
         return self
 
-    def _env(self, host: Host, creds: Path) -> dict[str, str]:
+    def _env(self, host: Host) -> dict[str, str]:
         return {**os.environ, "DOCKER_HOST": host.docker_host, "PYTHONUNBUFFERED": "1",
-                "JETKUBE_DATA_DIR": str(self.data_dir),  # the scope; the agent's root dir
-                "JETKUBE_NATS_URL": self.nats_url, "JETKUBE_NATS_CA_FILE": str(self.ca_file),
-                "JETKUBE_NATS_CREDS_FILE": str(creds)}
+                "JETKUBE_DATA_DIR": str(self.data_dir)}  # the scope; the agent's root dir
 
     def join(self, host: Host, *, agent_args: Sequence[str] = ()) -> str:
-        """Admit a node named after ``host`` (``jkhI-S``) and start its node agent and proxy
-        inside the host; the node's name."""
+        """Admit a node named after ``host`` (``jkhI-S``) and start, inside the host, the
+        node agent, proxy and DNS exactly as ``kctl node-credentials`` prints them (with
+        ``NODE_IP`` the host's address; the agent also reports every 2 s, plus
+        ``agent_args``); the node's name."""
         node = host.netns
-        self.kctl("node-credentials", node, "--data-dir", str(self.data_dir))
-        seed = self.data_dir / "creds" / f"{node_identity(node)}.nk"
-        logs = self.data_dir / "logs"
-        self.agents[f"kubelet-{node}"] = run_in(host, [
-            _bin("jetkube-kubelet"), "--node-name", node, "--runtime", "docker",
-            "--nats-url", self.nats_url, "--nats-creds", str(seed), "--nats-ca", str(self.ca_file),
-            "--node-ip", host.address, "--pod-network", self.pod_network,
-            "--node-status-update-seconds", "2", *agent_args],
-            env=self._env(host, seed), log=logs / f"kubelet-{node}.log")
-        self.agents[f"proxy-{node}"] = run_in(host, [
-            _bin("jetkube-proxy"), "--node-name", node, "--service-cidr", self.service_cidr,
-            "--cluster-cidr", self.cluster_cidr],
-            env=self._env(host, self.data_dir / "creds" / f"{PROXY}.nk"),
-            log=logs / f"proxy-{node}.log")
+        printed = self.kctl("node-credentials", node, "--data-dir", str(self.data_dir)).stdout
+        commands = {argv[0]: argv for line in printed.splitlines()
+                    if line.startswith("  jetkube-") and (argv := shlex.split(line))}
+        assert set(commands) == {"jetkube-kubelet", "jetkube-proxy", "jetkube-dns"}, printed
+        extra = {"jetkube-kubelet": ["--node-status-update-seconds", "2",
+                                     "--lease-renew-seconds", "2", *agent_args]}
+        for name, argv in commands.items():
+            argv = [_bin(name), *(host.address if a == "NODE_IP" else a for a in argv[1:]),
+                    *extra.get(name, [])]
+            label = f"{name.removeprefix('jetkube-')}-{node}"
+            self.agents[label] = run_in(host, argv, env=self._env(host),
+                                        log=self.data_dir / "logs" / f"{label}.log")
         return node
 
     def exited(self) -> dict[str, Any]:

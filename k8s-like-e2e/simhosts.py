@@ -33,6 +33,8 @@ Layout for ``up(n, scope=S, dir=D)`` (root needed; nothing leaves the machine)::
   stops the dockerds (by the pidfile's PID, checked against its command line) and
   kills what is left in the host namespaces, removes the cgroups, unmounts anything
   left under D, deletes the namespaces and ``jkr-S``, and removes what it made in D.
+  ``remove(host)`` takes one host away the way a machine dies (everything in it killed,
+  its namespace deleted, the others untouched), for node-failure tests.
 
 CLI: ``scripts/hosts up N [--dir D] [--scope S]`` and ``scripts/hosts down [--dir D]``.
 Names, the address plan and the state file are in simhosts_plan.py (no system calls);
@@ -254,7 +256,7 @@ class SimHosts:
         self._stop_dockerds(hosts, problems)
         for h in hosts:
             self._remove_cgroups(h, problems)
-        self._unmount_under_dir(problems)
+        self._unmount_under(self.dir, problems)
         names = {line.split()[0] for line in netns.splitlines() if line.split()}
         for ns in [h.netns for h in hosts] + [f"jkp-{scope}"]:
             if ns in names:
@@ -274,6 +276,22 @@ class SimHosts:
         self._procs = []
         if problems:
             raise SimHostsError("sim hosts not fully removed: " + "; ".join(problems))
+
+    def remove(self, h: Host) -> None:
+        """Take host ``h`` away as a machine that dies: everything running in it is
+        killed (its dockerd, its containers, any agent started in its namespace), then its
+        namespace goes, and with it its end of the sim network; the other hosts stay."""
+        problems: list[str] = []
+        self._stop_dockerds([h], problems)
+        self._remove_cgroups(h, problems)
+        self._unmount_under(h.dir, problems)
+        res = _sh("ip", "netns", "del", h.netns, check=False)
+        if res.returncode:
+            problems.append(f"ip netns del {h.netns}: {res.stderr.strip()}")
+        shutil.rmtree(h.dir, ignore_errors=True)
+        self.hosts = [x for x in self.hosts if x.netns != h.netns]
+        if problems:
+            raise SimHostsError(f"{h.netns} not fully removed: " + "; ".join(problems))
 
     def _remove_containers(self, h: Host) -> None:
         if not h.socket.exists():
@@ -318,8 +336,9 @@ class SimHosts:
             except OSError as err:
                 problems.append(f"cgroup {top}: {err}")
 
-    def _unmount_under_dir(self, problems: list[str]) -> None:
-        root = str(self.dir.resolve()) if self.dir.exists() else str(self.dir)
+    @staticmethod
+    def _unmount_under(dir: Path, problems: list[str]) -> None:
+        root = str(dir.resolve()) if dir.exists() else str(dir)
         points = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
         for mp in sorted({p for p in points if p == root or p.startswith(root + "/")},
                          key=lambda p: -p.count("/")):

@@ -6,9 +6,16 @@ host's address) and a service proxy (simcluster.py).
 
 Per backend: a pod on host 1 reaches a pod on host 2 by pod IP over TCP (busybox ``nc``)
 and UDP (the server sees the client pod's own address: no NAT between pods), the packet
-leaving host 1 the backend's way (VXLAN device / route via host 2's address); a ClusterIP
-Service backed by the pod on host 2 answers the pod on host 1; the agents made nothing
-in the root namespace, and tearing down leaves no namespace, link, route or rule.
+leaving host 1 the backend's way (VXLAN device / route via host 2's address); a NodePort
+Service backed by the pod on host 2 answers the pod on host 1 at its ClusterIP and the
+sim network (the root namespace, playing a client machine) at host 1's address; pods on
+both hosts resolve Service names through the cluster DNS (one ``jetkube-dns`` per host);
+when host 2 dies (its namespace deleted with everything in it) node lifecycle marks its
+Node unreachable and its pod not Ready, so the Service has no ready endpoint, and once
+the Node object is deleted (as an administrator does for a machine that is gone; no
+cloud controller here) host 1 withdraws its route, FDB and neighbour entries and PodGC
+removes the pod; the agents made nothing in the root namespace, and tearing down leaves
+no namespace, link, route or rule.
 
 UDP: the image's busybox ``nc`` has no ``-u`` (Debian's busybox-static) and no UDP
 server applet, so both UDP ends are a few lines of Python run with ``nsenter --net``
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +51,7 @@ from jetkube.services.proxy.config import chain_prefix, interface_name
 pytestmark = pytest.mark.e2e
 TCP_PORT, UDP_PORT, SERVICE_PORT = 7000, 7001, 80
 CLUSTER_CIDR, SERVICE_CIDR = "10.90.0.0/16", "10.91.0.0/16"
+GRACE = 6  # the controller-manager's --node-monitor-grace-period (agents report every 2 s)
 
 
 @dataclass
@@ -97,7 +106,7 @@ def start(s: Scenario) -> None:
     s.api.create_namespaced_pod("default", pod("client", s.nodes[0], "exec sleep 3600"))
     s.api.create_namespaced_service("default", {
         "apiVersion": "v1", "kind": "Service", "metadata": {"name": "server"},
-        "spec": {"selector": {"app": "server"},
+        "spec": {"type": "NodePort", "selector": {"app": "server"},
                  "ports": [{"port": SERVICE_PORT, "targetPort": TCP_PORT}]}})
     for name in ("server", "client"):
         s.ip[name] = str(wait_until(lambda n=name: running_ip(s.api, n, s.cluster),  # type: ignore[misc]
@@ -108,8 +117,12 @@ def start(s: Scenario) -> None:
 def sim(request: pytest.FixtureRequest) -> Iterator[Scenario]:
     for hosts in sim_hosts_or_skip(2):
         data_dir = Path(tempfile.mkdtemp(prefix=f"jkc-{hosts.scope}-")) / "jetkube"
+        cm_args = (f"--node-monitor-grace-period={GRACE} --node-monitor-period=1 "
+                   "--orphan-pod-quarantine-seconds=2")  # Kubernetes' podgc waits 40 s
         s = Scenario(hosts, SimCluster(hosts, data_dir, request.param, cluster_cidr=CLUSTER_CIDR,
-                                       service_cidr=SERVICE_CIDR), request.param, [], None)
+                                       service_cidr=SERVICE_CIDR,
+                                       env={"JETKUBE_CONTROLLER_MANAGER_ARGS": cm_args}),
+                     request.param, [], None)
         try:
             start(s)
             yield s
@@ -203,6 +216,99 @@ def test_a_cluster_ip_service_on_host_2_answers_a_pod_on_host_1(sim: Scenario) -
                        timeout=30, interval=0.2,
                        message=f"TCP from the client pod to the Service's {cluster_ip}")
     assert str(reply).strip() == "tcp-pong"
+
+
+def answer(host: str, port: int) -> str | None:
+    """What a TCP server at ``host:port`` says to a new connection, or None."""
+    try:
+        with socket.create_connection((host, port), timeout=2) as conn:
+            conn.settimeout(2)
+            return conn.recv(100).decode()
+    except OSError:
+        return None
+
+
+def test_a_node_port_on_host_1_is_answered_by_the_pod_on_host_2(sim: Scenario) -> None:
+    h1 = sim.hosts.hosts[0]
+    svc = sim.api.read_namespaced_service("server", "default")
+    node_port = svc.spec.ports[0].node_port
+    assert sim.api.read_namespaced_pod("server", "default").spec.node_name == sim.nodes[1]
+    # from the sim network (the root namespace plays a machine beside the hosts)
+    reply = wait_until(lambda: answer(h1.address, node_port), timeout=30, interval=0.2,
+                       message=f"the NodePort {h1.address}:{node_port}")
+    assert str(reply).strip() == "tcp-pong"
+
+
+def nslookup(host: Host, sim: Scenario, pod_name: str, name: str) -> str | None:
+    return exec_in(host, sim.api, pod_name, "nslookup", name)
+
+
+@pytest.mark.parametrize("pod_name,host_index", [("client", 0), ("server", 1)])
+def test_pods_on_each_host_resolve_service_names_through_the_cluster_dns(
+        sim: Scenario, pod_name: str, host_index: int) -> None:
+    host = sim.hosts.hosts[host_index]
+    cluster_ip = sim.api.read_namespaced_service("server", "default").spec.cluster_ip
+    out = wait_until(lambda: nslookup(host, sim, pod_name, "server.default.svc.cluster.local"),
+                     accept=lambda o: o is not None and cluster_ip in o, timeout=30,
+                     interval=0.3, message=f"{pod_name} resolving the Service's name")
+    assert sim.cluster.cluster_dns in str(out), out  # the Server: line
+    # what a resolver with search paths (not busybox nslookup) makes of short names
+    conf = str(exec_in(host, sim.api, pod_name, "cat", "/etc/resolv.conf")).splitlines()
+    assert f"nameserver {sim.cluster.cluster_dns}" in conf, conf
+    assert "search default.svc.cluster.local svc.cluster.local cluster.local" in conf, conf
+
+
+def peer_entries(host: Host, sim: Scenario, gone: Host, pod_cidr: str) -> list[str]:
+    """host's routes, FDB and neighbour entries that lead to ``gone``'s pods."""
+    def out(*argv: str) -> str:
+        return subprocess.run(["ip", "-n", host.netns, *argv], capture_output=True, text=True,
+                              check=True).stdout
+    found = [f"route {r}" for r in out("-4", "route", "show", "table", "all").splitlines()
+             if r.startswith(pod_cidr)]
+    if sim.backend == "vxlan":
+        vtep = vtep_name(data_dir_scope(str(sim.cluster.data_dir)), sim.nodes[0])
+        found += [f"fdb {f}" for f in subprocess.run(
+            ["bridge", "-n", host.netns, "fdb", "show", "dev", vtep], capture_output=True,
+            text=True, check=True).stdout.splitlines() if gone.address in f]
+        found += [f"neigh {n}" for n in out("neigh", "show", "dev", vtep).splitlines()
+                  if "PERMANENT" in n]
+    return found
+
+
+def ready_addresses(sim: Scenario) -> list[str]:
+    ep = sim.api.read_namespaced_endpoints("server", "default")
+    return [a.ip for s in ep.subsets or [] for a in s.addresses or []]
+
+
+def node_ready(sim: Scenario, name: str) -> str:
+    conds = sim.api.read_node(name).status.conditions or []
+    return next((c.status for c in conds if c.type == "Ready"), "")
+
+
+def test_a_host_that_dies_is_marked_unreachable_and_its_routes_go_with_its_node(
+        sim: Scenario) -> None:
+    h1, h2 = sim.hosts.hosts
+    gone = sim.nodes[1]
+    pod_cidr = sim.api.read_node(gone).spec.pod_cidr
+    # the target exists: host 1 has its way to host 2's pods, and the Service its endpoint
+    assert peer_entries(h1, sim, h2, pod_cidr), "host 1 leads nowhere to host 2's pods"
+    assert ready_addresses(sim) == [sim.ip["server"]]
+
+    sim.hosts.remove(h2)  # the machine dies: dockerd, containers, agents, its network
+    wait_until(lambda: node_ready(sim, gone), accept=lambda s: s == "Unknown",
+               timeout=GRACE + 30, interval=0.5, message=f"node {gone} Ready=Unknown")
+    assert node_ready(sim, sim.nodes[0]) == "True"
+    wait_until(lambda: ready_addresses(sim), accept=lambda a: a == [], timeout=20,
+               interval=0.3, message="the dead host's pod leaving the Service's ready endpoints")
+    assert peer_entries(h1, sim, h2, pod_cidr), "an unreachable node keeps its route (flannel's)"
+
+    sim.api.delete_node(gone)  # what an administrator does once the machine is gone
+    left = wait_until(lambda: peer_entries(h1, sim, h2, pod_cidr), accept=lambda e: e == [],
+                      timeout=20, interval=0.2, message="host 1 withdrawing host 2's entries")
+    assert left == []
+    wait_until(lambda: [p.metadata.name for p in sim.api.list_namespaced_pod("default").items],
+               accept=lambda names: names == ["client"], timeout=60, interval=0.5,
+               message="PodGC removing the pod of the deleted node")
 
 
 def ours_in_root(sim: Scenario) -> list[str]:

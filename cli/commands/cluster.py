@@ -204,6 +204,8 @@ def run_node_credentials(ctx: Ctx) -> int:
     state = load_state(data_dir)
     if state is None:
         raise CliError(f"no cluster in {data_dir} (start one with kctl up)")
+    from jetkube.services.machinery.apimachinery import DNS, PROXY
+
     from ..bussecurity import mint_node_credentials  # CA and nkey libraries: only here
 
     nats_pids = [r.pid for r in running(data_dir) if r.component == "nats"]
@@ -214,14 +216,21 @@ def run_node_credentials(ctx: Ctx) -> int:
     echo(f"  seed (secret, 0600): {seed}")
     echo(f"  cluster CA:          {plan.ca_file}")
     echo(f"  NATS:                {plan.nats_url}")
-    echo("Start its node agent with:")
-    echo(f"  jetkube-kubelet --node-name {node} --nats-url {plan.nats_url} "
-         f"--nats-creds {seed} --nats-ca {plan.ca_file}")
+    bus = f"--nats-url {plan.nats_url} --nats-ca {plan.ca_file}"
+    echo("Start its node agent with (NODE_IP: that machine's address the others reach):")
+    echo(f"  jetkube-kubelet --node-name {node} --runtime docker --node-ip NODE_IP "
+         f"--pod-network {plan.pod_network} --cluster-dns {plan.cluster_dns} "
+         f"--cluster-domain {plan.cluster_domain} {bus} --nats-creds {seed}")
+    echo("and beside it the machine's service proxy and DNS (their seeds are the cluster's):")
+    echo(f"  jetkube-proxy --node-name {node} --service-cidr {plan.service_cidr} "
+         f"--cluster-cidr {plan.cluster_cidr} {bus} --nats-creds {plan.creds_file(PROXY)}")
+    echo(f"  jetkube-dns --cluster-dns-ip {plan.cluster_dns} --cluster-domain "
+         f"{plan.cluster_domain} {bus} --nats-creds {plan.creds_file(DNS)}")
     if _loopback(plan.host):
-        echo("(on another machine: copy the two files there; NATS listens on loopback only, "
-             "so start the cluster with kctl up --bind-address <an address it reaches>)")
+        echo("(on another machine: copy the seeds and the CA there; NATS listens on loopback "
+             "only, so start the cluster with kctl up --bind-address <an address it reaches>)")
     else:
-        echo("(on another machine: copy the two files there)")
+        echo("(on another machine: copy the seeds and the CA there)")
     return 0
 
 

@@ -8,10 +8,12 @@ nodes reach each other, and nothing else:
   ``DOCKER-USER``, which Docker evaluates before its own isolation rules; from
   ``FORWARD`` where there is no DOCKER-USER).  For the union ``P`` of every
   Node's podCIDR: ``-i <bridge> -d P`` and ``-o <bridge> -s P`` are accepted,
-  as are replies (``-o <bridge>`` RELATED,ESTABLISHED), and anything else a pod
-  sends to a routed destination is dropped: no pod packet leaves the machine
-  except towards another node's pods.  What pods send to the host's own
-  addresses (cluster DNS, node ports) is INPUT, not FORWARD, so it is untouched.
+  as are replies both ways (RELATED,ESTABLISHED in and out of the bridge: a pod
+  answers a NodePort client that another node's proxy masqueraded to that node's
+  address), and anything else a pod sends to a routed destination is dropped: no
+  pod packet starts a connection off the machine except towards another node's pods.
+  What pods send to the host's own addresses (cluster DNS, node ports) is INPUT, not
+  FORWARD, so it is untouched.
   The chain is rewritten in one ``iptables-restore --noflush`` whenever the
   Node set changes (a Node informer, no polling).
 - **A backend** that carries packets to other machines' pods, chosen by
@@ -141,6 +143,7 @@ def forward_rules(chain: str, bridge: str, cidrs: Iterable[str]) -> str:
     lines += [f"-A {chain} -i {bridge} -d {p} -j ACCEPT" for p in cidrs]
     lines += [f"-A {chain} -o {bridge} -s {p} -j ACCEPT" for p in cidrs]
     lines += [f"-A {chain} -o {bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+              f"-A {chain} -i {bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
               f"-A {chain} -i {bridge} -j DROP", "COMMIT", ""]
     return "\n".join(lines)
 

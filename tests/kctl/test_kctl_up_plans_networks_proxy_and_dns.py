@@ -5,6 +5,7 @@ rows are skipped (sim pods, not installed, not root).  Pure: no process is start
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -163,10 +164,13 @@ def test_kctl_up_refuses_bad_cidrs_before_starting_anything(
 
 def test_networks_are_kept_in_the_state_file(tmp_path: Path) -> None:
     p = Plan(data_dir=tmp_path, cluster_cidr="10.100.0.0/16", service_cidr="10.101.0.0/16",
-             cluster_domain="corp.local")
+             cluster_domain="corp.local", pod_network="vxlan", insecure_http=True,
+             api_advertise_address="192.0.2.9")
     save_state(State(p))
     loaded = load_state(tmp_path)
     assert loaded is not None and loaded.plan == p
+    # every setting of the plan is recorded: a later kctl up without flags keeps it
+    assert {f.name for f in fields(Plan)} - {"data_dir"} <= set(State(p).to_json())
     (tmp_path / "cluster.json").write_text('{"version": 1, "nodes": 2}\n')  # an older file
     old = load_state(tmp_path)
     assert old is not None

@@ -75,7 +75,7 @@ def test_names_fit_the_kernel_and_iptables_limits() -> None:
     assert route_metric(scope, n) != route_metric(scope, "other")
 
 
-def test_forward_chain_accepts_pod_traffic_and_drops_the_rest() -> None:
+def test_forward_chain_accepts_pod_traffic_and_replies_and_drops_the_rest() -> None:
     text = forward_rules("JKF-abc-def", "jk12345678", ["10.201.1.0/24", "10.201.2.0/24"])
     assert text.splitlines() == [
         "*filter",
@@ -86,6 +86,7 @@ def test_forward_chain_accepts_pod_traffic_and_drops_the_rest() -> None:
         "-A JKF-abc-def -o jk12345678 -s 10.201.1.0/24 -j ACCEPT",
         "-A JKF-abc-def -o jk12345678 -s 10.201.2.0/24 -j ACCEPT",
         "-A JKF-abc-def -o jk12345678 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+        "-A JKF-abc-def -i jk12345678 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
         "-A JKF-abc-def -i jk12345678 -j DROP",
         "COMMIT",
     ]
