@@ -1,217 +1,263 @@
-"""``kctl describe`` for workloads: Deployment, ReplicaSet, DaemonSet, StatefulSet, Job and
-CronJob.
-
-Sections and order follow kubectl's describers: the Deployment's Replicas
-line, strategy, Conditions and its Old/New ReplicaSets (found as
-:mod:`jetkube.cli.rollouts` finds them); the pod counts of ReplicaSets,
-DaemonSets and Jobs; each with kubectl's ``Pod Template:``.
+"""``kctl describe`` for workloads: Deployment, ReplicaSet (and ReplicationController),
+DaemonSet, StatefulSet, Job and CronJob, in kubectl 1.37's format strings: the
+Deployment's Replicas line, strategy, Conditions and Old/New ReplicaSets (found as
+:mod:`jetkube.cli.rollouts` finds them); the pod counts of the others; each with
+kubectl's ``Pod Template:``.
 """
 
 from __future__ import annotations
 
 from jetkube.schemas import parse_time
 from jetkube.schemas.objects import Obj
-from jetkube.services.machinery.printers import describe_time, human_duration, selector_string
+from jetkube.services.machinery.printers import human_duration, selector_string
 
-from .describe import NONE, Fetch, Writer, header, map_lines
+from .describe import (
+    NONE,
+    Fetch,
+    Writer,
+    annotations_multiline,
+    describe_events,
+    events_for,
+    labels_multiline,
+    meta,
+    rfc1123z,
+)
 from .describe_pods import pod_template
 from .rollouts import owned_replicasets, replicasets_text, split_replicasets
 
-
-def _meta(o: Obj) -> Obj:
-    return o.get("metadata") or {}
+__all__ = ["cronjob", "daemonset", "deployment", "job", "owned_pods", "replicaset",
+           "statefulset"]
 
 
 def _controlled_by(w: Writer, o: Obj) -> None:
-    ctl = next((r for r in _meta(o).get("ownerReferences") or [] if r.get("controller")), None)
+    ctl = next((r for r in meta(o).get("ownerReferences") or [] if r.get("controller")), None)
     if ctl:
-        w.kv(0, "Controlled By", f"{ctl.get('kind')}/{ctl.get('name')}")
+        w.write(0, f"Controlled By:\t{ctl.get('kind')}/{ctl.get('name')}\n")
+
+
+def _selector(sel: object) -> str:
+    text = selector_string(sel)
+    return "" if text == NONE and isinstance(sel, dict) else text
 
 
 def owned_pods(fetch: Fetch, owner: Obj) -> list[Obj]:
     """Pods matching the owner's selector whose controller is the owner."""
-    meta = _meta(owner)
+    md = meta(owner)
     sel = selector_string((owner.get("spec") or {}).get("selector"))
     params = {"labelSelector": sel} if sel != NONE else {}
     try:
-        lst = fetch(f"/api/v1/namespaces/{meta.get('namespace')}/pods", params)
+        lst = fetch(f"/api/v1/namespaces/{md.get('namespace')}/pods", params)
     except Exception:  # best effort, like kubectl's describers
         return []
     return [p for p in lst.get("items") or []
-            if any(r.get("controller") and r.get("uid") == meta.get("uid")
-                   for r in _meta(p).get("ownerReferences") or [])]
+            if any(r.get("controller") and r.get("uid") == md.get("uid")
+                   for r in meta(p).get("ownerReferences") or [])]
 
 
-def _pods_status(w: Writer, key: str, pods: list[Obj]) -> None:
-    phases = [(p.get("status") or {}).get("phase") or "Pending" for p in pods]
-    w.kv(0, key, f"{phases.count('Running')} Running / {phases.count('Pending')} Waiting / "
-         f"{phases.count('Succeeded')} Succeeded / {phases.count('Failed')} Failed")
+def _pods_status(w: Writer, fetch: Fetch, o: Obj) -> None:
+    phases = [(p.get("status") or {}).get("phase") for p in owned_pods(fetch, o)]
+    w.write(0, f"Pods Status:\t{phases.count('Running')} Running / {phases.count('Pending')} "
+               f"Waiting / {phases.count('Succeeded')} Succeeded / {phases.count('Failed')} "
+               "Failed\n")
 
 
 def _conditions(w: Writer, conds: list[Obj]) -> None:
-    if not conds:
-        return
-    w.section(0, "Conditions")
-    width = max(len(str(c.get("type"))) for c in [*conds, {"type": "Type"}]) + 2
-    w.raw(1, f"{'Type'.ljust(width)}Status  Reason")
-    w.raw(1, f"{'----'.ljust(width)}------  ------")
-    for c in conds:
-        w.raw(1, f"{str(c.get('type')).ljust(width)}{str(c.get('status')).ljust(8)}"
-                 f"{c.get('reason') or ''}".rstrip())
+    if conds:
+        w.write(0, "Conditions:\n  Type\tStatus\tReason\n")
+        w.write(1, "----\t------\t------\n")
+        for c in conds:
+            w.write(1, f"{c.get('type')} \t{c.get('status')}\t{c.get('reason') or ''}\n")
+
+
+def _head(w: Writer, o: Obj, *, created: bool = False) -> None:
+    md = meta(o)
+    w.write(0, f"Name:\t{md.get('name')}\n")
+    w.write(0, f"Namespace:\t{md.get('namespace')}\n")
+    if created:
+        w.write(0, f"CreationTimestamp:\t{rfc1123z(md.get('creationTimestamp'))}\n")
 
 
 def deployment(w: Writer, o: Obj, fetch: Fetch) -> None:
-    meta, spec, st = _meta(o), o.get("spec") or {}, o.get("status") or {}
-    w.kv(0, "Name", meta.get("name"))
-    w.kv(0, "Namespace", meta.get("namespace"))
-    w.kv(0, "CreationTimestamp", describe_time(meta.get("creationTimestamp")))
-    w.kv(0, "Labels", map_lines(meta.get("labels")))
-    anns = {k: v for k, v in (meta.get("annotations") or {}).items()
-            if k != "kubectl.kubernetes.io/last-applied-configuration"}
-    w.kv(0, "Annotations", map_lines(anns, ": "))
-    w.kv(0, "Selector", selector_string(spec.get("selector")))
-    want = spec.get("replicas", 1)
-    w.kv(0, "Replicas", f"{want} desired | {st.get('updatedReplicas') or 0} updated | "
-         f"{st.get('replicas') or 0} total | {st.get('availableReplicas') or 0} available | "
-         f"{st.get('unavailableReplicas') or 0} unavailable")
-    if spec.get("paused"):
-        w.kv(0, "Paused", "true")
+    md, spec, st = meta(o), o.get("spec") or {}, o.get("status") or {}
+    _head(w, o, created=True)
+    labels_multiline(w, "Labels", md.get("labels"))
+    annotations_multiline(w, "Annotations", md.get("annotations"))
+    w.write(0, f"Selector:\t{_selector(spec.get('selector'))}\n")
+    w.write(0, f"Replicas:\t{spec.get('replicas', 1)} desired | {st.get('updatedReplicas') or 0} "
+               f"updated | {st.get('replicas') or 0} total | {st.get('availableReplicas') or 0} "
+               f"available | {st.get('unavailableReplicas') or 0} unavailable\n")
     strategy = spec.get("strategy") or {}
-    kind = strategy.get("type") or "RollingUpdate"
-    w.kv(0, "StrategyType", kind)
-    w.kv(0, "MinReadySeconds", spec.get("minReadySeconds") or 0)
-    if kind == "RollingUpdate":
-        ru = strategy.get("rollingUpdate") or {}
-        w.kv(0, "RollingUpdateStrategy", f"{ru.get('maxUnavailable', '25%')} max unavailable, "
-             f"{ru.get('maxSurge', '25%')} max surge")
-    pod_template(w, spec.get("template") or {})
+    w.write(0, f"StrategyType:\t{strategy.get('type') or ''}\n")
+    w.write(0, f"MinReadySeconds:\t{spec.get('minReadySeconds') or 0}\n")
+    if strategy.get("rollingUpdate") is not None:
+        ru = strategy["rollingUpdate"]
+        w.write(0, f"RollingUpdateStrategy:\t{ru.get('maxUnavailable', '25%')} max unavailable, "
+                   f"{ru.get('maxSurge', '25%')} max surge\n")
+    pod_template(w, spec.get("template"))
     _conditions(w, st.get("conditions") or [])
     try:
-        rss = owned_replicasets(fetch, o)
-    except Exception:  # best effort: the ReplicaSet lines are left out, as kubectl does
-        return
-    new, old, _ = split_replicasets(o, rss)
-    w.kv(0, "OldReplicaSets", replicasets_text(old))
-    w.kv(0, "NewReplicaSet", replicasets_text([new] if new else []))
+        new, _, old = split_replicasets(o, owned_replicasets(fetch, o))
+    except Exception:  # kubectl leaves the ReplicaSet lines out
+        new, old = None, []
+    if new is not None or old:
+        w.write(0, f"OldReplicaSets:\t{replicasets_text(old)}\n")
+        w.write(0, f"NewReplicaSet:\t{replicasets_text([new] if new else [])}\n")
+    describe_events(w, events_for(fetch, o))
 
 
 def replicaset(w: Writer, o: Obj, fetch: Fetch) -> None:
-    spec, st = o.get("spec") or {}, o.get("status") or {}
-    w.kv(0, "Name", _meta(o).get("name"))
-    w.kv(0, "Namespace", _meta(o).get("namespace"))
-    w.kv(0, "Selector", selector_string(spec.get("selector")))
-    meta = _meta(o)
-    w.kv(0, "Labels", map_lines(meta.get("labels")))
-    w.kv(0, "Annotations", map_lines(meta.get("annotations"), ": "))
-    _controlled_by(w, o)
-    w.kv(0, "Replicas", f"{st.get('replicas') or 0} current / {spec.get('replicas', 1)} desired")
-    _pods_status(w, "Pods Status", owned_pods(fetch, o))
-    pod_template(w, spec.get("template") or {})
+    """describeReplicaSet (and describeReplicationController, whose selector is a map)."""
+    md, spec, st = meta(o), o.get("spec") or {}, o.get("status") or {}
+    rc = o.get("kind") == "ReplicationController"
+    _head(w, o)
+    sel = spec.get("selector") or {}
+    w.write(0, "Selector:\t" + (",".join(f"{k}={v}" for k, v in sorted(sel.items())) if rc
+                                 else _selector(sel)) + "\n")
+    labels_multiline(w, "Labels", md.get("labels"))
+    annotations_multiline(w, "Annotations", md.get("annotations"))
+    if not rc:
+        _controlled_by(w, o)
+    w.write(0, f"Replicas:\t{st.get('replicas') or 0} current / {spec.get('replicas', 1)} "
+               "desired\n")
+    _pods_status(w, fetch, o)
+    pod_template(w, spec.get("template"))
     _conditions(w, st.get("conditions") or [])
+    describe_events(w, events_for(fetch, o))
 
 
 def daemonset(w: Writer, o: Obj, fetch: Fetch) -> None:
-    meta, spec, st = _meta(o), o.get("spec") or {}, o.get("status") or {}
-    w.kv(0, "Name", meta.get("name"))
-    w.kv(0, "Namespace", meta.get("namespace"))
-    w.kv(0, "Selector", selector_string(spec.get("selector")))
-    node_sel = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector")
-    w.kv(0, "Node-Selector", ",".join(map_lines(node_sel)))
-    w.kv(0, "Labels", map_lines(meta.get("labels")))
-    w.kv(0, "Annotations", map_lines(meta.get("annotations"), ": "))
-    w.kv(0, "Desired Number of Nodes Scheduled", st.get("desiredNumberScheduled") or 0)
-    w.kv(0, "Current Number of Nodes Scheduled", st.get("currentNumberScheduled") or 0)
-    w.kv(0, "Number of Nodes Scheduled with Up-to-date Pods",
-         st.get("updatedNumberScheduled") or 0)
-    w.kv(0, "Number of Nodes Scheduled with Available Pods", st.get("numberAvailable") or 0)
-    w.kv(0, "Number of Nodes Misscheduled", st.get("numberMisscheduled") or 0)
-    _pods_status(w, "Pods Status", owned_pods(fetch, o))
-    pod_template(w, spec.get("template") or {})
+    md, spec, st = meta(o), o.get("spec") or {}, o.get("status") or {}
+    _head(w, o)
+    w.write(0, f"Selector:\t{_selector(spec.get('selector'))}\n")
+    node_sel = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
+    w.write(0, "Node-Selector:\t" + (",".join(f"{k}={v}" for k, v in sorted(node_sel.items()))
+                                     or NONE) + "\n")
+    labels_multiline(w, "Labels", md.get("labels"))
+    annotations_multiline(w, "Annotations", md.get("annotations"))
+    for label, key in (("Desired Number of Nodes Scheduled", "desiredNumberScheduled"),
+                       ("Current Number of Nodes Scheduled", "currentNumberScheduled"),
+                       ("Number of Nodes Scheduled with Up-to-date Pods", "updatedNumberScheduled"),
+                       ("Number of Nodes Scheduled with Available Pods", "numberAvailable"),
+                       ("Number of Nodes Misscheduled", "numberMisscheduled")):
+        w.write(0, f"{label}: {st.get(key) or 0}\n")
+    _pods_status(w, fetch, o)
+    pod_template(w, spec.get("template"))
+    describe_events(w, events_for(fetch, o))
 
 
 def statefulset(w: Writer, o: Obj, fetch: Fetch) -> None:
-    """kubectl's describeStatefulSet, with its ``Volume Claims:`` section."""
-    meta, spec, st = _meta(o), o.get("spec") or {}, o.get("status") or {}
-    w.kv(0, "Name", meta.get("name"))
-    w.kv(0, "Namespace", meta.get("namespace"))
-    w.kv(0, "CreationTimestamp", describe_time(meta.get("creationTimestamp")))
-    w.kv(0, "Selector", selector_string(spec.get("selector")))
-    w.kv(0, "Labels", map_lines(meta.get("labels")))
-    w.kv(0, "Annotations", map_lines(meta.get("annotations"), ": "))
-    w.kv(0, "Replicas", f"{spec.get('replicas', 1)} desired | {st.get('replicas') or 0} total")
+    """describeStatefulSet, with its ``Volume Claims:`` section."""
+    md, spec, st = meta(o), o.get("spec") or {}, o.get("status") or {}
+    _head(w, o, created=True)
+    w.write(0, f"Selector:\t{_selector(spec.get('selector'))}\n")
+    labels_multiline(w, "Labels", md.get("labels"))
+    annotations_multiline(w, "Annotations", md.get("annotations"))
+    if spec.get("serviceName"):
+        w.write(0, f"Service Name:\t{spec['serviceName']}\n")
+    w.write(0, f"Pod Management Policy:\t{spec.get('podManagementPolicy') or 'OrderedReady'}\n")
+    w.write(0, f"Replicas:\t{spec.get('replicas', 1)} desired | {st.get('replicas') or 0} total\n")
     strategy = spec.get("updateStrategy") or {}
-    w.kv(0, "Update Strategy", strategy.get("type") or "RollingUpdate")
-    rolling = strategy.get("rollingUpdate") or {}
-    if rolling.get("partition") is not None:
-        w.kv(1, "Partition", rolling["partition"])
-        if rolling.get("maxUnavailable") is not None:
-            w.kv(1, "MaxUnavailable", rolling["maxUnavailable"])
-    _pods_status(w, "Pods Status", owned_pods(fetch, o))
-    pod_template(w, spec.get("template") or {})
+    w.write(0, f"Update Strategy:\t{strategy.get('type') or ''}\n")
+    ru = strategy.get("rollingUpdate")
+    if ru and ru.get("partition") is not None:
+        w.write(1, f"Partition:\t{ru['partition']}\n")
+        if ru.get("maxUnavailable") is not None:
+            w.write(1, f"MaxUnavailable:\t{ru['maxUnavailable']}\n")
+    retention = spec.get("persistentVolumeClaimRetentionPolicy")
+    if retention is not None:
+        w.write(0, "Persistent Volume Claim Retention Policy:\n")
+        w.write(1, f"WhenDeleted:\t{retention.get('whenDeleted') or 'Retain'}\n")
+        w.write(1, f"WhenScaled:\t{retention.get('whenScaled') or 'Retain'}\n")
+    _pods_status(w, fetch, o)
+    pod_template(w, spec.get("template"))
     claims = spec.get("volumeClaimTemplates") or []
     if not claims:
-        w.kv(0, "Volume Claims", NONE)
+        w.write(0, "Volume Claims:\t<none>\n")
     else:
-        w.section(0, "Volume Claims")
+        w.write(0, "Volume Claims:\n")
     for claim in claims:
-        cmeta, cspec = _meta(claim), claim.get("spec") or {}
-        w.kv(1, "Name", cmeta.get("name"))
-        w.kv(1, "StorageClass", cspec.get("storageClassName") or "")
-        w.kv(1, "Labels", map_lines(cmeta.get("labels")))
-        w.kv(1, "Annotations", map_lines(cmeta.get("annotations"), ": "))
-        w.kv(1, "Capacity", ((cspec.get("resources") or {}).get("requests") or {}).get(
-            "storage") or "<default>")
-        w.kv(1, "Access Modes", "[" + " ".join(cspec.get("accessModes") or []) + "]")
+        cmeta, cspec = meta(claim), claim.get("spec") or {}
+        w.write(1, f"Name:\t{cmeta.get('name')}\n")
+        w.write(1, f"StorageClass:\t{cspec.get('storageClassName') or ''}\n")
+        labels_multiline(w, "Labels", cmeta.get("labels"), indent="  ")
+        labels_multiline(w, "Annotations", cmeta.get("annotations"), indent="  ")
+        cap = ((cspec.get("resources") or {}).get("requests") or {}).get("storage")
+        w.write(1, f"Capacity:\t{cap or '<default>'}\n")
+        w.write(1, f"Access Modes:\t[{' '.join(cspec.get('accessModes') or [])}]\n")
+    describe_events(w, events_for(fetch, o))
 
 
 def job(w: Writer, o: Obj, fetch: Fetch) -> None:
-    spec, st = o.get("spec") or {}, o.get("status") or {}
-    header(w, o, namespaced=True)
-    w.kv(0, "Selector", selector_string(spec.get("selector")))
+    md, spec, st = meta(o), o.get("spec") or {}, o.get("status") or {}
+    _head(w, o)
+    w.write(0, f"Selector:\t{_selector(spec.get('selector'))}\n")
+    labels_multiline(w, "Labels", md.get("labels"))
+    annotations_multiline(w, "Annotations", md.get("annotations"))
     _controlled_by(w, o)
-    w.kv(0, "Parallelism", spec.get("parallelism", 1))
-    w.kv(0, "Completions", spec.get("completions") if spec.get("completions") is not None
-         else "<unset>")
-    w.kv(0, "Completion Mode", spec.get("completionMode") or "NonIndexed")
-    w.kv(0, "Suspend", "true" if spec.get("suspend") else "false")
-    w.kv(0, "Backoff Limit", spec.get("backoffLimit", 6))
+    if spec.get("parallelism") is not None:
+        w.write(0, f"Parallelism:\t{spec['parallelism']}\n")
+    w.write(0, f"Completions:\t{spec['completions'] if spec.get('completions') is not None else '<unset>'}\n")
+    if spec.get("completionMode"):
+        w.write(0, f"Completion Mode:\t{spec['completionMode']}\n")
+    if spec.get("suspend") is not None:
+        w.write(0, f"Suspend:\t{'true' if spec['suspend'] else 'false'}\n")
+    if spec.get("backoffLimit") is not None:
+        w.write(0, f"Backoff Limit:\t{spec['backoffLimit']}\n")
     if spec.get("ttlSecondsAfterFinished") is not None:
-        w.kv(0, "TTL Seconds After Finished", spec["ttlSecondsAfterFinished"])
+        w.write(0, f"TTL Seconds After Finished:\t{spec['ttlSecondsAfterFinished']}\n")
+    if st.get("startTime"):
+        w.write(0, f"Start Time:\t{rfc1123z(st['startTime'])}\n")
+    if st.get("completionTime"):
+        w.write(0, f"Completed At:\t{rfc1123z(st['completionTime'])}\n")
     start, end = parse_time(st.get("startTime")), parse_time(st.get("completionTime"))
-    if start is not None:
-        w.kv(0, "Start Time", describe_time(st.get("startTime")))
-    if end is not None:
-        w.kv(0, "Completed At", describe_time(st.get("completionTime")))
-        if start is not None:
-            w.kv(0, "Duration", human_duration((end - start).total_seconds()))
+    if start and end:
+        w.write(0, f"Duration:\t{human_duration((end - start).total_seconds())}\n")
     if spec.get("activeDeadlineSeconds") is not None:
-        w.kv(0, "Active Deadline Seconds", f"{spec['activeDeadlineSeconds']}s")
-    w.kv(0, "Pods Statuses", f"{st.get('active') or 0} Active ({st.get('ready') or 0} Ready) / "
-         f"{st.get('succeeded') or 0} Succeeded / {st.get('failed') or 0} Failed")
-    pod_template(w, spec.get("template") or {})
+        w.write(0, f"Active Deadline Seconds:\t{spec['activeDeadlineSeconds']}s\n")
+    counts = f"{st.get('succeeded') or 0} Succeeded / {st.get('failed') or 0} Failed"
+    if st.get("ready") is None:
+        w.write(0, f"Pods Statuses:\t{st.get('active') or 0} Active / {counts}\n")
+    else:
+        w.write(0, f"Pods Statuses:\t{st.get('active') or 0} Active ({st['ready']} Ready) / "
+                   f"{counts}\n")
+    if spec.get("completionMode") == "Indexed":
+        done = str(st.get("completedIndexes") or "")
+        cut = done.find(",", 50)
+        w.write(0, f"Completed Indexes:\t{done[:cut + 1] + '...' if cut >= 0 else done or NONE}\n")
+    pod_template(w, spec.get("template"))
+    describe_events(w, events_for(fetch, o))
+
+
+def _or_unset(v: object, suffix: str = "") -> str:
+    return "<unset>" if v is None else f"{v}{suffix}"
 
 
 def cronjob(w: Writer, o: Obj, fetch: Fetch) -> None:
-    """kubectl's describeCronJob, with its job template as describeJobTemplate prints it."""
-    spec, st = o.get("spec") or {}, o.get("status") or {}
-    header(w, o, namespaced=True)
-    w.kv(0, "Schedule", spec.get("schedule"))
-    w.kv(0, "Concurrency Policy", spec.get("concurrencyPolicy") or "Allow")
-    w.kv(0, "Suspend", "True" if spec.get("suspend") else "False")
-    w.kv(0, "Time Zone", spec.get("timeZone") or "<unset>")
-    for label, field in (("Successful Job History Limit", "successfulJobsHistoryLimit"),
-                         ("Failed Job History Limit", "failedJobsHistoryLimit")):
-        w.kv(0, label, spec[field] if spec.get(field) is not None else "<unset>")
-    deadline = spec.get("startingDeadlineSeconds")
-    w.kv(0, "Starting Deadline Seconds", f"{deadline}s" if deadline is not None else "<unset>")
-    tspec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
-    w.kv(0, "Selector", selector_string(tspec["selector"]) if tspec.get("selector")
-         else "<unset>")
-    for label, field in (("Parallelism", "parallelism"), ("Completions", "completions")):
-        w.kv(0, label, tspec[field] if tspec.get(field) is not None else "<unset>")
+    """describeCronJob, with its job template as describeJobTemplate prints it."""
+    md, spec, st = meta(o), o.get("spec") or {}, o.get("status") or {}
+    _head(w, o)
+    labels_multiline(w, "Labels", md.get("labels"))
+    annotations_multiline(w, "Annotations", md.get("annotations"))
+    w.write(0, f"Schedule:\t{spec.get('schedule') or ''}\n")
+    w.write(0, f"Concurrency Policy:\t{spec.get('concurrencyPolicy') or ''}\n")
+    suspend = spec.get("suspend")
+    w.write(0, f"Suspend:\t{'<unset>' if suspend is None else 'True' if suspend else 'False'}\n")
+    w.write(0, f"Time Zone:\t{spec.get('timeZone') or '<unset>'}\n")
+    w.write(0, "Successful Job History Limit:\t"
+               f"{_or_unset(spec.get('successfulJobsHistoryLimit'))}\n")
+    w.write(0, f"Failed Job History Limit:\t{_or_unset(spec.get('failedJobsHistoryLimit'))}\n")
+    w.write(0, "Starting Deadline Seconds:\t"
+               f"{_or_unset(spec.get('startingDeadlineSeconds'), 's')}\n")
+    tspec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    w.write(0, "Selector:\t" + (_selector(tspec["selector"]) if tspec.get("selector") is not None
+                                 else "<unset>") + "\n")
+    w.write(0, f"Parallelism:\t{_or_unset(tspec.get('parallelism'))}\n")
+    w.write(0, f"Completions:\t{_or_unset(tspec.get('completions'))}\n")
     if tspec.get("activeDeadlineSeconds") is not None:
-        w.kv(0, "Active Deadline Seconds", f"{tspec['activeDeadlineSeconds']}s")
+        w.write(0, f"Active Deadline Seconds:\t{tspec['activeDeadlineSeconds']}s\n")
     pod_template(w, tspec.get("template") or {})
-    w.kv(0, "Last Schedule Time", describe_time(st.get("lastScheduleTime")))
-    w.kv(0, "Active Jobs", ", ".join(str(r.get("name")) for r in st.get("active") or [])
-         or NONE)
+    last = st.get("lastScheduleTime")
+    w.write(0, f"Last Schedule Time:\t{rfc1123z(last) if last else '<unset>'}\n")
+    w.write(0, "Active Jobs:\t")
+    w.line(", ".join(str(r.get("name")) for r in st.get("active") or []) or NONE)
+    describe_events(w, events_for(fetch, o))

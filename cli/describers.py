@@ -1,258 +1,281 @@
-"""Per-kind ``kctl describe`` sections and the dispatch by kind.
+"""Per-kind ``kctl describe`` and the dispatch by kind.
 
-Pods live in :mod:`.describe_pods`, workloads (Deployment, ReplicaSet,
-DaemonSet, Job) in :mod:`.describe_workloads`, volumes and classes in
-:mod:`.describe_storage`; this module has Service, Node,
-Namespace, ConfigMap and Secret.  Every other kind gets the generic
-describer.  All of them end with the object's Events.
+Pods live in :mod:`.describe_pods`, workloads in :mod:`.describe_workloads`, volumes and
+classes in :mod:`.describe_storage`, Nodes in :mod:`.describe_node`; this module has
+Service, Endpoints, Namespace, ConfigMap, Secret and ServiceAccount, each in kubectl's
+format strings.  Every other kind gets kubectl's generic describer.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from decimal import Decimal
 
 from jetkube.schemas.objects import Obj
-from jetkube.schemas.quantity import add_quantities, format_quantity, parse_quantity
-from jetkube.services.machinery.printers import age, describe_time, endpoints_string, node_roles
 
-from .describe import NONE, Fetch, Writer, events_for, events_section, generic, header, map_lines
+from .describe import (
+    NONE,
+    Fetch,
+    Writer,
+    annotations_multiline,
+    describe_events,
+    events_for,
+    generic,
+    labels_multiline,
+    meta,
+    rfc1123z,
+)
+from .describe_node import node
 from .describe_pods import pod, pod_template
 from .describe_storage import persistentvolume, persistentvolumeclaim, storageclass
 from .describe_workloads import cronjob, daemonset, deployment, job, replicaset, statefulset
-from .tables import render
 
 __all__ = ["DESCRIBERS", "describe", "pod_template"]
 
 
-def service(w: Writer, o: Obj, fetch: Fetch) -> None:
-    """kubectl's describeService: endpoints per port (the first 3 and "+ N more..."), the
-    LoadBalancer ingress, the traffic policy of node ports."""
-    meta, spec = o.get("metadata") or {}, o.get("spec") or {}
-    header(w, o, namespaced=True)
-    w.kv(0, "Selector", map_lines(spec.get("selector")))
-    stype = spec.get("type") or "ClusterIP"
-    w.kv(0, "Type", stype)
-    w.kv(0, "IP Family Policy", spec.get("ipFamilyPolicy") or "SingleStack")
-    w.kv(0, "IP Families", ",".join(spec.get("ipFamilies") or ["IPv4"]))
-    w.kv(0, "IP", spec.get("clusterIP"))
-    w.kv(0, "IPs", ",".join(spec.get("clusterIPs") or [spec.get("clusterIP") or NONE]))
-    if stype == "ExternalName":
-        w.kv(0, "External Name", spec.get("externalName"))
-    ingress = ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-    if ingress:
-        w.kv(0, "LoadBalancer Ingress",
-             ", ".join(str(i.get("ip") or i.get("hostname")) for i in ingress))
-    eps: Obj = {}
+def _head(w: Writer, o: Obj) -> None:
+    md = meta(o)
+    w.write(0, f"Name:\t{md.get('name', '')}\n")
+    w.write(0, f"Namespace:\t{md.get('namespace', '')}\n")
+    labels_multiline(w, "Labels", md.get("labels"))
+    annotations_multiline(w, "Annotations", md.get("annotations"))
+
+
+def _endpoint_slices(fetch: Fetch, o: Obj) -> list[Obj]:
+    md = meta(o)
     try:
-        eps = fetch(f"/api/v1/namespaces/{meta.get('namespace')}/endpoints/{meta.get('name')}", {})
-    except Exception:
-        eps = {}
+        lst = fetch(f"/apis/discovery.k8s.io/v1/namespaces/{md.get('namespace')}/endpointslices",
+                    {"labelSelector": f"kubernetes.io/service-name={md.get('name')}"})
+    except Exception:  # kubectl ignores the error too
+        return []
+    return list(lst.get("items") or [])
+
+
+def format_endpoint_slices(slices: list[Obj], port_name: str) -> str:
+    """kubectl's ``formatEndpointSlices`` for one port name: ready addresses, at most 3."""
+    if not slices:
+        return NONE
+    found: list[str] = []
+    count, more = 0, False
+    for s in slices:
+        ports = s.get("ports") or []
+        groups = [None] if not ports else [p for p in ports if (p.get("name") or "") == port_name]
+        for port in groups:
+            for ep in s.get("endpoints") or []:
+                if len(found) == 3:
+                    more = True
+                if (ep.get("conditions") or {}).get("ready") is False:
+                    continue
+                if not more:
+                    addr = (ep.get("addresses") or [""])[0]
+                    found.append(addr if port is None else
+                                 (f"[{addr}]" if ":" in addr else addr) + f":{port.get('port')}")
+                count += 1
+    text = ",".join(found)
+    return f"{text} + {count - 3} more..." if more else text
+
+
+def service(w: Writer, o: Obj, fetch: Fetch) -> None:
+    spec, st = o.get("spec") or {}, o.get("status") or {}
+    slices = _endpoint_slices(fetch, o)
+    _head(w, o)
+    sel = spec.get("selector") or {}
+    w.write(0, f"Selector:\t{','.join(f'{k}={v}' for k, v in sorted(sel.items()))}\n")
+    w.write(0, f"Type:\t{spec.get('type') or ''}\n")
+    if spec.get("ipFamilyPolicy"):
+        w.write(0, f"IP Family Policy:\t{spec['ipFamilyPolicy']}\n")
+    w.write(0, f"IP Families:\t{','.join(spec.get('ipFamilies') or []) or NONE}\n")
+    w.write(0, f"IP:\t{spec.get('clusterIP') or ''}\n")
+    w.write(0, f"IPs:\t{','.join(spec.get('clusterIPs') or []) or NONE}\n")
+    if spec.get("externalIPs"):
+        w.write(0, f"External IPs:\t{','.join(spec['externalIPs'])}\n")
+    if spec.get("loadBalancerIP"):
+        w.write(0, f"Desired LoadBalancer IP:\t{spec['loadBalancerIP']}\n")
+    if spec.get("externalName"):
+        w.write(0, f"External Name:\t{spec['externalName']}\n")
+    ingress = (st.get("loadBalancer") or {}).get("ingress") or []
+    if ingress:
+        w.write(0, "LoadBalancer Ingress:\t" + ", ".join(
+            (f"{i['ip']} ({i['ipMode']})" if i.get("ipMode") else str(i["ip"])) if i.get("ip")
+            else str(i.get("hostname") or "") for i in ingress) + "\n")
     for p in spec.get("ports") or []:
         name = p.get("name") or "<unset>"
         proto = p.get("protocol") or "TCP"
-        w.kv(0, "Port", f"{name}  {p.get('port')}/{proto}")
-        w.kv(0, "TargetPort", f"{p.get('targetPort', p.get('port'))}/{proto}")
+        w.write(0, f"Port:\t{name}\t{p.get('port')}/{proto}\n")
+        w.write(0, f"TargetPort:\t{p.get('targetPort', p.get('port'))}/{proto}\n")
         if p.get("nodePort"):
-            w.kv(0, "NodePort", f"{name}  {p['nodePort']}/{proto}")
-        w.kv(0, "Endpoints", endpoints_string(eps, port_names={p.get("name") or ""})
-             if eps else "")
-    w.kv(0, "Session Affinity", spec.get("sessionAffinity") or "None")
-    if stype in ("NodePort", "LoadBalancer"):
-        w.kv(0, "External Traffic Policy", spec.get("externalTrafficPolicy") or "Cluster")
+            w.write(0, f"NodePort:\t{name}\t{p['nodePort']}/{proto}\n")
+        w.write(0, f"Endpoints:\t{format_endpoint_slices(slices, p.get('name') or '')}\n")
+    w.write(0, f"Session Affinity:\t{spec.get('sessionAffinity') or ''}\n")
+    for key, label in (("externalTrafficPolicy", "External Traffic Policy"),
+                       ("internalTrafficPolicy", "Internal Traffic Policy"),
+                       ("healthCheckNodePort", "HealthCheck NodePort")):
+        if spec.get(key):
+            w.write(0, f"{label}:\t{spec[key]}\n")
+    if spec.get("loadBalancerSourceRanges"):
+        w.write(0, f"LoadBalancer Source Ranges:\t{','.join(spec['loadBalancerSourceRanges'])}\n")
+    if spec.get("trafficDistribution"):
+        w.write(0, f"Traffic Distribution:\t{spec['trafficDistribution']}\n")
+    describe_events(w, events_for(fetch, o))
 
 
-_SYSTEM_INFO = (("machineID", "Machine ID"), ("systemUUID", "System UUID"),
-                ("bootID", "Boot ID"), ("kernelVersion", "Kernel Version"),
-                ("osImage", "OS Image"), ("operatingSystem", "Operating System"),
-                ("architecture", "Architecture"),
-                ("containerRuntimeVersion", "Container Runtime Version"),
-                ("kubeletVersion", "Kubelet Version"), ("kubeProxyVersion", "Kube-Proxy Version"))
-
-
-def _sum(quantities: list[str], binary: bool) -> str:
-    total = add_quantities(*quantities) if quantities else Decimal(0)
-    return format_quantity(total, binary=binary and any("i" in q for q in quantities))
-
-
-def _pct(used: str, alloc: object) -> str:
-    try:
-        cap = parse_quantity(str(alloc))
-        frac = int(parse_quantity(used) * 100 / cap) if cap else 0
-    except (ValueError, ArithmeticError):
-        frac = 0
-    return f"{used} ({frac}%)"
-
-
-def _pod_resources(p: Obj) -> dict[str, list[str]]:
-    """Container requests/limits of a pod: ``{"requests.cpu": [..], ...}``."""
-    out: dict[str, list[str]] = {}
-    for c in (p.get("spec") or {}).get("containers") or []:
-        res = c.get("resources") or {}
-        for part in ("requests", "limits"):
-            for k, v in (res.get(part) or {}).items():
-                out.setdefault(f"{part}.{k}", []).append(str(v))
-    return out
-
-
-def _node_pods(w: Writer, items: list[Obj], alloc: Obj) -> None:
-    w.kv(0, "Non-terminated Pods", f"({len(items)} in total)")
-    cols = [("requests.cpu", "cpu"), ("limits.cpu", "cpu"), ("requests.memory", "memory"),
-            ("limits.memory", "memory")]
-    totals: dict[str, list[str]] = {}
-    rows = []
-    for p in items:
-        res = _pod_resources(p)
-        cells = []
-        for key, r in cols:
-            used = _sum(res.get(key, []), r == "memory")
-            totals.setdefault(key, []).append(used)
-            cells.append(_pct(used, alloc.get(r, "0")))
-        meta = p.get("metadata") or {}
-        rows.append([str(meta.get("namespace") or ""), str(meta.get("name") or ""), *cells,
-                     age(meta.get("creationTimestamp"))])
-    if rows:
-        heads = ["Namespace", "Name", "CPU Requests", "CPU Limits", "Memory Requests",
-                 "Memory Limits", "Age"]
-        for line in render(heads, [["-" * len(h) for h in heads], *rows], pad=2, min_width=0):
-            w.raw(1, line)
-    w.section(0, "Allocated resources")
-    w.raw(1, "(Total limits may be over 100 percent, i.e., overcommitted.)")
-    alloc_rows = [[r, _pct(_sum(totals.get(f"requests.{r}", []), r == "memory"),
-                           alloc.get(r, "0")),
-                   _pct(_sum(totals.get(f"limits.{r}", []), r == "memory"), alloc.get(r, "0"))]
-                  for r in ("cpu", "memory")]
-    heads = ["Resource", "Requests", "Limits"]
-    for line in render(heads, [["-" * len(h) for h in heads], *alloc_rows], pad=2,
-                       min_width=0):
-        w.raw(1, line)
-
-
-def node(w: Writer, o: Obj, fetch: Fetch) -> None:
-    meta, spec, st = o.get("metadata") or {}, o.get("spec") or {}, o.get("status") or {}
-    w.kv(0, "Name", meta.get("name"))
-    w.kv(0, "Roles", node_roles(o))
-    w.kv(0, "Labels", map_lines(meta.get("labels")))
-    w.kv(0, "Annotations", map_lines(meta.get("annotations"), ": "))
-    w.kv(0, "CreationTimestamp", describe_time(meta.get("creationTimestamp")))
-    taints = [f"{t.get('key')}{'=' + t['value'] if t.get('value') else ''}:{t.get('effect')}"
-              for t in spec.get("taints") or []]
-    w.kv(0, "Taints", taints or NONE)
-    w.kv(0, "Unschedulable", "true" if spec.get("unschedulable") else "false")
-    try:
-        lease = fetch(f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/"
-                      f"{meta.get('name')}", {})
-    except Exception:  # no lease yet
-        lease = {}
-    if lease:
-        ls = lease.get("spec") or {}
-        w.section(0, "Lease")
-        w.kv(1, "HolderIdentity", ls.get("holderIdentity") or "<unset>")
-        w.kv(1, "AcquireTime", describe_time(ls.get("acquireTime")))
-        w.kv(1, "RenewTime", describe_time(ls.get("renewTime")))
-    conds = st.get("conditions") or []
-    if conds:
-        w.section(0, "Conditions")
-        heads = ["Type", "Status", "LastHeartbeatTime", "LastTransitionTime", "Reason",
-                 "Message"]
-        rows = [[str(c.get("type")), str(c.get("status")),
-                 describe_time(c.get("lastHeartbeatTime")),
-                 describe_time(c.get("lastTransitionTime")), str(c.get("reason") or ""),
-                 str(c.get("message") or "")] for c in conds]
-        for line in render(heads, [["-" * len(h) for h in heads], *rows], pad=2, min_width=0):
-            w.raw(1, line)
-    w.section(0, "Addresses")
-    for a in st.get("addresses") or []:
-        w.kv(1, str(a.get("type")), a.get("address"))
-    for part in ("capacity", "allocatable"):
-        if st.get(part):
-            w.section(0, part.capitalize())
-            for k, v in st[part].items():
-                w.kv(1, k, v)
-    info = st.get("nodeInfo") or {}
-    w.section(0, "System Info")
-    for key, label in _SYSTEM_INFO:
-        w.kv(1, label, [str(info.get(key) or "")])
-    w.kv(0, "PodCIDR", spec.get("podCIDR"))
-    w.kv(0, "PodCIDRs", ",".join(spec.get("podCIDRs") or ([spec["podCIDR"]]
-                                                        if spec.get("podCIDR") else [])))
-    if spec.get("providerID"):
-        w.kv(0, "ProviderID", spec["providerID"])
-    try:
-        pods = fetch("/api/v1/pods", {"fieldSelector": f"spec.nodeName={meta.get('name')}"})
-        items = [p for p in pods.get("items") or []
-                 if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
-    except Exception:
-        items = []
-    _node_pods(w, items, st.get("allocatable") or {})
+def endpoints(w: Writer, o: Obj, fetch: Fetch) -> None:
+    _head(w, o)
+    w.write(0, "Subsets:\n")
+    for s in o.get("subsets") or []:
+        ready = ",".join(str(a.get("ip")) for a in s.get("addresses") or []) or NONE
+        w.write(1, f"Addresses:\t{ready}\n")
+        not_ready = ",".join(str(a.get("ip")) for a in s.get("notReadyAddresses") or []) or NONE
+        w.write(1, f"NotReadyAddresses:\t{not_ready}\n")
+        if s.get("ports"):
+            w.write(1, "Ports:\n")
+            w.write(2, "Name\tPort\tProtocol\n")
+            w.write(2, "----\t----\t--------\n")
+            for p in s["ports"]:
+                w.write(2, f"{p.get('name') or '<unset>'}\t{p.get('port')}\t"
+                           f"{p.get('protocol') or 'TCP'}\n")
+        w.write(0, "\n")
+    describe_events(w, events_for(fetch, o))
 
 
 def namespace(w: Writer, o: Obj, fetch: Fetch) -> None:
-    header(w, o, namespaced=False)
-    w.kv(0, "Status", (o.get("status") or {}).get("phase") or "Active")
+    md, st = meta(o), o.get("status") or {}
+    w.write(0, f"Name:\t{md.get('name')}\n")
+    labels_multiline(w, "Labels", md.get("labels"))
+    annotations_multiline(w, "Annotations", md.get("annotations"))
+    w.write(0, f"Status:\t{st.get('phase') or ''}\n")
+    if st.get("conditions"):
+        w.write(0, "Conditions:\n")
+        w.write(1, "Type\tStatus\tLastTransitionTime\tReason\tMessage\n")
+        w.write(1, "----\t------\t------------------\t------\t-------\n")
+        for c in st["conditions"]:
+            w.write(1, f"{c.get('type')}\t{c.get('status')}\t"
+                       f"{rfc1123z(c.get('lastTransitionTime'))}\t{c.get('reason') or ''}\t"
+                       f"{c.get('message') or ''}\n")
+    for resource, none_text in (("resourcequotas", "No resource quota.\n"),
+                                ("limitranges", "No LimitRange resource.\n")):
+        try:
+            lst = fetch(f"/api/v1/namespaces/{md.get('name')}/{resource}", {})
+        except Exception:  # the server does not serve it: kubectl leaves the part out
+            continue
+        w.write(0, "\n")
+        items = sorted(lst.get("items") or [], key=lambda q: str(meta(q).get("name")))
+        if not items:
+            w.write(0, none_text)
+        elif resource == "resourcequotas":
+            _quotas(w, items)
+        else:
+            w.write(0, "Resource Limits\n Type\tResource\tMin\tMax\tDefault Request\t"
+                       "Default Limit\tMax Limit/Request Ratio\n")
+            w.write(0, " ----\t--------\t---\t---\t---------------\t-------------\t"
+                       "-----------------------\n")
+
+
+def _quotas(w: Writer, items: list[Obj]) -> None:
+    w.write(0, "Resource Quotas\n")
+    for q in items:
+        w.write(1, f"Name:\t{meta(q).get('name')}\n")
+        w.write(1, "Resource\tUsed\tHard\n")
+        w.write(1, "--------\t---\t---\n")
+        hard = (q.get("status") or {}).get("hard") or {}
+        used = (q.get("status") or {}).get("used") or {}
+        for r in sorted(hard):
+            w.write(1, f"{r}\t{used.get(r, '0')}\t{hard[r]}\n")
+
+
+def resourcequota(w: Writer, o: Obj, fetch: Fetch) -> None:
+    """describeQuota: the scopes and each resource's used and hard amounts."""
+    md, spec, st = meta(o), o.get("spec") or {}, o.get("status") or {}
+    w.write(0, f"Name:\t{md.get('name')}\n")
+    w.write(0, f"Namespace:\t{md.get('namespace')}\n")
+    scopes = sorted(str(s) for s in spec.get("scopes") or [])
+    if scopes:
+        w.write(0, f"Scopes:\t{', '.join(scopes)}\n")
+        for scope in scopes:
+            if scope in _SCOPE_HELP:
+                w.write(0, f" * {_SCOPE_HELP[scope]}\n")
+    w.write(0, "Resource\tUsed\tHard\n")
+    w.write(0, "--------\t----\t----\n")
+    hard, used = st.get("hard") or {}, st.get("used") or {}
+    for r in sorted(hard):
+        w.write(0, f"{r}\t{used.get(r, '0')}\t{hard[r]}\n")
+
+
+_SCOPE_HELP = {
+    "Terminating": "Matches all pods that have an active deadline. These pods have a limited "
+                   "lifespan on a node before being actively terminated by the system.",
+    "NotTerminating": "Matches all pods that do not have an active deadline. These pods usually "
+                      "include long running pods whose container command is not expected to "
+                      "terminate.",
+    "BestEffort": "Matches all pods that do not have resource requirements set. These pods have "
+                  "a best effort quality of service.",
+    "NotBestEffort": "Matches all pods that have at least one resource requirement set. These "
+                     "pods have a burstable or guaranteed quality of service.",
+}
 
 
 def configmap(w: Writer, o: Obj, fetch: Fetch) -> None:
-    header(w, o, namespaced=True)
-    w.raw(0, "")
-    w.raw(0, "Data")
-    w.raw(0, "====")
-    for k, v in (o.get("data") or {}).items():
-        w.raw(0, f"{k}:")
-        w.raw(0, "----")
-        w.raw(0, str(v))
-        w.raw(0, "")
-    w.raw(0, "BinaryData")
-    w.raw(0, "====")
-    for k in o.get("binaryData") or {}:
-        w.raw(0, f"{k}: {len(o['binaryData'][k])} bytes")
+    _head(w, o)
+    w.write(0, "\nData\n====\n")
+    data = o.get("data") or {}
+    for k in sorted(data):
+        w.write(0, f"{k}:\n----\n")
+        w.write(0, f"{data[k]}\n")
+        w.write(0, "\n")
+    w.write(0, "\nBinaryData\n====\n")
+    binary = o.get("binaryData") or {}
+    for k in sorted(binary):
+        w.write(0, f"{k}: {len(base64.b64decode(binary[k]))} bytes\n")
+    w.write(0, "\n")
+    describe_events(w, events_for(fetch, o) or [])
 
 
 def secret(w: Writer, o: Obj, fetch: Fetch) -> None:
-    header(w, o, namespaced=True)
-    w.raw(0, "")
-    w.kv(0, "Type", o.get("type") or "Opaque")
-    w.raw(0, "")
-    w.raw(0, "Data")
-    w.raw(0, "====")
-    for k, v in (o.get("data") or {}).items():
+    _head(w, o)
+    w.write(0, f"\nType:\t{o.get('type') or ''}\n")
+    w.write(0, "\nData\n====\n")
+    data = o.get("data") or {}
+    for k in sorted(data):
         try:
-            size = len(base64.b64decode(v))
+            raw = base64.b64decode(data[k])
         except ValueError:
-            size = len(str(v))
-        w.kv(0, k, f"{size} bytes")
+            raw = str(data[k]).encode()
+        if k == "token" and o.get("type") == "kubernetes.io/service-account-token":
+            w.write(0, f"{k}:\t{raw.decode(errors='replace')}\n")
+        else:
+            w.write(0, f"{k}:\t{len(raw)} bytes\n")
 
 
 def serviceaccount(w: Writer, o: Obj, fetch: Fetch) -> None:
-    """kubectl's describeServiceAccount: its image pull secrets, and the secrets it names
-    when there are any."""
-    header(w, o, namespaced=True)
-    pull = [str(r.get("name")) for r in o.get("imagePullSecrets") or []]
-    mountable = [str(r.get("name")) for r in o.get("secrets") or []]
-    w.kv(0, "Image pull secrets", pull or NONE)
-    if mountable:
-        w.kv(0, "Mountable secrets", mountable)
+    _head(w, o)
+    for header, refs in (("Image pull secrets:", o.get("imagePullSecrets")),
+                         ("Mountable secrets: ", o.get("secrets"))):
+        names = [str(r.get("name")) for r in refs or []]
+        if not names:
+            if header.startswith("Mountable"):  # kubectl 1.37 lists them only when there are
+                continue
+            w.write(0, f"{header}\t<none>\n")
+            continue
+        prefix = header
+        for n in names:
+            w.write(0, f"{prefix}\t{n}\n")
+            prefix = " " * len(header)
+    describe_events(w, events_for(fetch, o))
 
 
 DESCRIBERS: dict[str, Callable[[Writer, Obj, Fetch], None]] = {
     "Pod": pod, "Deployment": deployment, "ReplicaSet": replicaset, "DaemonSet": daemonset,
-    "ReplicationController": replicaset,  # kubectl's describer prints the same fields
-    "StatefulSet": statefulset,
+    "ReplicationController": replicaset, "StatefulSet": statefulset,
     "Job": job, "CronJob": cronjob, "Service": service, "Node": node, "Namespace": namespace,
     "ConfigMap": configmap, "Secret": secret, "ServiceAccount": serviceaccount,
+    "Endpoints": endpoints, "ResourceQuota": resourcequota,
     "PersistentVolume": persistentvolume, "PersistentVolumeClaim": persistentvolumeclaim,
     "StorageClass": storageclass,
 }
 
 
-def describe(obj: Obj, fetch: Fetch, *, namespaced: bool) -> str:
+def describe(obj: Obj, fetch: Fetch, *, namespaced: bool = True) -> str:
+    """kubectl's description of ``obj`` (without the final newline)."""
     w = Writer()
-    fn = DESCRIBERS.get(str(obj.get("kind")))
-    if fn is not None:
-        fn(w, obj, fetch)
-    else:
-        generic(w, obj, namespaced=namespaced)
-    events_section(w, events_for(fetch, obj))
+    DESCRIBERS.get(str(obj.get("kind")), generic)(w, obj, fetch)
     return w.render()
-

@@ -9,12 +9,13 @@ terminal condition statuses and Warning events are coloured
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery.apierrors import ApiError, not_found
 
-from ..console import echo, echo_err, rich_terminal
+from ..console import echo_err, rich_terminal
 from ..context import Ctx, targets
 from ..describers import describe
 from ..errors import server_error_line
@@ -63,8 +64,9 @@ def run(ctx: Ctx) -> int:
         from ..describe_colour import print_coloured
 
         print_coloured("\n\n\n".join(docs))
-    elif docs:
-        echo("\n\n\n".join(docs))
+    elif docs:  # kubectl's bytes: each description, then "\n\n" before the next
+        sys.stdout.write("\n\n".join(d + "\n" for d in docs))
+        sys.stdout.flush()
     elif not errors:
         echo_err(f"No resources found in {ctx.namespace} namespace.")
     return 1 if errors else 0

@@ -124,7 +124,9 @@ def test_describe_deployment(api: AppsFakeApi, kctl: Kctl) -> None:
     assert ["StrategyType:", "RollingUpdate"] in r
     assert ["RollingUpdateStrategy:", "25%", "max", "unavailable,", "1", "max", "surge"] in r
     assert ["Progressing", "True", "ReplicaSetUpdated"] in r
-    assert ["OldReplicaSets:", "web-old", "(1/1", "replicas", "created)"] in r
+    # every old ReplicaSet, also those scaled to 0 (kubectl 1.37)
+    assert ["OldReplicaSets:", "web-old", "(1/1", "replicas", "created),", "web-older", "(0/0",
+            "replicas", "created)"] in r
     assert ["NewReplicaSet:", "web-new", "(3/3", "replicas", "created)"] in r
     assert ["Image:", "nginx:1.26"] in r
     assert "deployment-controller" in out and "Scaled up replica set web-new" in out

@@ -61,7 +61,7 @@ def test_describe_pod_has_sections_and_events(api: FakeApi, kctl: Kctl) -> None:
     code, out, err = kctl("describe", "pod", "web-1")
     assert code == 0, err
     assert "Name:" in out and out.splitlines()[0].split() == ["Name:", "web-1"]
-    assert "Node:             node-1/10.0.0.1" in out
+    assert "Node:         node-1/10.0.0.1" in out
     assert "Restart Count:  2" in out
     assert "Events:" in out and "default-scheduler" in out and "Scheduled" in out
     ev_req = next(r for r in api.requests if r.url.path.endswith("/events"))

@@ -73,6 +73,6 @@ def test_describe_pod_prints_the_token_volume_as_kubectl(cluster: LocalCluster) 
     Type:                    Projected (a volume that contains injected data from multiple sources)
     TokenExpirationSeconds:  3607
     ConfigMapName:           kube-root-ca.crt
-    ConfigMapOptional:       <nil>
+    Optional:                false
     DownwardAPI:             true
 """ in out

@@ -94,6 +94,7 @@ def test_a_pods_conditions_are_coloured(api: FakeApi, kctl: Kctl,
                          {"type": "Ready", "status": "False"}]}})
     code, out = on_terminal(kctl, monkeypatch, "describe", "pod", "p")
     assert code == 0
-    assert line_with(out, "PodScheduled").endswith(f"{GREEN}True{RESET}")
+    # kubectl's format is "%v \t%v \n": a space after the status
+    assert line_with(out, "PodScheduled").endswith(f"{GREEN}True{RESET} ")
     ready = next(ln for ln in out.splitlines() if ln.strip().startswith("Ready "))
-    assert ready.endswith(f"{RED}False{RESET}")
+    assert ready.endswith(f"{RED}False{RESET} ")

@@ -1,5 +1,6 @@
-"""kctl describe service, as kubectl's describeService: endpoints per port (the first 3,
-then "+ N more..."), the LoadBalancer ingress, and the traffic policy of node ports."""
+"""kctl describe service, as kubectl's describeService: endpoints per port from the
+Service's EndpointSlices (ready ones, the first 3, then "+ N more..."), the LoadBalancer
+ingress, and the traffic policy of node ports."""
 
 from __future__ import annotations
 
@@ -23,10 +24,16 @@ def test_describe_service_lists_endpoints_per_port_and_the_ingress(cluster: Loca
             {"name": "admin", "port": 9000}]}})
     cluster.ok("PUT", f"{NS}/services/web/status", {**svc, "status": {"loadBalancer": {
         "ingress": [{"ip": "127.0.0.1"}]}}})
-    cluster.ok("POST", f"{NS}/endpoints", {
-        "apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "web"},
-        "subsets": [{"addresses": [{"ip": f"10.244.1.{i}"} for i in range(2, 7)],
-                     "ports": [{"name": "http", "port": 8080}, {"name": "admin", "port": 9000}]}]})
+    # kubectl reads the Service's EndpointSlices (kubernetes.io/service-name=web)
+    cluster.ok("POST", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", {
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "web-abc", "labels": {"kubernetes.io/service-name": "web"}},
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": [f"10.244.1.{i}"], "conditions": {"ready": True}}
+                      for i in range(2, 7)] + [
+            {"addresses": ["10.244.1.99"], "conditions": {"ready": False}}],
+        "ports": [{"name": "http", "port": 8080, "protocol": "TCP"},
+                  {"name": "admin", "port": 9000, "protocol": "TCP"}]})
 
     code, out, err = cluster.kctl("describe", "service", "web")
 
@@ -40,3 +47,6 @@ def test_describe_service_lists_endpoints_per_port_and_the_ingress(cluster: Loca
         "10.244.1.2:9000,10.244.1.3:9000,10.244.1.4:9000 + 2 more..."]
     assert len(r["NodePort"]) == 2 and r["External Traffic Policy"] == ["Cluster"]
     assert r["IPs"] == [svc["spec"]["clusterIP"]]
+    # one tabwriter block: every value starts in the column of the longest key
+    assert "External Traffic Policy:  Cluster\n" in out
+    assert "Port:                     http  80/TCP\n" in out
