@@ -11,8 +11,12 @@ The fixtures built on these (``docker_client``, ``busybox_image``,
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -73,8 +77,8 @@ def new_pod(name: str = "web", namespace: str = "default") -> PodRef:
     return PodRef(str(uuid.uuid4()), namespace, name)
 
 
-__all__ = ["BUSYBOX_TAG", "docker_or_skip", "in_ci", "new_pod", "new_scope", "node_name", "purge",
-           "remove_node_containers"]
+__all__ = ["BUSYBOX_TAG", "counted_docker_runtime", "counted_runtime", "docker_or_skip", "in_ci",
+           "new_pod", "new_scope", "node_name", "purge", "remove_node_containers"]
 
 
 def counted_runtime(root: Any) -> tuple[Any, Any, str, str]:
@@ -92,3 +96,18 @@ def counted_runtime(root: Any) -> tuple[Any, Any, str, str]:
     node, scope = node_name(), new_scope()
     rt = DockerRuntime(node, client=client, scope=scope, pod_network="none", root_dir=root)
     return rt, counter, node, scope
+
+
+@contextlib.asynccontextmanager
+async def counted_docker_runtime(docker_client: Any, root: Path
+                                 ) -> AsyncIterator[tuple[Any, Any]]:
+    """``counted_runtime``'s runtime and CallCounter; afterwards the runtime is closed and
+    everything of its node and scope removed."""
+    rt, counter, node, scope = counted_runtime(root)
+    try:
+        yield rt, counter
+    finally:
+        await rt.close()
+        remove_node_containers(docker_client, node)
+        await asyncio.to_thread(purge, docker_client, scope)
+        rt.client.close()

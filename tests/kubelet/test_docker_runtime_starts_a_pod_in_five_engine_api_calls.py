@@ -7,7 +7,6 @@ is missing again, a moved tag names its new image)."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import uuid
 from collections import Counter
@@ -18,7 +17,7 @@ from typing import Any
 import docker
 import pytest
 from _dockercalls import CallCounter
-from dockerfixtures import counted_runtime, new_pod, purge, remove_node_containers
+from dockerfixtures import counted_docker_runtime, new_pod
 from polling import until
 
 from jetkube.schemas import parse_time
@@ -41,14 +40,8 @@ INSPECT, IMAGE = "GET /containers/{id}/json", "GET /images/{ref}/json"
 async def counted_fixture(docker_client: Any, busybox_image: str,
                           tmp_path: Path) -> AsyncIterator[tuple[DockerRuntime, CallCounter]]:
     """A DockerRuntime on a client of its own whose Engine API calls are counted."""
-    rt, counter, node, scope = counted_runtime(tmp_path / "rt")
-    try:
-        yield rt, counter
-    finally:
-        await rt.close()
-        remove_node_containers(docker_client, node)
-        await asyncio.to_thread(purge, docker_client, scope)
-        rt.client.close()
+    async with counted_docker_runtime(docker_client, tmp_path / "rt") as pair:
+        yield pair
 
 
 async def start_pod(rt: DockerRuntime, image: str, *, host_network: bool = False

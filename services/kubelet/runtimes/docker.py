@@ -12,13 +12,19 @@ daemon: Docker Engine, or Podman's compatible socket.
 
 Every SDK call is blocking and runs on this runtime's own thread pool, never
 on the event loop; streams (logs, exec output, events) each have a reader
-thread (docker_streams.py).  Container exits come from the daemon's event
-stream (``die`` events filtered by the node label), read by one thread that
-reconnects from the last event's time, so nothing is polled.  The node's pods
-sit on a Docker network of its podCIDR (docker_network.py); ``purge_scope``
-removes everything one cluster made on this machine.
+thread (docker_streams.py).  One event stream per node agent (docker_events.py),
+read by one thread that reconnects from the last event's time, carries both the
+node's container exits (``die``: docker_exits.py) and the daemon's image changes
+(which the image-id cache of docker_pulls.py listens to), so nothing is polled.
+The node's pods sit on a Docker network of its podCIDR (docker_network.py);
+``purge_scope`` removes everything one cluster made on this machine.
 
-A pod costs the daemon five calls once its image is known (docker_images.ImageIds):
+Here are the runtime's calls; beside it: the sandbox (docker_sandbox.py), the
+containers' blocking calls (docker_containers.py), images and pulls
+(docker_pulls.py, docker_images.py), exec, logs and streams (docker_exec.py), and
+the pure translations to and from the Engine API (docker_convert.py).
+
+A pod costs the daemon five calls once its image is known (docker_pulls.ImageIds):
 the sandbox's create, start and inspect (its address) and the container's create
 and start, whose ContainerInfo is made from its spec (``docker run -d`` twice is
 four); a hostNetwork pod four.
@@ -30,7 +36,6 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-import inspect
 import logging
 import math
 import tempfile
@@ -49,43 +54,33 @@ from jetkube.services.machinery.hostnet import HostNet, default_scope
 
 from ..podnet import PodNetworkMode
 from ..runtime import (
-    LABEL_KIND,
     ContainerInfo,
     ContainerSpec,
     ContainerStats,
     ExitHandler,
-    ImagePullError,
     PullPolicy,
     RuntimeError_,
     Sandbox,
     SandboxSpec,
 )
+from . import docker_containers, docker_exec, docker_sandbox
 from . import docker_convert as conv
-from . import docker_sandbox
-from .docker_events import EventReader
-from .docker_images import PAUSE_IMAGE, ImageIds, ensure_pause_image, image_id_of, pull
+from .docker_convert import explain
+from .docker_events import NodeEvents
+from .docker_exits import Exits
+from .docker_images import PAUSE_IMAGE, ensure_pause_image
 from .docker_network import (
     DockerPodNetwork,
     PodNetworkError,
-    pod_resolv_conf,
     purge_scope,
     remove_resolv_conf,
     write_resolv_conf,
 )
-from .docker_session import DockerSession, open_session
-from .docker_streams import stream_in_thread
+from .docker_pulls import Images
+from .docker_session import DockerSession
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-NO_REGISTRY = ("no image registry is reachable from this machine: build the image locally "
-               "(e.g. docker import of a rootfs tarball) and use imagePullPolicy "
-               "IfNotPresent or Never")
-MAX_EXEC_OUTPUT = 8 * 1024 * 1024
-
-
-def _explain(err: Exception) -> str:
-    return str(getattr(err, "explanation", None) or err)
 
 
 class DockerRuntime:
@@ -109,18 +104,16 @@ class DockerRuntime:
         self._base_url = base_url
         self._pool_size = workers + 8
         self.pause_image = pause_image
-        self.pull_timeout = pull_timeout
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"docker-{node}")
-        self._handlers: list[ExitHandler] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
-        self._events = EventReader(
-            lambda: self.api, {**conv.node_filter(self.owner), "type": ["container"], "event": ["die"]},
-            f"docker-events-{node}", self._on_event)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._pulls: dict[str, asyncio.Future[str]] = {}
-        self._images = ImageIds(lambda: self.api, f"docker-images-{node}")
+        # one event stream: this node's container exits and the daemon's image changes
+        self._events = NodeEvents(lambda: self.api, self.owner, f"docker-events-{node}")
+        self._exits = Exits(self.inspect)
+        self._events.on_exit(self._exits.deliver)
+        self._images = Images(self._call, lambda: self.client, self._events, pull_timeout)
         self._pause_id: str | None = None
+        self._sandbox_pods: dict[str, str] = {}  # sandbox id -> pod uid, of those seen
         self.network = DockerPodNetwork(self, pod_network, hostnet, public_ip=node_ip)
 
     # --- plumbing -------------------------------------------------------------
@@ -147,7 +140,7 @@ class DockerRuntime:
     async def _call(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         loop = asyncio.get_running_loop()
         self._loop = self._loop or loop
-        if self._handlers and not self._events.started:
+        if self._exits.handlers and not self._events.started:
             self._start_events(loop)
         return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kw))
 
@@ -157,86 +150,29 @@ class DockerRuntime:
                                  for c in v.get("Components") or []) else "docker"
         return f"{engine}://{v.get('Version', 'unknown')}"
 
-    # --- exits, from the event stream ----------------------------------------
+    # --- exits, from the event stream (docker_exits.py) ---------------------------
 
     def on_exit(self, handler: ExitHandler) -> None:
-        self._handlers.append(handler)
+        self._exits.add(handler)
         with contextlib.suppress(RuntimeError):
             self._start_events(asyncio.get_running_loop())
 
     def _start_events(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self._handlers and not self._events.started:
+        """Open the stream (for exits, and the image ids asked for from now on)."""
+        if self._exits.handlers and not self._events.started:
             self._loop = loop
             self._events.start(loop)
-            self._images.start(loop)  # open before the first pod asks for its image
 
     async def _events_started(self) -> None:
         """Make sure the event stream is open before a container can exit unheard."""
-        if self._handlers:
+        if self._exits.handlers:
             self._start_events(asyncio.get_running_loop())
             await self._events.wait_ready()
 
-    def _on_event(self, ev: dict[str, Any]) -> None:
-        attrs = (ev.get("Actor") or {}).get("Attributes") or {}
-        if attrs.get(LABEL_KIND) != conv.KIND_CONTAINER or self._closing:
-            return
-        task = asyncio.get_running_loop().create_task(self._dispatch(ev))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _dispatch(self, ev: dict[str, Any]) -> None:
-        try:
-            info = await self.inspect(str(ev.get("id", "")))
-        except RuntimeError_:
-            info = conv.event_info(ev)  # removed already: what the event says
-        for handler in list(self._handlers):
-            try:
-                result = handler(info)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                log.exception("exit handler failed for container %s", info.id[:12])
-
-    # --- images ---------------------------------------------------------------
+    # --- images (docker_pulls.py) ----------------------------------------------
 
     async def ensure_image(self, image: str, policy: PullPolicy) -> str:
-        if not conv.valid_reference(image):
-            raise ImagePullError("InvalidImageName", f'Failed to apply default image tag '
-                                 f'"{image}": couldn\'t parse image reference "{image}": '
-                                 "invalid reference format")
-        ref = conv.normalize_reference(image)
-        if policy != "Always":
-            image_id = self._images.get(ref)
-            if image_id is None:
-                await self._images.ready(asyncio.get_running_loop())
-                token = self._images.token()
-                image_id = await self._call(lambda: image_id_of(self.client, ref))
-                if image_id:
-                    self._images.keep(ref, image_id, token)
-            if image_id:
-                return image_id
-            if policy == "Never":
-                raise ImagePullError("ErrImageNeverPull", f'Container image "{image}" is not '
-                                     "present with pull policy of Never")
-        pending = self._pulls.get(ref)
-        if pending is None:  # one pull per image, however many pods wait for it
-            pending = asyncio.ensure_future(self._pull(image, ref))
-            self._pulls[ref] = pending
-            pending.add_done_callback(lambda _: self._pulls.pop(ref, None))
-        return await asyncio.shield(pending)
-
-    async def _pull(self, image: str, ref: str) -> str:
-        try:
-            return await asyncio.wait_for(self._call(lambda: pull(self.client, ref)),
-                                        self.pull_timeout)
-        except TimeoutError:
-            msg = f"timed out after {self.pull_timeout:.0f}s"
-        except docker.errors.DockerException as err:
-            msg = _explain(err)
-            if "invalid reference format" in msg:
-                raise ImagePullError("InvalidImageName", msg) from None
-        raise ImagePullError("ErrImagePull", f'Failed to pull image "{image}": {msg} '
-                             f"({NO_REGISTRY})")
+        return await self._images.ensure(image, policy)
 
     # --- the pod network (docker_network.py) ---------------------------------------
 
@@ -252,15 +188,17 @@ class DockerRuntime:
         """What the pod network publishes on the Node (None: remove the key)."""
         return self.network.node_annotations()
 
-    # --- sandboxes --------------------------------------------------------------
+    # --- sandboxes (docker_sandbox.py) -------------------------------------------
 
     def _run_sandbox_blocking(self, spec: SandboxSpec, network: str | None) -> Sandbox:
         if self._pause_id is None:
             self._pause_id = ensure_pause_image(self.client, self.pause_image)
-        return docker_sandbox.run(
+        sandbox = docker_sandbox.run(
             self.api, self.owner, spec, conv.sandbox_network(spec, network), self.pause_image,
             write_resolv_conf(self.root_dir, spec),
             lambda: ensure_pause_image(self.client, self.pause_image))
+        self._sandbox_pods[sandbox.id] = sandbox.pod.uid
+        return sandbox
 
     async def run_sandbox(self, spec: SandboxSpec) -> Sandbox:
         try:
@@ -269,10 +207,11 @@ class DockerRuntime:
         except (docker.errors.DockerException, PodNetworkError, OSError) as err:
             raise RuntimeError_("CreatePodSandboxError",
                                 f"failed to start the sandbox of pod {spec.pod.namespace}/"
-                                f"{spec.pod.name}: {_explain(err)}") from None
+                                f"{spec.pod.name}: {explain(err)}") from None
 
     def _remove_sandbox_blocking(self, sandbox_id: str) -> None:
-        uid = docker_sandbox.remove(self.api, self.owner, sandbox_id)
+        uid = docker_sandbox.remove(self.api, self.owner, sandbox_id,
+                                    self._sandbox_pods.pop(sandbox_id, None) or None)
         if uid:
             remove_resolv_conf(self.root_dir, uid)
 
@@ -280,52 +219,32 @@ class DockerRuntime:
         """Remove the sandbox and, forcibly, any container of its pod still there."""
         await self._call(self._remove_sandbox_blocking, sandbox_id)
 
-    # --- containers -------------------------------------------------------------
-
-    def _create_blocking(self, sandbox: Sandbox, spec: ContainerSpec) -> tuple[str, bool]:
-        """The container's id, and whether this call created it."""
-        params = conv.container_params(self.owner, sandbox, spec)
-        hc = self.api.create_host_config(**conv.container_host_config(
-            sandbox.id, spec, pod_resolv_conf(self.root_dir, sandbox.pod.uid)))
-        try:
-            return str(self.api.create_container(host_config=hc, **params)["Id"]), True
-        except docker.errors.APIError as err:
-            if err.status_code != 409:
-                raise
-        old = self.api.inspect_container(params["name"])  # this attempt exists already
-        if old["State"]["Status"] in ("created", "running"):
-            return str(old["Id"]), False
-        self.api.remove_container(old["Id"], force=True)
-        return str(self.api.create_container(host_config=hc, **params)["Id"]), True
-
-    def _start_blocking(self, cid: str, created: bool) -> tuple[dict[str, Any] | None, float]:
-        """Start; the container's inspect when this call did not create it (else None:
-        its spec says it all), and when ``start`` returned."""
-        self.api.start(cid)  # a running container answers 304: fine
-        now = time.time()
-        return (None if created else dict(self.api.inspect_container(cid))), now
+    # --- containers (docker_containers.py) ----------------------------------------
 
     async def create_and_start(self, sandbox: Sandbox, spec: ContainerSpec) -> ContainerInfo:
         """The container as started (``running``); its exit, however soon, is reported by
         on_exit (``inspect`` tells the current truth)."""
         await self._events_started()
         try:
-            cid, created = await self._call(self._create_blocking, sandbox, spec)
+            cid, created = await self._call(lambda: docker_containers.create(
+                self.api, self.owner, self.root_dir, sandbox, spec))
         except docker.errors.DockerException as err:
-            raise RuntimeError_("CreateContainerError", _explain(err)) from None
+            raise RuntimeError_("CreateContainerError", explain(err)) from None
         try:
-            attrs, now = await self._call(self._start_blocking, cid, created)
+            attrs, now = await self._call(lambda: docker_containers.start(self.api, cid, created))
         except docker.errors.DockerException as err:
             with contextlib.suppress(docker.errors.DockerException):
                 await self._api("remove_container", cid, force=True)
-            raise RuntimeError_("RunContainerError", _explain(err)) from None
+            raise RuntimeError_("RunContainerError", explain(err)) from None
         if attrs is None:
-            image_id = self._images.get(conv.normalize_reference(spec.image)) or ""
-            return conv.started_info(cid, sandbox.pod, spec, image_id, now)
-        info = conv.container_info(attrs)
+            info = conv.started_info(cid, sandbox.pod, spec, self._images.known(spec.image), now)
+        else:
+            info = conv.container_info(attrs)
         if info.state == "exited":  # it already ended: on_exit says so, once, as for any exit
             info = dataclasses.replace(info, state="running", exit_code=None, reason="",
                                        message="", finished_at=None)
+        else:  # its die event needs no inspect (docker_exits.py)
+            self._exits.started(info)
         return info
 
     async def stop_container(self, container_id: str, grace_seconds: float) -> None:
@@ -336,15 +255,16 @@ class DockerRuntime:
         except docker.errors.NotFound:
             return
         except docker.errors.DockerException as err:
-            raise RuntimeError_("StopContainerError", _explain(err)) from None
+            raise RuntimeError_("StopContainerError", explain(err)) from None
 
     async def remove_container(self, container_id: str) -> None:
+        self._exits.removed(container_id)
         try:
             await self._api("remove_container", container_id, force=True, v=True)
         except docker.errors.NotFound:
             return
         except docker.errors.DockerException as err:
-            raise RuntimeError_("RemoveContainerError", _explain(err)) from None
+            raise RuntimeError_("RemoveContainerError", explain(err)) from None
 
     async def inspect(self, container_id: str) -> ContainerInfo:
         try:
@@ -356,110 +276,58 @@ class DockerRuntime:
     async def container_stats(self, container_id: str) -> ContainerStats:
         """One reading of the container's CPU counter and working set (the daemon's one-shot
         stats: no wait for a second sample; an older daemon without one-shot takes ~1 s)."""
-        def read() -> Any:
-            try:
-                return self.api.stats(container_id, stream=False, one_shot=True)
-            except docker.errors.InvalidVersion:  # API < 1.41
-                return self.api.stats(container_id, stream=False)
-
         try:
-            raw = await self._call(read)
+            raw = await self._call(lambda: docker_containers.read_stats(self.api, container_id))
         except docker.errors.NotFound:
             raise RuntimeError_("NotFound", f"no container {container_id}") from None
         except docker.errors.DockerException as err:
-            raise RuntimeError_("StatsError", _explain(err)) from None
+            raise RuntimeError_("StatsError", explain(err)) from None
         stats = conv.container_stats(raw if isinstance(raw, dict) else {}, time.time())
         if stats is None:
             raise RuntimeError_("NotFound", f"container {container_id} is not running")
         return stats
 
-    def _list_blocking(self, kind: str) -> list[dict[str, Any]]:
-        out = []
-        for c in self.api.containers(all=True, filters=conv.node_filter(self.owner, kind)):
-            with contextlib.suppress(docker.errors.NotFound):
-                out.append(dict(self.api.inspect_container(c["Id"])))
-        return out
+    async def _list(self, kind: str) -> list[dict[str, Any]]:
+        return await self._call(lambda: docker_containers.list_inspected(self.api, self.owner,
+                                                                         kind))
 
     async def list_sandboxes(self) -> list[Sandbox]:
-        return [conv.sandbox_of(a) for a in await self._call(self._list_blocking,
-                                                               conv.KIND_SANDBOX)]
+        found = [conv.sandbox_of(a) for a in await self._list(conv.KIND_SANDBOX)]
+        self._sandbox_pods.update((sb.id, sb.pod.uid) for sb in found)
+        return found
 
     async def list_containers(self) -> list[ContainerInfo]:
-        return [conv.container_info(a) for a in await self._call(self._list_blocking,
-                                                                   conv.KIND_CONTAINER)]
+        return [conv.container_info(a) for a in await self._list(conv.KIND_CONTAINER)]
 
-    # --- exec and logs ----------------------------------------------------------
+    # --- exec, logs and streams (docker_exec.py) -----------------------------------
 
     async def exec(self, container_id: str, command: list[str],
                    limit_s: float | None = None) -> tuple[int, bytes]:
         """Exit code and combined output (stdout+stderr, capped at 8 MiB); raises
         TimeoutError after ``limit_s`` (the process may linger: docker cannot kill an exec)."""
-        try:
-            exec_id = (await self._api("exec_create", container_id, command,
-                                        stdout=True, stderr=True))["Id"]
-        except docker.errors.NotFound:
-            raise RuntimeError_("NotFound", f"no container {container_id}") from None
-        except docker.errors.APIError as err:
-            raise RuntimeError_("ExecError", _explain(err)) from None
-        out = bytearray()
-        try:
-            async with asyncio.timeout(limit_s):
-                async for chunk in stream_in_thread(
-                        lambda: self.api.exec_start(exec_id, stream=True), name="docker-exec"):
-                    if len(out) < MAX_EXEC_OUTPUT:
-                        out += chunk[:MAX_EXEC_OUTPUT - len(out)]
-                while True:  # the output closed; the exit code follows a moment later
-                    state = await self._api("exec_inspect", exec_id)
-                    if not state.get("Running") and state.get("ExitCode") is not None:
-                        return int(state["ExitCode"]), bytes(out)
-                    await asyncio.sleep(0.01)
-        except docker.errors.APIError as err:
-            raise RuntimeError_("ExecError", _explain(err)) from None
+        return await docker_exec.run(self._api, lambda: self.api, container_id, command,
+                                     limit_s)
 
     async def open_stream(self, container_id: str, command: list[str] | None, *,
                           stdin: bool, tty: bool) -> DockerSession:
         """An interactive exec (``command``) or attach (None): docker_session.py."""
-        try:
-            return await open_session(self._api, self.api, container_id, command,
-                                      stdin=stdin, tty=tty)
-        except docker.errors.NotFound:
-            raise RuntimeError_("NotFound", f"no container {container_id}") from None
-        except docker.errors.APIError as err:
-            raise RuntimeError_("ExecError", _explain(err)) from None
-        except OSError as err:
-            raise RuntimeError_("StreamError", f"the docker daemon's socket: {err}") from None
+        return await docker_exec.open_stream(self._api, lambda: self.api, container_id,
+                                             command, stdin=stdin, tty=tty)
 
     async def logs(self, container_id: str, *, follow: bool = False, tail: int | None = None,
                    timestamps: bool = False) -> AsyncIterator[bytes]:
         """stdout and stderr as they were written (one item per line or frame)."""
-        tty = False
-        try:
-            attrs = await self._api("inspect_container", container_id)
-            tty = bool((attrs.get("Config") or {}).get("Tty"))
-        except docker.errors.NotFound:
-            raise RuntimeError_("NotFound", f"no container {container_id}") from None
-
-        def open_stream() -> Any:
-            return self.api.logs(container_id, stdout=True, stderr=True, stream=True,
-                                 follow=follow, timestamps=timestamps,
-                                 tail="all" if tail is None else max(0, tail))
-
-        try:
-            async for chunk in stream_in_thread(open_stream, name="docker-logs", coalesce=tty):
-                yield chunk
-        except docker.errors.NotFound:
-            raise RuntimeError_("NotFound", f"no container {container_id}") from None
-        except docker.errors.APIError as err:
-            raise RuntimeError_("LogsError", _explain(err)) from None
+        async for chunk in docker_exec.logs(self._api, lambda: self.api, container_id,
+                                            follow=follow, tail=tail, timestamps=timestamps):
+            yield chunk
 
     async def close(self) -> None:
         if self._closing:
             return
         self._closing = True
+        self._exits.close()
         await self._events.close()
-        await self._images.close()
-        for task in list(self._tasks):
-            task.cancel()
+        self._images.ids.clear()
         try:
             await self.network.close()
         except Exception as err:  # the daemon went away: purge_scope cleans up later

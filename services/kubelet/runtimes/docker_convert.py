@@ -10,6 +10,7 @@ the sandbox), which keeps ``docker ps`` readable and names unique per pod.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -44,6 +45,11 @@ _REFERENCE = re.compile(
     r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
     r"(?::[0-9]+)?/)?" + _COMPONENT + r"(?:/" + _COMPONENT + r")*"
     r"(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$")
+
+
+def explain(err: Exception) -> str:
+    """What a docker SDK error says (the daemon's explanation when it gave one)."""
+    return str(getattr(err, "explanation", None) or err)
 
 
 def valid_reference(image: str) -> bool:
@@ -188,6 +194,22 @@ def event_info(event: dict[str, Any]) -> ContainerInfo:
         pod=pod_of(attrs), name=attrs.get(LABEL_CONTAINER, ""), attempt=attempt,
         image=str(attrs.get("image", "")), image_id="", state="exited", exit_code=code,
         reason="Completed" if code == 0 else "Error")
+
+
+def exit_info(event: dict[str, Any], started: ContainerInfo) -> ContainerInfo | None:
+    """The container ``started`` (as it was started, so with its start time and image id)
+    after the ``die`` event, as an inspect would read it; None when the event cannot tell:
+    no exit code, no time, or 137 (SIGKILL: maybe the OOM killer, which only an inspect
+    says), or nothing known of the start."""
+    code = ((event.get("Actor") or {}).get("Attributes") or {}).get("exitCode")
+    tn = int(event.get("timeNano") or 0)
+    if (code is None or not str(code).lstrip("-").isdigit() or int(code) == 137 or not tn
+            or not started.started_at or not started.image_id):
+        return None
+    finished = datetime.fromtimestamp(tn / 1_000_000_000, UTC)
+    return replace(started, state="exited", exit_code=int(code),
+                   reason="Completed" if int(code) == 0 else "Error", message="",
+                   finished_at=format_time(finished))
 
 
 def sandbox_of(attrs: dict[str, Any]) -> Sandbox:

@@ -1,9 +1,16 @@
 """The Docker daemon's event stream, read by one thread and handed to the event loop.
 
-``GET /events`` filtered by labels (the node's) is a long-lived HTTP stream.
-A daemon thread reads it; when it breaks (daemon restart, network) it
-reconnects with ``since`` = the last event's time, so events meanwhile are
-replayed, and drops the replayed ones it already handed over.  Nothing polls.
+``GET /events`` with filters is a long-lived HTTP stream.  A daemon thread reads
+it; when it breaks (daemon restart, network) it reconnects with ``since`` = the
+last event's time, so events meanwhile are replayed, and drops the replayed ones
+it already handed over.  Nothing polls.
+
+A node agent opens one such stream (:class:`NodeEvents`): ``die`` events of
+containers and the daemon's image events, which the daemon's filters can only
+select by type and action (``label`` would drop image events, which carry the
+image's labels), so the node's own containers are picked out here.  Its exits go
+to the runtime (docker_exits.py), image changes to the image-id cache
+(docker_pulls.ImageIds), which trusts its answers only while this stream is open.
 """
 
 from __future__ import annotations
@@ -15,6 +22,9 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+
+from ..runtime import LABEL_KIND
+from .docker_convert import KIND_CONTAINER
 
 log = logging.getLogger(__name__)
 
@@ -92,3 +102,62 @@ class EventReader:
         if stream is not None:
             with contextlib.suppress(Exception):
                 await asyncio.get_running_loop().run_in_executor(None, stream.close)
+
+
+EXIT_ACTIONS = ("die",)
+# every action the daemon reports on images (Docker: delete … untag, prune; Podman's
+# compatible API: remove, build too): any of them may change which image a name means
+IMAGE_ACTIONS = ("build", "delete", "import", "load", "prune", "pull", "push", "remove",
+                 "save", "tag", "untag")
+Consumer = Callable[[dict[str, Any]], None]
+
+
+def node_filters() -> dict[str, list[str]]:
+    """The one stream's filters: container exits and image changes (see the module doc)."""
+    return {"type": ["container", "image"], "event": [*EXIT_ACTIONS, *IMAGE_ACTIONS]}
+
+
+def _action(event: dict[str, Any]) -> str:
+    return str(event.get("Action") or event.get("status") or "")
+
+
+class NodeEvents(EventReader):
+    """The node agent's one event stream: hands each ``die`` of a container of this node
+    (``owner``'s labels) to the exit consumers and every image event to the image ones.
+
+    ``connected`` / ``epoch`` are the stream's: a consumer that trusts what it saw only
+    while nothing can have been missed checks them (a reconnect bumps ``epoch``)."""
+
+    def __init__(self, api: Callable[[], Any], owner: dict[str, str], name: str) -> None:
+        super().__init__(api, node_filters(), name, self._route)
+        self.owner = owner
+        self._exits: list[Consumer] = []
+        self._images: list[Consumer] = []
+
+    def on_exit(self, consumer: Consumer) -> None:
+        self._exits.append(consumer)
+
+    def on_image(self, consumer: Consumer) -> None:
+        self._images.append(consumer)
+
+    def _route(self, event: dict[str, Any]) -> None:
+        kind = event.get("Type")
+        if kind == "image":
+            consumers = self._images
+        elif kind == "container" and _action(event) in EXIT_ACTIONS and self._ours(event):
+            consumers = self._exits
+        else:
+            return
+        for consumer in list(consumers):
+            try:
+                consumer(event)
+            except Exception:
+                log.exception("%s: an event consumer failed", self.name)
+
+    def _ours(self, event: dict[str, Any]) -> bool:
+        attrs = (event.get("Actor") or {}).get("Attributes") or {}
+        return attrs.get(LABEL_KIND) == KIND_CONTAINER and all(
+            attrs.get(k) == v for k, v in self.owner.items())
+
+
+__all__ = ["EXIT_ACTIONS", "IMAGE_ACTIONS", "EventReader", "NodeEvents", "node_filters"]

@@ -12,10 +12,8 @@ a one-line build instead, still without a registry.
 whatever is reparented to it and exits on SIGTERM/SIGINT: the sandbox that
 owns a pod's network (and IPC) namespace.
 
-:class:`ImageIds` remembers which image a reference named, so the pods of an
-image do not each ask the daemon (``IfNotPresent`` / ``Never``): an answer is
-kept only while the daemon's image event stream is open and has said nothing
-since (any image event (pull, tag, untag, delete, import, build) forgets all).
+``image_id_of`` and ``pull`` are the blocking daemon calls behind the pull
+policies (docker_pulls.py, with the cache of image ids).
 """
 
 from __future__ import annotations
@@ -27,14 +25,11 @@ import os
 import subprocess
 import tarfile
 import time
-from collections.abc import Callable
 from typing import Any
 
 import docker.errors
 
 from jetkube import __version__
-
-from .docker_events import EventReader
 
 log = logging.getLogger(__name__)
 
@@ -97,50 +92,6 @@ def image_id_of(client: Any, ref: str) -> str | None:
         return str(client.api.inspect_image(ref)["Id"])
     except docker.errors.NotFound:
         return None
-
-
-class ImageIds:
-    """Image ids by normalized reference, as the daemon last answered, while nothing can
-    have changed them: an answer counts only if it was asked and kept under the same open
-    image event stream (``token`` then ``keep``) with no image event in between, and
-    every image event forgets them all (images change rarely on a node)."""
-
-    def __init__(self, api: Callable[[], Any], name: str) -> None:
-        self._ids: dict[str, tuple[str, int]] = {}  # ref -> (image id, stream epoch)
-        self._changes = 0
-        self.events = EventReader(api, {"type": ["image"]}, name, self._changed)
-
-    def _changed(self, _event: dict[str, Any]) -> None:
-        self._changes += 1
-        self._ids.clear()
-
-    def start(self, loop: Any) -> None:
-        self.events.start(loop)
-
-    async def ready(self, loop: Any) -> None:
-        """Open the stream if it is not, the first time waiting (up to 2 s) until it is
-        open: the answers of the first image asked for are kept too."""
-        if not self.events.started:
-            self.events.start(loop)
-            await self.events.wait_ready(2.0)
-
-    def get(self, ref: str) -> str | None:
-        hit = self._ids.get(ref)
-        if hit is None or not self.events.connected or hit[1] != self.events.epoch:
-            return None
-        return hit[0]
-
-    def token(self) -> tuple[int, int] | None:
-        """Take before asking the daemon; hand to ``keep`` with its answer."""
-        return (self._changes, self.events.epoch) if self.events.connected else None
-
-    def keep(self, ref: str, image_id: str, token: tuple[int, int] | None) -> None:
-        if token is not None and token == self.token():
-            self._ids[ref] = (image_id, token[1])
-
-    async def close(self) -> None:
-        self._ids.clear()
-        await self.events.close()
 
 
 def pull(client: Any, ref: str) -> str:
@@ -232,3 +183,7 @@ def build_busybox_image(client: Any, tag: str = "jetkube/busybox:test",
     if rebuild:
         return build_image(client, tag, cmd=["sh"])
     return ensure_image_built(client, tag, cmd=["sh"])
+
+
+__all__ = ["BUSYBOX", "PAUSE_IMAGE", "PAUSE_SCRIPT", "build_busybox_image", "build_image",
+           "busybox_rootfs", "ensure_image_built", "ensure_pause_image", "image_id_of", "pull"]

@@ -5,7 +5,9 @@ pause image on the node's pod network (or the host's, or Docker's default
 bridge), with the pod's resolv.conf bind-mounted when the pod has DNS settings
 of its own; asked twice for the same pod it answers with the sandbox it made.
 Three Engine API calls (create, start, and an inspect for the address Docker's
-IPAM gave it); two when the address is known (host network, a fixed IP).
+IPAM gave it); two when the address is known (host network, a fixed IP).  Removing
+it lists its pod's containers and removes them and it: two calls and one per
+container left, plus an inspect (for its pod) when the runtime did not know it.
 """
 
 from __future__ import annotations
@@ -51,14 +53,17 @@ def run(api: Any, owner: dict[str, str], spec: SandboxSpec, network: str, image:
     return conv.sandbox_of(api.inspect_container(cid))
 
 
-def remove(api: Any, owner: dict[str, str], sandbox_id: str) -> str | None:
-    """Remove the sandbox and, forcibly, every container of its pod; the pod's uid
-    (None if the sandbox was gone already)."""
-    try:
-        labels = api.inspect_container(sandbox_id)["Config"]["Labels"] or {}
-    except docker.errors.NotFound:
-        return None
-    uid = conv.pod_of(labels).uid
+def remove(api: Any, owner: dict[str, str], sandbox_id: str,
+           uid: str | None = None) -> str | None:
+    """Remove the sandbox and, forcibly, every container of its pod (``uid``, read from
+    the sandbox's labels when not given); the pod's uid (None if the sandbox was gone
+    already)."""
+    if uid is None:
+        try:
+            labels = api.inspect_container(sandbox_id)["Config"]["Labels"] or {}
+        except docker.errors.NotFound:
+            return None
+        uid = conv.pod_of(labels).uid
     members = api.containers(all=True, filters={"label": [
         *conv.node_filter(owner, conv.KIND_CONTAINER)["label"], f"{LABEL_POD_UID}={uid}"]})
     for c in [*members, {"Id": sandbox_id}]:
