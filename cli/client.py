@@ -1,23 +1,25 @@
-"""The REST client kctl talks to the API server with (httpx; HTTPS, the server's
-certificate checked against the kubeconfig's certificate authority).
+"""The REST client kctl talks to the API server with: HTTPS, the server's certificate
+checked against the kubeconfig's certificate authority, over the standard library's
+``http.client`` (cli/_http.py; httpx and its stack cost more start-up time than the rest
+of ``kctl get pods``, issue 16).  The transport is pluggable: tests hand in an httpx
+transport (adapted by cli/_http_httpx.py) to serve kctl in-process.
 
 Errors come back as Kubernetes ``Status`` bodies and are raised as
-:class:`~jetkube.services.machinery.apierrors.ApiError`; a server that does
-not answer becomes kubectl's "connection ... was refused" message.  Watches
-are streamed JSON lines (``{"type": ..., "object": ...}``).
+:class:`~jetkube.services.machinery.apimachinery.apierrors.ApiError`; a server that does
+not answer becomes kubectl's "connection ... was refused" message.  Watches and
+``logs -f`` are streamed (watch events are JSON lines, ``{"type": ..., "object": ...}``).
 """
 
 from __future__ import annotations
 
 import json
-import secrets
+import os
 import ssl
 import time
 from collections.abc import Iterator
-from typing import Any
-from urllib.parse import urlsplit
-
-import httpx
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import quote, urlencode, urlsplit
 
 from jetkube.services.machinery.apimachinery.apierrors import (
     MAX_RETRY_AFTER,
@@ -25,10 +27,27 @@ from jetkube.services.machinery.apimachinery.apierrors import (
     ApiError,
 )
 
+from ._http import (
+    ConnectError,
+    ReadTimeout,
+    RemoteProtocolError,
+    Response,
+    StdlibTransport,
+    Transport,
+    TransportError,
+)
 from .commandspan import command_traceparent
 from .errors import ConnectionRefused
 
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["JSON", "JSON_PATCH", "MERGE_PATCH", "STRATEGIC_PATCH", "HttpApiClient", "Params",
+           "Response", "host_port", "new_traceparent", "retry_after"]
+
 JSON = dict[str, Any]
+Params = dict[str, str] | dict[str, str | list[str]]
+"""Query parameters; a list value repeats its name (``exec``'s ``command``)."""
 
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
@@ -39,17 +58,18 @@ _REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotF
             429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
             504: "Timeout"}
 
+# what a path may hold unencoded (the rest is percent-encoded, as httpx encoded it)
+_PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+WATCH_CONNECT_TIMEOUT = 10.0
+STREAM_CONNECT_TIMEOUT = 30.0
+
 
 def new_traceparent() -> str:
     """A W3C traceparent for a new, sampled trace (``00-<trace id>-<span id>-01``)."""
-    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+    return f"00-{os.urandom(16).hex()}-{os.urandom(8).hex()}-01"
 
 
-def _timeout(t: float | None) -> Any:
-    return httpx.USE_CLIENT_DEFAULT if t is None else t
-
-
-def retry_after(resp: httpx.Response) -> float:
+def retry_after(resp: Response) -> float:
     """The seconds a 429 says to wait (its ``Retry-After``, bounded; 1 if it names none)."""
     value = resp.headers.get("retry-after", "")
     return float(min(int(value), MAX_RETRY_AFTER)) if value.isdigit() else 1.0
@@ -61,21 +81,33 @@ def host_port(server: str) -> str:
 
 
 class HttpApiClient:
-    """A thin, typed wrapper over httpx for Kubernetes REST paths."""
+    """A thin, typed client for Kubernetes REST paths, over a pluggable transport."""
 
     def __init__(self, server: str, token: str | None = None, *,
-                 transport: httpx.BaseTransport | None = None, timeout: float = 30.0,
-                 verify: ssl.SSLContext | bool = True) -> None:
+                 transport: Transport | httpx.BaseTransport | None = None,
+                 timeout: float = 30.0, verify: ssl.SSLContext | bool = True) -> None:
         self.server = server.rstrip("/")
-        headers = {"Accept": "application/json", "User-Agent": "kctl/jetkube",
-                   # one trace per kctl command: the API server's spans (and, through the
-                   # object's trace annotation, the controllers' and scheduler's) join it;
-                   # its root is the command's own span when one is exported (commandspan.py)
-                   "traceparent": command_traceparent() or new_traceparent()}
+        self.timeout = timeout
+        self.headers = {"Accept": "application/json", "User-Agent": "kctl/jetkube",
+                        # one trace per kctl command: the API server's spans (and, through the
+                        # object's trace annotation, the controllers' and scheduler's) join it;
+                        # its root is the command's own span when one is exported
+                        # (commandspan.py)
+                        "traceparent": command_traceparent() or new_traceparent()}
         if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self._http = httpx.Client(base_url=self.server, headers=headers, transport=transport,
-                                  timeout=timeout, verify=verify)
+            self.headers["Authorization"] = f"Bearer {token}"
+        self.transport: Transport
+        if transport is None:
+            try:
+                self.transport = StdlibTransport(self.server, verify)
+            except ValueError as e:
+                raise ConnectionRefused(f"Unable to connect to the server: {e}") from None
+        elif hasattr(transport, "handle_request"):  # an httpx transport (tests)
+            from ._http_httpx import HttpxTransport
+
+            self.transport = HttpxTransport(cast("httpx.BaseTransport", transport), self.server)
+        else:
+            self.transport = transport
 
     @staticmethod
     def sleep(seconds: float) -> None:
@@ -83,7 +115,7 @@ class HttpApiClient:
         time.sleep(seconds)
 
     def close(self) -> None:
-        self._http.close()
+        self.transport.close()
 
     def __enter__(self) -> HttpApiClient:
         return self
@@ -95,14 +127,14 @@ class HttpApiClient:
 
     def _refused(self, exc: Exception) -> ConnectionRefused:
         hp = host_port(self.server)
-        if isinstance(exc, httpx.ConnectError):
+        if isinstance(exc, ConnectError):
             return ConnectionRefused(
                 f"The connection to the server {hp} was refused - did you specify the right "
                 "host or port? (start a cluster with: kctl up)")
         return ConnectionRefused(f"Unable to connect to the server {hp}: {exc}")
 
     @staticmethod
-    def _raise_for(resp: httpx.Response) -> None:
+    def _raise_for(resp: Response) -> None:
         if resp.status_code < 400:
             return
         body: Any = None
@@ -117,17 +149,39 @@ class HttpApiClient:
                        f"the server responded with the status code {resp.status_code} "
                        f"but did not return more information ({text[:200]})")
 
-    def request(self, method: str, path: str, *, params: dict[str, str] | None = None,
+    def _send(self, method: str, path: str, params: Params | None = None,
+              body: bytes | None = None, content_type: str = "application/json", *,
+              connect_timeout: float | None = None, read_timeout: float | None = -1.0,
+              stream: bool = False) -> Response:
+        """One request; a transport failure as kctl's "cannot connect" error (but a
+        stream's ReadTimeout as itself).  ``read_timeout`` -1: the client's timeout;
+        None: wait for ever."""
+        path, _, query = path.partition("?")  # a query in the path is kept, as it is
+        queries = [q for q in (query, urlencode(params, doseq=True) if params else "") if q]
+        target = quote(path, safe=_PATH_SAFE) + ("?" + "&".join(queries) if queries else "")
+        headers = dict(self.headers)
+        if body is not None:
+            headers["Content-Type"] = content_type
+        connect = self.timeout if connect_timeout is None else connect_timeout
+        read = self.timeout if read_timeout == -1.0 else read_timeout
+        try:
+            return self.transport.send(method, target, headers, body, connect_timeout=connect,
+                                       read_timeout=read, stream=stream)
+        except TransportError as e:
+            if stream and isinstance(e, ReadTimeout):
+                raise
+            raise self._refused(e) from None
+
+    def request(self, method: str, path: str, *, params: Params | None = None,
                 body: Any = None, content_type: str = "application/json",
-                timeout: float | None = None) -> httpx.Response:
+                timeout: float | None = None) -> Response:
+        """A request and its whole response; an error status raised as its ``Status``
+        (a 429 is tried again after its Retry-After, a few times)."""
         content = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": content_type} if content is not None else None
+        t = self.timeout if timeout is None else timeout
         for attempt in range(THROTTLE_RETRIES + 1):
-            try:
-                resp = self._http.request(method, path, params=params, content=content,
-                                          headers=headers, timeout=_timeout(timeout))
-            except httpx.TransportError as e:
-                raise self._refused(e) from None
+            resp = self._send(method, path, params, content, content_type, connect_timeout=t,
+                              read_timeout=t)
             # 429: not served (this user's queue was full): again after the Retry-After
             if resp.status_code != 429 or attempt == THROTTLE_RETRIES:
                 break
@@ -168,23 +222,39 @@ class HttpApiClient:
              timeout: float | None = None) -> tuple[int, str]:
         """GET a plain-text endpoint (``/healthz``); returns status and body, never raises
         for HTTP status codes."""
-        try:
-            resp = self._http.get(path, params=params, timeout=_timeout(timeout))
-        except httpx.TransportError as e:
-            raise self._refused(e) from None
+        t = self.timeout if timeout is None else timeout
+        resp = self._send("GET", path, params, connect_timeout=t, read_timeout=t)
         return resp.status_code, resp.text
+
+    @contextmanager
+    def stream(self, method: str, path: str, params: Params | None = None, *,
+               read_timeout: float | None = None) -> Iterator[Response]:
+        """A response whose body is read as it arrives (``logs -f``); closed on leaving.
+        Reading it may raise :class:`~jetkube.cli._http.RemoteProtocolError` when the
+        server ends the stream early, or ReadTimeout after ``read_timeout`` seconds."""
+        resp = self._send(method, path, params, connect_timeout=STREAM_CONNECT_TIMEOUT,
+                          read_timeout=read_timeout, stream=True)
+        try:
+            yield resp
+        finally:
+            resp.close()
 
     def watch(self, path: str, params: dict[str, str] | None = None,
               timeout: float | None = None) -> Iterator[JSON]:
-        """Stream watch events until the server ends the stream."""
+        """Stream watch events until the server ends the stream (or ``timeout`` seconds
+        pass without one)."""
         q = dict(params or {})
         q["watch"] = "true"
         try:
-            with self._http.stream("GET", path, params=q,
-                                   timeout=httpx.Timeout(10.0, read=timeout)) as resp:
-                if resp.status_code >= 400:
-                    resp.read()
-                    self._raise_for(resp)
+            resp = self._send("GET", path, q, connect_timeout=WATCH_CONNECT_TIMEOUT,
+                              read_timeout=timeout, stream=True)
+        except ReadTimeout:
+            return  # not even the headers within the timeout: nothing happened
+        with resp:
+            if resp.status_code >= 400:
+                resp.read()
+                self._raise_for(resp)
+            try:
                 for line in resp.iter_lines():
                     line = line.strip()
                     if not line:
@@ -196,9 +266,5 @@ class HttpApiClient:
                                        f"malformed watch event: {line[:200]}") from None
                     if isinstance(ev, dict):
                         yield ev
-        except (httpx.ConnectError, httpx.ConnectTimeout) as e:
-            raise self._refused(e) from None
-        except httpx.ReadTimeout:
-            return
-        except httpx.RemoteProtocolError:
-            return
+            except (ReadTimeout, RemoteProtocolError):
+                return

@@ -2,7 +2,8 @@
 
 :class:`Ctx` is built once per invocation from the global flags and creates
 the client and the discovery cache lazily (``kctl config`` never connects, and
-``kctl version --client`` imports neither the HTTP client nor the kubeconfig reader).
+``kctl version --client`` imports neither the HTTP client nor the kubeconfig reader;
+a test may hand in the client's transport: an httpx one serves kctl in-process).
 :func:`targets` parses the ``TYPE[,TYPE] [NAME...]`` / ``TYPE/NAME...``
 arguments shared by get, describe, delete, label and annotate.
 """
@@ -14,10 +15,11 @@ from typing import TYPE_CHECKING
 
 from .errors import CliError
 
-if TYPE_CHECKING:  # imported when first used: commands that never connect skip httpx, yaml
+if TYPE_CHECKING:  # imported when first used: commands that never connect skip http, yaml
     import httpx
 
     from . import kubeconfig
+    from ._http import Transport
     from .client import HttpApiClient
     from .discovery import Discovery, ResourceInfo
 
@@ -26,7 +28,7 @@ class Ctx:
     """One invocation's flags, and its config, client and discovery once first used."""
 
     def __init__(self, args: argparse.Namespace,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: Transport | httpx.BaseTransport | None = None) -> None:
         self.args = args
         self.transport = transport
         self._config: kubeconfig.ClientConfig | None = None

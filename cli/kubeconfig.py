@@ -8,7 +8,8 @@ machinery's ``load_kubeconfig``, which the services share), then
 
 :func:`resolve` turns it plus command-line overrides (``--context``,
 ``--server``, ``--token``, ``-n``) into the :class:`ClientConfig` a command
-connects with.
+connects with: the server, the bearer token, and the TLS context that checks the
+server against the cluster's CA and presents the user's client certificate, if any.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from .errors import CliError
 
 __all__ = ["ClientConfig", "Kubeconfig", "candidate_paths", "cluster_data_dir", "default_data_dir",
            "load",
-           "new_config", "read_file", "resolve", "tls_verify", "write_file"]
+           "new_config", "read_file", "resolve", "tls_verify", "with_client_cert", "write_file"]
 
 DEFAULT_SERVER = "https://127.0.0.1:6443"
 DEFAULT_DATA_DIR = Path("~/.jetkube")
@@ -128,7 +129,8 @@ class ClientConfig:
     verify: ssl.SSLContext | bool = True
     """How an ``https://`` server's certificate is checked: against the cluster's
     ``certificate-authority(-data)``, else the system's CAs; False with
-    ``insecure-skip-tls-verify`` (kubectl's meanings)."""
+    ``insecure-skip-tls-verify`` (kubectl's meanings).  A context also carries the user's
+    client certificate, when the kubeconfig names one."""
 
 
 def tls_verify(cluster: dict[str, Any]) -> ssl.SSLContext | bool:
@@ -150,6 +152,50 @@ def tls_verify(cluster: dict[str, Any]) -> ssl.SSLContext | bool:
     return ctx
 
 
+def with_client_cert(verify: ssl.SSLContext | bool, user: dict[str, Any],
+                     user_name: str = "") -> ssl.SSLContext | bool:
+    """``verify`` with the user's client certificate loaded for the TLS handshake
+    (``client-certificate(-data)`` and ``client-key(-data)``: kubectl's certificate login);
+    ``verify`` itself when the user names none."""
+    cert_data, key_data = user.get("client-certificate-data"), user.get("client-key-data")
+    cert_path, key_path = user.get("client-certificate"), user.get("client-key")
+    if not (cert_data or cert_path):
+        return verify
+    if not (key_data or key_path):
+        raise CliError(f"client-key-data or client-key must be specified for {user_name} to "
+                       "use the clientCert authentication method.")
+    if isinstance(verify, ssl.SSLContext):
+        ctx = verify
+    elif verify:
+        ctx = ssl.create_default_context()
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    else:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    try:
+        if cert_data or key_data:  # ssl loads a chain from files only: a private temp dir
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="kctl-") as d:
+                files = []
+                for name, data, path in (("client.crt", cert_data, cert_path),
+                                         ("client.key", key_data, key_path)):
+                    if data:
+                        path = os.path.join(d, name)
+                        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                        with os.fdopen(fd, "wb") as f:
+                            f.write(base64.b64decode(str(data), validate=True))
+                    files.append(os.path.expanduser(str(path)))
+                ctx.load_cert_chain(files[0], files[1])
+        else:
+            ctx.load_cert_chain(os.path.expanduser(str(cert_path)),
+                                os.path.expanduser(str(key_path)))
+    except (ValueError, OSError, ssl.SSLError) as e:
+        raise CliError(f"the kubeconfig's client certificate cannot be read: {e}") from None
+    return ctx
+
+
 def resolve(kc: Kubeconfig, *, context: str | None = None, namespace: str | None = None,
             server: str | None = None, token: str | None = None) -> ClientConfig:
     ctx_name = context or kc.current_context
@@ -161,7 +207,8 @@ def resolve(kc: Kubeconfig, *, context: str | None = None, namespace: str | None
         else:
             ctx = kc.contexts[ctx_name]
     cluster = kc.clusters.get(str(ctx.get("cluster", "")), {})
-    user = kc.users.get(str(ctx.get("user", "")), {})
+    user_name = str(ctx.get("user", ""))
+    user = kc.users.get(user_name, {})
     try:
         tok = token or user_token(user)
     except KubeconfigError as e:
@@ -170,4 +217,5 @@ def resolve(kc: Kubeconfig, *, context: str | None = None, namespace: str | None
     ns = namespace or ctx.get("namespace") or "default"
     return ClientConfig(server=str(srv).rstrip("/"), token=str(tok) if tok else None,
                         namespace=str(ns), namespace_explicit=bool(namespace),
-                        context=ctx_name, kubeconfig=kc, verify=tls_verify(cluster))
+                        context=ctx_name, kubeconfig=kc,
+                        verify=with_client_cert(tls_verify(cluster), user, user_name))

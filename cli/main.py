@@ -24,6 +24,8 @@ from .errors import CliError, error_line
 if TYPE_CHECKING:
     import httpx
 
+    from ._http import Transport
+
 
 def _globals(p: argparse.ArgumentParser, default: Any) -> None:
     p.add_argument("--kubeconfig", default=default, help="path to the kubeconfig file")
@@ -135,7 +137,8 @@ def chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argpars
         parser = subs[0].choices[name]
 
 
-def run(argv: Sequence[str] | None = None, *, transport: httpx.BaseTransport | None = None) -> int:
+def run(argv: Sequence[str] | None = None, *,
+        transport: Transport | httpx.BaseTransport | None = None) -> int:
     """Run kctl with ``argv``; returns the exit code.  ``transport`` is for tests."""
     parser = build_parser()
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -183,8 +186,9 @@ def _failed(e: Exception) -> int:
 
 
 def main() -> int:
-    # httpx imports its own command line (click, rich, pygments: about half of httpx's
-    # import time) when they are installed; kctl never uses it, so it is not imported
+    # httpx (cluster-info's and up's probes use it; API requests do not: cli/_http.py)
+    # imports its own command line (click, rich, pygments: about half of httpx's import
+    # time) when they are installed; kctl never uses it, so it is not imported
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     from .commandspan import traced  # OpenTelemetry is imported only with an OTLP endpoint
 

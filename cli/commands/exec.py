@@ -17,8 +17,6 @@ import argparse
 import sys
 from typing import Any
 
-import httpx
-
 from ..context import Ctx
 from ..errors import CliError
 from .logs import pod_and_container
@@ -59,12 +57,8 @@ def run(ctx: Ctx) -> int:
         params["timeoutSeconds"] = str(a.timeout)
     client = ctx.client
     timeout = (a.timeout or 300) + 30.0
-    try:
-        resp = client._http.post(f"/api/v1/namespaces/{ctx.namespace}/pods/{pod}/exec",
-                                 params=params, timeout=timeout)
-    except httpx.TransportError as e:
-        raise client._refused(e) from None
-    client._raise_for(resp)
+    resp = client.request("POST", f"/api/v1/namespaces/{ctx.namespace}/pods/{pod}/exec",
+                          params=params, timeout=timeout)
     result = resp.json()
     output = str(result.get("output") or "")
     sys.stdout.write(output)

@@ -18,8 +18,7 @@ import sys
 import threading
 from typing import Any
 
-import httpx
-
+from .._http import RemoteProtocolError
 from ..console import echo_err
 from ..context import Ctx
 from ..errors import CliError
@@ -181,17 +180,14 @@ def write_stream(ctx: Ctx, path: str, params: dict[str, str], *, prefix: str = "
         _write_lines(ctx, path, params, prefix, lock or threading.Lock())
         return
     try:
-        with client._http.stream("GET", path, params=params,
-                                 timeout=httpx.Timeout(30.0, read=None)) as resp:
+        with client.stream("GET", path, params) as resp:
             if resp.status_code >= 400:
                 resp.read()
                 client._raise_for(resp)
             for chunk in resp.iter_raw():
                 sys.stdout.write(decoder.decode(chunk))
                 sys.stdout.flush()
-    except (httpx.ConnectError, httpx.ConnectTimeout) as e:
-        raise client._refused(e) from None
-    except httpx.RemoteProtocolError:
+    except RemoteProtocolError:
         pass  # the server ended the stream (it is stopping)
     sys.stdout.write(decoder.decode(b"", final=True))
     sys.stdout.flush()
@@ -201,8 +197,7 @@ def _write_lines(ctx: Ctx, path: str, params: dict[str, str], prefix: str,
                  lock: threading.Lock) -> None:
     client = ctx.client
     try:
-        with client._http.stream("GET", path, params=params,
-                                 timeout=httpx.Timeout(30.0, read=None)) as resp:
+        with client.stream("GET", path, params) as resp:
             if resp.status_code >= 400:
                 resp.read()
                 client._raise_for(resp)
@@ -210,7 +205,5 @@ def _write_lines(ctx: Ctx, path: str, params: dict[str, str], prefix: str,
                 with lock:
                     sys.stdout.write(f"{prefix}{line}\n")
                     sys.stdout.flush()
-    except (httpx.ConnectError, httpx.ConnectTimeout) as e:
-        raise client._refused(e) from None
-    except httpx.RemoteProtocolError:
+    except RemoteProtocolError:
         pass

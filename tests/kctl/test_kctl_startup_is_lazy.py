@@ -26,10 +26,12 @@ HEAVY = ("httpx", "httpcore", "yaml", "rich", "click", "pygments", "pydantic", "
          "jetkube.services", "importlib.metadata")
 """What ``kctl --help`` and ``kctl version --client`` must not import."""
 
-NOT_FOR_GET = ("rich", "click", "pygments", "opentelemetry", "nats", "cryptography", "nkeys",
+NOT_FOR_GET = ("httpx", "httpcore", "h11", "anyio", "rich", "click", "pygments",
+               "opentelemetry", "nats", "cryptography", "nkeys",
                "faststream", "docker", "jetkube.services.machinery.store",
                "jetkube.services.machinery.client", "jetkube.cli.up", "jetkube.cli.pki")
-"""What ``kctl get pods`` must not import (its table needs neither rich nor the bus)."""
+"""What ``kctl get pods`` must not import (its table needs neither rich nor the bus, and its
+requests go over http.client: cli/_http.py)."""
 
 
 class _Recorder:
