@@ -6,10 +6,13 @@ stream in its binary messages.  As client-go's PortForwarder, per local connecti
 opens an error stream (headers ``streamType: error``, ``port``, ``requestID``) and closes
 its own side at once, then a data stream (``streamType: data``), copies bytes both ways
 (FIN at the local EOF) and reads the error stream to its end: any text there is the pod
-side's failure, said on stderr.  Only what a client needs of SPDY is here: SYN_STREAM
-(header blocks zlib-compressed, sync-flushed, in write order), DATA, RST_STREAM and PING
-out; SYN_REPLY, DATA, RST_STREAM, PING and GOAWAY in (the server's header blocks are never
-needed, so they are not decompressed).  Listeners are on 127.0.0.1 only.
+side's failure, said on stderr.  Frames go through the codec the API server uses
+(machinery/apimachinery/spdy.py): its encoder owns this direction's header compression,
+so SYN_STREAMs are encoded under the session's lock, in write order.  As kubectl, kctl
+pings every 5 s (odd ids: the client's) so idle forwards are not cut by proxies, echoes
+the server's pings, and listens on 127.0.0.1 and [::1] (``--address localhost``), saying
+so per address; an address that cannot be bound is skipped with kubectl's warning as
+long as one listener per port exists.
 """
 
 from __future__ import annotations
@@ -18,22 +21,34 @@ import itertools
 import queue
 import select
 import socket
-import struct
 import sys
 import threading
-import zlib
+
+from jetkube.services.machinery.apimachinery.spdy import (
+    CANCEL,
+    DataFrame,
+    Frame,
+    FrameEncoder,
+    FrameParser,
+    GoAwayFrame,
+    PingFrame,
+    RstStreamFrame,
+    SpdyProtocolError,
+    SynReplyFrame,
+    SynStreamFrame,
+)
 
 from .context import Ctx
 from .errors import CliError
 from .streamclient import StreamConnection
 
-__all__ = ["PROTOCOL", "SpdySession", "forward", "parse_ports", "pod_and_ports"]
+__all__ = ["PING_PERIOD", "PROTOCOL", "SpdySession", "forward", "parse_ports", "pod_and_ports"]
 
 PROTOCOL = "SPDY/3.1+portforward.k8s.io"
-_SYN_STREAM, _SYN_REPLY, _RST_STREAM, _PING, _GOAWAY = 1, 2, 3, 6, 7
-_FIN, _CANCEL = 0x01, 5
+PING_PERIOD = 5.0  # seconds, kubectl's port-forward ping period
 _CHUNK = 32 * 1024
 _REPLY_TIMEOUT = 30.0
+_ADDRESSES = ((socket.AF_INET, "127.0.0.1", "127.0.0.1"), (socket.AF_INET6, "::1", "[::1]"))
 
 
 class _Stream:
@@ -48,61 +63,60 @@ class _Stream:
 
 
 class SpdySession:
-    """Client streams over one accepted WebSocket; :meth:`run_reader` in its own thread."""
+    """Client streams over one accepted WebSocket; :meth:`run_reader` (and :meth:`run_pinger`)
+    in threads of their own."""
 
     def __init__(self, conn: StreamConnection) -> None:
         self.conn = conn
         self._lock = threading.Lock()
-        self._z = zlib.compressobj(9)
+        self._encoder = FrameEncoder()
         self._ids = itertools.count(1, 2)
+        self._ping_ids = itertools.count(1, 2)
         self._streams: dict[int, _Stream] = {}
         self.closed = threading.Event()
 
-    def _send_control(self, kind: int, flags: int, payload: bytes) -> None:
-        self.conn.send(struct.pack(">HHI", 0x8003, kind, (flags << 24) | len(payload)) + payload)
+    def _write(self, frame: Frame) -> None:
+        with self._lock:  # header blocks share one zlib stream: encode in write order
+            self.conn.send(self._encoder.encode(frame))
 
     def open(self, headers: dict[str, str]) -> _Stream:
         """SYN_STREAM with ``headers``; returns once the server replied (else raises)."""
-        block = struct.pack(">I", len(headers)) + b"".join(
-            struct.pack(">I", len(k)) + k.encode() + struct.pack(">I", len(v)) + v.encode()
-            for k, v in headers.items())
-        with self._lock:  # header blocks share one zlib stream: compress in write order
+        with self._lock:
             sid = next(self._ids)
             stream = self._streams[sid] = _Stream(sid)
-            packed = self._z.compress(block) + self._z.flush(zlib.Z_SYNC_FLUSH)
-            self._send_control(_SYN_STREAM, 0, struct.pack(">IIBB", sid, 0, 0, 0) + packed)
+            self.conn.send(self._encoder.encode(SynStreamFrame(sid, headers)))
         if not stream.replied.wait(_REPLY_TIMEOUT) or stream.reset:
             raise ConnectionError(f"the server refused stream {sid} ({headers})")
         return stream
 
     def send(self, stream: _Stream, data: bytes = b"", fin: bool = False) -> None:
         for i in range(0, max(len(data), 1), _CHUNK):
-            part = data[i:i + _CHUNK]
-            last = fin and i + _CHUNK >= len(data)
-            with self._lock:
-                self.conn.send(struct.pack(">II", stream.id, ((_FIN if last else 0) << 24)
-                                           | len(part)) + part)
+            self._write(DataFrame(stream.id, data[i:i + _CHUNK],
+                                  fin and i + _CHUNK >= len(data)))
 
     def reset(self, stream: _Stream) -> None:
-        with self._lock:
-            self._send_control(_RST_STREAM, 0, struct.pack(">II", stream.id, _CANCEL))
+        self._write(RstStreamFrame(stream.id, CANCEL))
         self.forget(stream)
 
     def forget(self, stream: _Stream) -> None:
         self._streams.pop(stream.id, None)
 
+    def run_pinger(self, period: float = PING_PERIOD) -> None:
+        """A PING every ``period`` seconds until the session closes."""
+        while not self.closed.wait(period):
+            try:
+                self._write(PingFrame(next(self._ping_ids)))
+            except OSError:
+                return
+
     def run_reader(self) -> None:
-        buf = bytearray()
+        parser = FrameParser()
         try:
             while (msg := self.conn.recv()) is not None:
-                buf += msg
-                while len(buf) >= 8:
-                    length = int.from_bytes(buf[5:8], "big")
-                    if len(buf) < 8 + length:
-                        break
-                    head, payload = bytes(buf[:8]), bytes(buf[8:8 + length])
-                    del buf[:8 + length]
-                    self._frame(head, payload)
+                for frame in parser.feed(msg):
+                    self._frame(frame)
+        except SpdyProtocolError as e:
+            _say(f"E: the server broke the SPDY stream: {e}", True)
         finally:
             self.closed.set()
             for stream in list(self._streams.values()):
@@ -110,32 +124,30 @@ class SpdySession:
                 stream.replied.set()
                 stream.end()
 
-    def _frame(self, head: bytes, payload: bytes) -> None:
-        flags = head[4]
-        if not head[0] & 0x80:  # DATA
-            stream = self._streams.get(int.from_bytes(head[:4], "big") & 0x7FFFFFFF)
-            if stream is not None:
-                if payload:
-                    stream.data.put(payload)
-                if flags & _FIN:
+    def _frame(self, frame: Frame) -> None:
+        match frame:
+            case DataFrame(sid, data, fin):
+                if (stream := self._streams.get(sid)) is not None:
+                    if data:
+                        stream.data.put(data)
+                    if fin:
+                        stream.end()
+            case SynReplyFrame(sid, _, fin):
+                if (stream := self._streams.get(sid)) is not None:
+                    stream.replied.set()
+                    if fin:
+                        stream.end()
+            case RstStreamFrame(sid, _):
+                if (stream := self._streams.get(sid)) is not None:
+                    stream.reset = True
+                    stream.replied.set()
                     stream.end()
-            return
-        kind = int.from_bytes(head[2:4], "big")
-        sid = int.from_bytes(payload[:4], "big") & 0x7FFFFFFF if len(payload) >= 4 else 0
-        stream = self._streams.get(sid)
-        if kind == _SYN_REPLY and stream is not None:
-            stream.replied.set()
-            if flags & _FIN:
-                stream.end()
-        elif kind == _RST_STREAM and stream is not None:
-            stream.reset = True
-            stream.replied.set()
-            stream.end()
-        elif kind == _PING and sid % 2 == 0:  # the server's own ping: echo it
-            with self._lock:
-                self._send_control(_PING, 0, payload[:4])
-        elif kind == _GOAWAY:
-            self.closed.set()
+            case PingFrame(ping_id) if ping_id % 2 == 0:  # the server's own ping: echo it
+                self._write(frame)
+            case GoAwayFrame():
+                self.closed.set()
+            case _:  # our pings' answers, SETTINGS, WINDOW_UPDATE: nothing to do
+                pass
 
 
 def parse_ports(specs: list[str]) -> list[tuple[int, int]]:
@@ -231,29 +243,58 @@ def _handle(session: SpdySession, client: socket.socket, remote: int, request_id
              f"{message.decode(errors='replace')}", True)
 
 
+def _listen(local: int) -> tuple[list[socket.socket], list[str]]:
+    """Listeners on 127.0.0.1 and [::1] for ``local`` (0: a free port, the same on both when
+    it can be), and kubectl's warning for each address that failed."""
+    socks: list[socket.socket] = []
+    failed: list[str] = []
+    for family, host, shown in _ADDRESSES:
+        port = socks[0].getsockname()[1] if socks else local
+        try:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError as e:  # no IPv6 on this machine
+            failed.append(f"Unable to listen on port {local}: Listeners failed to create with "
+                          f"the following errors: [unable to create listener: Error listen "
+                          f"tcp{'6' if family == socket.AF_INET6 else '4'} {shown}:{port}: {e}]")
+            continue
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            sock.listen(64)
+        except OSError as e:
+            sock.close()
+            failed.append(f"Unable to listen on port {local}: Listeners failed to create with "
+                          f"the following errors: [unable to create listener: Error listen "
+                          f"tcp{'6' if family == socket.AF_INET6 else '4'} {shown}:{port}: {e}]")
+            continue
+        socks.append(sock)
+    return socks, failed
+
+
 def forward(ctx: Ctx, pod: str, ports: list[tuple[int, int]],
             stop: threading.Event | None = None) -> int:
-    """Listen on 127.0.0.1 for each (local, remote); forward until interrupted (or
-    ``stop`` is set: tests)."""
+    """Listen on 127.0.0.1 and [::1] for each (local, remote); forward until interrupted
+    (or ``stop`` is set: tests)."""
     from .remotecommand import open_pod_stream
 
     listeners: dict[socket.socket, tuple[int, int]] = {}
     try:
         for local, remote in ports:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind(("127.0.0.1", local))
-            except OSError as e:
-                sock.close()
-                raise CliError(f"unable to listen on port {local}: {e}") from None
-            sock.listen(64)
-            listeners[sock] = (sock.getsockname()[1], remote)
+            socks, failed = _listen(local)
+            if not socks:
+                raise CliError(f"unable to listen on any of the requested ports: [{local}]\n"
+                               + "\n".join(failed))
+            for warning in failed:
+                _say(warning, True)
+            for sock in socks:
+                listeners[sock] = (sock.getsockname()[1], remote)
         conn = open_pod_stream(ctx, pod, "portforward", [], [PROTOCOL])
         session = SpdySession(conn)
         threading.Thread(target=session.run_reader, daemon=True, name="kctl-pf-read").start()
-        for local, remote in listeners.values():
-            _say(f"Forwarding from 127.0.0.1:{local} -> {remote}")
+        threading.Thread(target=session.run_pinger, daemon=True, name="kctl-pf-ping").start()
+        for sock, (local, remote) in listeners.items():
+            shown = "[::1]" if sock.family == socket.AF_INET6 else "127.0.0.1"
+            _say(f"Forwarding from {shown}:{local} -> {remote}")
         ids = itertools.count()
         while not session.closed.is_set():
             if stop is not None and stop.is_set():
@@ -269,5 +310,8 @@ def forward(ctx: Ctx, pod: str, ports: list[tuple[int, int]],
         conn.close()
         raise CliError("lost connection to pod")
     finally:
+        session_closed = locals().get("session")
+        if session_closed is not None:
+            session_closed.closed.set()
         for sock in listeners:
             sock.close()

@@ -41,7 +41,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
-from .spdy import (
+from jetkube.services.machinery.apimachinery.spdy import (
     CANCEL,
     DEFAULT_MAX_FRAME_LENGTH,
     GOAWAY_OK,

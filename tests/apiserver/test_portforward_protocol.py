@@ -17,7 +17,7 @@ import pytest
 from polling import until
 
 from jetkube.services.apiserver.portforward import DATA_CHUNK, Tunnel, serve_portforward
-from jetkube.services.apiserver.spdy import (
+from jetkube.services.machinery.apimachinery.spdy import (
     CANCEL,
     GOAWAY_OK,
     GOAWAY_PROTOCOL_ERROR,

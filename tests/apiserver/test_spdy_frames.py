@@ -1,4 +1,4 @@
-"""SPDY/3.1 frame codec (services/apiserver/spdy.py): round trips, golden bytes, refusals.
+"""SPDY/3.1 frame codec (services/machinery/apimachinery/spdy.py): round trips, golden bytes, refusals.
 
 The golden SYN_REPLY is node-spdy's test vector (an implementation independent of both Go
 and this codec): stream 1, empty header block, zlib level 9 with the SPDY/3 dictionary.
@@ -11,7 +11,7 @@ import zlib
 
 import pytest
 
-from jetkube.services.apiserver.spdy import (
+from jetkube.services.machinery.apimachinery.spdy import (
     SPDY3_DICTIONARY,
     DataFrame,
     Frame,

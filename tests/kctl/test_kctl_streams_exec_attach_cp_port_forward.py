@@ -270,6 +270,17 @@ async def test_cp_from_a_hostile_pod_writes_nothing_outside_the_destination(
     assert not [p for p in everything_under(tmp_path) if p.name == "escaped.txt"]
 
 
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.create_server(("::1", 0), family=socket.AF_INET6):
+            return True
+    except OSError:
+        return False
+
+
+IPV6 = _ipv6_loopback()
+
+
 async def test_port_forward_carries_connections_to_the_pods_port(
         apiserver: dict[str, Any], node: tuple[FakeRuntime, Any], web: FakeRuntime, kctl: Kctl,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -301,8 +312,8 @@ async def test_port_forward_carries_connections_to_the_pods_port(
     local.close()
     run = asyncio.create_task(kctl("port-forward", "pod/web", f"{port}:{remote}"))
 
-    def exchange(payload: bytes) -> bytes:
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+    def exchange(payload: bytes, host: str = "127.0.0.1") -> bytes:
+        with socket.create_connection((host, port), timeout=10) as s:
             s.sendall(payload)
             s.shutdown(socket.SHUT_WR)
             got = b""
@@ -316,13 +327,17 @@ async def test_port_forward_carries_connections_to_the_pods_port(
         assert first == b"HELLO"
         big = os.urandom(100_000).hex().encode()
         assert await asyncio.to_thread(exchange, big) == big.upper()
+        if IPV6:  # kubectl's --address localhost: [::1] as well
+            assert await asyncio.to_thread(exchange, b"six", "::1") == b"SIX"
     finally:
         stop.set()
         echo.close()
     code, out, err = await asyncio.wait_for(run, 20)
     assert code == 0, err
     assert out.splitlines()[0] == f"Forwarding from 127.0.0.1:{port} -> {remote}"
-    assert out.count(f"Handling connection for {port}") >= 2
+    if IPV6:
+        assert out.splitlines()[1] == f"Forwarding from [::1]:{port} -> {remote}"
+    assert out.count(f"Handling connection for {port}") >= 3 if IPV6 else 2
 
 
 async def test_run_rm_i_attaches_then_exits_with_the_pods_code_and_deletes_it(
