@@ -378,7 +378,10 @@ def purge(data_dir: Path, *, timeout: float = 120.0) -> list[str]:
     if exe := script("jetkube-kubelet"):
         cmds.append([exe, "--cleanup"])
     if exe := script("jetkube-proxy"):
-        cmds += [[exe, "--cleanup", "--node-name", f"node-{i + 1}"] for i in range(max(nodes, 1))]
+        ranges = ["--service-cidr", state.plan.service_cidr, "--cluster-cidr",
+                  state.plan.cluster_cidr] if state else []  # else the proxy's defaults
+        cmds += [[exe, "--cleanup", "--node-name", f"node-{i + 1}", *ranges]
+                 for i in range(max(nodes, 1))]
     lines = []
     for cmd in cmds:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
