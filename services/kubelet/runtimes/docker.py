@@ -144,6 +144,29 @@ class DockerRuntime:
             self._start_events(loop)
         return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kw))
 
+    async def _call_alone(self, name: str, fn: Callable[[], T]) -> T:
+        """``fn()`` on a daemon thread of its own, for a call that may block for a whole
+        grace period (a stop): it holds no pool worker, so other pods' calls do not queue
+        behind it, and it does not keep the agent's process from exiting (the pool's
+        threads are joined at exit; a stopped kubelet leaves its containers to the daemon)."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+
+        def settle(ok: bool, value: Any) -> None:
+            if not done.done():
+                (done.set_result if ok else done.set_exception)(value)
+
+        def run() -> None:
+            try:
+                out: Any = (True, fn())
+            except BaseException as err:  # handed to the awaiting coroutine
+                out = (False, err)
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+                loop.call_soon_threadsafe(settle, *out)
+
+        threading.Thread(target=run, name=f"docker-{self.node}-{name}", daemon=True).start()
+        return await done
+
     async def version(self) -> str:
         v = await self._api("version")
         engine = "podman" if any("podman" in str(c.get("Name", "")).lower()
@@ -249,9 +272,9 @@ class DockerRuntime:
 
     async def stop_container(self, container_id: str, grace_seconds: float) -> None:
         """The image's stop signal (SIGTERM by default), SIGKILL after the grace."""
+        grace = max(0, math.ceil(grace_seconds))
         try:
-            await self._api("stop", container_id,
-                             timeout=max(0, math.ceil(grace_seconds)))
+            await self._call_alone("stop", lambda: self.api.stop(container_id, timeout=grace))
         except docker.errors.NotFound:
             return
         except docker.errors.DockerException as err:
