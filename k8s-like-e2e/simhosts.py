@@ -328,13 +328,13 @@ class SimHosts:
     @staticmethod
     def _remove_cgroups(h: Host, problems: list[str]) -> None:
         for top in _cgroup_dirs(h.cgroup_parent):
-            for d in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            # bottom up; a container's cgroup the runtime removes meanwhile is skipped (a
+            # walk that vanishes under os.walk is not an error; rglob raised here once)
+            for d, _, _ in os.walk(top, topdown=False):
                 with contextlib.suppress(OSError):
-                    d.rmdir()
-            try:
-                top.rmdir()
-            except OSError as err:
-                problems.append(f"cgroup {top}: {err}")
+                    os.rmdir(d)
+            if top.exists():
+                problems.append(f"cgroup {top}: still there (busy)")
 
     @staticmethod
     def _unmount_under(dir: Path, problems: list[str]) -> None:

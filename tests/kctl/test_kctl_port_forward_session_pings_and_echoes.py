@@ -15,6 +15,7 @@ from jetkube.services.machinery.apimachinery.spdy import (
     FrameParser,
     GoAwayFrame,
     PingFrame,
+    SynReplyFrame,
     SynStreamFrame,
 )
 
@@ -73,10 +74,17 @@ def test_the_servers_pings_are_echoed_and_answers_to_ours_are_not_and_goaway_clo
 def test_streams_open_with_dictionary_compressed_headers_the_server_codec_reads() -> None:
     conn = FakeConnection()
     session = SpdySession(conn)  # type: ignore[arg-type]
-    opener = threading.Thread(target=lambda: session.open({"streamtype": "error", "port": "80",
-                                                            "requestid": "0"}))
-    opener.daemon = True
+    reader = threading.Thread(target=session.run_reader)
+    reader.start()
+    opened: list[object] = []
+    headers = {"streamtype": "error", "port": "80", "requestid": "0"}
+    opener = threading.Thread(target=lambda: opened.append(session.open(headers)))
     opener.start()
     [syn] = sent_frames(conn, FrameParser(), 1)
-    assert syn == SynStreamFrame(1, {"streamtype": "error", "port": "80", "requestid": "0"})
-    session.closed.set()
+    assert syn == SynStreamFrame(1, headers)
+    conn.incoming.put(FrameEncoder().encode(SynReplyFrame(1, {})))  # the server accepts
+    opener.join(10)
+    assert len(opened) == 1 and getattr(opened[0], "id", None) == 1
+    conn.incoming.put(None)  # the connection ends: the reader stops, the session closes
+    reader.join(5)
+    assert session.closed.is_set()
