@@ -15,7 +15,7 @@ from opentelemetry import trace
 from jetkube.schemas.registry import is_metrics, is_review
 
 from ..machinery.apimachinery import apierrors
-from ..machinery.runtime.telemetry import extract_context
+from ..machinery.runtime.telemetry import extract_context, start_span
 from ..machinery.store import TooLarge, Unavailable
 from . import discovery, openapi
 from .auth import Attributes, Authenticator, Authorizer
@@ -129,12 +129,12 @@ class Front:
             user = self.authn.authenticate(authorization)
         req.user = user
         ctx = extract_context(req.trace_headers) if req.trace_headers else None
-        name = f"{req.verb} {req.resource_path}"
         as_user = REQUEST_USER.set(user)
         try:
-            with tracer.start_as_current_span(name, context=ctx, kind=trace.SpanKind.SERVER) as span:
-                span.set_attribute("k8s.namespace", req.namespace or "")
-                span.set_attribute("k8s.name", req.name or "")
+            with start_span(tracer, f"{req.verb} {req.resource_path}", context=ctx,
+                            kind=trace.SpanKind.SERVER,
+                            attributes=lambda: {"k8s.namespace": req.namespace or "",
+                                                "k8s.name": req.name or ""}):
                 async with self.inflight.slot(user, req.verb):  # or 429 (inflight.py)
                     self.authorize(user, req)
                     if is_review(req.rt):  # answered, never stored (reviews.py)

@@ -12,7 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
-from ..machinery.runtime import setup_logging
+from ..machinery.runtime import Settings, setup_logging
 from ..machinery.runtime.telemetry import setup_telemetry
 from ..machinery.store import MIN_TTL
 from .admission import AdmissionConfig
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     tune_gc()
     sys.setswitchinterval(SWITCH_INTERVAL)
     setup_logging("jetkube-apiserver")
-    setup_telemetry("jetkube-apiserver")
+    setup_telemetry("jetkube-apiserver", sample_ratio=Settings.from_env().trace_sample_ratio)
     try:
         import uvloop
 

@@ -205,7 +205,8 @@ def main(argv: list[str] | None = None) -> None:
             await runtime.close()
 
     # the resource names the node (run_service's own setup keeps a provider installed first)
-    setup_telemetry("jetkube-kubelet", attributes={"k8s.node.name": cfg.node_name})
+    setup_telemetry("jetkube-kubelet", attributes={"k8s.node.name": cfg.node_name},
+                    sample_ratio=settings.trace_sample_ratio)
     run_service("jetkube-kubelet", body, settings=settings,
                 identity=node_identity(cfg.node_name))
 

@@ -27,7 +27,11 @@ from jetkube.schemas import format_time
 from jetkube.schemas.objects import Obj, PodStatusDict
 from jetkube.services.machinery.apimachinery import apierrors, namespaced_name
 from jetkube.services.machinery.runtime import Timer, wait_for
-from jetkube.services.machinery.runtime.telemetry import context_from_object, tracer
+from jetkube.services.machinery.runtime.telemetry import (
+    context_from_object,
+    start_span,
+    tracer,
+)
 
 from .containers import ContainerOps, child_span
 from .context import NodeContext
@@ -150,10 +154,10 @@ class PodWorker(ContainerOps):
         if self._traced:
             return await self.sync()
         self._traced = True  # the first sync (sandbox, first containers) continues the trace
-        with _tracer.start_as_current_span(
-                "kubelet.sync_pod", context=context_from_object(self.pod),
-                attributes={"pod": namespaced_name(self.namespace, self.name),
-                            "node": self.ctx.node_name}):
+        with start_span(
+                _tracer, "kubelet.sync_pod", context=context_from_object(self.pod),
+                attributes=lambda: {"pod": namespaced_name(self.namespace, self.name),
+                                    "node": self.ctx.node_name}):
             return await self.sync()
 
     # --- the sync -------------------------------------------------------------------

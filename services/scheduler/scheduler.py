@@ -47,7 +47,7 @@ from jetkube.services.machinery.client import (
     ApiClient,
     SharedInformerFactory,
 )
-from jetkube.services.machinery.runtime.telemetry import context_from_object
+from jetkube.services.machinery.runtime.telemetry import context_from_object, start_span
 from jetkube.services.machinery.service import ServiceRuntime
 
 from .algorithm import Algorithm, FitError
@@ -284,10 +284,10 @@ class Scheduler:
         state = CycleState()
         self.stats["cycles"] += 1
         t0 = time.perf_counter()
-        with _tracer.start_as_current_span(
-                "schedule", context=context_from_object(pi.pod),
-                attributes={"jetkube.pod": pi.key, "jetkube.scheduler": profile.name,
-                            "jetkube.attempt": qp.attempts}) as span:
+        with start_span(
+                _tracer, "schedule", context=context_from_object(pi.pod),
+                attributes=lambda: {"jetkube.pod": pi.key, "jetkube.scheduler": profile.name,
+                                    "jetkube.attempt": qp.attempts}) as span:
             try:
                 result = self.algorithm.schedule(profile, pi, state)
             except FitError as err:
@@ -300,7 +300,8 @@ class Scheduler:
                 return False
             finally:
                 self.cycle_seconds += time.perf_counter() - t0
-            span.set_attribute("jetkube.node", result.node)
+            if span.is_recording():
+                span.set_attribute("jetkube.node", result.node)
             assumed = self._cache.assume(pi, result.node)
             self.queue.done(pi.key)
             task = asyncio.get_running_loop().create_task(

@@ -136,12 +136,16 @@ def test_jaeger_and_the_clean_up_run_only_when_asked(compose_file: dict[str, Any
             else "${JETKUBE_OTLP_ENDPOINT:-}"), name
 
 
-def test_the_jaeger_env_file_turns_on_its_profile_and_every_exporter() -> None:
+def test_the_jaeger_env_file_turns_on_its_profile_every_exporter_and_every_trace(
+        compose_file: dict[str, Any]) -> None:
     lines = [ln for ln in (COMPOSE_DIR / "jaeger.env").read_text().splitlines()
              if ln and not ln.startswith("#")]
     assert dict(ln.split("=", 1) for ln in lines) == {
         "COMPOSE_PROFILES": "jaeger", "JETKUBE_OTLP_ENDPOINT": "http://jaeger:4318",
-        "JETKUBE_OTLP_HOST_ENDPOINT": "http://127.0.0.1:4318"}
+        "JETKUBE_OTLP_HOST_ENDPOINT": "http://127.0.0.1:4318", "JETKUBE_TRACE_SAMPLE_RATIO": "1"}
+    for name in ("apiserver-1", "kubelet-node-1", "proxy-node-1"):  # both environments
+        env = services(compose_file)[name]["environment"]
+        assert env["JETKUBE_TRACE_SAMPLE_RATIO"] == "${JETKUBE_TRACE_SAMPLE_RATIO:-0}", name
 
 
 def test_the_dockerfile_defaults_to_python_slim_and_ships_the_init_program() -> None:

@@ -18,7 +18,8 @@ A key is never reconciled by two workers at once (the queue guarantees it).
 Every reconcile runs in an OpenTelemetry span ``reconcile <name>``; if a
 ``trace_context(key)`` function is given (e.g. mapping the key to the cached
 object's :func:`~..runtime.telemetry.context_from_object`), the span continues that
-trace.
+trace.  A reconcile the sampler would drop builds no span and no attributes
+(:func:`~..runtime.telemetry.start_span`): it runs in its trace's unsampled context.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
+from ..runtime.telemetry import start_span
 from ._workqueue import ShutDown, WorkQueue
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ class Controller:
         self.reconcile = reconcile
         self.workers = workers
         self.trace_context = trace_context
+        self._span_name = f"reconcile {name}"
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self.reconciles = 0  # counters, for tests and metrics
@@ -128,12 +131,13 @@ class Controller:
             except Exception:
                 log.debug("%s: no trace context for %s", self.name, key, exc_info=True)
         self.reconciles += 1
-        attrs: dict[str, AttributeValue] = {"jetkube.controller": self.name, "jetkube.key": key,
-                 "jetkube.requeues": self.queue.num_requeues(key)}
-        with _tracer.start_as_current_span(f"reconcile {self.name}", context=ctx,
-                                           attributes=attrs,
-                                           record_exception=False,
-                                           set_status_on_exception=False) as span:
+
+        def attrs() -> dict[str, AttributeValue]:  # only for a span that is recorded
+            return {"jetkube.controller": self.name, "jetkube.key": key,
+                    "jetkube.requeues": self.queue.num_requeues(key)}
+
+        with start_span(_tracer, self._span_name, context=ctx, attributes=attrs,
+                        record_exception=False, set_status_on_exception=False) as span:
             try:
                 result = await self.reconcile(key)
             except Requeue as rq:
@@ -142,8 +146,9 @@ class Controller:
                 raise
             except Exception as err:
                 self.failures += 1
-                span.record_exception(err)
-                span.set_status(Status(StatusCode.ERROR, str(err)))
+                if span.is_recording():
+                    span.record_exception(err)
+                    span.set_status(Status(StatusCode.ERROR, str(err)))
                 log.exception("%s: reconcile %s failed (requeue %d)", self.name, key,
                               self.queue.num_requeues(key) + 1)
                 self.queue.add_rate_limited(key)
@@ -151,7 +156,8 @@ class Controller:
             if result is None:
                 self.queue.forget(key)
                 return
-            span.set_attribute("jetkube.requeue_after", result.after)
+            if span.is_recording():
+                span.set_attribute("jetkube.requeue_after", result.after)
             if result.after > 0:
                 self.queue.forget(key)
                 self.queue.add_after(key, result.after)

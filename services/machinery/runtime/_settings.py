@@ -116,6 +116,13 @@ class Settings(_Frozen):
     """Finished spans are published to ``<trace_subject_prefix>.<service>``."""
     trace_publish: bool = False
     """Publish finished spans as JSON on NATS (what ``kctl trace`` and tests read)."""
+    trace_sample_ratio: float = Field(0.0, ge=0, le=1)
+    """The fraction of the traces this process starts (a request or reconcile with no
+    trace to continue) that are sampled.  Work that continues a trace follows its sampled
+    flag whatever this is (parent-based sampling), and kctl sends a sampled
+    ``traceparent`` with every command, so ``kctl trace`` sees every kctl command whole.
+    0, as Kubernetes' ``samplingRatePerMillion``: unsampled work builds no span and writes
+    no trace annotation.  ``OTEL_TRACES_SAMPLER``, when set, replaces this."""
 
     queue_backoff: Backoff = Backoff()
     """Work queues: the per-item backoff after a failed sync (client-go's item

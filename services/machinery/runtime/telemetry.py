@@ -2,7 +2,16 @@
 
 - :func:`setup_telemetry` installs a TracerProvider for the process; spans go
   to OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, and to any extra
-  exporters given (e.g. :class:`JsonSpanExporter`).  Its resource
+  exporters given (e.g. :class:`JsonSpanExporter`).  Its sampler is parent-based
+  (OpenTelemetry's ``ParentBased``): work that continues a trace follows the parent's
+  sampled flag, and a trace this process starts is sampled with ``sample_ratio``
+  (services: ``Settings.trace_sample_ratio``, 0 by default as Kubernetes' tracing;
+  every kctl command sends a sampled ``traceparent``, so its trace is whole).
+- :func:`start_span` is what hot paths use instead of ``start_as_current_span``: when
+  the sampler is known to drop the span (an unsampled parent; no parent and a root
+  ratio of 0) it builds no span and no attributes (they are a callable, called only
+  for a recorded span) and makes the parent's context current, so the
+  ``sampled=0`` decision still travels (``traceparent`` flags ``00``).  Its resource
   (:func:`telemetry_resource`) names the service, the host and the process (what
   Jaeger shows as the process's tags), plus what the caller adds (the node agent:
   ``k8s.node.name``); ``OTEL_RESOURCE_ATTRIBUTES`` and ``OTEL_SERVICE_NAME`` merge in
@@ -13,7 +22,9 @@
   :func:`annotate` on a write, and a controller's reconcile continues the
   trace with :func:`context_from_object`, so the reconcile of a Deployment,
   the scheduler's bind and the node agent's start all hang off the
-  ``kctl apply`` that caused them.
+  ``kctl apply`` that caused them.  An unsampled write adds no annotation (unless
+  this process samples some roots, whose downstream must see the ``00`` decision) and
+  replaces or drops a stale one, so later work never continues an older trace.
 - :class:`JsonSpanExporter` publishes each finished span as one JSON object
   (the subject is :func:`trace_subject`) so ``kctl trace`` can draw a
   waterfall without Jaeger.  It takes the publish function as a parameter;
@@ -29,15 +40,19 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from types import TracebackType
 from typing import Any
 
 import orjson
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.util.types import Attributes
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +63,29 @@ DEFAULT_TRACE_SUBJECT_PREFIX = "jetkube.traces"
 
 _propagator = TraceContextTextMapPropagator()
 _otlp_installed = False  # one OTLP exporter per process, however often setup runs
+
+
+class _Sampling:
+    """What the installed provider's sampler is known to do (for :func:`start_span`)."""
+
+    parent_based = False
+    """Spans under a valid parent follow its sampled flag (``ParentBased``)."""
+    roots_dropped = False
+    """A span with no valid parent is never sampled (root ratio 0)."""
+
+
+def sampler_for(ratio: float) -> Sampler:
+    """``ParentBased(TraceIdRatioBased(ratio))``: follow the parent, sample ``ratio`` of roots."""
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"a sample ratio is between 0 and 1, not {ratio}")
+    return ParentBased(TraceIdRatioBased(ratio))
+
+
+def _learn_sampling(sampler: Sampler, ratio: float | None) -> None:
+    _Sampling.parent_based = isinstance(sampler, ParentBased)
+    desc = sampler.get_description()
+    _Sampling.roots_dropped = _Sampling.parent_based and (
+        ratio == 0.0 or desc.startswith("ParentBased{root:AlwaysOffSampler"))
 
 
 def telemetry_resource(service_name: str,
@@ -73,9 +111,14 @@ def setup_telemetry(
     otlp_endpoint: str | None = None,
     otlp_timeout: float | None = None,
     attributes: Mapping[str, str] | None = None,
+    sample_ratio: float | None = None,
 ) -> TracerProvider:
     """Install (or extend) the process's TracerProvider and return it.
 
+    Its sampler is :func:`sampler_for` ``sample_ratio`` (parent-based); ``None`` leaves it
+    to the SDK (``OTEL_TRACES_SAMPLER``, else parent-based sampling of every root), and so
+    does a set ``OTEL_TRACES_SAMPLER``: the operator's explicit choice wins.  The sampler is
+    chosen when the provider is created: pass the ratio on the process's first call.
     OTLP/HTTP export is on when ``otlp_endpoint`` or ``OTEL_EXPORTER_OTLP_ENDPOINT``
     is set; ``otlp_timeout`` (seconds per export, retries included) overrides
     ``OTEL_EXPORTER_OTLP_TIMEOUT``.  The provider's resource is
@@ -88,8 +131,14 @@ def setup_telemetry(
     if isinstance(current, TracerProvider):
         provider = current
     else:
-        provider = TracerProvider(resource=telemetry_resource(service_name, attributes))
+        if os.environ.get("OTEL_TRACES_SAMPLER"):
+            sample_ratio = None
+        sampler = None if sample_ratio is None else sampler_for(sample_ratio)
+        provider = TracerProvider(sampler=sampler,
+                                  resource=telemetry_resource(service_name, attributes))
         trace.set_tracer_provider(provider)
+        if trace.get_tracer_provider() is provider:
+            _learn_sampling(provider.sampler, sample_ratio)
     global _otlp_installed
     endpoint = otlp_endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
     if endpoint and not _otlp_installed:
@@ -107,6 +156,51 @@ def setup_telemetry(
 def tracer(name: str) -> trace.Tracer:
     """A tracer from the global provider (a no-op until ``setup_telemetry`` runs)."""
     return trace.get_tracer(name)
+
+
+class _Unrecorded:
+    """:func:`start_span`'s fast path: no span; the parent's context (if given) made current."""
+
+    __slots__ = ("_context", "_token", "span")
+
+    def __init__(self, span: trace.Span, context: Context | None) -> None:
+        self.span = span
+        self._context = context
+        self._token: object = None
+
+    def __enter__(self) -> trace.Span:
+        if self._context is not None:
+            self._token = otel_context.attach(self._context)
+        return self.span
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._token is not None:
+            otel_context.detach(self._token)  # type: ignore[arg-type]
+            self._token = None
+
+
+def start_span(tr: trace.Tracer, name: str, *, context: Context | None = None,
+               kind: trace.SpanKind = trace.SpanKind.INTERNAL,
+               attributes: Callable[[], Attributes] | None = None,
+               record_exception: bool = True, set_status_on_exception: bool = True,
+               ) -> contextlib.AbstractContextManager[trace.Span]:
+    """``tr.start_as_current_span(name, context=...)`` unless the sampler would drop it.
+
+    A dropped span is not built: the ``with`` gives the parent span (a
+    ``NonRecordingSpan`` whose ``traceparent`` says ``00``; with no parent the invalid
+    span) and ``attributes()`` is not called.  Use ``span.is_recording()`` before any
+    further attribute work.
+    """
+    if _Sampling.parent_based:
+        parent = trace.get_current_span(context)
+        sc = parent.get_span_context()
+        if (not sc.trace_flags.sampled) if sc.is_valid else _Sampling.roots_dropped:
+            return _Unrecorded(parent, context)
+    return tr.start_as_current_span(name, context=context, kind=kind,
+                                    attributes=None if attributes is None else attributes(),
+                                    record_exception=record_exception,
+                                    set_status_on_exception=set_status_on_exception)
 
 
 # --- W3C trace context in headers ---------------------------------------------------
@@ -130,6 +224,10 @@ def current_traceparent(context: Context | None = None) -> str | None:
     return inject_headers(context=context).get(TRACEPARENT)
 
 
+def _traceparent(sc: trace.SpanContext) -> str:
+    return f"00-{sc.trace_id:032x}-{sc.span_id:016x}-{sc.trace_flags:02x}"
+
+
 def current_ids() -> tuple[str, str] | None:
     """``(trace_id, span_id)`` in hex of the current span, if it is a real one."""
     sc = trace.get_current_span().get_span_context()
@@ -144,16 +242,27 @@ def current_ids() -> tuple[str, str] | None:
 def annotate(obj: dict[str, Any], context: Context | None = None) -> dict[str, Any]:
     """Write the current span's traceparent into ``metadata.annotations`` (in place; returned).
 
-    Without a current span the object is left as it is.
+    A sampled span's is always written.  An unsampled one's (flags ``00``) replaces an
+    annotation the object already carries, and is added otherwise only when this process
+    samples some roots (downstream must then follow the ``00``, not start a trace of its
+    own); with a root ratio of 0 an unsampled write leaves the object as it is.  With no
+    span at all a stale annotation is dropped: later work continues no older trace.
     """
-    tp = current_traceparent(context)
-    if tp is None:
+    sc = trace.get_current_span(context).get_span_context()
+    md = obj.get("metadata")
+    ann = md.get("annotations") if isinstance(md, dict) else None
+    has = isinstance(ann, dict) and ANNOTATION in ann
+    if not sc.is_valid:
+        if has:
+            del ann[ANNOTATION]  # type: ignore[union-attr]
         return obj
-    md = obj.setdefault("metadata", {})
-    ann = md.get("annotations")
+    if not (sc.trace_flags.sampled or has or not _Sampling.roots_dropped):
+        return obj
+    if not isinstance(md, dict):
+        md = obj["metadata"] = {}
     if not isinstance(ann, dict):
         ann = md["annotations"] = {}
-    ann[ANNOTATION] = tp
+    ann[ANNOTATION] = _traceparent(sc)
     return obj
 
 

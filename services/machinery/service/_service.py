@@ -231,7 +231,7 @@ def run_service(name: str, body: Body, *, settings: Settings | None = None,
     non-zero on failure."""
     settings = settings or Settings.from_env()
     setup_logging(name, settings.log_level, settings.log_format)
-    setup_telemetry(name)
+    setup_telemetry(name, sample_ratio=settings.trace_sample_ratio)
     with contextlib.suppress(ImportError):
         import uvloop
 
