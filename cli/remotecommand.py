@@ -1,4 +1,4 @@
-"""kctl's side of kubectl's remote command streams (``exec -i/-t``, ``attach``, ``cp``).
+"""kctl's side of kubectl's remote command streams (``exec``, ``attach``, ``cp``).
 
 One WebSocket (streamclient.py) offering ``v5.channel.k8s.io`` then ``v4.channel.k8s.io``;
 each binary message starts with its channel: 0 stdin, 1 stdout, 2 stderr, 3 the final

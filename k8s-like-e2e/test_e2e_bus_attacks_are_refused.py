@@ -11,6 +11,8 @@ import base64
 import contextlib
 import json
 import ssl
+import urllib.parse
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -245,6 +247,15 @@ async def test_forged_pod_events_do_not_reach_a_node(bus_cluster: Cluster) -> No
     assert p.returncode != 0
 
 
+def _post_exec(c: Cluster, pod: str, *command: str) -> dict[str, Any]:
+    """``POST .../pods/<pod>/exec?command=…``: the API server's run-to-completion exec."""
+    query = urllib.parse.urlencode([("command", part) for part in command])
+    req = urllib.request.Request(f"{c.api_url}/api/v1/namespaces/default/pods/{pod}/exec?{query}",
+                                 method="POST", headers={"Authorization": f"Bearer {c.token}"})
+    with urllib.request.urlopen(req, context=c.verify(), timeout=30) as r:
+        return dict(json.loads(r.read()))
+
+
 @pytest.mark.parametrize("verb", ["exec", "session", "stream.x.in"])
 async def test_kubelet_exec_only_through_the_api_server(bus_cluster: Cluster, verb: str) -> None:
     """``exec`` runs a command, ``session`` opens an interactive one (kubectl exec -i,
@@ -257,8 +268,11 @@ async def test_kubelet_exec_only_through_the_api_server(bus_cluster: Cluster, ve
                                   "containers": [{"name": "c", "image": "busybox"}]}})
     await until(lambda: "Running" in bus_cluster.kctl("get", "pod", "exec-target").stdout,
                 timeout=30, message="exec-target Running")
-    # the target: node-1's agent runs a command when the API server asks it, and an
-    # interactive session (kubectl exec -i: the session subject, stdin on stream.<id>.in)
+    # the target: node-1's agent runs a command when the API server asks it (the plain
+    # POST .../exec, answered on the exec subject), and an interactive session (kubectl
+    # and kctl exec: the session subject, stdin on stream.<id>.in)
+    ran = await asyncio.to_thread(_post_exec, bus_cluster, "exec-target", "id")
+    assert (ran["kind"], ran["exitCode"], ran["command"]) == ("ExecResult", 0, ["id"]), ran
     assert bus_cluster.kctl("exec", "exec-target", "--", "id").returncode == 0
     echoed = kubectl(bus_cluster.kubeconfig, "exec", "-i", "exec-target", "--", "cat",
                      input="through the API server\n", check=False)

@@ -170,7 +170,9 @@ def test_kctl_exec_returns_output_and_exit_code(dc: DockerCluster) -> None:
     wait_until(lambda: running(dc.pod_or_none("shell")), timeout=60.0, message="shell Running")
     p = dc.kctl("exec", "shell", "--", "sh", "-c", "echo out; echo err >&2; exit 3",
                 check=False)
-    assert p.returncode == 3 and sorted(p.stdout.split()) == ["err", "out"], p
+    # streamed as kubectl does: stdout and stderr apart, kubectl's message for the code
+    assert (p.returncode, p.stdout, p.stderr) == (
+        3, "out\n", "err\ncommand terminated with exit code 3\n"), p
     assert dc.kctl("exec", "shell", "-c", "app", "--", "hostname").stdout == "shell\n"
     p = dc.kctl("exec", "shell", "--", "/no/such/binary", check=False)
     assert p.returncode != 0

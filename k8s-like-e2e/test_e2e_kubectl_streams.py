@@ -370,3 +370,56 @@ def test_kctl_port_forward_carries_requests_to_the_pods_port(dc: DockerCluster) 
     finally:
         proc.terminate()  # kctl, started above
         proc.wait(10)
+
+
+def test_kctl_exec_without_i_splits_stdout_stderr_and_exit_code_like_kubectl(
+        dc: DockerCluster, shell: str) -> None:
+    args = ("exec", "-n", "default", shell, "-c", "sh", "--", "sh", "-c",
+            "echo out; echo err >&2; exit 3")
+    theirs = kubectl(dc.kubeconfig, *args, check=False)
+    ours = kctl_run(dc.kubeconfig, *args)
+    assert (ours.stdout, ours.stderr, ours.returncode) == (
+        theirs.stdout, theirs.stderr, theirs.returncode) == (
+        "out\n", "err\ncommand terminated with exit code 3\n", 3)
+
+
+def test_kctl_exec_without_i_prints_output_as_the_command_writes_it(dc: DockerCluster,
+                                                                     shell: str) -> None:
+    from cluster_e2e import BIN
+
+    proc = subprocess.Popen([str(BIN / "kctl"), "--kubeconfig", str(dc.kubeconfig), "exec",
+                             shell, "--", "sh", "-c", "echo first; sleep 3; echo second"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    out = bytearray()
+    seen: dict[bytes, float] = {}
+    try:
+        deadline = time.monotonic() + 60
+        while b"second\n" not in out and time.monotonic() < deadline:
+            if select.select([proc.stdout], [], [], 0.5)[0]:
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                out.extend(chunk)
+                for line in (b"first\n", b"second\n"):
+                    if line in out:
+                        seen.setdefault(line, time.monotonic())
+        code = proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()  # kctl, started above
+            proc.wait(10)
+    assert (bytes(out), code) == (b"first\nsecond\n", 0), proc.stderr.read() if proc.stderr else ""
+    # the first line reached kctl's stdout while the command slept, not with the second
+    assert seen[b"second\n"] - seen[b"first\n"] > 2.0, seen
+
+
+def test_kctl_exec_refuses_what_kubectl_refuses_in_its_words(dc: DockerCluster,
+                                                             shell: str) -> None:
+    for args in (("exec", "ghost", "--", "true"), ("exec", shell, "-c", "nope", "--", "true"),
+                 ("exec", "-n", "nons", shell, "--", "true"), ("exec", shell)):
+        theirs = kubectl(dc.kubeconfig, *args, check=False)
+        ours = kctl_run(dc.kubeconfig, *args)
+        assert (ours.stdout, ours.stderr, ours.returncode) == (
+            theirs.stdout, theirs.stderr, theirs.returncode), args
+        assert ours.returncode == 1 and ours.stderr.count("\n") == 1, ours

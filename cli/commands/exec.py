@@ -1,21 +1,28 @@
 """``kctl exec (POD | TYPE/NAME) [-c C] -- COMMAND [ARGS...]``: run a command in a container
 (``TYPE/NAME`` of a workload or service: its first pod, as kubectl picks it).
 
-``POST /api/v1/namespaces/{ns}/pods/{name}/exec?command=...`` runs the command
-to completion on the pod's node and answers its output and exit code
-kctl prints the output and exits with the command's exit code.  With ``-i`` (and ``-t``)
-the command runs on kubectl's stream instead (a WebSocket, ``v5.channel.k8s.io``:
-cli/remotecommand.py): stdin is forwarded, ``-t`` with a terminal on stdin gives the
-command a terminal of the same size (kctl's in raw mode meanwhile), and kctl exits with
-the command's code.  ``-t`` without ``-i``, or ``-t`` when stdin is not a terminal, is
-dropped, as kubectl drops it.
+As kubectl, the command runs on a stream (a WebSocket, ``v5.channel.k8s.io`` then
+``v4``: cli/remotecommand.py) with stdout and stderr requested: each is written to kctl's
+own stdout and stderr as it arrives, and kctl exits with the command's code ("command
+terminated with exit code N" on stderr).  ``-i`` also forwards stdin (closed at its end);
+``-t`` with a terminal on stdin gives the command a terminal of the same size (kctl's in
+raw mode meanwhile, one output: stderr joins stdout).  ``-t`` without ``-i`` is dropped
+silently, ``-t`` when stdin is not a terminal with a warning, as kubectl drops them.
+Before the stream, kubectl's checks with its words: the pod is read (a missing namespace
+is named as such), a completed pod is refused, and without ``-c`` the container is the
+``kubectl.kubernetes.io/default-container`` annotation's or the first ("Defaulted
+container ..." on stderr when there were others, unless ``-q``).  ``--timeout`` (kctl's
+own) ends the stream, and so the command, after N seconds.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from typing import Any
+
+from jetkube.services.machinery.apimachinery.apierrors import ApiError
 
 from ..context import Ctx
 from ..errors import CliError
@@ -38,45 +45,91 @@ def register(sub: Any) -> None:
     p.add_argument("args", nargs="*", metavar="POD -- COMMAND [ARGS...]")
     add_session_flags(p)
     p.add_argument("--timeout", type=int, default=0,
-                   help="seconds the command may run (0: the server's default, 300)")
+                   help="seconds the command may run before kctl ends it (0: no limit, as "
+                   "kubectl)")
     p.set_defaults(func=run)
 
 
 def run(ctx: Ctx) -> int:
-    a = ctx.args
+    if not ctx.args.args:  # kubectl's Complete and Validate, before any request
+        raise CliError("pod, type/name or --filename must be specified")
+    if len(ctx.args.args) == 1:
+        raise CliError("you must specify at least one command for the container")
     pod, container, command = pod_and_container(ctx, "exec")
-    if not command:
-        raise CliError("you must specify at least one command for the container: "
-                       "kctl exec POD -- COMMAND [ARGS...]")
-    if a.stdin:
-        return interactive(ctx, pod, container, command)
-    params: dict[str, str | list[str]] = {"command": command}  # repeated: one per argv item
-    if container:
-        params["container"] = container
-    if a.timeout > 0:
-        params["timeoutSeconds"] = str(a.timeout)
-    client = ctx.client
-    timeout = (a.timeout or 300) + 30.0
-    resp = client.request("POST", f"/api/v1/namespaces/{ctx.namespace}/pods/{pod}/exec",
-                          params=params, timeout=timeout)
-    result = resp.json()
-    output = str(result.get("output") or "")
-    sys.stdout.write(output)
-    sys.stdout.flush()
-    code = result.get("exitCode")
-    return int(code) if isinstance(code, int) else 1
+    container = exec_container(ctx, pod, container, quiet=ctx.args.quiet)
+    return stream_exec(ctx, pod, container, command)
 
 
-def interactive(ctx: Ctx, pod: str, container: str | None, command: list[str]) -> int:
-    """``exec -i [-t]``: the command on a stream, stdin forwarded (cli/remotecommand.py)."""
+def exec_container(ctx: Ctx, name: str, wanted: str | None, *, quiet: bool) -> str:
+    """kubectl's checks before the stream: the pod (its GET's errors; a missing namespace
+    named as such), not completed, and
+    the container: ``-c`` must name one, else the default-container annotation's, else the
+    first, saying so when there were others (``podcmd.FindOrDefaultContainerByName``)."""
+    try:
+        pod = ctx.client.get(f"/api/v1/namespaces/{ctx.namespace}/pods/{name}")
+    except ApiError as e:
+        if e.code == 404:  # kubectl 1.37 then says if the namespace is the missing one
+            try:
+                ctx.client.get(f"/api/v1/namespaces/{ctx.namespace}")
+            except ApiError as missing:
+                if missing.code == 404:
+                    raise missing from None
+        raise
+    phase = (pod.get("status") or {}).get("phase")
+    if phase in ("Succeeded", "Failed"):
+        raise CliError(f"cannot exec into a container in a completed pod; current phase is "
+                       f"{phase}")
+    spec = pod.get("spec") or {}
+    kinds = (("containers", ""), ("ephemeralContainers", " (ephem)"),
+             ("initContainers", " (init)"))
+    every = [(str(c.get("name")), k, suffix) for k, suffix in kinds
+             for c in spec.get(k) or []]
+    listing = ", ".join(n + suffix for n, _, suffix in every)
+    if wanted:
+        if wanted not in (n for n, _, _ in every):
+            raise CliError(f"container {wanted} is not valid for pod {name} out of: {listing}")
+        return wanted
+    mains = [n for n, k, _ in every if k == "containers"]
+    if not mains:
+        raise CliError(f"pod {ctx.namespace}/{name} does not have any containers")
+    default = ((pod.get("metadata") or {}).get("annotations") or {}).get(
+        "kubectl.kubernetes.io/default-container")
+    if default and default in (n for n, _, _ in every):
+        return str(default)
+    if not quiet and len(every) > 1:
+        sys.stderr.write(f'Defaulted container "{mains[0]}" out of: {listing}\n')
+        sys.stderr.flush()
+    return mains[0]
+
+
+def stream_exec(ctx: Ctx, pod: str, container: str, command: list[str]) -> int:
+    """The command on kubectl's stream: stdout and stderr as they come, stdin with ``-i``."""
     from ..remotecommand import CHANNEL_PROTOCOLS, Streams, open_pod_stream, run_session, stream_params
 
     a = ctx.args
-    streams = Streams(stdin=sys.stdin.buffer if hasattr(sys.stdin, "buffer") else None)
-    tty = bool(a.tty) and tty_ok(streams, quiet=a.quiet)
+    stdin = (sys.stdin.buffer if hasattr(sys.stdin, "buffer") else None) if a.stdin else None
+    streams = Streams(stdin=stdin)
+    tty = bool(a.stdin and a.tty) and tty_ok(streams, quiet=a.quiet)
     conn = open_pod_stream(ctx, pod, "exec", stream_params(
-        command=command, container=container, stdin=True, tty=tty), CHANNEL_PROTOCOLS)
-    return run_session(conn, streams, tty=tty, quiet=a.quiet)
+        command=command, container=container, stdin=bool(a.stdin), tty=tty), CHANNEL_PROTOCOLS)
+    if a.timeout <= 0:
+        return run_session(conn, streams, tty=tty, quiet=a.quiet)
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        conn.close()  # the server ends the session when its client leaves
+
+    timer = threading.Timer(a.timeout, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        code = run_session(conn, streams, tty=tty, quiet=a.quiet)
+    finally:
+        timer.cancel()
+    if expired.is_set():
+        raise CliError(f"timed out after {a.timeout}s: the command was ended (--timeout)")
+    return code
 
 
 def tty_ok(streams: Any, *, quiet: bool) -> bool:

@@ -95,10 +95,17 @@ async def test_kctl_exec_prints_output_and_exits_with_the_code(
     rt.add_container("cur", "web", "app")
     async with http(apiserver) as c:
         await make_pod(c, "web")
-    assert await kctl("exec", "web", "--", "echo", "-n", "a b") == (0, "echo -n a b\n", "")
-    assert await kctl("exec", "web", "-c", "app", "--", "exit", "7") == (7, "bye\n", "")
-    # -t without -i is dropped, as kubectl drops it: the command runs to completion
-    assert await kctl("exec", "-t", "web", "--", "exit", "2") == (2, "bye\n", "")
+    # a stream without stdin, as kubectl's (the fake's sessions print nothing; what they
+    # print: test_kctl_exec_streams_output_like_kubectl.py)
+    assert await kctl("exec", "web", "--", "echo", "-n", "a b") == (0, "", "")
+    assert await kctl("exec", "web", "-c", "app", "--", "exit", "7") == (
+        7, "", "command terminated with exit code 7\n")
+    # -t without -i is dropped, as kubectl drops it
+    assert await kctl("exec", "-t", "web", "--", "exit", "2") == (
+        2, "", "command terminated with exit code 2\n")
+    assert [s[:4] for s in rt.sessions] == [("cur", ["echo", "-n", "a b"], False, False),
+                                            ("cur", ["exit", "7"], False, False),
+                                            ("cur", ["exit", "2"], False, False)]
     code, _, err = await kctl("exec", "web")
     assert code == 1 and "at least one command" in err
 

@@ -84,7 +84,8 @@ async def test_logs_and_exec_of_a_deployment_use_its_first_pod(
     # running before pending; then the oldest: web-b
     assert (code, out, err) == (0, "web-b 11\n", "Found 3 pods, using pod/web-b\n")
     code, out, err = await kctl("exec", "deployment/web", "--", "echo", "hi")
-    assert (code, out, err) == (0, "echo hi\n", "Found 3 pods, using pod/web-b\n")
+    assert (code, out, err) == (0, "", "Found 3 pods, using pod/web-b\n")
+    assert rt.sessions[-1][1] == ["echo", "hi"] and rt.infos[rt.sessions[-1][0]].pod.name == "web-b"
 
 
 def test_since_becomes_seconds_and_the_tail_default_depends_on_the_selector() -> None:
