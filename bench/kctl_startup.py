@@ -168,7 +168,9 @@ def main() -> None:
                 cases += [("kubectl version --client", [kubectl, "version", "--client"],
                            "Client Version"),
                           ("kubectl get pods (same kubeconfig)", [kubectl, "get", "pods"],
-                           "bench-9")]
+                           "bench-9"),
+                          ("kubectl get pods -o yaml", [kubectl, "get", "pods", "-o", "yaml"],
+                           "name: bench-9")]
             got = measure(cases, env, runs)
     print(f"{'':38}{'wall p50':>10}{'wall p90':>10}{'CPU p50':>10}{'CPU p90':>10}")
     for label, (walls, cpus) in got.items():
@@ -178,6 +180,13 @@ def main() -> None:
             goal = f"   goal <= {GOAL} s: {met}"
         print(f"  {label:36}{s(percentile(walls, 50)):>10}{s(percentile(walls, 90)):>10}"
               f"{s(percentile(cpus, 50)):>10}{s(percentile(cpus, 90)):>10}{goal}")
+    pairs = [("kctl version --client", "kubectl version --client"),
+             (f"kctl get pods ({PODS} pods, HTTPS)", "kubectl get pods (same kubeconfig)"),
+             ("kctl get pods -o yaml", "kubectl get pods -o yaml")]
+    for ours, theirs in pairs:
+        if theirs in got:
+            ratio = percentile(got[ours][0], 50) / percentile(got[theirs][0], 50)
+            print(f"  ratio {ours.split(' (')[0]} / kubectl, wall p50: {ratio:.2f}")
     anchor = "measured above, same run" if kubectl else "kubectl not found: not measured"
     print(f"goal: each kctl command <= {GOAL} s wall (p50); anchor: {ANCHOR} ({anchor})")
     print(f"load average {os.getloadavg()[0]:.1f} at the end (other work on this machine "

@@ -20,7 +20,10 @@ def test_bench_kctl_startup_quick_prints_each_figure_beside_goal_and_anchor() ->
                        timeout=240)
     assert p.returncode == 0, (p.stdout, p.stderr)
     for label in ("kctl version --client", "kctl --help", "kctl get pods (10 pods, HTTPS)",
-                  "kubectl version --client", "kubectl get pods (same kubeconfig)",
+                  "kctl get pods -o yaml", "kubectl version --client",
+                  "kubectl get pods (same kubeconfig)", "kubectl get pods -o yaml",
+                  "ratio kctl version --client / kubectl", "ratio kctl get pods / kubectl",
+                  "ratio kctl get pods -o yaml / kubectl",
                   "wall p50", "wall p90", "CPU p50", "CPU p90", "goal <= 0.15 s",
                   "anchor: kubectl ~0.05 s (measured above, same run)"):
         assert label in p.stdout, (label, p.stdout)
