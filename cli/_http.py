@@ -74,6 +74,16 @@ class Response:
         self._on_close = on_close  # called once, with whether the body was read to its end
         self._content: bytes | None = None
 
+    def settled(self, stream: bool) -> Response:
+        """This response, its body read whole and its connection let go unless ``stream``
+        (then the caller reads it as it arrives, and closes it)."""
+        if not stream:
+            try:
+                self.read()
+            finally:
+                self.close()
+        return self
+
     def read(self) -> bytes:
         if self._content is None:
             self._content = b"".join(self.iter_raw())
@@ -272,14 +282,9 @@ class StdlibTransport:
                         e, (http.client.RemoteDisconnected, ConnectionError)):
                     continue
                 raise _mapped(e) from e
-        resp = Response(raw.status, raw.reason, {k.lower(): v for k, v in raw.getheaders()},
-                        _chunks(raw), lambda complete: self._done(conn, raw, complete))
-        if not stream:
-            try:
-                resp.read()
-            finally:
-                resp.close()
-        return resp
+        return Response(raw.status, raw.reason, {k.lower(): v for k, v in raw.getheaders()},
+                        _chunks(raw), lambda complete: self._done(conn, raw, complete)
+                        ).settled(stream)
 
     def _done(self, conn: http.client.HTTPConnection, raw: http.client.HTTPResponse,
               complete: bool) -> None:

@@ -60,15 +60,9 @@ class HttpxTransport:
             except httpx.TransportError as e:
                 raise _mapped(e) from e
 
-        resp = Response(r.status_code, r.reason_phrase,
+        return Response(r.status_code, r.reason_phrase,
                         {k.lower(): v for k, v in r.headers.items()}, chunks(),
-                        lambda complete: r.close())
-        if not stream:
-            try:
-                resp.read()
-            finally:
-                resp.close()
-        return resp
+                        lambda complete: r.close()).settled(stream)
 
     def close(self) -> None:
         self.transport.close()
