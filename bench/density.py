@@ -16,7 +16,11 @@ The control plane is real: nats-server, ``jetkube-apiserver``,
 ``jetkube-controller-manager`` (Deployment → ReplicaSet → pods) and
 ``jetkube-scheduler`` (binding), each its own process, on loopback, started and
 stopped by this script; each measurement gets a fresh cluster.
+After the density run every Deployment is deleted: how long until no pod is left, and
+the control plane's RSS then and ``--settle`` seconds later (80 s: the API server's watch
+cache keeps 75 s of events, then gives their memory back).
 Usage: python bench/density.py [--quick] [--nodes N --pods N --deployments N --ready-nodes N]
+       [--settle S]
 """
 
 from __future__ import annotations
@@ -129,7 +133,7 @@ def show(label: str, seconds: float | None, got: int, want: int) -> str:
 
 
 async def density(c: Cluster, ctl: Control, stack: ExitStack, nodes: int, pods: int,
-                  deployments: int) -> list[str]:
+                  deployments: int, settle: float = 0.0) -> list[str]:
     hollow = stack.enter_context(process(c, "hollow-density", hollow_nodes_cmd(nodes, "dens-")))
     nc, node_inf = await watch(c, "nodes.")
     nodes_ready = Counter(node_inf, ready, nodes)
@@ -161,7 +165,7 @@ async def density(c: Cluster, ctl: Control, stack: ExitStack, nodes: int, pods: 
     t_bound = bound.at - t0 if bound.done.is_set() else None
     t_run = running.at - t0 if ok else None
     peak = ctl.memory()
-    after = await delete_all(api, pod_inf, ctl, deployments)
+    after = await delete_all(api, pod_inf, ctl, deployments, settle)
     await pod_inf.stop()
     await node_inf.stop()
     await nc.close()
@@ -184,7 +188,7 @@ async def density(c: Cluster, ctl: Control, stack: ExitStack, nodes: int, pods: 
 
 
 async def delete_all(api: ApiClient, pod_inf: Informer[Obj], ctl: Control,
-                     deployments: int) -> str:
+                     deployments: int, settle: float = 0.0) -> str:
     """Delete the Deployments (the garbage collector deletes their ReplicaSets and pods,
     the hollow nodes confirm each pod's end), wait until the pod informer holds none, and
     say how long it took and the control plane's resident memory then (VmRSS): does it
@@ -204,7 +208,11 @@ async def delete_all(api: ApiClient, pod_inf: Informer[Obj], ctl: Control,
         await asyncio.wait_for(gone.wait(), LIMIT)
     except TimeoutError:
         return f"{len(pod_inf)} pods still there after {LIMIT:.0f} s; RSS {ctl.rss()}"
-    return f"all gone in {time.monotonic() - t0:.1f} s; RSS then {ctl.rss()}"
+    said = f"all gone in {time.monotonic() - t0:.1f} s; RSS then {ctl.rss()}"
+    if settle > 0:  # the watch cache keeps 75 s of events: their bytes go after that
+        await asyncio.sleep(settle)
+        said += f"; {settle:.0f} s later {ctl.rss()}"
+    return said
 
 
 async def nodes_ready(c: Cluster, ctl: Control, stack: ExitStack, count: int) -> list[str]:
@@ -239,6 +247,9 @@ def main() -> None:
     p.add_argument("--pods", type=int, default=None)
     p.add_argument("--deployments", type=int, default=None)
     p.add_argument("--ready-nodes", type=int, default=None)
+    p.add_argument("--settle", type=float, default=None,
+                   help="seconds to wait after the deletion before reading RSS again "
+                        "(default 80 s, 0 with --quick)")
     a = p.parse_args()
     nodes = a.nodes or (20 if a.quick else 1000)
     pods = a.pods or (200 if a.quick else 10_000)
@@ -247,7 +258,8 @@ def main() -> None:
     out: list[str] = []
     with cluster() as c, ExitStack() as stack:
         ctl = Control(c, stack)
-        out += asyncio.run(density(c, ctl, stack, nodes, pods, deps))
+        settle = a.settle if a.settle is not None else (0.0 if a.quick else 80.0)
+        out += asyncio.run(density(c, ctl, stack, nodes, pods, deps, settle))
     for line in out:
         print(line, flush=True)
     with cluster() as c, ExitStack() as stack:

@@ -12,14 +12,28 @@ the authorizers read; the field sets are most of a pod's decoded size).  An even
 the ring keeps only bytes, which it shares with the object it was: the decoded form of
 an old version is rebuilt from them on the rare replay that needs it.  Before, the ring
 held every version's decoded object: at 10k pods, about four versions of each.
+
+The ring is trimmed by age as well as by count, as kube-apiserver sizes its watch cache
+to keep ``eventFreshDuration`` (75 s) of events: an event older than ``fresh_s`` goes
+(and with it the bytes of a deleted object's last state) once more than ``min_events``
+remain, at each new event and every ``fresh_s / 5`` seconds while none arrive; at most
+``history`` are kept whatever their age.  A watch from a revision older than the ring
+gets 410 Gone and relists, as from kube-apiserver.  When a trim lets many events go
+(``RELEASE_AFTER``), the C allocator is asked to give its free pages back to the system
+(glibc's ``malloc_trim``): the old bytes are freed at once (nothing holds them in a
+cycle), but without it the process keeps the pages and its RSS stays at its peak.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import ctypes.util
 import heapq
 import itertools
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +49,18 @@ from .encryption import Encryption
 from .lifecycle import without_managed_fields
 
 log = logging.getLogger(__name__)
+RELEASE_AFTER = 1000
+"""A trim that drops at least this many events returns free memory to the system."""
+
+
+def release_free_memory() -> bool:
+    """glibc's ``malloc_trim(0)``: free heap pages go back to the kernel.  False where there
+    is no glibc (the call is skipped; nothing else depends on it)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.malloc_trim(0))
+    except (OSError, AttributeError):
+        return False
 
 # Field indexes: resource -> dotted field paths indexed (others are filtered by scan).
 INDEXED_FIELDS: dict[str, tuple[str, ...]] = {"pods": ("spec.nodeName",)}
@@ -197,11 +223,16 @@ class CacheWatcher:
 
 class WatchCache:
     def __init__(self, store: Store, history: int = 50_000,
-                 encryption: Encryption | None = None) -> None:
+                 encryption: Encryption | None = None, *, fresh_s: float = 75.0,
+                 min_events: int = 100, clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.encryption = encryption or Encryption()
         self.resources: dict[str, ResourceCache] = {}
         self.events: deque[CacheEvent] = deque(maxlen=history)
+        self._times: deque[float] = deque(maxlen=history)  # when each ring event arrived
+        self.fresh_s, self.min_events, self.clock = fresh_s, min_events, clock
+        self._trimmer: asyncio.Task[None] | None = None
+        self.release: Callable[[], object] = release_free_memory
         self.rv = 0
         self.complete_since = 0  # watches may start at any rv >= this
         self.synced = asyncio.Event()
@@ -231,10 +262,32 @@ class WatchCache:
     async def start(self) -> None:
         self._watch = await self.store.watch("", self._on_event)
         await self.synced.wait()
+        self._trimmer = asyncio.create_task(self._trim_while_idle(), name="watch cache trim")
 
     async def stop(self) -> None:
+        if self._trimmer is not None:
+            self._trimmer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._trimmer
         if self._watch is not None:
             await self._watch.stop()
+
+    def trim(self) -> int:
+        """Drop ring events older than ``fresh_s`` while more than ``min_events`` remain;
+        watches may then start only after the oldest kept.  How many went."""
+        cutoff, n = self.clock() - self.fresh_s, 0
+        while len(self.events) > self.min_events and self._times[0] < cutoff:
+            self.complete_since = self.events.popleft().rv
+            self._times.popleft()
+            n += 1
+        if n >= RELEASE_AFTER:
+            self.release()
+        return n
+
+    async def _trim_while_idle(self) -> None:
+        while True:  # new events trim as they come; this frees a quiet ring's old bytes
+            await asyncio.sleep(self.fresh_s / 5)
+            self.trim()
 
     def _on_event(self, ev: WatchEvent) -> None:
         if ev.type is EventType.SYNCED:
@@ -277,6 +330,9 @@ class WatchCache:
                 listener(cev)
             self.events.append(CacheEvent(cev.type, cev.resource, cev.new.light(),
                                           cev.old.light() if cev.old else None, cev.rv))
+            self._times.append(self.clock())
+            if self._times[0] < self._times[-1] - self.fresh_s:
+                self.trim()
         self._wake()
 
     def _wake(self) -> None:

@@ -1,0 +1,123 @@
+"""The watch cache's event ring is trimmed by age as well as by count, as kube-apiserver
+sizes its watch cache to keep ``eventFreshDuration`` (75 s) of events (issue 17, memory):
+events older than that go once more than ``min_events`` remain, at the next event or on
+the idle trim, and with them the bytes of deleted objects' last states; a watch from a
+revision before the oldest kept event is 410 Gone, one from a kept revision replays what
+followed.  Fake clock: the test moves time, nothing sleeps."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from jetkube.services.apiserver.watchcache import RELEASE_AFTER, CacheWatcher, WatchCache
+from jetkube.services.machinery.apimachinery import apierrors
+from jetkube.services.machinery.store import MemoryStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _pod(name: str) -> bytes:
+    return orjson.dumps({"apiVersion": "v1", "kind": "Pod",
+                         "metadata": {"name": name, "namespace": "default"}})
+
+
+async def _cache(clock: Clock, min_events: int = 2) -> tuple[MemoryStore, WatchCache]:
+    store = MemoryStore()
+    cache = WatchCache(store, fresh_s=75, min_events=min_events, clock=clock)
+    await cache.start()
+    return store, cache
+
+
+async def _create(store: MemoryStore, cache: WatchCache, *names: str) -> list[int]:
+    revs = [await store.create(f"pods.default.{n}", _pod(n)) for n in names]
+    await cache.wait_fresh()
+    return revs
+
+
+def _watch(cache: WatchCache, since: int) -> list[str]:
+    w = CacheWatcher("pods", None, lambda c: True)
+    cache.add_watcher(w, since)
+    out = []
+    while not w.queue.empty():
+        item = w.queue.get_nowait()
+        assert item is not None
+        out.append(item[1].name)
+    cache.remove_watcher(w)
+    return out
+
+
+async def test_events_older_than_75_s_leave_the_ring_when_a_new_one_comes() -> None:
+    clock = Clock()
+    store, cache = await _cache(clock)
+    try:
+        old = await _create(store, cache, "a", "b", "c")
+        clock.now += 60
+        mid = await _create(store, cache, "d")
+        assert [e.new.name for e in cache.events] == ["a", "b", "c", "d"]  # all fresh yet
+        clock.now += 20  # a, b and c are 80 s old, d 20 s
+        await _create(store, cache, "e")
+        assert [e.new.name for e in cache.events] == ["d", "e"]
+        with pytest.raises(apierrors.ApiError) as gone:  # what followed a is gone too
+            _watch(cache, old[0])
+        assert gone.value.code == 410
+        assert _watch(cache, old[2]) == ["d", "e"]  # from c's revision: nothing missing
+        assert _watch(cache, mid[0]) == ["e"]
+    finally:
+        await cache.stop()
+
+
+async def test_a_quiet_ring_is_trimmed_but_keeps_its_minimum() -> None:
+    clock = Clock()
+    store, cache = await _cache(clock, min_events=2)
+    try:
+        await _create(store, cache, *"abcde")
+        rev = await store.delete("pods.default.a", int(cache.resource("pods").items[
+            "pods.default.a"].rv))
+        await cache.wait_fresh()
+        assert len(cache.events) == 6
+        clock.now += 76
+        assert cache.trim() == 4  # no new event: the idle trim frees the old bytes
+        assert [(e.type, e.new.name) for e in cache.events] == [("ADDED", "e"),
+                                                                  ("DELETED", "a")]
+        assert cache.trim() == 0  # the minimum stays, however old
+        assert _watch(cache, rev) == []
+    finally:
+        await cache.stop()
+
+
+async def test_the_count_bound_still_holds_for_fresh_events() -> None:
+    clock = Clock()
+    store = MemoryStore()
+    cache = WatchCache(store, history=3, fresh_s=75, min_events=1, clock=clock)
+    await cache.start()
+    try:
+        revs = await _create(store, cache, *"abcd")
+        assert [e.new.name for e in cache.events] == ["b", "c", "d"]
+        with pytest.raises(apierrors.ApiError):
+            _watch(cache, revs[0] - 1)
+        assert _watch(cache, revs[0]) == ["b", "c", "d"]
+    finally:
+        await cache.stop()
+
+
+async def test_a_trim_of_many_events_gives_free_memory_back_a_small_one_does_not() -> None:
+    clock = Clock()
+    store, cache = await _cache(clock, min_events=1)
+    released: list[int] = []
+    cache.release = lambda: released.append(len(cache.events))
+    try:
+        await _create(store, cache, *(f"p{i}" for i in range(RELEASE_AFTER + 1)))
+        clock.now += 76
+        assert cache.trim() == RELEASE_AFTER and released == [1]
+        await _create(store, cache, "late")  # its arrival trims the 76 s old one
+        assert [e.new.name for e in cache.events] == ["late"]
+        assert released == [1]  # one event: not worth a syscall
+    finally:
+        await cache.stop()
