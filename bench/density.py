@@ -20,7 +20,7 @@ After the density run every Deployment is deleted: how long until no pod is left
 the control plane's RSS then and ``--settle`` seconds later (80 s: the API server's watch
 cache keeps 75 s of events, then gives their memory back).
 Usage: python bench/density.py [--quick] [--nodes N --pods N --deployments N --ready-nodes N]
-       [--settle S]
+       [--settle S] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from _cluster import (
     rss_mib,
     scheduler_cmd,
 )
+from _profile import profiled
 
 from jetkube.services.machinery.apimachinery import apierrors
 from jetkube.services.machinery.client import ApiClient, Informer
@@ -133,7 +134,8 @@ def show(label: str, seconds: float | None, got: int, want: int) -> str:
 
 
 async def density(c: Cluster, ctl: Control, stack: ExitStack, nodes: int, pods: int,
-                  deployments: int, settle: float = 0.0) -> list[str]:
+                  deployments: int, settle: float = 0.0,
+                  profile: Path | None = None) -> list[str]:
     hollow = stack.enter_context(process(c, "hollow-density", hollow_nodes_cmd(nodes, "dens-")))
     nc, node_inf = await watch(c, "nodes.")
     nodes_ready = Counter(node_inf, ready, nodes)
@@ -154,14 +156,15 @@ async def density(c: Cluster, ctl: Control, stack: ExitStack, nodes: int, pods: 
                       pods)
     pod_inf.start()
     await pod_inf.wait_synced()
-    cpu0 = {**ctl.cpu(), "hollow-nodes": cpu_seconds(hollow)}
-    t0 = time.monotonic()
-    per, extra = divmod(pods, deployments)
-    await asyncio.gather(*(api.create("deployments", NS, deployment(
-        f"d{i}", per + (1 if i < extra else 0))) for i in range(deployments)))
-    ok = await running.wait(LIMIT)
-    await bound.wait(1.0 if ok else 0.0)
-    cpu1 = {**ctl.cpu(), "hollow-nodes": cpu_seconds(hollow)}
+    with profiled({**ctl.pids, "hollow-nodes": hollow}, profile):
+        cpu0 = {**ctl.cpu(), "hollow-nodes": cpu_seconds(hollow)}
+        t0 = time.monotonic()
+        per, extra = divmod(pods, deployments)
+        await asyncio.gather(*(api.create("deployments", NS, deployment(
+            f"d{i}", per + (1 if i < extra else 0))) for i in range(deployments)))
+        ok = await running.wait(LIMIT)
+        await bound.wait(1.0 if ok else 0.0)
+        cpu1 = {**ctl.cpu(), "hollow-nodes": cpu_seconds(hollow)}
     t_bound = bound.at - t0 if bound.done.is_set() else None
     t_run = running.at - t0 if ok else None
     peak = ctl.memory()
@@ -250,6 +253,9 @@ def main() -> None:
     p.add_argument("--settle", type=float, default=None,
                    help="seconds to wait after the deletion before reading RSS again "
                         "(default 80 s, 0 with --quick)")
+    p.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                   help="py-spy each process over the density window into DIR/NAME.txt "
+                        "(summarise with bench/_profile.py)")
     a = p.parse_args()
     nodes = a.nodes or (20 if a.quick else 1000)
     pods = a.pods or (200 if a.quick else 10_000)
@@ -259,7 +265,7 @@ def main() -> None:
     with cluster() as c, ExitStack() as stack:
         ctl = Control(c, stack)
         settle = a.settle if a.settle is not None else (0.0 if a.quick else 80.0)
-        out += asyncio.run(density(c, ctl, stack, nodes, pods, deps, settle))
+        out += asyncio.run(density(c, ctl, stack, nodes, pods, deps, settle, a.profile))
     for line in out:
         print(line, flush=True)
     with cluster() as c, ExitStack() as stack:
