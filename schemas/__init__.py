@@ -3,6 +3,7 @@
 The API server's surface:
 
 * ``load_object(rt, data) -> dict`` — decode, default, validate; raises ``SchemaError``
+* ``load_status(rt, data) -> dict`` — the same for a status write's ``status`` alone
 * ``validate_update(rt, old, new) -> list[cause]`` — immutable-field checks
 * ``registry`` — ``ResourceType``, ``all_resources``, ``api_groups``, ``by_plural``, ``by_kind``, ``lookup``
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from .errors import SchemaError
     from .fielderrors import FieldError
     from .labelmatch import requirement_matches
-    from .load import check_update, load_object, validate_update
+    from .load import check_update, load_object, load_status, validate_update
     from .meta import (
         LabelSelector,
         LabelSelectorRequirement,
@@ -88,7 +89,8 @@ _WHERE: dict[str, str] = {
     **dict.fromkeys(["SchemaError"], "errors"),
     **dict.fromkeys(["FieldError"], "fielderrors"),
     **dict.fromkeys(["requirement_matches"], "labelmatch"),
-    **dict.fromkeys(["check_update", "load_object", "validate_update"], "load"),
+    **dict.fromkeys(["check_update", "load_object", "load_status", "validate_update"],
+                   "load"),
     **dict.fromkeys(["LabelSelector", "LabelSelectorRequirement", "ListMeta", "ObjectMeta",
                      "ObjectReference", "OwnerReference", "Status", "selector_dict_matches",
                      "selector_matches", "set_matches"], "meta"),
@@ -170,6 +172,7 @@ __all__ = [
     "format_time",
     "in_category",
     "load_object",
+    "load_status",
     "lookup",
     "parse_quantity",
     "parse_time",

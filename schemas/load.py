@@ -1,20 +1,26 @@
 """The API server's entry points: decode + default + validate an object
-(``load_object``) and check an update's immutable fields (``validate_update``).
+(``load_object``), the status a status write brings (``load_status``), and check an
+update's immutable fields (``validate_update``).
 
 ``load_object`` is on every API write, so it does one pydantic validation,
-one semantic pass and one dump, and never mutates its input.
+one semantic pass and one dump, and never mutates its input.  ``load_status`` is on
+every status write (a node agent's pod status, a controller's workload status, a node's
+heartbeat): the rest of the object is the stored one, already loaded, so only the status
+is validated and dumped, with the kind's status checks (validation.STATUS_CHECKS), as
+Kubernetes' status strategies validate a status update.  For a pod that is about a third
+of the whole object's pydantic time.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError, create_model
 
 from .errors import SchemaError, from_validation_error, invalid_error
 from .fielderrors import FieldError
 from .registry import ResourceType
-from .validation import validate
+from .validation import validate, validate_status
 from .validation_update import validate_update as _validate_update
 
 
@@ -59,6 +65,44 @@ def load_object(rt: ResourceType, data: dict[str, Any]) -> dict[str, Any]:
     if causes:
         raise invalid_error(rt.kind, _name_of(data), rt.group, causes)
     return obj.model_dump(mode="json", exclude_none=True, by_alias=True)
+
+
+_STATUS_MODELS: dict[type[BaseModel], type[BaseModel] | None] = {}
+
+
+def _status_model(model: type[BaseModel]) -> type[BaseModel] | None:
+    """A model of ``model``'s ``status`` field alone (same field, same config: the same
+    checks, defaults and error locations), built once per kind; None without one."""
+    if model not in _STATUS_MODELS:
+        f = model.model_fields.get("status")
+        _STATUS_MODELS[model] = None if f is None else create_model(
+            f"{model.__name__}StatusPart", __config__=model.model_config,
+            status=(f.annotation, f))  # type: ignore[arg-type]
+    return _STATUS_MODELS[model]
+
+
+def load_status(rt: ResourceType, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with its ``status`` validated and defaulted, the rest kept as it is: for a
+    status write, whose every other field is the stored object's (``load_object`` made
+    them).  Raises ``SchemaError`` as ``load_object`` does, with the same field paths."""
+    model = _status_model(rt.model)
+    if model is None:
+        return load_object(rt, data)
+    try:
+        part = model.model_validate({"status": data["status"]} if "status" in data else {})
+    except ValidationError as exc:
+        raise from_validation_error(exc, rt.model, rt.kind, rt.version, _name_of(data),
+                                    rt.group) from None
+    status = getattr(part, "status", None)
+    causes = validate_status(rt.kind, status)
+    if causes:
+        raise invalid_error(rt.kind, _name_of(data), rt.group, causes)
+    out = dict(data)
+    if status is None:
+        out.pop("status", None)
+    else:
+        out["status"] = status.model_dump(mode="json", exclude_none=True, by_alias=True)
+    return out
 
 
 def validate_update(rt: ResourceType, old: dict[str, Any], new: dict[str, Any]

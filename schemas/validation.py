@@ -53,7 +53,7 @@ from .validation_storage import (
 )
 from .validation_update import validate_update
 
-__all__ = ["validate", "validate_update"]
+__all__ = ["STATUS_CHECKS", "validate", "validate_status", "validate_update"]
 
 def _int_or_percent(errs: Errors, path: str, v: int | str | None, max_pct: bool) -> int | None:
     """maxSurge/maxUnavailable: a non-negative int or ``N%``; returns a comparable
@@ -267,6 +267,24 @@ _KINDS: dict[str, tuple[NameCheck, _Check | None]] = {
     "Binding": (dns1123_subdomain, C.check_pod_binding),
     "Scale": (dns1123_subdomain, C.check_scale),
 }
+
+
+STATUS_CHECKS: dict[str, _Check] = {
+    "Node": C.check_node_status,
+    "ResourceQuota": C.check_quota_status,
+}
+"""Kind -> the semantic checks of its ``status`` (the part of its ``_KINDS`` check that reads
+the status): what a status write is checked with beyond its schema (load.load_status).
+A kind whose check reads its status must have its entry here."""
+
+
+def validate_status(kind: str, status: BaseModel | None) -> Errors:
+    """Field errors of a parsed, defaulted ``status`` of ``kind`` (empty when valid)."""
+    errs: Errors = []
+    fn = STATUS_CHECKS.get(kind)
+    if fn is not None and status is not None:
+        fn(errs, status)
+    return errs
 
 
 _REVIEWS = frozenset({"SelfSubjectAccessReview", "SelfSubjectRulesReview", "SelfSubjectReview"})

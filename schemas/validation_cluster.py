@@ -91,8 +91,13 @@ def check_node(errs: Errors, o: Any) -> None:
             errs.append(duplicate(p, f"{t.key}:{t.effect}"))
         seen.add((t.key, t.effect))
     if o.status is not None:
-        validate_resource_list(errs, "status.capacity", o.status.capacity)
-        validate_resource_list(errs, "status.allocatable", o.status.allocatable)
+        check_node_status(errs, o.status)
+
+
+def check_node_status(errs: Errors, status: Any) -> None:
+    """A Node's status: its capacity and allocatable are resource lists."""
+    validate_resource_list(errs, "status.capacity", status.capacity)
+    validate_resource_list(errs, "status.allocatable", status.allocatable)
 
 
 def check_event(errs: Errors, o: Any) -> None:
@@ -112,8 +117,13 @@ def check_quota(errs: Errors, o: Any) -> None:
     if o.spec is not None:
         validate_resource_list(errs, "spec.hard", o.spec.hard)
     if o.status is not None:
-        validate_resource_list(errs, "status.hard", o.status.hard)
-        validate_resource_list(errs, "status.used", o.status.used)
+        check_quota_status(errs, o.status)
+
+
+def check_quota_status(errs: Errors, status: Any) -> None:
+    """A ResourceQuota's status: hard and used are resource lists."""
+    validate_resource_list(errs, "status.hard", status.hard)
+    validate_resource_list(errs, "status.used", status.used)
 
 
 def check_lease(errs: Errors, o: Any) -> None:
