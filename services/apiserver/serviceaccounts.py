@@ -135,7 +135,9 @@ def token_subresource(issuer: TokenIssuer) -> SubresourceHandler:
         ns, name = req.namespace or "", req.name or ""
         body = await read_body(req)
         tr = _load_request(body, name, ns)
-        sa = await h.get_object(req.rt, ns, name)
+        # the watch cache's copy (a node agent asks once per pod): a stale one can only
+        # sign a uid the authenticator then refuses (tokens.py checks it on each use)
+        sa = h.cached_object(req.rt, ns, name) or await h.get_object(req.rt, ns, name)
         pod = await _bound_pod(h, tr, ns, name)
         spec = tr["spec"]
         spec["audiences"] = list(spec.get("audiences") or issuer.audiences)

@@ -210,3 +210,31 @@ async def test_a_protobuf_token_request_as_kubectl_sends_it(tmp_path: Path, key:
     c = claims(tr["status"]["token"])
     assert c["aud"] == ["api"] and c["exp"] - c["iat"] == 900
     assert c["kubernetes.io"]["pod"] == {"name": "p", "uid": pod["metadata"]["uid"]}
+
+
+async def test_a_token_request_reads_the_account_from_the_watch_cache(
+        tmp_path: Path, key: Path) -> None:
+    """A node agent asks a token per pod: the account comes from the watch cache once it is
+    there (no store read), and from the store while the cache has not caught up."""
+    api = await api_on(MemoryStore(), tmp_path, key)
+    reads: list[str] = []
+    handlers = api.front.handlers
+    inner = handlers.get_object
+
+    async def get_object(rt: Any, ns: Any, name: str) -> Any:
+        reads.append(name)
+        return await inner(rt, ns, name)
+
+    handlers.get_object = get_object
+    real_cached = handlers.cached_object
+    handlers.cached_object = lambda rt, ns, name: None  # the cache has not caught up yet
+    sa = await new_sa(api, "early")
+    assert claims(await token_for(api, "early"))["kubernetes.io"]["serviceaccount"][
+        "uid"] == sa["metadata"]["uid"]
+    assert reads == ["early"]
+    handlers.cached_object = real_cached
+    await until(lambda: api.cache.resource("serviceaccounts").items.get(
+        "serviceaccounts.default.early"), message="the account in the watch cache")
+    assert claims(await token_for(api, "early"))["kubernetes.io"]["serviceaccount"][
+        "uid"] == sa["metadata"]["uid"]
+    assert reads == ["early"]
