@@ -14,6 +14,7 @@ served from the watch cache.  Subresources (status, scale, binding, pods/log,
 from __future__ import annotations
 
 import base64
+import contextlib
 import secrets
 from collections.abc import Callable, Mapping
 from contextvars import copy_context
@@ -73,6 +74,10 @@ async def _maybe_off(heavy: bool, fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)``, in the decoding worker thread when the patch or object is ``heavy``
     (with the request's context: its field manager, its dry run)."""
     return await off_loop(copy_context().run, fn, *args) if heavy else fn(*args)
+
+
+class _StaleNoop(Exception):
+    """A write that changes nothing on the watch cache's copy: the store's copy decides."""
 
 
 def _big(obj: Obj) -> bool:
@@ -293,6 +298,12 @@ class Handlers:
                 f"the name of the object ({md['name']}) does not match the name on the URL ({name})")
         md["name"] = name
         want_rv = md.get("resourceVersion")
+        if want_rv not in (None, ""):  # the cache's copy at that version is that version
+            old = self.cached_object(rt, namespace, name)  # (a lease renewal: no store read)
+            if old is not None and old["metadata"]["resourceVersion"] == str(want_rv):
+                with contextlib.suppress(_StaleNoop):
+                    return await self.write_update(rt, old, obj, subresource=subresource,
+                                                   cached=True)
         old = await self.get_object(rt, namespace, name)
         if want_rv not in (None, "") and str(want_rv) != old["metadata"]["resourceVersion"]:
             raise apierrors.conflict(rt.plural, name, rt.group)
@@ -300,9 +311,12 @@ class Handlers:
 
     async def write_update(self, rt: ResourceType, old: Obj, obj: Obj, *,
                            subresource: str | None = None,
-                           managed: ManagedFields | None = None) -> Obj:
+                           managed: ManagedFields | None = None, cached: bool = False) -> Obj:
         """Validate and commit ``obj`` over ``old`` (CAS on old's resourceVersion), with the
-        ``managedFields`` an apply made (``managed``), else an Update's (managedfields.py)."""
+        ``managedFields`` an apply made (``managed``), else an Update's (managedfields.py).
+        ``cached``: ``old`` is the watch cache's copy, so a write that changes nothing is not
+        answered from it (it may be stale) but raises ``_StaleNoop``, for the caller to ask
+        the store, as GuaranteedUpdate refreshes a cached object before a no-op answer."""
         md = old["metadata"]
         name, namespace = md["name"], md.get("namespace")
         new = lifecycle.prepare_update(rt, old, obj, subresource)
@@ -331,6 +345,8 @@ class Handlers:
             self.admission.committed(rt, old, None)
             return new
         if lifecycle.same_stored(old, new):
+            if cached:
+                raise _StaleNoop(rt.plural, name)
             return old  # a no-op update writes nothing, as Kubernetes does
         try:
             rev = await self.store.update(key, self._stored(rt, key, new), rev0,
@@ -392,7 +408,10 @@ class Handlers:
             meta(patched)["name"] = name
             try:
                 return await self.write_update(rt, old, patched, subresource=subresource,
-                                               managed=managed)
+                                               managed=managed, cached=cached)
+            except _StaleNoop:
+                cached = False
+                continue
             except apierrors.ApiError as err:
                 if cached or (err.code == 409 and err.reason == "Conflict" and not precondition):
                     cached = False

@@ -103,3 +103,70 @@ async def test_a_uid_test_that_only_a_stale_predecessor_fails_still_lands() -> N
                        content_type="application/json-patch+json")
     assert out["metadata"]["uid"] == new["metadata"]["uid"]
     assert out["status"]["message"] == "mine"
+
+
+async def test_an_update_naming_the_cached_version_reads_no_store() -> None:
+    """A PUT with a resourceVersion (a lease renewal) replaces that version: the watch
+    cache's copy at it is that version, so no store read."""
+    api = await make_api()
+    await api.ok("POST", PODS, pod("p", {"v": "1"}))
+    cur = await cached(api, "p")
+    gets = CountingGets(api)
+    cur["metadata"]["labels"] = {"v": "2"}
+    out = await api.ok("PUT", f"{PODS}/p", cur)
+    assert out["metadata"]["labels"] == {"v": "2"}
+    assert gets.n == 0
+
+
+async def test_an_update_of_a_version_the_store_has_left_is_a_conflict_whatever_the_cache(
+        ) -> None:
+    api = await make_api()
+    await api.ok("POST", PODS, pod("p", {"v": "1"}))
+    old = await cached(api, "p")
+    await api.ok("PATCH", f"{PODS}/p", {"metadata": {"labels": {"v": "2"}}},
+                 content_type="application/merge-patch+json")
+    serve_stale(api, copy.deepcopy(old))  # the cache still shows the version the client read
+    old["metadata"]["labels"] = {"v": "3"}
+    code, st = await api.call("PUT", f"{PODS}/p", old)
+    assert code == 409 and st["reason"] == "Conflict", st
+    assert (await api.ok("GET", f"{PODS}/p"))["metadata"]["labels"] == {"v": "2"}
+
+
+async def test_an_update_that_changes_nothing_on_a_stale_copy_is_decided_by_the_store(
+        ) -> None:
+    """Unchanged against the cache's copy is no answer: the store has moved on (409)."""
+    api = await make_api()
+    await api.ok("POST", PODS, pod("p", {"v": "1"}))
+    old = await cached(api, "p")
+    await api.ok("PATCH", f"{PODS}/p", {"metadata": {"labels": {"v": "2"}}},
+                 content_type="application/merge-patch+json")
+    serve_stale(api, old)
+    code, st = await api.call("PUT", f"{PODS}/p", old)
+    assert code == 409 and st["reason"] == "Conflict", st
+
+
+async def test_a_patch_that_changes_nothing_on_a_stale_copy_lands_on_the_store() -> None:
+    api = await make_api()
+    await api.ok("POST", PODS, pod("p", {"v": "1"}))
+    old = await cached(api, "p")
+    await api.ok("PATCH", f"{PODS}/p", {"metadata": {"labels": {"v": "2"}}},
+                 content_type="application/merge-patch+json")
+    serve_stale(api, old)  # still v1: setting v1 changes nothing on this copy
+    out = await api.ok("PATCH", f"{PODS}/p", {"metadata": {"labels": {"v": "1"}}},
+                       content_type="application/merge-patch+json")
+    assert out["metadata"]["labels"] == {"v": "1"}
+    assert (await api.ok("GET", f"{PODS}/p"))["metadata"]["labels"] == {"v": "1"}
+
+
+async def test_an_update_newer_than_the_cache_is_decided_by_the_store() -> None:
+    api = await make_api()
+    await api.ok("POST", PODS, pod("p", {"v": "1"}))
+    old = await cached(api, "p")
+    cur = await api.ok("PATCH", f"{PODS}/p", {"metadata": {"labels": {"v": "2"}}},
+                       content_type="application/merge-patch+json")
+    serve_stale(api, old)  # the cache has not caught up with the client
+    gets = CountingGets(api)
+    cur["metadata"]["labels"] = {"v": "3"}
+    out = await api.ok("PUT", f"{PODS}/p", cur)
+    assert out["metadata"]["labels"] == {"v": "3"}
+    assert gets.n == 1
