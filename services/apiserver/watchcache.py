@@ -8,7 +8,11 @@ watches replay the ring from a resourceVersion, then follow live events.
 
 Memory: each current object is kept once as bytes (the full object, served as is) and
 once decoded, without ``metadata.managedFields`` (what filters, Tables, admission and
-the authorizers read; the field sets are most of a pod's decoded size).  An event in
+the authorizers read; the field sets are most of a pod's decoded size).  Pods and
+events (``BYTES_ONLY``) keep the decoded form only until their event has been handed to
+the watchers and listeners, then only their bytes, labels and indexed fields: a decoded
+pod is about three times its bytes, and nothing hot reads a pod's decoded form later
+(lists and watches serve bytes).  An event in
 the ring keeps only bytes, which it shares with the object it was: the decoded form of
 an old version is rebuilt from them on the rare replay that needs it.  Before, the ring
 held every version's decoded object: at 10k pods, about four versions of each.
@@ -66,19 +70,35 @@ def release_free_memory() -> bool:
 INDEXED_FIELDS: dict[str, tuple[str, ...]] = {"pods": ("spec.nodeName",)}
 
 
+BYTES_ONLY = frozenset({"pods", "events"})
+"""Resources whose current objects are kept as bytes only, their decoded form dropped once
+their event has been handed out: the many objects, whose decoded form is read rarely (a
+field selector outside the indexes, a quota's usage, a service-account token's pod
+check).  A decoded pod takes about three times its bytes (12.8 KB beside 4.1 KB)."""
+
+
 class Cached:
     """One version of one object: ``raw`` is its JSON as served (with
     ``metadata.resourceVersion`` and ``managedFields``); ``obj`` is it decoded, without
-    ``managedFields``.  A ring event's copy (:meth:`light`) keeps only ``raw`` and decodes
-    ``obj`` from it when asked."""
+    ``managedFields``; ``labels`` and ``indexed`` (its values of the resource's
+    ``INDEXED_FIELDS``) are kept apart, for the indexes and label selectors.  A ring event's
+    copy (:meth:`light`), and a current object of a ``BYTES_ONLY`` resource once
+    :meth:`forget` ran, keep only ``raw`` and decode ``obj`` from it when asked."""
 
-    __slots__ = ("_obj", "key", "name", "namespace", "raw", "rv")
+    __slots__ = ("_obj", "indexed", "key", "labels", "name", "namespace", "raw", "rv")
 
     def __init__(self, key: str, namespace: str, name: str, rv: int,
-                 obj: dict[str, Any] | None, raw: bytes) -> None:
+                 obj: dict[str, Any] | None, raw: bytes, labels: dict[str, str] | None = None,
+                 indexed: tuple[Any, ...] | None = None) -> None:
         self.key, self.namespace, self.name, self.rv = key, namespace, name, rv
         self._obj = obj
         self.raw = raw
+        if labels is None:
+            md = (obj if obj is not None else orjson.loads(raw)).get("metadata")
+            labels = (md.get("labels") if isinstance(md, dict) else None) or {}
+        self.labels: dict[str, str] = labels
+        self.indexed = indexed
+        """The object's values of its resource's ``INDEXED_FIELDS`` (None: read from obj)."""
 
     @property
     def obj(self) -> dict[str, Any]:
@@ -86,9 +106,9 @@ class Cached:
             return self._obj
         return without_managed_fields(orjson.loads(self.raw))
 
-    @property
-    def labels(self) -> dict[str, str]:
-        return self.obj.get("metadata", {}).get("labels") or {}
+    def forget(self) -> None:
+        """Drop the decoded form: ``obj`` is rebuilt from ``raw`` when asked."""
+        self._obj = None
 
     def served(self) -> dict[str, Any]:
         """The object as served, ``managedFields`` included: decoded afresh from ``raw``
@@ -97,7 +117,8 @@ class Cached:
 
     def light(self) -> Cached:
         """This version as the ring keeps it: the bytes only (shared, not copied)."""
-        return Cached(self.key, self.namespace, self.name, self.rv, None, self.raw)
+        return Cached(self.key, self.namespace, self.name, self.rv, None, self.raw,
+                      self.labels, self.indexed)
 
 
 @dataclass(slots=True)
@@ -131,8 +152,10 @@ class ResourceCache:
                     s.add(c.key)
                 else:
                     s.discard(c.key)
-        for f in INDEXED_FIELDS.get(self.resource, ()):
-            val = get_path(c.obj, f)
+        fields = INDEXED_FIELDS.get(self.resource, ())
+        if c.indexed is None:
+            c.indexed = tuple(get_path(c.obj, f) for f in fields)
+        for f, val in zip(fields, c.indexed, strict=True):
             s2 = self.fields.setdefault(f, {}).setdefault("" if val is None else str(val), set())
             if add:
                 s2.add(c.key)
@@ -306,6 +329,7 @@ class WatchCache:
             md["resourceVersion"] = str(ev.revision)
             raw = orjson.dumps(obj)
             c = Cached(ev.key, k.namespace, k.name, ev.revision, without_managed_fields(obj), raw)
+            kept = c
             old = rc.put(c)
             cev = CacheEvent("MODIFIED" if old else "ADDED", k.resource, c, old, ev.revision)
         else:
@@ -318,8 +342,9 @@ class WatchCache:
             obj.setdefault("metadata", {})["resourceVersion"] = str(ev.revision)
             raw = orjson.dumps(obj)
             gone = Cached(old.key, old.namespace, old.name, ev.revision,
-                          without_managed_fields(obj), raw)
+                          without_managed_fields(obj), raw, old.labels, old.indexed)
             cev = CacheEvent("DELETED", k.resource, gone, old, ev.revision)
+            kept = None
         self.rv = max(self.rv, ev.revision)
         if self.synced.is_set():
             if len(self.events) == self.events.maxlen:
@@ -333,6 +358,8 @@ class WatchCache:
             self._times.append(self.clock())
             if self._times[0] < self._times[-1] - self.fresh_s:
                 self.trim()
+        if kept is not None and k.resource in BYTES_ONLY:
+            kept.forget()  # handed out: from now on its bytes are enough
         self._wake()
 
     def _wake(self) -> None:

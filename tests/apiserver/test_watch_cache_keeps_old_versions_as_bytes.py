@@ -1,6 +1,8 @@
-"""The watch cache keeps each current object decoded once, without its managedFields, and
-every version in its event ring as bytes only (issue 17, memory); what clients see is
-unchanged: served bytes and replayed events carry the whole object, managedFields too."""
+"""The watch cache keeps each current object decoded once, without its managedFields (a pod
+or an event only until its event has been handed out: then as bytes, with its labels and
+indexed fields), and every version in its event ring as bytes only (issue 17, memory);
+what clients see is unchanged: served bytes and replayed events carry the whole object,
+managedFields too."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import asyncio
 
 import orjson
 
-from jetkube.services.apiserver.watchcache import CacheWatcher, WatchCache
+from jetkube.services.apiserver.watchcache import BYTES_ONLY, CacheWatcher, WatchCache
 from jetkube.services.machinery.store import MemoryStore
 
 MANAGED = [{"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "v1",
@@ -38,6 +40,7 @@ async def test_the_current_object_is_decoded_without_managed_fields_and_served_w
     _, cache, _ = await _cache_with_history()
     try:
         c = cache.resource("pods").items["pods.default.b"]
+        assert "pods" in BYTES_ONLY and c._obj is None  # a pod: bytes only, once handed out
         assert "managedFields" not in c.obj["metadata"]  # what filters and admission read
         assert c.obj["metadata"]["labels"] == {"app": "web"}
         served = orjson.loads(c.raw)
@@ -97,5 +100,47 @@ async def test_a_live_watcher_still_sees_label_transitions() -> None:
         second = await asyncio.wait_for(w.queue.get(), 5)
         assert first is not None and second is not None
         assert (first[0], second[0]) == ("ADDED", "DELETED")  # it stopped matching
+    finally:
+        await cache.stop()
+
+
+async def test_listeners_get_a_pod_decoded_and_the_cache_then_keeps_its_bytes() -> None:
+    store = MemoryStore()
+    cache = WatchCache(store)
+    await cache.start()
+    heard = []
+    cache.listeners.append(lambda ev: heard.append((ev.new._obj is not None, ev.new.obj)))
+    try:
+        await store.create("pods.default.a", _pod("a", "Pending"))
+        await cache.wait_fresh()
+        assert heard and heard[0][0]  # decoded once, for the listeners
+        assert heard[0][1]["status"] == {"phase": "Pending"}
+        c = cache.resource("pods").items["pods.default.a"]
+        assert c._obj is None and c.obj["status"] == {"phase": "Pending"}
+        await store.create("configmaps.default.c", orjson.dumps({
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}))
+        await cache.wait_fresh()
+        assert cache.resource("configmaps").items["configmaps.default.c"]._obj is not None
+    finally:
+        await cache.stop()
+
+
+async def test_indexes_follow_a_pod_kept_as_bytes_when_its_labels_and_node_change() -> None:
+    store = MemoryStore()
+    cache = WatchCache(store)
+    await cache.start()
+    try:
+        rev = await store.create("pods.default.a", _pod("a", "Pending"))
+        moved = orjson.loads(_pod("a", "Running"))
+        moved["metadata"]["labels"] = {"app": "other"}
+        moved["spec"] = {"nodeName": "n1"}
+        await store.update("pods.default.a", orjson.dumps(moved), rev)
+        await cache.wait_fresh()
+        rc = cache.resource("pods")
+        assert rc.labels[("app", "web")] == set()
+        assert rc.labels[("app", "other")] == {"pods.default.a"}
+        assert rc.fields["spec.nodeName"][""] == set()
+        assert rc.fields["spec.nodeName"]["n1"] == {"pods.default.a"}
+        assert [c.name for c in rc.candidates(None, (), (), [("spec.nodeName", "n1")])] == ["a"]
     finally:
         await cache.stop()
