@@ -23,6 +23,14 @@ async def test_create_then_get_returns_value_and_revision(store: Any) -> None:
     assert (e.value, e.revision) == (b'{"x":1}', rev)
 
 
+async def test_the_current_revision_is_the_last_writes(store: Any) -> None:
+    rev = await store.create("pods.default.a", b"1")
+    assert await store.current_revision() == rev
+    rev = await store.update("pods.default.a", b"2", rev)
+    rev = await store.delete("pods.default.a", rev)
+    assert await store.current_revision() == rev
+
+
 async def test_create_twice_is_already_exists(store: Any) -> None:
     await store.create("pods.default.a", b"1")
     with pytest.raises(AlreadyExists):
