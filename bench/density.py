@@ -151,6 +151,7 @@ async def density(c: Cluster, ctl: Control, stack: ExitStack, nodes: int, pods: 
             raise
     store = await NatsStore.open(nc)
     pod_inf: Informer[Obj] = Informer(store, f"pods.{NS}.")
+    created = Counter(pod_inf, lambda p: True, pods)
     bound = Counter(pod_inf, lambda p: bool((p.get("spec") or {}).get("nodeName")), pods)
     running = Counter(pod_inf, lambda p: (p.get("status") or {}).get("phase") == "Running",
                       pods)
@@ -160,11 +161,22 @@ async def density(c: Cluster, ctl: Control, stack: ExitStack, nodes: int, pods: 
         cpu0 = {**ctl.cpu(), "hollow-nodes": cpu_seconds(hollow)}
         t0 = time.monotonic()
         per, extra = divmod(pods, deployments)
+        timeline: list[str] = []
+
+        async def sample() -> None:  # the pods created, bound and Running every 5 s
+            while True:
+                await asyncio.sleep(5.0)
+                timeline.append(f"{time.monotonic() - t0:.0f}s {len(created.keys)}/"
+                                f"{len(bound.keys)}/{len(running.keys)}")
+
+        sampler = asyncio.create_task(sample())
         await asyncio.gather(*(api.create("deployments", NS, deployment(
             f"d{i}", per + (1 if i < extra else 0))) for i in range(deployments)))
         ok = await running.wait(LIMIT)
+        sampler.cancel()
         await bound.wait(1.0 if ok else 0.0)
         cpu1 = {**ctl.cpu(), "hollow-nodes": cpu_seconds(hollow)}
+    t_created = created.at - t0 if created.done.is_set() else None
     t_bound = bound.at - t0 if bound.done.is_set() else None
     t_run = running.at - t0 if ok else None
     peak = ctl.memory()
@@ -175,6 +187,8 @@ async def density(c: Cluster, ctl: Control, stack: ExitStack, nodes: int, pods: 
     head = f"{pods} pods of {deployments} Deployments on {nodes} sim nodes"
     return [
         f"density: {head}",
+        "  " + show("all created", t_created, len(created.keys), pods),
+        "  created/bound/Running: " + ", ".join(timeline),
         "  " + show("all bound", t_bound, len(bound.keys), pods),
         "  " + show("all bound and Running", t_run, len(running.keys), pods)
         + f"   (kwok CI bound {KWOK_BOUND:.0f} s; goal <= {GOAL:.0f} s)",
