@@ -17,7 +17,13 @@ pods request 100m / 500Mi like its pod template.  Everything runs on loopback ag
 private nats-server and API server that this script starts and stops; the scheduler
 is the real ``jetkube-scheduler --leader-elect=false`` in its own process.
 
-Usage: python bench/scheduler.py [--quick] [--nodes N] [--pods N]
+With ``--algorithm-only`` only the last part runs (no cluster); ``--owners N`` gives the
+pods of that part N controller owners, round robin (as a Deployment's ReplicaSet owns
+its pods, so PodTopologySpread's default constraints score them: bench/density.py's
+shape), instead of none.
+
+Usage: python bench/scheduler.py [--quick] [--nodes N] [--pods N] [--algorithm-only]
+       [--owners N]
 """
 
 from __future__ import annotations
@@ -196,7 +202,7 @@ async def end_to_end(c: Cluster, n_nodes: int, n_pods: int) -> None:
               f"(limit {cap}): {'no overcommit' if most <= cap else 'OVERCOMMITTED'}")
 
 
-def algorithm_alone(n_nodes: int, n_pods: int) -> None:
+def algorithm_alone(n_nodes: int, n_pods: int, owners: int = 0) -> None:
     cache = SchedulerCache(RealClock())
     for i in range(n_nodes):
         cache.set_node({**node(f"node-{i}"), "status": {"allocatable": ALLOC}})
@@ -205,13 +211,18 @@ def algorithm_alone(n_nodes: int, n_pods: int) -> None:
     pods = [pod(f"p-{i}") for i in range(n_pods)]
     for i, p in enumerate(pods):
         p["metadata"]["uid"] = f"uid-{i}"
+        if owners:
+            p["metadata"]["ownerReferences"] = [{
+                "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"rs-{i % owners}",
+                "uid": f"rs-uid-{i % owners}", "controller": True}]
     c0 = time.process_time()
     for p in pods:
         pi = pod_info(p)
         cache.assume(pi, alg.schedule(prof, pi, CycleState()).node)
     cpu = time.process_time() - c0
     print(f"scheduling algorithm alone (in-process, no API): {n_pods / cpu:,.0f} pods/s per core "
-          f"({cpu / n_pods * 1e6:.0f} us of CPU per pod, {n_nodes} nodes)")
+          f"({cpu / n_pods * 1e6:.0f} us of CPU per pod, {n_nodes} nodes"
+          + (f", pods of {owners} owners)" if owners else ")"))
 
 
 def main() -> None:
@@ -219,13 +230,18 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="500 nodes / 1,000 pods (a smoke run)")
     ap.add_argument("--nodes", type=int)
     ap.add_argument("--pods", type=int)
+    ap.add_argument("--algorithm-only", action="store_true",
+                    help="only the in-process algorithm measurement (no cluster)")
+    ap.add_argument("--owners", type=int, default=0,
+                    help="give the algorithm's pods N controller owners (default: none)")
     a = ap.parse_args()
     n_nodes = a.nodes or (500 if a.quick else 5000)
     n_pods = a.pods or (1000 if a.quick else 10000)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
-    with cluster() as c:
-        asyncio.run(end_to_end(c, n_nodes, n_pods))
-    algorithm_alone(n_nodes, n_pods)
+    if not a.algorithm_only:
+        with cluster() as c:
+            asyncio.run(end_to_end(c, n_nodes, n_pods))
+    algorithm_alone(n_nodes, n_pods, a.owners)
     print(f"load average {os.getloadavg()[0]:.1f} at the end (other work on this machine "
           "competes for the same cores)")
 

@@ -17,6 +17,8 @@ kube-scheduler's ``schedulePod``:
 
 from __future__ import annotations
 
+import itertools
+import operator
 import random
 from dataclasses import dataclass, field
 
@@ -144,5 +146,6 @@ class Algorithm:
     def _select(self, totals: list[int]) -> int:
         """The index of the highest total; ties by reservoir sampling (uniform)."""
         best = max(totals)
-        ties = [i for i, v in enumerate(totals) if v == best]
+        ties = list(itertools.compress(range(len(totals)),
+                                       map(operator.eq, totals, itertools.repeat(best))))
         return ties[0] if len(ties) == 1 else self.rng.choice(ties)

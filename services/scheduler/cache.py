@@ -60,6 +60,7 @@ class SchedulerCache:
         self.ttl = assumed_ttl
         self.nodes: dict[str, NodeInfo] = {}
         self._list: list[NodeInfo] | None = None
+        self._label_keys: dict[str, int] = {}  # label key -> how many nodes carry it
         self._pods: dict[str, _PodState] = {}
         self._owners: dict[str, dict[str, int]] = {}  # owner uid -> node -> pods
         # for InterPodAffinity: how many placed pods have inter-pod affinity terms / required
@@ -79,6 +80,7 @@ class SchedulerCache:
             if ni is None:
                 ni = self.nodes[name] = NodeInfo(name)
             ni.set_node(node)
+            self._count_labels(ni.labels, 1)
             self._list = None
             return [NODE_ADD]
         labels, taints, unschedulable, zone = ni.labels, ni.taints, ni.unschedulable, ni.zone
@@ -88,6 +90,8 @@ class SchedulerCache:
         out: list[ClusterEvent] = []
         if labels != ni.labels:
             out.append(NODE_UPDATE_LABEL)
+            self._count_labels(labels, -1)
+            self._count_labels(ni.labels, 1)
             if zone != ni.zone:
                 self._list = None
         if taints != ni.taints:
@@ -104,10 +108,25 @@ class SchedulerCache:
         if ni is None:
             return
         self._list = None
+        if ni.node is not None:
+            self._count_labels(ni.labels, -1)
         if ni.pods:
             ni.node = None  # its pods are still accounted until they go
         else:
             del self.nodes[name]
+
+    def _count_labels(self, labels: dict[str, str], sign: int) -> None:
+        counts = self._label_keys
+        for key in labels:
+            n = counts.get(key, 0) + sign
+            if n > 0:
+                counts[key] = n
+            else:
+                counts.pop(key, None)
+
+    def nodes_labelled(self, key: str) -> int:
+        """How many nodes (of :meth:`node_list`) carry a label ``key``."""
+        return self._label_keys.get(key, 0)
 
     def node_list(self) -> list[NodeInfo]:
         """Every known node, zones interleaved (so a sample spans zones), stable order."""
@@ -209,9 +228,25 @@ class SchedulerCache:
                 self._index(confirmed)
                 self._pods[info.key] = _PodState(confirmed, False)
                 return
+            if not st.assumed and _same_placement(st.info, info):
+                self._swap(st, info)  # a newer object (status, say): nothing to recount
+                return
             self._unplace(st.info)
         self._place(info)
         self._pods[info.key] = _PodState(info, False)
+
+    def _swap(self, st: _PodState, info: PodInfo) -> None:
+        """Hold ``info`` instead of ``st.info`` wherever the pod is kept; both count alike
+        (:func:`_same_placement`), so the node's sums (and its generation) stay."""
+        key = info.key
+        ni = self.nodes.get(info.node_name)
+        if ni is not None and key in ni.pods:
+            ni.pods[key] = info
+        for pair in info.labels.items():
+            self._by_label.setdefault(pair, {})[key] = info
+        for term_pair in _term_pairs(info):
+            self._by_term_label.setdefault(term_pair, {})[key] = info
+        st.info = info
 
     def update_pod(self, info: PodInfo) -> None:
         self.add_pod(info)
@@ -268,6 +303,16 @@ class SchedulerCache:
 
     def __len__(self) -> int:
         return len(self._pods)
+
+
+def _same_placement(old: PodInfo, new: PodInfo) -> bool:
+    """Do both count the same on the same node: what a node sums and the indexes key on
+    (``PodInfo.with_object`` keeps all of it)?"""
+    return (old.node_name == new.node_name and old.uid == new.uid
+            and old.requests is new.requests and old.host_ports is new.host_ports
+            and old.owner_uid == new.owner_uid and old.inter_pod is new.inter_pod
+            and old.non_zero_cpu == new.non_zero_cpu
+            and old.non_zero_memory == new.non_zero_memory and old.labels == new.labels)
 
 
 def _term_pairs(info: PodInfo) -> set[tuple[str, str] | None]:

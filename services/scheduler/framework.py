@@ -9,15 +9,18 @@ implements one or more extension points, each a :class:`typing.Protocol`:
 - ``Filter.filter(state, pod, node)``: may this pod go on this node?  Returns
   ``None`` for success (Go's nil status) or a :class:`Status`.  Plugins may also
   offer ``filter_nodes(state, pod, nodes, rejected)``: the nodes that pass, in
-  order, with the status of each other node put in ``rejected`` -- the same
-  answers for many nodes in one call (``filter_each`` is the per-node fallback).
+  order (the list given itself when all pass), with the status of each other node
+  put in ``rejected`` -- the same answers for many nodes in one call (``filter_each``
+  is the per-node fallback).
 - ``PreScore.pre_score(state, pod, nodes)``: once per cycle before scoring;
   ``Code.SKIP`` drops the plugin's Score for this pod.
 - ``Score.score(state, pod, node) -> int`` in ``0..MAX_NODE_SCORE`` (or any
   integer the plugin's ``normalize_score`` maps into that range); plugins may
   also offer ``score_nodes(state, pod, nodes) -> list[int]``, the same
   scores for many nodes in one call, which the framework prefers (it saves a
-  Python call per node).
+  Python call per node).  A plugin whose score reads only the node's NodeInfo and
+  a *shape* of the pod offers ``score_shape(pod)`` (:class:`NodeLocalScorePlugin`):
+  the profile remembers such scores on each node, per pod shape, until it changes.
 - ``NormalizeScore.normalize_score(state, pod, scores)`` rewrites the scores
   of all feasible nodes in place.
 - ``Bind.bind(state, pod, node) -> Status | None`` (async): make it so.
@@ -31,7 +34,7 @@ configuration (:mod:`.config`) with ``Plugin(args, handle)``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -186,6 +189,21 @@ class BatchScorePlugin(Protocol):
 
     def score_nodes(self, state: CycleState, pod: PodInfo,
                     nodes: Sequence[NodeInfo]) -> list[int]: ...
+
+
+@runtime_checkable
+class NodeLocalScorePlugin(Protocol):
+    """A Score plugin (without NormalizeScore) whose score of a node follows from that
+    node's :class:`NodeInfo` alone and from ``score_shape(pod)``: a hashable standing for
+    everything ``score`` reads from the pod (its requests, say), never from the cycle
+    state.  The profile then sums all such plugins' weighted scores once per node and
+    pod shape and remembers the sum on the node until the node changes
+    (``nodeinfo.memoized``: a pod added or removed, or labels, taints, unschedulable or
+    allocatable changed; not the node's conditions, nor a pod's status)."""
+
+    name: str
+
+    def score_shape(self, pod: PodInfo) -> Hashable: ...
 
 
 @runtime_checkable

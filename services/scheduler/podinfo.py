@@ -147,6 +147,24 @@ def pod_requests(spec: Obj, non_zero: bool = False) -> Requests:
     return total
 
 
+def _requests_and_non_zero(spec: Obj) -> tuple[Requests, int, int]:
+    """``pod_requests(spec)`` and the non-zero cpu and memory of
+    ``pod_requests(spec, non_zero=True)``; one walk over the containers when the pod has
+    only app containers (most pods), else both in full."""
+    if spec.get("initContainers") or spec.get("resources") or spec.get("overhead"):
+        nz = pod_requests(spec, non_zero=True)
+        return pod_requests(spec), nz.cpu, nz.memory
+    total = Requests()
+    nz_cpu = nz_memory = 0
+    for c in spec.get("containers") or ():
+        req = ((c.get("resources") or {}).get("requests")) or {}
+        r = parse_resource_list(req)
+        total.add(r)
+        nz_cpu += r.cpu if CPU in req else DEFAULT_MILLI_CPU_REQUEST
+        nz_memory += r.memory if MEMORY in req else DEFAULT_MEMORY_REQUEST
+    return total, nz_cpu, nz_memory
+
+
 def _tolerations(spec: Obj) -> list[TolerationInfo]:
     out: list[TolerationInfo] = []
     for t in spec.get("tolerations") or ():
@@ -301,15 +319,14 @@ def pod_info(pod: Obj) -> PodInfo:
     spec = pod.get("spec") or {}
     status = pod.get("status") or {}
     ns, name = str(md.get("namespace") or ""), str(md.get("name") or "")
-    req = pod_requests(spec)
-    nz = pod_requests(spec, non_zero=True)
+    req, nz_cpu, nz_memory = _requests_and_non_zero(spec)
     affinity = ((spec.get("affinity") or {}).get("nodeAffinity")) or {}
     return PodInfo(
         pod=pod, key=namespaced_name(ns, name), namespace=ns, name=name, uid=str(md.get("uid") or ""),
         node_name=str(spec.get("nodeName") or ""),
         scheduler_name=str(spec.get("schedulerName") or "default-scheduler"),
         priority=int(spec.get("priority") or 0), labels=md.get("labels") or {},
-        requests=req, non_zero_cpu=nz.cpu, non_zero_memory=nz.memory,
+        requests=req, non_zero_cpu=nz_cpu, non_zero_memory=nz_memory,
         host_ports=_host_ports(spec), tolerations=_tolerations(spec),
         node_selector=spec.get("nodeSelector") or {}, affinity=affinity,
         spread_constraints=list(spec.get("topologySpreadConstraints") or ()),

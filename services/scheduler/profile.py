@@ -5,7 +5,9 @@ and the code that runs them at each extension point (kube-scheduler's
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,6 +23,7 @@ from .framework import (
     EnqueueExtensions,
     FilterPlugin,
     Handle,
+    NodeLocalScorePlugin,
     NormalizeScorePlugin,
     Plugin,
     PreFilterPlugin,
@@ -29,7 +32,7 @@ from .framework import (
     Status,
     filter_each,
 )
-from .nodeinfo import NodeInfo
+from .nodeinfo import MemoKeys, NodeInfo, memoized
 from .podinfo import PodInfo
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,7 @@ _PROTOCOLS: dict[str, Any] = {"preFilter": PreFilterPlugin, "filter": FilterPlug
 
 
 class _Scorer:
-    __slots__ = ("batch", "name", "normalize", "one", "weight")
+    __slots__ = ("batch", "name", "normalize", "one", "shape", "weight")
 
     def __init__(self, plugin: ScorePlugin, weight: int) -> None:
         self.name = plugin.name
@@ -51,6 +54,8 @@ class _Scorer:
         self.batch = plugin.score_nodes if isinstance(plugin, BatchScorePlugin) else None
         self.normalize = plugin.normalize_score if isinstance(plugin, NormalizeScorePlugin) \
             else None
+        self.shape = plugin.score_shape if isinstance(plugin, NodeLocalScorePlugin) \
+            and self.normalize is None else None
 
 
 class Profile:
@@ -76,6 +81,7 @@ class Profile:
             else functools.partial(filter_each, p) for p in self.filter}
         self.pre_score: list[PreScorePlugin] = at("preScore")
         self.scorers = [_Scorer(p, resolved.weights.get(p.name) or 1) for p in at("score")]
+        self._memo_keys = MemoKeys()
         self.binders: list[BindPlugin] = at("bind")
         if not self.binders:
             raise ValueError(f"profile {self.name}: no bind plugin enabled")
@@ -116,11 +122,20 @@ class Profile:
                 raise SchedulingError(f"{p.name} pre-score: {st.message}")
 
     def run_scores(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
-        """The weighted sum of every (normalized) score, one per node."""
+        """The weighted sum of every (normalized) score, one per node.
+
+        The node-local plugins' weighted sum is remembered on each node per pod shape
+        (one look-up per node for all of them); the others score every node."""
         totals: list[int] | None = None
         skip = state.skip_score
+        local = [(s, s.shape) for s in self.scorers if s.shape is not None and s.name not in skip]
+        if local:
+            key = self._memo_keys.key(tuple((s.name, s.weight, shape(pod)) for s, shape in local))
+            parts = [(s.one, s.weight) for s, _ in local]
+            totals = memoized(nodes, key, lambda n: sum(w * one(state, pod, n)
+                                                          for one, w in parts))
         for s in self.scorers:
-            if s.name in skip:
+            if s.name in skip or s.shape is not None:
                 continue
             if s.batch is not None:
                 scores = s.batch(state, pod, nodes)
@@ -130,12 +145,11 @@ class Profile:
             if s.normalize is not None:
                 s.normalize(state, pod, scores)
             w = s.weight
-            if totals is None:
-                totals = scores if w == 1 else [v * w for v in scores]
-            elif w == 1:
-                totals = [a + b for a, b in zip(totals, scores, strict=True)]
-            else:
-                totals = [a + b * w for a, b in zip(totals, scores, strict=True)]
+            if len(scores) != len(nodes):
+                raise SchedulingError(f"{s.name} scored {len(scores)} of {len(nodes)} nodes")
+            if w != 1:  # (map and operator: the per-node sums run without bytecode)
+                scores = list(map(operator.mul, scores, itertools.repeat(w, len(scores))))
+            totals = scores if totals is None else list(map(operator.add, totals, scores))
         return totals if totals is not None else [0] * len(nodes)
 
     async def run_bind(self, state: CycleState, pod: PodInfo, node_name: str) -> Status | None:

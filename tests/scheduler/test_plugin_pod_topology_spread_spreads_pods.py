@@ -66,3 +66,18 @@ def test_do_not_schedule_constraint_rejects_a_node_that_would_exceed_max_skew() 
     assert pts.filter(state, pod, cache.nodes["b1"]) is None
     missing = pts.filter(state, pod, cache.nodes["nozone"])
     assert missing is not None and missing.code is Code.UNSCHEDULABLE_AND_UNRESOLVABLE
+
+
+def test_nodes_without_a_zone_make_one_more_zone_domain_as_in_kubernetes() -> None:
+    # Go reads a missing label as "": the zone-less node adds a domain (3, weight log 5)
+    nodes = [make_node("a1", labels={ZONE: "a"}), make_node("a2", labels={ZONE: "a"}),
+             make_node("b1", labels={ZONE: "b"}), make_node("nozone")]
+    cache = make_cache(nodes, [make_pod("x1", owner_uid="rs1", node_name="a1"),
+                               make_pod("x2", owner_uid="rs1", node_name="nozone")])
+    pts = PodTopologySpread({}, FakeHandle(cache))
+    pi = pod_info(make_pod("new", owner_uid="rs1"))
+    state = CycleState()
+    ordered = [cache.nodes[n] for n in ("a1", "a2", "b1", "nozone")]
+    assert pts.pre_score(state, pi, ordered) is None
+    # hostname: count * log(4 + 2) + 2; zone: count * log(3 + 2) + 4, only where labelled
+    assert pts.score_nodes(state, pi, ordered) == [9, 8, 6, 4]

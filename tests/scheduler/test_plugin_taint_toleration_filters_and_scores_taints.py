@@ -56,3 +56,18 @@ def test_prefer_no_schedule_taints_lower_the_score() -> None:
     state2 = CycleState()
     TT.pre_score(state2, tolerant, nodes)
     assert TT.score_nodes(state2, tolerant, nodes) == [0, 0, 1]
+
+
+def test_scoring_is_skipped_when_filtering_saw_no_tainted_node() -> None:
+    soft = {"key": "spot", "value": "yes", "effect": "PreferNoSchedule"}
+    clean = [node_info(make_node("a")), node_info(make_node("b"))]
+    pod = pod_info(make_pod("p"))
+    state = CycleState()
+    assert TT.filter_nodes(state, pod, clean, {}) == clean
+    st = TT.pre_score(state, pod, clean)
+    assert st is not None and st.code is Code.SKIP
+    mixed = [*clean, node_info(make_node("c", taints=[soft]))]
+    state2 = CycleState()
+    TT.filter_nodes(state2, pod, clean, {})
+    assert TT.filter_nodes(state2, pod, mixed[2:], {}) == mixed[2:]
+    assert TT.pre_score(state2, pod, mixed) is None

@@ -1,6 +1,8 @@
 """What the resource scoring plugins share: their ``resources`` argument
 (``[{"name": "cpu", "weight": 1}, ...]``, default cpu and memory at weight 1) and
-the (requested, allocatable) pair of one resource on one node with the pod added."""
+the (requested, allocatable) pair of one resource on one node with the pod added, and the
+pod's *shape* for them: the amounts of those resources it asks for, all that a score
+reads from the pod (the key of the score remembered on each node, ``nodeinfo.memoized``)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,27 @@ def resources_arg(args: dict[str, Any]) -> tuple[tuple[str, int], ...]:
         if weight <= 0:
             raise ValueError(f"resource {name}: weight must be positive")
     return out
+
+
+def pod_amount(name: str, pod: PodInfo, non_zero: bool) -> int:
+    """What the pod asks for of ``name`` (as :func:`requested_and_allocatable` adds it)."""
+    if name == "cpu":
+        return pod.non_zero_cpu if non_zero else pod.requests.cpu
+    if name == "memory":
+        return pod.non_zero_memory if non_zero else pod.requests.memory
+    if name == "ephemeral-storage":
+        return pod.requests.ephemeral
+    return pod.requests.scalars.get(name, 0)
+
+
+def pod_shape(resources: tuple[tuple[str, int], ...], pod: PodInfo,
+              non_zero: bool) -> tuple[int, ...]:
+    """The pod's amounts of each scored resource: pods of one shape score alike."""
+    if resources is DEFAULT_RESOURCES:
+        if non_zero:
+            return pod.non_zero_cpu, pod.non_zero_memory
+        return pod.requests.cpu, pod.requests.memory
+    return tuple(pod_amount(name, pod, non_zero) for name, _ in resources)
 
 
 def requested_and_allocatable(name: str, pod: PodInfo, node: NodeInfo,

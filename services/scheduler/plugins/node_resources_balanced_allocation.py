@@ -1,6 +1,7 @@
 """NodeResourcesBalancedAllocation: prefer nodes whose resources stay evenly used after
 placing the pod: ``(1 - std(requested/allocatable per resource)) * 100``, fractions
-capped at 1.  Uses the real requests; skipped for pods that request nothing.
+capped at 1.  Uses the real requests; skipped for pods that request nothing.  A node's
+score for a pod shape is remembered on the node until the node changes.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..framework import MAX_NODE_SCORE, SKIP, CycleState, Handle, Status
-from ..nodeinfo import NodeInfo
+from ..nodeinfo import MemoKeys, NodeInfo, memoized
 from ..podinfo import PodInfo
-from ._resources import DEFAULT_RESOURCES, requested_and_allocatable, resources_arg
+from ._resources import pod_shape, requested_and_allocatable, resources_arg
 
 NAME = "NodeResourcesBalancedAllocation"
 
@@ -33,6 +34,7 @@ class NodeResourcesBalancedAllocation:
 
     def __init__(self, args: dict[str, Any], handle: Handle) -> None:
         self.resources = resources_arg(args)
+        self._keys = MemoKeys()
 
     def pre_score(self, state: CycleState, pod: PodInfo,
                   nodes: Sequence[NodeInfo]) -> Status | None:
@@ -50,24 +52,10 @@ class NodeResourcesBalancedAllocation:
             fractions.append(min(req / cap, 1.0))
         return balanced_score(fractions)
 
+    def score_shape(self, pod: PodInfo) -> tuple[int, ...]:
+        return pod_shape(self.resources, pod, non_zero=False)
+
     def score_nodes(self, state: CycleState, pod: PodInfo,
                     nodes: Sequence[NodeInfo]) -> list[int]:
-        if self.resources != DEFAULT_RESOURCES:
-            return [self.score(state, pod, n) for n in nodes]
-        pc, pm = pod.requests.cpu, pod.requests.memory
-        out: list[int] = []
-        append = out.append
-        for n in nodes:  # two resources: std = |f1 - f2| / 2, inlined
-            ac, am = n.alloc_cpu, n.alloc_memory
-            if ac and am:
-                fc = (n.req_cpu + pc) / ac
-                fm = (n.req_memory + pm) / am
-                if fc > 1.0:
-                    fc = 1.0
-                if fm > 1.0:
-                    fm = 1.0
-                d = fc - fm if fc > fm else fm - fc
-                append(int((1 - d / 2) * MAX_NODE_SCORE))
-            else:
-                append(self.score(state, pod, n))
-        return out
+        key = self._keys.key(self.score_shape(pod))
+        return memoized(nodes, key, lambda n: self.score(state, pod, n))

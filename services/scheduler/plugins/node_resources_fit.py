@@ -3,6 +3,8 @@ maximum, plus overhead) must fit the node's allocatable minus what its assigned 
 assumed pods already request, for cpu, memory, ephemeral-storage, extended resources
 and the pod count.  Every shortfall is a reason: "Insufficient cpu", "Too many pods".
 Args: ``ignoredResources`` (names), ``ignoredResourceGroups`` (prefixes before ``/``).
+Whether requests without extended resources fit a node is remembered on the node
+until it changes (``nodeinfo.memoized``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 from ..cluster_events import NODE_ADD, NODE_UPDATE_ALLOCATABLE, POD_DELETE, POD_UPDATE, ClusterEvent
 from ..framework import CycleState, Handle, Status, filter_each
-from ..nodeinfo import NodeInfo
+from ..nodeinfo import MemoKeys, NodeInfo, memoized
 from ..podinfo import PodInfo
 
 NAME = "NodeResourcesFit"
@@ -27,6 +29,7 @@ class NodeResourcesFit:
     name = NAME
 
     def __init__(self, args: dict[str, Any], handle: Handle) -> None:
+        self._keys = MemoKeys()
         self.ignored = frozenset(str(r) for r in args.get("ignoredResources") or ())
         self.ignored_groups = frozenset(str(g) for g in args.get("ignoredResourceGroups") or ())
 
@@ -50,13 +53,23 @@ class NodeResourcesFit:
         if r.scalars:
             return filter_each(self, state, pod, nodes, rejected)
         cpu, mem, eph = r.cpu, r.memory, r.ephemeral
-        out = [n for n in nodes
-               if n.pod_count < n.alloc_pods and cpu <= n.alloc_cpu - n.req_cpu
-               and mem <= n.alloc_memory - n.req_memory
-               and eph <= n.alloc_ephemeral - n.req_ephemeral]
-        if len(out) == len(nodes):
-            return out
-        return filter_each(self, state, pod, nodes, rejected)
+        fits = memoized(nodes, self._keys.key((cpu, mem, eph)), lambda n: (
+            n.pod_count < n.alloc_pods and cpu <= n.alloc_cpu - n.req_cpu
+            and mem <= n.alloc_memory - n.req_memory
+            and eph <= n.alloc_ephemeral - n.req_ephemeral))
+        if all(fits):
+            return nodes
+        out: list[NodeInfo] = []
+        for n, ok in zip(nodes, fits, strict=True):
+            if ok:
+                out.append(n)
+                continue
+            st = self.filter(state, pod, n)
+            if st is None:
+                out.append(n)
+            else:
+                rejected[n.name] = st
+        return out
 
     def insufficient_resources(self, pod: PodInfo, node: NodeInfo) -> list[str]:
         """``fitsRequest``: every resource the node cannot give the pod."""

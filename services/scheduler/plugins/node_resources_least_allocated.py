@@ -2,7 +2,8 @@
 pod: per resource ``(allocatable - requested) * 100 / allocatable`` (0 when over),
 averaged with the resources' weights (kube-scheduler's NodeResourcesFit
 ``LeastAllocated`` scoring strategy, its default).  Requests count as non-zero
-(100m cpu / 200Mi memory for a container that asks for none).
+(100m cpu / 200Mi memory for a container that asks for none).  A node's score for a
+pod shape is remembered on the node until the node changes.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..framework import MAX_NODE_SCORE, CycleState, Handle
-from ..nodeinfo import NodeInfo
+from ..nodeinfo import MemoKeys, NodeInfo, memoized
 from ..podinfo import PodInfo
-from ._resources import DEFAULT_RESOURCES, requested_and_allocatable, resources_arg
+from ._resources import pod_shape, requested_and_allocatable, resources_arg
 
 NAME = "NodeResourcesLeastAllocated"
 
@@ -29,6 +30,7 @@ class NodeResourcesLeastAllocated:
 
     def __init__(self, args: dict[str, Any], handle: Handle) -> None:
         self.resources = resources_arg(args)
+        self._keys = MemoKeys()
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
         total = weights = 0
@@ -40,19 +42,10 @@ class NodeResourcesLeastAllocated:
             weights += weight
         return total // weights if weights else 0
 
+    def score_shape(self, pod: PodInfo) -> tuple[int, ...]:
+        return pod_shape(self.resources, pod, non_zero=True)
+
     def score_nodes(self, state: CycleState, pod: PodInfo,
                     nodes: Sequence[NodeInfo]) -> list[int]:
-        if self.resources != DEFAULT_RESOURCES:
-            return [self.score(state, pod, n) for n in nodes]
-        pc, pm = pod.non_zero_cpu, pod.non_zero_memory
-        out: list[int] = []
-        append = out.append
-        for n in nodes:  # cpu and memory at weight 1, inlined: this runs per node per pod
-            ac, am = n.alloc_cpu, n.alloc_memory
-            if ac and am:
-                rc, rm = n.non_zero_cpu + pc, n.non_zero_memory + pm
-                append(((100 * (ac - rc) // ac if rc <= ac else 0)
-                        + (100 * (am - rm) // am if rm <= am else 0)) // 2)
-            else:
-                append(self.score(state, pod, n))
-        return out
+        key = self._keys.key(self.score_shape(pod))
+        return memoized(nodes, key, lambda n: self.score(state, pod, n))

@@ -15,7 +15,11 @@
   controller owner skip this plugin.
 
 Scores follow Kubernetes: ``count * log(domains + 2) + (maxSkew - 1)`` per constraint,
-normalized so the least crowded node gets 100.
+normalized so the least crowded node gets 100.  With the system defaults, nodes without a
+zone label make one more zone domain, "" (Go reads a missing label as ""), which counts
+toward ``domains`` but scores nothing.  A constraint whose key no scored node
+carries adds to no score and is dropped at PreScore (the zone default on a cluster
+without zones); the hostname default alone is then scored per distinct owner count.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from ..cluster_events import (
     ClusterEvent,
 )
 from ..framework import MAX_NODE_SCORE, SKIP, CycleState, Handle, Status
-from ..nodeinfo import HOSTNAME_LABEL, ZONE_LABEL, NodeInfo
+from ..nodeinfo import HOSTNAME_LABEL, ZONE_LABEL, MemoKeys, NodeInfo, memoized
 from ..podinfo import PodInfo
 from .node_affinity import NodeMatcher, required_node_matcher
 
@@ -102,6 +106,9 @@ class _ScoreState:
     counts: dict[tuple[str, str], int]
     weights: list[float]
     ignored: set[int]  # positions (in the scored node list) left out
+    # from the per-owner-count scoring: (the scores returned, each node's count, the raw
+    # score of each count), so NormalizeScore maps counts once more instead of scores
+    by_count: tuple[list[int], list[int], dict[int, int]] | None = None
 
 
 class PodTopologySpread:
@@ -114,6 +121,7 @@ class PodTopologySpread:
             raise ValueError("PodTopologySpread: defaultingType must be System or List")
         self.defaults = tuple(args.get("defaultConstraints") or ()) if self.defaulting == "List" \
             else SYSTEM_DEFAULTS
+        self._owner_keys = MemoKeys()  # owner uid -> the key of its count on each node
 
     def _nodes(self) -> list[NodeInfo]:
         return self.handle.cache.node_list()
@@ -175,21 +183,36 @@ class PodTopologySpread:
         if require_all:
             keys = [c.key for c in cons]
             ignored = {i for i, n in enumerate(nodes) if any(k not in n.labels for k in keys)}
+        cache = self.handle.cache
         counts: dict[tuple[str, str], int] = {}
+        scored: list[Constraint] = []
         sizes: list[int] = []
         for c in cons:
             if c.key == HOSTNAME_LABEL:
+                scored.append(c)
                 sizes.append(len(nodes) - len(ignored))
                 continue
-            values = {n.labels.get(c.key) for i, n in enumerate(nodes) if i not in ignored}
-            values.discard(None)
+            if not cache.nodes_labelled(c.key):
+                continue  # no node has the key: the constraint adds to no node's score
+            if ignored:
+                values = {n.labels.get(c.key) for i, n in enumerate(nodes) if i not in ignored}
+            else:
+                values = {n.labels.get(c.key) for n in nodes}
+            if None in values:
+                # a node without the label is in the domain "" (Go reads a missing label
+                # as ""), which counts toward the constraint's domains but scores nothing
+                values.discard(None)
+                if not values:
+                    continue  # likewise
+                values.add("")
             for v in values:
                 counts[(c.key, str(v))] = 0
+            scored.append(c)
             sizes.append(len(values))
         if counts:
             self._count_domains(pod, cons, counts, require_all)
         weights = [math.log(size + 2) for size in sizes]
-        state.write(_PRE_SCORE, _ScoreState(cons, counts, weights, ignored))
+        state.write(_PRE_SCORE, _ScoreState(scored, counts, weights, ignored))
         return None
 
     def _count_domains(self, pod: PodInfo, cons: list[Constraint],
@@ -207,10 +230,9 @@ class PodTopologySpread:
             if require_all and any(c.key not in node.labels for c in cons):
                 continue
             for c in cons:
-                value = node.labels.get(c.key)
-                if c.key == HOSTNAME_LABEL or value is None:
+                if c.key == HOSTNAME_LABEL:
                     continue
-                pair = (c.key, value)
+                pair = (c.key, node.labels.get(c.key) or "")
                 if pair in counts:
                     counts[pair] += c.count_on(node, pod.namespace)
 
@@ -235,6 +257,13 @@ class PodTopologySpread:
             return [0] * len(nodes)
         ignored, counts, ns = s.ignored, s.counts, pod.namespace
         owner = pod.owner_uid if all(c.owner for c in s.constraints) else ""
+        if owner and not ignored and len(s.constraints) == 1 \
+                and s.constraints[0].key == HOSTNAME_LABEL:
+            cnts, table = _owner_per_host(s.constraints[0], s.weights[0],
+                                          self._owner_keys.key(owner), owner, nodes)
+            scores = list(map(table.__getitem__, cnts))
+            s.by_count = (scores, cnts, table)
+            return scores
         specs = [(c, c.key, c.key == HOSTNAME_LABEL, w, c.max_skew - 1)
                  for c, w in zip(s.constraints, s.weights, strict=True)]
         out: list[int] = []
@@ -263,12 +292,25 @@ class PodTopologySpread:
         if not ignored:
             if not scores:
                 return
-            low, high = min(scores), max(scores)
+            by_count = s.by_count if s is not None else None
+            if by_count is not None and by_count[0] is scores:
+                _, cnts, raw = by_count
+                low, high = min(raw.values()), max(raw.values())
+                if high == 0:
+                    scores[:] = [MAX_NODE_SCORE] * len(scores)
+                else:
+                    norm = {c: MAX_NODE_SCORE * (high + low - v) // high for c, v in raw.items()}
+                    scores[:] = map(norm.__getitem__, cnts)
+                return
+            # the scores take few distinct values (pod counts): map each once
+            distinct = set(scores)
+            low, high = min(distinct), max(distinct)
             if high == 0:
                 scores[:] = [MAX_NODE_SCORE] * len(scores)
             else:
                 both = high + low
-                scores[:] = [MAX_NODE_SCORE * (both - v) // high for v in scores]
+                table = {v: MAX_NODE_SCORE * (both - v) // high for v in distinct}
+                scores[:] = map(table.__getitem__, scores)
             return
         valid = [v for i, v in enumerate(scores) if i not in ignored]
         if not valid:
@@ -284,3 +326,16 @@ class PodTopologySpread:
 
     def events_to_register(self) -> Iterable[ClusterEvent]:
         return (POD_ADD, POD_DELETE, POD_UPDATE, NODE_ADD, NODE_UPDATE_LABEL, NODE_DELETE)
+
+
+def _owner_per_host(c: Constraint, weight: float, key: object, owner: str,
+                    nodes: Sequence[NodeInfo]) -> tuple[list[int], dict[int, int]]:
+    """The system default constraints when only the hostname one counts (no node has a
+    zone): a node's score follows from how many of the owner's pods it runs, so each
+    distinct count is scored once.  Returns each node's count plus one (0: the node has
+    no hostname label, nothing counts; remembered on the node under ``key``) and each
+    such value's score."""
+    host, base = HOSTNAME_LABEL, c.max_skew - 1
+    cnts = memoized(nodes, key, lambda n: n.owner_counts.get(owner, 0) + 1
+                    if host in n.labels else 0)
+    return cnts, {cnt: round((cnt - 1) * weight + base) if cnt else 0 for cnt in set(cnts)}

@@ -7,6 +7,7 @@ node lifecycle controller puts them there), so this plugin is what keeps pods of
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -17,7 +18,9 @@ from ..podinfo import PodInfo, TolerationInfo
 
 NAME = "TaintToleration"
 _STATE = "TaintToleration/preferNoSchedule"
+_FILTERED = "TaintToleration/sawTaints"  # filter_nodes saw a tainted node this cycle
 _HARD = ("NoSchedule", "NoExecute")
+_TAINTS = operator.attrgetter("taints")
 
 
 def untolerated_taint(taints: list[tuple[str, str, str]],
@@ -50,12 +53,17 @@ class TaintToleration:
                      rejected: dict[str, Status]) -> list[NodeInfo]:
         out = [n for n in nodes if not n.taints]
         if len(out) == len(nodes):
+            if state.read(_FILTERED) is None:
+                state.write(_FILTERED, False)
             return out
+        state.write(_FILTERED, True)
         return filter_each(self, state, pod, nodes, rejected)
 
     def pre_score(self, state: CycleState, pod: PodInfo,
                   nodes: Sequence[NodeInfo]) -> Status | None:
-        if not any(n.taints for n in nodes):
+        # the nodes come from this cycle's filtering: when no node it saw had a taint,
+        # none of them has one
+        if state.read(_FILTERED) is False or not any(map(_TAINTS, nodes)):
             # every node would score 0, normalized to 100: the same for all, so it
             # cannot change which node wins; skip the work
             return SKIP
