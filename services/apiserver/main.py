@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
-import os
 import re
 import signal
 import sys
 from pathlib import Path
 
-from ..machinery.runtime import Settings, setup_logging
+from ..machinery.runtime import Settings, setup_logging, tune_gc
 from ..machinery.runtime.telemetry import setup_telemetry
 from ..machinery.store import MIN_TTL
 from .admission import AdmissionConfig
@@ -170,14 +168,6 @@ async def _run(cfg: ServerConfig) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, server.stop)
     await server.run()
-
-
-def tune_gc() -> None:
-    """The watch cache holds every object as plain JSON dicts (no reference cycles), so
-    the cyclic collector's full passes over a growing heap are pure overhead: collect
-    young objects less often and full passes rarely (JETKUBE_GC_DEFAULT=1 to compare)."""
-    if os.environ.get("JETKUBE_GC_DEFAULT") != "1":
-        gc.set_threshold(50_000, 20, 100)
 
 
 SWITCH_INTERVAL = 0.001

@@ -18,9 +18,12 @@ CreateContainerConfigError until the object appears.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import math
 import re
-from collections.abc import Mapping
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -123,6 +126,36 @@ def service_env(services: list[Obj]) -> dict[str, str]:
     return env
 
 
+_Key = tuple[str, str, str]  # (verb, namespace, name)
+_inflight: weakref.WeakKeyDictionary[ApiClient, dict[_Key, asyncio.Task[Any]]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # every caller may have gone: not "never retrieved"
+
+
+async def _shared(api: ApiClient, key: _Key, fetch: Callable[[], Awaitable[Any]]) -> Any:
+    """``fetch()``, one request for all who ask for ``key`` while it is under way (the pods
+    of many nodes starting at once read the same namespace's services): a caller that joins
+    gets an answer at most one round trip older than its call, as a watch cache would."""
+    loop = asyncio.get_running_loop()
+    calls = _inflight.setdefault(api, {})
+    task = calls.get(key)
+    if task is None or task.get_loop() is not loop:
+        async def run() -> Any:
+            try:
+                return await fetch()
+            finally:
+                if calls.get(key) is task:
+                    del calls[key]
+
+        task = calls[key] = loop.create_task(run())
+        task.add_done_callback(_retrieved)
+    return await asyncio.shield(task)
+
+
 async def pod_services(api: ApiClient, pod: Obj) -> list[Obj]:
     """The services whose variables a pod gets (the kubelet's ``getServiceEnvVarMap``):
     those of its namespace when ``enableServiceLinks`` (default true), then the master
@@ -132,13 +165,16 @@ async def pod_services(api: ApiClient, pod: Obj) -> list[Obj]:
     chosen: dict[str, Obj] = {}
     try:
         if links:
-            for svc in (await api.list("services", ns))["items"]:
+            listed = await _shared(api, ("list", ns, ""), lambda: api.list("services", ns))
+            for svc in listed["items"]:
                 chosen[svc["metadata"]["name"]] = svc
         if ns != "default" or not links:
             for name in MASTER_SERVICES:
                 if name not in chosen:
                     try:
-                        chosen[name] = await api.get("services", "default", name)
+                        chosen[name] = await _shared(
+                            api, ("get", "default", name),
+                            functools.partial(api.get, "services", "default", name))
                     except apierrors.ApiError as err:
                         if err.code != 404:
                             raise

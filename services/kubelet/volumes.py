@@ -48,6 +48,47 @@ def pod_dir(root: Path, uid: str) -> Path:
     return root / "pods" / uid
 
 
+def _bad_item_path(rel: str) -> bool:
+    """An item path that would leave the volume (``..``, absolute) or name no file."""
+    return (rel.startswith("/") or ".." in rel.split("/")
+            or os.path.normpath(rel) == ".")  # "", ".", "./"…: the volume itself
+
+
+_OPEN_FLAGS = os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW
+
+
+def write_atomically(target: str, content: bytes, mode: int) -> None:
+    """``target`` holds ``content`` with ``mode``, replaced in one rename: a reader sees
+    the old file or the new one, never a part."""
+    head, tail = os.path.split(target)
+    tmp = os.path.join(head, f".{tail}.tmp")
+    try:
+        fd = os.open(tmp, _OPEN_FLAGS, mode)
+    except FileExistsError:  # left by an interrupted write
+        os.unlink(tmp)
+        fd = os.open(tmp, _OPEN_FLAGS, mode)
+    try:
+        os.fchmod(fd, mode)  # the mode exactly, whatever the umask took
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+    os.replace(tmp, target)
+
+
+def _remove_stale(d: str, files: Files) -> None:
+    """Remove what ``d`` holds beyond ``files`` (an earlier content's), and emptied dirs."""
+    keep = {os.path.join(d, rel) for rel in files}
+    for dirpath, _dirs, names in os.walk(d, topdown=False):
+        for n in names:
+            full = os.path.join(dirpath, n)
+            if full not in keep:
+                os.unlink(full)
+        if dirpath != d and not os.listdir(dirpath):
+            os.rmdir(dirpath)
+
+
 def _items(data: dict[str, bytes], items: list[Obj] | None, mode: int, what: str,
            optional: bool) -> Files:
     if not items:
@@ -72,10 +113,12 @@ class PodVolumes:
         self.objects = objects
         self.root = root
         self.dir = pod_dir(root, pod["metadata"]["uid"]) / "volumes"
+        self._dir = str(self.dir)
         self.paths: dict[str, str] = {}
         self._written: dict[str, str] = {}  # volume -> digest of the files last written
         self.tokens = PodTokens(objects.api, pod)
-        self._refresher: asyncio.Task[None] | None = None
+        self._refresher: asyncio.Task[None] | None = None  # a refresh under way
+        self._refresh_timer: asyncio.TimerHandle | None = None  # the next one
         self._last: tuple[str, str, Mapping[str, str], set[Ref]] | None = None
 
     async def _object_files(self, resource: str, src: Obj, mode: int, used: set[Ref]) -> Files:
@@ -130,10 +173,10 @@ class PodVolumes:
                 other = next((k for k in vol if k != "name"), "unknown")
                 raise ConfigError(f"volume {name!r}: {other} volumes are not supported by "
                                   "this node agent")
-            path = self.dir / _PLUGIN[kind] / name
-            self.paths[name] = str(path)
+            path = os.path.join(self._dir, _PLUGIN[kind], name)
+            self.paths[name] = path
             if kind == "emptyDir":
-                path.mkdir(parents=True, exist_ok=True)
+                os.makedirs(path, exist_ok=True)
                 continue
             src = vol[kind]
             mode = src.get("defaultMode") or 0o644
@@ -160,16 +203,24 @@ class PodVolumes:
         self._schedule_refresh(self.tokens.next_refresh())
 
     def _schedule_refresh(self, at: float | None) -> None:
-        """Write the volumes again at ``at`` (a token is due), in a task of this pod's."""
+        """Write the volumes again at ``at`` (a token is due), in a task of this pod's
+        started then (a timer until then: a sleeping task per pod costs more)."""
         if self._refresher is not None and self._refresher is not asyncio.current_task():
             self._refresher.cancel()
         self._refresher = None
+        if self._refresh_timer is not None:
+            self._refresh_timer.cancel()
+            self._refresh_timer = None
         if at is not None:
             delay = max(0.0, at - self.tokens.clock())
-            self._refresher = asyncio.get_running_loop().create_task(self._refresh(delay))
+            self._refresh_timer = asyncio.get_running_loop().call_later(delay,
+                                                                        self._start_refresh)
 
-    async def _refresh(self, delay: float) -> None:
-        await asyncio.sleep(delay)
+    def _start_refresh(self) -> None:
+        self._refresh_timer = None
+        self._refresher = asyncio.get_running_loop().create_task(self._refresh())
+
+    async def _refresh(self) -> None:
         assert self._last is not None
         pod_ip, host_ip, allocatable, used = self._last
         try:
@@ -195,31 +246,30 @@ class PodVolumes:
             raise ConfigError(f"hostPath type check failed: {p} is not a file")
         return str(p)
 
-    def _write(self, name: str, path: Path, files: Files) -> None:
+    def _write(self, name: str, d: str, files: Files) -> None:
+        """Write a volume's files: each atomically (a temporary file renamed over it),
+        with its mode; files of an earlier content no longer in ``files`` are removed."""
         h = hashlib.sha256()
         for rel in sorted(files):
             h.update(rel.encode() + b"\0" + files[rel][0] + b"\0" + str(files[rel][1]).encode())
         digest = h.hexdigest()
-        if self._written.get(name) == digest and path.is_dir():
+        if self._written.get(name) == digest and os.path.isdir(d):
             return
-        path.mkdir(parents=True, exist_ok=True)
-        for rel, (content, mode) in files.items():
-            target = path / rel
-            if ".." in Path(rel).parts or Path(rel).is_absolute():
+        for rel in files:
+            if _bad_item_path(rel):
                 raise ConfigError(f"volume {name!r}: invalid item path {rel!r}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.tmp")
-            tmp.write_bytes(content)
-            os.chmod(tmp, mode)
-            os.replace(tmp, target)
-        keep = {str(path / rel) for rel in files}
-        for dirpath, _dirs, names in os.walk(path, topdown=False):
-            for n in names:
-                full = os.path.join(dirpath, n)
-                if full not in keep:
-                    os.unlink(full)
-            if dirpath != str(path) and not os.listdir(dirpath):
-                os.rmdir(dirpath)
+        files = {os.path.normpath(rel) if "/" in rel else rel: v for rel, v in files.items()}
+        try:
+            os.makedirs(d)
+            created = True  # nothing stale in it: no clean-up walk
+        except FileExistsError:
+            created = False
+        for rel, (content, mode) in files.items():
+            if "/" in rel:
+                os.makedirs(os.path.dirname(os.path.join(d, rel)), exist_ok=True)
+            write_atomically(os.path.join(d, rel), content, mode)
+        if not created:
+            _remove_stale(d, files)
         self._written[name] = digest
 
     def mounts(self, container: Obj) -> list[Mount]:
@@ -247,4 +297,7 @@ class PodVolumes:
         if self._refresher is not None:
             self._refresher.cancel()
             self._refresher = None
+        if self._refresh_timer is not None:
+            self._refresh_timer.cancel()
+            self._refresh_timer = None
         shutil.rmtree(self.dir.parent, ignore_errors=True)

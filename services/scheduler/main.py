@@ -10,13 +10,11 @@ elects its leader on a Lease of its own name (the default scheduler's Lease is
 from __future__ import annotations
 
 import argparse
-import gc
-import os
 
 from pydantic import ValidationError
 
 from ..machinery.apimachinery import SCHEDULER
-from ..machinery.runtime import Settings
+from ..machinery.runtime import Settings, tune_gc
 from ..machinery.service import ServiceRuntime, add_service_flags, run_service, settings_from_flags
 from .config import SchedulerConfig
 from .scheduler import Scheduler
@@ -86,19 +84,6 @@ def parse_args(argv: list[str] | None = None) -> tuple[SchedulerConfig, Schedule
         name = cfg.profiles[0].schedulerName if cfg.profiles else DEFAULT_NAME
         lease = a.leader_elect_resource_name or (DEFAULT_LEASE if name == DEFAULT_NAME else name)
     return cfg, a, settings, lease
-
-
-GC_THRESHOLDS = (50_000, 20, 100)  # the API server's
-
-
-def tune_gc() -> None:
-    """The informers hold every pod and node as plain JSON dicts and the cache holds a
-    PodInfo per pod (no reference cycles to speak of), so the cyclic collector's passes
-    over that growing heap, every few hundred allocations while pod events pour in, are
-    pure overhead: collect young objects less often and full passes rarely, as the API
-    server does (JETKUBE_GC_DEFAULT=1 to compare)."""
-    if os.environ.get("JETKUBE_GC_DEFAULT") != "1":
-        gc.set_threshold(*GC_THRESHOLDS)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from . import telemetry
 from ._clock import Clock, FakeClock, RealClock, Timer, wait_for
+from ._gc import GC_THRESHOLDS, tune_gc
 from ._logging import setup_logging
 from ._settings import Backoff, LeaderElection, RateLimit, Settings
 
 __all__ = [
+    "GC_THRESHOLDS",
     "Backoff",
     "Clock",
     "FakeClock",
@@ -26,5 +28,6 @@ __all__ = [
     "Timer",
     "setup_logging",
     "telemetry",
+    "tune_gc",
     "wait_for",
 ]

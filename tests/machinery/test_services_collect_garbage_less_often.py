@@ -1,7 +1,7 @@
-"""The scheduler process collects its young generation and its whole heap less often
-than CPython's defaults (its informers and cache hold thousands of pods without cycles),
-unless JETKUBE_GC_DEFAULT=1; cyclic garbage is still collected.  Run in a child process:
-the settings are the interpreter's."""
+"""A service process (the API server, the scheduler: runtime.tune_gc) collects its young
+generation and its whole heap less often than CPython's defaults (its caches hold
+thousands of pods without cycles), unless JETKUBE_GC_DEFAULT=1; cyclic garbage is still
+collected.  Run in a child process: the settings are the interpreter's."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 
 CHILD = """
 import gc, weakref
-from jetkube.services.scheduler.main import GC_THRESHOLDS, tune_gc
+from jetkube.services.machinery.runtime import GC_THRESHOLDS, tune_gc
 
 defaults = gc.get_threshold()
 tune_gc()
