@@ -233,6 +233,24 @@ def scheduler_cmd(*args: str) -> list[str]:
             "--leader-elect", "false", *args]
 
 
-def hollow_nodes_cmd(count: int, prefix: str, *args: str) -> list[str]:
+def hollow_nodes_cmd(count: int, prefix: str, *args: str, root_dir: Path | None = None
+                     ) -> list[str]:
+    """The hollow-nodes process; its nodes' directories under ``root_dir`` (pods' volume
+    files: a kubelet keeps secret and projected volumes on tmpfs, :func:`volatile_dir`)."""
     return [*_service_cmd("jetkube-hollow-nodes", "jetkube.services.kubelet.hollow"),
-            "--count", str(count), "--prefix", prefix, *args]
+            "--count", str(count), "--prefix", prefix,
+            *(("--root-dir", str(root_dir)) if root_dir else ()), *args]
+
+
+@contextmanager
+def volatile_dir(c: Cluster) -> Iterator[Path]:
+    """A directory on tmpfs (/dev/shm) for the benchmark's nodes, removed at the end, as a
+    kubelet mounts secret and projected volumes on tmpfs (memory, not disk: their files cost
+    no disk I/O); the cluster's work dir where there is no /dev/shm."""
+    shm = Path("/dev/shm")
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else c.workdir
+    d = Path(tempfile.mkdtemp(prefix="jetkube-bench-nodes-", dir=base))
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

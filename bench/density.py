@@ -15,7 +15,8 @@ and the CPU seconds each process used in the window (which one bounds the figure
 The control plane is real: nats-server, ``jetkube-apiserver``,
 ``jetkube-controller-manager`` (Deployment → ReplicaSet → pods) and
 ``jetkube-scheduler`` (binding), each its own process, on loopback, started and
-stopped by this script; each measurement gets a fresh cluster.
+stopped by this script; each measurement gets a fresh cluster.  The hollow nodes keep their
+pods' volume files on tmpfs (/dev/shm), as a kubelet mounts secret and projected volumes.
 After the density run every Deployment is deleted: how long until no pod is left, and
 the control plane's RSS then and ``--settle`` seconds later (80 s: the API server's watch
 cache keeps 75 s of events, then gives their memory back).
@@ -45,6 +46,7 @@ from _cluster import (
     process,
     rss_mib,
     scheduler_cmd,
+    volatile_dir,
 )
 from _profile import profiled
 
@@ -136,7 +138,8 @@ def show(label: str, seconds: float | None, got: int, want: int) -> str:
 async def density(c: Cluster, ctl: Control, stack: ExitStack, nodes: int, pods: int,
                   deployments: int, settle: float = 0.0,
                   profile: Path | None = None) -> list[str]:
-    hollow = stack.enter_context(process(c, "hollow-density", hollow_nodes_cmd(nodes, "dens-")))
+    hollow = stack.enter_context(process(c, "hollow-density", hollow_nodes_cmd(
+        nodes, "dens-", root_dir=stack.enter_context(volatile_dir(c)))))
     nc, node_inf = await watch(c, "nodes.")
     nodes_ready = Counter(node_inf, ready, nodes)
     node_inf.start()
@@ -240,7 +243,8 @@ async def nodes_ready(c: Cluster, ctl: Control, stack: ExitStack, count: int) ->
     await node_inf.wait_synced()
     cpu0 = ctl.cpu()
     t0 = time.monotonic()
-    hollow = stack.enter_context(process(c, "hollow-scale", hollow_nodes_cmd(count, "scale-")))
+    hollow = stack.enter_context(process(c, "hollow-scale", hollow_nodes_cmd(
+        count, "scale-", root_dir=stack.enter_context(volatile_dir(c)))))
     ok = await got.wait(LIMIT)
     cpu1 = {**ctl.cpu(), "hollow-nodes": cpu_seconds(hollow)}
     cpu0["hollow-nodes"] = 0.0
