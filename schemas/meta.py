@@ -8,7 +8,7 @@ LocalObjectReference, metav1.Condition, and the ``Status`` error body.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import Field
@@ -82,8 +82,13 @@ class LabelSelector(K8sModel):
 def set_matches(selector: Mapping[str, str] | None, labels: Mapping[str, str] | None) -> bool:
     """Whether ``labels`` hold every ``key: value`` of a plain label map (``labels.SelectorFromSet``:
     a Service's selector, a pod's nodeSelector, matchLabels); an empty map matches everything."""
+    if not selector:
+        return True
     lbl = labels or {}
-    return all(lbl.get(k) == v for k, v in (selector or {}).items())
+    for k, v in selector.items():  # a loop, not all(genexpr): this runs per pod per sync
+        if lbl.get(k) != v:
+            return False
+    return True
 
 
 def _selector_matches(match_labels: Mapping[str, str] | None,
@@ -114,6 +119,20 @@ def selector_dict_matches(selector: Mapping[str, Any] | None,
     return _selector_matches(selector.get("matchLabels"),
                              ((r.get("key"), r.get("operator"), r.get("values"))
                               for r in selector.get("matchExpressions") or ()), labels)
+
+
+def selector_dict_matcher(selector: Mapping[str, Any] | None
+                          ) -> Callable[[Mapping[str, str] | None], bool]:
+    """``selector_dict_matches`` bound to one selector, for a caller matching many label maps
+    against it: a ``matchLabels``-only selector becomes one subset test of dict views."""
+    if selector is None:
+        return lambda _labels: False
+    match_labels = selector.get("matchLabels") or {}
+    if selector.get("matchExpressions") or not all(
+            isinstance(v, str) for v in match_labels.values()):
+        return lambda labels: selector_dict_matches(selector, labels)
+    want = dict(match_labels).items()
+    return lambda labels: want <= (labels or {}).items()
 
 
 class ObjectReference(K8sModel):

@@ -99,6 +99,8 @@ class OwnerGraph:
         self._nodes: dict[str, GraphNode] = {}
         self._uid_at: dict[str, str] = {}  # store key -> uid
         self._dependents: dict[str, set[str]] = {}  # owner uid -> dependent uids
+        # uid -> the metadata.ownerReferences its node was built from, as the object had them
+        self._refs_seen: dict[str, object] = {}
 
     def __len__(self) -> int:
         return len(self._nodes)
@@ -120,9 +122,19 @@ class OwnerGraph:
         """Record ``obj`` (added or updated); returns the node it replaces, if any."""
         md = metadata(obj)
         uid = str(md.get("uid") or key)
-        ns = str(md.get("namespace") or "")
-        node = GraphNode(uid, key, resource, ns, owner_refs(obj), deleting_dependents(obj))
         old_uid = self._uid_at.get(key)
+        raw_refs = md.get("ownerReferences")
+        dd = deleting_dependents(obj)
+        if old_uid == uid:
+            # most updates (a pod's status) leave the node as it was: the same object
+            # (uid at key: same resource and namespace), references and deletion state
+            same = self._nodes.get(uid)
+            if (same is not None and same.deleting_dependents == dd
+                    and self._refs_seen.get(uid) == raw_refs):
+                self._refs_seen[uid] = raw_refs  # the new version's (equal) list
+                return same, same
+        ns = str(md.get("namespace") or "")
+        node = GraphNode(uid, key, resource, ns, owner_refs(obj), dd)
         old = None
         if old_uid is not None and old_uid != uid:
             old = self.forget(key)
@@ -133,6 +145,7 @@ class OwnerGraph:
                 self._unlink(ref.uid, uid)
         self._nodes[uid] = node
         self._uid_at[key] = uid
+        self._refs_seen[uid] = raw_refs
         for ref in node.owners:
             self._dependents.setdefault(ref.uid, set()).add(uid)
         return old, node
@@ -144,6 +157,7 @@ class OwnerGraph:
         if uid is None:
             return None
         node = self._nodes.pop(uid, None)
+        self._refs_seen.pop(uid, None)
         if node is not None:
             for ref in node.owners:
                 self._unlink(ref.uid, uid)

@@ -8,7 +8,7 @@ import ipaddress
 from pathlib import Path
 
 from ..machinery.apimachinery import CONTROLLER_MANAGER
-from ..machinery.runtime import Settings
+from ..machinery.runtime import Settings, tune_gc
 from ..machinery.service import ServiceRuntime, add_service_flags, run_service, settings_from_flags
 from . import manager
 from .context import ControllerContext, ControllerManagerOptions
@@ -70,6 +70,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[ControllerManagerOptions,
 
 def main(argv: list[str] | None = None) -> None:
     opts, settings, elect = parse_args(argv)
+    tune_gc()  # its informers hold every object as plain dicts: see runtime/_gc.py
 
     async def body(rt: ServiceRuntime) -> None:
         await manager.run(ControllerContext(rt, opts))

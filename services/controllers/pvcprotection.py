@@ -36,18 +36,31 @@ FINISHED = ("Succeeded", "Failed")
 CLAIM_INDEX = "pvc-protection/claims"
 
 
+def _names_a_claim(pod: Obj) -> bool:
+    """Whether ``pod_claim_names`` could name anything (most pods: no, and no list built)."""
+    for v in (pod.get("spec") or {}).get("volumes") or ():
+        if isinstance(v, dict) and (v.get("persistentVolumeClaim")
+                                    or v.get("ephemeral") is not None):
+            return True
+    return False
+
+
 def uses_claims(pod: Obj) -> Iterable[str]:
     """The claims a pod holds: only while it is scheduled and not finished."""
-    if not (pod.get("spec") or {}).get("nodeName"):
+    if not (pod.get("spec") or {}).get("nodeName") or not _names_a_claim(pod):
         return ()
     if (pod.get("status") or {}).get("phase") in FINISHED:
         return ()
     return pod_claim_names(pod)
 
 
-def _claim_index(pod: Obj) -> list[str]:
+def _claim_index(pod: Obj) -> Iterable[str]:
+    """Runs for every pod event: a pod naming no claim costs a look at its volumes."""
+    names = uses_claims(pod)
+    if not names:
+        return ()
     ns = pod["metadata"].get("namespace") or ""
-    return [f"{ns}/{name}" for name in uses_claims(pod)]
+    return [f"{ns}/{name}" for name in names]
 
 
 class PVCProtectionController:
@@ -71,6 +84,8 @@ class PVCProtectionController:
         self.queue.add(self.claims.key_of(claim))
 
     def _pod(self, pod: Obj) -> None:
+        if not _names_a_claim(pod):
+            return
         ns = pod["metadata"].get("namespace")
         for name in pod_claim_names(pod):
             self.queue.add(object_key(PVCS, ns, name))

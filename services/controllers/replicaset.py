@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from jetkube.schemas import format_time, set_matches
 from jetkube.schemas.objects import Obj, OwnerReferenceDict, get_condition
-from jetkube.services.machinery.apimachinery import controller_ref, new_controller_ref
+from jetkube.services.machinery.apimachinery import controller_ref, new_controller_ref, object_key
 
 from ..machinery.apimachinery import apierrors
 from ..machinery.client import (
@@ -49,21 +49,19 @@ from ..machinery.client import (
 from ..machinery.runtime.telemetry import annotate, context_from_object
 from ..machinery.service import ServiceRuntime
 from .context import ControllerContext
+from .replicaset_facts import PodFacts, PodFactsCache, label_items, pod_facts
 from .replicaset_pods import (
     CONTROLLER_UID_INDEX,
     ORPHANS_INDEX,
     Claimer,
-    available_in,
     controller_uid_index,
     deleting,
     deletion_order,
-    is_active,
-    is_ready,
     meta,
     orphans_index,
-    owned_and_orphans,
     owner_recheck,
     pod_from_template,
+    selector_valid,
     selects,
     slow_start_batch,
     spec,
@@ -107,6 +105,7 @@ class ReplicaSetController:
             inf.ensure_indexer(CONTROLLER_UID_INDEX, controller_uid_index)
             inf.ensure_indexer(ORPHANS_INDEX, orphans_index)
         self.expectations = UIDTrackingExpectations(rt.clock)
+        self.facts = PodFactsCache()
         self.queue: WorkQueue[str] = rt.work_queue(kind.name)
         self.rs_informer.add_event_handler(self._on_rs_add, self._on_rs_update, self._on_rs_delete)
         self.pods.add_event_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
@@ -131,10 +130,11 @@ class ReplicaSetController:
         """The key of the cached ReplicaSet a controller reference points to."""
         if ref is None or ref.get("kind") != self.kind.kind:
             return None
-        rs = self.rs_informer.get_by_name(namespace, str(ref.get("name") or ""))
+        key = object_key(self.rs_informer.resource, namespace, str(ref.get("name") or ""))
+        rs = self.rs_informer.get(key)
         if rs is None or uid(rs) != ref.get("uid"):
             return None
-        return self.rs_informer.key_of(rs)
+        return key
 
     def _enqueue_matching(self, pod: Obj) -> None:
         """An orphan: wake every ReplicaSet that may adopt it."""
@@ -181,6 +181,7 @@ class ReplicaSetController:
             self._enqueue_matching(new)
 
     def _on_pod_delete(self, pod: Obj) -> None:
+        self.facts.forget(self.pods.key_of(pod))
         key = self._owner_key(meta(pod).get("namespace"), controller_ref(pod))
         if key is not None:
             self.expectations.deletion_observed(key, uid(pod))
@@ -201,17 +202,17 @@ class ReplicaSetController:
             return None
         satisfied = self.expectations.satisfied(key)
         md = meta(rs)
-        active = [p for p in owned_and_orphans(self.pods, rs) if is_active(p)]
         claimer = Claimer(self.api, "pods", rs, self._controller_ref(rs), self.kind.selector(rs),
                           owner_recheck(self.api, self.kind.resource, rs))
-        pods = await claimer.claim(active)
+        pods = await self._claim(rs, claimer)
         manage_err: Exception | None = None
         if satisfied and not deleting(rs):
             manage_err, gone = await self._manage(key, rs, pods)
-            # pods just deleted no longer count: a status that still showed them available
-            # could let the Deployment controller scale down below its minimum
-            pods = [p for p in pods if uid(p) not in gone]
-        new_status, next_available = self._status(rs, pods, manage_err)
+            if gone:
+                # pods just deleted no longer count: a status that still showed them
+                # available could let the Deployment controller scale down below its minimum
+                pods = [(p, f) for p, f in pods if uid(p) not in gone]
+        new_status, next_available = self._status(rs, [f for _, f in pods], manage_err)
         try:
             await self._write_status(rs, new_status)
         except apierrors.ApiError as err:
@@ -229,7 +230,27 @@ class ReplicaSetController:
             return Requeue(after=max(next_available, 0.01))
         return None
 
-    async def _manage(self, key: str, rs: Obj, pods: list[Obj]
+    async def _claim(self, rs: Obj, claimer: Claimer) -> list[tuple[Obj, PodFacts]]:
+        """The active pods the ReplicaSet owns after claiming, each with its facts.
+
+        What ``claimer.claim(active owned and orphans)`` answers, cheaply for the common
+        case: a pod the index says this ReplicaSet controls that is active and matches
+        needs no more than its cached facts and one selector test; only pods that stopped
+        matching (to release) and matching orphans (to adopt) go through the claimer."""
+        selector = self.kind.selector(rs)
+        if not selector_valid(selector):
+            selector = None  # selects nothing
+        mine, to_claim = self.facts.select(  # controlled, no longer matching: released
+            self.pods.index_items(CONTROLLER_UID_INDEX, uid(rs)), selector)
+        orphans, _ = self.facts.select(
+            self.pods.index_items(ORPHANS_INDEX, str(meta(rs).get("namespace") or "")), selector)
+        to_claim += [p for p, _ in orphans]  # matching orphans: adopted
+        if to_claim:
+            to_claim.sort(key=self.pods.key_of)
+            mine += [(p, pod_facts(p)) for p in await claimer.claim(to_claim)]
+        return mine
+
+    async def _manage(self, key: str, rs: Obj, pods: list[tuple[Obj, PodFacts]]
                       ) -> tuple[Exception | None, set[str]]:
         """Create or delete pods toward ``spec.replicas``: (the first error, uids deleted)."""
         want = int(spec(rs).get("replicas", 1) or 0)
@@ -237,7 +258,9 @@ class ReplicaSetController:
         if diff < 0:
             return await self._create(key, rs, min(-diff, self.burst_replicas)), set()
         if diff > 0:
-            return await self._delete(key, rs, pods, min(diff, self.burst_replicas))
+            # in key order, as the cache lists them: deletion_order keeps it among equals
+            owned = sorted((p for p, _ in pods), key=self.pods.key_of)
+            return await self._delete(key, rs, owned, min(diff, self.burst_replicas))
         return None, set()
 
     async def _create(self, key: str, rs: Obj, count: int) -> Exception | None:
@@ -303,22 +326,24 @@ class ReplicaSetController:
 
     # --- status ---------------------------------------------------------------------
 
-    def _status(self, rs: Obj, pods: list[Obj], manage_err: Exception | None
+    def _status(self, rs: Obj, pods: list[PodFacts], manage_err: Exception | None
                 ) -> tuple[Obj, float | None]:
         """The new status, and seconds until the next ready pod becomes available."""
         now = self.clock.now()
+        now_s = now.timestamp()
         min_ready = int(spec(rs).get("minReadySeconds") or 0)
         template_labels = ((spec(rs).get("template") or {}).get("metadata") or {}).get(
             "labels") or {}
+        want = label_items(template_labels)
         labeled = ready = available = 0
         soonest: float | None = None
-        for pod in pods:
-            labels = meta(pod).get("labels") or {}
-            if set_matches(template_labels, labels):
+        for f in pods:
+            if (want <= f.label_set) if want is not None else set_matches(template_labels,
+                                                                           f.labels):
                 labeled += 1
-            if is_ready(pod):
+            if f.ready:
                 ready += 1
-                wait = available_in(pod, min_ready, now)
+                wait = 0.0 if min_ready <= 0 else f.available_in(min_ready, now_s)
                 if wait == 0.0:
                     available += 1
                 elif wait is not None:

@@ -71,10 +71,6 @@ def deep_copy(obj: Obj) -> Obj:
     return copy.deepcopy(obj)
 
 
-
-
-
-
 def controller_uid_index(obj: Obj) -> Iterable[str]:
     ref = controller_ref(obj)
     return (str(ref["uid"]),) if ref and ref.get("uid") else ()

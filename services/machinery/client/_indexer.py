@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -35,20 +36,36 @@ def meta_of(obj: object) -> tuple[str | None, str]:
 def by_field(path: str) -> IndexFunc[dict[str, Any]]:
     """Index dict objects by the string at ``path``; objects with no value are not indexed."""
 
-    def index(obj: dict[str, Any]) -> Iterable[str]:
+    parts = path.split(".")
+    if len(parts) == 2:  # "spec.nodeName": the common shape, without a walk per object
+        first, second = parts
+
+        def index(obj: dict[str, Any]) -> Iterable[str]:
+            outer = obj.get(first)
+            v = (outer.get(second) if isinstance(outer, dict) or isinstance(outer, Mapping)
+                 else None)
+            if v is None or v == "":
+                return ()
+            return (v if isinstance(v, str) else str(v),)
+
+        return index
+
+    def index_path(obj: dict[str, Any]) -> Iterable[str]:
         v = get_path(obj, path)
         if v is None or v == "":
             return ()
         return (v if isinstance(v, str) else str(v),)
 
-    return index
+    return index_path
 
 
 def by_owner_uid(controller_only: bool = False) -> IndexFunc[dict[str, Any]]:
     """Index dict objects by ``metadata.ownerReferences[*].uid`` (or only the controller's)."""
 
     def index(obj: dict[str, Any]) -> Iterable[str]:
-        refs = get_path(obj, "metadata.ownerReferences") or []
+        refs = get_path(obj, "metadata.ownerReferences")
+        if not refs:
+            return ()  # most objects: no list to build
         return [str(r["uid"]) for r in refs
                 if isinstance(r, Mapping) and r.get("uid")
                 and (not controller_only or r.get("controller") is True)]
@@ -56,71 +73,114 @@ def by_owner_uid(controller_only: bool = False) -> IndexFunc[dict[str, Any]]:
     return index
 
 
+class _Index:
+    """One named index: its function, value -> keys, and key -> the values it has now."""
+
+    __slots__ = ("by_key", "fn", "keys", "values")
+
+    def __init__(self, fn: Callable[[Any], Iterable[str]], by_key: bool) -> None:
+        self.fn = fn
+        self.by_key = by_key
+        self.keys: dict[str, set[str]] = {}
+        self.values: dict[str, tuple[str, ...]] = {}
+
+
 class Indexer(Generic[T]):
-    """Named secondary indexes over keyed objects: index -> value -> set of keys."""
+    """Named secondary indexes over keyed objects: index -> value -> set of keys.
+
+    An update touches only what changed: an index whose values for the key are the same
+    as before is left alone, and a ``by_key`` index (its values come from the key, which
+    never changes) is computed once per key, not once per version of the object."""
 
     def __init__(self) -> None:
-        self._funcs: dict[str, tuple[Callable[[Any], Iterable[str]], bool]] = {}
-        self._index: dict[str, dict[str, set[str]]] = {}
-        self._values: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._indexes: dict[str, _Index] = {}
+        self._by_obj: list[tuple[str, _Index]] = []  # the indexes computed from objects
 
     def add(self, name: str, fn: Callable[[Any], Iterable[str]], *, by_key: bool = False) -> None:
         """Register an index; ``by_key=True`` computes values from the key, not the object."""
-        if name in self._funcs:
+        if name in self._indexes:
             raise ValueError(f"index {name!r} already exists")
-        self._funcs[name] = (fn, by_key)
-        self._index[name] = {}
-        self._values[name] = {}
+        index = self._indexes[name] = _Index(fn, by_key)
+        if not by_key:
+            self._by_obj.append((name, index))
 
     def names(self) -> list[str]:
-        return list(self._funcs)
+        return list(self._indexes)
 
     def update(self, key: str, obj: T, *, only: str | None = None) -> None:
-        for name, (fn, by_key) in self._funcs.items():
-            if only is not None and name != only:
-                continue
-            try:
-                new = tuple(dict.fromkeys(fn(key if by_key else obj)))
-            except Exception:
-                log.exception("index %s failed for %s; not indexed", name, key)
-                new = ()
-            old = self._values[name].get(key, ())
-            if new == old:
-                continue
-            idx = self._index[name]
-            for v in old:
-                keys = idx.get(v)
-                if keys is not None:
-                    keys.discard(key)
-                    if not keys:
-                        del idx[v]
-            for v in new:
-                idx.setdefault(v, set()).add(key)
-            if new:
-                self._values[name][key] = new
+        if only is not None:
+            self._update_one(only, self._indexes[only], key, obj)
+            return
+        for name, index in self._indexes.items():
+            if index.by_key and key in index.values:
+                continue  # computed when the key was first seen; a key's values never change
+            self._update_one(name, index, key, obj)
+
+    def update_known(self, key: str, obj: T) -> None:
+        """``update`` for a key already held: only the indexes computed from the object."""
+        for name, index in self._by_obj:
+            self._update_one(name, index, key, obj)
+
+    @staticmethod
+    def _update_one(name: str, index: _Index, key: str, obj: object) -> None:
+        try:
+            got = index.fn(key if index.by_key else obj)
+            # most index functions answer () or one value: no need to deduplicate those
+            new = got if type(got) is tuple and len(got) < 2 else tuple(dict.fromkeys(got))
+        except Exception:
+            log.exception("index %s failed for %s; not indexed", name, key)
+            new = ()
+        values = index.values
+        old = values.get(key, ())
+        if new == old:
+            return
+        keys = index.keys
+        for v in old:
+            held = keys.get(v)
+            if held is not None:
+                held.discard(key)
+                if not held:
+                    del keys[v]
+        for v in new:
+            held = keys.get(v)
+            if held is None:
+                keys[v] = {key}
             else:
-                self._values[name].pop(key, None)
+                held.add(key)
+        if new:
+            values[key] = new
+        else:
+            values.pop(key, None)
 
     def remove(self, key: str) -> None:
-        for name in self._funcs:
-            idx = self._index[name]
-            for v in self._values[name].pop(key, ()):
-                keys = idx.get(v)
-                if keys is not None:
-                    keys.discard(key)
-                    if not keys:
-                        del idx[v]
+        for index in self._indexes.values():
+            keys = index.keys
+            for v in index.values.pop(key, ()):
+                held = keys.get(v)
+                if held is not None:
+                    held.discard(key)
+                    if not held:
+                        del keys[v]
 
-    def keys(self, name: str, value: str) -> set[str]:
+    def _index(self, name: str) -> _Index:
         try:
-            idx = self._index[name]
+            return self._indexes[name]
         except KeyError:
             raise KeyError(f"no index named {name!r}") from None
-        return set(idx.get(value, ()))
+
+    def keys(self, name: str, value: str) -> set[str]:
+        return set(self._index(name).keys.get(value, ()))
+
+    def peek(self, name: str, value: str) -> AbstractSet[str]:
+        """The keys with that value, without a copy: read them before the index changes."""
+        return self._index(name).keys.get(value, _EMPTY)
 
     def values(self, name: str) -> list[str]:
         """Every value the index currently holds."""
-        return list(self._index[name])
+        return list(self._index(name).keys)
+
+
+_EMPTY: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,6 +106,9 @@ class Informer(Generic[T]):
         self._indexer: Indexer[T] = Indexer()
         self._indexer.add(NAMESPACE_INDEX, self._namespace_of_key, by_key=True)
         self._handlers: builtins.list[EventHandler[T]] = []
+        self._on_add: builtins.list[Callable[[T], None]] = []
+        self._on_update: builtins.list[Callable[[T, T], None]] = []
+        self._on_delete: builtins.list[Callable[[T], None]] = []
         self._synced = asyncio.Event()
         self._snapshot: dict[str, tuple[int, bytes]] | None = None
         self._snapshot_done: asyncio.Future[None] | None = None
@@ -165,10 +168,17 @@ class Informer(Generic[T]):
             self.add_indexer(name, fn)
 
     def by_index(self, name: str, value: str) -> builtins.list[T]:
-        return [self._items[k] for k in sorted(self._indexer.keys(name, value))]
+        items = self._items
+        return [items[k] for k in sorted(self._indexer.peek(name, value))]
 
     def index_keys(self, name: str, value: str) -> builtins.list[str]:
-        return sorted(self._indexer.keys(name, value))
+        return sorted(self._indexer.peek(name, value))  # sorted() copies: no set copy first
+
+    def index_items(self, name: str, value: str) -> builtins.list[tuple[str, T]]:
+        """``(key, object)`` of each cached object with that index value, in no particular
+        order: ``by_index`` without its sort, for a caller that walks many of them per pass."""
+        items = self._items
+        return [(k, items[k]) for k in self._indexer.peek(name, value)]
 
     @staticmethod
     def _namespace_of_key(key: str) -> Iterable[str]:
@@ -185,21 +195,39 @@ class Informer(Generic[T]):
         """Register handlers; a late handler first gets ``on_add`` for each cached object."""
         h = EventHandler(on_add, on_update, on_delete)
         self._handlers.append(h)
+        if on_add is not None:
+            self._on_add.append(on_add)
+        if on_update is not None:
+            self._on_update.append(on_update)
+        if on_delete is not None:
+            self._on_delete.append(on_delete)
         if self._synced.is_set() and on_add is not None:
             for obj in list(self._items.values()):
                 h.add(obj)
 
+    # the handlers' callbacks are called straight from these lists (one call per handler
+    # and event, not two), each guarded as EventHandler guards it: a failure is logged
+
     def _dispatch_add(self, obj: T) -> None:
-        for h in self._handlers:
-            h.add(obj)
+        for fn in self._on_add:
+            try:
+                fn(obj)
+            except Exception:
+                log.exception("on_add handler failed")
 
     def _dispatch_update(self, old: T, new: T) -> None:
-        for h in self._handlers:
-            h.update(old, new)
+        for fn in self._on_update:
+            try:
+                fn(old, new)
+            except Exception:
+                log.exception("on_update handler failed")
 
     def _dispatch_delete(self, obj: T) -> None:
-        for h in self._handlers:
-            h.delete(obj)
+        for fn in self._on_delete:
+            try:
+                fn(obj)
+            except Exception:
+                log.exception("on_delete handler failed")
 
     # --- sync state ---------------------------------------------------------------
 
@@ -361,9 +389,13 @@ class Informer(Generic[T]):
             return None
 
     def _put(self, key: str, revision: int, obj: T) -> None:
+        known = key in self._items
         self._items[key] = obj
         self._revs[key] = revision
-        self._indexer.update(key, obj)
+        if known:
+            self._indexer.update_known(key, obj)
+        else:
+            self._indexer.update(key, obj)
 
     def _remove(self, key: str) -> T | None:
         self._revs.pop(key, None)
