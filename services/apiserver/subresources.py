@@ -210,13 +210,15 @@ async def bind(h: ResourceHandlers, req: ApiRequest, binding: Obj) -> Obj:
         if old["metadata"].get("deletionTimestamp"):
             raise apierrors.ApiError(409, "Conflict",
                                      f"pod {name} is being deleted, cannot be assigned")
-        new = deep_copy(old)
-        new["spec"]["nodeName"] = node
-        status = new.setdefault("status", {})
+        # ``old`` is this request's own decode: the new object shares what the bind leaves
+        # as it is, and copies what it changes (spec, status, their conditions)
+        status = dict(old.get("status") or {})
         conds = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
         conds.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
                       "lastTransitionTime": format_time(datetime.now(UTC))})
         status["conditions"] = conds
+        new = {**old, "metadata": dict(old["metadata"]),
+               "spec": {**(old.get("spec") or {}), "nodeName": node}, "status": status}
         await h.write_update(rt, old, new, subresource="binding")
 
     await on_current(h, rt, ns, name, assign)  # the scheduler's bind reads no store
