@@ -23,7 +23,8 @@ to keep ``eventFreshDuration`` (75 s) of events: an event older than ``fresh_s``
 remain, at each new event and every ``fresh_s / 5`` seconds while none arrive; at most
 ``history`` are kept whatever their age.  A watch from a revision older than the ring
 gets 410 Gone and relists, as from kube-apiserver.  When a trim lets many events go
-(``RELEASE_AFTER``), the C allocator is asked to give its free pages back to the system
+(``RELEASE_AFTER``, in one trim or in the few each new event ages out), the C allocator
+is asked to give its free pages back to the system
 (glibc's ``malloc_trim``): the old bytes are freed at once (nothing holds them in a
 cycle), but without it the process keeps the pages and its RSS stays at its peak.
 """
@@ -54,7 +55,8 @@ from .lifecycle import without_managed_fields
 
 log = logging.getLogger(__name__)
 RELEASE_AFTER = 1000
-"""A trim that drops at least this many events returns free memory to the system."""
+"""Once trims have dropped this many events (one large trim, or the few each new event
+ages out), free memory is returned to the system."""
 
 
 def release_free_memory() -> bool:
@@ -256,6 +258,7 @@ class WatchCache:
         self.fresh_s, self.min_events, self.clock = fresh_s, min_events, clock
         self._trimmer: asyncio.Task[None] | None = None
         self.release: Callable[[], object] = release_free_memory
+        self._trimmed = 0  # events dropped since memory was last released
         self.rv = 0
         self.complete_since = 0  # watches may start at any rv >= this
         self.synced = asyncio.Event()
@@ -303,7 +306,9 @@ class WatchCache:
             self.complete_since = self.events.popleft().rv
             self._times.popleft()
             n += 1
-        if n >= RELEASE_AFTER:
+        self._trimmed += n
+        if self._trimmed >= RELEASE_AFTER:  # (events that keep coming trim a few each)
+            self._trimmed = 0
             self.release()
         return n
 

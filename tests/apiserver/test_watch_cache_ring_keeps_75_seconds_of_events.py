@@ -107,6 +107,33 @@ async def test_the_count_bound_still_holds_for_fresh_events() -> None:
         await cache.stop()
 
 
+async def test_events_aging_out_a_few_at_a_time_give_memory_back_once_many_went() -> None:
+    """Lease renewals keep coming: each trims the few events that aged out, and once a
+    thousand have gone that way the free memory goes back too."""
+    clock = Clock()
+    store, cache = await _cache(clock, min_events=1)
+    released: list[int] = []
+    cache.release = lambda: released.append(len(cache.events))
+    try:
+        for i in range(RELEASE_AFTER + 1):
+            await _create(store, cache, f"p{i}")
+            clock.now += 0.07  # all within 75 s: none ages out yet
+        assert len(cache.events) == RELEASE_AFTER + 1
+        clock.now += 5
+        went = i = 0
+        while went < RELEASE_AFTER:  # one arrival a second: each ages about 14 out
+            before = len(cache.events)
+            await _create(store, cache, f"late{i}")
+            gone = before + 1 - len(cache.events)
+            assert gone < 20
+            went += gone
+            assert len(released) == (1 if went >= RELEASE_AFTER else 0), (went, released)
+            clock.now += 1
+            i += 1
+    finally:
+        await cache.stop()
+
+
 async def test_a_trim_of_many_events_gives_free_memory_back_a_small_one_does_not() -> None:
     clock = Clock()
     store, cache = await _cache(clock, min_events=1)
