@@ -17,9 +17,8 @@ import base64
 import contextlib
 import secrets
 from collections.abc import Callable, Mapping
-from contextvars import copy_context
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 
@@ -30,59 +29,23 @@ from jetkube.schemas.registry import ResourceType
 from ..machinery.apimachinery import apierrors, object_key
 from ..machinery.runtime import telemetry
 from ..machinery.store import AlreadyExists, Conflict, NotFound, Store
-from . import apply, dryrun, lifecycle, managedfields, params, tables
+from . import dryrun, lifecycle, managedfields, params, patching, tables
 from .admission import Admission
-from .decode import OFFLOAD_AT, off_loop
 from .encryption import Encryption
 from .filters import build_filter
 from .objects import meta, stored_bytes, with_revision
-from .patch import APPLY, apply_patch, heavy_patch
 from .request import ApiRequest, check_created
 from .response import Response, StreamResponse, UpgradeResponse, WatchResponse
-from .rest import SubresourceTable, delete_options_body, read_body, read_patch
+from .rest import SubresourceTable, delete_options_body, read_body
 from .watchcache import Cached, CacheWatcher, WatchCache
+from .writeload import StaleNoop, is_big, load, maybe_off
 
 _GEN_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-T = TypeVar("T")
 ManagedFields = list[Obj]  # (``list`` is a verb in the class below)
-PATCH_RETRIES = 5
 
 
 def _json(code: int, obj: Any) -> Response:
     return Response(code, orjson.dumps(obj))
-
-
-async def _load(rt: ResourceType, obj: Obj, status_only: bool = False) -> Obj:
-    """``obj`` validated and defaulted (schemas.load_object; ``status_only``: a status
-    write, whose other fields are the stored object's: schemas.load_status); a big one
-    (over ``OFFLOAD_AT`` as JSON: ~23 ms for a 600 KB ConfigMap) in the decoder's worker
-    thread, so it does not hold up the event loop (a few µs of encoding to know its
-    size)."""
-    load = schemas.load_status if status_only else schemas.load_object
-    try:
-        if len(orjson.dumps(obj.get("status") if status_only else obj)) <= OFFLOAD_AT:
-            return load(rt, obj)
-        return await off_loop(load, rt, obj)
-    except schemas.SchemaError as err:
-        name = str((obj.get("metadata") or {}).get("name") or "")
-        if err.kind == "BadRequest":
-            raise apierrors.bad_request(str(err), err.causes) from None
-        raise apierrors.invalid(rt.kind, name, err.causes, rt.group) from None
-
-
-async def _maybe_off(heavy: bool, fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)``, in the decoding worker thread when the patch or object is ``heavy``
-    (with the request's context: its field manager, its dry run)."""
-    return await off_loop(copy_context().run, fn, *args) if heavy else fn(*args)
-
-
-class _StaleNoop(Exception):
-    """A write that changes nothing on the watch cache's copy: the store's copy decides."""
-
-
-def _big(obj: Obj) -> bool:
-    """Whether walking ``obj`` may take milliseconds (a few µs to know, for a Pod)."""
-    return len(orjson.dumps(obj)) > OFFLOAD_AT
 
 
 class Handlers:
@@ -226,7 +189,7 @@ class Handlers:
 
     # --- writes -------------------------------------------------------------
 
-    def _check_identity(self, rt: ResourceType, namespace: str | None, obj: Obj) -> Obj:
+    def check_identity(self, rt: ResourceType, namespace: str | None, obj: Obj) -> Obj:
         if not isinstance(obj, dict):
             raise apierrors.bad_request(f"the body must be a {rt.kind} object")
         kind, api_version = obj.get("kind"), obj.get("apiVersion")
@@ -250,7 +213,7 @@ class Handlers:
     async def create(self, rt: ResourceType, namespace: str | None, obj: Obj,
                      *, trace: dict[str, str] | None = None,
                      managed: ManagedFields | None = None) -> Obj:
-        obj = self._check_identity(rt, namespace, obj)
+        obj = self.check_identity(rt, namespace, obj)
         md = meta(obj)
         namespace = md.get("namespace")
         generate = not md.get("name") and md.get("generateName")
@@ -259,10 +222,10 @@ class Handlers:
                 suffix = "".join(secrets.choice(_GEN_ALPHABET) for _ in range(5))
                 md["name"] = f"{md['generateName']}{suffix}"
             new = lifecycle.prepare_create(rt, obj, self.now())
-            new = await _load(rt, new)
+            new = await load(rt, new)
             check_created(rt, new)  # its name can be a store key
             # an apply's entries, else an Update's of every field (a big object: off the loop)
-            await _maybe_off(managed is None and _big(new), managedfields.on_create, rt, new,
+            await maybe_off(managed is None and is_big(new), managedfields.on_create, rt, new,
                              managed)
             telemetry.annotate(new)
             await self.admission.admit(rt, "create", None, new)
@@ -291,7 +254,7 @@ class Handlers:
 
     async def update(self, rt: ResourceType, namespace: str | None, name: str, obj: Obj,
                      *, subresource: str | None = None) -> Obj:
-        obj = self._check_identity(rt, namespace, obj)
+        obj = self.check_identity(rt, namespace, obj)
         md = meta(obj)
         if md.get("name") and md["name"] != name:
             raise apierrors.bad_request(
@@ -301,7 +264,7 @@ class Handlers:
         if want_rv not in (None, ""):  # the cache's copy at that version is that version
             old = self.cached_object(rt, namespace, name)  # (a lease renewal: no store read)
             if old is not None and old["metadata"]["resourceVersion"] == str(want_rv):
-                with contextlib.suppress(_StaleNoop):
+                with contextlib.suppress(StaleNoop):
                     return await self.write_update(rt, old, obj, subresource=subresource,
                                                    cached=True)
         old = await self.get_object(rt, namespace, name)
@@ -321,13 +284,13 @@ class Handlers:
         name, namespace = md["name"], md.get("namespace")
         new = lifecycle.prepare_update(rt, old, obj, subresource)
         if subresource != "binding":  # a bind only sets spec.nodeName and a condition
-            new = await _load(rt, new, status_only=subresource == "status")
+            new = await load(rt, new, status_only=subresource == "status")
         if new["metadata"].get("generation") != md.get("generation"):
             telemetry.annotate(new)  # a new intent: later work continues this request's trace
         causes = schemas.validate_update(rt, old, new) if subresource is None else []
         if causes:
             raise apierrors.invalid(rt.kind, name, causes, rt.group)
-        await _maybe_off(managed is None and _big(new), managedfields.on_update, rt, old, new,
+        await maybe_off(managed is None and is_big(new), managedfields.on_update, rt, old, new,
                          subresource, managed)
         await self.admission.admit(rt, "update", old, new, subresource=subresource)
         key = object_key(rt.plural, namespace, name)
@@ -346,7 +309,7 @@ class Handlers:
             return new
         if lifecycle.same_stored(old, new):
             if cached:
-                raise _StaleNoop(rt.plural, name)
+                raise StaleNoop(rt.plural, name)
             return old  # a no-op update writes nothing, as Kubernetes does
         try:
             rev = await self.store.update(key, self._stored(rt, key, new), rev0,
@@ -361,79 +324,7 @@ class Handlers:
         return new
 
     async def patch(self, req: ApiRequest, subresource: str | None = None) -> Obj:
-        rt, name = req.rt, req.name or ""
-        ctype, patch_doc = await read_patch(req)  # within decode.py's bounds
-        if ctype == APPLY:  # server-side apply (apply.py): create or update, by its manager
-            patch_doc = apply.check_config(rt, req.namespace, name, patch_doc)
-        precondition = None
-        if isinstance(patch_doc, dict):
-            precondition = (patch_doc.get("metadata") or {}).get("resourceVersion")
-        heavy = heavy_patch(ctype, patch_doc, len(req.body or b""))
-        raced = False
-        # the first try patches the watch cache's copy (no store read) where no
-        # resourceVersion is asked for; anything failing on it is tried on the store's
-        cached = ctype != APPLY and not precondition and not dryrun.active()
-        for _ in range(PATCH_RETRIES):
-            old = self.cached_object(req.rt, req.namespace, name) if cached else None
-            if old is None:
-                cached = False
-                old = await self._patched_object(req, ctype, subresource, precondition)
-            managed: list[Obj] | None = None
-            if ctype == APPLY:
-                patched, managed = await _maybe_off(
-                    heavy or (old is not None and _big(old)), apply.apply, rt, old, patch_doc,
-                    managedfields.writer(req), subresource)
-            else:  # (managedFields are the server's: not copied through the patch)
-                assert old is not None
-                doc = old if b"managedFields" in (req.body or b"") else \
-                    lifecycle.without_managed_fields(old)
-                try:
-                    patched = await _maybe_off(heavy, apply_patch, ctype, doc, patch_doc)
-                except apierrors.ApiError:
-                    if not cached:
-                        raise
-                    cached = False  # e.g. a JSON patch's test of a uid the copy predates
-                    continue
-            if old is None:  # an apply creates what is not there
-                try:
-                    created = await self.create(rt, req.namespace, patched, managed=managed)
-                except apierrors.ApiError as err:
-                    if err.code == 409 and err.reason == "AlreadyExists" and not raced:
-                        raced = True
-                        continue  # created in between: apply to it
-                    raise
-                managedfields.mark_created()
-                return created
-            patched = self._check_identity(rt, req.namespace, patched)
-            meta(patched)["name"] = name
-            try:
-                return await self.write_update(rt, old, patched, subresource=subresource,
-                                               managed=managed, cached=cached)
-            except _StaleNoop:
-                cached = False
-                continue
-            except apierrors.ApiError as err:
-                if cached or (err.code == 409 and err.reason == "Conflict" and not precondition):
-                    cached = False
-                    continue  # someone wrote in between: patch the newer object
-                raise
-        raise apierrors.conflict(rt.plural, name, rt.group)
-
-    async def _patched_object(self, req: ApiRequest, ctype: str, subresource: str | None,
-                              precondition: Any) -> Obj | None:
-        """The object a patch applies to; None when an apply is to create it."""
-        try:
-            old = await self.get_object(req.rt, req.namespace, req.name or "")
-        except apierrors.ApiError as err:
-            if err.code != 404 or ctype != APPLY or subresource is not None:
-                raise
-            if precondition:
-                raise apierrors.bad_request(
-                    "resourceVersion should not be set on objects to be created") from None
-            return None
-        if precondition and str(precondition) != old["metadata"]["resourceVersion"]:
-            raise apierrors.conflict(req.rt.plural, req.name or "", req.rt.group)
-        return old
+        return await patching.patch(self, req, subresource)
 
     def _delete_options(self, req: ApiRequest) -> Obj:
         opts: Obj = {}
@@ -451,7 +342,7 @@ class Handlers:
         return opts
 
     async def delete(self, rt: ResourceType, namespace: str | None, name: str, opts: Obj) -> Obj:
-        for _ in range(PATCH_RETRIES):
+        for _ in range(patching.PATCH_RETRIES):
             old = await self.get_object(rt, namespace, name)
             self.admission.admit_delete(rt, old)
             pre = opts.get("preconditions") or {}

@@ -220,7 +220,7 @@ async def test_job_gets_a_selector_of_its_own_uid_unless_manual() -> None:
 
 
 async def test_scale_patch_retries_a_concurrent_write_instead_of_conflicting() -> None:
-    from jetkube.services.apiserver import handlers as handlers_mod
+    from jetkube.services.apiserver import patching
 
     api = await make_api()
     path = "/apis/apps/v1/namespaces/default/deployments"
@@ -247,4 +247,4 @@ async def test_scale_patch_retries_a_concurrent_write_instead_of_conflicting() -
     finally:
         h.write_update = real
     assert raced and out["spec"]["replicas"] == 4
-    assert handlers_mod.PATCH_RETRIES >= 2
+    assert patching.PATCH_RETRIES >= 2

@@ -13,7 +13,7 @@ import pytest
 from apiharness import Api, make_api
 from faces import Held, asgi_request
 
-from jetkube.services.apiserver import handlers
+from jetkube.services.apiserver import patching
 from jetkube.services.apiserver.http import HttpApp
 from jetkube.services.apiserver.patch import JSON_PATCH, STRATEGIC, strategic_merge_patch
 
@@ -57,7 +57,7 @@ async def test_a_heavy_patch_is_applied_in_the_worker_thread_while_healthz_answe
         api: Api, monkeypatch: pytest.MonkeyPatch, ctype: str, patch: Any,
         off_loop: bool) -> None:
     app = HttpApp(api.front)
-    held = Held(monkeypatch, handlers, "apply_patch")
+    held = Held(monkeypatch, patching, "apply_patch")
     code, _, body = await held.serve(
         app, asgi_request(app, "PATCH", f"{CMS}/target", orjson.dumps(patch),
                           [(b"content-type", ctype.encode())]), off_loop=off_loop)
