@@ -8,7 +8,6 @@ burst of creates through one API server never overshoots a quota.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from jetkube.schemas.objects import Obj
 from jetkube.schemas.quantity import (
@@ -20,11 +19,15 @@ from jetkube.schemas.quantity import (
 from jetkube.schemas.registry import ResourceType
 
 from ..machinery.apimachinery import apierrors, object_key
-from .watchcache import WatchCache
+from .watchcache import Cached, WatchCache
 
 _LEGACY_COUNTS = {"pods": "pods", "services": "services", "configmaps": "configmaps",
                   "secrets": "secrets", "resourcequotas": "resourcequotas",
                   "persistentvolumeclaims": "persistentvolumeclaims"}
+
+
+_PodUse = tuple[int, "dict[str, Decimal] | None", "dict[str, QuantityFormat]"]
+"""(resourceVersion, usage or None when finished, the usage's quantity formats)."""
 
 
 def _pod_terminal(obj: Obj) -> bool:
@@ -68,6 +71,26 @@ class QuotaChecker:
     def __init__(self, cache: WatchCache) -> None:
         self.cache = cache
         self.pending: dict[str, tuple[str, str, dict[str, Decimal]]] = {}  # key -> (ns, res, use)
+        self._pod_uses: dict[str, _PodUse] = {}
+        """A pod's usage per key, for the version (resourceVersion) it was read from: the
+        watch cache keeps pods as bytes (watchcache.BYTES_ONLY), so each pod of a namespace
+        is decoded once per version, not at every create there."""
+
+    def _pod_use(self, c: Cached, formats: dict[str, QuantityFormat]
+                 ) -> dict[str, Decimal] | None:
+        """What cached pod ``c`` counts (None when it has finished), formats added."""
+        memo = self._pod_uses.get(c.key)
+        if memo is None or memo[0] != c.rv:
+            obj = c.obj
+            fmts: dict[str, QuantityFormat] = {}
+            memo = (c.rv, None if _pod_terminal(obj) else pod_usage(obj, fmts), fmts)
+            if len(self._pod_uses) >= 2 * len(self.cache.resource("pods").items) + 1000:
+                items = self.cache.resource("pods").items  # forget pods that are gone
+                self._pod_uses = {k: v for k, v in self._pod_uses.items() if k in items}
+            self._pod_uses[c.key] = memo
+        for name, f in memo[2].items():
+            formats.setdefault(name, f)
+        return memo[1]
 
     def observed(self, key: str) -> None:
         self.pending.pop(key, None)
@@ -80,19 +103,15 @@ class QuotaChecker:
         used: dict[str, Decimal] = {}
         count_name = f"count/{rt.plural}" + (f".{rt.group}" if rt.group else "")
         rc = self.cache.resource(rt.plural)
-        objs: list[tuple[str, Any]] = [(c.key, c.obj) for c in rc.by_ns.get(ns, {}).values()]
-        for key, (pns, res, use) in self.pending.items():
+        uses: list[dict[str, Decimal] | None] = [
+            self._pod_use(c, formats) if rt.plural == "pods" else {}
+            for c in rc.by_ns.get(ns, {}).values()]
+        for key, (pns, res, pending) in self.pending.items():
             if pns == ns and res == rt.plural and key not in rc.items:
-                objs.append((key, use))
-        for _, obj in objs:
-            if isinstance(obj, dict) and "metadata" not in obj:
-                use = obj  # a pending admission's usage
-            elif rt.plural == "pods":
-                if _pod_terminal(obj):
-                    continue
-                use = pod_usage(obj, formats)
-            else:
-                use = {}
+                uses.append(pending)  # a pending admission's usage
+        for use in uses:
+            if use is None:
+                continue  # a finished pod
             for n in (count_name, _LEGACY_COUNTS.get(rt.plural, "")):
                 if n in names:
                     used[n] = used.get(n, Decimal(0)) + 1
