@@ -21,7 +21,7 @@ from pathlib import Path
 
 from jetkube.schemas.quantity import parse_quantity
 from jetkube.services.machinery.apimachinery import node_identity
-from jetkube.services.machinery.runtime import Settings
+from jetkube.services.machinery.runtime import Settings, tune_gc
 from jetkube.services.machinery.runtime.telemetry import setup_telemetry
 from jetkube.services.machinery.service import ServiceRuntime, run_service
 from jetkube.services.machinery.store import NodePodStream
@@ -171,6 +171,7 @@ def main(argv: list[str] | None = None) -> None:
     if "--cleanup" in args:
         sys.exit(cleanup(args))
     cfg, runtime_name, start_delay, settings = parse_args(args)
+    tune_gc()  # its pods are plain dicts: see runtime/_gc.py
 
     async def body(rt: ServiceRuntime) -> None:
         assert rt.nc is not None

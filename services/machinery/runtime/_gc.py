@@ -1,4 +1,5 @@
-"""The cyclic garbage collector's settings for a service process (one helper for all).
+"""The cyclic garbage collector's settings for a service process (one helper for all:
+the API server, the controller-manager, the scheduler, the node agents).
 
 The API server's watch cache, the informers, the scheduler's cache and the hollow nodes'
 pods are large heaps of plain JSON dicts without reference cycles.  With CPython's
