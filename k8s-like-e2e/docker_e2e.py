@@ -41,6 +41,10 @@ def docker_client_or_skip() -> Any:
         pytest.skip(f"Docker is not reachable ({err})")
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @dataclass
 class DockerCluster:
     data_dir: Path
@@ -72,8 +76,12 @@ class DockerCluster:
         return p
 
     def kctl_popen(self, *args: str) -> subprocess.Popen[str]:
+        """kctl running as from a terminal: Ctrl-C (SIGINT) stops it even where the suite
+        itself runs with SIGINT ignored (a background job of a shell without job
+        control, which every child would inherit: CI runs launched with ``&``)."""
         return subprocess.Popen([str(BIN / "kctl"), *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=self.env())
+                                stderr=subprocess.PIPE, text=True, env=self.env(),
+                                preexec_fn=_sigint_default)
 
     def apply(self, obj: Obj) -> None:
         self.kctl("apply", "-f", "-", input=json.dumps(obj))

@@ -4,9 +4,10 @@ read-modify-write guarded by the store's compare-and-swap, retried on a newer ob
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from jetkube.schemas.objects import Obj
+from jetkube.schemas.registry import ResourceType
 
 from ..machinery.apimachinery import apierrors
 from . import apply, dryrun, lifecycle, managedfields
@@ -16,15 +17,32 @@ from .request import ApiRequest
 from .rest import read_patch
 from .writeload import StaleNoop, is_big, maybe_off
 
-if TYPE_CHECKING:
-    from .handlers import Handlers
-
-__all__ = ["PATCH_RETRIES", "patch"]
+__all__ = ["PATCH_RETRIES", "Writer", "patch"]
 
 PATCH_RETRIES = 5
 
 
-async def patch(h: Handlers, req: ApiRequest, subresource: str | None = None) -> Obj:
+class Writer(Protocol):
+    """What a patch needs of the handlers (handlers.Handlers), named here so that this
+    module does not import the module that calls it."""
+
+    def cached_object(self, rt: ResourceType, namespace: str | None,
+                      name: str) -> Obj | None: ...
+
+    async def get_object(self, rt: ResourceType, namespace: str | None, name: str) -> Obj: ...
+
+    def check_identity(self, rt: ResourceType, namespace: str | None, obj: Obj) -> Obj: ...
+
+    async def create(self, rt: ResourceType, namespace: str | None, obj: Obj, *,
+                     trace: dict[str, str] | None = None,
+                     managed: list[Obj] | None = None) -> Obj: ...
+
+    async def write_update(self, rt: ResourceType, old: Obj, obj: Obj, *,
+                           subresource: str | None = None,
+                           managed: list[Obj] | None = None, cached: bool = False) -> Obj: ...
+
+
+async def patch(h: Writer, req: ApiRequest, subresource: str | None = None) -> Obj:
     """A PATCH (JSON, merge, strategic merge, or server-side apply) of ``req``'s object or
     its ``subresource``.  The first try patches the watch cache's copy (no store read)
     where no resourceVersion is asked for; anything failing on it, or changing nothing
@@ -87,7 +105,7 @@ async def patch(h: Handlers, req: ApiRequest, subresource: str | None = None) ->
             raise
     raise apierrors.conflict(rt.plural, name, rt.group)
 
-async def _patched_object(h: Handlers, req: ApiRequest, ctype: str, subresource: str | None,
+async def _patched_object(h: Writer, req: ApiRequest, ctype: str, subresource: str | None,
                           precondition: Any) -> Obj | None:
     """The object a patch applies to; None when an apply is to create it."""
     try:
