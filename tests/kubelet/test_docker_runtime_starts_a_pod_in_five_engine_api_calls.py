@@ -1,4 +1,5 @@
-"""Once its image is known, a pod costs the Docker daemon five Engine API calls: the
+"""Once its image is known, a pod on Docker's default bridge (no pod network: this
+runtime's ``pod_network="none"``) costs the Docker daemon five Engine API calls: the
 sandbox's create, start and inspect (the address Docker's IPAM gave it) and the container's
 create and start (``docker run -d`` twice is four); a hostNetwork pod four.  What
 ``create_and_start`` answers without an inspect is what an inspect would say.  An image's

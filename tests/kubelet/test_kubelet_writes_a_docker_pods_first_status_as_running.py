@@ -2,7 +2,9 @@
 status write: the pod's first status write already says Running (no Pending status before
 it), and a pod of an image the node already checked costs the daemon five Engine API calls
 from its arrival to that write (the sandbox's create, start and inspect, the container's
-create and start)."""
+create and start), on Docker's default bridge as here (no pod network); on the node's pod
+network the agent chooses the address and the inspect goes
+(test_docker_runtime_on_a_pod_network_starts_a_pod_in_four_calls.py)."""
 
 from __future__ import annotations
 

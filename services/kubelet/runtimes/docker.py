@@ -24,10 +24,12 @@ containers' blocking calls (docker_containers.py), images and pulls
 (docker_pulls.py, docker_images.py), exec, logs and streams (docker_exec.py), and
 the pure translations to and from the Engine API (docker_convert.py).
 
-A pod costs the daemon five calls once its image is known (docker_pulls.ImageIds):
-the sandbox's create, start and inspect (its address) and the container's create
-and start, whose ContainerInfo is made from its spec (``docker run -d`` twice is
-four); a hostNetwork pod four.
+A pod costs the daemon four calls once its image is known (docker_pulls.ImageIds), as
+``docker run -d`` twice does: the sandbox's create and start, on an address of the
+node's podCIDR the agent chose (docker_ipam.py), and the container's create and start,
+whose ContainerInfo is made from its spec; a hostNetwork pod four as well.  A sandbox
+whose address Docker's IPAM chooses (the default bridge, before the node has a podCIDR
+or with ``--pod-network none``) costs an inspect more.
 """
 
 from __future__ import annotations
@@ -114,6 +116,7 @@ class DockerRuntime:
         self._images = Images(self._call, lambda: self.client, self._events, pull_timeout)
         self._pause_id: str | None = None
         self._sandbox_pods: dict[str, str] = {}  # sandbox id -> pod uid, of those seen
+        self._sandbox_ips: dict[str, str] = {}  # sandbox id -> its address, of those seen
         self.network = DockerPodNetwork(self, pod_network, hostnet, public_ip=node_ip)
 
     # --- plumbing -------------------------------------------------------------
@@ -216,11 +219,14 @@ class DockerRuntime:
     def _run_sandbox_blocking(self, spec: SandboxSpec, network: str | None) -> Sandbox:
         if self._pause_id is None:
             self._pause_id = ensure_pause_image(self.client, self.pause_image)
-        sandbox = docker_sandbox.run(
-            self.api, self.owner, spec, conv.sandbox_network(spec, network), self.pause_image,
+        mode = conv.sandbox_network(spec, network)
+        sandbox = docker_sandbox.run_with_address(
+            self.api, self.owner, spec, mode, self.pause_image,
             write_resolv_conf(self.root_dir, spec),
-            lambda: ensure_pause_image(self.client, self.pause_image))
+            lambda: ensure_pause_image(self.client, self.pause_image),
+            self.network.addresses_for(mode))
         self._sandbox_pods[sandbox.id] = sandbox.pod.uid
+        self._sandbox_ips[sandbox.id] = sandbox.ip
         return sandbox
 
     async def run_sandbox(self, spec: SandboxSpec) -> Sandbox:
@@ -235,6 +241,9 @@ class DockerRuntime:
     def _remove_sandbox_blocking(self, sandbox_id: str) -> None:
         uid = docker_sandbox.remove(self.api, self.owner, sandbox_id,
                                     self._sandbox_pods.pop(sandbox_id, None) or None)
+        ip = self._sandbox_ips.pop(sandbox_id, None)
+        if ip and self.network.addresses is not None:
+            self.network.addresses.release(ip)
         if uid:
             remove_resolv_conf(self.root_dir, uid)
 
@@ -317,6 +326,7 @@ class DockerRuntime:
     async def list_sandboxes(self) -> list[Sandbox]:
         found = [conv.sandbox_of(a) for a in await self._list(conv.KIND_SANDBOX)]
         self._sandbox_pods.update((sb.id, sb.pod.uid) for sb in found)
+        self._sandbox_ips.update((sb.id, sb.ip) for sb in found)
         return found
 
     async def list_containers(self) -> list[ContainerInfo]:

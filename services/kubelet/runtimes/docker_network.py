@@ -54,6 +54,7 @@ from ..podnet_vxlan import (
 from ..resolvconf import DNSSettings, render
 from ..runtime import LABEL_NODE, SandboxSpec
 from . import docker_convert as conv
+from .docker_ipam import PodAddresses, attached
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -251,6 +252,7 @@ class DockerPodNetwork:
         self.hostnet = hostnet or HostNet()
         self.host: PodNetwork | None = None
         self._ready: str | None = None  # the podCIDR the Docker network was made for
+        self.addresses: PodAddresses | None = None  # the podCIDR's, handed to sandboxes
         self._lock: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         if mode != "none":
@@ -310,6 +312,8 @@ class DockerPodNetwork:
                        if self.tunnelled and self.public_ip else None)
                 rt = self.rt  # rt.api may make the client (a daemon call): on the pool
                 await rt._call(lambda: ensure_network(rt.api, rt.scope, rt.node, cidr, mtu))
+                found = await rt._call(lambda: find_network(rt.api, self.name))
+                self.addresses = PodAddresses(cidr, attached(found))  # (adopted pods' too)
                 self._ready = cidr
         if self.host is not None and self.host.own_cidr != cidr:
             self.host.set_own_cidr(cidr)
@@ -326,6 +330,13 @@ class DockerPodNetwork:
                         "default bridge", spec.pod.namespace, spec.pod.name, self.rt.node)
             return None
         return await self.prepare()
+
+    def addresses_for(self, network: str) -> PodAddresses | None:
+        """Where a sandbox joining ``network`` takes its address from: the node's network's
+        table once it is made for the current podCIDR; None: Docker's IPAM chooses."""
+        if network != self.name or self._ready != self.cidr:
+            return None
+        return self.addresses
 
     def _node_containers(self) -> int:
         return len(self.rt.api.containers(all=True, filters=conv.node_filter(self.rt.owner)))

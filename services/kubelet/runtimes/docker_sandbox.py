@@ -4,8 +4,10 @@ Blocking calls (the runtime runs them on its pool).  The sandbox runs the
 pause image on the node's pod network (or the host's, or Docker's default
 bridge), with the pod's resolv.conf bind-mounted when the pod has DNS settings
 of its own; asked twice for the same pod it answers with the sandbox it made.
-Three Engine API calls (create, start, and an inspect for the address Docker's
-IPAM gave it); two when the address is known (host network, a fixed IP).  Removing
+Two Engine API calls (create, start) when the address is known: the host network's, or
+one the agent chose from its podCIDR (:func:`run_with_address`, docker_ipam.py); three
+when Docker's IPAM chooses it (then an inspect reads it back: Docker's default bridge,
+or a podCIDR whose every address is held).  Removing
 it lists its pod's containers and removes them and it: two calls and one per
 container left, plus an inspect (for its pod) when the runtime did not know it.
 """
@@ -14,12 +16,43 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import docker.errors
 
 from ..runtime import LABEL_POD_UID, Sandbox, SandboxSpec
 from . import docker_convert as conv
+from .docker_ipam import TRIES, PodAddresses, address_in_use
+
+
+def run_with_address(api: Any, owner: dict[str, str], spec: SandboxSpec, network: str,
+                     image: str, resolv_conf: str | None, rebuild_image: Callable[[], object],
+                     addresses: PodAddresses | None) -> Sandbox:
+    """:func:`run`, on an address of ``addresses`` when given (the node's network's table):
+    an address Docker says is in use stays held and the next is tried, :data:`TRIES` in
+    all; then, or when every address is held, Docker's IPAM chooses."""
+    for _ in range(TRIES if addresses is not None else 0):
+        assert addresses is not None
+        ip = addresses.take()
+        if ip is None:
+            break
+        try:
+            sandbox = run(api, owner, replace(spec, network=network, ip=ip), network, image,
+                          resolv_conf, rebuild_image)
+        except docker.errors.APIError as err:
+            if address_in_use(str(err.explanation or err)):
+                continue  # something Docker knows of holds it: it stays held
+            addresses.release(ip)
+            raise
+        except BaseException:
+            addresses.release(ip)
+            raise
+        if sandbox.ip != ip:  # asked twice: the sandbox made before, on its own address
+            addresses.release(ip)
+            addresses.hold(sandbox.ip)
+        return sandbox
+    return run(api, owner, spec, network, image, resolv_conf, rebuild_image)
 
 
 def run(api: Any, owner: dict[str, str], spec: SandboxSpec, network: str, image: str,
@@ -46,7 +79,12 @@ def run(api: Any, owner: dict[str, str], spec: SandboxSpec, network: str, image:
             return conv.sandbox_of(old)  # asked twice: the same sandbox
         api.remove_container(old["Id"], force=True)
         cid = api.create_container(host_config=hc, networking_config=net, **params)["Id"]
-    api.start(cid)
+    try:
+        api.start(cid)
+    except docker.errors.APIError:  # (e.g. its address taken): not left to a retry's create
+        with contextlib.suppress(docker.errors.APIError):
+            api.remove_container(cid, force=True)
+        raise
     ip = conv.known_sandbox_ip(spec, network)
     if ip is not None:  # nothing left to ask: the id is create's, the pod our own
         return Sandbox(id=str(cid), pod=spec.pod, ip=ip, ready=True)
