@@ -179,7 +179,7 @@ def docker_cluster(tmp_path_factory: pytest.TempPathFactory, nodes: list[str], *
             c.stop_agent(n)
         subprocess.run([str(BIN / "kctl"), "down", "--data-dir", str(data_dir)],
                        capture_output=True, timeout=60)
-        from jetkube.services.kubelet.runtimes.docker_network import purge_scope
+        from jetkube.services.kubelet.runtimes.docker_purge import purge_scope
         from jetkube.services.machinery.hostnet import data_dir_scope
 
         purge_scope(data_dir_scope(str(data_dir)), client=client)

@@ -263,6 +263,16 @@ def test_a_deployment_runs_on_both_node_agents(stack: Stack) -> None:
              for n in stack.items("nodes")}
     for p in web():  # each on its node's pod network
         assert ipaddress.ip_address(p["status"]["podIP"]) in cidrs[p["spec"]["nodeName"]]
+    # wired by its agent (the agents share the host's PID namespace): the sandboxes are on
+    # no network of Docker's and carry the address the agent chose
+    uids = {p["metadata"]["uid"]: p["status"]["podIP"] for p in web()}
+    sandboxes = [c for c in stack.docker.api.containers(filters={"label": [
+        "io.jetkube.kind=sandbox", f"io.jetkube.scope={stack.project}"]})
+        if c["Labels"].get("io.jetkube.pod.uid") in uids]
+    assert len(sandboxes) == 3
+    for c in sandboxes:
+        assert c["HostConfig"]["NetworkMode"] == "none", c["HostConfig"]
+        assert c["Labels"]["io.jetkube.pod.ip"] == uids[c["Labels"]["io.jetkube.pod.uid"]]
 
 
 def _fetch(port: int) -> str | None:

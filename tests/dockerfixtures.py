@@ -68,7 +68,7 @@ def new_scope(prefix: str = "test") -> str:
 
 def purge(client: Any, scope: str) -> dict[str, list[str]]:
     """Everything ``scope`` made on this machine, removed (see purge_scope)."""
-    from jetkube.services.kubelet.runtimes.docker_network import purge_scope
+    from jetkube.services.kubelet.runtimes.docker_purge import purge_scope
 
     return purge_scope(scope, client=client)
 

@@ -154,7 +154,7 @@ def cleanup(argv: list[str]) -> int:
     a = p.parse_args(argv)
     from jetkube.services.machinery.hostnet import default_scope
 
-    from .runtimes.docker_network import purge_scope
+    from .runtimes.docker_purge import purge_scope
 
     scope = a.scope or default_scope()
     try:

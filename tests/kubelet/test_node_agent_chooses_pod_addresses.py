@@ -1,23 +1,21 @@
 """The node agent hands its sandboxes addresses of its podCIDR itself (docker_ipam.py), as
 CNI's host-local IPAM does: round-robin, never the network, gateway or broadcast address,
-never one a pod holds; an address Docker says is taken stays held and the next is tried;
-with none left, Docker's own IPAM chooses (and the sandbox is inspected for it)."""
+never one a pod holds; with none left, Docker's own IPAM chooses.  A sandbox on such an
+address starts on no network of Docker's, labelled with it, and the agent wires it with
+two commands (docker_wiring.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import docker.errors
-import pytest
 
 from jetkube.services.kubelet.runtime import PodRef, SandboxSpec
+from jetkube.services.kubelet.runtimes import docker_convert as conv
 from jetkube.services.kubelet.runtimes import docker_sandbox
-from jetkube.services.kubelet.runtimes.docker_ipam import (
-    TRIES,
-    PodAddresses,
-    address_in_use,
-    attached,
-)
+from jetkube.services.kubelet.runtimes.docker_ipam import PodAddresses, attached
+from jetkube.services.kubelet.runtimes.docker_wiring import render_hosts, veth_name, wire
+from jetkube.services.machinery.hostnet import HostNet
 
 
 def test_addresses_go_round_robin_after_the_gateway_and_skip_held_ones() -> None:
@@ -55,89 +53,82 @@ def test_attached_reads_an_inspected_networks_containers() -> None:
     assert attached(None) == [] and attached({"Containers": None}) == []
 
 
-def test_dockers_refusal_of_a_taken_address_is_recognised() -> None:
-    assert address_in_use("Address already in use")
-    assert not address_in_use("No such image: pause")
-
-
 class FakeApi:
-    """The Engine API calls a sandbox makes; ``taken`` are addresses Docker refuses."""
+    """The Engine API calls a sandbox makes, recorded."""
 
-    def __init__(self, taken: set[str], fail_start: str | None = None) -> None:
-        self.taken, self.fail_start = taken, fail_start
+    def __init__(self, existing: bool = False) -> None:
         self.calls: list[str] = []
-        self.created: dict[str, str | None] = {}
+        self.existing = existing
+        self.params: dict[str, Any] = {}
 
     def create_host_config(self, **kw: Any) -> dict[str, Any]:
         return kw
 
-    def create_endpoint_config(self, ipv4_address: str) -> dict[str, Any]:
-        return {"ip": ipv4_address}
-
-    def create_networking_config(self, cfg: dict[str, Any]) -> dict[str, Any]:
-        return cfg
-
-    def create_container(self, *, networking_config: Any, **kw: Any) -> dict[str, str]:
+    def create_container(self, *, host_config: Any, **kw: Any) -> dict[str, str]:
         self.calls.append("create")
-        cid = f"c{len(self.created)}"
-        self.created[cid] = next(iter(networking_config.values()))["ip"] \
-            if networking_config else None
-        return {"Id": cid}
+        if self.existing:
+            self.existing = False
+            raise docker.errors.APIError("409", response=type("R", (), {"status_code": 409})())
+        self.params = {**kw, "host_config": host_config}
+        return {"Id": "f00dfeedcafe0123456789"}
 
     def start(self, cid: str) -> None:
         self.calls.append("start")
-        if self.fail_start:
-            raise docker.errors.APIError(self.fail_start, explanation=self.fail_start)
-        if self.created[cid] in self.taken:
-            raise docker.errors.APIError("403", explanation="Address already in use")
 
     def remove_container(self, cid: str, force: bool = False) -> None:
         self.calls.append("remove")
 
     def inspect_container(self, cid: str) -> dict[str, Any]:
         self.calls.append("inspect")
-        return {"Id": cid, "Config": {"Labels": {}}, "State": {"Status": "running"},
-                "NetworkSettings": {"Networks": {"net": {"IPAddress": "10.244.9.200"}}}}
+        return {"Id": "old", "State": {"Status": "running", "Pid": 4242},
+                "Config": {"Labels": {conv.LABEL_POD_IP: "10.244.9.9",
+                                      "io.jetkube.pod.uid": "u1"}},
+                "NetworkSettings": {"Networks": {}}}
 
 
-def sandbox(api: FakeApi, pool: PodAddresses | None) -> Any:
-    spec = SandboxSpec(PodRef("u1", "default", "web"), hostname="web")
-    return docker_sandbox.run_with_address(api, {}, spec, "net", "pause", None, lambda: None,
-                                           pool)
+SPEC = SandboxSpec(PodRef("u1", "default", "web"), hostname="web", network="jetkube-s-n1",
+                   ip="10.244.9.2")
 
 
-def test_a_sandbox_on_a_chosen_address_takes_create_and_start_only() -> None:
-    api, pool = FakeApi(set()), PodAddresses("10.244.9.0/24")
-    sb = sandbox(api, pool)
-    assert (sb.ip, api.calls) == ("10.244.9.2", ["create", "start"])
-    assert sb.ip in pool
+def test_a_wired_sandbox_starts_on_no_network_labelled_with_its_address() -> None:
+    api = FakeApi()
+    sb, pid = docker_sandbox.run_wired(api, {}, SPEC, "pause", None, "/r/hosts", lambda: None)
+    assert (sb.ip, pid, api.calls) == ("10.244.9.2", 4242, ["create", "start", "inspect"])
+    hc = api.params["host_config"]
+    assert hc["network_mode"] == "none"
+    assert [(m["Target"], m["Source"]) for m in hc["mounts"]] == [("/etc/hosts", "/r/hosts")]
+    labels = api.params["labels"]
+    assert (labels[conv.LABEL_POD_IP], labels[conv.LABEL_NETWORK]) == ("10.244.9.2",
+                                                                         "jetkube-s-n1")
 
 
-def test_an_address_docker_says_is_taken_stays_held_and_the_next_is_tried() -> None:
-    api, pool = FakeApi({"10.244.9.2"}), PodAddresses("10.244.9.0/24")
-    sb = sandbox(api, pool)
-    assert sb.ip == "10.244.9.3"
-    # the refused container is removed at once, not left to a retry's name conflict
-    assert api.calls == ["create", "start", "remove", "create", "start"]
-    assert "10.244.9.2" in pool and "10.244.9.3" in pool
+def test_a_sandbox_left_by_an_earlier_try_is_replaced_not_reused() -> None:
+    api = FakeApi(existing=True)  # its wiring may not have been finished
+    sb, pid = docker_sandbox.run_wired(api, {}, SPEC, "pause", None, "/r/hosts", lambda: None)
+    assert api.calls == ["create", "inspect", "remove", "create", "start", "inspect"]
+    assert sb.id == "f00dfeedcafe0123456789" and pid == 4242
 
 
-def test_after_tries_refused_dockers_ipam_chooses_and_the_sandbox_is_inspected() -> None:
-    taken = {f"10.244.9.{i}" for i in range(2, 2 + TRIES)}
-    api, pool = FakeApi(taken), PodAddresses("10.244.9.0/24")
-    sb = sandbox(api, pool)
-    assert sb.ip == "10.244.9.200" and api.calls[-3:] == ["create", "start", "inspect"]
-    assert api.created[list(api.created)[-1]] is None  # no address asked for
+async def test_wiring_is_two_commands_veth_then_address_and_route() -> None:
+    ran: list[tuple[list[str], str | None]] = []
+
+    async def runner(argv: list[str], stdin: str | None = None) -> str:
+        ran.append((argv, stdin))
+        return ""
+
+    await wire(HostNet(runner), 4242, "f00dfeedcafe0123456789", "jkbr0", "10.244.9.2",
+               "10.244.9.0/24", mtu=1450)
+    assert ran == [
+        (["ip", "-batch", "-"],
+         "link add jkvf00dfeedcafe mtu 1450 type veth peer name eth0 mtu 1450 netns 4242\n"
+         "link set jkvf00dfeedcafe master jkbr0 up\n"),
+        (["nsenter", "-t", "4242", "-n", "ip", "-batch", "-"],
+         "addr add 10.244.9.2/24 dev eth0\nlink set eth0 up\n"
+         "route add default via 10.244.9.1\n")]
+    assert len(veth_name("f00dfeedcafe0123456789")) <= 15
 
 
-def test_another_failure_gives_the_address_back_and_is_raised() -> None:
-    api, pool = FakeApi(set(), fail_start="no such file: /pause"), PodAddresses("10.244.9.0/24")
-    with pytest.raises(docker.errors.APIError):
-        sandbox(api, pool)
-    assert len(pool) == 0 and api.calls == ["create", "start", "remove"]
-
-
-def test_without_a_table_docker_chooses_as_before() -> None:
-    api = FakeApi(set())
-    assert sandbox(api, None).ip == "10.244.9.200"
-    assert api.calls == ["create", "start", "inspect"]
+def test_the_hosts_file_is_the_kubelets() -> None:
+    text = render_hosts("10.244.9.2", "web")
+    assert text.startswith("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n")
+    assert text.endswith("10.244.9.2\tweb\n")

@@ -36,7 +36,9 @@ KIND_SANDBOX = "sandbox"
 KIND_CONTAINER = "container"
 LABEL_SCOPE = "io.jetkube.scope"
 LABEL_NETWORK = "io.jetkube.network"  # on a sandbox: the network its pod IP is on
+LABEL_POD_IP = "io.jetkube.pod.ip"  # on a sandbox the agent wired: its address
 RESOLV_CONF = "/etc/resolv.conf"
+HOSTS = "/etc/hosts"
 ANNOTATION_PREFIX = "annotation."
 
 # docker's reference grammar (distribution/reference), enough to refuse what it would
@@ -216,7 +218,8 @@ def sandbox_of(attrs: dict[str, Any]) -> Sandbox:
     labels = (attrs.get("Config") or {}).get("Labels") or {}
     net = attrs.get("NetworkSettings") or {}
     networks = net.get("Networks") or {}
-    ip = str((networks.get(labels.get(LABEL_NETWORK, "")) or {}).get("IPAddress") or "")
+    ip = str(labels.get(LABEL_POD_IP) or  # wired by the agent (docker_wiring.py)
+             (networks.get(labels.get(LABEL_NETWORK, "")) or {}).get("IPAddress") or "")
     for endpoint in networks.values():
         if ip:
             break
@@ -231,10 +234,10 @@ def sandbox_of(attrs: dict[str, Any]) -> Sandbox:
 
 def known_sandbox_ip(spec: SandboxSpec, network: str) -> str | None:
     """The address a started sandbox has without asking the daemon (as :func:`sandbox_of`
-    would read it): hostNetwork's, or the fixed IP it was created with; None: IPAM's."""
+    would read it): hostNetwork's, or the one the agent wires; None: Docker IPAM's."""
     if network == "host":
         return "127.0.0.1"
-    return spec.ip if spec.ip and spec.network and network == spec.network else None
+    return spec.ip if wired(spec, network) else None
 
 
 def started_info(container_id: str, pod: PodRef, spec: ContainerSpec, image_id: str,
@@ -257,8 +260,10 @@ def sandbox_params(owner: dict[str, str], spec: SandboxSpec, image: str,
                    network: str = "bridge") -> dict[str, Any]:
     """Keyword arguments for ``create_container`` (host config built by the caller)."""
     labels = {**annotation_labels(spec.annotations), **pod_labels(owner, spec.pod, KIND_SANDBOX)}
-    if network not in ("host", "bridge"):
+    if network not in ("host", "bridge", "none"):
         labels[LABEL_NETWORK] = network
+    if wired(spec, network):
+        labels[LABEL_NETWORK], labels[LABEL_POD_IP] = str(spec.network), str(spec.ip)
     return {"image": image, "name": sandbox_name(spec.pod), "hostname": None
             if spec.host_network else spec.hostname[:63], "labels": labels}
 
@@ -268,18 +273,27 @@ def wants_resolv_conf(spec: SandboxSpec) -> bool:
     return bool(spec.dns_servers or spec.dns_search or spec.dns_options)
 
 
-def _resolv_mount(resolv_conf: str | None) -> list[Any]:
+def wired(spec: SandboxSpec, network: str) -> bool:
+    """Is this a sandbox the agent wires itself (docker_wiring.py): no network of Docker's,
+    an address and the node's network in the spec?"""
+    return network == "none" and bool(spec.ip and spec.network) and not spec.host_network
+
+
+def _resolv_mount(resolv_conf: str | None, hosts: str | None = None) -> list[Any]:
     from docker.types import Mount
 
-    return [Mount(target=RESOLV_CONF, source=resolv_conf, type="bind")] if resolv_conf else []
+    return [*([Mount(target=RESOLV_CONF, source=resolv_conf, type="bind")] if resolv_conf
+              else []), *([Mount(target=HOSTS, source=hosts, type="bind")] if hosts else [])]
 
 
 def sandbox_host_config(spec: SandboxSpec, network: str = "bridge",
-                        resolv_conf: str | None = None) -> dict[str, Any]:
+                        resolv_conf: str | None = None,
+                        hosts: str | None = None) -> dict[str, Any]:
     """``resolv_conf``: a host file holding the pod's resolv.conf, bind-mounted (exact,
-    unlike Docker's ``dns=``, which goes through its embedded resolver on a user network)."""
+    unlike Docker's ``dns=``, which goes through its embedded resolver on a user network);
+    ``hosts``: the pod's /etc/hosts, for a sandbox the agent wires (docker_wiring.py)."""
     return {"network_mode": network, "ipc_mode": "shareable", "restart_policy": {"Name": "no"},
-            "mounts": _resolv_mount(resolv_conf)}
+            "mounts": _resolv_mount(resolv_conf, hosts)}
 
 
 def container_params(owner: dict[str, str], sandbox: Sandbox,
@@ -303,19 +317,22 @@ def container_params(owner: dict[str, str], sandbox: Sandbox,
 
 
 def container_host_config(sandbox_id: str, spec: ContainerSpec,
-                          resolv_conf: str | None = None) -> dict[str, Any]:
-    """``resolv_conf``: the pod's resolv.conf file (see sandbox_host_config), unless the
-    spec mounts something of its own there."""
+                          resolv_conf: str | None = None,
+                          hosts: str | None = None) -> dict[str, Any]:
+    """``resolv_conf`` and ``hosts``: the pod's resolv.conf and /etc/hosts files (see
+    sandbox_host_config), unless the spec mounts something of its own there."""
     from docker.types import LogConfig, Mount
 
     if any(m.container_path.rstrip("/") == RESOLV_CONF for m in spec.mounts):
         resolv_conf = None
+    if any(m.container_path.rstrip("/") == HOSTS for m in spec.mounts):
+        hosts = None
     hc: dict[str, Any] = {
         "network_mode": f"container:{sandbox_id}", "ipc_mode": f"container:{sandbox_id}",
         "restart_policy": {"Name": "no"},
         "mounts": [*(Mount(target=m.container_path, source=m.host_path, type="bind",
                            read_only=m.read_only) for m in spec.mounts),
-                   *_resolv_mount(resolv_conf)],
+                   *_resolv_mount(resolv_conf, hosts)],
         # like the kubelet's containerLogMaxSize / MaxFiles
         "log_config": LogConfig(type="json-file", config={"max-size": "10m", "max-file": "3"}),
     }

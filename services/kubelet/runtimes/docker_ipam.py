@@ -1,22 +1,19 @@
-"""Pod addresses on the node's Docker network, chosen by the node agent.
+"""Pod addresses on the node's pod network, chosen by the node agent.
 
 As the host-local IPAM plugin does for a kubelet's CNI, the agent hands each new sandbox
-an address of its node's podCIDR itself, so the sandbox is created with it
-(``EndpointsConfig.IPAMConfig``) and nothing has to ask Docker afterwards which address
-its IPAM chose: one Engine API call fewer per pod (an inspect), the same four calls as
-``docker run -d`` twice (bench/pod_startup.py counts them).
+an address of its node's podCIDR itself and wires it (docker_wiring.py), labelling the
+sandbox with it: Docker neither chooses nor knows these addresses, and nothing has to ask
+Docker afterwards which address a sandbox got.
 
 Addresses go round-robin from the last one handed out, as host-local's do, so an address
 a pod just let go is not the next pod's (a stale connection or conntrack entry meets no
 new pod).  The network address, the gateway (the first host address, the node's bridge)
-and the broadcast address are never handed out.  What the table believes in use is a hint:
-it is seeded from the network's attached containers when the agent makes or adopts the
-network and kept as sandboxes come and go, but Docker is the authority.  An address
-Docker says is already in use is marked so and the next one tried
-(:data:`TRIES` in all); when every address is marked, :meth:`take` answers None and
-Docker's own IPAM chooses, as it did before (plus its inspect).
+and the broadcast address are never handed out.  The table is seeded when the agent makes
+or adopts the node's network, from its sandboxes' labels (and from any container a
+Docker network attached), and kept as sandboxes come and go; when every address is held,
+:meth:`take` answers None and the sandbox joins the Docker network, whose IPAM chooses.
 
-Thread-safe: sandboxes are made on the runtime's worker pool.
+Thread-safe: sandboxes are removed on the runtime's worker pool.
 """
 
 from __future__ import annotations
@@ -25,16 +22,7 @@ import ipaddress
 import threading
 from collections.abc import Iterable
 
-__all__ = ["TRIES", "PodAddresses", "address_in_use", "attached"]
-
-TRIES = 3
-"""Addresses tried for one sandbox before Docker's IPAM is left to choose."""
-
-
-def address_in_use(message: str) -> bool:
-    """Whether Docker refused a sandbox's start because its address is taken (403
-    "Address already in use", from the daemon's IPAM)."""
-    return "address already in use" in message.lower()
+__all__ = ["PodAddresses", "attached"]
 
 
 class PodAddresses:
@@ -70,7 +58,7 @@ class PodAddresses:
         return None
 
     def hold(self, ip: str) -> None:
-        """``ip`` is in use (a sandbox has it, or Docker said so); outside the range: ignored."""
+        """``ip`` is in use (a sandbox has it); outside the range: ignored."""
         n = self._offset(ip)
         if n is not None:
             with self._lock:

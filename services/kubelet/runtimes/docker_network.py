@@ -5,8 +5,10 @@ Once the node agent knows its podCIDR, the node gets a Docker bridge network
 bridge interface ``jk<tag>``, no IP masquerade (pod-to-pod keeps source
 addresses, and pods cannot masquerade off the machine), labelled with the scope
 and node; under the vxlan pod network its MTU is the public link's less the
-VXLAN overhead (``com.docker.network.driver.mtu``).  Sandboxes join it (Docker's
-IPAM picks the address) and the app containers join the sandbox.  An existing
+VXLAN overhead (``com.docker.network.driver.mtu``).  The agent puts its sandboxes on the
+network's bridge itself (docker_wiring.py: a veth, an address it chose, docker_ipam.py);
+only when every address is held does a sandbox join the Docker network, whose IPAM then
+picks.  The app containers join the sandbox.  An existing
 network on the same subnet is reused (an agent restart keeps its pods' network);
 on another subnet it is recreated when no container is attached, else sandboxes
 fail with a clear error.  The host side (forward chain, routes or VXLAN device to other nodes) is
@@ -14,14 +16,14 @@ fail with a clear error.  The host side (forward chain, routes or VXLAN device t
 
 Also here: the pod's resolv.conf file (written under the agent's root dir per
 pod uid and bind-mounted at /etc/resolv.conf in the sandbox and every container
-of the pod), and :func:`purge_scope`, which removes everything one scope (one
-cluster) made on this machine.
+of the pod).  Sandboxes on the node's network are wired by the agent itself
+(docker_wiring.py, on addresses of docker_ipam.py); what a scope made on this
+machine is removed by docker_purge.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import ipaddress
 import logging
@@ -40,13 +42,10 @@ from ..podnet import (
     PodNetwork,
     PodNetworkMode,
     bridge_name,
-    metric_in_scope,
     network_name,
-    scope_chain_prefix,
 )
 from ..podnet_vxlan import (
     ANNOTATIONS,
-    delete_scope_vteps,
     node_annotations,
     pod_mtu_here,
     usable_public_ip,
@@ -55,6 +54,7 @@ from ..resolvconf import DNSSettings, render
 from ..runtime import LABEL_NODE, SandboxSpec
 from . import docker_convert as conv
 from .docker_ipam import PodAddresses, attached
+from .docker_wiring import own_process, wire
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -253,6 +253,8 @@ class DockerPodNetwork:
         self.host: PodNetwork | None = None
         self._ready: str | None = None  # the podCIDR the Docker network was made for
         self.addresses: PodAddresses | None = None  # the podCIDR's, handed to sandboxes
+        self.mtu: int | None = None  # the pods' links' (vxlan: the public link's less 50)
+        self.wiring = True  # the agent wires its sandboxes (until that fails: cannot_wire)
         self._lock: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         if mode != "none":
@@ -312,9 +314,8 @@ class DockerPodNetwork:
                        if self.tunnelled and self.public_ip else None)
                 rt = self.rt  # rt.api may make the client (a daemon call): on the pool
                 await rt._call(lambda: ensure_network(rt.api, rt.scope, rt.node, cidr, mtu))
-                found = await rt._call(lambda: find_network(rt.api, self.name))
-                self.addresses = PodAddresses(cidr, attached(found))  # (adopted pods' too)
-                self._ready = cidr
+                self.addresses = PodAddresses(cidr, await rt._call(self._addresses_in_use))
+                self.mtu, self._ready = mtu, cidr
         if self.host is not None and self.host.own_cidr != cidr:
             self.host.set_own_cidr(cidr)
             with contextlib.suppress(TimeoutError):  # the first pods find their peers open
@@ -331,10 +332,35 @@ class DockerPodNetwork:
             return None
         return await self.prepare()
 
+    def _addresses_in_use(self) -> list[str]:
+        """What this node's sandboxes hold: those the agent wired (their label) and any a
+        Docker network gave (an adopted pod's, from before the agent wired its own)."""
+        api = self.rt.api
+        sandboxes = api.containers(all=True, filters=conv.node_filter(self.rt.owner,
+                                                                      conv.KIND_SANDBOX))
+        return [*attached(find_network(api, self.name)),
+                *(str(c["Labels"][conv.LABEL_POD_IP]) for c in sandboxes
+                  if (c.get("Labels") or {}).get(conv.LABEL_POD_IP))]
+
+    async def wire(self, sandbox_id: str, pid: int, ip: str) -> None:
+        """Give the sandbox (its process ``pid``) its link on the node's bridge and ``ip``."""
+        assert self.cidr is not None
+        if not own_process(pid, sandbox_id):
+            raise HostNetError(["nsenter", "-t", str(pid)], (
+                f"process {pid} of sandbox {sandbox_id[:12]} is not visible here: wiring pods "
+                "needs the daemon's PID namespace (pid: host) and CAP_SYS_ADMIN"))
+        await wire(self.hostnet, pid, sandbox_id, self.bridge, ip, self.cidr, self.mtu)
+
+    def cannot_wire(self, err: Exception) -> None:
+        """Wiring a sandbox failed: this agent's next sandboxes join the Docker network."""
+        self.wiring = False
+        log.warning("node %s: cannot wire pods itself (%s): they join Docker network %s, "
+                    "whose IPAM chooses their addresses", self.rt.node, err, self.name)
+
     def addresses_for(self, network: str) -> PodAddresses | None:
         """Where a sandbox joining ``network`` takes its address from: the node's network's
         table once it is made for the current podCIDR; None: Docker's IPAM chooses."""
-        if network != self.name or self._ready != self.cidr:
+        if network != self.name or self._ready != self.cidr or not self.wiring:
             return None
         return self.addresses
 
@@ -363,51 +389,6 @@ class DockerPodNetwork:
         await self.rt._call(lambda: remove_network(self.rt.api, self.name))
 
 
-# --- everything of one scope ------------------------------------------------------------
-
-async def _purge_host(scope: str, hostnet: HostNet) -> tuple[list[str], list[str], list[str]]:
-    chains = await hostnet.delete_chains("filter", scope_chain_prefix(scope))
-    vteps = await delete_scope_vteps(hostnet, scope)
-    routes = []
-    for r in await hostnet.routes():
-        metric = r.get("metric")
-        if isinstance(metric, int) and metric_in_scope(metric, scope):
-            await hostnet.delete_route_matching(str(r["dst"]), "metric", str(metric))
-            routes.append(str(r["dst"]))
-    return chains, routes, vteps
-
-
-def purge_scope(scope: str, *, client: Any = None,
-                hostnet: HostNet | None = None) -> dict[str, list[str]]:
-    """Remove every container, network, forward chain, VXLAN device and route (proto 74,
-    the scope's metric) that the node agents of ``scope`` made on this machine (tests, ``kctl down``).
-    Blocking; callable from a thread with or without an event loop."""
-    import docker
-
-    own = client is None
-    client = client or docker.from_env(timeout=60)
-    gone: dict[str, list[str]] = {"containers": [], "networks": [], "chains": [], "routes": [],
-                                  "vxlan devices": []}
-    label = {"label": [f"{conv.LABEL_SCOPE}={scope}"]}
-    try:
-        for c in client.api.containers(all=True, filters=label):
-            with contextlib.suppress(docker.errors.NotFound):
-                client.api.remove_container(c["Id"], force=True, v=True)
-                gone["containers"].append(c["Id"][:12])
-        for n in client.api.networks(filters=label):
-            with contextlib.suppress(docker.errors.NotFound):
-                client.api.remove_network(n["Id"])
-                gone["networks"].append(n["Name"])
-    finally:
-        if own:
-            client.close()
-    if hostnet is not None or missing_privileges() is None:
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:  # a loop may run in this thread
-            gone["chains"], gone["routes"], gone["vxlan devices"] = pool.submit(
-                asyncio.run, _purge_host(scope, hostnet or HostNet())).result()
-    return gone
-
-
 __all__ = ["DockerPodNetwork", "PodNetworkError", "create_args", "ensure_network",
-           "find_network", "network_plan", "pod_resolv_conf", "purge_scope",
+           "find_network", "network_plan", "pod_resolv_conf",
            "remove_network", "remove_resolv_conf", "resolv_conf_path", "write_resolv_conf"]
