@@ -2,20 +2,22 @@
 CNI's host-local IPAM does: round-robin, never the network, gateway or broadcast address,
 never one a pod holds; with none left, Docker's own IPAM chooses.  A sandbox on such an
 address starts on no network of Docker's, labelled with it, and the agent wires it with
-two commands (docker_wiring.py)."""
+rtnetlink requests of its own (docker_wiring.py, netlink.py)."""
 
 from __future__ import annotations
 
+import socket
+import struct
 from typing import Any
 
 import docker.errors
 
+from jetkube.services.kubelet import netlink
 from jetkube.services.kubelet.runtime import PodRef, SandboxSpec
 from jetkube.services.kubelet.runtimes import docker_convert as conv
 from jetkube.services.kubelet.runtimes import docker_sandbox
 from jetkube.services.kubelet.runtimes.docker_ipam import PodAddresses, attached
-from jetkube.services.kubelet.runtimes.docker_wiring import render_hosts, veth_name, wire
-from jetkube.services.machinery.hostnet import HostNet
+from jetkube.services.kubelet.runtimes.docker_wiring import render_hosts, veth_name
 
 
 def test_addresses_go_round_robin_after_the_gateway_and_skip_held_ones() -> None:
@@ -109,23 +111,46 @@ def test_a_sandbox_left_by_an_earlier_try_is_replaced_not_reused() -> None:
     assert sb.id == "f00dfeedcafe0123456789" and pid == 4242
 
 
-async def test_wiring_is_two_commands_veth_then_address_and_route() -> None:
-    ran: list[tuple[list[str], str | None]] = []
+def attrs(data: bytes) -> dict[int, bytes]:
+    """rtattrs by type (the last of each), as the kernel parses them."""
+    out, off = {}, 0
+    while off + 4 <= len(data):
+        n, kind = struct.unpack_from("=HH", data, off)
+        out[kind] = data[off + 4:off + n]
+        off += (n + 3) & ~3
+    return out
 
-    async def runner(argv: list[str], stdin: str | None = None) -> str:
-        ran.append((argv, stdin))
-        return ""
 
-    await wire(HostNet(runner), 4242, "f00dfeedcafe0123456789", "jkbr0", "10.244.9.2",
-               "10.244.9.0/24", mtu=1450)
-    assert ran == [
-        (["ip", "-batch", "-"],
-         "link add jkvf00dfeedcafe mtu 1450 type veth peer name eth0 mtu 1450 netns 4242\n"
-         "link set jkvf00dfeedcafe master jkbr0 up\n"),
-        (["nsenter", "-t", "4242", "-n", "ip", "-batch", "-"],
-         "addr add 10.244.9.2/24 dev eth0\nlink set eth0 up\n"
-         "route add default via 10.244.9.1\n")]
+def test_the_veth_request_puts_its_end_on_the_bridge_and_its_peer_in_the_pods_namespace(
+        ) -> None:
+    body = netlink.veth_request("jkvf00dfeedcafe", 7, 4242, mtu=1450)
+    _, _, index, flags, change = struct.unpack_from("=BxHiII", body)
+    assert (index, flags, change) == (0, netlink.IFF_UP, netlink.IFF_UP)  # made up
+    top = attrs(body[16:])
+    assert top[netlink.IFLA_IFNAME] == b"jkvf00dfeedcafe\0"
+    assert struct.unpack("=I", top[netlink.IFLA_MASTER]) == (7,)
+    assert struct.unpack("=I", top[netlink.IFLA_MTU]) == (1450,)
+    info = attrs(top[netlink.IFLA_LINKINFO])
+    assert info[netlink.IFLA_INFO_KIND] == b"veth"
+    peer = attrs(info[netlink.IFLA_INFO_DATA])[netlink.VETH_INFO_PEER]
+    assert struct.unpack_from("=BxHiII", peer)[3] == 0  # brought up from within, later
+    peer_attrs = attrs(peer[16:])
+    assert peer_attrs[netlink.IFLA_IFNAME] == b"eth0\0"
+    assert struct.unpack("=I", peer_attrs[netlink.IFLA_NET_NS_PID]) == (4242,)
+    assert struct.unpack("=I", peer_attrs[netlink.IFLA_MTU]) == (1450,)
     assert len(veth_name("f00dfeedcafe0123456789")) <= 15
+
+
+def test_the_address_and_route_requests_name_eth0s_index() -> None:
+    addr = netlink.addr_request(3, "10.244.9.2", 24)
+    assert struct.unpack_from("=BBBBI", addr) == (socket.AF_INET, 24, 0, 0, 3)
+    assert attrs(addr[8:])[netlink.IFA_LOCAL] == bytes([10, 244, 9, 2])
+    route = netlink.route_request(3, "10.244.9.1")
+    assert struct.unpack_from("=BBBBBBBBI", route)[0:2] == (socket.AF_INET, 0)  # default
+    ra = attrs(route[12:])
+    assert ra[netlink.RTA_GATEWAY] == bytes([10, 244, 9, 1])
+    assert struct.unpack("=I", ra[netlink.RTA_OIF]) == (3,)
+    assert struct.unpack_from("=BxHiII", netlink.up_request(3))[2:] == (3, 1, 1)
 
 
 def test_the_hosts_file_is_the_kubelets() -> None:

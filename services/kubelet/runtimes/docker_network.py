@@ -349,7 +349,7 @@ class DockerPodNetwork:
             raise HostNetError(["nsenter", "-t", str(pid)], (
                 f"process {pid} of sandbox {sandbox_id[:12]} is not visible here: wiring pods "
                 "needs the daemon's PID namespace (pid: host) and CAP_SYS_ADMIN"))
-        await wire(self.hostnet, pid, sandbox_id, self.bridge, ip, self.cidr, self.mtu)
+        await wire(pid, sandbox_id, self.bridge, ip, self.cidr, self.mtu)
 
     def cannot_wire(self, err: Exception) -> None:
         """Wiring a sandbox failed: this agent's next sandboxes join the Docker network."""

@@ -10,11 +10,13 @@ On the node's pod network a sandbox is started with no network of Docker's (netw
   the sandbox so a restarted agent reads it back), ``eth0`` up and a default route
   through the gateway (the bridge, the podCIDR's first address).
 
-Two commands (``ip -batch`` on the node, then under ``nsenter -t PID -n``).  The veth goes
-with the namespace when the sandbox is removed.  Measured here at 10 sandboxes/s, one
-Docker daemon (2026-12-04): joining a Docker bridge network took the daemon 0.45-0.49 s
-per start (its libnetwork endpoint, the embedded DNS resolver's rules in the namespace),
-the default bridge 0.22 s, ``none`` 0.16 s, plus ~5 ms for the two commands.
+Four rtnetlink requests from the agent's process (netlink.py: the veth, made from the
+node's side with its peer in the pod's namespace; then, from within that namespace,
+``eth0`` up, the address and the route); no ``ip`` process, whose spawn held the agent's GIL ~12 ms
+under load.  The veth goes with the namespace when the sandbox is removed.  Measured
+here at 10 sandboxes/s, one Docker daemon (2026-12-04): joining a Docker bridge network
+took the daemon 0.45-0.49 s per start (its libnetwork endpoint, the embedded DNS
+resolver's rules in the namespace), the default bridge 0.22 s, ``none`` 0.16 s.
 
 Docker writes the container's ``/etc/hosts`` from its own network settings; with no
 network of Docker's, the agent writes the pod's (kubelet's managed hosts file: localhost,
@@ -24,12 +26,12 @@ containers, as it does the pod's resolv.conf.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import ipaddress
 import os
 from pathlib import Path
 
-from jetkube.services.machinery.hostnet import HostNet
+from ..netlink import wire_pod
 
 __all__ = ["HOSTS", "hosts_path", "own_process", "pod_hosts_file", "remove_hosts_file",
            "render_hosts", "veth_name", "wire", "write_hosts_file"]
@@ -42,19 +44,25 @@ def veth_name(sandbox_id: str) -> str:
     return f"jkv{sandbox_id[:12]}"
 
 
-async def wire(hostnet: HostNet, pid: int, sandbox_id: str, bridge: str, ip: str, cidr: str,
+async def wire(pid: int, sandbox_id: str, bridge: str, ip: str, cidr: str,
                mtu: int | None = None) -> None:
     """Give the network namespace of process ``pid`` an ``eth0`` on ``bridge`` with ``ip``
-    (of ``cidr``) and a default route through the bridge's address."""
-    net = ipaddress.ip_network(cidr, strict=False)
-    host_if, gateway = veth_name(sandbox_id), net.network_address + 1
-    mtu_arg = f" mtu {mtu}" if mtu else ""
-    await hostnet.run(["ip", "-batch", "-"],
-                      f"link add {host_if}{mtu_arg} type veth peer name eth0{mtu_arg} "
-                      f"netns {pid}\nlink set {host_if} master {bridge} up\n")
-    await hostnet.run(["nsenter", "-t", str(pid), "-n", "ip", "-batch", "-"],
-                      f"addr add {ip}/{net.prefixlen} dev eth0\nlink set eth0 up\n"
-                      f"route add default via {gateway}\n")
+    (of ``cidr``) and a default route through the bridge's address (``OSError``: the
+    kernel's refusal)."""
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[None] = loop.create_future()
+
+    def settle(err: BaseException | None) -> None:
+        if fut.done():
+            return
+        if err is None:
+            fut.set_result(None)
+        else:
+            fut.set_exception(err)
+
+    wire_pod(pid, veth_name(sandbox_id), bridge, ip, cidr, mtu,
+             lambda err: loop.call_soon_threadsafe(settle, err))
+    await fut
 
 
 def own_process(pid: int, container_id: str) -> bool:
