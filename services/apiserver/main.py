@@ -18,6 +18,7 @@ from .encryption import Encryption, EncryptionConfigError
 from .inflight import InflightLimits
 from .server import ApiServer, ServerConfig
 from .tokens import DEFAULT_ISSUER
+from .watchcache import RING_BYTES
 
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0,
              "m": 60.0, "h": 3600.0}
@@ -86,6 +87,9 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
     p.add_argument("--service-node-port-range", default="30000-32767")
     p.add_argument("--default-toleration-seconds", type=int, default=300)
     p.add_argument("--watch-cache-size", type=int, default=50_000)
+    p.add_argument("--watch-cache-mib", type=int, default=RING_BYTES >> 20,
+                   help="at most this many MiB of objects in the watch cache's event ring "
+                        "(default: %(default)s)")
     p.add_argument("--event-ttl", type=parse_duration, default=3600.0,
                    help="how long Events are kept after their last write, a duration "
                         "(1h, 90s, 1h0m0s) or seconds; at least 1s (default: 1h)")
@@ -133,6 +137,8 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
             p.error(f"{path}: a service account key file that does not exist")
     if a.token_file is not None and not a.token_file.is_file():
         p.error(f"--token-file: {a.token_file} does not exist")
+    if a.watch_cache_mib < 1:
+        p.error("--watch-cache-mib must be at least 1")
     if a.encryption_config is not None:
         try:
             Encryption.from_file(a.encryption_config)
@@ -144,7 +150,8 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         bind=a.bind, port=a.port, bucket=a.bucket, kv_history=a.kv_history,
         tls_cert_file=a.tls_cert_file, tls_key_file=a.tls_private_key_file,
         kv_replicas=a.kv_replicas,
-        token_file=a.token_file, watch_history=a.watch_cache_size, nats_face=not a.no_nats_face,
+        token_file=a.token_file, watch_history=a.watch_cache_size,
+        watch_cache_bytes=a.watch_cache_mib << 20, nats_face=not a.no_nats_face,
         encryption_config=a.encryption_config, event_ttl=a.event_ttl,
         advertise_address=a.advertise_address,
         service_account_signing_key_file=a.service_account_signing_key_file,

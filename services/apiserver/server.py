@@ -44,7 +44,7 @@ from .tokens import (
     generate_signing_key,
     load_public_keys,
 )
-from .watchcache import WatchCache
+from .watchcache import RING_BYTES, WatchCache
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,9 @@ class ServerConfig:
     """Service IP and node-port ranges and the default not-ready/unreachable toleration."""
     watch_history: int = 50_000
     """Events the watch cache keeps for watches that resume from a resourceVersion."""
+    watch_cache_bytes: int = RING_BYTES
+    """At most this many bytes of objects in those events (older events go, and a watch
+    from before them is 410 Gone); 16 MiB by default (watchcache.RING_BYTES)."""
     bookmark_interval: float = 30.0
     """Seconds between BOOKMARK events on an HTTP watch that asked for bookmarks."""
     nats_face: bool = True
@@ -147,7 +150,8 @@ class ApiServer:
         cfg = self.config
         encryption = (Encryption.from_file(cfg.encryption_config) if cfg.encryption_config
                       else Encryption())
-        self.cache = WatchCache(store, cfg.watch_history, encryption)
+        self.cache = WatchCache(store, cfg.watch_history, encryption,
+                                max_bytes=cfg.watch_cache_bytes)
         await self.cache.start()
         authz = Authorizer(self.cache)
         node_authz = NodeAuthorizer(self.cache)

@@ -21,7 +21,11 @@ The ring is trimmed by age as well as by count, as kube-apiserver sizes its watc
 to keep ``eventFreshDuration`` (75 s) of events: an event older than ``fresh_s`` goes
 (and with it the bytes of a deleted object's last state) once more than ``min_events``
 remain, at each new event and every ``fresh_s / 5`` seconds while none arrive; at most
-``history`` are kept whatever their age.  A watch from a revision older than the ring
+``history`` are kept whatever their age, and at most ``max_bytes`` of their objects'
+bytes (16 MiB by default, about 4,000 pod versions): the ring's versions were most of the
+API server's memory at 10k pods (bench/density.py, one run each: peak RSS 434 MiB with
+the ring bounded by age and count alone, 386 with 64 MiB, 308 with 24, 288 with 16;
+issue 17).  A watch from a revision older than the ring
 gets 410 Gone and relists, as from kube-apiserver.  When a trim lets many events go
 (``RELEASE_AFTER``, in one trim or in the few each new event ages out), the C allocator
 is asked to give its free pages back to the system
@@ -40,20 +44,24 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
 
 import orjson
 
-from jetkube.schemas.objects import Obj, get_path
+from jetkube.schemas.objects import Obj
 
 from ..machinery.apimachinery import apierrors, parse_key
 from ..machinery.store import EventType, Store, Watch, WatchEvent
+from ._cacheitems import BYTES_ONLY, INDEXED_FIELDS, Cached, CacheEvent, ResourceCache
 from .encryption import Encryption
 from .lifecycle import without_managed_fields
 
+__all__ = ["BYTES_ONLY", "INDEXED_FIELDS", "RELEASE_AFTER", "RING_BYTES", "CacheEvent",
+           "CacheWatcher", "Cached", "ResourceCache", "WatchCache", "release_free_memory"]
+
 log = logging.getLogger(__name__)
+RING_BYTES = 16 << 20
+"""The watch cache ring's default bound on its objects' bytes (``ServerConfig.watch_cache_bytes``)."""
 RELEASE_AFTER = 1000
 """Once trims have dropped this many events (one large trim, or the few each new event
 ages out), free memory is returned to the system."""
@@ -67,140 +75,6 @@ def release_free_memory() -> bool:
         return bool(libc.malloc_trim(0))
     except (OSError, AttributeError):
         return False
-
-# Field indexes: resource -> dotted field paths indexed (others are filtered by scan).
-INDEXED_FIELDS: dict[str, tuple[str, ...]] = {"pods": ("spec.nodeName",)}
-
-
-BYTES_ONLY = frozenset({"pods", "events"})
-"""Resources whose current objects are kept as bytes only, their decoded form dropped once
-their event has been handed out: the many objects, whose decoded form is read rarely (a
-field selector outside the indexes, a quota's usage, a service-account token's pod
-check).  A decoded pod takes about three times its bytes (12.8 KB beside 4.1 KB)."""
-
-
-class Cached:
-    """One version of one object: ``raw`` is its JSON as served (with
-    ``metadata.resourceVersion`` and ``managedFields``); ``obj`` is it decoded, without
-    ``managedFields``; ``labels`` and ``indexed`` (its values of the resource's
-    ``INDEXED_FIELDS``) are kept apart, for the indexes and label selectors.  A ring event's
-    copy (:meth:`light`), and a current object of a ``BYTES_ONLY`` resource once
-    :meth:`forget` ran, keep only ``raw`` and decode ``obj`` from it when asked."""
-
-    __slots__ = ("_obj", "indexed", "key", "labels", "name", "namespace", "raw", "rv")
-
-    def __init__(self, key: str, namespace: str, name: str, rv: int,
-                 obj: dict[str, Any] | None, raw: bytes, labels: dict[str, str] | None = None,
-                 indexed: tuple[Any, ...] | None = None) -> None:
-        self.key, self.namespace, self.name, self.rv = key, namespace, name, rv
-        self._obj = obj
-        self.raw = raw
-        if labels is None:
-            md = (obj if obj is not None else orjson.loads(raw)).get("metadata")
-            labels = (md.get("labels") if isinstance(md, dict) else None) or {}
-        self.labels: dict[str, str] = labels
-        self.indexed = indexed
-        """The object's values of its resource's ``INDEXED_FIELDS`` (None: read from obj)."""
-
-    @property
-    def obj(self) -> dict[str, Any]:
-        if self._obj is not None:
-            return self._obj
-        return without_managed_fields(orjson.loads(self.raw))
-
-    def forget(self) -> None:
-        """Drop the decoded form: ``obj`` is rebuilt from ``raw`` when asked."""
-        self._obj = None
-
-    def served(self) -> dict[str, Any]:
-        """The object as served, ``managedFields`` included: decoded afresh from ``raw``
-        (a Table's rows carry the object's whole metadata, as kube-apiserver's do)."""
-        return orjson.loads(self.raw)  # type: ignore[no-any-return]
-
-    def light(self) -> Cached:
-        """This version as the ring keeps it: the bytes only (shared, not copied)."""
-        return Cached(self.key, self.namespace, self.name, self.rv, None, self.raw,
-                      self.labels, self.indexed)
-
-
-@dataclass(slots=True)
-class CacheEvent:
-    type: str  # ADDED MODIFIED DELETED
-    resource: str
-    new: Cached  # for DELETED: the last state, rv set to the delete's revision
-    old: Cached | None
-    rv: int
-
-
-
-@dataclass
-class ResourceCache:
-    resource: str
-    items: dict[str, Cached] = field(default_factory=dict)
-    by_ns: dict[str, dict[str, Cached]] = field(default_factory=dict)
-    labels: dict[tuple[str, str], set[str]] = field(default_factory=dict)
-    label_keys: dict[str, set[str]] = field(default_factory=dict)
-    fields: dict[str, dict[str, set[str]]] = field(default_factory=dict)
-
-    def _index(self, c: Cached, add: bool) -> None:
-        ns = self.by_ns.setdefault(c.namespace, {})
-        if add:
-            ns[c.key] = c
-        else:
-            ns.pop(c.key, None)
-        for k, v in c.labels.items():
-            for s in (self.labels.setdefault((k, v), set()), self.label_keys.setdefault(k, set())):
-                if add:
-                    s.add(c.key)
-                else:
-                    s.discard(c.key)
-        fields = INDEXED_FIELDS.get(self.resource, ())
-        if c.indexed is None:
-            c.indexed = tuple(get_path(c.obj, f) for f in fields)
-        for f, val in zip(fields, c.indexed, strict=True):
-            s2 = self.fields.setdefault(f, {}).setdefault("" if val is None else str(val), set())
-            if add:
-                s2.add(c.key)
-            else:
-                s2.discard(c.key)
-
-    def put(self, c: Cached) -> Cached | None:
-        old = self.items.get(c.key)
-        if old is not None:
-            self._index(old, False)
-        self.items[c.key] = c
-        self._index(c, True)
-        return old
-
-    def remove(self, key: str) -> Cached | None:
-        old = self.items.pop(key, None)
-        if old is not None:
-            self._index(old, False)
-        return old
-
-    def candidates(self, namespace: str | None, label_eq: Iterable[tuple[str, str]],
-                   label_exists: Iterable[str], field_eq: Iterable[tuple[str, str]]) -> Iterator[Cached]:
-        """Objects that may match: narrowed by the smallest index set, else by namespace."""
-        sets: list[set[str]] = []
-        for kv in label_eq:
-            sets.append(self.labels.get(kv, set()))
-        for k in label_exists:
-            sets.append(self.label_keys.get(k, set()))
-        for f, v in field_eq:
-            if f in self.fields:
-                sets.append(self.fields[f].get(v, set()))
-        if sets:
-            smallest = min(sets, key=len)
-            for key in sorted(smallest):
-                c = self.items.get(key)
-                if c is not None and (namespace is None or c.namespace == namespace):
-                    yield c
-            return
-        if namespace is not None:
-            yield from (self.by_ns.get(namespace, {})[k] for k in sorted(self.by_ns.get(namespace, {})))
-        else:
-            yield from (self.items[k] for k in sorted(self.items))
-
 
 class CacheWatcher:
     """One client's watch: a filter, the state it starts with and a bounded queue of events.
@@ -249,13 +123,16 @@ class CacheWatcher:
 class WatchCache:
     def __init__(self, store: Store, history: int = 50_000,
                  encryption: Encryption | None = None, *, fresh_s: float = 75.0,
-                 min_events: int = 100, clock: Callable[[], float] = time.monotonic) -> None:
+                 min_events: int = 100, clock: Callable[[], float] = time.monotonic,
+                 max_bytes: int = RING_BYTES) -> None:
         self.store = store
         self.encryption = encryption or Encryption()
         self.resources: dict[str, ResourceCache] = {}
         self.events: deque[CacheEvent] = deque(maxlen=history)
         self._times: deque[float] = deque(maxlen=history)  # when each ring event arrived
         self.fresh_s, self.min_events, self.clock = fresh_s, min_events, clock
+        self.max_bytes = max_bytes
+        self.ring_bytes = 0  # the ring events' objects' bytes (counted shared or not)
         self._trimmer: asyncio.Task[None] | None = None
         self.release: Callable[[], object] = release_free_memory
         self._trimmed = 0  # events dropped since memory was last released
@@ -302,15 +179,21 @@ class WatchCache:
         """Drop ring events older than ``fresh_s`` while more than ``min_events`` remain;
         watches may then start only after the oldest kept.  How many went."""
         cutoff, n = self.clock() - self.fresh_s, 0
-        while len(self.events) > self.min_events and self._times[0] < cutoff:
-            self.complete_since = self.events.popleft().rv
-            self._times.popleft()
+        while len(self.events) > self.min_events and (
+                self._times[0] < cutoff or self.ring_bytes > self.max_bytes):
+            self._drop_oldest()
             n += 1
         self._trimmed += n
         if self._trimmed >= RELEASE_AFTER:  # (events that keep coming trim a few each)
             self._trimmed = 0
             self.release()
         return n
+
+    def _drop_oldest(self) -> None:
+        ev = self.events.popleft()
+        self._times.popleft()
+        self.complete_since = ev.rv
+        self.ring_bytes -= len(ev.new.raw)
 
     async def _trim_while_idle(self) -> None:
         while True:  # new events trim as they come; this frees a quiet ring's old bytes
@@ -353,7 +236,7 @@ class WatchCache:
         self.rv = max(self.rv, ev.revision)
         if self.synced.is_set():
             if len(self.events) == self.events.maxlen:
-                self.complete_since = self.events[0].rv
+                self._drop_oldest()
             for w in list(self.watchers.get(k.resource, ())):
                 w.offer(cev)
             for listener in self.listeners:
@@ -361,7 +244,9 @@ class WatchCache:
             self.events.append(CacheEvent(cev.type, cev.resource, cev.new.light(),
                                           cev.old.light() if cev.old else None, cev.rv))
             self._times.append(self.clock())
-            if self._times[0] < self._times[-1] - self.fresh_s:
+            self.ring_bytes += len(cev.new.raw)
+            if self._times[0] < self._times[-1] - self.fresh_s or \
+                    self.ring_bytes > self.max_bytes:
                 self.trim()
         if kept is not None and k.resource in BYTES_ONLY:
             kept.forget()  # handed out: from now on its bytes are enough

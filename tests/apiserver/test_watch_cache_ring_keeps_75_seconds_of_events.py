@@ -148,3 +148,30 @@ async def test_a_trim_of_many_events_gives_free_memory_back_a_small_one_does_not
         assert released == [1]  # one event: not worth a syscall
     finally:
         await cache.stop()
+
+
+async def test_the_ring_keeps_at_most_its_byte_budget_of_fresh_events() -> None:
+    """Under churn, 75 s of events can be most of the API server's memory: beyond
+    ``max_bytes`` of objects the oldest go however fresh, a watch from before them is 410
+    Gone, and once many went the free memory goes back."""
+    clock = Clock()
+    store = MemoryStore()
+    size = len(orjson.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "p00", "namespace": "default", "resourceVersion": "10"}}))
+    cache = WatchCache(store, fresh_s=75, min_events=1, clock=clock, max_bytes=5 * size)
+    released: list[int] = []
+    cache.release = lambda: released.append(len(cache.events))
+    await cache.start()
+    try:
+        revs = await _create(store, cache, *(f"p{i:02}" for i in range(12)))
+        assert [e.new.name for e in cache.events] == [f"p{i:02}" for i in range(7, 12)]
+        assert cache.ring_bytes == sum(len(e.new.raw) for e in cache.events) <= 5 * size
+        with pytest.raises(apierrors.ApiError) as gone:
+            _watch(cache, revs[5])
+        assert gone.value.code == 410
+        assert _watch(cache, revs[6]) == [f"p{i:02}" for i in range(7, 12)]  # none missing
+        # each new event past the budget lets the oldest go: memory back after many
+        await _create(store, cache, *(f"q{i:04}" for i in range(RELEASE_AFTER)))
+        assert len(cache.events) <= 5 and released
+    finally:
+        await cache.stop()
