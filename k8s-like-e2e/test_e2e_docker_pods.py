@@ -3,7 +3,8 @@
 Scenarios: two containers sharing localhost and an emptyDir; env from a ConfigMap
 and a Secret; a crashing container in CrashLoopBackOff with growing delays; a
 failing liveness probe restarting its container; a readiness probe toggling Ready;
-deletes honouring the grace period; ``kctl logs -f`` streaming; ``kctl exec``.
+deletes honouring the grace period; ``kctl logs -f`` streaming; ``kctl exec``; the
+pod's /etc/hosts with its host aliases.
 
 The cluster is private to this module (its own ports and data dir; its node agents'
 containers carry the data dir's scope label, so they never meet another cluster's
@@ -176,3 +177,22 @@ def test_kctl_exec_returns_output_and_exit_code(dc: DockerCluster) -> None:
     assert dc.kctl("exec", "shell", "-c", "app", "--", "hostname").stdout == "shell\n"
     p = dc.kctl("exec", "shell", "--", "/no/such/binary", check=False)
     assert p.returncode != 0
+
+
+def test_a_pods_hosts_file_names_it_and_its_host_aliases(dc: DockerCluster) -> None:
+    """The node agent writes the pod's /etc/hosts as the kubelet does (its sandbox is wired
+    by the agent, not by Docker): the pod's address and hostname, then spec.hostAliases,
+    as its container reads it."""
+    dc.apply(simple_pod("aliased", "sleep 3600", hostname="web-0", hostAliases=[
+        {"ip": "127.0.0.1", "hostnames": ["foo.local", "bar.local"]}]))
+    wait_until(lambda: running(dc.pod_or_none("aliased")), timeout=60.0,
+               message="aliased Running")
+    ip = dc.pod("aliased")["status"]["podIP"]
+    hosts = dc.kctl("exec", "aliased", "--", "cat", "/etc/hosts").stdout
+    assert hosts.startswith("# Kubernetes-managed hosts file.\n"), hosts
+    assert f"{ip}\tweb-0\n" in hosts
+    assert hosts.endswith("# Entries added by HostAliases.\n127.0.0.1\tfoo.local\tbar.local\n")
+    # and names resolve through it
+    got = dc.kctl("exec", "aliased", "--", "ping", "-c", "1", "-W", "2", "foo.local",
+                  check=False)
+    assert got.returncode == 0 and "127.0.0.1" in got.stdout, got

@@ -5,6 +5,7 @@ hooks), DNS and scheduling constraints.  Pure; appends field errors.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from .container import Container, LifecycleHandler, Probe
@@ -362,8 +363,16 @@ def validate_pod_spec(errs: Errors, path: str, spec: PodSpec) -> None:
             positive(errs, p + ".minDomains", tsc.minDomains)
         validate_label_selector(errs, p + ".labelSelector", tsc.labelSelector)
     for i, ha in enumerate(spec.hostAliases or ()):
+        hp = f"{path}.hostAliases[{i}]"
         if not ha.ip:
-            errs.append(required(f"{path}.hostAliases[{i}].ip"))
+            errs.append(required(f"{hp}.ip"))
+        else:
+            try:  # (the node agent writes it into the pod's /etc/hosts)
+                ipaddress.ip_address(ha.ip)
+            except ValueError:
+                errs.append(invalid(f"{hp}.ip", ha.ip, "must be a valid IP address"))
+        for j, name in enumerate(ha.hostnames or ()):
+            check(errs, f"{hp}.hostnames[{j}]", name, dns1123_subdomain)
     for i, rg in enumerate(spec.readinessGates or ()):
         check(errs, f"{path}.readinessGates[{i}].conditionType", rg.conditionType,
               qualified_name)

@@ -230,7 +230,9 @@ class PodWorker(ContainerOps):
                     hostname=spec.get("hostname") or self.name[:63],
                     dns_servers=dns.servers, dns_search=dns.searches, dns_options=dns.options,
                     host_network=bool(spec.get("hostNetwork")),
-                    annotations=dict(md.get("annotations") or {})))
+                    annotations=dict(md.get("annotations") or {}),
+                    host_aliases=[(str(a.get("ip")), list(a.get("hostnames") or ()))
+                                  for a in spec.get("hostAliases") or ()]))
         except RuntimeError_ as err:
             self.ctx.events.warning(self.ref, "FailedCreatePodSandBox",
                                     f"Failed to create pod sandbox: {err.message}")

@@ -93,6 +93,8 @@ class SandboxSpec:
     network: str | None = None  # the node's pod network (issue: networking); None: default
     ip: str | None = None
     annotations: dict[str, str] = field(default_factory=dict)  # the pod's (CRI-like)
+    # spec.hostAliases: (ip, hostnames), for the pod's /etc/hosts
+    host_aliases: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -157,3 +157,18 @@ def test_the_hosts_file_is_the_kubelets() -> None:
     text = render_hosts("10.244.9.2", "web")
     assert text.startswith("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n")
     assert text.endswith("10.244.9.2\tweb\n")
+    # spec.hostAliases follow, under the kubelet's heading, one line per address
+    text = render_hosts("10.244.9.2", "web", [("127.0.0.1", ["foo.local", "bar.local"]),
+                                              ("10.1.2.3", ["db"])])
+    assert text.endswith("10.244.9.2\tweb\n\n# Entries added by HostAliases.\n"
+                         "127.0.0.1\tfoo.local\tbar.local\n10.1.2.3\tdb\n")
+
+
+def test_host_aliases_go_to_dockers_hosts_file_when_the_agent_does_not_write_it() -> None:
+    spec = SandboxSpec(PodRef("u1", "default", "web"), hostname="web",
+                       host_aliases=[("127.0.0.1", ["foo.local", "bar.local"])])
+    # on Docker's network (or the host's) Docker writes /etc/hosts: the aliases as extras
+    assert conv.sandbox_host_config(spec, "bridge")["extra_hosts"] == [
+        "foo.local:127.0.0.1", "bar.local:127.0.0.1"]
+    # wired by the agent: its own hosts file carries them (render_hosts), nothing extra
+    assert "extra_hosts" not in conv.sandbox_host_config(spec, "none", None, "/r/hosts")

@@ -267,3 +267,20 @@ def test_several_errors_are_reported_together_like_kubernetes() -> None:
     msg = ei.value.message
     assert msg.startswith('Deployment.apps "Bad" is invalid: [metadata.name: Invalid value: ')
     assert "spec.replicas: Invalid value: -2: must be greater than or equal to 0]" in msg
+
+
+def test_host_aliases_are_addresses_and_dns_subdomains() -> None:
+    """They become lines of the pod's /etc/hosts (the node agent writes them): a value
+    that could add a line of its own is refused, as Kubernetes refuses it."""
+    pod = copy.deepcopy(POD)
+    pod["spec"]["hostAliases"] = [
+        {"ip": "10.0.0.1\n6.6.6.6", "hostnames": ["ok.local"]},
+        {"ip": "", "hostnames": ["evil\tname"]},
+        {"ip": "::1", "hostnames": ["a.example", "B.local"]}]
+    assert fields(PODS, pod) == {
+        "spec.hostAliases[0].ip": "FieldValueInvalid",
+        "spec.hostAliases[1].ip": "FieldValueRequired",
+        "spec.hostAliases[1].hostnames[0]": "FieldValueInvalid",
+        "spec.hostAliases[2].hostnames[1]": "FieldValueInvalid"}
+    pod["spec"]["hostAliases"] = [{"ip": "127.0.0.1", "hostnames": ["foo.local", "bar.local"]}]
+    load_object(PODS, pod)  # valid

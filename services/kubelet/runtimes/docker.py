@@ -228,7 +228,8 @@ class DockerRuntime:
         rebuild = functools.partial(ensure_pause_image, self.client, self.pause_image)
         pid = None
         if network is not None and conv.wired(spec, network):
-            hosts = write_hosts_file(self.root_dir, spec.pod.uid, str(spec.ip), spec.hostname)
+            hosts = write_hosts_file(self.root_dir, spec.pod.uid, str(spec.ip), spec.hostname,
+                                     spec.host_aliases)
             sandbox, pid = docker_sandbox.run_wired(self.api, self.owner, spec,
                                                     self.pause_image, resolv, hosts, rebuild)
         else:

@@ -292,8 +292,13 @@ def sandbox_host_config(spec: SandboxSpec, network: str = "bridge",
     """``resolv_conf``: a host file holding the pod's resolv.conf, bind-mounted (exact,
     unlike Docker's ``dns=``, which goes through its embedded resolver on a user network);
     ``hosts``: the pod's /etc/hosts, for a sandbox the agent wires (docker_wiring.py)."""
-    return {"network_mode": network, "ipc_mode": "shareable", "restart_policy": {"Name": "no"},
-            "mounts": _resolv_mount(resolv_conf, hosts)}
+    hc = {"network_mode": network, "ipc_mode": "shareable", "restart_policy": {"Name": "no"},
+          "mounts": _resolv_mount(resolv_conf, hosts)}
+    if hosts is None and spec.host_aliases:  # Docker writes this sandbox's hosts file, and
+        # the pod's containers share it: the aliases as its extra lines
+        hc["extra_hosts"] = [f"{name}:{ip}" for ip, names in spec.host_aliases
+                             for name in names]
+    return hc
 
 
 def container_params(owner: dict[str, str], sandbox: Sandbox,

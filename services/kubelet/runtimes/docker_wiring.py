@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..netlink import wire_pod
@@ -75,23 +76,31 @@ def own_process(pid: int, container_id: str) -> bool:
         return False
 
 
-def render_hosts(ip: str, hostname: str) -> str:
-    """The pod's /etc/hosts, as the kubelet writes it."""
-    return ("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n"
+def render_hosts(ip: str, hostname: str,
+                 aliases: Sequence[tuple[str, Sequence[str]]] = ()) -> str:
+    """The pod's /etc/hosts, as the kubelet writes it: localhost, the pod's address and
+    hostname, then its ``spec.hostAliases`` (validated by the API server: addresses and
+    DNS subdomains, so nothing here can add a line of its own)."""
+    text = ("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n"
             "::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
             "fe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n"
             f"{ip}\t{hostname}\n")
+    if aliases:
+        text += "\n# Entries added by HostAliases.\n" + "".join(
+            f"{a}\t{chr(9).join(names)}\n" for a, names in aliases)
+    return text
 
 
 def hosts_path(root: Path, uid: str) -> Path:
     return root / "pods" / uid / "hosts"
 
 
-def write_hosts_file(root: Path, uid: str, ip: str, hostname: str) -> str:
+def write_hosts_file(root: Path, uid: str, ip: str, hostname: str,
+                     aliases: Sequence[tuple[str, Sequence[str]]] = ()) -> str:
     path = hosts_path(root, uid)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(".hosts.tmp")
-    tmp.write_text(render_hosts(ip, hostname))
+    tmp.write_text(render_hosts(ip, hostname, aliases))
     tmp.chmod(0o644)
     os.replace(tmp, path)
     return str(path)
