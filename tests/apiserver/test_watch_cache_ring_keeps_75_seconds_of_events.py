@@ -175,3 +175,14 @@ async def test_the_ring_keeps_at_most_its_byte_budget_of_fresh_events() -> None:
         assert len(cache.events) <= 5 and released
     finally:
         await cache.stop()
+
+
+def test_the_ring_budget_is_a_flag_in_mib_of_at_least_one() -> None:
+    from jetkube.services.apiserver.main import parse_args
+    from jetkube.services.apiserver.watchcache import RING_BYTES
+
+    assert parse_args([]).watch_cache_bytes == RING_BYTES == 16 << 20
+    assert parse_args(["--watch-cache-mib", "64"]).watch_cache_bytes == 64 << 20
+    for bad in ("0", "-5", "lots"):
+        with pytest.raises(SystemExit):
+            parse_args(["--watch-cache-mib", bad])

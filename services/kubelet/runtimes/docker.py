@@ -26,12 +26,9 @@ containers' blocking calls (docker_containers.py), images and pulls
 the pure translations to and from the Engine API (docker_convert.py).
 
 A pod costs the daemon five calls once its image is known (docker_pulls.ImageIds):
-the sandbox's create, start and inspect (its PID, for the wiring) and the container's
-create and start, whose ContainerInfo is made from its spec (``docker run -d`` twice is
-four); a hostNetwork pod four; a pod on Docker's default bridge (no podCIDR yet, or
-``--pod-network none``) five, the inspect reading the address Docker's IPAM chose.
-The daemon's time is what counts: a sandbox joining a Docker bridge network took it
-0.45-0.49 s to start at 10 sandboxes/s here, one it wires itself 0.16 s.
+the sandbox's create, start and inspect (its PID for the wiring; on Docker's default
+bridge, the address its IPAM chose) and the container's create and start, whose
+ContainerInfo is made from its spec; a hostNetwork pod four (``docker run -d`` twice).
 """
 
 from __future__ import annotations
@@ -69,6 +66,7 @@ from ..runtime import (
 )
 from . import docker_containers, docker_exec, docker_sandbox
 from . import docker_convert as conv
+from . import docker_podfiles as podfiles
 from .docker_convert import explain
 from .docker_events import NodeEvents
 from .docker_exits import Exits
@@ -76,13 +74,12 @@ from .docker_images import PAUSE_IMAGE, ensure_pause_image
 from .docker_network import (
     DockerPodNetwork,
     PodNetworkError,
-    remove_resolv_conf,
     write_resolv_conf,
 )
 from .docker_pulls import Images
 from .docker_purge import purge_scope
 from .docker_session import DockerSession
-from .docker_wiring import remove_hosts_file, write_hosts_file
+from .docker_wiring import write_hosts_file
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -241,10 +238,8 @@ class DockerRuntime:
         return sandbox, pid
 
     async def run_sandbox(self, spec: SandboxSpec) -> Sandbox:
-        """On the node's pod network: an address the agent chose, the sandbox started with
-        no network of Docker's, then wired by the agent; else on the host's network, the
-        Docker network (every address held, or an agent that cannot wire) or Docker's
-        default bridge (no pod network), where Docker's IPAM chooses."""
+        """On the node's pod network, wired by the agent on an address it chose; else on
+        the host's network or a network of Docker's, whose IPAM chooses."""
         try:
             network = await self.network.network_for(spec)
             addresses = self.network.addresses_for(network) if network else None
@@ -290,8 +285,7 @@ class DockerRuntime:
         if ip and self.network.addresses is not None:
             self.network.addresses.release(ip)
         if uid:
-            remove_resolv_conf(self.root_dir, uid)
-            remove_hosts_file(self.root_dir, uid)
+            podfiles.remove(self.root_dir, uid)
 
     async def remove_sandbox(self, sandbox_id: str) -> None:
         """Remove the sandbox and, forcibly, any container of its pod still there."""

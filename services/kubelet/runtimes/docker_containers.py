@@ -19,8 +19,7 @@ import docker.errors
 
 from ..runtime import ContainerSpec, Sandbox
 from . import docker_convert as conv
-from .docker_network import pod_resolv_conf
-from .docker_wiring import pod_hosts_file
+from . import docker_podfiles as podfiles
 
 
 def create(api: Any, owner: dict[str, str], root_dir: Path, sandbox: Sandbox,
@@ -28,8 +27,8 @@ def create(api: Any, owner: dict[str, str], root_dir: Path, sandbox: Sandbox,
     """The container's id, and whether this call created it."""
     params = conv.container_params(owner, sandbox, spec)
     hc = api.create_host_config(**conv.container_host_config(
-        sandbox.id, spec, pod_resolv_conf(root_dir, sandbox.pod.uid),
-        pod_hosts_file(root_dir, sandbox.pod.uid)))
+        sandbox.id, spec, podfiles.existing(root_dir, sandbox.pod.uid, podfiles.RESOLV_CONF),
+        podfiles.existing(root_dir, sandbox.pod.uid, podfiles.HOSTS)))
     try:
         return str(api.create_container(host_config=hc, **params)["Id"]), True
     except docker.errors.APIError as err:

@@ -237,7 +237,7 @@ def known_sandbox_ip(spec: SandboxSpec, network: str) -> str | None:
     would read it): hostNetwork's, or the one the agent wires; None: Docker IPAM's."""
     if network == "host":
         return "127.0.0.1"
-    return spec.ip if wired(spec, network) else None
+    return str(spec.ip) if wired(spec, network) else None
 
 
 def started_info(container_id: str, pod: PodRef, spec: ContainerSpec, image_id: str,

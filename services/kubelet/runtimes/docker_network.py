@@ -14,8 +14,8 @@ on another subnet it is recreated when no container is attached, else sandboxes
 fail with a clear error.  The host side (forward chain, routes or VXLAN device to other nodes) is
 :class:`..podnet.PodNetwork`.
 
-Also here: the pod's resolv.conf file (written under the agent's root dir per
-pod uid and bind-mounted at /etc/resolv.conf in the sandbox and every container
+Also here: the pod's resolv.conf (written by docker_podfiles.py under the agent's root
+dir per pod uid and bind-mounted at /etc/resolv.conf in the sandbox and every container
 of the pod).  Sandboxes on the node's network are wired by the agent itself
 (docker_wiring.py, on addresses of docker_ipam.py); what a scope made on this
 machine is removed by docker_purge.py.
@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
@@ -53,6 +52,7 @@ from ..podnet_vxlan import (
 from ..resolvconf import DNSSettings, render
 from ..runtime import LABEL_NODE, SandboxSpec
 from . import docker_convert as conv
+from . import docker_podfiles as podfiles
 from .docker_ipam import PodAddresses, attached
 from .docker_wiring import own_process, wire
 
@@ -192,37 +192,12 @@ def set_sysctls(hostnet: HostNet) -> None:
 
 # --- resolv.conf ------------------------------------------------------------------------
 
-def resolv_conf_path(root: Path, uid: str) -> Path:
-    return root / "pods" / uid / "resolv.conf"
-
-
 def write_resolv_conf(root: Path, spec: SandboxSpec) -> str | None:
     """Write the pod's resolv.conf (None: the pod uses the runtime's default)."""
     if not conv.wants_resolv_conf(spec):
         return None
-    path = resolv_conf_path(root, spec.pod.uid)
-    text = render(DNSSettings(list(spec.dns_servers), list(spec.dns_search),
-                              list(spec.dns_options)))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(OSError):
-        if path.read_text() == text:
-            return str(path)
-    tmp = path.with_name(".resolv.conf.tmp")
-    tmp.write_text(text)
-    tmp.chmod(0o644)
-    os.replace(tmp, path)
-    return str(path)
-
-
-def pod_resolv_conf(root: Path, uid: str) -> str | None:
-    path = resolv_conf_path(root, uid)
-    return str(path) if uid and path.is_file() else None
-
-
-def remove_resolv_conf(root: Path, uid: str) -> None:
-    if uid:
-        with contextlib.suppress(OSError):
-            resolv_conf_path(root, uid).unlink()
+    return podfiles.write(root, spec.pod.uid, podfiles.RESOLV_CONF, render(DNSSettings(
+        list(spec.dns_servers), list(spec.dns_search), list(spec.dns_options))))
 
 
 # --- one node's network, for DockerRuntime ------------------------------------------------
@@ -390,5 +365,4 @@ class DockerPodNetwork:
 
 
 __all__ = ["DockerPodNetwork", "PodNetworkError", "create_args", "ensure_network",
-           "find_network", "network_plan", "pod_resolv_conf",
-           "remove_network", "remove_resolv_conf", "resolv_conf_path", "write_resolv_conf"]
+           "find_network", "network_plan", "remove_network", "write_resolv_conf"]

@@ -86,7 +86,8 @@ def run_wired(api: Any, owner: dict[str, str], spec: SandboxSpec, image: str,
         with contextlib.suppress(docker.errors.APIError):
             api.remove_container(made, force=True)
         raise docker.errors.APIError(f"sandbox {made[:12]} exited as it started")
-    return Sandbox(id=made, pod=spec.pod, ip=str(spec.ip), ready=True), pid
+    return Sandbox(id=made, pod=spec.pod, ip=str(conv.known_sandbox_ip(spec, "none")),
+                   ready=True), pid
 
 
 def remove(api: Any, owner: dict[str, str], sandbox_id: str,

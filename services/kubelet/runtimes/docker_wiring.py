@@ -27,17 +27,13 @@ containers, as it does the pod's resolv.conf.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..netlink import wire_pod
+from . import docker_podfiles as podfiles
 
-__all__ = ["HOSTS", "hosts_path", "own_process", "pod_hosts_file", "remove_hosts_file",
-           "render_hosts", "veth_name", "wire", "write_hosts_file"]
-
-HOSTS = "/etc/hosts"
+__all__ = ["own_process", "render_hosts", "veth_name", "wire", "write_hosts_file"]
 
 
 def veth_name(sandbox_id: str) -> str:
@@ -91,27 +87,7 @@ def render_hosts(ip: str, hostname: str,
     return text
 
 
-def hosts_path(root: Path, uid: str) -> Path:
-    return root / "pods" / uid / "hosts"
-
-
 def write_hosts_file(root: Path, uid: str, ip: str, hostname: str,
                      aliases: Sequence[tuple[str, Sequence[str]]] = ()) -> str:
-    path = hosts_path(root, uid)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(".hosts.tmp")
-    tmp.write_text(render_hosts(ip, hostname, aliases))
-    tmp.chmod(0o644)
-    os.replace(tmp, path)
-    return str(path)
-
-
-def pod_hosts_file(root: Path, uid: str) -> str | None:
-    path = hosts_path(root, uid)
-    return str(path) if uid and path.is_file() else None
-
-
-def remove_hosts_file(root: Path, uid: str) -> None:
-    if uid:
-        with contextlib.suppress(OSError):
-            hosts_path(root, uid).unlink()
+    """The pod's /etc/hosts file (docker_podfiles.py); its path."""
+    return podfiles.write(root, uid, podfiles.HOSTS, render_hosts(ip, hostname, aliases))
