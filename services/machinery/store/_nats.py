@@ -402,4 +402,26 @@ async def connect(url: str, *, identity: str = "", creds_file: str | None = None
         opts["tls"] = ssl.create_default_context(cafile=ca_file)
     opts.update(kwargs)
     servers = [u.strip() for u in url.split(",") if u.strip()]
-    return await nats.connect(servers, **opts)
+    nc = await nats.connect(servers, **opts)
+    tolerate_abandoned_flushes(nc)
+    return nc
+
+
+def tolerate_abandoned_flushes(nc: NATS) -> None:
+    """nats-py answers each PONG by setting the future of the oldest ``flush()`` waiting
+    for it.  A flush whose caller was cancelled, or that timed out, leaves that future
+    cancelled in the queue, and setting it raised InvalidStateError in the read loop,
+    which then died and left the connection deaf for good, with no reconnect (seen in
+    CI: a node agent whose exec stream's closing flush was cancelled stopped hearing its
+    bus).  Here a PONG still answers its own PING, in order; a future nobody waits for
+    any more is passed over."""
+
+    async def process_pong() -> None:
+        if nc._pongs:
+            future = nc._pongs.pop(0)
+            if not future.done():
+                future.set_result(True)
+            nc._pongs_received += 1
+            nc._pings_outstanding = 0
+
+    nc._process_pong = process_pong  # type: ignore[method-assign]
