@@ -6,7 +6,10 @@ streams included), either one client (``counter.wrap(client.api)``, in a test or
 benchmark's own raw calls) or the class (``counter.install()``, for a whole process).
 Each request counts once under its endpoint with ids and image names replaced
 (``POST /containers/{id}/start``, ``GET /images/{ref}/json``); :func:`kind` groups
-endpoints the way the pod startup table shows them.
+endpoints the way the pod startup table shows them.  The calls a node agent makes on its
+event loop (the runtime's ``Engine``, docker_engine.py: a pod's create, start and inspect)
+are counted the same way: ``counter.wrap_engine(engine)`` for one, and ``install()``
+counts every ``Engine`` as well.
 
 Run as a program it runs another Python program (a node agent) in its own process with
 the class wrapped, and writes the counts so far as JSON to ``DIR/<pid>.json`` whenever the
@@ -118,13 +121,39 @@ class CallCounter:
                 setattr(api, attr, self._counted(getattr(api, attr), method, True))
         return api
 
+    def wrap_engine(self, engine: Any) -> Any:
+        """Count the requests of one node agent ``Engine`` (docker_engine.py); returns it."""
+        request = engine.request
+
+        async def counted(method: str, path: str, **kw: Any) -> Any:
+            self.count(method, path)
+            return await request(method, path, **kw)
+        engine.request = counted
+        return engine
+
+    def engine_of(self, api: Any) -> Any:
+        """A node agent ``Engine`` on the daemon of ``api`` (an SDK ``APIClient``), counted:
+        what a runtime made with ``DockerRuntime(client=..., engine=...)`` starts pods with."""
+        from jetkube.services.kubelet.runtimes.docker_engine import Engine
+        from jetkube.services.kubelet.runtimes.docker_session import daemon_address
+
+        return self.wrap_engine(Engine(daemon_address(api), f"/v{api._version}"))
+
     def install(self) -> None:
-        """Count the requests of every ``APIClient`` of this process."""
+        """Count the requests of every ``APIClient`` and every ``Engine`` of this process."""
         from docker.api.client import APIClient
+
+        from jetkube.services.kubelet.runtimes.docker_engine import Engine
 
         for attr, method in self.METHODS:
             if hasattr(APIClient, attr):
                 setattr(APIClient, attr, self._counted(getattr(APIClient, attr), method, False))
+        request = Engine.request
+
+        async def counted(engine: Any, method: str, path: str, **kw: Any) -> Any:
+            self.count(method, path)
+            return await request(engine, method, path, **kw)
+        Engine.request = counted  # type: ignore[method-assign]
 
 
 def by_kind(counts: Counter[str]) -> Counter[str]:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -39,6 +40,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,7 @@ from _cluster import (
     services,
 )
 from _dockercalls import CallCounter, launcher, per_pod, snapshot
+from _profile import profiled
 
 from jetkube.services.kubelet.runtime import LABEL_KIND, LABEL_NODE, LABEL_POD_NAME
 from jetkube.services.kubelet.runtimes.docker_images import (
@@ -182,13 +185,15 @@ async def wait_nodes(http: httpx.AsyncClient, names: list[str], within: float = 
 
 async def measure(c: Cluster, run: str, nodes: list[str], n: int, rate: float,
                   direct: bool, calls: Callable[[], Counter[str]],
-                  cpu: Callable[[], dict[str, float]], stamps: dict[str, dict[str, float]]
+                  cpu: Callable[[], dict[str, float]], stamps: dict[str, dict[str, float]],
+                  window: Callable[[], AbstractContextManager[Any]] = nullcontext,
                   ) -> tuple[list[float], int, Counter[str], dict[str, float]]:
     """Create n pods at ``rate``/s; → (create → Running latencies, pods that never ran,
     the node agents' Docker calls meanwhile: ``calls()`` counts them so far, and the CPU
     seconds ``cpu()`` reads by process over the same window, less what each spent idle at
     the same rate over the :data:`IDLE_SECONDS` before); ``stamps[pod]`` gets the
-    wall-clock times of its create request and of its Running event."""
+    wall-clock times of its create request and of its Running event; ``window()`` wraps the
+    measured part (a profile)."""
     headers = {"Authorization": f"Bearer {c.token}"}
     path = "/api/v1/namespaces/default/pods"
     async with httpx.AsyncClient(base_url=c.api_url, headers=headers, timeout=30) as http:
@@ -225,20 +230,19 @@ async def measure(c: Cluster, run: str, nodes: list[str], n: int, rate: float,
         t0 = time.monotonic()
         idle = {k: (cpu0[k] - idle0[k]) / (t0 - i0) for k in cpu0}
         posts = []
-        for i in range(n):
-            await asyncio.sleep(max(0.0, t0 + i / rate - time.monotonic()))
-            name = f"startup-{i}"
-            created[name] = time.monotonic()
-            stamps.setdefault(name, {})["created"] = time.time()
-            posts.append(asyncio.create_task(http.post(path, json=pod(
-                name, run, nodes[i % len(nodes)] if direct else None))))
-        for r in await asyncio.gather(*posts):
-            r.raise_for_status()
-        try:
-            await asyncio.wait_for(all_running.wait(), 60)
-        except TimeoutError:
-            pass
-        cpu1, t1 = cpu(), time.monotonic()
+        with window():
+            for i in range(n):
+                await asyncio.sleep(max(0.0, t0 + i / rate - time.monotonic()))
+                name = f"startup-{i}"
+                created[name] = time.monotonic()
+                stamps.setdefault(name, {})["created"] = time.time()
+                posts.append(asyncio.create_task(http.post(path, json=pod(
+                    name, run, nodes[i % len(nodes)] if direct else None))))
+            for r in await asyncio.gather(*posts):
+                r.raise_for_status()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(all_running.wait(), 60)
+            cpu1, t1 = cpu(), time.monotonic()
         used = await asyncio.to_thread(calls)
         used.subtract(before)
         watcher.cancel()
@@ -319,6 +323,9 @@ def main() -> None:
     ap.add_argument("--bind", choices=("scheduler", "direct"), default="scheduler",
                     help="scheduler: jetkube-scheduler places pods; direct: spec.nodeName")
     ap.add_argument("--quick", action="store_true", help="9 pods: a smoke run")
+    ap.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                    help="py-spy profiles of each jetkube process over the measured window "
+                    "(summarise with bench/_profile.py)")
     a = ap.parse_args()
     if a.quick:
         a.pods = 9
@@ -371,7 +378,9 @@ def main() -> None:
             stamps: dict[str, dict[str, float]] = {}
             lat, failed, used, jk_cpu = asyncio.run(measure(
                 c, run, names, a.pods, a.rate, a.bind == "direct",
-                lambda: snapshot(c.workdir / "docker-calls", kubelet_pids), cpu, stamps))
+                lambda: snapshot(c.workdir / "docker-calls", kubelet_pids), cpu, stamps,
+                lambda: profiled({**{k: p for k, p in ours.items() if p > 0}, **{
+                    f"node agent {i + 1}": p for i, p in enumerate(kubelet_pids)}}, a.profile)))
             spans = stages(client, stamps, names)
             asyncio.run(drain(client, names))
     finally:

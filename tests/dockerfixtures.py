@@ -93,8 +93,10 @@ def counted_runtime(root: Any) -> tuple[Any, Any, str, str]:
     counter = CallCounter()
     client = docker.from_env(timeout=30)
     counter.wrap(client.api)
+    engine = counter.engine_of(client.api)
     node, scope = node_name(), new_scope()
-    rt = DockerRuntime(node, client=client, scope=scope, pod_network="none", root_dir=root)
+    rt = DockerRuntime(node, client=client, scope=scope, pod_network="none", root_dir=root,
+                       engine=engine)
     return rt, counter, node, scope
 
 

@@ -51,7 +51,8 @@ async def test_the_agent_wires_its_pods_on_addresses_it_chose(
     counter = CallCounter()
     client = docker.from_env(timeout=30)
     counter.wrap(client.api)
-    rt = DockerRuntime(node, client=client, scope=scope, root_dir=tmp_path / "a")
+    rt = DockerRuntime(node, client=client, scope=scope, root_dir=tmp_path / "a",
+                       engine=counter.engine_of(client.api))
     again: DockerRuntime | None = None
 
     async def start(r: DockerRuntime, name: str) -> tuple[Sandbox, str]:

@@ -55,32 +55,36 @@ def test_attached_reads_an_inspected_networks_containers() -> None:
     assert attached(None) == [] and attached({"Containers": None}) == []
 
 
-class FakeApi:
-    """The Engine API calls a sandbox makes, recorded."""
+class FakeDocker:
+    """The Engine API calls a sandbox makes (its ``Engine``'s, docker_engine.py), recorded;
+    also the SDK's config builders, which make no call."""
 
     def __init__(self, existing: bool = False) -> None:
         self.calls: list[str] = []
         self.existing = existing
-        self.params: dict[str, Any] = {}
+        self.config: dict[str, Any] = {}
 
     def create_host_config(self, **kw: Any) -> dict[str, Any]:
         return kw
 
-    def create_container(self, *, host_config: Any, **kw: Any) -> dict[str, str]:
+    def create_container_config(self, **kw: Any) -> dict[str, Any]:
+        return kw
+
+    async def create_container(self, config: dict[str, Any], name: str | None) -> str:
         self.calls.append("create")
         if self.existing:
             self.existing = False
             raise docker.errors.APIError("409", response=type("R", (), {"status_code": 409})())
-        self.params = {**kw, "host_config": host_config}
-        return {"Id": "f00dfeedcafe0123456789"}
+        self.config = {**config, "name": name}
+        return "f00dfeedcafe0123456789"
 
-    def start(self, cid: str) -> None:
+    async def start(self, cid: str) -> None:
         self.calls.append("start")
 
-    def remove_container(self, cid: str, force: bool = False) -> None:
+    async def remove_container(self, cid: str, force: bool = False) -> None:
         self.calls.append("remove")
 
-    def inspect_container(self, cid: str) -> dict[str, Any]:
+    async def inspect_container(self, cid: str) -> dict[str, Any]:
         self.calls.append("inspect")
         return {"Id": "old", "State": {"Status": "running", "Pid": 4242},
                 "Config": {"Labels": {conv.LABEL_POD_IP: "10.244.9.9",
@@ -92,22 +96,28 @@ SPEC = SandboxSpec(PodRef("u1", "default", "web"), hostname="web", network="jetk
                    ip="10.244.9.2")
 
 
-def test_a_wired_sandbox_starts_on_no_network_labelled_with_its_address() -> None:
-    api = FakeApi()
-    sb, pid = docker_sandbox.run_wired(api, {}, SPEC, "pause", None, "/r/hosts", lambda: None)
-    assert (sb.ip, pid, api.calls) == ("10.244.9.2", 4242, ["create", "start", "inspect"])
-    hc = api.params["host_config"]
+async def no_rebuild() -> None:
+    raise AssertionError("the pause image is there")
+
+
+async def test_a_wired_sandbox_starts_on_no_network_labelled_with_its_address() -> None:
+    d = FakeDocker()
+    sb, pid = await docker_sandbox.run_wired(d, d, {}, SPEC, "pause", None, "/r/hosts",
+                                             no_rebuild)  # type: ignore[arg-type]
+    assert (sb.ip, pid, d.calls) == ("10.244.9.2", 4242, ["create", "start", "inspect"])
+    hc = d.config["host_config"]
     assert hc["network_mode"] == "none"
     assert [(m["Target"], m["Source"]) for m in hc["mounts"]] == [("/etc/hosts", "/r/hosts")]
-    labels = api.params["labels"]
+    labels = d.config["labels"]
     assert (labels[conv.LABEL_POD_IP], labels[conv.LABEL_NETWORK]) == ("10.244.9.2",
                                                                          "jetkube-s-n1")
 
 
-def test_a_sandbox_left_by_an_earlier_try_is_replaced_not_reused() -> None:
-    api = FakeApi(existing=True)  # its wiring may not have been finished
-    sb, pid = docker_sandbox.run_wired(api, {}, SPEC, "pause", None, "/r/hosts", lambda: None)
-    assert api.calls == ["create", "inspect", "remove", "create", "start", "inspect"]
+async def test_a_sandbox_left_by_an_earlier_try_is_replaced_not_reused() -> None:
+    d = FakeDocker(existing=True)  # its wiring may not have been finished
+    sb, pid = await docker_sandbox.run_wired(d, d, {}, SPEC, "pause", None, "/r/hosts",
+                                             no_rebuild)  # type: ignore[arg-type]
+    assert d.calls == ["create", "inspect", "remove", "create", "start", "inspect"]
     assert sb.id == "f00dfeedcafe0123456789" and pid == 4242
 
 

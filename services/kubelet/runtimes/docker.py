@@ -1,34 +1,25 @@
-"""The Docker runtime: real containers through the Docker Engine API (docker SDK).
+"""The Docker runtime: real containers through the Docker Engine API.
 
-A pod is a sandbox container (``jetkube/pause:<version>``, built locally
-from busybox when missing; never pulled) that owns the pod's network and IPC
-namespaces and hostname, plus one container per spec container joined to it
-with ``network_mode=container:<sandbox>`` (they share localhost).  Every
-container carries the labels of runtime.py and the node's name, so several
-node agents can share one daemon and each lists, adopts and hears only its
-own (a scope label, one per ``kctl up`` data dir, keeps two clusters' ``node-1``
-apart).  DOCKER_HOST (and DOCKER_TLS_VERIFY / DOCKER_CERT_PATH) choose the
-daemon: Docker Engine, or Podman's compatible socket.
+A pod is a sandbox container (``jetkube/pause:<version>``, built locally from busybox
+when missing; never pulled) that owns the pod's network and IPC namespaces and hostname,
+plus one container per spec container joined to it (``network_mode=container:<sandbox>``:
+they share localhost).  Every container carries the labels of runtime.py, the node's name
+and a scope (one per ``kctl up`` data dir), so node agents sharing a daemon each list,
+adopt and hear only their own.  DOCKER_HOST (and DOCKER_TLS_VERIFY / DOCKER_CERT_PATH)
+choose the daemon: Docker Engine, or Podman's compatible socket.
 
-Every SDK call is blocking and runs on this runtime's own thread pool, never
-on the event loop; streams (logs, exec output, events) each have a reader
-thread (docker_streams.py).  One event stream per node agent (docker_events.py),
-read by one thread that reconnects from the last event's time, carries both the
-node's container exits (``die``: docker_exits.py) and the daemon's image changes
-(which the image-id cache of docker_pulls.py listens to), so nothing is polled.
-The node's pods sit on the bridge of a Docker network of its podCIDR
-(docker_network.py), wired by the agent itself (docker_wiring.py, docker_ipam.py);
-``purge_scope`` (docker_purge.py) removes everything one cluster made on this machine.
-
-Here are the runtime's calls; beside it: the sandbox (docker_sandbox.py), the
-containers' blocking calls (docker_containers.py), images and pulls
-(docker_pulls.py, docker_images.py), exec, logs and streams (docker_exec.py), and
-the pure translations to and from the Engine API (docker_convert.py).
-
-A pod costs the daemon five calls once its image is known (docker_pulls.ImageIds):
-the sandbox's create, start and inspect (its PID for the wiring; on Docker's default
-bridge, the address its IPAM chose) and the container's create and start, whose
-ContainerInfo is made from its spec; a hostNetwork pod four (``docker run -d`` twice).
+A pod's start is five calls once its image is known (docker_pulls.ImageIds), made on the
+event loop (docker_engine.py): the sandbox's create, start and inspect (its PID, for the
+agent to wire it on the node's pod network: docker_wiring.py, docker_ipam.py,
+docker_network.py) and the container's create and start, whose ContainerInfo is made from
+its spec; a hostNetwork pod four (``docker run -d`` twice).  Every other call goes through
+the docker SDK, blocking, on this runtime's thread pool; streams (logs, exec output,
+events) each have a reader thread (docker_streams.py).  One event stream per agent
+(docker_events.py) carries the node's container exits (docker_exits.py) and the daemon's
+image changes (docker_pulls.py), so nothing is polled.  Beside it: the sandbox
+(docker_sandbox.py), the containers (docker_containers.py), images (docker_images.py),
+exec, logs and streams (docker_exec.py), the pure translations (docker_convert.py), and
+``purge_scope`` (docker_purge.py), which removes everything one cluster made here.
 """
 
 from __future__ import annotations
@@ -68,6 +59,7 @@ from . import docker_containers, docker_exec, docker_sandbox
 from . import docker_convert as conv
 from . import docker_podfiles as podfiles
 from .docker_convert import explain
+from .docker_engine import Engine
 from .docker_events import NodeEvents
 from .docker_exits import Exits
 from .docker_images import PAUSE_IMAGE, ensure_pause_image
@@ -78,7 +70,8 @@ from .docker_network import (
 )
 from .docker_pulls import Images
 from .docker_purge import purge_scope
-from .docker_session import DockerSession
+from .docker_session import DockerSession, daemon_address
+from .docker_streams import call_alone
 from .docker_wiring import write_hosts_file
 
 log = logging.getLogger(__name__)
@@ -94,7 +87,8 @@ class DockerRuntime:
                  pause_image: str = PAUSE_IMAGE, workers: int = 16,
                  pull_timeout: float = 300.0, scope: str | None = None,
                  pod_network: PodNetworkMode = "host-gw", root_dir: Path | None = None,
-                 hostnet: HostNet | None = None, node_ip: str | None = None) -> None:
+                 hostnet: HostNet | None = None, node_ip: str | None = None,
+                 engine: Engine | None = None) -> None:
         self.node = node
         self.scope = scope if scope is not None else default_scope()
         self.owner = conv.owner_labels(node, self.scope)
@@ -115,6 +109,7 @@ class DockerRuntime:
         self._events.on_exit(self._exits.deliver)
         self._images = Images(self._call, lambda: self.client, self._events, pull_timeout)
         self._pause_id: str | None = None
+        self._engine = engine  # made on first use when not given (a test's: counted)
         self._sandbox_pods: dict[str, str] = {}  # sandbox id -> pod uid, of those seen
         self._sandbox_ips: dict[str, str] = {}  # sandbox id -> its address, of those seen
         self.network = DockerPodNetwork(self, pod_network, hostnet, public_ip=node_ip)
@@ -136,6 +131,16 @@ class DockerRuntime:
     def api(self) -> Any:
         return self.client.api
 
+    async def engine(self) -> Engine:
+        """The loop's client of the daemon (docker_engine.py), at the SDK client's address
+        and API version (made first, on the pool: it asks the daemon its version)."""
+        if self._engine is None:
+            api = await self._call(lambda: self.api)
+            version = str(getattr(api, "_version", "") or "")
+            self._engine = self._engine or Engine(daemon_address(api),
+                                                  f"/v{version}" if version else "")
+        return self._engine
+
     async def _api(self, method: str, *args: Any, **kw: Any) -> Any:
         """``self.api.<method>(...)`` on the pool."""
         return await self._call(lambda: getattr(self.api, method)(*args, **kw))
@@ -146,29 +151,6 @@ class DockerRuntime:
         if self._exits.handlers and not self._events.started:
             self._start_events(loop)
         return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kw))
-
-    async def _call_alone(self, name: str, fn: Callable[[], T]) -> T:
-        """``fn()`` on a daemon thread of its own, for a call that may block for a whole
-        grace period (a stop): it holds no pool worker, so other pods' calls do not queue
-        behind it, and it does not keep the agent's process from exiting (the pool's
-        threads are joined at exit; a stopped kubelet leaves its containers to the daemon)."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[T] = loop.create_future()
-
-        def settle(ok: bool, value: Any) -> None:
-            if not done.done():
-                (done.set_result if ok else done.set_exception)(value)
-
-        def run() -> None:
-            try:
-                out: Any = (True, fn())
-            except BaseException as err:  # handed to the awaiting coroutine
-                out = (False, err)
-            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
-                loop.call_soon_threadsafe(settle, *out)
-
-        threading.Thread(target=run, name=f"docker-{self.node}-{name}", daemon=True).start()
-        return await done
 
     async def version(self) -> str:
         v = await self._api("version")
@@ -216,23 +198,27 @@ class DockerRuntime:
 
     # --- sandboxes (docker_sandbox.py) -------------------------------------------
 
-    def _run_sandbox_blocking(self, spec: SandboxSpec, network: str | None
-                              ) -> tuple[Sandbox, int | None]:
+    async def _ensure_pause_image(self) -> str:
+        return await self._call(lambda: ensure_pause_image(self.client, self.pause_image))
+
+    async def _start_sandbox(self, spec: SandboxSpec, network: str | None
+                             ) -> tuple[Sandbox, int | None]:
         """The sandbox, and its PID when the agent is to wire it (docker_wiring.py)."""
+        engine = await self.engine()
         if self._pause_id is None:
-            self._pause_id = ensure_pause_image(self.client, self.pause_image)
+            self._pause_id = await self._ensure_pause_image()
         resolv = write_resolv_conf(self.root_dir, spec)
-        rebuild = functools.partial(ensure_pause_image, self.client, self.pause_image)
         pid = None
         if network is not None and conv.wired(spec, network):
             hosts = write_hosts_file(self.root_dir, spec.pod.uid, str(spec.ip), spec.hostname,
                                      spec.host_aliases)
-            sandbox, pid = docker_sandbox.run_wired(self.api, self.owner, spec,
-                                                    self.pause_image, resolv, hosts, rebuild)
+            sandbox, pid = await docker_sandbox.run_wired(
+                engine, self.api, self.owner, spec, self.pause_image, resolv, hosts,
+                self._ensure_pause_image)
         else:
-            sandbox = docker_sandbox.run(self.api, self.owner, spec,
-                                         conv.sandbox_network(spec, network), self.pause_image,
-                                         resolv, rebuild)
+            sandbox = await docker_sandbox.run(
+                engine, self.api, self.owner, spec, conv.sandbox_network(spec, network),
+                self.pause_image, resolv, self._ensure_pause_image)
         self._sandbox_pods[sandbox.id] = sandbox.pod.uid
         self._sandbox_ips[sandbox.id] = sandbox.ip
         return sandbox, pid
@@ -248,7 +234,7 @@ class DockerRuntime:
                 wired = await self._run_wired(dataclasses.replace(spec, network=network, ip=ip))
                 if wired is not None:
                     return wired
-            sandbox, _ = await self._call(self._run_sandbox_blocking, spec, network)
+            sandbox, _ = await self._start_sandbox(spec, network)
             return sandbox
         except (docker.errors.DockerException, PodNetworkError, HostNetError, OSError) as err:
             raise RuntimeError_("CreatePodSandboxError",
@@ -261,7 +247,7 @@ class DockerRuntime:
         the Docker network (docker_network.DockerPodNetwork.cannot_wire says why)."""
         assert spec.ip is not None
         try:
-            sandbox, pid = await self._call(self._run_sandbox_blocking, spec, "none")
+            sandbox, pid = await self._start_sandbox(spec, "none")
         except BaseException:
             if self.network.addresses is not None:
                 self.network.addresses.release(spec.ip)
@@ -297,16 +283,17 @@ class DockerRuntime:
         """The container as started (``running``); its exit, however soon, is reported by
         on_exit (``inspect`` tells the current truth)."""
         await self._events_started()
+        engine = await self.engine()
         try:
-            cid, created = await self._call(lambda: docker_containers.create(
-                self.api, self.owner, self.root_dir, sandbox, spec))
+            cid, created = await docker_containers.create(
+                engine, self.api, self.owner, self.root_dir, sandbox, spec)
         except docker.errors.DockerException as err:
             raise RuntimeError_("CreateContainerError", explain(err)) from None
         try:
-            attrs, now = await self._call(lambda: docker_containers.start(self.api, cid, created))
+            attrs, now = await docker_containers.start(engine, cid, created)
         except docker.errors.DockerException as err:
             with contextlib.suppress(docker.errors.DockerException):
-                await self._api("remove_container", cid, force=True)
+                await engine.remove_container(cid, force=True)
             raise RuntimeError_("RunContainerError", explain(err)) from None
         if attrs is None:
             info = conv.started_info(cid, sandbox.pod, spec, self._images.known(spec.image), now)
@@ -323,7 +310,9 @@ class DockerRuntime:
         """The image's stop signal (SIGTERM by default), SIGKILL after the grace."""
         grace = max(0, math.ceil(grace_seconds))
         try:
-            await self._call_alone("stop", lambda: self.api.stop(container_id, timeout=grace))
+            # on a thread of its own: it may block for the whole grace period
+            await call_alone(f"docker-{self.node}-stop",
+                             lambda: self.api.stop(container_id, timeout=grace))
         except docker.errors.NotFound:
             return
         except docker.errors.DockerException as err:
@@ -406,6 +395,8 @@ class DockerRuntime:
         except Exception as err:  # the daemon went away: purge_scope cleans up later
             log.warning("node %s: pod network clean-up failed: %s", self.node, err)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._engine is not None:
+            await self._engine.close()
         if self._client is not None:
             with contextlib.suppress(Exception):
                 self._client.close()

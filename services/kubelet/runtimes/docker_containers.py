@@ -1,6 +1,7 @@
-"""A pod's containers on Docker: the blocking Engine API calls behind the runtime.
+"""A pod's containers on Docker: the Engine API calls behind the runtime.
 
-The runtime runs these on its pool (as docker_sandbox.py's).  A container is
+Creating and starting run on the agent's loop (docker_engine.py); listing and stats are
+blocking SDK calls the runtime runs on its pool.  A container is
 created joined to its sandbox (convert.container_params / container_host_config);
 asked again for the same attempt it answers with the container it made (created
 or running) or replaces one that ended.  A started container costs two calls
@@ -20,33 +21,35 @@ import docker.errors
 from ..runtime import ContainerSpec, Sandbox
 from . import docker_convert as conv
 from . import docker_podfiles as podfiles
+from .docker_engine import Engine, container_config
 
 
-def create(api: Any, owner: dict[str, str], root_dir: Path, sandbox: Sandbox,
-           spec: ContainerSpec) -> tuple[str, bool]:
+async def create(engine: Engine, api: Any, owner: dict[str, str], root_dir: Path,
+                 sandbox: Sandbox, spec: ContainerSpec) -> tuple[str, bool]:
     """The container's id, and whether this call created it."""
-    params = conv.container_params(owner, sandbox, spec)
-    hc = api.create_host_config(**conv.container_host_config(
+    config, name = container_config(api, conv.container_params(owner, sandbox, spec),
+                                    conv.container_host_config(
         sandbox.id, spec, podfiles.existing(root_dir, sandbox.pod.uid, podfiles.RESOLV_CONF),
         podfiles.existing(root_dir, sandbox.pod.uid, podfiles.HOSTS)))
     try:
-        return str(api.create_container(host_config=hc, **params)["Id"]), True
+        return await engine.create_container(config, name), True
     except docker.errors.APIError as err:
         if err.status_code != 409:
             raise
-    old = api.inspect_container(params["name"])  # this attempt exists already
+    old = await engine.inspect_container(str(name))  # this attempt exists already
     if old["State"]["Status"] in ("created", "running"):
         return str(old["Id"]), False
-    api.remove_container(old["Id"], force=True)
-    return str(api.create_container(host_config=hc, **params)["Id"]), True
+    await engine.remove_container(old["Id"], force=True)
+    return await engine.create_container(config, name), True
 
 
-def start(api: Any, cid: str, created: bool) -> tuple[dict[str, Any] | None, float]:
+async def start(engine: Engine, cid: str, created: bool
+                ) -> tuple[dict[str, Any] | None, float]:
     """Start; the container's inspect when this call did not create it (else None:
     its spec says it all), and when ``start`` returned."""
-    api.start(cid)  # a running container answers 304: fine
+    await engine.start(cid)  # a running container answers 304: fine
     now = time.time()
-    return (None if created else dict(api.inspect_container(cid))), now
+    return (None if created else await engine.inspect_container(cid)), now
 
 
 def list_inspected(api: Any, owner: dict[str, str], kind: str) -> list[dict[str, Any]]:

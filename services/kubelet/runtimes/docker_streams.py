@@ -1,4 +1,5 @@
-"""Blocking docker SDK streams (logs, exec output, events) as asyncio iterators.
+"""Blocking docker SDK streams (logs, exec output, events) as asyncio iterators, and a
+blocking call on a thread of its own (:func:`call_alone`).
 
 The docker SDK reads its HTTP streams with blocking socket calls.  Each
 stream here is read by its own daemon thread, which hands items to the event
@@ -14,9 +15,34 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 _ITEM, _ERROR, _END = 0, 1, 2
+T = TypeVar("T")
+
+
+async def call_alone(name: str, fn: Callable[[], T]) -> T:
+    """``fn()`` on a daemon thread of its own, for a call that may block for a whole
+    grace period (a stop): it holds no pool worker, so other pods' calls do not queue
+    behind it, and it does not keep the agent's process from exiting (the pool's
+    threads are joined at exit; a stopped kubelet leaves its containers to the daemon)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def settle(ok: bool, value: Any) -> None:
+        if not done.done():
+            (done.set_result if ok else done.set_exception)(value)
+
+    def run() -> None:
+        try:
+            out: Any = (True, fn())
+        except BaseException as err:  # handed to the awaiting coroutine
+            out = (False, err)
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+            loop.call_soon_threadsafe(settle, *out)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return await done
 
 
 def _close(stream: Any) -> None:
