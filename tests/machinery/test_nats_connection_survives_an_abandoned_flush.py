@@ -11,7 +11,7 @@ import asyncio
 import pytest
 from nats.aio.client import Client
 
-from jetkube.services.machinery.store._nats import tolerate_abandoned_flushes
+from jetkube.services.machinery.store._connect import tolerate_abandoned_flushes
 
 
 async def _abandoned_then_waiting(nc: Client) -> asyncio.Future[bool]:

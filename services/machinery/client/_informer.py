@@ -9,20 +9,10 @@ were missed, and nothing twice.  Live events carry revisions; an event whose
 revision is not newer than the cached object's is ignored, so a resumed watch
 that overlaps what was seen repeats nothing.
 
-Cached objects are the stored JSON decoded (orjson) with
-``metadata.resourceVersion`` set to the revision as a string and without
-``metadata.managedFields`` (as kube-scheduler's and kube-controller-manager's
-informers drop them, client-go's ``TransformStripManagedFields``: no component reads
-them, the API server keeps the stored ones on a write that has none, and they are most of
-a pod's bytes), optionally passed through a ``decode`` function to a typed object.  Treat them as
-read-only: they are shared with every handler and every reader.
-
-Event handlers (``on_add(obj)``, ``on_update(old, new)``, ``on_delete(obj)``)
-run synchronously inside the watch callback.  They must **only map the
-object to keys and enqueue them** on a work queue; all real work (API calls,
-waits) belongs in the controller's ``reconcile(key)``.  ``on_delete`` always
-receives the last object the cache held.  Periodic resync re-delivers
-``on_update(obj, obj)`` for every cached object (``informer_resync_seconds``).
+The cache it keeps, what a cached object is and what event handlers may do are
+:class:`~._informer_cache.InformerCache`'s (_informer_cache.py), the informer's base.
+Periodic resync re-delivers ``on_update(obj, obj)`` for every cached object
+(``informer_resync_seconds``).
 
 Healing is the watch's own job, not each caller's: a NatsStore watch is an
 :class:`~..store.OrderedConsumer` (store/_consumer.py, also behind the API server's
@@ -43,24 +33,20 @@ import asyncio
 import builtins
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
-from typing import Any, Generic, Literal, Protocol, TypeVar, cast, overload, runtime_checkable
-
-import orjson
+from collections.abc import Callable
+from typing import Any, Literal, Protocol, TypeVar, overload, runtime_checkable
 
 from jetkube.schemas.objects import Obj
 
-from ..apimachinery import object_key, parse_key
 from ..runtime import Backoff, Clock, RealClock
 from ..store import EventType, Gone, Store, Watch, WatchEvent
-from ._indexer import EventHandler, Indexer, IndexFunc, meta_of
+from ._informer_cache import InformerCache
 
 log = logging.getLogger(__name__)
 # how often Informer.stop re-cancels a task whose cancellation was lost
 STOP_RECANCEL_SECONDS = 0.2
 
 T = TypeVar("T")
-NAMESPACE_INDEX = "namespace"
 _Mode = Literal["relist", "resume"]
 
 
@@ -71,7 +57,7 @@ class ClosableWatch(Protocol):
     async def wait_closed(self) -> None: ...
 
 
-class Informer(Generic[T]):
+class Informer(InformerCache[T]):
     @overload
     def __init__(
         self: Informer[Obj], store: Store, prefix: str, *, decode: None = None,
@@ -93,150 +79,19 @@ class Informer(Generic[T]):
     ) -> None:
         if not prefix.endswith("."):
             raise ValueError(f"informer prefix must end with '.': {prefix!r}")
+        super().__init__(prefix.split(".", 1)[0], name or prefix.rstrip("."), decode)
         self.store = store
         self.prefix = prefix
-        self.resource = prefix.split(".", 1)[0]
-        self.name = name or prefix.rstrip(".")
-        self.decode = decode
         self.clock: Clock = clock or RealClock()
         self.resync_seconds = resync_seconds
         self.relist_backoff = relist_backoff or Backoff(base_seconds=0.8, cap_seconds=30.0)
-        self._items: dict[str, T] = {}
-        self._revs: dict[str, int] = {}
-        self._indexer: Indexer[T] = Indexer()
-        self._indexer.add(NAMESPACE_INDEX, self._namespace_of_key, by_key=True)
-        self._handlers: builtins.list[EventHandler[T]] = []
-        self._on_add: builtins.list[Callable[[T], None]] = []
-        self._on_update: builtins.list[Callable[[T, T], None]] = []
-        self._on_delete: builtins.list[Callable[[T], None]] = []
-        self._synced = asyncio.Event()
         self._snapshot: dict[str, tuple[int, bytes]] | None = None
         self._snapshot_done: asyncio.Future[None] | None = None
-        self._last_rev = 0
         self._gen = 0
         self._watch: Watch | None = None
         self._requests: asyncio.Queue[tuple[_Mode, asyncio.Future[None]]] = asyncio.Queue()
         self._tasks: builtins.list[asyncio.Task[None]] = []
         self._stopped = False
-
-    # --- reading the cache ----------------------------------------------------
-
-    def get(self, key: str) -> T | None:
-        """The cached object at store key ``key``."""
-        return self._items.get(key)
-
-    def get_by_name(self, namespace: str | None, name: str) -> T | None:
-        return self._items.get(object_key(self.resource, namespace, name))
-
-    def list(self, namespace: str | None = None) -> builtins.list[T]:
-        """Every cached object, or those of one namespace (``""``: cluster-scoped)."""
-        if namespace is None:
-            return list(self._items.values())
-        return self.by_index(NAMESPACE_INDEX, namespace)
-
-    def keys(self) -> builtins.list[str]:
-        return list(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def key_of(self, obj: T) -> str:
-        """The store key of an object of this resource (from its metadata)."""
-        namespace, name = meta_of(obj)
-        return object_key(self.resource, namespace, name)
-
-    def revision_of(self, key: str) -> int | None:
-        return self._revs.get(key)
-
-    @property
-    def last_revision(self) -> int:
-        """The newest revision this informer has seen (its resume point)."""
-        return self._last_rev
-
-    # --- indexes ----------------------------------------------------------------
-
-    def add_indexer(self, name: str, fn: IndexFunc[T]) -> None:
-        """Index objects by ``fn(obj)`` values (e.g. node name, owner uid); may be added late."""
-        self._indexer.add(name, fn)
-        for key, obj in self._items.items():
-            self._indexer.update(key, obj, only=name)
-
-    def ensure_indexer(self, name: str, fn: IndexFunc[T]) -> None:
-        """``add_indexer`` unless an index of that name exists: controllers sharing one
-        informer may each ask for the same index (same name, same meaning)."""
-        if name not in self._indexer.names():
-            self.add_indexer(name, fn)
-
-    def by_index(self, name: str, value: str) -> builtins.list[T]:
-        items = self._items
-        return [items[k] for k in sorted(self._indexer.peek(name, value))]
-
-    def index_keys(self, name: str, value: str) -> builtins.list[str]:
-        return sorted(self._indexer.peek(name, value))  # sorted() copies: no set copy first
-
-    def index_items(self, name: str, value: str) -> builtins.list[tuple[str, T]]:
-        """``(key, object)`` of each cached object with that index value, in no particular
-        order: ``by_index`` without its sort, for a caller that walks many of them per pass."""
-        items = self._items
-        return [(k, items[k]) for k in self._indexer.peek(name, value)]
-
-    @staticmethod
-    def _namespace_of_key(key: str) -> Iterable[str]:
-        return (parse_key(key).namespace,)
-
-    # --- handlers ---------------------------------------------------------------
-
-    def add_event_handler(
-        self,
-        on_add: Callable[[T], None] | None = None,
-        on_update: Callable[[T, T], None] | None = None,
-        on_delete: Callable[[T], None] | None = None,
-    ) -> None:
-        """Register handlers; a late handler first gets ``on_add`` for each cached object."""
-        h = EventHandler(on_add, on_update, on_delete)
-        self._handlers.append(h)
-        if on_add is not None:
-            self._on_add.append(on_add)
-        if on_update is not None:
-            self._on_update.append(on_update)
-        if on_delete is not None:
-            self._on_delete.append(on_delete)
-        if self._synced.is_set() and on_add is not None:
-            for obj in list(self._items.values()):
-                h.add(obj)
-
-    # the handlers' callbacks are called straight from these lists (one call per handler
-    # and event, not two), each guarded as EventHandler guards it: a failure is logged
-
-    def _dispatch_add(self, obj: T) -> None:
-        for fn in self._on_add:
-            try:
-                fn(obj)
-            except Exception:
-                log.exception("on_add handler failed")
-
-    def _dispatch_update(self, old: T, new: T) -> None:
-        for fn in self._on_update:
-            try:
-                fn(old, new)
-            except Exception:
-                log.exception("on_update handler failed")
-
-    def _dispatch_delete(self, obj: T) -> None:
-        for fn in self._on_delete:
-            try:
-                fn(obj)
-            except Exception:
-                log.exception("on_delete handler failed")
-
-    # --- sync state ---------------------------------------------------------------
-
-    def has_synced(self) -> bool:
-        """True once the first snapshot is in the cache (stays true across relists)."""
-        return self._synced.is_set()
-
-    async def wait_synced(self) -> None:
-        await self._synced.wait()
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -372,35 +227,6 @@ class Informer(Generic[T]):
                 self._apply(ev)
         except Exception:
             log.exception("informer %s: failed to apply %s %s", self.name, ev.type, ev.key)
-
-    def _decode(self, key: str, value: bytes, revision: int) -> T | None:
-        try:
-            raw = orjson.loads(value)
-            if not isinstance(raw, dict):
-                raise ValueError("not a JSON object")
-            md = raw.get("metadata")
-            if not isinstance(md, dict):
-                md = raw["metadata"] = {}
-            md["resourceVersion"] = str(revision)
-            md.pop("managedFields", None)
-            return self.decode(raw) if self.decode is not None else cast(T, raw)
-        except Exception:
-            log.exception("informer %s: cannot decode %s@%d; skipped", self.name, key, revision)
-            return None
-
-    def _put(self, key: str, revision: int, obj: T) -> None:
-        known = key in self._items
-        self._items[key] = obj
-        self._revs[key] = revision
-        if known:
-            self._indexer.update_known(key, obj)
-        else:
-            self._indexer.update(key, obj)
-
-    def _remove(self, key: str) -> T | None:
-        self._revs.pop(key, None)
-        self._indexer.remove(key)
-        return self._items.pop(key, None)
 
     def _apply(self, ev: WatchEvent) -> None:
         if ev.revision <= self._last_rev:

@@ -11,6 +11,7 @@ contract in memory for unit tests.  Also here: the per-node pod stream
 from __future__ import annotations
 
 from . import snapshot
+from ._connect import NatsConnection, connect
 from ._consumer import OrderedConsumer
 from ._contract import (
     MIN_TTL,
@@ -29,7 +30,7 @@ from ._contract import (
 )
 from ._memory import MemoryStore
 from ._mirror import MirrorDoctor, ensure_store_mirrors
-from ._nats import BucketNotFoundError, NatsConnection, NatsStore, connect
+from ._nats import BucketNotFoundError, NatsStore
 from ._natsserver import (
     NatsServerNotFound,
     find_nats_server,

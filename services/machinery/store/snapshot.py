@@ -37,7 +37,8 @@ from nats.js import errors as jserr
 
 from jetkube.schemas import format_time
 
-from ._nats import NatsStore, connect
+from ._connect import connect
+from ._nats import NatsStore
 from ._natsserver import start_nats_server
 
 FORMAT = "jetkube-snapshot"
