@@ -166,10 +166,12 @@ def _service_cmd(script_name: str, module: str) -> list[str]:
 def services(c: Cluster, *, kubelets: Sequence[str] = (), runtime: str = "docker",
              scheduler: bool = False, log_level: str = "WARNING",
              extra_env: dict[str, str] | None = None,
-             kubelet_prefix: Sequence[str] = ()) -> Iterator[list[int]]:
+             kubelet_prefix: Sequence[str] = (),
+             kubelet_args: Sequence[str] = ()) -> Iterator[list[int]]:
     """Start node agents (one ``jetkube-kubelet`` per name) and optionally the scheduler
     against ``c``; yields their PIDs; stops them (SIGTERM, then SIGKILL) at the end.
-    ``kubelet_prefix`` runs each agent under another command (_dockercalls.launcher)."""
+    ``kubelet_prefix`` runs each agent under another command (_dockercalls.launcher);
+    ``kubelet_args`` are added to each agent's own."""
     env = {**os.environ, "JETKUBE_NATS_URL": c.nats_url,
            "JETKUBE_DATA_DIR": str(c.workdir), "JETKUBE_LOG_LEVEL": log_level,
            **(extra_env or {})}
@@ -180,7 +182,7 @@ def services(c: Cluster, *, kubelets: Sequence[str] = (), runtime: str = "docker
     for name in kubelets:
         cmds.append((f"kubelet-{name}", [
             *kubelet_prefix, *_service_cmd("jetkube-kubelet", "jetkube.services.kubelet.main"),
-            "--node-name", name, "--runtime", runtime]))
+            "--node-name", name, "--runtime", runtime, *kubelet_args]))
     procs: list[subprocess.Popen[bytes]] = []
     try:
         for label, cmd in cmds:

@@ -117,11 +117,15 @@ def _wait_gone(pids: Sequence[int], timeout: float) -> list[int]:
 
 
 def _cgroup_pids(h: Host) -> list[int]:
-    """Processes in the host's cgroup tree (its containers', even in their own netns)."""
+    """Processes in the host's cgroup tree (its containers', even in their own netns).
+    The tree changes while it is read (the daemon removes containers' cgroups as they
+    end): a directory gone meanwhile has no processes left to count."""
     pids: set[int] = set()
-    for procs in (p for top in _cgroup_dirs(h.cgroup_parent) for p in top.rglob("cgroup.procs")):
-        with contextlib.suppress(OSError):
-            pids |= {int(p) for p in procs.read_text().split()}
+    for top in _cgroup_dirs(h.cgroup_parent):
+        for where, _, files in os.walk(top):  # os.walk passes over vanished directories
+            if "cgroup.procs" in files:
+                with contextlib.suppress(OSError, ValueError):
+                    pids |= {int(p) for p in Path(where, "cgroup.procs").read_text().split()}
     return sorted(pids)
 
 

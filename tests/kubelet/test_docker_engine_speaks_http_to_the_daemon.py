@@ -154,3 +154,22 @@ def test_the_create_body_is_the_sdks_config_without_the_name() -> None:
     assert (config["Image"], config["Labels"], config["Entrypoint"]) == (
         "busybox", {"a": "b"}, ["sh"])
     assert config["HostConfig"]["NetworkMode"] == "none"
+
+
+async def test_a_teardowns_list_and_removals_ask_what_the_sdk_asks(tmp_path: Path) -> None:
+    def answer(request: bytes) -> bytes:
+        if request.startswith(b"GET"):
+            return json_answer(200, [{"Id": "c1"}, {"Id": "c2"}])
+        return b"HTTP/1.1 204 No Content\r\n\r\n"
+    async with daemon(tmp_path, answer) as (engine, d):
+        found = await engine.containers({"label": ["a=b", "pod=u1"]})
+        assert [c["Id"] for c in found] == ["c1", "c2"]
+        await engine.remove_container("c1", force=True, volumes=True)
+        await engine.remove_container("c2")
+        targets = [r.split(b" ", 2)[:2] for r in d.requests]
+        assert targets == [
+            [b"GET", b"/v1.41/containers/json?all=1&filters=%7B%22label%22%3A%5B%22a%3Db%22"
+                     b"%2C%22pod%3Du1%22%5D%7D"],
+            [b"DELETE", b"/v1.41/containers/c1?force=1&v=1"],
+            [b"DELETE", b"/v1.41/containers/c2"]]
+        assert d.connections == 1  # a 204 has no body: the connection stays in step

@@ -8,12 +8,13 @@ and a scope (one per ``kctl up`` data dir), so node agents sharing a daemon each
 adopt and hear only their own.  DOCKER_HOST (and DOCKER_TLS_VERIFY / DOCKER_CERT_PATH)
 choose the daemon: Docker Engine, or Podman's compatible socket.
 
-A pod's start is five calls once its image is known (docker_pulls.ImageIds), made on the
-event loop (docker_engine.py): the sandbox's create, start and inspect (its PID, for the
-agent to wire it on the node's pod network: docker_wiring.py, docker_ipam.py,
-docker_network.py) and the container's create and start, whose ContainerInfo is made from
-its spec; a hostNetwork pod four (``docker run -d`` twice).  Every other call goes through
-the docker SDK, blocking, on this runtime's thread pool; streams (logs, exec output,
+A pod's start and teardown are made on the event loop (docker_engine.py).  Its start is
+five calls once its image is known (docker_pulls.ImageIds): the sandbox's create, start
+and inspect (its PID, for the agent to wire it on the node's pod network:
+docker_wiring.py, docker_ipam.py, docker_network.py) and the container's create and
+start, whose ContainerInfo is made from its spec; a hostNetwork pod four (``docker run
+-d`` twice).  Every other call (pulls, stops, inspects, stats, exec, listings) goes
+through the docker SDK, blocking, on this runtime's thread pool; streams (logs, exec output,
 events) each have a reader thread (docker_streams.py).  One event stream per agent
 (docker_events.py) carries the node's container exits (docker_exits.py) and the daemon's
 image changes (docker_pulls.py), so nothing is polled.  Beside it: the sandbox
@@ -258,24 +259,21 @@ class DockerRuntime:
             return sandbox
         except BaseException as err:  # (cancelled too): not left half made
             with contextlib.suppress(Exception):  # (its address goes with it)
-                await self._call(self._remove_sandbox_blocking, sandbox.id)
+                await self.remove_sandbox(sandbox.id)
             if not isinstance(err, (HostNetError, OSError)):
                 raise
             self.network.cannot_wire(err)
             return None
 
-    def _remove_sandbox_blocking(self, sandbox_id: str) -> None:
-        uid = docker_sandbox.remove(self.api, self.owner, sandbox_id,
-                                    self._sandbox_pods.pop(sandbox_id, None) or None)
+    async def remove_sandbox(self, sandbox_id: str) -> None:
+        """Remove the sandbox and, forcibly, any container of its pod still there."""
+        uid = await docker_sandbox.remove(await self.engine(), self.owner, sandbox_id,
+                                          self._sandbox_pods.pop(sandbox_id, None) or None)
         ip = self._sandbox_ips.pop(sandbox_id, None)
         if ip and self.network.addresses is not None:
             self.network.addresses.release(ip)
         if uid:
             podfiles.remove(self.root_dir, uid)
-
-    async def remove_sandbox(self, sandbox_id: str) -> None:
-        """Remove the sandbox and, forcibly, any container of its pod still there."""
-        await self._call(self._remove_sandbox_blocking, sandbox_id)
 
     # --- containers (docker_containers.py) ----------------------------------------
 
@@ -321,7 +319,8 @@ class DockerRuntime:
     async def remove_container(self, container_id: str) -> None:
         self._exits.removed(container_id)
         try:
-            await self._api("remove_container", container_id, force=True, v=True)
+            await (await self.engine()).remove_container(container_id, force=True,
+                                                         volumes=True)
         except docker.errors.NotFound:
             return
         except docker.errors.DockerException as err:

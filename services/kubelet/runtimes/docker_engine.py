@@ -1,4 +1,4 @@
-"""The Engine API calls of a pod's start, made on the agent's event loop: create, start, inspect.
+"""The Engine API calls of a pod's start and teardown, made on the agent's event loop.
 
 Through the docker SDK every call runs on a pool thread and costs the agent about 0.5 ms
 of CPU (requests' session: cookies, proxies read from the environment, urllib3's pool,
@@ -13,7 +13,8 @@ client is configured: docker_session.daemon_address), keeping a few idle connect
 alive for the next call.  An answer of 400 or more raises the SDK's own exceptions
 (``docker.errors.NotFound``, ``ImageNotFound``, ``APIError`` with its ``status_code``),
 built the way the SDK builds them, so callers handle both paths alike.  Everything else
-(pulls, events, logs, stats, stops, removals, listings) stays on the SDK.
+(pulls, events, logs, stats, stops, exec) stays on the SDK; a pod's teardown is here too
+(its container's and sandbox's removal, the list of its pod's containers).
 """
 
 from __future__ import annotations
@@ -76,9 +77,22 @@ class Engine:
         got = await self.request("GET", f"/containers/{quote(container, safe='')}/json")
         return dict(got)
 
-    async def remove_container(self, container: str, *, force: bool = False) -> None:
+    async def remove_container(self, container: str, *, force: bool = False,
+                               volumes: bool = False) -> None:
+        """``DELETE /containers/{id}`` (``force``: a running one too; ``volumes``: its
+        anonymous volumes with it, the SDK's ``v``)."""
+        query = {"force": "1"} if force else {}
+        if volumes:
+            query["v"] = "1"
         await self.request("DELETE", f"/containers/{quote(container, safe='')}",
-                           query={"force": "1"} if force else None)
+                           query=query or None)
+
+    async def containers(self, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
+        """``GET /containers/json?all=1``: every container matching ``filters``, running
+        or not (the SDK's ``containers(all=True, filters=...)``)."""
+        got = await self.request("GET", "/containers/json", query={
+            "all": "1", "filters": orjson.dumps(filters).decode()})
+        return list(got or [])
 
     # --- HTTP -----------------------------------------------------------------------
 

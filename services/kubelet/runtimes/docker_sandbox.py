@@ -1,7 +1,6 @@
 """A pod's sandbox on Docker: the container that owns the pod's network namespace.
 
-Starting it runs on the agent's loop (docker_engine.py); removing it is blocking (the
-runtime runs it on its pool).  The sandbox runs the pause image
+Its calls are made on the agent's loop (docker_engine.py).  The sandbox runs the pause image
 with the pod's resolv.conf bind-mounted when the pod has DNS settings of its own; asked
 twice for the same pod it answers with the sandbox it made.  On the node's pod network
 (:func:`run_wired`) it starts on no network of Docker's, labelled with the address the
@@ -95,20 +94,20 @@ async def run_wired(engine: Engine, api: Any, owner: dict[str, str], spec: Sandb
                    ready=True), pid
 
 
-def remove(api: Any, owner: dict[str, str], sandbox_id: str,
-           uid: str | None = None) -> str | None:
+async def remove(engine: Engine, owner: dict[str, str], sandbox_id: str,
+                 uid: str | None = None) -> str | None:
     """Remove the sandbox and, forcibly, every container of its pod (``uid``, read from
     the sandbox's labels when not given); the pod's uid (None if the sandbox was gone
     already)."""
     if uid is None:
         try:
-            labels = api.inspect_container(sandbox_id)["Config"]["Labels"] or {}
+            labels = (await engine.inspect_container(sandbox_id))["Config"]["Labels"] or {}
         except docker.errors.NotFound:
             return None
         uid = conv.pod_of(labels).uid
-    members = api.containers(all=True, filters={"label": [
+    members = await engine.containers({"label": [
         *conv.node_filter(owner, conv.KIND_CONTAINER)["label"], f"{LABEL_POD_UID}={uid}"]})
     for c in [*members, {"Id": sandbox_id}]:
         with contextlib.suppress(docker.errors.NotFound):
-            api.remove_container(c["Id"], force=True, v=True)
+            await engine.remove_container(c["Id"], force=True, volumes=True)
     return uid
