@@ -173,3 +173,15 @@ async def test_a_teardowns_list_and_removals_ask_what_the_sdk_asks(tmp_path: Pat
             [b"DELETE", b"/v1.41/containers/c1?force=1&v=1"],
             [b"DELETE", b"/v1.41/containers/c2"]]
         assert d.connections == 1  # a 204 has no body: the connection stays in step
+
+
+async def test_a_daemon_that_hangs_or_is_absent_fails_the_call_as_the_sdk_would(
+        tmp_path: Path) -> None:
+    async with daemon(tmp_path, lambda _: b"") as (engine, d):  # it never answers
+        engine.timeout = 0.2
+        with pytest.raises(docker.errors.APIError, match=r"did not answer within 0\.2s"):
+            await engine.start("c1")
+        assert d.requests  # it was asked
+    absent = Engine(("unix", str(tmp_path / "nothing.sock")), "/v1.41")
+    with pytest.raises(docker.errors.APIError, match="cannot reach the daemon"):
+        await absent.inspect_container("c1")

@@ -28,10 +28,13 @@ import docker.errors
 import orjson
 import requests
 
-__all__ = ["MAX_IDLE", "Engine", "container_config"]
+__all__ = ["MAX_IDLE", "TIMEOUT", "Engine", "container_config"]
 
 MAX_IDLE = 8
 """Idle connections kept for the next call (more than this many at once open their own)."""
+TIMEOUT = 60.0
+"""Seconds one call may take, as the SDK client's default: a daemon that hangs fails the
+call (``docker.errors.APIError``) instead of holding the pod's worker forever."""
 _HEAD_LIMIT = 1 << 20
 
 Address = tuple[str, "str | tuple[str, int]"]
@@ -54,9 +57,10 @@ class Engine:
     """The daemon at ``address`` (``("unix", path)`` or ``("tcp", (host, port))``), under the
     API version prefix ``prefix`` (``/v1.41``, or empty for the daemon's own)."""
 
-    def __init__(self, address: Address, prefix: str = "") -> None:
+    def __init__(self, address: Address, prefix: str = "", timeout: float = TIMEOUT) -> None:
         self.address = address
         self.prefix = prefix
+        self.timeout = timeout
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
     # --- the calls of a pod's start ------------------------------------------------
@@ -98,7 +102,17 @@ class Engine:
 
     async def request(self, method: str, path: str, *, body: Any = None,
                       query: dict[str, str] | None = None) -> Any:
-        """The decoded JSON answer (None when empty); docker.errors' exceptions for 4xx/5xx."""
+        """The decoded JSON answer (None when empty); docker.errors' exceptions for 4xx/5xx,
+        and ``APIError`` when the daemon cannot be reached or does not answer in time."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await self._request(method, path, body, query)
+        except TimeoutError:
+            raise docker.errors.APIError(f"{method} {path}: the daemon did not answer within "
+                                         f"{self.timeout:g}s") from None
+
+    async def _request(self, method: str, path: str, body: Any,
+                       query: dict[str, str] | None) -> Any:
         target = self.prefix + path + ("?" + urlencode(query) if query else "")
         payload = orjson.dumps(body) if body is not None else None
         for reused in (True, False):
@@ -129,11 +143,14 @@ class Engine:
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         kind, where = self.address
-        if kind == "unix":
-            assert isinstance(where, str)
-            return await asyncio.open_unix_connection(where, limit=_HEAD_LIMIT)
-        assert isinstance(where, tuple)
-        return await asyncio.open_connection(where[0], where[1], limit=_HEAD_LIMIT)
+        try:
+            if kind == "unix":
+                assert isinstance(where, str)
+                return await asyncio.open_unix_connection(where, limit=_HEAD_LIMIT)
+            assert isinstance(where, tuple)
+            return await asyncio.open_connection(where[0], where[1], limit=_HEAD_LIMIT)
+        except OSError as err:  # no daemon there (refused, no socket)
+            raise docker.errors.APIError(f"cannot reach the daemon at {where}: {err}") from None
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []
