@@ -205,6 +205,27 @@ async def test_a_component_cannot_act_as_another(bus_cluster: Cluster) -> None:
     assert p.returncode != 0
 
 
+async def test_a_batched_create_is_authorized_object_by_object(bus_cluster: Cluster) -> None:
+    """A batch (natsbatch.py) is no way around authorization: each object in it is a create
+    of its own.  The target exists: the controller-manager's batch makes its pods."""
+    def pod(name: str) -> dict[str, Any]:
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    async with bus(bus_cluster, "kube-controller-manager") as cm:
+        api = ApiClient(cm.nc, "kube-controller-manager", timeout=5, retries=1)
+        made = await api.create_many("pods", "default", [pod("batched-a"), pod("batched-b")])
+        assert [m["metadata"]["name"] for m in made if isinstance(m, dict)] == [
+            "batched-a", "batched-b"]
+    async with bus(bus_cluster, "kube-proxy") as proxy:
+        api = ApiClient(proxy.nc, "kube-proxy", timeout=5, retries=1)
+        refused = await api.create_many("pods", "default", [pod("proxy-a"), pod("proxy-b")])
+        assert [getattr(r, "code", None) for r in refused] == [403, 403]
+    names = bus_cluster.kctl("get", "pods", "-o", "name").stdout.split()
+    assert {"pod/batched-a", "pod/batched-b"} <= set(names)
+    assert not {"pod/proxy-a", "pod/proxy-b"} & set(names)
+    bus_cluster.kctl("delete", "pod", "batched-a", "batched-b", "--wait=false")
+
+
 async def pod_names_on(b: Bus, subject: str) -> set[str]:
     """The pod names of every event the node pod stream holds on ``subject``."""
     js = b.nc.jetstream()

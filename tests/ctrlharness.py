@@ -17,9 +17,7 @@ from apiharness import Api, make_api
 from polling import until
 
 from jetkube.schemas.objects import Obj
-from jetkube.services.apiserver.natsface import request_from_message
-from jetkube.services.apiserver.response import Response
-from jetkube.services.machinery.apimachinery import apierrors
+from jetkube.services.apiserver.natsface import handle
 from jetkube.services.machinery.client import ApiClient, EventRecorder, SharedInformerFactory
 from jetkube.services.machinery.runtime import FakeClock, Settings
 from jetkube.services.machinery.service import ServiceRuntime
@@ -37,13 +35,8 @@ class LocalApiClient(ApiClient):
     async def send(self, subject: str, payload: bytes, headers: dict[str, str]) -> tuple[int, Obj]:
         parts = subject.split(".")
         self.calls.append((parts[3], parts[6]))
-        try:
-            req = request_from_message(subject, headers, payload)
-            res = await self.front.serve(req, None, user=req.user)
-        except apierrors.ApiError as err:
-            return err.code, err.to_status()
-        assert isinstance(res, Response)
-        return res.code, orjson.loads(res.body)
+        body, reply = await handle(self.front, subject, headers, payload)  # the NATS face's
+        return int(reply["Jetkube-Code"]), orjson.loads(body) if body else {}
 
 
 @dataclass

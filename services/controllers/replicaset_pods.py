@@ -6,7 +6,7 @@ orphans, pod readiness and availability (``minReadySeconds``; the DaemonSet and
 Job controllers use these too, the one copy of them), the ranking
 that picks which pods a scale-down deletes, the pod a template stamps out,
 claiming (adopt orphans that match, release owned objects that stopped
-matching), and ``slow_start_batch``.  Objects are the informers' JSON dicts;
+matching), and ``slow_start_batches`` / ``slow_start_batch``.  Objects are the informers' JSON dicts;
 nothing here mutates a cached object.
 """
 
@@ -265,26 +265,36 @@ class Claimer:
 
 # --- batches -----------------------------------------------------------------------------
 
-async def slow_start_batch(count: int, initial: int,
-                           fn: Callable[[], Awaitable[None]]) -> tuple[int, Exception | None]:
-    """Call ``fn`` ``count`` times in batches of 1, 2, 4, … (each batch concurrently),
+async def slow_start_batches(count: int, initial: int,
+                             fn: Callable[[int], Awaitable[list[Exception | None]]]
+                             ) -> tuple[int, Exception | None]:
+    """Kubernetes' slowStartBatch with each batch one call: ``fn(n)`` does ``n`` at once
+    (a batched create) and answers each one's error or None; batches of 1, 2, 4, …,
     stopping after a batch with a failure; return (successes, first error)."""
     remaining, successes = count, 0
     batch = min(remaining, initial)
     while batch > 0:
-        results = await asyncio.gather(*(fn() for _ in range(batch)), return_exceptions=True)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        for r in errors:
-            if not isinstance(r, Exception):
-                raise r  # cancellation
+        errors = [e for e in await fn(batch) if e is not None]
         successes += batch - len(errors)
         if errors:
-            first = errors[0]
-            assert isinstance(first, Exception)
-            return successes, first
+            return successes, errors[0]
         remaining -= batch
         batch = min(2 * batch, remaining)
     return successes, None
+
+
+async def slow_start_batch(count: int, initial: int,
+                           fn: Callable[[], Awaitable[None]]) -> tuple[int, Exception | None]:
+    """Call ``fn`` ``count`` times in batches of 1, 2, 4, … (each batch concurrently),
+    stopping after a batch with a failure; return (successes, first error)."""
+
+    async def many(n: int) -> list[Exception | None]:
+        results = await asyncio.gather(*(fn() for _ in range(n)), return_exceptions=True)
+        for r in results:
+            if isinstance(r, BaseException) and not isinstance(r, Exception):
+                raise r  # cancellation
+        return [r if isinstance(r, Exception) else None for r in results]
+    return await slow_start_batches(count, initial, many)
 
 
 def owner_recheck(api: ApiClient, resource: str, owner: Obj) -> Callable[[], Awaitable[None]]:

@@ -40,31 +40,25 @@ async def test_batches_double_and_stop_at_the_first_failing_batch() -> None:
 
 async def test_a_failing_create_stops_the_batch_then_the_retry_completes() -> None:
     async with running() as env:
-        real_create = env.client.create
-        batches: list[int] = []
-        inflight = 0
+        real_create_many = env.client.create_many
+        batches: list[int] = []  # each batched create's size: one request each
         failures = {"left": 1}
 
-        async def create(resource: str, namespace: str | None, body: dict[str, Any]
-                         ) -> dict[str, Any]:
-            nonlocal inflight
-            if resource != "pods":
-                return await real_create(resource, namespace, body)
-            if inflight == 0:
-                batches.append(0)
-            inflight += 1
-            batches[-1] += 1
-            n = sum(batches)
-            try:
-                await asyncio.sleep(0.001)
-                if n == 5 and failures["left"]:
-                    failures["left"] -= 1
-                    raise apierrors.ApiError(403, "Forbidden", "exceeded quota: pods")
-                return await real_create(resource, namespace, body)
-            finally:
-                inflight -= 1
+        async def create_many(resource: str, namespace: str | None,
+                              bodies: list[dict[str, Any]]) -> list[Any]:
+            assert resource == "pods"
+            batches.append(len(bodies))
+            first = sum(batches) - len(bodies) + 1  # the overall number of bodies[0]
+            refused = 5 - first if first <= 5 < first + len(bodies) and failures["left"] else -1
+            if refused >= 0:  # the 5th pod asked for is refused, the rest of its batch made
+                failures["left"] -= 1
+            made: list[Any] = await real_create_many(
+                resource, namespace, [b for i, b in enumerate(bodies) if i != refused])
+            if refused >= 0:
+                made.insert(refused, apierrors.ApiError(403, "Forbidden", "exceeded quota: pods"))
+            return made
 
-        env.client.create = create  # type: ignore[method-assign]
+        env.client.create_many = create_many  # type: ignore[method-assign]
         await env.api.ok("POST", RS_PATH, replicaset("web", 10))
 
         async def failed() -> bool:
@@ -90,5 +84,6 @@ async def test_a_failing_create_stops_the_batch_then_the_retry_completes() -> No
 
         await wait_for(env, done)
         assert sum(batches) == 11  # 10 pods + the one refused
+        assert len(batches) < 11  # in batched requests, not one per pod
         assert len(await pods(env)) == 10
         assert NS == "default"

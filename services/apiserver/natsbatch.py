@@ -1,0 +1,114 @@
+"""Batched creates over the NATS face: one request carrying many objects, each created as
+its own request would be.
+
+A ``create`` whose headers carry ``Jetkube-Batch: <n>`` has as its body ``n`` objects of
+the subject's resource, one JSON document per line (compact JSON has no raw newline: a
+string's newline is written ``\\n``), all in the request's namespace.  Each line is served
+as one create through the whole front door (authorization, admission, validation, quota,
+its own store write and revision) with the sender's identity, concurrently, so their
+store writes go out pipelined; one failing does not stop the others.  The reply is one
+JSON array, in the request's order, of ``{"code": <HTTP code>, "body": <the created
+object, or a Status>}``; each body is spliced in as the create produced it, not decoded
+again.  The batch itself answers 200, or a Status when it is refused whole (not a create
+of a resource, more than :data:`MAX_BATCH` items, a count that does not match its lines).
+A reply that would not fit one NATS message carries the created objects' identity only
+(apiVersion, kind and ``metadata``'s name, namespace, uid, resourceVersion,
+creationTimestamp) and each failure's code, reason and message (its first 200
+characters): at most :data:`ITEM_ROOM` bytes an item, which a batch is refused before
+anything is served when ``n`` of them would not fit.
+
+Measured with bench/api.py (2 cores, loopback): see docs/architecture.md.  Kubernetes
+has no batch verb; its clients send creates concurrently over one HTTP/2 connection,
+which this is the NATS face's equivalent of: the per-message costs (a request and a
+reply on the bus, a task, the subject's parsing and the identity's mapping) are paid once
+per batch instead of once per object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from typing import Any
+
+import orjson
+
+from ..machinery.apimachinery import apierrors
+from .front import Front
+from .request import ApiRequest
+from .response import Response, status_response
+
+__all__ = ["BATCH_HEADER", "MAX_BATCH", "serve_batch"]
+
+log = logging.getLogger(__name__)
+
+BATCH_HEADER = "Jetkube-Batch"
+"""The request header naming how many objects a batched create carries."""
+MAX_BATCH = 128
+"""Objects one batched create may carry (more: 413, the whole batch refused)."""
+ITEM_ROOM = 640
+"""The most bytes one item's short answer takes (name 253, namespace 63, uid, revision
+and time; or a Status's code, reason and 200 characters of message, JSON-escaped)."""
+_SUMMARY = ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+
+
+def _lines(req: ApiRequest, count: str) -> list[bytes]:
+    if req.verb != "create" or req.subresource or req.name:
+        raise apierrors.bad_request(f"only creates of a resource are batched, not "
+                                    f"{req.verb} of {req.resource_path}")
+    if not count.isdigit() or not 0 < int(count) <= MAX_BATCH:
+        if count.isdigit() and int(count) > MAX_BATCH:
+            raise apierrors.ApiError(413, "RequestEntityTooLarge",
+                                     f"a batch carries at most {MAX_BATCH} objects, not {count}")
+        raise apierrors.bad_request(f"{BATCH_HEADER} must be a count of objects, 1 to "
+                                    f"{MAX_BATCH}, not {count[:20]!r}")
+    lines = (req.body or b"").split(b"\n")
+    if len(lines) != int(count):
+        raise apierrors.bad_request(f"{BATCH_HEADER} says {count} objects but the body has "
+                                    f"{len(lines)} lines: one JSON object per line")
+    return lines
+
+
+async def _one(front: Front, req: ApiRequest, body: bytes) -> tuple[int, bytes]:
+    try:
+        result = await front.serve(replace(req, body=body or None), None, user=req.user)
+        if not isinstance(result, Response):
+            raise apierrors.method_not_allowed("streaming is not served over NATS")
+    except apierrors.ApiError as err:
+        result = status_response(err)
+    except Exception as err:  # one item's bug is its own 500, never the batch's
+        log.exception("internal error serving a batched create of %s", req.rt.plural)
+        result = status_response(apierrors.internal(f"internal error: {type(err).__name__}"))
+    return result.code, result.body
+
+
+def _short(code: int, body: bytes) -> bytes:
+    obj: dict[str, Any] = orjson.loads(body)
+    if code >= 400:  # a Status
+        return orjson.dumps({"apiVersion": "v1", "kind": "Status", "status": "Failure",
+                             "code": code, "reason": obj.get("reason"),
+                             "message": str(obj.get("message") or "")[:200]})
+    md = obj.get("metadata") or {}
+    return orjson.dumps({"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
+                         "metadata": {k: md[k] for k in _SUMMARY if k in md}})
+
+
+def _reply(results: list[tuple[int, bytes]]) -> bytes:
+    return b"[" + b",".join(b'{"code":%d,"body":%b}' % (code, body)
+                            for code, body in results) + b"]"
+
+
+async def serve_batch(front: Front, req: ApiRequest, count: str,
+                      room: int | None = None) -> Response:
+    """Serve a batched create (the module doc); ``room``: the most bytes one reply may
+    hold (the server's max_payload less the headers' margin)."""
+    lines = _lines(req, count)
+    if room is not None and len(lines) * ITEM_ROOM > room:
+        raise apierrors.ApiError(413, "RequestEntityTooLarge", f"the answers to {len(lines)} "
+                                 f"objects might not fit one NATS message ({room} bytes): "
+                                 f"send at most {max(0, room) // ITEM_ROOM} in a batch")
+    results = list(await asyncio.gather(*(_one(front, req, line) for line in lines)))
+    body = _reply(results)
+    if room is not None and len(body) > room:  # each item's short answer: they fit
+        body = _reply([(code, _short(code, b)) for code, b in results])
+    return Response(200, body)
