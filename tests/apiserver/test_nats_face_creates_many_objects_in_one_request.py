@@ -108,3 +108,12 @@ async def test_the_client_sends_many_in_batches_and_answers_in_order() -> None:
     assert names == [f"x{i}" for i in range(150) if i != 70]
     listed = await api.ok("GET", "/api/v1/namespaces/default/configmaps")
     assert len(listed["items"]) == 150
+
+
+async def test_lines_that_are_not_objects_are_each_a_400_never_a_500() -> None:
+    api = await make_api()
+    for body, n in ((b'{"not json\n[1,2]', 2), (b"\n", 2), (b"\xff\xfe", 1),
+                    (b'{"apiVersion":"v1","kind":"Pod"}\nnull', 2)):
+        code, answers = await batch(api, body, n)
+        assert code == 200 and [a["code"] for a in answers] == [400] * n, (body, answers)
+        assert all(a["body"]["kind"] == "Status" for a in answers)
