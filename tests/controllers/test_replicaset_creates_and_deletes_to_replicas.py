@@ -29,6 +29,10 @@ async def test_creates_owned_pods_with_generate_name() -> None:
             assert md["ownerReferences"] == [{
                 "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web",
                 "uid": rs["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]
+
+        async def all_reported() -> bool:  # each after its create's answer, which may come
+            return len(await events(env, "SuccessfulCreate")) >= 3  # after the pod is seen
+        await wait_for(env, all_reported)
         created = await events(env, "SuccessfulCreate")
         assert len(created) == 3 and created[0]["message"].startswith("Created pod: web-")
 
