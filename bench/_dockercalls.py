@@ -123,13 +123,16 @@ class CallCounter:
 
     def wrap_engine(self, engine: Any) -> Any:
         """Count the requests of one node agent ``Engine`` (docker_engine.py); returns it."""
-        request = engine.request
-
-        async def counted(method: str, path: str, **kw: Any) -> Any:
-            self.count(method, path)
-            return await request(method, path, **kw)
-        engine.request = counted
+        engine.request = self._counted_request(engine.request)
         return engine
+
+    def _counted_request(self, request: Callable[..., Any]) -> Callable[..., Any]:
+        """``Engine.request`` (bound, or the class's: the engine first), counted."""
+        async def counted(*args: Any, **kw: Any) -> Any:
+            method, path = args[-2:]  # request(method, path, ...): always positional
+            self.count(method, path)
+            return await request(*args, **kw)
+        return counted
 
     def engine_of(self, api: Any) -> Any:
         """A node agent ``Engine`` on the daemon of ``api`` (an SDK ``APIClient``), counted:
@@ -148,12 +151,7 @@ class CallCounter:
         for attr, method in self.METHODS:
             if hasattr(APIClient, attr):
                 setattr(APIClient, attr, self._counted(getattr(APIClient, attr), method, False))
-        request = Engine.request
-
-        async def counted(engine: Any, method: str, path: str, **kw: Any) -> Any:
-            self.count(method, path)
-            return await request(engine, method, path, **kw)
-        Engine.request = counted  # type: ignore[method-assign]
+        Engine.request = self._counted_request(Engine.request)  # type: ignore[method-assign]
 
 
 def by_kind(counts: Counter[str]) -> Counter[str]:

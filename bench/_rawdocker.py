@@ -91,6 +91,7 @@ def raw_docker(client: Any, run: str, n: int, rate: float, workers: int = 16,
 
 
 def remove_labelled(client: Any, label: str) -> int:
+    """Force-remove every container carrying ``label`` (``key=value``); how many went."""
     gone = 0
     for c in client.api.containers(all=True, filters={"label": label}):
         try:

@@ -47,14 +47,9 @@ def docker_or_skip() -> Any:
 
 def remove_node_containers(client: Any, node: str) -> int:
     """Force-remove every container labelled with ``node``; returns how many."""
-    gone = 0
-    for c in client.api.containers(all=True, filters={"label": f"{LABEL_NODE}={node}"}):
-        try:
-            client.api.remove_container(c["Id"], force=True, v=True)
-            gone += 1
-        except Exception:
-            pass
-    return gone
+    from _rawdocker import remove_labelled  # bench/'s: the benchmarks clean up the same way
+
+    return remove_labelled(client, f"{LABEL_NODE}={node}")
 
 
 def node_name(prefix: str = "test") -> str:

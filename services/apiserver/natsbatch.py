@@ -56,12 +56,12 @@ def _lines(req: ApiRequest, count: str) -> list[bytes]:
     if req.verb != "create" or req.subresource or req.name:
         raise apierrors.bad_request(f"only creates of a resource are batched, not "
                                     f"{req.verb} of {req.resource_path}")
-    if not count.isdigit() or not 0 < int(count) <= MAX_BATCH:
-        if count.isdigit() and int(count) > MAX_BATCH:
-            raise apierrors.ApiError(413, "RequestEntityTooLarge",
-                                     f"a batch carries at most {MAX_BATCH} objects, not {count}")
+    if not count.isdigit() or int(count) == 0:
         raise apierrors.bad_request(f"{BATCH_HEADER} must be a count of objects, 1 to "
                                     f"{MAX_BATCH}, not {count[:20]!r}")
+    if int(count) > MAX_BATCH:
+        raise apierrors.ApiError(413, "RequestEntityTooLarge",
+                                 f"a batch carries at most {MAX_BATCH} objects, not {count}")
     lines = (req.body or b"").split(b"\n")
     if len(lines) != int(count):
         raise apierrors.bad_request(f"{BATCH_HEADER} says {count} objects but the body has "
