@@ -82,7 +82,10 @@ def _secured_nats(work: Path) -> tuple[subprocess.Popen[bytes], str, dict[str, s
 
 
 @contextmanager
-def cluster(api_servers: int = 1, *, secure: bool = False) -> Iterator[Cluster]:
+def cluster(api_servers: int = 1, *, secure: bool = False, on_demand: str = ""
+            ) -> Iterator[Cluster]:
+    """NATS and ``api_servers`` API servers on one port; ``on_demand``: the resources the
+    second and later ones hold only while watched (``--watch-cache-on-demand``)."""
     work = Path(tempfile.mkdtemp(prefix="jetkube-bench-"))
     api_env: dict[str, str] = {}
     admin: dict[str, Any] = {}
@@ -101,7 +104,8 @@ def cluster(api_servers: int = 1, *, secure: bool = False) -> Iterator[Cluster]:
             ports.append(port)
             exe = shutil.which("jetkube-apiserver", path=str(Path(sys.executable).parent))
             cmd = ([exe] if exe else [sys.executable, "-m", "jetkube.services.apiserver"]) + [
-                "--nats-url", url, "--port", str(port), "--token-file", str(tokens)]
+                "--nats-url", url, "--port", str(port), "--token-file", str(tokens),
+                *(["--watch-cache-on-demand", on_demand] if i and on_demand else [])]
             log = open(work / f"apiserver-{i}.log", "wb")
             procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                           env={**os.environ, "JETKUBE_LOG_LEVEL": "WARNING",

@@ -117,6 +117,8 @@ def _apiserver_argv(p: Plan, i: int) -> list[str]:
             "--service-node-port-range", "30000-32767",
             *([] if p.insecure_http else ["--tls-cert-file", str(p.api_cert),
                                           "--tls-private-key-file", str(p.api_key)]),
+            # the second of this machine shares its load without a second whole cache
+            *(["--watch-cache-on-demand", "pods,events"] if i else []),
             *extra_args("jetkube-apiserver")]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _chaos import FAULTS, Fault, HaCluster, outage, quorum_loss, run_faults
@@ -27,6 +28,65 @@ def _cluster_info(c: HaCluster) -> str:
     return p.stdout
 
 
+def _core(c: HaCluster, url: str) -> Any:
+    from kubernetes import client
+
+    cfg = client.Configuration()
+    cfg.host = url
+    cfg.ssl_ca_cert = str(c.data_dir / "pki" / "ca.crt")
+    cfg.api_key = {"authorization": f"Bearer {c.token}"}
+    return client.CoreV1Api(client.ApiClient(cfg))
+
+
+def _second_server_serves_pods_on_demand(c: HaCluster) -> None:
+    """apiserver-2 runs with ``--watch-cache-on-demand pods,events`` (ondemand.py): it
+    lists pods from the store, the same as the first lists from its cache, and a client's
+    list-then-watch through it (relisting on 410, as client-go does) sees a new pod."""
+    from kubernetes import client, watch
+
+    first, second = (_core(c, url) for url in c.api_urls)
+    pod = client.V1Pod(metadata=client.V1ObjectMeta(name="od-a", labels={"e2e": "od"}),
+                       spec=client.V1PodSpec(containers=[
+                           client.V1Container(name="c", image="busybox:1.36")]))
+    first.create_namespaced_pod("default", pod)
+
+    def names(api: Any) -> list[str]:
+        return [p.metadata.name for p in api.list_namespaced_pod(
+            "default", label_selector="e2e=od").items]
+
+    assert names(second) == names(first) == ["od-a"]
+    log = c.data_dir / "logs" / "apiserver-2.log"
+    assert "pods warm" not in log.read_text(errors="replace")  # listed from the store
+    # a client's list-then-watch warms pods (a relist on 410 if pods changed in between,
+    # as client-go does); from then on a watch from a list's revision replays what followed
+    for _ in range(5):
+        rv = second.list_namespaced_pod("default").metadata.resource_version
+        try:
+            for _ev in watch.Watch().stream(second.list_namespaced_pod, "default",
+                                            resource_version=rv, timeout_seconds=1):
+                pass
+        except client.ApiException as err:
+            assert err.status == 410, err
+            continue
+        break
+    assert "pods warm" in log.read_text(errors="replace")
+    rv = second.list_namespaced_pod("default", label_selector="e2e=od"
+                                    ).metadata.resource_version
+    pod.metadata.name = "od-b"
+    first.create_namespaced_pod("default", pod)
+    w = watch.Watch()
+    seen = []
+    for ev in w.stream(second.list_namespaced_pod, "default", label_selector="e2e=od",
+                       resource_version=rv, timeout_seconds=30):
+        seen.append((ev["type"], ev["object"].metadata.name))
+        if ev["object"].metadata.name == "od-b":
+            w.stop()
+    assert seen[0] == ("ADDED", "od-b"), seen
+    assert names(second) == names(first) == ["od-a", "od-b"]
+    for name in ("od-a", "od-b"):
+        first.delete_namespaced_pod(name, "default", grace_period_seconds=0)
+
+
 def test_ha_cluster_loses_no_acknowledged_write_and_converges_after_each_fault(
         tmp_path: Path) -> None:
     c = HaCluster(tmp_path / "ha")
@@ -38,6 +98,7 @@ def test_ha_cluster_loses_no_acknowledged_write_and_converges_after_each_fault(
         assert all(f"nats-{i}" in info for i in (1, 2, 3)), info
         assert "KV_jetkube leader" in info and "apiserver-2" in info, info
         assert info.count("leader,") >= 2 and info.count("standby,") >= 2, info
+        _second_server_serves_pods_on_demand(c)
         killed_nats = c.kv_leader()
         faults = [FAULTS[0], FAULTS[2], Fault("all API servers down 5 s",
                                               outage("apiserver", 5))]

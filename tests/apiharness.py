@@ -58,11 +58,13 @@ class Api:
 
 async def make_api(store: Store | None = None, token_file: Path | None = None,
                    service_cidr: str = "10.96.0.0/16", watch_history: int = 50_000,
-                   encryption_config: Path | None = None) -> Api:
+                   encryption_config: Path | None = None,
+                   on_demand: frozenset[str] = frozenset()) -> Api:
     store = store or MemoryStore()
     server = ApiServer(ServerConfig(token_file=token_file, watch_history=watch_history,
                                     admission=AdmissionConfig(service_cidr=service_cidr),
-                                    encryption_config=encryption_config))
+                                    encryption_config=encryption_config,
+                                    watch_cache_on_demand=on_demand))
     front = await server.build(store, None)
     return Api(front, server.cache, store)
 
@@ -71,15 +73,17 @@ NODE_TOKENS = {"node-1": "tok-n1", "node-2": "tok-n2"}
 ADMIN_TOKEN = "admin-token"
 
 
-async def make_api_with_nodes(tmp_path: Path) -> Api:
+async def make_api_with_nodes(tmp_path: Path, on_demand: frozenset[str] = frozenset()
+                              ) -> Api:
     """An API server whose token file names an admin and two node agents (users
     ``system:node:node-1``/``-2`` in ``system:nodes``); calls go as the admin unless a
-    ``token=`` says otherwise."""
+    ``token=`` says otherwise.  ``on_demand``: resources its watch cache holds only while
+    watched (ondemand.py)."""
     tokens = tmp_path / "tokens.csv"
     tokens.write_text(f'{ADMIN_TOKEN},admin,admin,"system:masters"\n' + "".join(
         f'{tok},system:node:{node},{node},"system:nodes"\n'
         for node, tok in NODE_TOKENS.items()))
-    api = await make_api(token_file=tokens)
+    api = await make_api(token_file=tokens, on_demand=on_demand)
     api.token = ADMIN_TOKEN
     return api
 

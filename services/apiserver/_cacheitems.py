@@ -1,10 +1,14 @@
 """The watch cache's items (watchcache.py's public surface re-exports them): one version of
 one object (:class:`Cached`), one event (:class:`CacheEvent`), and one resource's objects
-with their label, namespace and field indexes (:class:`ResourceCache`)."""
+with their label, namespace and field indexes (:class:`ResourceCache`), and one client's
+watch of them (:class:`CacheWatcher`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +18,10 @@ from jetkube.schemas.objects import get_path
 
 from .lifecycle import without_managed_fields
 
-__all__ = ["BYTES_ONLY", "INDEXED_FIELDS", "CacheEvent", "Cached", "ResourceCache"]
+log = logging.getLogger("jetkube.services.apiserver.watchcache")
+
+__all__ = ["BYTES_ONLY", "INDEXED_FIELDS", "CacheEvent", "CacheWatcher", "Cached",
+           "ResourceCache"]
 
 # Field indexes: resource -> dotted field paths indexed (others are filtered by scan).
 INDEXED_FIELDS: dict[str, tuple[str, ...]] = {"pods": ("spec.nodeName",)}
@@ -89,6 +96,9 @@ class ResourceCache:
     labels: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     label_keys: dict[str, set[str]] = field(default_factory=dict)
     fields: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    since: int = 0
+    """Watches of this resource may start from this revision on, not before: an on-demand
+    resource's last change while it was cold (ondemand.py), whose events the ring lacks."""
 
     def _index(self, c: Cached, add: bool) -> None:
         ns = self.by_ns.setdefault(c.namespace, {})
@@ -148,3 +158,47 @@ class ResourceCache:
             yield from (self.by_ns.get(namespace, {})[k] for k in sorted(self.by_ns.get(namespace, {})))
         else:
             yield from (self.items[k] for k in sorted(self.items))
+
+
+class CacheWatcher:
+    """One client's watch: a filter, the state it starts with and a bounded queue of events.
+
+    ``initial`` holds the objects of the state the watch starts from (sent as ADDED before
+    anything in ``queue``; outside its bound, so a large state is never cut short), and
+    ``initial_rv`` that state's revision: every event after it, and none at or before it,
+    reaches ``queue``."""
+
+    def __init__(self, resource: str, namespace: str | None,
+                 match: Callable[[Cached], bool], capacity: int = 10_000) -> None:
+        self.resource = resource
+        self.namespace = namespace
+        self.match = match
+        self.queue: asyncio.Queue[tuple[str, Cached] | None] = asyncio.Queue(capacity)
+        self.overflowed = False
+        self.initial: deque[Cached] = deque()
+        self.initial_rv: int | None = None
+
+    def offer(self, ev: CacheEvent) -> None:
+        if self.overflowed:
+            return
+        if self.namespace is not None and ev.new.namespace != self.namespace:
+            return
+        new_ok = self.match(ev.new)
+        old_ok = ev.old is not None and self.match(ev.old)
+        if ev.type == "DELETED":
+            out = "DELETED" if new_ok else None
+        elif new_ok and (ev.old is None or old_ok):
+            out = ev.type
+        elif new_ok:
+            out = "ADDED"  # began matching
+        elif old_ok:
+            out = "DELETED"  # stopped matching
+        else:
+            out = None
+        if out is None:
+            return
+        try:
+            self.queue.put_nowait((out, ev.new))
+        except asyncio.QueueFull:
+            self.overflowed = True  # the client is too slow: end its watch, it relists
+            log.warning("watch of %s overflowed; closing it", self.resource)

@@ -129,7 +129,7 @@ class Admission:
             await self._allocate_service(old, new, dry)
         try:
             if op == "create" and rt.namespaced:
-                self.quota.admit(rt, new, record=not dry)
+                await self.quota.admit(rt, new, record=not dry)
         except apierrors.ApiError:
             if rt.plural == "services" and not dry:  # refused: give back what it was given
                 await self._release_service(new, old)

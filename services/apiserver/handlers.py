@@ -131,10 +131,10 @@ class Handlers:
     async def list(self, req: ApiRequest) -> Response:
         rt = req.rt
         f = build_filter(rt, req.namespace, req.query)
-        if req.query.get("resourceVersion", "") not in ("0",):
-            await self.cache.wait_fresh()
-        rc = self.cache.resource(rt.plural)
-        rv = self.cache.rv
+        # a consistent read unless resourceVersion=0 (the cache as it is); a cold on-demand
+        # resource is read from the store (watchcache.current)
+        rc, rv = await self.cache.current(rt.plural, req.namespace,
+                                          fresh=req.query.get("resourceVersion", "") != "0")
         limit = req.params.limit or 0
         start = ""
         if req.query.get("continue"):
@@ -180,6 +180,7 @@ class Handlers:
                 x for x in (query.get("fieldSelector", ""), f"metadata.name={req.name}") if x)
         f = build_filter(rt, req.namespace, query)
         w = CacheWatcher(rt.plural, req.namespace, f.match)
+        await self.cache.warm(rt.plural)  # an on-demand resource is held while watched
         await self.cache.start_watch(w, p.resource_version, p.send_initial_events)
         timeout = float(p.timeout_seconds or 0) or None
         return WatchResponse(w, p.allow_watch_bookmarks, timeout, rt.kind, rt.api_version,

@@ -16,6 +16,7 @@ from ..machinery.store import MIN_TTL
 from .admission import AdmissionConfig
 from .encryption import Encryption, EncryptionConfigError
 from .inflight import InflightLimits
+from .ondemand import parse_on_demand
 from .server import ApiServer, ServerConfig
 from .tokens import DEFAULT_ISSUER
 from .watchcache import RING_BYTES
@@ -90,6 +91,9 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
     p.add_argument("--watch-cache-mib", type=int, default=RING_BYTES >> 20,
                    help="at most this many MiB of objects in the watch cache's event ring "
                         "(default: %(default)s)")
+    p.add_argument("--watch-cache-on-demand", default="",
+                   help="resources (plurals, comma-separated, e.g. pods,events) cached only "
+                        "while a client watches them; lists of them read the store")
     p.add_argument("--event-ttl", type=parse_duration, default=3600.0,
                    help="how long Events are kept after their last write, a duration "
                         "(1h, 90s, 1h0m0s) or seconds; at least 1s (default: 1h)")
@@ -139,6 +143,10 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         p.error(f"--token-file: {a.token_file} does not exist")
     if a.watch_cache_mib < 1:
         p.error("--watch-cache-mib must be at least 1")
+    try:
+        on_demand = parse_on_demand(a.watch_cache_on_demand)
+    except ValueError as e:
+        p.error(f"--watch-cache-on-demand: {e}")
     if a.encryption_config is not None:
         try:
             Encryption.from_file(a.encryption_config)
@@ -151,7 +159,8 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         tls_cert_file=a.tls_cert_file, tls_key_file=a.tls_private_key_file,
         kv_replicas=a.kv_replicas,
         token_file=a.token_file, watch_history=a.watch_cache_size,
-        watch_cache_bytes=a.watch_cache_mib << 20, nats_face=not a.no_nats_face,
+        watch_cache_bytes=a.watch_cache_mib << 20, watch_cache_on_demand=on_demand,
+        nats_face=not a.no_nats_face,
         encryption_config=a.encryption_config, event_ttl=a.event_ttl,
         advertise_address=a.advertise_address,
         service_account_signing_key_file=a.service_account_signing_key_file,

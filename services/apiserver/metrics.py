@@ -50,7 +50,7 @@ from .podproxy import SUBJECT_PREFIX, node_connection
 from .request import ApiRequest
 from .response import Response
 from .rest import ResourceHandlers
-from .watchcache import Cached, WatchCache
+from .watchcache import Cached, ResourceCache, WatchCache
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +79,13 @@ async def serve_metrics(h: MetricsHandlers, req: ApiRequest) -> Response:
         raise apierrors.ApiError(404, "NotFound", "the server could not find the requested "
                                  f"resource ({req.rt.plural}/{req.subresource})")
     nc = node_connection(h)
-    if req.query.get("resourceVersion", "") != "0":  # a consistent read, as a list's
-        await h.cache.wait_fresh()
+    fresh = req.query.get("resourceVersion", "") != "0"  # a consistent read, as a list's
     if req.rt is NODEMETRICS:
+        if fresh:
+            await h.cache.wait_fresh()
         return await _nodes(h.cache, nc, req)
-    return await _pods(h.cache, nc, req)
+    rc, _ = await h.cache.current(PODS.plural, req.namespace, fresh=fresh)
+    return await _pods(rc, nc, req)
 
 
 # --- NodeMetrics -------------------------------------------------------------------------
@@ -119,8 +121,7 @@ def _node_metrics(node: Obj, answer: dict[str, Any] | None) -> Obj | None:
 
 # --- PodMetrics --------------------------------------------------------------------------
 
-async def _pods(cache: WatchCache, nc: Any, req: ApiRequest) -> Response:
-    rc = cache.resource(PODS.plural)
+async def _pods(rc: ResourceCache, nc: Any, req: ApiRequest) -> Response:
     if req.verb == "get":
         name, ns = req.name or "", req.namespace or ""
         pod = rc.items.get(object_key(PODS.plural, ns, name))

@@ -29,7 +29,7 @@ from . import nodevolumes
 from .auth import Attributes
 from .bootstrap_roles import NODE_RULES
 from .request import UserInfo
-from .watchcache import CacheEvent, WatchCache
+from .watchcache import WatchCache
 
 NODE_USER_PREFIX = "system:node:"
 SECRETS, CONFIGMAPS, PVCS, SERVICEACCOUNTS = (
@@ -167,23 +167,19 @@ class NodeAuthorizer:
     def __init__(self, cache: WatchCache) -> None:
         self.cache = cache
         self.graph = NodeGraph()
-        self._loaded = False
-        cache.listeners.append(self._observed)
+        cache.demand.follow("pods", self.graph.set_pod)  # every pod event, cold or warm
+        self._loaded = not cache.synced.is_set()  # made before the cache: it hears the snapshot
         self._load()
 
     def _load(self) -> None:
-        """Build the graph from the cache once it holds the store (listeners only hear of
-        changes after that)."""
+        """Made after the cache started (tests): build the graph from the cache's pods (a
+        cold on-demand pods resource has none: make the authorizer before the cache)."""
         if self._loaded or not self.cache.synced.is_set():
             return
         self.graph.clear()
         for c in self.cache.resource("pods").items.values():
             self.graph.set_pod(c.key, c.obj)
         self._loaded = True
-
-    def _observed(self, ev: CacheEvent) -> None:
-        if ev.resource == "pods":
-            self.graph.set_pod(ev.new.key, None if ev.type == "DELETED" else ev.new.obj)
 
     def nodes_using(self, ref: Ref) -> frozenset[str]:
         """The nodes whose pods reference ``ref``."""

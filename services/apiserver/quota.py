@@ -19,7 +19,7 @@ from jetkube.schemas.quantity import (
 from jetkube.schemas.registry import ResourceType
 
 from ..machinery.apimachinery import apierrors, object_key
-from .watchcache import Cached, WatchCache
+from .watchcache import Cached, ResourceCache, WatchCache
 
 _LEGACY_COUNTS = {"pods": "pods", "services": "services", "configmaps": "configmaps",
                   "secrets": "secrets", "resourcequotas": "resourcequotas",
@@ -98,11 +98,10 @@ class QuotaChecker:
     def release(self, key: str) -> None:
         self.pending.pop(key, None)
 
-    def _usage(self, rt: ResourceType, ns: str, names: set[str],
+    def _usage(self, rt: ResourceType, rc: ResourceCache, ns: str, names: set[str],
                formats: dict[str, QuantityFormat]) -> dict[str, Decimal]:
         used: dict[str, Decimal] = {}
         count_name = f"count/{rt.plural}" + (f".{rt.group}" if rt.group else "")
-        rc = self.cache.resource(rt.plural)
         uses: list[dict[str, Decimal] | None] = [
             self._pod_use(c, formats) if rt.plural == "pods" else {}
             for c in rc.by_ns.get(ns, {}).values()]
@@ -120,13 +119,19 @@ class QuotaChecker:
                     used[n] = used.get(n, Decimal(0)) + v
         return used
 
-    def admit(self, rt: ResourceType, new: Obj, *, record: bool = True) -> None:
+    async def admit(self, rt: ResourceType, new: Obj, *, record: bool = True) -> None:
         """Refuse ``new`` if it would exceed a quota of its namespace; unless ``record`` is
-        False (a dry run), count it as in flight until the watch cache shows it."""
+        False (a dry run), count it as in flight until the watch cache shows it.  A cold
+        on-demand resource (ondemand.py) is counted from the store: from the read on, no
+        await, so what is in flight is counted once."""
         ns = new["metadata"].get("namespace") or ""
         quotas = list(self.cache.resource("resourcequotas").by_ns.get(ns, {}).values())
         if not quotas:
             return
+        rc, _ = await self.cache.current(rt.plural, ns, fresh=False)
+        if self.cache.is_cold(rt.plural):  # the cache will never show these: the store has
+            for key in [k for k in self.pending if k in rc.items]:
+                self.pending.pop(key)
         count_name = f"count/{rt.plural}" + (f".{rt.group}" if rt.group else "")
         request: dict[str, Decimal] = {count_name: Decimal(1)}
         if rt.plural in _LEGACY_COUNTS:
@@ -148,7 +153,7 @@ class QuotaChecker:
                     f'{rt.plural} "{name}" is forbidden: failed quota: {q.name}: must specify '
                     + ",".join(missing))
             used_formats: dict[str, QuantityFormat] = {}
-            used = self._usage(rt, ns, relevant, used_formats)
+            used = self._usage(rt, rc, ns, relevant, used_formats)
             over = [k for k in sorted(relevant) if used.get(k, Decimal(0)) + request[k] > hard[k]]
             if over:
                 hard_formats = {k: quantity_format(v) for k, v in hard_spec.items()}

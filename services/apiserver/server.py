@@ -97,6 +97,12 @@ class ServerConfig:
     watch_cache_bytes: int = RING_BYTES
     """At most this many bytes of objects in those events (older events go, and a watch
     from before them is 410 Gone); 16 MiB by default (watchcache.RING_BYTES)."""
+    watch_cache_on_demand: frozenset[str] = frozenset()
+    """Resources the watch cache holds only while a client watches them
+    (``--watch-cache-on-demand``, ondemand.py): lists of them read the store, and the
+    process pays their memory and decoding only while they are watched.  For the second
+    and later API servers of a machine, which then share its load without each paying a
+    whole cache."""
     bookmark_interval: float = 30.0
     """Seconds between BOOKMARK events on an HTTP watch that asked for bookmarks."""
     nats_face: bool = True
@@ -151,18 +157,21 @@ class ApiServer:
         encryption = (Encryption.from_file(cfg.encryption_config) if cfg.encryption_config
                       else Encryption())
         self.cache = WatchCache(store, cfg.watch_history, encryption,
-                                max_bytes=cfg.watch_cache_bytes)
+                                max_bytes=cfg.watch_cache_bytes,
+                                on_demand=cfg.watch_cache_on_demand)
+        # these follow every pod event, the cache's first snapshot too (ondemand.py)
+        node_authz = NodeAuthorizer(self.cache)
+        self.token_issuer = self._token_issuer()
+        sa_tokens = ServiceAccountTokens(self.token_issuer, self.cache)
         await self.cache.start()
         authz = Authorizer(self.cache)
-        node_authz = NodeAuthorizer(self.cache)
         admission = Admission(store, self.cache, cfg.admission, node_stream, authz,
                               node_graph=node_authz)
-        self.token_issuer = self._token_issuer()
         self.handlers = Handlers(store, self.cache, admission,
                                  subresource_table(self.token_issuer), encryption,
                                  ttls={"events": cfg.event_ttl})
         tokens = load_tokens(cfg.token_file) if cfg.token_file else None
-        authn = Authenticator(tokens, ServiceAccountTokens(self.token_issuer, self.cache))
+        authn = Authenticator(tokens, sa_tokens)
         self.front = Front(self.handlers, authn, authz,
                            f"{cfg.bind}:{cfg.port}", node_authz, InflightLimiter(cfg.inflight))
         first_ip = str(ipaddress.IPv4Network(cfg.admission.service_cidr).network_address + 1)

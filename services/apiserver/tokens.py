@@ -192,8 +192,24 @@ class ServiceAccountTokens:
     def __init__(self, issuer: TokenIssuer, cache: WatchCache) -> None:
         self.issuer = issuer
         self.cache = cache
+        self.pod_uids: dict[str, str] | None = None
+        """Each live pod's uid, while pods may be cold in the cache (ondemand.py): followed
+        from the cache's first snapshot on (so made before the cache starts)."""
+        if "pods" in cache.demand.resources:
+            self.pod_uids = {}
+            cache.demand.follow("pods", self._pod_seen)
+
+    def _pod_seen(self, key: str, pod: dict[str, Any] | None) -> None:
+        assert self.pod_uids is not None
+        uid = None if pod is None else (pod.get("metadata") or {}).get("uid")
+        if isinstance(uid, str):
+            self.pod_uids[key] = uid
+        else:
+            self.pod_uids.pop(key, None)
 
     def _live(self, resource: str, namespace: str, name: str, uid: str) -> bool:
+        if resource == "pods" and self.pod_uids is not None:
+            return self.pod_uids.get(object_key(resource, namespace, name)) == uid
         c = self.cache.resource(resource).items.get(object_key(resource, namespace, name))
         if c is None:
             return False

@@ -31,6 +31,10 @@ gets 410 Gone and relists, as from kube-apiserver.  When a trim lets many events
 is asked to give its free pages back to the system
 (glibc's ``malloc_trim``): the old bytes are freed at once (nothing holds them in a
 cycle), but without it the process keeps the pages and its RSS stays at its peak.
+
+On-demand resources (``on_demand``, ondemand.py) are held only while a client watches
+them: cold, their events move the cache's revision and nothing else; a list of one reads
+the store (:meth:`WatchCache.current`), a watch warms it (:meth:`WatchCache.warm`).
 """
 
 from __future__ import annotations
@@ -44,17 +48,18 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import orjson
 
 from jetkube.schemas.objects import Obj
 
-from ..machinery.apimachinery import apierrors, parse_key
+from ..machinery.apimachinery import apierrors, key_prefix, parse_key
 from ..machinery.store import EventType, Store, Watch, WatchEvent
-from ._cacheitems import BYTES_ONLY, INDEXED_FIELDS, Cached, CacheEvent, ResourceCache
+from ._cacheitems import BYTES_ONLY, INDEXED_FIELDS, Cached, CacheEvent, CacheWatcher, ResourceCache
 from .encryption import Encryption
 from .lifecycle import without_managed_fields
+from .ondemand import IDLE_S, OnDemand
 
 __all__ = ["BYTES_ONLY", "INDEXED_FIELDS", "RELEASE_AFTER", "RING_BYTES", "CacheEvent",
            "CacheWatcher", "Cached", "ResourceCache", "WatchCache", "release_free_memory"]
@@ -76,55 +81,12 @@ def release_free_memory() -> bool:
     except (OSError, AttributeError):
         return False
 
-class CacheWatcher:
-    """One client's watch: a filter, the state it starts with and a bounded queue of events.
-
-    ``initial`` holds the objects of the state the watch starts from (sent as ADDED before
-    anything in ``queue``; outside its bound, so a large state is never cut short), and
-    ``initial_rv`` that state's revision: every event after it, and none at or before it,
-    reaches ``queue``."""
-
-    def __init__(self, resource: str, namespace: str | None,
-                 match: Callable[[Cached], bool], capacity: int = 10_000) -> None:
-        self.resource = resource
-        self.namespace = namespace
-        self.match = match
-        self.queue: asyncio.Queue[tuple[str, Cached] | None] = asyncio.Queue(capacity)
-        self.overflowed = False
-        self.initial: deque[Cached] = deque()
-        self.initial_rv: int | None = None
-
-    def offer(self, ev: CacheEvent) -> None:
-        if self.overflowed:
-            return
-        if self.namespace is not None and ev.new.namespace != self.namespace:
-            return
-        new_ok = self.match(ev.new)
-        old_ok = ev.old is not None and self.match(ev.old)
-        if ev.type == "DELETED":
-            out = "DELETED" if new_ok else None
-        elif new_ok and (ev.old is None or old_ok):
-            out = ev.type
-        elif new_ok:
-            out = "ADDED"  # began matching
-        elif old_ok:
-            out = "DELETED"  # stopped matching
-        else:
-            out = None
-        if out is None:
-            return
-        try:
-            self.queue.put_nowait((out, ev.new))
-        except asyncio.QueueFull:
-            self.overflowed = True  # the client is too slow: end its watch, it relists
-            log.warning("watch of %s overflowed; closing it", self.resource)
-
-
 class WatchCache:
     def __init__(self, store: Store, history: int = 50_000,
                  encryption: Encryption | None = None, *, fresh_s: float = 75.0,
                  min_events: int = 100, clock: Callable[[], float] = time.monotonic,
-                 max_bytes: int = RING_BYTES) -> None:
+                 max_bytes: int = RING_BYTES, on_demand: Iterable[str] = (),
+                 idle_s: float = IDLE_S) -> None:
         self.store = store
         self.encryption = encryption or Encryption()
         self.resources: dict[str, ResourceCache] = {}
@@ -146,6 +108,8 @@ class WatchCache:
         self.listeners: list[Callable[[CacheEvent], None]] = []
         self.wait_limit_s = 5.0
         """How long a read or watch waits for the cache to reach a revision (then 504)."""
+        self.demand = OnDemand(on_demand, idle_s, clock)
+        self._warm_ups: dict[str, asyncio.Future[None]] = {}
 
     def _open(self, resource: str, key: str, obj: Obj) -> Obj:
         """The stored object with its sealed values opened (encryption.py); a value that
@@ -155,6 +119,21 @@ class WatchCache:
         except apierrors.ApiError as err:
             log.error("watch cache: %s", err.message)
             return obj
+
+    def decode(self, resource: str, key: str, value: bytes) -> Obj:
+        """A stored value as an object, its sealed values opened."""
+        return self._open(resource, key, orjson.loads(value or b"{}"))
+
+    def _cached(self, key: str, value: bytes, revision: int) -> Cached:
+        """The cache's form of a stored value at ``revision``."""
+        k = parse_key(key)
+        obj = self.decode(k.resource, key, value)
+        md = obj.get("metadata")
+        if not isinstance(md, dict):
+            md = obj["metadata"] = {}
+        md["resourceVersion"] = str(revision)
+        raw = orjson.dumps(obj)
+        return Cached(key, k.namespace, k.name, revision, without_managed_fields(obj), raw)
 
     def resource(self, name: str) -> ResourceCache:
         rc = self.resources.get(name)
@@ -199,6 +178,82 @@ class WatchCache:
         while True:  # new events trim as they come; this frees a quiet ring's old bytes
             await asyncio.sleep(self.fresh_s / 5)
             self.trim()
+            self.cool()
+
+    # --- on-demand resources (ondemand.py) ------------------------------------------------
+
+    def is_cold(self, resource: str) -> bool:
+        """True while the cache keeps nothing of ``resource`` (an on-demand one, unwatched)."""
+        return resource in self.demand.cold
+
+    async def current(self, resource: str, namespace: str | None = None, *,
+                      fresh: bool = True) -> tuple[ResourceCache, int]:
+        """``resource``'s objects (those of ``namespace`` at least) and their revision: the
+        cache's (once it has caught up with the store, with ``fresh``), or, while the
+        resource is cold, a consistent read of the store, decoded for this caller alone."""
+        if resource not in self.demand.cold:
+            if fresh:
+                await self.wait_fresh()
+            return self.resource(resource), self.rv
+        entries, rev = await self.store.list(key_prefix(resource, namespace))
+        rc = ResourceCache(resource)
+        for e in entries:
+            c = self._cached(e.key, e.value, e.revision)
+            rc.put(c)
+            if resource in BYTES_ONLY:
+                c.forget()  # indexed: its bytes are enough (a decoded pod is 3x its bytes)
+        return rc, rev
+
+    async def warm(self, resource: str) -> None:
+        """Hold ``resource`` from now on if it is a cold on-demand one: read it from the
+        store, then apply what the cache's watch heard meanwhile.  A watch from before the
+        resource's last change while cold is then 410 Gone (``ResourceCache.since``)."""
+        if resource not in self.demand.resources:
+            return
+        self.demand.used(resource)
+        if resource not in self.demand.cold:
+            return
+        fut = self._warm_ups.get(resource)
+        if fut is None:
+            fut = self._warm_ups[resource] = asyncio.ensure_future(self._warm_up(resource))
+            fut.add_done_callback(lambda _: self._warm_ups.pop(resource, None))
+        await asyncio.shield(fut)
+
+    async def _warm_up(self, resource: str) -> None:
+        heard = self.demand.warming[resource] = []
+        try:
+            entries, rev = await self.store.list(key_prefix(resource))
+            await self.wait_for(rev)  # the cache's watch has heard everything the list holds
+        finally:
+            del self.demand.warming[resource]
+        rc = self.resources[resource] = ResourceCache(resource)  # no await from here on
+        for e in entries:
+            rc.put(self._cached(e.key, e.value, e.revision))
+        for ev in heard:
+            if ev.revision <= rev:
+                continue
+            if ev.type is EventType.PUT:
+                rc.put(self._cached(ev.key, ev.value or b"", ev.revision))
+            else:
+                rc.remove(ev.key)
+        if resource in BYTES_ONLY:
+            for c in rc.items.values():
+                c.forget()
+        rc.since = self.demand.changed.get(resource, 0)  # its ring events start after it
+        self.demand.cold.discard(resource)
+        log.info("watch cache: %s warm (%d objects at revision %d)", resource,
+                 len(rc.items), self.rv)
+
+    def cool(self) -> list[str]:
+        """Let go of the warm on-demand resources nobody has watched for ``idle_s``."""
+        gone = self.demand.idle(lambda r: bool(self.watchers.get(r)))
+        for r in gone:
+            self.resources.pop(r, None)
+            self.demand.cold.add(r)
+            log.info("watch cache: %s cold (unwatched for %gs)", r, self.demand.idle_s)
+        if gone:
+            self.release()
+        return gone
 
     def _on_event(self, ev: WatchEvent) -> None:
         if ev.type is EventType.SYNCED:
@@ -208,16 +263,16 @@ class WatchCache:
             self._wake()
             return
         k = parse_key(ev.key)
+        if k.resource in self.demand.cold:
+            self.demand.heard(k.resource, ev, self.decode)
+            self.rv = max(self.rv, ev.revision)
+            self._wake()
+            return
         rc = self.resource(k.resource)
         if ev.type is EventType.PUT:
-            obj = self._open(k.resource, ev.key, orjson.loads(ev.value or b"{}"))
-            md = obj.get("metadata")
-            if not isinstance(md, dict):
-                md = obj["metadata"] = {}
-            md["resourceVersion"] = str(ev.revision)
-            raw = orjson.dumps(obj)
-            c = Cached(ev.key, k.namespace, k.name, ev.revision, without_managed_fields(obj), raw)
-            kept = c
+            c = kept = self._cached(ev.key, ev.value or b"", ev.revision)
+            if k.resource in self.demand.followers:
+                self.demand.tell(k.resource, ev.key, c.obj)
             old = rc.put(c)
             cev = CacheEvent("MODIFIED" if old else "ADDED", k.resource, c, old, ev.revision)
         else:
@@ -233,6 +288,8 @@ class WatchCache:
                           without_managed_fields(obj), raw, old.labels, old.indexed)
             cev = CacheEvent("DELETED", k.resource, gone, old, ev.revision)
             kept = None
+            if k.resource in self.demand.followers:
+                self.demand.tell(k.resource, ev.key, None)
         self.rv = max(self.rv, ev.revision)
         if self.synced.is_set():
             if len(self.events) == self.events.maxlen:
@@ -285,9 +342,9 @@ class WatchCache:
             w.initial.extend(c for c in rc.candidates(w.namespace, (), (), ()) if w.match(c))
             w.initial_rv = self.rv
         else:
-            if since < self.complete_since:
-                raise apierrors.gone(
-                    f"too old resource version: {since} ({self.complete_since})")
+            oldest = max(self.complete_since, rc.since)
+            if since < oldest:
+                raise apierrors.gone(f"too old resource version: {since} ({oldest})")
             for ev in self.events:
                 if ev.rv > since and ev.resource == w.resource:
                     w.offer(ev)
@@ -325,3 +382,5 @@ class WatchCache:
 
     def remove_watcher(self, w: CacheWatcher) -> None:
         self.watchers.get(w.resource, set()).discard(w)
+        if w.resource in self.demand.resources:
+            self.demand.used(w.resource)  # idle from the end of its last watch

@@ -1,13 +1,19 @@
-"""ResourceQuota admission: counts and compute resources, with Kubernetes' messages."""
+"""ResourceQuota admission: counts and compute resources, with Kubernetes' messages.
+The same with pods on demand (counted from the store)."""
 
 from __future__ import annotations
 
 import pytest
 from apiharness import make_api, pod
 
+ON_DEMAND = pytest.mark.parametrize(
+    "on_demand", [frozenset(), frozenset({"pods"})], ids=["cached", "pods-on-demand"])
+"""Each test twice: with pods in the watch cache, and with pods on demand (ondemand.py:
+lists read the store, a watch warms them)."""
 
-async def test_pod_count_and_cpu_quota_refuse_the_pod_that_would_exceed() -> None:
-    api = await make_api()
+@ON_DEMAND
+async def test_pod_count_and_cpu_quota_refuse_the_pod_that_would_exceed(on_demand: frozenset[str]) -> None:
+    api = await make_api(on_demand=on_demand)
     await api.ok("POST", "/api/v1/namespaces/default/resourcequotas", {
         "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q"},
         "spec": {"hard": {"count/pods": "2", "requests.cpu": "1"}}})
@@ -28,8 +34,9 @@ async def test_pod_count_and_cpu_quota_refuse_the_pod_that_would_exceed() -> Non
     assert code == 403 and "count/pods" in st["message"]
 
 
-async def test_quota_on_requests_needs_pods_to_declare_them() -> None:
-    api = await make_api()
+@ON_DEMAND
+async def test_quota_on_requests_needs_pods_to_declare_them(on_demand: frozenset[str]) -> None:
+    api = await make_api(on_demand=on_demand)
     await api.ok("POST", "/api/v1/namespaces/default/resourcequotas", {
         "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q"},
         "spec": {"hard": {"requests.memory": "1Gi"}}})

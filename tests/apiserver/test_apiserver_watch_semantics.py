@@ -1,13 +1,20 @@
-"""Watch semantics of the watch cache: resume, 410 Gone, selector transitions, bookmarks."""
+"""Watch semantics of the watch cache: resume, 410 Gone, selector transitions, bookmarks.
+The same with pods on demand (held only while watched)."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
 from apiharness import make_api, pod
 
 from jetkube.services.apiserver.response import WatchResponse
 from jetkube.services.apiserver.watchstream import watch_lines
+
+ON_DEMAND = pytest.mark.parametrize(
+    "on_demand", [frozenset(), frozenset({"pods"})], ids=["cached", "pods-on-demand"])
+"""Each test twice: with pods in the watch cache, and with pods on demand (ondemand.py:
+lists read the store, a watch warms them)."""
 
 PODS = "/api/v1/namespaces/default/pods"
 
@@ -27,8 +34,9 @@ async def _events(api, w: WatchResponse, n: int) -> list[tuple[str, str]]:  # ty
     return out
 
 
-async def test_watch_older_than_the_ring_is_410_gone() -> None:
-    api = await make_api(watch_history=5)
+@ON_DEMAND
+async def test_watch_older_than_the_ring_is_410_gone(on_demand: frozenset[str]) -> None:
+    api = await make_api(on_demand=on_demand, watch_history=5)
     first = await api.ok("POST", PODS, pod("p0"))
     for i in range(1, 10):
         await api.ok("POST", PODS, pod(f"p{i}"))
@@ -38,8 +46,9 @@ async def test_watch_older_than_the_ring_is_410_gone() -> None:
     assert code == 410 and st["reason"] == "Expired" and "too old" in st["message"]
 
 
-async def test_watch_without_resource_version_starts_with_current_state() -> None:
-    api = await make_api()
+@ON_DEMAND
+async def test_watch_without_resource_version_starts_with_current_state(on_demand: frozenset[str]) -> None:
+    api = await make_api(on_demand=on_demand)
     await api.ok("POST", PODS, pod("a"))
     await api.cache.wait_fresh()
     _, w = await api.call("GET", PODS, query={"watch": "true"})
@@ -48,8 +57,9 @@ async def test_watch_without_resource_version_starts_with_current_state() -> Non
     assert await asyncio.wait_for(task, 5) == [("ADDED", "a"), ("ADDED", "b")]
 
 
-async def test_label_selector_watch_sees_objects_enter_and_leave() -> None:
-    api = await make_api()
+@ON_DEMAND
+async def test_label_selector_watch_sees_objects_enter_and_leave(on_demand: frozenset[str]) -> None:
+    api = await make_api(on_demand=on_demand)
     rv = (await api.ok("GET", PODS))["metadata"]["resourceVersion"]
     _, w = await api.call("GET", PODS, query={"watch": "true", "resourceVersion": rv,
                                               "labelSelector": "app=web"})
@@ -63,8 +73,9 @@ async def test_label_selector_watch_sees_objects_enter_and_leave() -> None:
     assert await asyncio.wait_for(task, 5) == [("ADDED", "x"), ("DELETED", "x"), ("ADDED", "y")]
 
 
-async def test_named_watch_follows_one_object() -> None:
-    api = await make_api()
+@ON_DEMAND
+async def test_named_watch_follows_one_object(on_demand: frozenset[str]) -> None:
+    api = await make_api(on_demand=on_demand)
     await api.ok("POST", PODS, pod("a"))
     rv = (await api.ok("POST", PODS, pod("b")))["metadata"]["resourceVersion"]
     _, w = await api.call("GET", f"{PODS}/a", query={"watch": "true", "resourceVersion": rv})
@@ -76,8 +87,9 @@ async def test_named_watch_follows_one_object() -> None:
     assert await asyncio.wait_for(task, 5) == [("MODIFIED", "a")]
 
 
-async def test_bookmarks_carry_the_current_revision() -> None:
-    api = await make_api()
+@ON_DEMAND
+async def test_bookmarks_carry_the_current_revision(on_demand: frozenset[str]) -> None:
+    api = await make_api(on_demand=on_demand)
     rv = (await api.ok("GET", PODS))["metadata"]["resourceVersion"]
     _, w = await api.call("GET", PODS, query={"watch": "true", "resourceVersion": rv,
                                               "allowWatchBookmarks": "true"})
@@ -85,8 +97,9 @@ async def test_bookmarks_carry_the_current_revision() -> None:
     assert events == [("BOOKMARK", "")]
 
 
-async def test_watch_ends_at_timeout_seconds() -> None:
-    api = await make_api()
+@ON_DEMAND
+async def test_watch_ends_at_timeout_seconds(on_demand: frozenset[str]) -> None:
+    api = await make_api(on_demand=on_demand)
     _, w = await api.call("GET", PODS, query={"watch": "true", "timeoutSeconds": "1"})
     w.timeout = 0.05
     assert await asyncio.wait_for(_events(api, w, 1), 5) == []

@@ -33,9 +33,11 @@ def secret_volume(name: str) -> list[dict[str, Any]]:
     return [{"name": "v", "secret": {"secretName": name}}]
 
 
-@pytest.fixture
-async def api(tmp_path: Path) -> Api:
-    api = await make_api_with_nodes(tmp_path)
+@pytest.fixture(params=[frozenset(), frozenset({"pods"})], ids=["cached", "pods-on-demand"])
+async def api(tmp_path: Path, request: pytest.FixtureRequest) -> Api:
+    """Every test twice: with pods in the watch cache, and with pods on demand (the graph
+    then follows their events itself: ondemand.py)."""
+    api = await make_api_with_nodes(tmp_path, on_demand=request.param)
     for name in ("one", "two", "later"):
         await api.ok("POST", f"{NS}/secrets", secret(name))
     await api.ok("POST", f"{NS}/pods", pod("a", nodeName="node-1", volumes=secret_volume("one")))

@@ -25,11 +25,13 @@ ADMIN = "admin-token"
 NS = "/api/v1/namespaces/default"
 
 
-async def api_on(store: Store, tmp_path: Path, key: Path) -> Api:
+async def api_on(store: Store, tmp_path: Path, key: Path,
+                 on_demand: frozenset[str] = frozenset()) -> Api:
     tokens = tmp_path / "tokens.csv"
     tokens.write_text(f'{ADMIN},admin,admin,"system:masters"\n')
     server = ApiServer(ServerConfig(token_file=tokens, service_account_signing_key_file=key,
-                                    admission=AdmissionConfig(service_account=True)))
+                                    admission=AdmissionConfig(service_account=True),
+                                    watch_cache_on_demand=on_demand))
     api = Api(await server.build(store, None), server.cache, store)
     api.token = ADMIN
     return api
@@ -126,8 +128,11 @@ async def test_expired_forged_and_foreign_tokens_are_unauthorized(tmp_path: Path
         assert code == 401 and st["reason"] == "Unauthorized", (tok, st)
 
 
-async def test_a_token_bound_to_a_pod_dies_with_the_pod(tmp_path: Path, key: Path) -> None:
-    api = await api_on(MemoryStore(), tmp_path, key)
+@pytest.mark.parametrize("on_demand", [frozenset(), frozenset({"pods"})],
+                         ids=["cached", "pods-on-demand"])
+async def test_a_token_bound_to_a_pod_dies_with_the_pod(tmp_path: Path, key: Path,
+                                                       on_demand: frozenset[str]) -> None:
+    api = await api_on(MemoryStore(), tmp_path, key, on_demand)
     await new_sa(api, "default")
     await api.ok("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",

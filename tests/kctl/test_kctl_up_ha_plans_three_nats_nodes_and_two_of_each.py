@@ -46,6 +46,9 @@ def test_ha_plans_three_nats_nodes_and_two_replicas_of_each_control_plane_part(
     assert second[second.index("--port") + 1] == "16444"
     assert second[second.index("--kv-replicas") + 1] == "3"
     assert second[second.index("--nats-url") + 1] == p.nats_url
+    # the second holds pods and events only while watched (ondemand.py); the first, all
+    assert second[second.index("--watch-cache-on-demand") + 1] == "pods,events"
+    assert "--watch-cache-on-demand" not in api.argv(p, 0)
     nats = next(c for c in COMPONENTS if c.name == "nats")
     assert sorted(nats.ports(p)) == [14222, 14223, 14224, 16222, 16223, 16224,
                                      18222, 18223, 18224]
