@@ -1,10 +1,10 @@
 """Benchmark plumbing: py-spy profiles of the benchmark's own processes over its window.
 
-``profiled(pids, out_dir)`` samples each process (``py-spy record --format raw``, 100 Hz,
-non-blocking, ``--gil``: only the thread holding the GIL, so a thread blocked in a socket
-read or waiting for the GIL is not counted as working) while its body runs, and
-``summary(path)`` reads one raw profile back as the functions with the largest share of
-samples, inclusive and self: where the CPU per pod goes (issue 17's deliverable 1).
+``profiled(pids, out_dir)`` samples each process (``py-spy record --format raw``, 100 Hz or
+``$PYSPY_RATE``, non-blocking, ``--gil``: only the thread holding the GIL, so a thread
+blocked in a socket read or waiting for the GIL is not counted as working) while its body
+runs, and ``summary(path)`` reads one raw profile back as the functions with the largest
+share of samples, inclusive and self: where the CPU per pod goes (issue 17's deliverable 1).
 py-spy is optional: without it the window runs unprofiled and says so.
 
 Usage beside a benchmark: ``python bench/_profile.py FILE [--top N]`` prints a summary.
@@ -13,6 +13,7 @@ Usage beside a benchmark: ``python bench/_profile.py FILE [--top N]`` prints a s
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import subprocess
@@ -43,7 +44,7 @@ def profiled(pids: Mapping[str, int], out_dir: Path | None) -> Iterator[list[Pat
         path = out_dir / f"{name}.txt"
         paths.append(path)
         procs.append(subprocess.Popen(
-            [spy, "record", "-p", str(pid), "-r", "100", "--nonblocking", "--gil", "-f", "raw",
+            [spy, "record", "-p", str(pid), "-r", os.environ.get("PYSPY_RATE", "100"), "--nonblocking", "--gil", "-f", "raw",
              "-o", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     try:
         yield paths

@@ -72,6 +72,9 @@ def test_the_store_is_three_nats_nodes_each_with_its_own_volume_and_r3_streams(
     assert data_volumes <= set(compose_file["volumes"])
     for name in ("apiserver-1", "apiserver-2"):
         assert "--kv-replicas=3" in argv(svcs[name])
+    # as kctl up --ha's: the second API server of the machine caches pods on demand
+    assert "--watch-cache-on-demand=pods,events" in argv(svcs["apiserver-2"])
+    assert not any(a.startswith("--watch-cache-on-demand") for a in argv(svcs["apiserver-1"]))
 
 
 def test_the_node_side_is_in_the_host_network_with_net_admin_not_privileged(
