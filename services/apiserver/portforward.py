@@ -3,7 +3,8 @@
 Transport-agnostic: ``serve_portforward`` reads the client's SPDY byte stream through
 ``read()`` (any slicing: the WebSocket tunnel's binary messages, or the raw upgraded
 socket) and writes its own through ``write()``; ``open_port`` reaches the pod. Frames
-come from spdy.py. What the endpoint must negotiate is in the constants below.
+come from spdy.py; the stream pairs and the check of a stream's headers from
+_portforward_pairs.py. What the endpoint must negotiate is in the constants below.
 
 Facts relied on:
 
@@ -38,7 +39,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
-from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from jetkube.services.machinery.apimachinery.spdy import (
@@ -60,6 +60,8 @@ from jetkube.services.machinery.apimachinery.spdy import (
     SynStreamFrame,
 )
 
+from ._portforward_pairs import Pair, stream_headers
+
 __all__ = [
     "DATA_CHUNK", "PORTFORWARD_PROTOCOL", "PROTOCOL_HEADER", "SPDY_UPGRADE", "WEBSOCKET_SUBPROTOCOL",
     "Tunnel", "serve_portforward",
@@ -75,7 +77,6 @@ SPDY_UPGRADE: Final = "SPDY/3.1"
 PROTOCOL_HEADER: Final = "X-Stream-Protocol-Version"
 DATA_CHUNK: Final = 32 * 1024  # largest DATA frame sent (client-go's own writes are 32 KiB)
 
-_INBOUND_CHUNKS = 16  # client bytes queued per forwarded connection before reading pauses
 _OUT_FRAMES = 64  # frames queued for write() before senders wait
 _BATCH = 64 * 1024  # frames joined into one write()
 _FLUSH_TIMEOUT = 5.0
@@ -88,24 +89,6 @@ class Tunnel(Protocol):
     async def close_write(self) -> None: ...
     def __aiter__(self) -> AsyncIterator[bytes]: ...
     async def close(self) -> None: ...
-
-
-@dataclass(eq=False)
-class _Pair:
-    """The error and data streams of one forwarded connection."""
-
-    request_id: str
-    error_id: int = 0
-    data_id: int = 0
-    port: int = 0
-    error_open: bool = False  # we may still write on the error stream
-    data_open: bool = False  # ... on the data stream
-    upload_done: bool = False  # the client sent FIN or RST on the data stream
-    finished: bool = False
-    reset: asyncio.Event = field(default_factory=asyncio.Event)
-    inbound: asyncio.Queue[bytes | None] = field(default_factory=lambda: asyncio.Queue(_INBOUND_CHUNKS))
-    task: asyncio.Task[None] | None = None
-    timer: asyncio.TimerHandle | None = None
 
 
 async def serve_portforward(
@@ -143,8 +126,8 @@ class _Session:
         self._allowed = None if allowed_ports is None else frozenset(allowed_ports)
         self._max_streams, self._pair_timeout, self._target = max_streams, pair_timeout, target
         self._out: asyncio.Queue[Frame | None] = asyncio.Queue(_OUT_FRAMES)
-        self._streams: dict[int, tuple[_Pair, str]] = {}
-        self._pairs: dict[str, _Pair] = {}
+        self._streams: dict[int, tuple[Pair, str]] = {}
+        self._pairs: dict[str, Pair] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_client_id = 0
         self._gone_away = self._closing = False
@@ -241,7 +224,7 @@ class _Session:
         if self._gone_away or len(self._streams) >= self._max_streams:
             await self._send(RstStreamFrame(sid, REFUSED_STREAM))
             return
-        parsed = _stream_headers(frame.headers)
+        parsed = stream_headers(frame.headers)
         if parsed is None:
             log.info("port-forward: stream %d rejected, headers %s", sid, frame.headers)
             await self._send(RstStreamFrame(sid, CANCEL))
@@ -250,7 +233,7 @@ class _Session:
         request_id = request_id or str(sid if kind == "error" else sid - 2)
         pair = self._pairs.get(request_id)
         if pair is None:
-            pair = self._pairs[request_id] = _Pair(request_id)
+            pair = self._pairs[request_id] = Pair(request_id)
             pair.timer = asyncio.get_running_loop().call_later(self._pair_timeout, self._expire, pair)
         if (pair.error_id if kind == "error" else pair.data_id) or pair.task is not None:
             await self._send(RstStreamFrame(sid, PROTOCOL_ERROR))  # a second stream of that type
@@ -296,11 +279,11 @@ class _Session:
             await self._finish_streams(pair)
             self._forget(pair)
 
-    def _expire(self, pair: _Pair) -> None:
+    def _expire(self, pair: Pair) -> None:
         if pair.task is None and not pair.finished:
             pair.task = self._spawn(self._time_out(pair))
 
-    async def _time_out(self, pair: _Pair) -> None:
+    async def _time_out(self, pair: Pair) -> None:
         try:
             await self._fail(pair, f"request {pair.request_id}: timed out waiting for streams")
         finally:
@@ -315,7 +298,7 @@ class _Session:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _run_pair(self, pair: _Pair) -> None:
+    async def _run_pair(self, pair: Pair) -> None:
         tunnel: Tunnel | None = None
         try:
             if self._allowed is not None and pair.port not in self._allowed:
@@ -338,7 +321,7 @@ class _Session:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._finish_streams(pair)  # the client waits for EOF on the error stream
 
-    async def _pump(self, pair: _Pair, tunnel: Tunnel) -> None:
+    async def _pump(self, pair: Pair, tunnel: Tunnel) -> None:
         upload = asyncio.create_task(self._upload(pair, tunnel))
         download = asyncio.create_task(self._download(pair, tunnel))
         reset = asyncio.create_task(pair.reset.wait())
@@ -361,31 +344,31 @@ class _Session:
                 task.cancel()
             await asyncio.gather(upload, download, reset, return_exceptions=True)
 
-    async def _upload(self, pair: _Pair, tunnel: Tunnel) -> None:
+    async def _upload(self, pair: Pair, tunnel: Tunnel) -> None:
         while (chunk := await pair.inbound.get()) is not None:
             await tunnel.send(chunk)
         await tunnel.close_write()
 
-    async def _download(self, pair: _Pair, tunnel: Tunnel) -> None:
+    async def _download(self, pair: Pair, tunnel: Tunnel) -> None:
         async for chunk in tunnel:
             for start in range(0, len(chunk), DATA_CHUNK):
                 if pair.data_open:
                     await self._send(DataFrame(pair.data_id, chunk[start : start + DATA_CHUNK]))
         await self._finish_streams(pair)  # the pod closed: FIN both streams, no error
 
-    async def _fail(self, pair: _Pair, message: str) -> None:
+    async def _fail(self, pair: Pair, message: str) -> None:
         log.info("port-forward: %s", message)
         if pair.error_open:
             await self._send(DataFrame(pair.error_id, message.encode()))
         await self._finish_streams(pair)
 
-    async def _finish_streams(self, pair: _Pair) -> None:
+    async def _finish_streams(self, pair: Pair) -> None:
         for sid, is_open in ((pair.data_id, pair.data_open), (pair.error_id, pair.error_open)):
             if is_open:
                 await self._send(DataFrame(sid, fin=True))
         pair.data_open = pair.error_open = False
 
-    def _forget(self, pair: _Pair) -> None:
+    def _forget(self, pair: Pair) -> None:
         pair.finished = True
         if pair.timer is not None:
             pair.timer.cancel()
@@ -400,13 +383,3 @@ class _Session:
         where = f" to pod {self._target}" if self._target else ""
         return f"error forwarding port {port}{where}: {reason}"
 
-
-def _stream_headers(headers: dict[str, str]) -> tuple[str, int, str] | None:
-    """(streamType, port, requestID) as the kubelet checks them, or None to reject the stream."""
-    port, kind = headers.get("port", ""), headers.get("streamtype", "")
-    digits = port.lstrip("0")  # Go's ParseUint(port, 10, 16) takes leading zeros
-    if not (port.isascii() and port.isdigit()) or len(digits) > 5 or not 1 <= int(digits or "0") <= 65535:
-        return None
-    if kind not in ("error", "data"):
-        return None
-    return kind, int(digits), headers.get("requestid", "")

@@ -7,7 +7,8 @@ does the next step towards what should be, as kubelet's SyncPod does:
 
 1. the pod is being deleted (or is gone): terminate: preStop, SIGTERM, grace,
    SIGKILL, remove containers and sandbox, then ``delete(grace 0)``;
-2. the sandbox (its address is the pod IP);
+2. the sandbox (its address is the pod IP; its spec, and the wait for the node's
+   podCIDR: _podsandbox.py);
 3. volumes on the host;
 4. init containers in order, each to completion (a failure restarts it, or
    fails the pod under restartPolicy Never);
@@ -26,20 +27,21 @@ from collections.abc import Callable
 from jetkube.schemas import format_time
 from jetkube.schemas.objects import Obj, PodStatusDict
 from jetkube.services.machinery.apimachinery import apierrors, namespaced_name
-from jetkube.services.machinery.runtime import Timer, wait_for
+from jetkube.services.machinery.runtime import Timer
 from jetkube.services.machinery.runtime.telemetry import (
     context_from_object,
     start_span,
     tracer,
 )
 
+from ._podsandbox import sandbox_spec, wait_for_pod_network
 from .containers import ContainerOps, child_span
 from .context import NodeContext
 from .envvars import ConfigError
 from .podstatus import TERMINAL, ContainerRecord, build_status, restarts, same_meta
 from .probes import Kind
 from .resolvconf import dns_for_pod
-from .runtime import ContainerInfo, PodRef, RuntimeError_, Sandbox, SandboxSpec
+from .runtime import ContainerInfo, PodRef, RuntimeError_, Sandbox
 from .volumes import PodVolumes
 
 log = logging.getLogger(__name__)
@@ -208,31 +210,15 @@ class PodWorker(ContainerOps):
     async def _ensure_sandbox(self) -> bool:
         if self.sandbox is not None:
             return True
-        spec = self.pod["spec"]
-        md = self.pod["metadata"]
-        if not self.ctx.network_ready.is_set() and not spec.get("hostNetwork"):
-            try:
-                await wait_for(self.ctx.clock, self.ctx.network_ready.wait(),
-                               self.ctx.config.pod_cidr_wait_seconds)
-            except TimeoutError:  # the runtime picks the address; later pods do not wait
-                if not self.ctx.network_ready.is_set():
-                    log.warning("node %s has no podCIDR after %gs (is node IPAM running?): "
-                                "pods start on the runtime's default network until it has one",
-                                self.ctx.config.node_name, self.ctx.config.pod_cidr_wait_seconds)
-                    self.ctx.network_ready.set()
+        pod = self.pod  # the sandbox is made of the pod as it was before the wait
+        await wait_for_pod_network(self.ctx, pod)
         dns, warnings = dns_for_pod(self.pod, self.ctx.config)
         for reason, message in warnings:
             self.ctx.events.warning(self.ref, reason, message)
         try:
             with child_span("run sandbox"):
-                self.sandbox = await self.ctx.runtime.run_sandbox(SandboxSpec(
-                    pod=PodRef(self.uid, self.namespace, self.name),
-                    hostname=spec.get("hostname") or self.name[:63],
-                    dns_servers=dns.servers, dns_search=dns.searches, dns_options=dns.options,
-                    host_network=bool(spec.get("hostNetwork")),
-                    annotations=dict(md.get("annotations") or {}),
-                    host_aliases=[(str(a.get("ip")), list(a.get("hostnames") or ()))
-                                  for a in spec.get("hostAliases") or ()]))
+                self.sandbox = await self.ctx.runtime.run_sandbox(
+                    sandbox_spec(pod, PodRef(self.uid, self.namespace, self.name), dns))
         except RuntimeError_ as err:
             self.ctx.events.warning(self.ref, "FailedCreatePodSandBox",
                                     f"Failed to create pod sandbox: {err.message}")

@@ -22,8 +22,9 @@
   queue's unschedulable set for a cluster event that could help.
 
 Events are best effort and rate limited (``event_qps``/``event_burst``, like the
-event broadcaster that drops what it cannot send): a burst of thousands of bindings
-does not double the API server's write load with thousands of ``Scheduled`` events.
+event broadcaster that drops what it cannot send: _event_bucket.py): a burst of
+thousands of bindings does not double the API server's write load with thousands of
+``Scheduled`` events.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from jetkube.services.machinery.client import (
 from jetkube.services.machinery.runtime.telemetry import context_from_object, start_span
 from jetkube.services.machinery.service import ServiceRuntime
 
+from ._event_bucket import EventBucket
 from .algorithm import Algorithm, FitError
 from .cache import SchedulerCache
 from .cluster_events import (
@@ -80,26 +82,6 @@ def _terminal(pod: Obj) -> bool:
     return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
 
 
-class _Bucket:
-    """A token bucket that drops instead of waiting (qps <= 0: unlimited)."""
-
-    def __init__(self, qps: float, burst: int) -> None:
-        self.qps, self.burst = qps, max(1, burst)
-        self.tokens = float(self.burst)
-        self.last = time.monotonic()
-
-    def take(self) -> bool:
-        if self.qps <= 0:
-            return True
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.qps)
-        self.last = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-
 class Scheduler:
     def __init__(self, rt: ServiceRuntime, config: SchedulerConfig | None = None, *,
                  event_qps: float = 50.0, event_burst: int = 100,
@@ -124,7 +106,7 @@ class Scheduler:
             max_in_unschedulable=self.config.podMaxInUnschedulablePodsSeconds,
             plugin_events=plugin_events)
         self.algorithm = Algorithm(self._cache, rng)
-        self._events = _Bucket(event_qps, event_burst)
+        self._events = EventBucket(event_qps, event_burst)
         self._bind_slots = asyncio.Semaphore(self.config.maxInFlightBinds)
         self._binds: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []

@@ -18,9 +18,11 @@ through the docker SDK, blocking, on this runtime's thread pool; streams (logs, 
 events) each have a reader thread (docker_streams.py).  One event stream per agent
 (docker_events.py) carries the node's container exits (docker_exits.py) and the daemon's
 image changes (docker_pulls.py), so nothing is polled.  Beside it: the sandbox
-(docker_sandbox.py), the containers (docker_containers.py), images (docker_images.py),
-exec, logs and streams (docker_exec.py), the pure translations (docker_convert.py), and
-``purge_scope`` (docker_purge.py), which removes everything one cluster made here.
+(docker_sandbox.py; this class inherits run_sandbox and remove_sandbox from
+_docker_sandbox_ops.py), the containers (docker_containers.py), images
+(docker_images.py), exec, logs and streams (docker_exec.py), the pure translations
+(docker_convert.py), and ``purge_scope`` (docker_purge.py), which removes everything
+one cluster made here.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ import docker
 import docker.errors
 
 from jetkube.services.machinery.client import Informer
-from jetkube.services.machinery.hostnet import HostNet, HostNetError, default_scope
+from jetkube.services.machinery.hostnet import HostNet, default_scope
 
 from ..podnet import PodNetworkMode
 from ..runtime import (
@@ -54,32 +56,26 @@ from ..runtime import (
     PullPolicy,
     RuntimeError_,
     Sandbox,
-    SandboxSpec,
 )
-from . import docker_containers, docker_exec, docker_sandbox
+from . import docker_containers, docker_exec
 from . import docker_convert as conv
-from . import docker_podfiles as podfiles
+from ._docker_sandbox_ops import SandboxOps
 from .docker_convert import explain
 from .docker_engine import Engine
 from .docker_events import NodeEvents
 from .docker_exits import Exits
-from .docker_images import PAUSE_IMAGE, ensure_pause_image
-from .docker_network import (
-    DockerPodNetwork,
-    PodNetworkError,
-    write_resolv_conf,
-)
+from .docker_images import PAUSE_IMAGE
+from .docker_network import DockerPodNetwork
 from .docker_pulls import Images
 from .docker_purge import purge_scope
 from .docker_session import DockerSession, daemon_address
 from .docker_streams import call_alone
-from .docker_wiring import write_hosts_file
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class DockerRuntime:
+class DockerRuntime(SandboxOps):
     """:class:`~..runtime.Runtime` on a Docker Engine (or Podman) daemon."""
 
     name = "docker"
@@ -197,83 +193,7 @@ class DockerRuntime:
         """What the pod network publishes on the Node (None: remove the key)."""
         return self.network.node_annotations()
 
-    # --- sandboxes (docker_sandbox.py) -------------------------------------------
-
-    async def _ensure_pause_image(self) -> str:
-        return await self._call(lambda: ensure_pause_image(self.client, self.pause_image))
-
-    async def _start_sandbox(self, spec: SandboxSpec, network: str | None
-                             ) -> tuple[Sandbox, int | None]:
-        """The sandbox, and its PID when the agent is to wire it (docker_wiring.py)."""
-        engine = await self.engine()
-        if self._pause_id is None:
-            self._pause_id = await self._ensure_pause_image()
-        resolv = write_resolv_conf(self.root_dir, spec)
-        pid = None
-        if network is not None and conv.wired(spec, network):
-            hosts = write_hosts_file(self.root_dir, spec.pod.uid, str(spec.ip), spec.hostname,
-                                     spec.host_aliases)
-            sandbox, pid = await docker_sandbox.run_wired(
-                engine, self.api, self.owner, spec, self.pause_image, resolv, hosts,
-                self._ensure_pause_image)
-        else:
-            sandbox = await docker_sandbox.run(
-                engine, self.api, self.owner, spec, conv.sandbox_network(spec, network),
-                self.pause_image, resolv, self._ensure_pause_image)
-        self._sandbox_pods[sandbox.id] = sandbox.pod.uid
-        self._sandbox_ips[sandbox.id] = sandbox.ip
-        return sandbox, pid
-
-    async def run_sandbox(self, spec: SandboxSpec) -> Sandbox:
-        """On the node's pod network, wired by the agent on an address it chose; else on
-        the host's network or a network of Docker's, whose IPAM chooses."""
-        try:
-            network = await self.network.network_for(spec)
-            addresses = self.network.addresses_for(network) if network else None
-            ip = addresses.take() if addresses is not None else None
-            if ip is not None:
-                wired = await self._run_wired(dataclasses.replace(spec, network=network, ip=ip))
-                if wired is not None:
-                    return wired
-            sandbox, _ = await self._start_sandbox(spec, network)
-            return sandbox
-        except (docker.errors.DockerException, PodNetworkError, HostNetError, OSError) as err:
-            raise RuntimeError_("CreatePodSandboxError",
-                                f"failed to start the sandbox of pod {spec.pod.namespace}/"
-                                f"{spec.pod.name}: {explain(err)}") from None
-
-    async def _run_wired(self, spec: SandboxSpec) -> Sandbox | None:
-        """The sandbox on ``spec.ip``, wired (docker_wiring.py); None when the wiring failed:
-        the sandbox and its address are let go, and the agent leaves its next sandboxes to
-        the Docker network (docker_network.DockerPodNetwork.cannot_wire says why)."""
-        assert spec.ip is not None
-        try:
-            sandbox, pid = await self._start_sandbox(spec, "none")
-        except BaseException:
-            if self.network.addresses is not None:
-                self.network.addresses.release(spec.ip)
-            raise
-        try:
-            assert pid is not None
-            await self.network.wire(sandbox.id, pid, sandbox.ip)
-            return sandbox
-        except BaseException as err:  # (cancelled too): not left half made
-            with contextlib.suppress(Exception):  # (its address goes with it)
-                await self.remove_sandbox(sandbox.id)
-            if not isinstance(err, (HostNetError, OSError)):
-                raise
-            self.network.cannot_wire(err)
-            return None
-
-    async def remove_sandbox(self, sandbox_id: str) -> None:
-        """Remove the sandbox and, forcibly, any container of its pod still there."""
-        uid = await docker_sandbox.remove(await self.engine(), self.owner, sandbox_id,
-                                          self._sandbox_pods.pop(sandbox_id, None) or None)
-        ip = self._sandbox_ips.pop(sandbox_id, None)
-        if ip and self.network.addresses is not None:
-            self.network.addresses.release(ip)
-        if uid:
-            podfiles.remove(self.root_dir, uid)
+    # --- sandboxes: run_sandbox, remove_sandbox (_docker_sandbox_ops.py) -----------
 
     # --- containers (docker_containers.py) ----------------------------------------
 
