@@ -44,8 +44,9 @@ def profiled(pids: Mapping[str, int], out_dir: Path | None) -> Iterator[list[Pat
         path = out_dir / f"{name}.txt"
         paths.append(path)
         procs.append(subprocess.Popen(
-            [spy, "record", "-p", str(pid), "-r", os.environ.get("PYSPY_RATE", "100"), "--nonblocking", "--gil", "-f", "raw",
-             "-o", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            [spy, "record", "-p", str(pid), "-r", os.environ.get("PYSPY_RATE", "100"),
+             "--nonblocking", "--gil", "-f", "raw", "-o", str(path)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     try:
         yield paths
     finally:
