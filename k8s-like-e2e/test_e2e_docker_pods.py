@@ -181,16 +181,17 @@ def test_kctl_exec_returns_output_and_exit_code(dc: DockerCluster) -> None:
 
 def test_a_pods_hosts_file_names_it_and_its_host_aliases(dc: DockerCluster) -> None:
     """The node agent writes the pod's /etc/hosts as the kubelet does (its sandbox is wired
-    by the agent, not by Docker): the pod's address and hostname, then spec.hostAliases,
-    as its container reads it."""
-    dc.apply(simple_pod("aliased", "sleep 3600", hostname="web-0", hostAliases=[
-        {"ip": "127.0.0.1", "hostnames": ["foo.local", "bar.local"]}]))
+    by the agent, not by Docker): the pod's address, its FQDN (it has a subdomain) and
+    hostname, then spec.hostAliases, as its container reads it."""
+    dc.apply(simple_pod("aliased", "sleep 3600", hostname="web-0", subdomain="nginx",
+                        hostAliases=[{"ip": "127.0.0.1", "hostnames": ["foo.local", "bar.local"]}]))
     wait_until(lambda: running(dc.pod_or_none("aliased")), timeout=60.0,
                message="aliased Running")
-    ip = dc.pod("aliased")["status"]["podIP"]
+    pod = dc.pod("aliased")
+    ip, ns = pod["status"]["podIP"], pod["metadata"]["namespace"]
     hosts = dc.kctl("exec", "aliased", "--", "cat", "/etc/hosts").stdout
     assert hosts.startswith("# Kubernetes-managed hosts file.\n"), hosts
-    assert f"{ip}\tweb-0\n" in hosts
+    assert f"{ip}\tweb-0.nginx.{ns}.svc.cluster.local\tweb-0\n" in hosts, hosts
     assert hosts.endswith("# Entries added by HostAliases.\n127.0.0.1\tfoo.local\tbar.local\n")
     # and names resolve through it
     got = dc.kctl("exec", "aliased", "--", "ping", "-c", "1", "-W", "2", "foo.local",

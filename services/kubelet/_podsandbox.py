@@ -35,10 +35,16 @@ async def wait_for_pod_network(ctx: NodeContext, pod: Obj) -> None:
                 ctx.network_ready.set()
 
 
-def sandbox_spec(pod: Obj, ref: PodRef, dns: DNSSettings) -> SandboxSpec:
-    """The sandbox the runtime is to make for ``pod`` (``ref``), with the DNS of dns_for_pod."""
+def sandbox_spec(pod: Obj, ref: PodRef, dns: DNSSettings, cluster_domain: str = "cluster.local"
+                 ) -> SandboxSpec:
+    """The sandbox the runtime is to make for ``pod`` (``ref``), with the DNS of dns_for_pod;
+    with ``spec.subdomain``, the domain the kubelet gives it (GeneratePodHostNameAndDomain:
+    ``<subdomain>.<namespace>.svc.<cluster domain>``)."""
     spec, md = pod["spec"], pod["metadata"]
+    subdomain = spec.get("subdomain")
     return SandboxSpec(
+        domain=(f"{subdomain}.{ref.namespace}.svc.{cluster_domain}"
+                if isinstance(subdomain, str) and subdomain else ""),
         pod=ref, hostname=spec.get("hostname") or ref.name[:63],
         dns_servers=dns.servers, dns_search=dns.searches, dns_options=dns.options,
         host_network=bool(spec.get("hostNetwork")),

@@ -218,7 +218,8 @@ class PodWorker(ContainerOps):
         try:
             with child_span("run sandbox"):
                 self.sandbox = await self.ctx.runtime.run_sandbox(
-                    sandbox_spec(pod, PodRef(self.uid, self.namespace, self.name), dns))
+                    sandbox_spec(pod, PodRef(self.uid, self.namespace, self.name), dns,
+                                 self.ctx.config.cluster_domain))
         except RuntimeError_ as err:
             self.ctx.events.warning(self.ref, "FailedCreatePodSandBox",
                                     f"Failed to create pod sandbox: {err.message}")

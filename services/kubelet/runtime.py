@@ -95,6 +95,9 @@ class SandboxSpec:
     annotations: dict[str, str] = field(default_factory=dict)  # the pod's (CRI-like)
     # spec.hostAliases: (ip, hostnames), for the pod's /etc/hosts
     host_aliases: list[tuple[str, list[str]]] = field(default_factory=list)
+    # with spec.subdomain, the pod's domain: <subdomain>.<namespace>.svc.<cluster domain>
+    # (its /etc/hosts names it <hostname>.<domain> too, as the kubelet's does)
+    domain: str = ""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from typing import Any
 import docker.errors
 
 from jetkube.services.kubelet import netlink
+from jetkube.services.kubelet._podsandbox import sandbox_spec
+from jetkube.services.kubelet.resolvconf import DNSSettings
 from jetkube.services.kubelet.runtime import PodRef, SandboxSpec
 from jetkube.services.kubelet.runtimes import docker_convert as conv
 from jetkube.services.kubelet.runtimes import docker_sandbox
@@ -172,6 +174,23 @@ def test_the_hosts_file_is_the_kubelets() -> None:
                                               ("10.1.2.3", ["db"])])
     assert text.endswith("10.244.9.2\tweb\n\n# Entries added by HostAliases.\n"
                          "127.0.0.1\tfoo.local\tbar.local\n10.1.2.3\tdb\n")
+
+
+def test_a_pod_with_a_subdomain_is_named_by_its_fqdn_first() -> None:
+    pod = {"metadata": {"name": "web-0", "namespace": "shop"},
+           "spec": {"hostname": "web-0", "subdomain": "nginx", "containers": []}}
+    dns = DNSSettings([], [], [])
+    spec = sandbox_spec(pod, PodRef("u1", "shop", "web-0"), dns, "corp.example")
+    assert spec.domain == "nginx.shop.svc.corp.example"
+    assert sandbox_spec({**pod, "spec": {"containers": []}}, PodRef("u1", "shop", "web-0"),
+                        dns).domain == ""  # no subdomain: no domain
+    # the agent's hosts file names the FQDN first (what `hostname -f` reads), the kubelet's
+    assert render_hosts("10.244.9.2", "web-0", domain=spec.domain).endswith(
+        "10.244.9.2\tweb-0.nginx.shop.svc.corp.example\tweb-0\n")
+    # on Docker's network Docker writes /etc/hosts: it is given the domain to name it
+    assert conv.sandbox_params({}, spec, "pause")["domainname"] == "nginx.shop.svc.corp.example"
+    assert "domainname" not in conv.sandbox_params(
+        {}, SandboxSpec(PodRef("u1", "shop", "x"), hostname="x"), "pause")
 
 
 def test_host_aliases_go_to_dockers_hosts_file_when_the_agent_does_not_write_it() -> None:

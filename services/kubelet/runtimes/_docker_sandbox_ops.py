@@ -78,7 +78,7 @@ class SandboxOps:
         pid = None
         if network is not None and conv.wired(spec, network):
             hosts = write_hosts_file(self.root_dir, spec.pod.uid, str(spec.ip), spec.hostname,
-                                     spec.host_aliases)
+                                     spec.host_aliases, spec.domain)
             sandbox, pid = await docker_sandbox.run_wired(
                 engine, self.api, self.owner, spec, self.pause_image, resolv, hosts,
                 self._ensure_pause_image)

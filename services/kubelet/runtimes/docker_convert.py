@@ -264,8 +264,11 @@ def sandbox_params(owner: dict[str, str], spec: SandboxSpec, image: str,
         labels[LABEL_NETWORK] = network
     if wired(spec, network):
         labels[LABEL_NETWORK], labels[LABEL_POD_IP] = str(spec.network), str(spec.ip)
-    return {"image": image, "name": sandbox_name(spec.pod), "hostname": None
-            if spec.host_network else spec.hostname[:63], "labels": labels}
+    params: dict[str, Any] = {"image": image, "name": sandbox_name(spec.pod), "hostname": None
+                              if spec.host_network else spec.hostname[:63], "labels": labels}
+    if spec.domain and not spec.host_network:  # Docker's own hosts file names the FQDN then
+        params["domainname"] = spec.domain
+    return params
 
 
 def wants_resolv_conf(spec: SandboxSpec) -> bool:

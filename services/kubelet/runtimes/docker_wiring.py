@@ -73,14 +73,16 @@ def own_process(pid: int, container_id: str) -> bool:
 
 
 def render_hosts(ip: str, hostname: str,
-                 aliases: Sequence[tuple[str, Sequence[str]]] = ()) -> str:
+                 aliases: Sequence[tuple[str, Sequence[str]]] = (), domain: str = "") -> str:
     """The pod's /etc/hosts, as the kubelet writes it: localhost, the pod's address and
-    hostname, then its ``spec.hostAliases`` (validated by the API server: addresses and
-    DNS subdomains, so nothing here can add a line of its own)."""
+    hostname (with a ``domain``, its FQDN first: ``hostname -f`` reads it here), then its
+    ``spec.hostAliases`` (validated by the API server: addresses and DNS subdomains, so
+    nothing here can add a line of its own)."""
+    names = f"{hostname}.{domain}\t{hostname}" if domain else hostname
     text = ("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n"
             "::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
             "fe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n"
-            f"{ip}\t{hostname}\n")
+            f"{ip}\t{names}\n")
     if aliases:
         text += "\n# Entries added by HostAliases.\n" + "".join(
             f"{a}\t{chr(9).join(names)}\n" for a, names in aliases)
@@ -88,6 +90,7 @@ def render_hosts(ip: str, hostname: str,
 
 
 def write_hosts_file(root: Path, uid: str, ip: str, hostname: str,
-                     aliases: Sequence[tuple[str, Sequence[str]]] = ()) -> str:
+                     aliases: Sequence[tuple[str, Sequence[str]]] = (), domain: str = "") -> str:
     """The pod's /etc/hosts file (docker_podfiles.py); its path."""
-    return podfiles.write(root, uid, podfiles.HOSTS, render_hosts(ip, hostname, aliases))
+    return podfiles.write(root, uid, podfiles.HOSTS,
+                          render_hosts(ip, hostname, aliases, domain))
