@@ -91,7 +91,7 @@ class OnDemand:
               decode: Callable[[str, str, bytes], dict[str, Any]]) -> None:
         """An event of a cold resource: kept for a warm-up in progress, and told to its
         followers (decoded once for all of them; not at all without followers)."""
-        self.changed[resource] = ev.revision
+        self.changed[resource] = max(self.changed.get(resource, 0), ev.revision)
         buf = self.warming.get(resource)
         if buf is not None:
             buf.append(ev)
