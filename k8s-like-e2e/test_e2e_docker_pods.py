@@ -192,6 +192,13 @@ def test_a_pods_hosts_file_names_it_and_its_host_aliases(dc: DockerCluster) -> N
     hosts = dc.kctl("exec", "aliased", "--", "cat", "/etc/hosts").stdout
     assert hosts.startswith("# Kubernetes-managed hosts file.\n"), hosts
     assert f"{ip}\tweb-0.nginx.{ns}.svc.cluster.local\tweb-0\n" in hosts, hosts
+    assert dc.kctl("exec", "aliased", "--", "hostname").stdout.strip() == "web-0"
+    # setHostnameAsFQDN: the FQDN is the pod's hostname
+    dc.apply(simple_pod("fqdn", "sleep 3600", hostname="fqdn-0", subdomain="nginx",
+                        setHostnameAsFQDN=True))
+    wait_until(lambda: running(dc.pod_or_none("fqdn")), timeout=60.0, message="fqdn Running")
+    assert dc.kctl("exec", "fqdn", "--", "hostname").stdout.strip() == (
+        f"fqdn-0.nginx.{ns}.svc.cluster.local")
     assert hosts.endswith("# Entries added by HostAliases.\n127.0.0.1\tfoo.local\tbar.local\n")
     # and names resolve through it
     got = dc.kctl("exec", "aliased", "--", "ping", "-c", "1", "-W", "2", "foo.local",

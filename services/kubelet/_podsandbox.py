@@ -2,8 +2,9 @@
 
 ``wait_for_pod_network`` holds a pod back until the node has its podCIDR (hostNetwork
 pods do not wait), for at most ``pod_cidr_wait_seconds``; ``sandbox_spec`` is the
-pod's :class:`~.runtime.SandboxSpec`: hostname, DNS (resolved by resolvconf.py),
-hostNetwork, annotations and hostAliases.
+pod's :class:`~.runtime.SandboxSpec`: hostname and domain (with ``setHostnameAsFQDN``,
+the FQDN as the kernel's hostname, at most 64 characters), DNS (resolved by
+resolvconf.py), hostNetwork, annotations and hostAliases.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from jetkube.services.machinery.runtime import wait_for
 
 from .context import NodeContext
 from .resolvconf import DNSSettings
-from .runtime import PodRef, SandboxSpec
+from .runtime import PodRef, RuntimeError_, SandboxSpec
 
-__all__ = ["sandbox_spec", "wait_for_pod_network"]
+__all__ = ["MAX_HOSTNAME", "sandbox_spec", "wait_for_pod_network"]
+
+MAX_HOSTNAME = 64
+"""The longest kernel hostname (Linux's HOST_NAME_MAX): a longer FQDN is refused."""
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +43,23 @@ def sandbox_spec(pod: Obj, ref: PodRef, dns: DNSSettings, cluster_domain: str = 
                  ) -> SandboxSpec:
     """The sandbox the runtime is to make for ``pod`` (``ref``), with the DNS of dns_for_pod;
     with ``spec.subdomain``, the domain the kubelet gives it (GeneratePodHostNameAndDomain:
-    ``<subdomain>.<namespace>.svc.<cluster domain>``)."""
+    ``<subdomain>.<namespace>.svc.<cluster domain>``).  RuntimeError_ when
+    ``setHostnameAsFQDN`` asks for an FQDN longer than a hostname may be (the kubelet's
+    message; the pod worker records it as FailedCreatePodSandBox and tries again)."""
     spec, md = pod["spec"], pod["metadata"]
     subdomain = spec.get("subdomain")
+    domain = (f"{subdomain}.{ref.namespace}.svc.{cluster_domain}"
+              if isinstance(subdomain, str) and subdomain else "")
+    hostname = spec.get("hostname") or ref.name[:63]
+    fqdn = f"{hostname}.{domain}"
+    if spec.get("setHostnameAsFQDN") is True and domain and len(fqdn) > MAX_HOSTNAME:
+        raise RuntimeError_(
+            "FailedCreatePodSandBox", "failed to construct FQDN from pod hostname and cluster domain, FQDN "
+            f"{fqdn} is too long ({MAX_HOSTNAME} characters is the max, {len(fqdn)} "
+            "characters requested)")
     return SandboxSpec(
-        domain=(f"{subdomain}.{ref.namespace}.svc.{cluster_domain}"
-                if isinstance(subdomain, str) and subdomain else ""),
-        pod=ref, hostname=spec.get("hostname") or ref.name[:63],
+        domain=domain, fqdn_hostname=spec.get("setHostnameAsFQDN") is True,
+        pod=ref, hostname=hostname,
         dns_servers=dns.servers, dns_search=dns.searches, dns_options=dns.options,
         host_network=bool(spec.get("hostNetwork")),
         annotations=dict(md.get("annotations") or {}),

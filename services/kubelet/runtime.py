@@ -98,6 +98,15 @@ class SandboxSpec:
     # with spec.subdomain, the pod's domain: <subdomain>.<namespace>.svc.<cluster domain>
     # (its /etc/hosts names it <hostname>.<domain> too, as the kubelet's does)
     domain: str = ""
+    # spec.setHostnameAsFQDN with a domain: the sandbox's kernel hostname is the FQDN
+    fqdn_hostname: bool = False
+
+    @property
+    def kernel_hostname(self) -> str:
+        """The hostname the pod's processes see (the kubelet's GetNodenameForKernel)."""
+        if self.fqdn_hostname and self.domain:
+            return f"{self.hostname}.{self.domain}"
+        return self.hostname[:63]
 
 
 @dataclass(frozen=True)

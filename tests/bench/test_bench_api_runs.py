@@ -22,3 +22,13 @@ def test_bench_api_quick_prints_each_figure_beside_its_anchor() -> None:
                   "ratio API/raw KV", "goal >= 0.25", "mutating p99", "goal <= 25 ms",
                   "watch delivery p99", "list 1000 pods", "0 errors"):
         assert label in p.stdout, (label, p.stdout)
+
+
+def test_bench_api_two_servers_the_second_on_demand_prints_each_and_the_projection() -> None:
+    p = subprocess.run([sys.executable, str(BENCH), "--quick", "--bus", "open",
+                        "--api-servers", "2", "--on-demand", "pods,events"],
+                       capture_output=True, text=True, timeout=240)
+    assert p.returncode == 0, p.stderr
+    for label in ("2 API server(s), the second on on-demand pods,events",
+                  "API server RSS at the end", "projected for 8 processes", "3 lists, each on"):
+        assert label in p.stdout, (label, p.stdout)

@@ -11,11 +11,12 @@ import struct
 from typing import Any
 
 import docker.errors
+import pytest
 
 from jetkube.services.kubelet import netlink
 from jetkube.services.kubelet._podsandbox import sandbox_spec
 from jetkube.services.kubelet.resolvconf import DNSSettings
-from jetkube.services.kubelet.runtime import PodRef, SandboxSpec
+from jetkube.services.kubelet.runtime import PodRef, RuntimeError_, SandboxSpec
 from jetkube.services.kubelet.runtimes import docker_convert as conv
 from jetkube.services.kubelet.runtimes import docker_sandbox
 from jetkube.services.kubelet.runtimes.docker_ipam import PodAddresses, attached
@@ -191,6 +192,26 @@ def test_a_pod_with_a_subdomain_is_named_by_its_fqdn_first() -> None:
     assert conv.sandbox_params({}, spec, "pause")["domainname"] == "nginx.shop.svc.corp.example"
     assert "domainname" not in conv.sandbox_params(
         {}, SandboxSpec(PodRef("u1", "shop", "x"), hostname="x"), "pause")
+    assert conv.sandbox_params({}, spec, "pause")["hostname"] == "web-0"  # short by default
+
+
+def test_set_hostname_as_fqdn_makes_the_fqdn_the_hostname_up_to_64_characters() -> None:
+    pod = {"metadata": {"name": "web-0", "namespace": "shop"},
+           "spec": {"hostname": "web-0", "subdomain": "nginx", "setHostnameAsFQDN": True,
+                    "containers": []}}
+    dns = DNSSettings([], [], [])
+    spec = sandbox_spec(pod, PodRef("u1", "shop", "web-0"), dns)
+    assert conv.sandbox_params({}, spec, "pause")["hostname"] == (
+        "web-0.nginx.shop.svc.cluster.local")
+    assert render_hosts("10.244.9.2", spec.hostname, domain=spec.domain).endswith(
+        "10.244.9.2\tweb-0.nginx.shop.svc.cluster.local\tweb-0\n")  # the hosts file as before
+    without = {**pod, "spec": {**pod["spec"], "subdomain": None}}  # no domain: the short name
+    assert conv.sandbox_params({}, sandbox_spec(without, PodRef("u1", "shop", "web-0"), dns),
+                               "pause")["hostname"] == "web-0"
+    long = {**pod, "spec": {**pod["spec"], "hostname": "h" * 40}}
+    with pytest.raises(RuntimeError_) as err:
+        sandbox_spec(long, PodRef("u1", "shop", "web-0"), dns)
+    assert "is too long (64 characters is the max, 69 characters requested)" in err.value.message
 
 
 def test_host_aliases_go_to_dockers_hosts_file_when_the_agent_does_not_write_it() -> None:

@@ -265,7 +265,7 @@ def sandbox_params(owner: dict[str, str], spec: SandboxSpec, image: str,
     if wired(spec, network):
         labels[LABEL_NETWORK], labels[LABEL_POD_IP] = str(spec.network), str(spec.ip)
     params: dict[str, Any] = {"image": image, "name": sandbox_name(spec.pod), "hostname": None
-                              if spec.host_network else spec.hostname[:63], "labels": labels}
+                              if spec.host_network else spec.kernel_hostname, "labels": labels}
     if spec.domain and not spec.host_network:  # Docker's own hosts file names the FQDN then
         params["domainname"] = spec.domain
     return params
