@@ -198,11 +198,16 @@ class WatchCache:
         entries, rev = await self.store.list(key_prefix(resource, namespace))
         rc = ResourceCache(resource)
         for e in entries:
-            c = self._cached(e.key, e.value, e.revision)
-            rc.put(c)
-            if resource in BYTES_ONLY:
-                c.forget()  # indexed: its bytes are enough (a decoded pod is 3x its bytes)
+            self._hold(rc, e.key, e.value, e.revision)
         return rc, rev
+
+    def _hold(self, rc: ResourceCache, key: str, value: bytes, revision: int) -> None:
+        """Put a stored value in ``rc``; of a ``BYTES_ONLY`` resource, once indexed, only
+        its bytes are kept (a decoded pod is 3x its bytes)."""
+        c = self._cached(key, value, revision)
+        rc.put(c)
+        if rc.resource in BYTES_ONLY:
+            c.forget()
 
     async def warm(self, resource: str) -> None:
         """Hold ``resource`` from now on if it is a cold on-demand one: read it from the
@@ -228,17 +233,14 @@ class WatchCache:
             del self.demand.warming[resource]
         rc = self.resources[resource] = ResourceCache(resource)  # no await from here on
         for e in entries:
-            rc.put(self._cached(e.key, e.value, e.revision))
+            self._hold(rc, e.key, e.value, e.revision)
         for ev in heard:
             if ev.revision <= rev:
                 continue
             if ev.type is EventType.PUT:
-                rc.put(self._cached(ev.key, ev.value or b"", ev.revision))
+                self._hold(rc, ev.key, ev.value or b"", ev.revision)
             else:
                 rc.remove(ev.key)
-        if resource in BYTES_ONLY:
-            for c in rc.items.values():
-                c.forget()
         rc.since = self.demand.changed.get(resource, 0)  # its ring events start after it
         self.demand.cold.discard(resource)
         log.info("watch cache: %s warm (%d objects at revision %d)", resource,
