@@ -62,7 +62,7 @@ def parse_on_demand(text: str) -> frozenset[str]:
 
 class OnDemand:
     """Which on-demand resources are cold, which are warming (and the events each has heard
-    meanwhile), who follows them while cold, and when each was last used."""
+    meanwhile), who follows their events (cold or warm), and when each was last used."""
 
     def __init__(self, resources: Iterable[str], idle_s: float, clock: Callable[[], float]
                  ) -> None:
