@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import statistics
 import sys
@@ -35,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _cluster import cluster, cpu_seconds, percentile, rss_mib, service_account
 
 from jetkube.services.machinery.client import ApiClient, Informer
+from jetkube.services.machinery.runtime import tune_gc
 from jetkube.services.machinery.store import NatsStore, connect
 
 NS = "bench"
@@ -122,15 +124,15 @@ async def nats_batched_creates(api: ApiClient, names: list[str], batch: int,
 
 async def paced_writes(session: aiohttp.ClientSession, url: str, rate: float, seconds: float,
                        sent: dict[str, float]) -> tuple[list[float], int]:
-    """Open-loop: request i starts at t0 + i/rate whatever the others do."""
+    """Open-loop: request i is sent at t0 + i/rate whatever the others do, each from its
+    own task started on time (not thousands of tasks made up front, whose first steps
+    would start the window late and send its first requests in one burst)."""
     lat: list[float] = []
     errors = 0
     n = int(rate * seconds)
-    t0 = time.perf_counter()
 
     async def one(i: int) -> None:
         nonlocal errors
-        await asyncio.sleep(max(0.0, t0 + i / rate - time.perf_counter()))
         name = f"paced-{i}"
         t = time.perf_counter()
         sent[name] = t
@@ -141,7 +143,12 @@ async def paced_writes(session: aiohttp.ClientSession, url: str, rate: float, se
                 errors += 1
         lat.append(time.perf_counter() - t)
 
-    await asyncio.gather(*(one(i) for i in range(n)))
+    tasks = []
+    t0 = time.perf_counter()
+    for i in range(n):
+        await asyncio.sleep(max(0.0, t0 + i / rate - time.perf_counter()))
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
     return lat, errors
 
 
@@ -220,6 +227,9 @@ async def run(quick: bool, api_servers: int, secure: bool, on_demand: str = ""
             inf.start()
             await inf.wait_synced()
             sync_s = time.perf_counter() - t
+            # the load generator's own pauses are not the server's latency: its heap (10,000
+            # pods in the informer) leaves the collector's walks, as a service's start-up does
+            tune_gc(freeze=True)
             paced_lat, errors = await paced_writes(s, c.api_url, pace, pace_s, sent)
             for _ in range(100):
                 if len(delivery) >= len(sent):
@@ -227,6 +237,7 @@ async def run(quick: bool, api_servers: int, secure: bool, on_demand: str = ""
                 await asyncio.sleep(0.05)
             await inf.stop()
             await nc.close()
+            gc.unfreeze()
         rss_each = [rss_mib(pid) for pid in c.api_pids]
         rss_now = [rss_mib(pid, "VmRSS") for pid in c.api_pids]
         cpu_each = [cpu_seconds(pid) for pid in c.api_pids]
@@ -281,6 +292,7 @@ async def run(quick: bool, api_servers: int, secure: bool, on_demand: str = ""
 
 
 async def main(quick: bool, api_servers: int, bus: str, on_demand: str) -> None:
+    tune_gc()  # the services' thresholds (runtime/_gc.py) for the load generator too
     runs = {}
     for secure in {"open": (False,), "secured": (True,), "both": (False, True)}[bus]:
         runs[secure] = await run(quick, api_servers, secure, on_demand)
