@@ -60,7 +60,9 @@ KV_READS: dict[str, tuple[str, ...]] = {
                 "persistentvolumeclaims", "persistentvolumes", "storageclasses"),  # VolumeBinding
     PROXY: ("services", "endpoints", "nodes"),
     DNS: ("services", "endpoints"),
-    NODE_PREFIX: ("nodes",),  # routes to other nodes' pod CIDRs; pods come on its stream
+    # routes to other nodes' pod CIDRs; Services for pods' environment variables (the Node
+    # authorizer lets a kubelet watch both); pods come on its own stream
+    NODE_PREFIX: ("nodes", "services"),
 }
 """The resources each reading identity may watch in the KV bucket ("" = all of them)."""
 

@@ -1,9 +1,9 @@
 """Putting node agents together: what one process shares, what each node owns.
 
 A process (one ``jetkube-kubelet``, or a ``jetkube-hollow-nodes`` with a
-thousand nodes) shares the API client, the clock, the status writer and the
-ConfigMap/Secret cache; each node has its own runtime, events, Node/Lease
-manager and pod workers.
+thousand nodes) shares the API client, the clock, the status writer, the
+ConfigMap/Secret cache and the Service informer; each node has its own runtime, events,
+Node/Lease manager and pod workers.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .agent import NodeAgent
 from .config import AgentConfig
 from .context import NodeContext, NodeEvents
 from .node import NodeManager, Pressure, no_pressure
-from .objects import ObjectSource
+from .objects import ObjectSource, ServiceLister
 from .runtime import Runtime
 from .statuswriter import StatusWriter
 
@@ -37,10 +37,13 @@ class Shared:
     objects: ObjectSource
 
     @classmethod
-    def create(cls, api: ApiClient, clock: Clock, *, status_concurrency: int = 16) -> Shared:
+    def create(cls, api: ApiClient, clock: Clock, services: ServiceLister, *,
+               status_concurrency: int = 16) -> Shared:
+        """``services``: the process's Service informer (``informers.informer("services")``),
+        which every pod's environment reads."""
         status = StatusWriter(api, clock, concurrency=status_concurrency)
         status.start()
-        return cls(api, clock, status, ObjectSource(api))
+        return cls(api, clock, status, ObjectSource(api, services))
 
 
 def new_agent(shared: Shared, config: AgentConfig, runtime: Runtime, *,

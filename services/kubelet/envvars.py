@@ -1,6 +1,7 @@
 """A container's environment, resolved as the kubelet resolves it.
 
-Service environment variables first (:func:`service_env`, Kubernetes' ``FromServices``:
+Service environment variables first (:func:`service_env`, Kubernetes' ``FromServices``,
+read from the node's Service informer, as the kubelet's service lister:
 ``<SVC>_SERVICE_HOST``/``_PORT``, a variable per named port, and Docker-link variables
 ``<SVC>_PORT``, ``<SVC>_PORT_<port>_<PROTO>[_PROTO|_PORT|_ADDR]``) of every Service with a
 ClusterIP in the pod's namespace when ``enableServiceLinks`` is on, and of
@@ -19,20 +20,16 @@ CreateContainerConfigError until the object appears.
 from __future__ import annotations
 
 import asyncio
-import functools
 import math
 import re
-import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from jetkube.schemas.objects import Obj
 from jetkube.schemas.quantity import parse_quantity
-from jetkube.services.machinery.apimachinery import apierrors
-from jetkube.services.machinery.client import ApiClient
 
-from .objects import ObjectSource, Ref
+from .objects import ObjectSource, Ref, ServiceLister
 
 _VAR = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
@@ -126,60 +123,35 @@ def service_env(services: list[Obj]) -> dict[str, str]:
     return env
 
 
-_Key = tuple[str, str, str]  # (verb, namespace, name)
-_inflight: weakref.WeakKeyDictionary[ApiClient, dict[_Key, asyncio.Task[Any]]] = \
-    weakref.WeakKeyDictionary()
+SYNC_WAIT_S = 10.0
+"""How long a pod's environment waits for the node's first read of every Service (its
+informer's sync) before it fails with CreateContainerConfigError, to be retried."""
 
 
-def _retrieved(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled():
-        task.exception()  # every caller may have gone: not "never retrieved"
-
-
-async def _shared(api: ApiClient, key: _Key, fetch: Callable[[], Awaitable[Any]]) -> Any:
-    """``fetch()``, one request for all who ask for ``key`` while it is under way (the pods
-    of many nodes starting at once read the same namespace's services): a caller that joins
-    gets an answer at most one round trip older than its call, as a watch cache would."""
-    loop = asyncio.get_running_loop()
-    calls = _inflight.setdefault(api, {})
-    task = calls.get(key)
-    if task is None or task.get_loop() is not loop:
-        async def run() -> Any:
-            try:
-                return await fetch()
-            finally:
-                if calls.get(key) is task:
-                    del calls[key]
-
-        task = calls[key] = loop.create_task(run())
-        task.add_done_callback(_retrieved)
-    return await asyncio.shield(task)
-
-
-async def pod_services(api: ApiClient, pod: Obj) -> list[Obj]:
-    """The services whose variables a pod gets (the kubelet's ``getServiceEnvVarMap``):
-    those of its namespace when ``enableServiceLinks`` (default true), then the master
-    services of ``default`` not named by one of those."""
+async def pod_services(services: ServiceLister, pod: Obj) -> list[Obj]:
+    """The services whose variables a pod gets (the kubelet's ``getServiceEnvVarMap``,
+    from its service lister: no request per pod): those of its namespace when
+    ``enableServiceLinks`` (default true), then the master services of ``default`` not
+    named by one of those.  Before the node has read the Services once, its pods wait
+    for that read; past :data:`SYNC_WAIT_S`, ConfigError (the kubelet's "services have not
+    yet been read at least once, cannot construct envvars")."""
+    if not services.has_synced():
+        try:
+            await asyncio.wait_for(services.wait_synced(), SYNC_WAIT_S)
+        except TimeoutError:
+            raise ConfigError("services have not yet been read at least once, cannot "
+                              "construct envvars") from None
     ns = (pod.get("metadata") or {}).get("namespace") or "default"
     links = (pod.get("spec") or {}).get("enableServiceLinks", True) is not False
     chosen: dict[str, Obj] = {}
-    try:
-        if links:
-            listed = await _shared(api, ("list", ns, ""), lambda: api.list("services", ns))
-            for svc in listed["items"]:
-                chosen[svc["metadata"]["name"]] = svc
-        if ns != "default" or not links:
-            for name in MASTER_SERVICES:
-                if name not in chosen:
-                    try:
-                        chosen[name] = await _shared(
-                            api, ("get", "default", name),
-                            functools.partial(api.get, "services", "default", name))
-                    except apierrors.ApiError as err:
-                        if err.code != 404:
-                            raise
-    except apierrors.ApiError as err:
-        raise ConfigError(f"failed to list services for the environment: {err}") from None
+    if links:
+        for svc in services.list(ns):
+            chosen[svc["metadata"]["name"]] = svc
+    if ns != "default" or not links:
+        for name in MASTER_SERVICES:
+            master = services.get_by_name("default", name)
+            if name not in chosen and master is not None:
+                chosen[name] = master
     return sorted(chosen.values(), key=lambda s: str(s["metadata"]["name"]))
 
 
@@ -199,7 +171,7 @@ async def resolve_env(pod: Obj, container: Obj, objects: ObjectSource, *, pod_ip
     """The container's environment; ``used`` collects the objects it read."""
     used = used if used is not None else set()
     ns = (pod.get("metadata") or {}).get("namespace") or "default"
-    services = service_env(await pod_services(objects.api, pod))
+    services = service_env(await pod_services(objects.services, pod))
     env: dict[str, str] = {}
     for src in container.get("envFrom") or ():
         prefix = src.get("prefix") or ""

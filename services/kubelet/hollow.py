@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
 
     async def body(rt: ServiceRuntime) -> None:
         assert rt.nc is not None
-        shared = Shared.create(rt.api, rt.clock,
+        shared = Shared.create(rt.api, rt.clock, rt.informers.informer("services"),
                                status_concurrency=a.status_concurrency)
         rt.informers.start()
         agents: dict[str, NodeAgent] = {}

@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
                                pod_network=cfg.pod_network, node_ip=cfg.host_ip)
         if isinstance(runtime, NodesAware) and cfg.pod_network != "none":
             runtime.watch_nodes(rt.informers.informer("nodes"))
-        shared = Shared.create(rt.api, rt.clock)
+        shared = Shared.create(rt.api, rt.clock, rt.informers.informer("services"))
         rt.informers.start()
         agent = new_agent(shared, cfg, runtime, pressure=machine_pressure(str(cfg.root_dir)))
         source = NodePodSource(NodePodStream(rt.nc), rt.api, rt.clock, agent,

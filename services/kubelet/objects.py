@@ -10,12 +10,17 @@ metadata-only event (no values) on that node's pod stream, which the pod source 
 :meth:`ObjectSource.changed`.  ``subscribe`` tells a pod worker when an object it used
 changes, so configMap/secret volumes are rewritten and a container that waited on a
 missing key (CreateContainerConfigError) is retried.
+
+Services are another matter: the kubelet watches all of them (the Node authorizer lets it,
+and so does a node's bus identity, cli/buspolicy.py), and a pod's service environment
+variables are read from that informer (``services``), with no request per pod.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from typing import Protocol
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery import apierrors
@@ -28,9 +33,22 @@ KINDS = {"ConfigMap": "configmaps", "Secret": "secrets"}
 """The kinds whose change events arrive on a node's stream, and their resources."""
 
 
+class ServiceLister(Protocol):
+    """The node's Services, as its informer holds them (an ``Informer[Obj]``)."""
+
+    def has_synced(self) -> bool: ...
+
+    async def wait_synced(self) -> None: ...
+
+    def list(self, namespace: str | None = None) -> list[Obj]: ...
+
+    def get_by_name(self, namespace: str | None, name: str) -> Obj | None: ...
+
+
 class ObjectSource:
-    def __init__(self, api: ApiClient) -> None:
+    def __init__(self, api: ApiClient, services: ServiceLister) -> None:
         self.api = api
+        self.services = services
         self._cache: dict[Ref, Obj | None] = {}  # None: the API server said 404
         self._generation: dict[Ref, int] = {}  # bumped by every change heard
         self._subs: dict[Ref, dict[int, Callback]] = {}

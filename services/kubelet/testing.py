@@ -65,7 +65,7 @@ async def start_node(rt: ServiceRuntime, name: str = "node-1", *,
                      runtime: SimRuntime | None = None, root_dir: Path | None = None,
                      **config: Any) -> TestNode:
     sim = runtime or SimRuntime(name, clock=rt.clock)
-    shared = Shared.create(rt.api, rt.clock)
+    shared = Shared.create(rt.api, rt.clock, rt.informers.informer("services"))
     root = root_dir or Path(tempfile.mkdtemp(prefix=f"jetkube-{name}-"))
     config.setdefault("watch_pod_cidr", False)
     cfg = AgentConfig(node_name=name, cpu="4", memory="8Gi", root_dir=root, **config)

@@ -42,7 +42,8 @@ async def node(apiserver: dict[str, Any], tmp_path: Path
     store = await NatsStore.open(nc, str(apiserver["bucket"]))
     clock = RealClock()
     informers = SharedInformerFactory(store, clock=clock)
-    shared = Shared.create(api, clock)
+    shared = Shared.create(api, clock, informers.informer("services"))
+    informers.start()
     name = f"n-{uuid.uuid4().hex[:8]}"
     agent = new_agent(shared, AgentConfig(node_name=name, cpu="2", memory="4Gi",
                                           root_dir=tmp_path, watch_pod_cidr=False),

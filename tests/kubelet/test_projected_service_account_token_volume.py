@@ -61,7 +61,7 @@ async def test_token_ca_and_namespace_are_written_and_the_token_refreshed(
     import time
 
     pod = await setup(env)
-    vols = PodVolumes(tmp_path, pod, ObjectSource(env.client))
+    vols = PodVolumes(tmp_path, pod, ObjectSource(env.client, env.rt.informers.informer("services")))
     clock = Clock(time.time())
     vols.tokens.clock = clock
     try:
@@ -89,7 +89,7 @@ async def test_token_ca_and_namespace_are_written_and_the_token_refreshed(
 
 async def test_a_refused_token_leaves_the_pod_waiting(env: Env, tmp_path: Path) -> None:
     pod = await setup(env, account=False)
-    vols = PodVolumes(tmp_path, pod, ObjectSource(env.client))
+    vols = PodVolumes(tmp_path, pod, ObjectSource(env.client, env.rt.informers.informer("services")))
     with pytest.raises(ConfigError, match='failed to fetch token: serviceaccounts "default"'):
         await prepare(vols)
     vols.remove()

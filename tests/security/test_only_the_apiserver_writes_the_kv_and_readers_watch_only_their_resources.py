@@ -234,3 +234,35 @@ async def test_the_scheduler_cannot_watch_a_kind_no_plugin_reads(
             scheduler, name, filter_subject, f"_INBOX.{SCHEDULER}.{secrets.token_hex(4)}"))
     await scheduler.refused(pub_denied(
         f"$JS.API.CONSUMER.CREATE.{KV_STREAM}.{name}.{filter_subject}"))
+
+
+NODE = "node:node-1"
+
+
+@pytest.mark.parametrize("resource", ["nodes", "services"])
+async def test_a_node_watches_nodes_and_services(bus: SecureBus, store: Store,
+                                                 resource: str) -> None:
+    """Routes to other nodes' pod CIDRs, and pods' service environment variables (the
+    kubelet's service lister; the Node authorizer lets a kubelet watch Services)."""
+    key = f"{resource}.x" if resource == "nodes" else f"{resource}.default.x"
+    await store.put(key, b"obj")
+    node = await bus.connect(NODE)
+    _, msg = await watch(node, f"$KV.{BUCKET}.{resource}.>")
+    assert (msg.subject, msg.data) == (f"$KV.{BUCKET}.{key}", b"obj")
+
+
+@pytest.mark.parametrize("resource", ["secrets", "configmaps", "pods", "endpoints"])
+async def test_a_node_cannot_watch_what_it_reads_through_the_api(
+        bus: SecureBus, store: Store, resource: str) -> None:
+    """ConfigMaps and Secrets come through the API (the Node authorizer's graph), pods on
+    the node's own stream."""
+    await seeded(bus, store)
+    node = await bus.connect(NODE)
+    await watch(node, f"$KV.{BUCKET}.nodes.>")  # the allowed counterpart works
+    node.clean()
+    name = f"w-{resource}"
+    filter_subject = f"$KV.{BUCKET}.{resource}.>"
+    with pytest.raises(nats.errors.TimeoutError):
+        await node.js.add_consumer(KV_STREAM, consumer_config(
+            node, name, filter_subject, f"_INBOX.{NODE}.{secrets.token_hex(4)}"))
+    await node.refused(pub_denied(f"$JS.API.CONSUMER.CREATE.{KV_STREAM}.{name}.{filter_subject}"))
