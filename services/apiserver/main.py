@@ -183,7 +183,17 @@ async def _run(cfg: ServerConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, server.stop)
-    await server.run()
+    run = asyncio.create_task(server.run())
+    ready = asyncio.create_task(server.ready.wait())
+    await asyncio.wait({run, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if ready.done():
+        # what start-up built (modules, schemas, routes, the caches' first load: ~90,000
+        # objects) leaves the collector's walks: a full collection at 10,000 cached pods
+        # took 74-123 ms with it, 42 ms without (runtime/_gc.py)
+        tune_gc(freeze=True)
+    else:
+        ready.cancel()
+    await run
 
 
 SWITCH_INTERVAL = 0.001
