@@ -1,16 +1,20 @@
 """A pod's resolv.conf per dnsPolicy, as kubelet builds it: ClusterFirst (and its
 fallback without a cluster DNS), ClusterFirstWithHostNet, Default, None, and the
-pod's dnsConfig merged on top."""
+pod's dnsConfig merged on top.  The host's file is read again only when it changed."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from jetkube.services.kubelet import resolvconf
 from jetkube.services.kubelet.config import AgentConfig
 from jetkube.services.kubelet.resolvconf import (
     DNSSettings,
     dns_for_pod,
+    host_settings,
     merge_options,
     parse_resolv_conf,
     pod_dns,
@@ -111,3 +115,25 @@ def test_options_merge_by_name_and_resolv_conf_parses(tmp_path: Path) -> None:
     settings, events = dns_for_pod(pod("default"), cfg)
     assert events == [] and settings.searches == [
         "default.svc.k8s.test", "svc.k8s.test", "k8s.test", "a.example", "b.example"]
+
+
+def test_the_hosts_file_is_read_again_only_when_it_changed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[str] = []
+    real = resolvconf.parse_resolv_conf
+
+    def counted(text: str) -> DNSSettings:
+        reads.append(text)
+        return real(text)
+
+    monkeypatch.setattr(resolvconf, "parse_resolv_conf", counted)
+    f = tmp_path / "resolv.conf"
+    f.write_text("nameserver 192.168.5.1\nsearch corp.example\n")
+    first = host_settings(f)
+    assert host_settings(f) is first and len(reads) == 1  # a stat, no read
+    f.write_text("nameserver 192.168.5.2\nsearch corp.example lab.example\n")
+    assert host_settings(f).searches == ["corp.example", "lab.example"]
+    assert len(reads) == 2
+    f.unlink()
+    assert host_settings(f) == DNSSettings()  # gone: empty, as an unreadable file
+    assert host_settings(None) == DNSSettings()
