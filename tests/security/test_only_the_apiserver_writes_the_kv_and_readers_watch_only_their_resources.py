@@ -224,15 +224,20 @@ async def test_the_scheduler_watches_each_kind_its_plugins_read(
 async def test_the_scheduler_cannot_watch_a_kind_no_plugin_reads(
         bus: SecureBus, store: Store, resource: str) -> None:
     await seeded(bus, store)
-    scheduler = await bus.connect(SCHEDULER)
-    await watch(scheduler, f"$KV.{BUCKET}.pods.>")  # the allowed counterpart works
-    scheduler.clean()
+    await refused_watch(await bus.connect(SCHEDULER), "pods", resource)
+
+
+async def refused_watch(client: Client, allowed: str, resource: str) -> None:
+    """``client`` watches ``allowed`` (the counterpart works: a key of it is stored), then
+    its consumer of ``resource`` is refused."""
+    await watch(client, f"$KV.{BUCKET}.{allowed}.>")
+    client.clean()
     name = f"w-{resource}"
     filter_subject = f"$KV.{BUCKET}.{resource}.>"
     with pytest.raises(nats.errors.TimeoutError):
-        await scheduler.js.add_consumer(KV_STREAM, consumer_config(
-            scheduler, name, filter_subject, f"_INBOX.{SCHEDULER}.{secrets.token_hex(4)}"))
-    await scheduler.refused(pub_denied(
+        await client.js.add_consumer(KV_STREAM, consumer_config(
+            client, name, filter_subject, f"_INBOX.{client.identity}.{secrets.token_hex(4)}"))
+    await client.refused(pub_denied(
         f"$JS.API.CONSUMER.CREATE.{KV_STREAM}.{name}.{filter_subject}"))
 
 
@@ -257,12 +262,5 @@ async def test_a_node_cannot_watch_what_it_reads_through_the_api(
     """ConfigMaps and Secrets come through the API (the Node authorizer's graph), pods on
     the node's own stream."""
     await seeded(bus, store)
-    node = await bus.connect(NODE)
-    await watch(node, f"$KV.{BUCKET}.nodes.>")  # the allowed counterpart works
-    node.clean()
-    name = f"w-{resource}"
-    filter_subject = f"$KV.{BUCKET}.{resource}.>"
-    with pytest.raises(nats.errors.TimeoutError):
-        await node.js.add_consumer(KV_STREAM, consumer_config(
-            node, name, filter_subject, f"_INBOX.{NODE}.{secrets.token_hex(4)}"))
-    await node.refused(pub_denied(f"$JS.API.CONSUMER.CREATE.{KV_STREAM}.{name}.{filter_subject}"))
+    await store.put("nodes.x", b"node")
+    await refused_watch(await bus.connect(NODE), "nodes", resource)
