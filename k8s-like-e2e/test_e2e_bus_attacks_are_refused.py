@@ -226,6 +226,35 @@ async def test_a_batched_create_is_authorized_object_by_object(bus_cluster: Clus
     bus_cluster.kctl("delete", "pod", "batched-a", "batched-b", "--wait=false")
 
 
+async def test_a_batch_of_binds_is_authorized_bind_by_bind(bus_cluster: Cluster) -> None:
+    """Binds asked for in one turn of the event loop go in one batched request, each line
+    naming its pod (natsbatch.py): each is still a bind of its own, authorized as the
+    sender.  The target exists: the scheduler's identity binds both pods in one batch
+    (after the proxy's batch was refused, so the refusal is not the pods' being bound)."""
+    node = bus_cluster.kctl("get", "nodes", "-o", "name").stdout.split()[0].split("/")[1]
+    for name in ("bind-a", "bind-b"):  # a scheduler nobody runs: the cluster's leaves them
+        _apply(bus_cluster, {"apiVersion": "v1", "kind": "Pod",
+                             "metadata": {"name": name, "namespace": "default"},
+                             "spec": {"schedulerName": "nobody", "containers": [
+                                 {"name": "c", "image": "busybox"}]}})
+    async with bus(bus_cluster, "kube-proxy") as proxy:
+        api = ApiClient(proxy.nc, "kube-proxy", timeout=5, retries=1)
+        refused = await asyncio.gather(api.bind("default", "bind-a", node),
+                                       api.bind("default", "bind-b", node),
+                                       return_exceptions=True)
+        assert [getattr(r, "code", None) for r in refused] == [403, 403], refused
+    assert not bus_cluster.kctl("get", "pod", "bind-a", "bind-b", "-o",
+                                "jsonpath={.items[*].spec.nodeName}").stdout.strip()
+    async with bus(bus_cluster, "kube-scheduler") as sched:
+        api = ApiClient(sched.nc, "kube-scheduler", timeout=5, retries=1)
+        bound = await asyncio.gather(api.bind("default", "bind-a", node),
+                                     api.bind("default", "bind-b", node))
+        assert [b["status"] for b in bound] == ["Success", "Success"]
+    assert bus_cluster.kctl("get", "pod", "bind-a", "bind-b", "-o",
+                            "jsonpath={.items[*].spec.nodeName}").stdout.split() == [node, node]
+    bus_cluster.kctl("delete", "pod", "bind-a", "bind-b", "--wait=false")
+
+
 async def pod_names_on(b: Bus, subject: str) -> set[str]:
     """The pod names of every event the node pod stream holds on ``subject``."""
     js = b.nc.jetstream()

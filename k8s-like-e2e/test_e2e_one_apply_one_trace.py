@@ -1,5 +1,6 @@
 """One `kctl apply` of a Deployment yields one trace: API server -> deployment
-controller -> ReplicaSet controller -> pods -> scheduler binds.
+controller -> ReplicaSet controller -> pods -> scheduler binds, each pod's bind (the two
+usually in one batched request) served as a child of its own scheduling cycle.
 
 Every service of the e2e cluster publishes its finished spans as JSON on
 `jetkube.traces.<service>` (JETKUBE_TRACE_PUBLISH=1); the test collects them.
@@ -77,21 +78,27 @@ def test_one_apply_yields_one_trace_across_services(cluster: Cluster) -> None:
             d = json.loads(cluster.kctl("get", "deploy", "traced", "-o", "json").stdout)
             trace_id = d["metadata"]["annotations"]["jetkube.io/traceparent"].split("-")[1]
 
-            def seen() -> tuple[set[str | None], set[str]]:
+            def seen() -> tuple[set[str | None], set[str], set[str]]:
                 mine = [s for s in list(collector.spans) if s.get("trace_id") == trace_id]
-                return {s.get("service") for s in mine}, {str(s.get("name")) for s in mine}
+                cycles = {s.get("span_id") for s in mine if s.get("service") == "jetkube-scheduler"
+                          and s.get("name") == "schedule"}
+                bound = {str((s.get("attributes") or {}).get("k8s.name")) for s in mine
+                         if s.get("name") == "create pods/binding" and s.get("parent_id") in cycles}
+                return {s.get("service") for s in mine}, {str(s.get("name")) for s in mine}, bound
 
-            def complete(got: tuple[set[str | None], set[str]]) -> bool:
-                services, names = got
+            def complete(got: tuple[set[str | None], set[str], set[str]]) -> bool:
+                services, names, bound = got
                 return ({"jetkube-apiserver", "jetkube-controller-manager", "jetkube-scheduler"} <= services
                         and any("deployment" in n for n in names) and any("replicaset" in n for n in names)
-                        and any(n.startswith("create pods") for n in names))
+                        and any(n.startswith("create pods") for n in names) and len(bound) == 2)
             # span processors export in batches (every ~5 s): poll until every expected span is in
-            services, names = wait_until(seen, accept=complete, timeout=30, interval=0.5,
-                                         message="the trace's spans from all three services")
+            services, names, bound = wait_until(seen, accept=complete, timeout=30, interval=0.5,
+                                                message="the trace's spans from all three services")
         assert {"jetkube-apiserver", "jetkube-controller-manager", "jetkube-scheduler"} <= services, \
             (services, names)
         assert any("deployment" in n for n in names) and any("replicaset" in n for n in names), names
         assert any(n.startswith("create pods") for n in names), names
+        pods = json.loads(cluster.kctl("get", "pods", "-l", "app=traced", "-o", "json").stdout)
+        assert bound == {p["metadata"]["name"] for p in pods["items"]}, (bound, names)
     finally:
         collector.close()

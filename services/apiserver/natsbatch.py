@@ -1,5 +1,6 @@
 """Batched creates over the NATS face: one request carrying many objects, each created as
-its own request would be.
+its own request would be.  A batch may also create one subresource of many objects (the
+scheduler's binds: ``pods/binding``), each line naming its object.
 
 A ``create`` whose headers carry ``Jetkube-Batch: <n>`` has as its body ``n`` objects of
 the subject's resource, one JSON document per line (compact JSON has no raw newline: a
@@ -11,6 +12,11 @@ JSON array, in the request's order, of ``{"code": <HTTP code>, "body": <the crea
 object, or a Status>}``; each body is spliced in as the create produced it, not decoded
 again.  The batch itself answers 200, or a Status when it is refused whole (not a create
 of a resource, more than :data:`MAX_BATCH` items, a count that does not match its lines).
+A batch of a subresource's creates (``Jetkube-Subresource``) names each line's object in
+``Jetkube-Batch-Names``, comma-separated in the lines' order (no name holds a comma);
+``Jetkube-Batch-Traceparents``, optional in any batch, carries each line's W3C
+``traceparent`` the same way (empty: the request's own), so every item continues the
+trace of the caller that asked for it, as its own request would.
 A reply that would not fit one NATS message carries the created objects' identity only
 (apiVersion, kind and ``metadata``'s name, namespace, uid, resourceVersion,
 creationTimestamp) and each failure's code, reason and message (its first 200
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -35,15 +42,19 @@ import orjson
 
 from ..machinery.apimachinery import apierrors
 from .front import Front
-from .request import ApiRequest
+from .request import ApiRequest, check_target
 from .response import Response, status_response
 
-__all__ = ["BATCH_HEADER", "MAX_BATCH", "serve_batch"]
+__all__ = ["BATCH_HEADER", "MAX_BATCH", "NAMES_HEADER", "TRACES_HEADER", "serve_batch"]
 
 log = logging.getLogger(__name__)
 
 BATCH_HEADER = "Jetkube-Batch"
 """The request header naming how many objects a batched create carries."""
+NAMES_HEADER = "Jetkube-Batch-Names"
+"""Each line's object, comma-separated: a batch of a subresource's creates."""
+TRACES_HEADER = "Jetkube-Batch-Traceparents"
+"""Each line's ``traceparent``, comma-separated (empty: the request's own)."""
 MAX_BATCH = 128
 """Objects one batched create may carry (more: 413, the whole batch refused)."""
 ITEM_ROOM = 640
@@ -52,10 +63,11 @@ and time; or a Status's code, reason and 200 characters of message, JSON-escaped
 _SUMMARY = ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
 
 
-def _lines(req: ApiRequest, count: str) -> list[bytes]:
-    if req.verb != "create" or req.subresource or req.name:
-        raise apierrors.bad_request(f"only creates of a resource are batched, not "
-                                    f"{req.verb} of {req.resource_path}")
+def _lines(req: ApiRequest, count: str, names: str | None) -> list[bytes]:
+    if req.verb != "create" or req.name or bool(req.subresource) != (names is not None):
+        what = f"{req.verb} of {req.resource_path}" + (f" {req.name}" if req.name else "")
+        raise apierrors.bad_request(f"only creates of a resource, or of a subresource with "
+                                    f"{NAMES_HEADER}, are batched, not {what}")
     if not count.isdigit() or int(count) == 0:
         raise apierrors.bad_request(f"{BATCH_HEADER} must be a count of objects, 1 to "
                                     f"{MAX_BATCH}, not {count[:20]!r}")
@@ -69,15 +81,35 @@ def _lines(req: ApiRequest, count: str) -> list[bytes]:
     return lines
 
 
-async def _one(front: Front, req: ApiRequest, body: bytes) -> tuple[int, bytes]:
+def _per_line(header: str, value: str | None, count: int) -> list[str]:
+    """A per-line header's values (empty strings when it is absent)."""
+    if value is None:
+        return [""] * count
+    values = value.split(",")
+    if len(values) != count:
+        raise apierrors.bad_request(f"{header} has {len(values)} values for {count} lines: "
+                                    "one per line, comma-separated")
+    return values
+
+
+async def _one(front: Front, req: ApiRequest, body: bytes, name: str, traceparent: str
+               ) -> tuple[int, bytes]:
     try:
-        result = await front.serve(replace(req, body=body or None), None, user=req.user)
+        item = replace(req, body=body or None)
+        if req.subresource and not name:  # each line of a subresource's batch names one
+            raise apierrors.bad_request("Name parameter required.")
+        if name:
+            check_target(req.rt, req.verb, req.namespace, name)  # as a path's segment
+            item.name = name
+        if traceparent:
+            item.trace_headers = {"traceparent": traceparent}
+        result = await front.serve(item, None, user=req.user)
         if not isinstance(result, Response):
             raise apierrors.method_not_allowed("streaming is not served over NATS")
     except apierrors.ApiError as err:
         result = status_response(err)
     except Exception as err:  # one item's bug is its own 500, never the batch's
-        log.exception("internal error serving a batched create of %s", req.rt.plural)
+        log.exception("internal error serving a batched create of %s", req.resource_path)
         result = status_response(apierrors.internal(f"internal error: {type(err).__name__}"))
     return result.code, result.body
 
@@ -98,16 +130,22 @@ def _reply(results: list[tuple[int, bytes]]) -> bytes:
                             for code, body in results) + b"]"
 
 
-async def serve_batch(front: Front, req: ApiRequest, count: str,
+async def serve_batch(front: Front, req: ApiRequest, headers: Mapping[str, str],
                       room: int | None = None) -> Response:
-    """Serve a batched create (the module doc); ``room``: the most bytes one reply may
-    hold (the server's max_payload less the headers' margin)."""
-    lines = _lines(req, count)
+    """Serve a batched create (the module doc) whose request carried ``headers``;
+    ``room``: the most bytes one reply may hold (the server's max_payload less the
+    headers' margin)."""
+    names_header = headers.get(NAMES_HEADER)
+    lines = _lines(req, headers.get(BATCH_HEADER, ""), names_header)
+    names = _per_line(NAMES_HEADER, names_header, len(lines))
+    traces = _per_line(TRACES_HEADER, headers.get(TRACES_HEADER), len(lines))
     if room is not None and len(lines) * ITEM_ROOM > room:
         raise apierrors.ApiError(413, "RequestEntityTooLarge", f"the answers to {len(lines)} "
                                  f"objects might not fit one NATS message ({room} bytes): "
                                  f"send at most {max(0, room) // ITEM_ROOM} in a batch")
-    results = list(await asyncio.gather(*(_one(front, req, line) for line in lines)))
+    results = list(await asyncio.gather(
+        *(_one(front, req, line, name, tp)
+          for line, name, tp in zip(lines, names, traces, strict=True))))
     body = _reply(results)
     if room is not None and len(body) > room:  # each item's short answer: they fit
         body = _reply([(code, _short(code, b)) for code, b in results])

@@ -100,9 +100,9 @@ async def handle(front: Front, subject: str, headers: dict[str, str], body: byte
     WARNINGS.set([])  # this request's: rpc.Server runs each in a task of its own
     try:
         req = request_from_message(subject, headers, body, prefix)
-        if (count := headers.get(BATCH_HEADER)) is not None:  # many creates (natsbatch.py)
+        if BATCH_HEADER in headers:  # many creates (natsbatch.py)
             return _reply(await serve_batch(
-                front, req, count, max_payload - REPLY_MARGIN if max_payload else None))
+                front, req, headers, max_payload - REPLY_MARGIN if max_payload else None))
         served = await front.serve(req, None, user=req.user)
         if not isinstance(served, Response):
             raise apierrors.method_not_allowed("streaming is not served over NATS")
@@ -188,7 +188,10 @@ def build_broker(front: Front | None, nats_url: str, *,
                                    "there); the body is the object, headers carry namespace, "
                                    "name, query and trace context; a create with "
                                    "Jetkube-Batch: n carries n objects, one JSON object per "
-                                   "line, and is answered with each one's code and body")
+                                   "line (a subresource's creates, such as binds, name each "
+                                   "line's object in Jetkube-Batch-Names; "
+                                   "Jetkube-Batch-Traceparents carries each line's trace "
+                                   "context), and is answered with each one's code and body")
     async def serve(body: bytes) -> NatsResponse:
         msg: NatsMessage = broker.context.get_local("message")
         if front is None:

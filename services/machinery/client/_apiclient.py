@@ -27,6 +27,7 @@ from jetkube.schemas.registry import ResourceType, api_groups, by_plural
 
 from ..apimachinery import apierrors, inbox_prefix
 from ..runtime.telemetry import inject_headers
+from ._bindgroups import BindGroups, Pending
 
 API_SUBJECT = "jetkube.api"
 QUEUE_GROUP = "apiserver"
@@ -36,6 +37,8 @@ BATCH = 64
 BATCH_BYTES = 256 * 1024
 """Bytes of objects per batched create request, at most (one object alone may be more)."""
 BATCH_HEADER = "Jetkube-Batch"
+NAMES_HEADER = "Jetkube-Batch-Names"
+TRACES_HEADER = "Jetkube-Batch-Traceparents"
 
 
 def encode_group(group: str) -> str:
@@ -65,6 +68,7 @@ class ApiClient:
         self.timeout = timeout
         self.retries = retries
         self.subject_prefix = subject_prefix  # Settings.api_subject_prefix, as the API server's
+        self._bind_groups: BindGroups | None = None
 
     @staticmethod
     def resource(resource: str, group: str | None = None) -> ResourceType:
@@ -202,14 +206,24 @@ class ApiClient:
                                          for c in chunks))  # at once, as single creates were
         return [a for answer in answers for a in answer]
 
-    async def _create_batch(self, subject: str, namespace: str | None, items: builtins.list[bytes]
+    async def _create_batch(self, subject: str, namespace: str | None, items: builtins.list[bytes],
+                            *, subresource: str | None = None, names: Sequence[str] = (),
+                            traces: Sequence[str] = ()
                             ) -> builtins.list[Obj | apierrors.ApiError]:
+        """One batched create of ``items`` (natsbatch.py): each one's object or error.  A
+        subresource's creates name each item's object (``names``); ``traces``: each one's
+        traceparent ("" for none)."""
         results: builtins.list[Obj | apierrors.ApiError] = [apierrors.internal("not sent")] * len(items)
         todo = builtins.list(range(len(items)))
         for attempt in range(apierrors.THROTTLE_RETRIES + 1):
             headers = {"Content-Type": "application/json", BATCH_HEADER: str(len(todo))}
             if namespace:
                 headers["Jetkube-Namespace"] = namespace
+            if subresource:
+                headers["Jetkube-Subresource"] = subresource
+                headers[NAMES_HEADER] = ",".join(names[i] for i in todo)
+            if any(traces):
+                headers[TRACES_HEADER] = ",".join(traces[i] for i in todo)
             code, data = await self.send(subject, b"\n".join(items[i] for i in todo),
                                          inject_headers(headers))
             if code >= 400:
@@ -258,9 +272,31 @@ class ApiClient:
         return await self.request("delete", resource, namespace, name, opts or None)
 
     async def bind(self, namespace: str, pod: str, node: str, uid: str | None = None) -> Obj:
+        """Bind ``pod`` to ``node`` (the ``pods/binding`` subresource; with ``uid``, only
+        that incarnation of the pod).  Binds asked for in the same turn of the event loop
+        go in one batched request (``_bindgroups.py``), each with its own answer."""
         body: Obj = {"apiVersion": "v1", "kind": "Binding",
                      "metadata": {"name": pod, "namespace": namespace},
                      "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
         if uid:
             body["metadata"]["uid"] = uid
+        if self._bind_groups is None:
+            self._bind_groups = BindGroups(self._send_binds)
+        answer = await self._bind_groups.join(namespace, pod, orjson.dumps(body))
+        if answer is not None:
+            return answer
         return await self.request("create", "pods", namespace, pod, body, subresource="binding")
+
+    async def _send_binds(self, namespace: str, group: Sequence[Pending]) -> None:
+        subject = api_subject("create", self.resource("pods", ""), self.identity,
+                              self.subject_prefix)
+        results = await self._create_batch(
+            subject, namespace, [p.body for p in group], subresource="binding",
+            names=[p.name for p in group], traces=[p.traceparent for p in group])
+        for p, result in zip(group, results, strict=True):
+            if p.answer.done():
+                continue
+            if isinstance(result, apierrors.ApiError):
+                p.answer.set_exception(result)
+            else:
+                p.answer.set_result(result)
