@@ -270,6 +270,8 @@ class Admission:
         md = obj["metadata"]
         rev = md.get("resourceVersion", "")
         key = object_key("pods", md.get("namespace"), md.get("name", ""))
+        if "managedFields" in md:  # no node agent reads them; they are half a pod's bytes
+            obj = {**obj, "metadata": {k: v for k, v in md.items() if k != "managedFields"}}
         event = orjson.dumps({"type": etype, "object": obj})
         for node in nodes:
             self.node_stream.publish(str(node), event, f"{key}@{rev}")

@@ -11,6 +11,10 @@
 - :class:`InformerPodSource`: a pods informer filtered by node (unit tests
   on the in-memory store, where there is no NATS stream).
 
+Pods on the node stream come without ``metadata.managedFields`` (the API server leaves
+them out, as client-go's informers strip them) and :func:`list_pods` drops them too: an
+agent never reads them, and they were half of each event's bytes to decode and keep.
+
 The node stream also carries metadata-only events of the ConfigMaps and Secrets its pods
 use (the API server publishes them); they go to ``on_object`` (the agent's
 :class:`~.objects.ObjectSource`), which forgets its copy and tells the pods.
@@ -179,9 +183,13 @@ async def list_pods(api: ApiClient, field_selector: str | None = None, *,
     """Every pod (matching the selector), in pages (``ApiClient.list``: one NATS reply must
     stay under the server's max_payload, 1 MiB by default, which a few hundred pods with
     status exceed).  The revision is the first page's: pods changed later carry their own,
-    newer one."""
+    newer one.  Without ``metadata.managedFields``, as the node stream's pods come (the
+    API server leaves them out) and as the informers drop them: no agent reads them."""
     lst = await api.list("pods", field_selector=field_selector, page_size=page)
-    return list(lst.get("items") or []), int(lst["metadata"]["resourceVersion"])
+    items: list[Obj] = lst.get("items") or []
+    for item in items:
+        (item.get("metadata") or {}).pop("managedFields", None)
+    return items, int(lst["metadata"]["resourceVersion"])
 
 
 def NodePodSource(stream: NodePodStream, api: ApiClient, clock: Clock, sink: PodSink, *,

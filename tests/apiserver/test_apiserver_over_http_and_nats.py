@@ -135,10 +135,16 @@ async def test_pod_events_are_published_to_their_node_only(apiserver: dict[str, 
     try:
         stream = NodePodStream(nc)
         got: dict[str, list[tuple[str, str]]] = {"n1": [], "n2": []}
+        published: list[dict[str, Any]] = []
+
+        def heard(node: str, data: bytes) -> None:
+            event = orjson.loads(data)
+            got[node].append((event["type"], event["object"]["metadata"]["name"]))
+            published.append(event["object"])
+
         pos = await stream.position("n1")
-        subs = [await stream.subscribe(n, pos, lambda d, n=n: got[n].append(  # type: ignore[misc]
-            (orjson.loads(d)["type"], orjson.loads(d)["object"]["metadata"]["name"])))
-            for n in ("n1", "n2")]
+        subs = [await stream.subscribe(n, pos, lambda d, n=n: heard(n, d))  # type: ignore[misc]
+                for n in ("n1", "n2")]
         async with _client(apiserver) as c:
             await c.post("/api/v1/namespaces/default/pods",
                          json={**POD, "metadata": {"name": "on-n1"}, "spec": {
@@ -151,6 +157,11 @@ async def test_pod_events_are_published_to_their_node_only(apiserver: dict[str, 
         await until(lambda: got["n1"] and got["n2"], interval=0.02, message="an event on each node's subject")
         assert got["n1"] == [("ADDED", "on-n1")]
         assert got["n2"] == [("MODIFIED", "unbound")]
+        async with _client(apiserver) as c:  # stored with managedFields; published without
+            stored = (await c.get("/api/v1/namespaces/default/pods/on-n1")).json()
+        assert stored["metadata"]["managedFields"]
+        assert published and all("managedFields" not in o["metadata"] for o in published)
+        assert published[0]["metadata"]["uid"] == stored["metadata"]["uid"]
         for s in subs:
             await s.unsubscribe()
     finally:
