@@ -66,12 +66,15 @@ class PodTokens:
                                                  "name": md["name"], "uid": md.get("uid")}}}
         ns = md.get("namespace") or "default"
         try:
-            tr = await self.api.request("create", "serviceaccounts", ns, account, body,
-                                        subresource="token")
+            tr = await self.api.create_subresource("serviceaccounts", ns, account, "token",
+                                                   body)  # with the others of this turn
         except apierrors.ApiError as err:
             raise ConfigError(f'failed to fetch token: serviceaccounts "{account}" '
                               f"token: {err}") from None
         status = tr.get("status") or {}
+        if not status.get("token"):  # never mount an empty token
+            raise ConfigError(f'failed to fetch token: serviceaccounts "{account}" token: '
+                              "the answer carried no token")
         expires = parse_time(status.get("expirationTimestamp"))
         now = self.clock()
         token = Token(str(status.get("token") or ""), now,

@@ -37,6 +37,10 @@ def claims(token: bytes) -> dict[str, Any]:
     return out
 
 
+def names_below(root: Path) -> set[str]:
+    return {p.name for p in root.rglob("*")}
+
+
 async def setup(env: Env, *, account: bool = True) -> dict[str, Any]:
     if account:
         await env.api.ok("POST", f"{NS}/serviceaccounts", {
@@ -92,4 +96,19 @@ async def test_a_refused_token_leaves_the_pod_waiting(env: Env, tmp_path: Path) 
     vols = PodVolumes(tmp_path, pod, ObjectSource(env.client, env.rt.informers.informer("services")))
     with pytest.raises(ConfigError, match='failed to fetch token: serviceaccounts "default"'):
         await prepare(vols)
+    vols.remove()
+
+
+async def test_an_answer_without_a_token_leaves_the_pod_waiting(env: Env, tmp_path: Path) -> None:
+    pod = await setup(env)
+    vols = PodVolumes(tmp_path, pod, ObjectSource(env.client, env.rt.informers.informer("services")))
+
+    async def tokenless(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                "metadata": {"name": "default"}}  # what a cut batch answer would hold
+
+    vols.tokens.api.create_subresource = tokenless  # type: ignore[method-assign]
+    with pytest.raises(ConfigError, match="the answer carried no token"):
+        await prepare(vols)
+    assert "token" not in names_below(tmp_path)  # nothing written
     vols.remove()

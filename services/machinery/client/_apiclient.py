@@ -27,7 +27,7 @@ from jetkube.schemas.registry import ResourceType, api_groups, by_plural
 
 from ..apimachinery import apierrors, inbox_prefix
 from ..runtime.telemetry import inject_headers
-from ._bindgroups import BindGroups, Pending
+from ._subgroups import GroupKey, Pending, SubresourceGroups
 
 API_SUBJECT = "jetkube.api"
 QUEUE_GROUP = "apiserver"
@@ -68,7 +68,7 @@ class ApiClient:
         self.timeout = timeout
         self.retries = retries
         self.subject_prefix = subject_prefix  # Settings.api_subject_prefix, as the API server's
-        self._bind_groups: BindGroups | None = None
+        self._groups: SubresourceGroups | None = None
 
     @staticmethod
     def resource(resource: str, group: str | None = None) -> ResourceType:
@@ -273,25 +273,34 @@ class ApiClient:
 
     async def bind(self, namespace: str, pod: str, node: str, uid: str | None = None) -> Obj:
         """Bind ``pod`` to ``node`` (the ``pods/binding`` subresource; with ``uid``, only
-        that incarnation of the pod).  Binds asked for in the same turn of the event loop
-        go in one batched request (``_bindgroups.py``), each with its own answer."""
+        that incarnation of the pod), batched with the binds of the same turn."""
         body: Obj = {"apiVersion": "v1", "kind": "Binding",
                      "metadata": {"name": pod, "namespace": namespace},
                      "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
         if uid:
             body["metadata"]["uid"] = uid
-        if self._bind_groups is None:
-            self._bind_groups = BindGroups(self._send_binds)
-        answer = await self._bind_groups.join(namespace, pod, orjson.dumps(body))
+        return await self.create_subresource("pods", namespace, pod, "binding", body)
+
+    async def create_subresource(self, resource: str, namespace: str, name: str,
+                                 subresource: str, body: Obj) -> Obj:
+        """Create ``name``'s ``subresource`` (a bind, a TokenRequest).  The creates of one
+        (resource, subresource, namespace) asked for in the same turn of the event loop go
+        in one batched request (``_subgroups.py``), each with its own answer or error."""
+        if self._groups is None:
+            self._groups = SubresourceGroups(self._send_group)
+        answer = await self._groups.join((resource, subresource, namespace), name,
+                                         orjson.dumps(body))
         if answer is not None:
             return answer
-        return await self.request("create", "pods", namespace, pod, body, subresource="binding")
+        return await self.request("create", resource, namespace, name, body,
+                                  subresource=subresource)
 
-    async def _send_binds(self, namespace: str, group: Sequence[Pending]) -> None:
-        subject = api_subject("create", self.resource("pods", ""), self.identity,
+    async def _send_group(self, key: GroupKey, group: Sequence[Pending]) -> None:
+        resource, subresource, namespace = key
+        subject = api_subject("create", self.resource(resource), self.identity,
                               self.subject_prefix)
         results = await self._create_batch(
-            subject, namespace, [p.body for p in group], subresource="binding",
+            subject, namespace, [p.body for p in group], subresource=subresource,
             names=[p.name for p in group], traces=[p.traceparent for p in group])
         for p, result in zip(group, results, strict=True):
             if p.answer.done():

@@ -1,6 +1,7 @@
-"""``ApiClient.bind``: binds asked for in the same turn of the event loop go in one batched
-request per namespace (``_bindgroups.py``), each caller with its own answer, its own
-error and its own trace context; a bind alone is its own request, as before."""
+"""``ApiClient.create_subresource`` (binds, TokenRequests): the creates of one subresource
+asked for in the same turn of the event loop go in one batched request per namespace
+(``_subgroups.py``), each caller with its own answer, its own error and its own trace
+context; a create alone is its own request, as before."""
 
 from __future__ import annotations
 
@@ -125,3 +126,25 @@ async def test_a_request_that_fails_whole_fails_each_bind(env: Env) -> None:
     assert all(isinstance(r, apierrors.ApiError) and r.code == 504 for r in results), results
     with pytest.raises(apierrors.ApiError):  # and the client still serves the next one
         await client.bind("default", "a", "n1")
+
+
+async def test_token_requests_of_one_turn_are_one_request_each_with_its_own_token(
+        env: Env) -> None:
+    client = await made(env, "a", "b")
+    await env.api.ok("POST", "/api/v1/namespaces/default/serviceaccounts", {
+        "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}})
+    uids = [(await env.api.ok("GET", f"/api/v1/namespaces/default/pods/{n}"))["metadata"][
+        "uid"] for n in ("a", "b")]
+
+    def token_request(pod: str, uid: str) -> Obj:
+        return {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                "spec": {"audiences": [], "expirationSeconds": 3600, "boundObjectRef": {
+                    "kind": "Pod", "apiVersion": "v1", "name": pod, "uid": uid}}}
+
+    got = await asyncio.gather(*(client.create_subresource(
+        "serviceaccounts", "default", "default", "token", token_request(p, u))
+        for p, u in zip(("a", "b"), uids, strict=True)))
+    assert len(client.headers) == 1 and client.headers[0]["Jetkube-Batch"] == "2"
+    assert client.headers[0]["Jetkube-Batch-Names"] == "default,default"
+    tokens = [g["status"]["token"] for g in got]
+    assert all(tokens) and tokens[0] != tokens[1]  # each pod's own bound token
