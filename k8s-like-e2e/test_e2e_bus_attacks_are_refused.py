@@ -255,6 +255,31 @@ async def test_a_batch_of_binds_is_authorized_bind_by_bind(bus_cluster: Cluster)
     bus_cluster.kctl("delete", "pod", "bind-a", "bind-b", "--wait=false")
 
 
+async def test_a_batch_of_status_patches_is_authorized_patch_by_patch(
+        bus_cluster: Cluster) -> None:
+    """A node agent's status writes of one turn go in one batched patch (natsbatch.py): a
+    node still writes only the status of pods bound to it.  The target exists: the same
+    batch writes node-1's own pod."""
+    for pod, node in (("status-mine", "node-1"), ("status-theirs", "node-2")):
+        _apply(bus_cluster, {"apiVersion": "v1", "kind": "Pod",
+                             "metadata": {"name": pod, "namespace": "default"},
+                             "spec": {"nodeName": node, "containers": [
+                                 {"name": "c", "image": "busybox"}]}})
+    condition = {"status": {"conditions": [{"type": "example.com/Batched", "status": "True"}]}}
+    async with bus(bus_cluster, "node:node-1") as node:
+        api = ApiClient(node.nc, "node:node-1", timeout=5, retries=1)
+        got = await asyncio.gather(
+            *(api.patch_together("pods", "default", pod, condition, subresource="status",
+                                 patch_type="application/strategic-merge-patch+json")
+              for pod in ("status-mine", "status-theirs")), return_exceptions=True)
+    assert isinstance(got[0], dict) and got[0]["metadata"]["name"] == "status-mine", got
+    assert isinstance(got[1], apierrors.ApiError) and got[1].code == 403, got
+    theirs = json.loads(bus_cluster.kctl("get", "pod", "status-theirs", "-o", "json").stdout)
+    assert "example.com/Batched" not in {
+        c.get("type") for c in theirs.get("status", {}).get("conditions") or []}
+    bus_cluster.kctl("delete", "pod", "status-mine", "status-theirs", "--wait=false")
+
+
 async def pod_names_on(b: Bus, subject: str) -> set[str]:
     """The pod names of every event the node pod stream holds on ``subject``."""
     js = b.nc.jetstream()

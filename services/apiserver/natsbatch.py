@@ -1,6 +1,7 @@
 """Batched creates over the NATS face: one request carrying many objects, each created as
 its own request would be.  A batch may also create one subresource of many objects (the
-scheduler's binds: ``pods/binding``), each line naming its object.
+scheduler's binds: ``pods/binding``) or patch many objects (the node agents' pod status
+writes: ``pods/status``), each line naming its object.
 
 A ``create`` whose headers carry ``Jetkube-Batch: <n>`` has as its body ``n`` objects of
 the subject's resource, one JSON document per line (compact JSON has no raw newline: a
@@ -12,8 +13,10 @@ JSON array, in the request's order, of ``{"code": <HTTP code>, "body": <the crea
 object, or a Status>}``; each body is spliced in as the create produced it, not decoded
 again.  The batch itself answers 200, or a Status when it is refused whole (not a create
 of a resource, more than :data:`MAX_BATCH` items, a count that does not match its lines).
-A batch of a subresource's creates (``Jetkube-Subresource``) names each line's object in
-``Jetkube-Batch-Names``, comma-separated in the lines' order (no name holds a comma);
+A batch of a subresource's creates (``Jetkube-Subresource``), or of patches (the verb
+``patch``, the subresource optional, one ``Content-Type`` for all), names each line's
+object in ``Jetkube-Batch-Names``, comma-separated in the lines' order (no name holds a
+comma); each line is then the body that object's own request would carry.
 ``Jetkube-Batch-Traceparents``, optional in any batch, carries each line's W3C
 ``traceparent`` the same way (empty: the request's own), so every item continues the
 trace of the caller that asked for it, as its own request would.
@@ -63,11 +66,17 @@ and time; or a Status's code, reason and 200 characters of message, JSON-escaped
 _SUMMARY = ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
 
 
+def _named(req: ApiRequest) -> bool:
+    """Whether each line of this batch names its object (a subresource's creates, patches)."""
+    return req.verb == "patch" or bool(req.subresource)
+
+
 def _lines(req: ApiRequest, count: str, names: str | None) -> list[bytes]:
-    if req.verb != "create" or req.name or bool(req.subresource) != (names is not None):
+    if req.verb not in ("create", "patch") or req.name or _named(req) != (names is not None):
         what = f"{req.verb} of {req.resource_path}" + (f" {req.name}" if req.name else "")
-        raise apierrors.bad_request(f"only creates of a resource, or of a subresource with "
-                                    f"{NAMES_HEADER}, are batched, not {what}")
+        raise apierrors.bad_request(f"only creates of a resource, and creates of a "
+                                    f"subresource or patches with {NAMES_HEADER}, are "
+                                    f"batched, not {what}")
     if not count.isdigit() or int(count) == 0:
         raise apierrors.bad_request(f"{BATCH_HEADER} must be a count of objects, 1 to "
                                     f"{MAX_BATCH}, not {count[:20]!r}")
@@ -96,7 +105,7 @@ async def _one(front: Front, req: ApiRequest, body: bytes, name: str, traceparen
                ) -> tuple[int, bytes]:
     try:
         item = replace(req, body=body or None)
-        if req.subresource and not name:  # each line of a subresource's batch names one
+        if _named(req) and not name:  # each line of such a batch names its object
             raise apierrors.bad_request("Name parameter required.")
         if name:
             check_target(req.rt, req.verb, req.namespace, name)  # as a path's segment

@@ -10,7 +10,7 @@ is ignored: no token travels on the bus).  The payload is the request body;
 headers carry the rest (namespace, name, subresource, query, content type,
 W3C trace context, which ``front.serve`` continues).  The reply
 body is the object or a Status, with the HTTP code in the ``Jetkube-Code``
-header.  A create may carry many objects (``Jetkube-Batch``: natsbatch.py).  Any number
+header.  A create or a patch may carry many objects (``Jetkube-Batch``: natsbatch.py).  Any number
 of API servers share the subject through the queue group.
 
 Served by machinery's bare nats-py request/reply server (``rpc.Server``):
@@ -70,7 +70,8 @@ def request_from_message(subject: str, headers: dict[str, str], body: bytes,
             "watch is not served over NATS request/reply: watch the store (informers) instead")
     namespace = headers.get("Jetkube-Namespace") or None
     name = headers.get("Jetkube-Name") or None
-    if name is None and verb in ("get", "update", "patch", "delete"):
+    if name is None and verb in ("get", "update", "patch", "delete") and (
+            BATCH_HEADER not in headers):  # a batch names each line's object (natsbatch.py)
         raise apierrors.bad_request("Name parameter required.")
     check_target(rt, verb, namespace, name)  # the same rules as a path's segments
     query = decode_query(headers.get("Jetkube-Query", ""))
@@ -186,10 +187,10 @@ def build_broker(front: Front | None, nats_url: str, *,
                                    "<identity>.<verb>.<group>.<version>.<resource>: the "
                                    "identity is the sender's NATS user (only it may publish "
                                    "there); the body is the object, headers carry namespace, "
-                                   "name, query and trace context; a create with "
+                                   "name, query and trace context; a create or a patch with "
                                    "Jetkube-Batch: n carries n objects, one JSON object per "
-                                   "line (a subresource's creates, such as binds, name each "
-                                   "line's object in Jetkube-Batch-Names; "
+                                   "line (a subresource's creates, such as binds, and patches "
+                                   "name each line's object in Jetkube-Batch-Names; "
                                    "Jetkube-Batch-Traceparents carries each line's trace "
                                    "context), and is answered with each one's code and body")
     async def serve(body: bytes) -> NatsResponse:

@@ -6,7 +6,9 @@ bounded number of requests in flight (shared by every node of a hollow-node
 process).  Each write is one JSON patch on the ``status`` subresource that
 first tests ``metadata.uid``: a status computed for a pod that was deleted and
 recreated under the same name fails the test (422) instead of landing on the
-new pod.  A failed write is retried after a short delay; 404 and 422 drop it.
+new pod.  The writes that leave in one turn of the event loop go in one batched
+request (``ApiClient.patch_together``), each still its own patch with its own answer.
+A failed write is retried after a short delay; 404 and 422 drop it.
 
 At most one write per pod is in flight: two concurrent patches of one pod can
 land in either order, and an older status landing last (a container's
@@ -124,8 +126,9 @@ class StatusWriter:
         patch = [{"op": "test", "path": "/metadata/uid", "value": p.uid},
                  {"op": "add", "path": "/status", "value": p.status}]
         try:
-            await self.api.patch("pods", p.namespace, p.name, patch,
-                                 patch_type="application/json-patch+json", subresource="status")
+            await self.api.patch_together("pods", p.namespace, p.name, patch,  # one request
+                                          patch_type="application/json-patch+json",
+                                          subresource="status")  # for the turn's writes
             self.writes += 1
             self._written[p.uid] = p.status
         except apierrors.ApiError as err:

@@ -25,7 +25,7 @@ class HeldApi:
         self.landed: list[Any] = []  # ... and as it completed
         self.release: list[asyncio.Event] = []
 
-    async def patch(self, resource: str, namespace: str, name: str, body: Any,
+    async def patch_together(self, resource: str, namespace: str, name: str, body: Any,
                     **kw: Any) -> dict[str, Any]:
         status = body[1]["value"]
         gate = asyncio.Event()

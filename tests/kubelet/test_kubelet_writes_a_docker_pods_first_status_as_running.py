@@ -38,7 +38,7 @@ async def test_a_docker_pods_first_status_write_says_running_after_five_calls(
                             root_dir=tmp_path / "agent")
     writes: dict[str, list[Obj]] = {}
     api = node.shared.status.api
-    patch = api.patch
+    patch = api.patch_together
 
     async def recording(resource: str, namespace: str, pod_name: str, body: Any,
                         **kw: Any) -> Any:
@@ -46,7 +46,7 @@ async def test_a_docker_pods_first_status_write_says_running_after_five_calls(
             writes.setdefault(pod_name, []).append(body[-1]["value"])
         return await patch(resource, namespace, pod_name, body, **kw)
 
-    api.patch = recording  # type: ignore[method-assign]
+    api.patch_together = recording  # type: ignore[method-assign]
     try:
         await env.api.ok("POST", PODS, pod("first", name, busybox_image))
         await until(lambda: writes.get("first"), timeout=30, message="first's status")

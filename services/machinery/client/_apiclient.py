@@ -27,7 +27,7 @@ from jetkube.schemas.registry import ResourceType, api_groups, by_plural
 
 from ..apimachinery import apierrors, inbox_prefix
 from ..runtime.telemetry import inject_headers
-from ._subgroups import GroupKey, Pending, SubresourceGroups
+from ._groups import GroupKey, Pending, RequestGroups
 
 API_SUBJECT = "jetkube.api"
 QUEUE_GROUP = "apiserver"
@@ -68,7 +68,7 @@ class ApiClient:
         self.timeout = timeout
         self.retries = retries
         self.subject_prefix = subject_prefix  # Settings.api_subject_prefix, as the API server's
-        self._groups: SubresourceGroups | None = None
+        self._groups: RequestGroups | None = None
 
     @staticmethod
     def resource(resource: str, group: str | None = None) -> ResourceType:
@@ -202,25 +202,26 @@ class ApiClient:
                 end += 1
             chunks.append(encoded[start:end])
             start = end
-        answers = await asyncio.gather(*(self._create_batch(subject, namespace, c)
+        answers = await asyncio.gather(*(self._batch(subject, namespace, c)
                                          for c in chunks))  # at once, as single creates were
         return [a for answer in answers for a in answer]
 
-    async def _create_batch(self, subject: str, namespace: str | None, items: builtins.list[bytes],
-                            *, subresource: str | None = None, names: Sequence[str] = (),
-                            traces: Sequence[str] = ()
-                            ) -> builtins.list[Obj | apierrors.ApiError]:
-        """One batched create of ``items`` (natsbatch.py): each one's object or error.  A
-        subresource's creates name each item's object (``names``); ``traces``: each one's
-        traceparent ("" for none)."""
+    async def _batch(self, subject: str, namespace: str | None, items: builtins.list[bytes],
+                     *, subresource: str | None = None, names: Sequence[str] = (),
+                     traces: Sequence[str] = (), content_type: str = "application/json"
+                     ) -> builtins.list[Obj | apierrors.ApiError]:
+        """One batched request of ``items`` (natsbatch.py): each one's answer or error.  A
+        subresource's creates and patches name each item's object (``names``);
+        ``traces``: each one's traceparent ("" for none)."""
         results: builtins.list[Obj | apierrors.ApiError] = [apierrors.internal("not sent")] * len(items)
         todo = builtins.list(range(len(items)))
         for attempt in range(apierrors.THROTTLE_RETRIES + 1):
-            headers = {"Content-Type": "application/json", BATCH_HEADER: str(len(todo))}
+            headers = {"Content-Type": content_type, BATCH_HEADER: str(len(todo))}
             if namespace:
                 headers["Jetkube-Namespace"] = namespace
             if subresource:
                 headers["Jetkube-Subresource"] = subresource
+            if names:
                 headers[NAMES_HEADER] = ",".join(names[i] for i in todo)
             if any(traces):
                 headers[TRACES_HEADER] = ",".join(traces[i] for i in todo)
@@ -283,25 +284,44 @@ class ApiClient:
 
     async def create_subresource(self, resource: str, namespace: str, name: str,
                                  subresource: str, body: Obj) -> Obj:
-        """Create ``name``'s ``subresource`` (a bind, a TokenRequest).  The creates of one
-        (resource, subresource, namespace) asked for in the same turn of the event loop go
-        in one batched request (``_subgroups.py``), each with its own answer or error."""
+        """Create ``name``'s ``subresource`` (a bind, a TokenRequest), together with the
+        others of the same turn (:meth:`together`)."""
+        return await self.together("create", resource, namespace, name, body,
+                                   subresource=subresource)
+
+    async def patch_together(self, resource: str, namespace: str, name: str, patch: Any, *,
+                             patch_type: str = "application/merge-patch+json",
+                             subresource: str | None = None) -> Obj:
+        """:meth:`patch`, together with the patches of the same turn (:meth:`together`)."""
+        return await self.together("patch", resource, namespace, name, patch,
+                                   subresource=subresource, content_type=patch_type)
+
+    async def together(self, verb: str, resource: str, namespace: str, name: str, body: Any,
+                       *, subresource: str | None = None,
+                       content_type: str = "application/json") -> Obj:
+        """One request, sent with the others of its kind (verb, resource, subresource,
+        namespace, content type) asked for in the same turn of the event loop: alone, as
+        its own request; two or more, in one batched request (``_groups.py``), each with
+        its own answer or error.  A batch's answers that would not fit one NATS message
+        come back cut to each object's identity (natsbatch.py): callers that read the
+        answer check for what they need."""
         if self._groups is None:
-            self._groups = SubresourceGroups(self._send_group)
-        answer = await self._groups.join((resource, subresource, namespace), name,
-                                         orjson.dumps(body))
+            self._groups = RequestGroups(self._send_group)
+        key = (verb, resource, subresource or "", namespace, content_type)
+        answer = await self._groups.join(key, name, orjson.dumps(body))
         if answer is not None:
             return answer
-        return await self.request("create", resource, namespace, name, body,
-                                  subresource=subresource)
+        return await self.request(verb, resource, namespace, name, body,
+                                  subresource=subresource, content_type=content_type)
 
     async def _send_group(self, key: GroupKey, group: Sequence[Pending]) -> None:
-        resource, subresource, namespace = key
-        subject = api_subject("create", self.resource(resource), self.identity,
+        verb, resource, subresource, namespace, content_type = key
+        subject = api_subject(verb, self.resource(resource), self.identity,
                               self.subject_prefix)
-        results = await self._create_batch(
-            subject, namespace, [p.body for p in group], subresource=subresource,
-            names=[p.name for p in group], traces=[p.traceparent for p in group])
+        results = await self._batch(
+            subject, namespace, [p.body for p in group], subresource=subresource or None,
+            names=[p.name for p in group], traces=[p.traceparent for p in group],
+            content_type=content_type)
         for p, result in zip(group, results, strict=True):
             if p.answer.done():
                 continue

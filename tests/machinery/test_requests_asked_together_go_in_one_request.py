@@ -1,7 +1,8 @@
-"""``ApiClient.create_subresource`` (binds, TokenRequests): the creates of one subresource
-asked for in the same turn of the event loop go in one batched request per namespace
-(``_subgroups.py``), each caller with its own answer, its own error and its own trace
-context; a create alone is its own request, as before."""
+"""``ApiClient.together`` (binds and TokenRequests through ``create_subresource``, status
+patches through ``patch_together``): the requests of one kind asked for in the same turn
+of the event loop go in one batched request per namespace (``_groups.py``), each caller
+with its own answer, its own error and its own trace context; a request alone is its own
+request, as before."""
 
 from __future__ import annotations
 
@@ -148,3 +149,30 @@ async def test_token_requests_of_one_turn_are_one_request_each_with_its_own_toke
     assert client.headers[0]["Jetkube-Batch-Names"] == "default,default"
     tokens = [g["status"]["token"] for g in got]
     assert all(tokens) and tokens[0] != tokens[1]  # each pod's own bound token
+
+
+async def test_status_patches_of_one_turn_are_one_request_each_its_own_patch(env: Env) -> None:
+    client = await made(env, "a", "b", "c")
+    uid = {n: (await env.api.ok("GET", f"/api/v1/namespaces/default/pods/{n}"))["metadata"][
+        "uid"] for n in ("a", "b", "c")}
+
+    def status(name: str, pod_uid: str, phase: str) -> list[Obj]:
+        return [{"op": "test", "path": "/metadata/uid", "value": pod_uid},
+                {"op": "add", "path": "/status", "value": {"phase": phase}}]
+
+    results = await asyncio.gather(
+        client.patch_together("pods", "default", "a", status("a", uid["a"], "Running"),
+                              patch_type="application/json-patch+json", subresource="status"),
+        client.patch_together("pods", "default", "b", status("b", "not-its-uid", "Failed"),
+                              patch_type="application/json-patch+json", subresource="status"),
+        client.patch_together("pods", "default", "c", status("c", uid["c"], "Succeeded"),
+                              patch_type="application/json-patch+json", subresource="status"),
+        return_exceptions=True)
+    assert len(client.headers) == 1 and client.headers[0]["Jetkube-Batch"] == "3"
+    assert client.headers[0]["Content-Type"] == "application/json-patch+json"
+    assert client.headers[0]["Jetkube-Batch-Names"] == "a,b,c"
+    assert isinstance(results[1], apierrors.ApiError) and results[1].code == 422  # its test
+    phases = [(await env.api.ok("GET", f"/api/v1/namespaces/default/pods/{n}"))["status"].get(
+        "phase") for n in ("a", "b", "c")]
+    assert phases == ["Running", "Pending", "Succeeded"]
+    assert isinstance(results[0], dict) and results[0]["status"]["phase"] == "Running"

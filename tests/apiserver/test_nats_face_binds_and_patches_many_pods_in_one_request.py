@@ -1,8 +1,10 @@
-"""A batched create of a subresource over the NATS face (``Jetkube-Batch`` with
-``Jetkube-Batch-Names``, natsbatch.py): the scheduler's binds.  Each line binds the pod it
-names as its own bind would (authorized as the sender, its own store write and revision,
-its own trace context); one failing leaves the others bound; a batch whose names or
-traceparents do not match its lines is refused whole, before anything is written."""
+"""Batches whose lines name their objects over the NATS face (``Jetkube-Batch`` with
+``Jetkube-Batch-Names``, natsbatch.py): the scheduler's binds (creates of
+``pods/binding``) and the node agents' status writes (patches of ``pods/status``).  Each
+line is served as its own request would be (authorized as the sender, its own store write
+and revision, its own trace context); one failing leaves the others written; a batch
+whose names or traceparents do not match its lines is refused whole, before anything is
+written."""
 
 from __future__ import annotations
 
@@ -113,3 +115,52 @@ async def test_a_batch_whose_names_do_not_match_its_lines_is_refused_whole() -> 
     assert [await node_of(api, n) for n in ("a", "b")] == [None, None]  # nothing written
     listed = await api.ok("GET", "/api/v1/namespaces/default/pods")
     assert sorted(p["metadata"]["name"] for p in listed["items"]) == ["a", "b"]
+
+
+PATCH = "jetkube.api.{who}.patch.core.v1.pods"
+
+
+async def patches(api: Api, names: list[str], bodies: list[Any], *, who: str = "admin",
+                  **extra: str) -> tuple[int, Any]:
+    headers = {"Jetkube-Namespace": "default", "Jetkube-Subresource": "status",
+               "Content-Type": "application/json-patch+json",
+               "Jetkube-Batch": str(len(bodies)), "Jetkube-Batch-Names": ",".join(names),
+               **extra}
+    out, reply = await handle(api.front, PATCH.format(who=who), headers,
+                              b"\n".join(orjson.dumps(b) for b in bodies))
+    return int(reply["Jetkube-Code"]), orjson.loads(out)
+
+
+async def test_each_line_patches_the_pod_it_names_and_one_failing_leaves_the_others() -> None:
+    api = await make_api()
+    uids = {}
+    for n in ("a", "b", "c"):
+        made = await api.ok("POST", "/api/v1/namespaces/default/pods", pod(n))
+        uids[n] = made["metadata"]["uid"]
+
+    def running(uid: str) -> list[dict[str, Any]]:
+        return [{"op": "test", "path": "/metadata/uid", "value": uid},
+                {"op": "add", "path": "/status", "value": {"phase": "Running"}}]
+
+    code, answers = await patches(api, ["a", "b", "c", "gone"],
+                                  [running(uids["a"]), running("another-uid"),
+                                   running(uids["c"]), running("x")])
+    assert code == 200 and [a["code"] for a in answers] == [200, 422, 200, 404]
+    assert answers[0]["body"]["status"]["phase"] == "Running"  # the patched pod
+    phases = [(await api.ok("GET", f"/api/v1/namespaces/default/pods/{n}"))["status"].get(
+        "phase") for n in ("a", "b", "c")]
+    assert phases == ["Running", "Pending", "Running"]
+    assert answers[0]["body"]["metadata"]["resourceVersion"] != answers[2]["body"][
+        "metadata"]["resourceVersion"]  # each its own write
+
+
+async def test_a_batch_of_patches_must_name_each_line() -> None:
+    api = await make_api()
+    await api.ok("POST", "/api/v1/namespaces/default/pods", pod("a"))
+    body = orjson.dumps([{"op": "add", "path": "/status", "value": {"phase": "Running"}}])
+    headers = {"Jetkube-Namespace": "default", "Jetkube-Subresource": "status",
+               "Content-Type": "application/json-patch+json", "Jetkube-Batch": "1"}
+    out, reply = await handle(api.front, PATCH.format(who="admin"), headers, body)
+    assert reply["Jetkube-Code"] == "400" and b"Jetkube-Batch-Names" in out
+    got = await api.ok("GET", "/api/v1/namespaces/default/pods/a")
+    assert got["status"].get("phase") == "Pending"  # nothing written
