@@ -17,6 +17,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.machinery.apimachinery import apierrors
+from jetkube.services.machinery.client._groups import GROUP_BATCH, GROUP_BYTES, Pending, _chunks
 
 
 class Recording(LocalApiClient):
@@ -176,3 +177,18 @@ async def test_status_patches_of_one_turn_are_one_request_each_its_own_patch(env
         "phase") for n in ("a", "b", "c")]
     assert phases == ["Running", "Pending", "Succeeded"]
     assert isinstance(results[0], dict) and results[0]["status"]["phase"] == "Running"
+
+
+async def test_batches_stay_within_their_count_and_bytes(env: Env) -> None:
+    client = await made(env, "a", "b", "c", "d")
+    big = "x" * (GROUP_BYTES // 3)  # two fit a batch, a third does not
+    got = await asyncio.gather(*(client.patch_together(
+        "pods", "default", n, {"metadata": {"annotations": {"big": big}}})
+        for n in ("a", "b", "c", "d")))
+    assert [g["metadata"]["name"] for g in got] == ["a", "b", "c", "d"]
+    assert [h.get("Jetkube-Batch-Names") for h in client.headers] == ["a,b", "c,d"]
+    many = [Pending(f"p{i}", b"{}", "", asyncio.get_running_loop().create_future())
+            for i in range(300)]
+    assert [len(c) for c in _chunks(many)] == [GROUP_BATCH, GROUP_BATCH, 300 - 2 * GROUP_BATCH]
+    for p in many:
+        p.answer.cancel()

@@ -24,10 +24,13 @@ from jetkube.schemas.objects import Obj
 
 from ..runtime.telemetry import current_traceparent
 
-__all__ = ["GROUP_BATCH", "GroupKey", "Pending", "RequestGroups"]
+__all__ = ["GROUP_BATCH", "GROUP_BYTES", "GroupKey", "Pending", "RequestGroups"]
 
 GROUP_BATCH = 128
 """Requests per batched request, at most (the API server takes up to 128 lines)."""
+GROUP_BYTES = 256 * 1024
+"""Bytes of bodies per batched request, at most (a NATS message holds 1 MiB by default);
+a body bigger than this goes alone."""
 
 GroupKey = tuple[str, str, str, str, str]
 """(verb, resource, subresource or "", namespace, content type): what one batched
@@ -72,12 +75,11 @@ class RequestGroups:
         groups, self._groups = self._groups, {}
         for key, group in groups.items():
             waiting = [p for p in group if not p.answer.done()]  # a cancelled caller's: not sent
-            if len(waiting) == 1:
-                waiting[0].answer.set_result(None)
-                continue
-            for start in range(0, len(waiting), GROUP_BATCH):
-                task = asyncio.get_running_loop().create_task(
-                    self._send_group(key, waiting[start:start + GROUP_BATCH]))
+            for chunk in _chunks(waiting):
+                if len(chunk) == 1:
+                    chunk[0].answer.set_result(None)
+                    continue
+                task = asyncio.get_running_loop().create_task(self._send_group(key, chunk))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 
@@ -91,3 +93,17 @@ class RequestGroups:
         for p in group:  # never leave a caller waiting
             if not p.answer.done():
                 p.answer.set_exception(RuntimeError(f"request for {p.name} was not answered"))
+
+
+def _chunks(waiting: list[Pending]) -> list[list[Pending]]:
+    """``waiting`` cut in order into batches of at most :data:`GROUP_BATCH` requests and
+    :data:`GROUP_BYTES` bytes (one bigger body is a batch of its own)."""
+    chunks: list[list[Pending]] = []
+    size = 0
+    for p in waiting:
+        if not chunks or len(chunks[-1]) == GROUP_BATCH or size + len(p.body) > GROUP_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(p)
+        size += len(p.body)
+    return chunks
