@@ -308,10 +308,11 @@ class ApiClient:
         if self._groups is None:
             self._groups = RequestGroups(self._send_group)
         key = (verb, resource, subresource or "", namespace, content_type)
-        answer = await self._groups.join(key, name, orjson.dumps(body))
+        encoded = orjson.dumps(body)  # once, for either way it goes
+        answer = await self._groups.join(key, name, encoded)
         if answer is not None:
             return answer
-        return await self.request(verb, resource, namespace, name, body,
+        return await self.request(verb, resource, namespace, name, encoded,
                                   subresource=subresource, content_type=content_type)
 
     async def _send_group(self, key: GroupKey, group: Sequence[Pending]) -> None:
