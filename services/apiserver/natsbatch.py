@@ -1,5 +1,5 @@
-"""Batched creates over the NATS face: one request carrying many objects, each created as
-its own request would be.  A batch may also create one subresource of many objects (the
+"""Batched creates and patches over the NATS face: one request carrying many objects, each
+served as its own request would be.  A batch may also create one subresource of many objects (the
 scheduler's binds: ``pods/binding``) or patch many objects (the node agents' pod status
 writes: ``pods/status``), each line naming its object.
 
@@ -11,8 +11,9 @@ its own store write and revision) with the sender's identity, concurrently, so t
 store writes go out pipelined; one failing does not stop the others.  The reply is one
 JSON array, in the request's order, of ``{"code": <HTTP code>, "body": <the created
 object, or a Status>}``; each body is spliced in as the create produced it, not decoded
-again.  The batch itself answers 200, or a Status when it is refused whole (not a create
-of a resource, more than :data:`MAX_BATCH` items, a count that does not match its lines).
+again.  The batch itself answers 200, or a Status when it is refused whole (not one of the
+batches below, more than :data:`MAX_BATCH` items, a count or names that do not match its
+lines).
 A batch of a subresource's creates (``Jetkube-Subresource``), or of patches (the verb
 ``patch``, the subresource optional, one ``Content-Type`` for all), names each line's
 object in ``Jetkube-Batch-Names``, comma-separated in the lines' order (no name holds a
