@@ -45,6 +45,7 @@ from typing import Any
 import orjson
 
 from ..machinery.apimachinery import apierrors
+from ..machinery.client import BATCH_HEADER, NAMES_HEADER, TRACES_HEADER  # the client's
 from .front import Front
 from .request import ApiRequest, check_target
 from .response import Response, status_response
@@ -53,14 +54,8 @@ __all__ = ["BATCH_HEADER", "MAX_BATCH", "NAMES_HEADER", "TRACES_HEADER", "serve_
 
 log = logging.getLogger(__name__)
 
-BATCH_HEADER = "Jetkube-Batch"
-"""The request header naming how many objects a batched create carries."""
-NAMES_HEADER = "Jetkube-Batch-Names"
-"""Each line's object, comma-separated: a batch of a subresource's creates."""
-TRACES_HEADER = "Jetkube-Batch-Traceparents"
-"""Each line's ``traceparent``, comma-separated (empty: the request's own)."""
 MAX_BATCH = 128
-"""Objects one batched create may carry (more: 413, the whole batch refused)."""
+"""Objects one batched request may carry (more: 413, the whole batch refused)."""
 ITEM_ROOM = 640
 """The most bytes one item's short answer takes (name 253, namespace 63, uid, revision
 and time; or a Status's code, reason and 200 characters of message, JSON-escaped)."""
@@ -119,7 +114,7 @@ async def _one(front: Front, req: ApiRequest, body: bytes, name: str, traceparen
     except apierrors.ApiError as err:
         result = status_response(err)
     except Exception as err:  # one item's bug is its own 500, never the batch's
-        log.exception("internal error serving a batched create of %s", req.resource_path)
+        log.exception("internal error serving a batched %s of %s", req.verb, req.resource_path)
         result = status_response(apierrors.internal(f"internal error: {type(err).__name__}"))
     return result.code, result.body
 
@@ -142,7 +137,7 @@ def _reply(results: list[tuple[int, bytes]]) -> bytes:
 
 async def serve_batch(front: Front, req: ApiRequest, headers: Mapping[str, str],
                       room: int | None = None) -> Response:
-    """Serve a batched create (the module doc) whose request carried ``headers``;
+    """Serve a batched request (the module doc) whose request carried ``headers``;
     ``room``: the most bytes one reply may hold (the server's max_payload less the
     headers' margin)."""
     names_header = headers.get(NAMES_HEADER)

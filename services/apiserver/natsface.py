@@ -101,7 +101,7 @@ async def handle(front: Front, subject: str, headers: dict[str, str], body: byte
     WARNINGS.set([])  # this request's: rpc.Server runs each in a task of its own
     try:
         req = request_from_message(subject, headers, body, prefix)
-        if BATCH_HEADER in headers:  # many creates (natsbatch.py)
+        if BATCH_HEADER in headers:  # many creates or patches (natsbatch.py)
             return _reply(await serve_batch(
                 front, req, headers, max_payload - REPLY_MARGIN if max_payload else None))
         served = await front.serve(req, None, user=req.user)

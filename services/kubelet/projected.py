@@ -77,7 +77,7 @@ class PodTokens:
                               "the answer carried no token")
         expires = parse_time(status.get("expirationTimestamp"))
         now = self.clock()
-        token = Token(str(status.get("token") or ""), now,
+        token = Token(str(status["token"]), now,
                       expires.timestamp() if expires else now + expiration)
         self._tokens[key] = token
         return token.value.encode()

@@ -164,3 +164,20 @@ async def test_a_batch_of_patches_must_name_each_line() -> None:
     assert reply["Jetkube-Code"] == "400" and b"Jetkube-Batch-Names" in out
     got = await api.ok("GET", "/api/v1/namespaces/default/pods/a")
     assert got["status"].get("phase") == "Pending"  # nothing written
+
+
+async def test_hostile_lines_of_a_batched_patch_are_each_a_4xx_never_a_5xx() -> None:
+    api = await make_api()
+    await api.ok("POST", "/api/v1/namespaces/default/pods", pod("a"))
+    headers = {"Jetkube-Namespace": "default", "Jetkube-Subresource": "status",
+               "Jetkube-Batch": "4", "Jetkube-Batch-Names": "a,a,a/b,a",
+               "Jetkube-Batch-Traceparents": "garbage,,00-zz,"}  # bad trace context: ignored
+    body = b'{"status":{"phase":"Running"}}\n{not json\n{}\n[1,2]'
+    for content_type, codes in (("application/merge-patch+json", [200, 400, 400, 400]),
+                                ("text/plain", [415, 415, 400, 415])):
+        out, reply = await handle(api.front, PATCH.format(who="admin"),
+                                  {**headers, "Content-Type": content_type}, body)
+        answers = orjson.loads(out)
+        assert reply["Jetkube-Code"] == "200" and [a["code"] for a in answers] == codes
+        assert all(a["body"]["kind"] == "Status" for a in answers if a["code"] >= 400)
+    assert "Name parameter invalid" in answers[2]["body"]["message"]

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from jetkube.schemas.objects import Obj
 
-from ._apiclient import API_SUBJECT, QUEUE_GROUP, ApiClient, decode_group
+from ._apiclient import (
+    API_SUBJECT,
+    BATCH_HEADER,
+    NAMES_HEADER,
+    QUEUE_GROUP,
+    TRACES_HEADER,
+    ApiClient,
+    decode_group,
+)
 from ._controller import Controller, Requeue
 from ._events import NORMAL, WARNING, EventBudget, EventRecorder
 from ._expectations import ControllerExpectations, UIDTrackingExpectations
@@ -30,8 +38,11 @@ from ._workqueue import ShutDown, WorkQueue
 
 __all__ = [
     "API_SUBJECT",
+    "BATCH_HEADER",
+    "NAMES_HEADER",
     "NORMAL",
     "QUEUE_GROUP",
+    "TRACES_HEADER",
     "WARNING",
     "ApiClient",
     "BucketRateLimiter",

@@ -37,8 +37,12 @@ BATCH = 64
 BATCH_BYTES = 256 * 1024
 """Bytes of objects per batched create request, at most (one object alone may be more)."""
 BATCH_HEADER = "Jetkube-Batch"
+"""The request header naming how many objects a batched request carries (the API
+server's natsbatch.py)."""
 NAMES_HEADER = "Jetkube-Batch-Names"
+"""Each line's object, comma-separated: a batch of a subresource's creates, or of patches."""
 TRACES_HEADER = "Jetkube-Batch-Traceparents"
+"""Each line's ``traceparent``, comma-separated (empty: the request's own)."""
 
 
 def encode_group(group: str) -> str:
