@@ -84,7 +84,7 @@ async def test_after_the_deadline_it_is_unavailable_and_other_errors_pass_at_onc
 
 
 async def test_a_write_whose_ack_was_lost_is_applied_once(nats_store: NatsStore) -> None:
-    real = nats_store.js.publish
+    real = nats_store._requests.publish
     sent: list[dict[str, str]] = []
 
     async def lose_first_ack(subject: str, payload: bytes, **kw: Any) -> Any:
@@ -94,9 +94,9 @@ async def test_a_write_whose_ack_was_lost_is_applied_once(nats_store: NatsStore)
             raise nats_errors.TimeoutError
         return ack
 
-    nats_store.js.publish = lose_first_ack  # type: ignore[method-assign]
+    nats_store._requests.publish = lose_first_ack  # type: ignore[method-assign]
     rev = await nats_store.create("cm.a", b"v1")
-    nats_store.js.publish = real  # type: ignore[method-assign]
+    nats_store._requests.publish = real  # type: ignore[method-assign]
     assert len(sent) == 2 and sent[0]["Nats-Msg-Id"] == sent[1]["Nats-Msg-Id"]
     assert (await nats_store.get("cm.a")).revision == rev  # the first write's revision
     info = await nats_store.js.stream_info(nats_store.stream, subjects_filter="$KV.*.cm.a")
@@ -133,7 +133,7 @@ async def test_a_node_event_rides_out_an_election_and_lands_once(nats_url: str) 
     try:
         stream = NodePodStream(nc)
         await stream.ensure()
-        real = stream.js.publish
+        real = stream._requests.publish
         calls = 0
 
         async def no_leader_at_first(subject: str, payload: bytes, **kw: Any) -> Any:
@@ -146,7 +146,7 @@ async def test_a_node_event_rides_out_an_election_and_lands_once(nats_url: str) 
                 raise nats_errors.TimeoutError
             return await real(subject, payload, **kw)
 
-        stream.js.publish = no_leader_at_first  # type: ignore[method-assign]
+        stream._requests.publish = no_leader_at_first  # type: ignore[method-assign]
         node = f"node-{uuid.uuid4().hex[:6]}"
         stream.publish(node, b'{"type":"ADDED"}', f"pods.default.p@{node}")
         await stream.flush()

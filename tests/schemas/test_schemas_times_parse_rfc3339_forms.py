@@ -55,6 +55,19 @@ def test_format_time_round_trips_at_second_precision_in_utc() -> None:
     assert t is not None and format_time(t) == text
 
 
+def test_format_time_of_the_second_it_formatted_last_or_of_another_is_right() -> None:
+    """format_time remembers the second it formatted last: each instant still gets its own
+    second, across second, offset, naive and pre-1970 edges, as strftime writes it."""
+    at = [T, T.replace(microsecond=999999), T + timedelta(microseconds=1_000_000 - T.microsecond),
+          T.replace(tzinfo=None), T.astimezone(timezone(timedelta(hours=-7))), T,
+          datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+          datetime(1970, 1, 1, tzinfo=UTC), datetime(1969, 12, 31, 23, 59, 59, tzinfo=UTC)]
+    for t in at + at[::-1]:
+        want = (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+        assert format_time(t) == want
+
+
 def test_format_micro_time_round_trips_microseconds() -> None:
     t = T.replace(microsecond=6)
     assert format_micro_time(t) == "2024-01-02T03:04:05.000006Z"

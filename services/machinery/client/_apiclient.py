@@ -27,6 +27,7 @@ from jetkube.schemas.registry import ResourceType, api_groups, by_plural
 
 from ..apimachinery import apierrors, inbox_prefix
 from ..runtime.telemetry import inject_headers
+from ..store import Requests
 from ._groups import GroupKey, Pending, RequestGroups
 
 API_SUBJECT = "jetkube.api"
@@ -73,6 +74,7 @@ class ApiClient:
         self.retries = retries
         self.subject_prefix = subject_prefix  # Settings.api_subject_prefix, as the API server's
         self._groups: RequestGroups | None = None
+        self._requests = Requests(nc) if nc is not None else None
 
     @staticmethod
     def resource(resource: str, group: str | None = None) -> ResourceType:
@@ -118,10 +120,12 @@ class ApiClient:
 
     async def send(self, subject: str, payload: bytes, headers: dict[str, str]) -> tuple[int, Obj]:
         """One request/reply round trip: the HTTP-like code and the decoded body."""
-        assert self.nc is not None, "an ApiClient without a NATS connection must override send"
+        assert self._requests is not None, (
+            "an ApiClient without a NATS connection must override send")
         for attempt in range(self.retries):
             try:
-                msg = await self.nc.request(subject, payload, timeout=self.timeout, headers=headers)
+                msg = await self._requests.request(subject, payload, wait=self.timeout,
+                                                   headers=headers)
                 break
             except NatsTimeout:
                 # the request may have been served: retrying a create could report a

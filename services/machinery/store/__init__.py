@@ -41,6 +41,7 @@ from ._natsserver import (
     wait_for_port,
 )
 from ._nodestream import NODE_PODS_STREAM, NODE_PODS_SUBJECT_PREFIX, NodePodStream
+from ._requests import Requests
 from ._tracestore import ensure_trace_stream, read_trace
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "NodePodStream",
     "NotFound",
     "OrderedConsumer",
+    "Requests",
     "Store",
     "TooLarge",
     "Unavailable",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
+import os
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -47,6 +47,7 @@ from ._contract import (
     WatchHandler,
     check_ttl,
 )
+from ._requests import Requests
 from ._retry import ride_out
 from ._streams import replicas_to_keep
 
@@ -103,6 +104,7 @@ class NatsStore:
         self.marker_ttl: float | None = None
         """The stream's ``subject_delete_marker_ttl`` as last seen (None: not looked at)."""
         self._ttl_lock = asyncio.Lock()
+        self._requests = Requests(nc)
 
     @classmethod
     async def open(
@@ -180,16 +182,16 @@ class NatsStore:
         limit = self.nc.max_payload - VALUE_MARGIN
         if len(value) > limit:  # nats-server would drop the connection over it
             raise TooLarge(f"{key}: {len(value)} bytes, the store takes at most {limit}")
-        msg_id = headers[_MSG_ID] = uuid.uuid4().hex  # one write, however often it is sent
+        msg_id = headers[_MSG_ID] = os.urandom(16).hex()  # one write, however often sent
         subject = self._subject_prefix + key
         attempts = 0
 
-        async def send(wait: float) -> api.PubAck:
+        async def send(wait: float) -> int:
             nonlocal attempts
             attempts += 1
-            return await self.js.publish(subject, value, timeout=wait, headers=headers)
+            return await self._requests.publish(subject, value, wait=wait, headers=headers)
         try:
-            ack = await ride_out(send, f"write {key}")
+            return await ride_out(send, f"write {key}")
         except jserr.APIError as err:
             if err.err_code == _WRONG_SEQ:
                 # nats-server checks the expected revision before de-duplicating: an
@@ -199,7 +201,6 @@ class NatsStore:
                     return int(last.seq or 0)
                 raise Conflict(key) from None
             raise
-        return int(ack.seq)
 
     async def _last_msg(self, key: str) -> api.RawStreamMsg | None:
         """The key's last message (a value, a tombstone or a delete marker); None if none."""
@@ -276,7 +277,7 @@ class NatsStore:
 
         async def info(wait: float) -> int:
             try:
-                msg = await self.nc.request(subject, b"", timeout=wait)
+                msg = await self._requests.request(subject, b"", wait=wait)
             except nats.errors.NoRespondersError:
                 raise jserr.ServiceUnavailableError from None
             resp = orjson.loads(msg.data)
@@ -373,7 +374,7 @@ class NatsStore:
             raise
 
     async def close(self) -> None:
-        pass  # the connection belongs to the caller
+        await self._requests.close()  # the connection itself belongs to the caller
 
 
 BucketNotFoundError = jserr.BucketNotFoundError

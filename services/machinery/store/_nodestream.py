@@ -21,6 +21,7 @@ from nats.js import api
 
 from ..apimachinery import encode_token
 from ._consumer import OrderedConsumer
+from ._requests import Requests
 from ._retry import ride_out
 from ._streams import ensure_stream
 
@@ -54,6 +55,7 @@ class NodePodStream:
         self.watch_heartbeat = 5.0
         """Seconds between a subscription's idle heartbeats; two missed recreate its consumer."""
         self._tasks: set[asyncio.Task[None]] = set()
+        self._requests = Requests(nc)
 
     async def ensure(self) -> None:
         """Create the stream, or bring it to this config; its replicas are never lowered."""
@@ -70,9 +72,9 @@ class NodePodStream:
         task.add_done_callback(self._tasks.discard)
 
     async def _publish(self, node: str, event: bytes, dedup_id: str) -> None:
-        async def send(wait: float) -> object:
-            return await self.js.publish(node_subject(node), event, timeout=wait,
-                                         headers={"Nats-Msg-Id": dedup_id})
+        async def send(wait: float) -> int:
+            return await self._requests.publish(node_subject(node), event, wait=wait,
+                                                headers={"Nats-Msg-Id": dedup_id})
         try:
             # through a stream leader election (the Msg-Id makes a retry land once): a
             # dropped event left a bound pod unstarted until the agent's resync (minutes)
@@ -113,3 +115,4 @@ class NodePodStream:
             t.cancel()
             with contextlib.suppress(BaseException):
                 await t
+        await self._requests.close()

@@ -1,0 +1,124 @@
+"""Request/reply on one NATS connection, without nats-py's per-request overhead.
+
+Every write of the store is a JetStream publish that waits for its acknowledgement, and
+every API call over NATS a request that waits for its reply: the hottest round trip of
+the cluster.  nats-py's ``Client.request`` answers it with an ``asyncio.wait_for`` around
+a future (a second future, a timer and a done callback per request), a fresh random token
+(``os.urandom``) and a NUID per request, and ``JetStreamContext.publish`` adds the
+stdlib's JSON decode of the acknowledgement and a dataclass built from it.
+
+:class:`Requests` keeps what is needed: one wildcard inbox subscription per instance
+(``<inbox prefix>.<nuid>.*``, the shape nats-py's own request subscription has, so the
+same bus permissions allow it), a counter for the reply tokens, a future and one timer
+per request.  Measured on this machine (20,000 JetStream publishes of 500 bytes, 64 in
+flight): 50 µs of the client's CPU per publish through ``js.publish``, 37 µs through
+:meth:`Requests.publish`, and 19,000 against 25,000 publishes a second.
+
+The failures are nats-py's, so callers (and ``_retry.ride_out``) tell them apart as
+before: no reply in time raises ``nats.errors.TimeoutError``, nobody subscribed
+``nats.errors.NoRespondersError`` (the server's 503 status), and a JetStream error in an
+acknowledgement ``nats.js.errors.APIError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from nats import errors as nats_errors
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import errors as jserr
+
+__all__ = ["Requests"]
+
+_STATUS = "Status"
+_NO_RESPONDERS = "503"
+
+
+class Requests:
+    """Request/reply over ``nc`` through one inbox subscription, made on first use."""
+
+    def __init__(self, nc: NATS) -> None:
+        self.nc = nc
+        self._prefix = ""
+        self._cut = 0
+        self._sub: Any = None
+        self._starting: asyncio.Future[None] | None = None
+        self._waiting: dict[str, asyncio.Future[Msg]] = {}
+        self._next = 0
+
+    async def _start(self) -> None:
+        if self._starting is None:
+            self._starting = asyncio.get_running_loop().create_future()
+            try:
+                prefix = self.nc.new_inbox() + "."
+                self._sub = await self.nc.subscribe(prefix + "*", cb=self._on_reply)
+                self._prefix, self._cut = prefix, len(prefix)
+                self._starting.set_result(None)
+            except BaseException as err:
+                starting, self._starting = self._starting, None
+                starting.set_exception(err)
+                starting.exception()  # retrieved: the next caller tries again
+                raise
+        else:
+            await asyncio.shield(self._starting)
+
+    async def _on_reply(self, msg: Msg) -> None:
+        fut = self._waiting.pop(msg.subject[self._cut:], None)
+        if fut is not None and not fut.done():
+            fut.set_result(msg)
+
+    async def request(self, subject: str, payload: bytes, *, wait: float,
+                      headers: dict[str, str] | None = None) -> Msg:
+        """The reply to ``payload`` sent to ``subject``; TimeoutError after ``wait``
+        seconds, NoRespondersError when nobody listens on ``subject``."""
+        if not self._prefix:
+            await self._start()
+        self._next += 1
+        token = str(self._next)
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Msg] = loop.create_future()
+        self._waiting[token] = fut
+        timer = loop.call_later(wait, _expire, fut)
+        try:
+            await self.nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
+            msg = await fut
+        finally:
+            timer.cancel()
+            self._waiting.pop(token, None)
+        if not msg.data and msg.headers and msg.headers.get(_STATUS) == _NO_RESPONDERS:
+            raise nats_errors.NoRespondersError
+        return msg
+
+    async def publish(self, subject: str, payload: bytes, *, wait: float,
+                      headers: dict[str, str] | None = None) -> int:
+        """A JetStream publish: the stream sequence its acknowledgement gives.  No stream
+        listening raises ``nats.js.errors.NoStreamResponseError``, as ``js.publish`` does."""
+        try:
+            msg = await self.request(subject, payload, wait=wait, headers=headers)
+        except nats_errors.NoRespondersError:
+            raise jserr.NoStreamResponseError from None
+        ack = orjson.loads(msg.data)
+        if "error" in ack:
+            raise jserr.APIError.from_error(ack["error"])
+        return int(ack["seq"])
+
+    async def close(self) -> None:
+        """Stop listening (the connection's own close does it too)."""
+        sub, self._sub = self._sub, None
+        self._prefix, self._starting = "", None
+        for fut in self._waiting.values():
+            fut.cancel()
+        self._waiting.clear()
+        if sub is not None:
+            try:
+                await sub.unsubscribe()
+            except nats_errors.Error:
+                pass  # the connection is closed or closing
+
+
+def _expire(fut: asyncio.Future[Msg]) -> None:
+    if not fut.done():
+        fut.set_exception(nats_errors.TimeoutError())
