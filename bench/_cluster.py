@@ -43,6 +43,8 @@ class Cluster:
     nats_options: dict[str, Any] = field(default_factory=dict)
     """``connect()`` keywords of the admin identity (empty on an open bus)."""
     secure: bool = False
+    nats_pid: int = 0
+    """The nats-server's process, whose CPU a benchmark may show beside the control plane's."""
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -122,7 +124,7 @@ def cluster(api_servers: int = 1, *, secure: bool = False, on_demand: str = ""
                         raise
                     time.sleep(0.1)
         yield Cluster(url, f"http://127.0.0.1:{ports[0]}", TOKEN, [p.pid for p in procs], work,
-                      admin, secure)
+                      admin, secure, nats.pid)
     finally:
         for p in procs:
             _stop(p)

@@ -50,7 +50,7 @@ from _cluster import Cluster, cluster, cpu_seconds, rss_mib, service_account
 
 from jetkube.schemas import cpu_millis
 from jetkube.services.machinery.client import Informer
-from jetkube.services.machinery.runtime import RealClock
+from jetkube.services.machinery.runtime import RealClock, tune_gc
 from jetkube.services.machinery.store import NatsStore, connect
 from jetkube.services.scheduler.algorithm import Algorithm
 from jetkube.services.scheduler.cache import SchedulerCache
@@ -226,6 +226,7 @@ def algorithm_alone(n_nodes: int, n_pods: int, owners: int = 0) -> None:
 
 
 def main() -> None:
+    tune_gc()  # the services' thresholds: the watch of 10,000 pods is no GC storm here
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="500 nodes / 1,000 pods (a smoke run)")
     ap.add_argument("--nodes", type=int)

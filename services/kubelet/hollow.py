@@ -33,10 +33,6 @@ from .runtimes.sim import SimRuntime
 from .stats import NodeStats
 
 log = logging.getLogger(__name__)
-GC_THRESHOLDS = (10_000, 10, 100)
-"""The hollow nodes' collector thresholds (runtime.tune_gc): in a density run (5,000 pods
-on 500 nodes) CPython's defaults spent about 3 of the process's 10 CPU seconds in 13
-full and 2,200 young collections; these, with what registration left frozen, under 0.7."""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -82,13 +78,16 @@ def main(argv: list[str] | None = None) -> None:
                                               sim)
                 await with_retries(f"registration of {n}", agent.start, rt.clock)
 
+        # the services' thresholds from the start: with CPython's, 5,000 registrations ran
+        # nine full collections, 1.5 s of the process's 4.3 s of CPU until all were Ready
+        tune_gc()
         t0 = time.monotonic()
         requests: list[NodeRequests] = []
         source: SharedPodSource | None = None
         try:
             await asyncio.gather(*(register() for _ in range(a.register_concurrency)))
             log.info("%d hollow nodes registered in %.1fs", len(agents), time.monotonic() - t0)
-            tune_gc(GC_THRESHOLDS, freeze=True)  # registration's objects: never walked again
+            tune_gc(freeze=True)  # registration's objects: never walked again
             source = SharedPodSource(NodePodStream(rt.nc), rt.api, rt.clock, agents,
                                      on_object=shared.objects.changed,
                                      resync_seconds=base.pod_resync_seconds)

@@ -13,10 +13,9 @@ import sys
 CHILD = """
 import gc, sys, weakref
 from jetkube.services.machinery.runtime import GC_THRESHOLDS, tune_gc
-from jetkube.services.kubelet.hollow import GC_THRESHOLDS as HOLLOW
 
 hollow = sys.argv[1] == "hollow"
-want = HOLLOW if hollow else GC_THRESHOLDS
+want = GC_THRESHOLDS
 kept = [[i] for i in range(1000)]  # what a start-up leaves
 defaults = gc.get_threshold()
 tune_gc(want, freeze=hollow)
@@ -42,7 +41,7 @@ def test_thresholds_are_raised_and_cycles_still_collected() -> None:
     assert _child("service", JETKUBE_GC_DEFAULT="0") == ["True", "False", "True", "False"]
 
 
-def test_the_hollow_nodes_freeze_what_registration_left() -> None:
+def test_a_freeze_leaves_what_start_up_built_out_of_every_walk() -> None:
     assert _child("hollow", JETKUBE_GC_DEFAULT="0") == ["True", "False", "True", "True"]
 
 

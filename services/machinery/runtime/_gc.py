@@ -17,10 +17,21 @@ import os
 
 __all__ = ["GC_THRESHOLDS", "tune_gc"]
 
-GC_THRESHOLDS = (50_000, 20, 100)
+GC_THRESHOLDS = (200_000, 50, 100)
 """Allocations before a young collection; young collections before a middle one; middle
 ones before a full one may be considered (CPython also waits until a quarter of the
-long-lived objects are new)."""
+long-lived objects are new).
+
+A young collection walks every container allocated since the last one and still alive,
+a middle one every survivor of the young ones since: a cached pod's dicts and lists were
+walked twice before they settled.  (50,000, 20, 100) gave, over bench/density.py's
+processes (gc callbacks, one run each, 2026-12-05): 4.6 s of collections in all, the
+scheduler 1.1 s (0.6 of it middle ones) and the hollow nodes 1.6 s; (200,000, 50, 100)
+2.5 s, the scheduler 0.5 s and the hollow nodes 0.9 s: a pod version replaced within a few
+seconds now dies before a collection sees it, and a middle collection comes after 10
+million allocations, not 1 million.  A young collection then takes up to ~25 ms in the
+API server (bench/api.py's paced p99 stayed 2-3 ms: one in thousands of requests meets
+one)."""
 
 
 def tune_gc(thresholds: tuple[int, int, int] = GC_THRESHOLDS, *, freeze: bool = False) -> bool:
