@@ -14,7 +14,7 @@ from typing import Any
 __all__ = ["format_micro_time", "format_time", "parse_time"]
 
 
-_last_second: tuple[int, str] = (0, "")
+_last_second: tuple[int | None, str] = (None, "")
 """The second ``format_time`` formatted last, and its text: a pod's status, its events and
 the conditions written in one burst all carry the same few seconds, and ``strftime`` cost
 ten times the lookup (2.9 against 0.3 µs)."""
@@ -27,7 +27,7 @@ def format_time(dt: datetime) -> str:
         dt = dt.replace(tzinfo=UTC)
     second = math.floor(dt.timestamp())  # the fraction is cut, as strftime cuts it
     last = _last_second
-    if last[0] == second and last[1]:
+    if last[0] == second:
         return last[1]
     text = dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     _last_second = (second, text)

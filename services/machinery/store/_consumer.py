@@ -159,7 +159,7 @@ class OrderedConsumer:
             return
         try:
             sseq, dseq, pending = ack_numbers(msg.reply)
-        except (IndexError, ValueError):
+        except ValueError:
             self.forged += 1
             return
         if dseq != self._next_dseq:

@@ -10,7 +10,8 @@ stdlib's JSON decode of the acknowledgement and a dataclass built from it.
 :class:`Requests` keeps what is needed: one wildcard inbox subscription per instance
 (``<inbox prefix>.<nuid>.*``, the shape nats-py's own request subscription has, so the
 same bus permissions allow it), a counter for the reply tokens, a future and one timer
-per request.  Measured on this machine (20,000 JetStream publishes of 500 bytes, 64 in
+per request.  As with nats-py's, the inbox's random NUID is what keeps another identity's
+forged reply out (the allow-lists let nobody else subscribe to it, so nobody learns it).  Measured on this machine (20,000 JetStream publishes of 500 bytes, 64 in
 flight): 50 µs of the client's CPU per publish through ``js.publish``, 37 µs through
 :meth:`Requests.publish`, and 19,000 against 25,000 publishes a second.
 
@@ -42,31 +43,21 @@ class Requests:
 
     def __init__(self, nc: NATS) -> None:
         self.nc = nc
-        self._prefix = ""
-        self._cut = 0
+        self._prefix = ""  # "<inbox>.": set once subscribed
         self._sub: Any = None
-        self._starting: asyncio.Future[None] | None = None
+        self._starting = asyncio.Lock()
         self._waiting: dict[str, asyncio.Future[Msg]] = {}
         self._next = 0
 
     async def _start(self) -> None:
-        if self._starting is None:
-            self._starting = asyncio.get_running_loop().create_future()
-            try:
+        async with self._starting:  # concurrent first requests: one subscription
+            if not self._prefix:
                 prefix = self.nc.new_inbox() + "."
                 self._sub = await self.nc.subscribe(prefix + "*", cb=self._on_reply)
-                self._prefix, self._cut = prefix, len(prefix)
-                self._starting.set_result(None)
-            except BaseException as err:
-                starting, self._starting = self._starting, None
-                starting.set_exception(err)
-                starting.exception()  # retrieved: the next caller tries again
-                raise
-        else:
-            await asyncio.shield(self._starting)
+                self._prefix = prefix
 
     async def _on_reply(self, msg: Msg) -> None:
-        fut = self._waiting.pop(msg.subject[self._cut:], None)
+        fut = self._waiting.pop(msg.subject[len(self._prefix):], None)
         if fut is not None and not fut.done():
             fut.set_result(msg)
 
@@ -108,7 +99,7 @@ class Requests:
     async def close(self) -> None:
         """Stop listening (the connection's own close does it too)."""
         sub, self._sub = self._sub, None
-        self._prefix, self._starting = "", None
+        self._prefix = ""
         for fut in self._waiting.values():
             fut.cancel()
         self._waiting.clear()
