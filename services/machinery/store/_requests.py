@@ -11,8 +11,9 @@ stdlib's JSON decode of the acknowledgement and a dataclass built from it.
 (``<inbox prefix>.<nuid>.*``, the shape nats-py's own request subscription has, so the
 same bus permissions allow it), a counter for the reply tokens, a future and one timer
 per request.  As with nats-py's, the inbox's random NUID is what keeps another identity's
-forged reply out (the allow-lists let nobody else subscribe to it, so nobody learns it).  Measured on this machine (20,000 JetStream publishes of 500 bytes, 64 in
-flight): 50 µs of the client's CPU per publish through ``js.publish``, 37 µs through
+forged reply out (the allow-lists let nobody else subscribe to it, so nobody learns it).
+Measured on this machine (20,000 JetStream publishes of 500 bytes, 64 in flight): 50 µs
+of the client's CPU per publish through ``js.publish``, 37 µs through
 :meth:`Requests.publish`, and 19,000 against 25,000 publishes a second.
 
 The failures are nats-py's, so callers (and ``_retry.ride_out``) tell them apart as
