@@ -280,6 +280,46 @@ async def test_a_batch_of_status_patches_is_authorized_patch_by_patch(
     bus_cluster.kctl("delete", "pod", "status-mine", "status-theirs", "--wait=false")
 
 
+async def test_a_minimal_answer_is_the_same_write_under_the_same_authorization(
+        bus_cluster: Cluster) -> None:
+    """``Prefer: return=minimal`` (what node agents send with their status writes) only
+    shortens the answer: the patch is authorized as before (a node's write of another
+    node's pod is refused whole, with its Status) and lands whole.  The target exists:
+    the same batch writes node-1's own pod, and kubectl reads the whole status back."""
+    for pod, node in (("minimal-mine", "node-1"), ("minimal-theirs", "node-2")):
+        _apply(bus_cluster, {"apiVersion": "v1", "kind": "Pod",
+                             "metadata": {"name": pod, "namespace": "default"},
+                             "spec": {"nodeName": node, "containers": [
+                                 {"name": "c", "image": "busybox"}]}})
+    def phase(pod: str) -> str:
+        return bus_cluster.kctl("get", "pod", pod, "-o", "jsonpath={.status.phase}",
+                                check=False).stdout.strip()
+
+    # node-1's agent writes its pod's status until it runs: patch it after that
+    await until(lambda: phase("minimal-mine") == "Running", timeout=60, interval=0.5,
+                message="minimal-mine never ran on node-1")
+    condition = {"status": {"conditions": [{"type": "example.com/Minimal", "status": "True"}]}}
+    async with bus(bus_cluster, "node:node-1") as node:
+        api = ApiClient(node.nc, "node:node-1", timeout=5, retries=1)
+        got = await asyncio.gather(
+            *(api.patch_together("pods", "default", pod, condition, subresource="status",
+                                 patch_type="application/strategic-merge-patch+json",
+                                 minimal=True)
+              for pod in ("minimal-mine", "minimal-theirs")), return_exceptions=True)
+    assert isinstance(got[0], dict) and set(got[0]) == {"apiVersion", "kind", "metadata"}, got
+    assert got[0]["metadata"]["name"] == "minimal-mine" and "status" not in got[0]
+    assert isinstance(got[1], apierrors.ApiError) and got[1].code == 403, got
+    mine = json.loads(bus_cluster.kctl("get", "pod", "minimal-mine", "-o", "json").stdout)
+    assert {"type": "example.com/Minimal", "status": "True"}.items() <= next(
+        c for c in mine["status"]["conditions"] if c["type"] == "example.com/Minimal").items()
+    assert int(mine["metadata"]["resourceVersion"]) >= int(got[0]["metadata"]["resourceVersion"])
+    assert mine["spec"]["containers"][0]["image"] == "busybox"
+    theirs = json.loads(bus_cluster.kctl("get", "pod", "minimal-theirs", "-o", "json").stdout)
+    assert "example.com/Minimal" not in {
+        c.get("type") for c in theirs.get("status", {}).get("conditions") or []}
+    bus_cluster.kctl("delete", "pod", "minimal-mine", "minimal-theirs", "--wait=false")
+
+
 async def pod_names_on(b: Bus, subject: str) -> set[str]:
     """The pod names of every event the node pod stream holds on ``subject``."""
     js = b.nc.jetstream()

@@ -35,7 +35,7 @@ from .encryption import Encryption
 from .filters import build_filter
 from .objects import meta, stored_bytes, with_revision
 from .request import ApiRequest, check_created
-from .response import Response, StreamResponse, UpgradeResponse, WatchResponse
+from .response import Response, StreamResponse, UpgradeResponse, WatchResponse, written
 from .rest import SubresourceTable, delete_options_body, read_body
 from .watchcache import Cached, CacheWatcher, WatchCache
 from .writeload import StaleNoop, is_big, load, maybe_off
@@ -88,13 +88,14 @@ class Handlers:
         if verb == "watch":
             return await self.watch(req)
         if verb == "create":
-            return _json(201, await self.create(req.rt, req.namespace, await read_body(req)))
+            return written(201, await self.create(req.rt, req.namespace, await read_body(req)),
+                           req.minimal)
         if verb == "update":
-            return _json(200, await self.update(req.rt, req.namespace, req.name or "",
-                                                await read_body(req)))
+            return written(200, await self.update(req.rt, req.namespace, req.name or "",
+                                                  await read_body(req)), req.minimal)
         if verb == "patch":
             patched = await self.patch(req)
-            return _json(201 if managedfields.was_created() else 200, patched)
+            return written(201 if managedfields.was_created() else 200, patched, req.minimal)
         if verb == "delete":
             opts = self._delete_options(req)
             return _json(200, await self.delete(req.rt, req.namespace, req.name or "", opts))

@@ -21,6 +21,8 @@ comma); each line is then the body that object's own request would carry.
 ``Jetkube-Batch-Traceparents``, optional in any batch, carries each line's W3C
 ``traceparent`` the same way (empty: the request's own), so every item continues the
 trace of the caller that asked for it, as its own request would.
+A batch asked for with ``Prefer: return=minimal`` answers each written object with its
+identity only (response.py), as each line's own request would be answered.
 A reply that would not fit one NATS message carries the created objects' identity only
 (apiVersion, kind and ``metadata``'s name, namespace, uid, resourceVersion,
 creationTimestamp) and each failure's code, reason and message (its first 200
@@ -48,7 +50,7 @@ from ..machinery.apimachinery import apierrors
 from ..machinery.client import BATCH_HEADER, NAMES_HEADER, TRACES_HEADER  # the client's
 from .front import Front
 from .request import ApiRequest, check_target
-from .response import Response, status_response
+from .response import Response, identity, status_response
 
 __all__ = ["BATCH_HEADER", "MAX_BATCH", "NAMES_HEADER", "TRACES_HEADER", "serve_batch"]
 
@@ -59,7 +61,6 @@ MAX_BATCH = 128
 ITEM_ROOM = 640
 """The most bytes one item's short answer takes (name 253, namespace 63, uid, revision
 and time; or a Status's code, reason and 200 characters of message, JSON-escaped)."""
-_SUMMARY = ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
 
 
 def _named(req: ApiRequest) -> bool:
@@ -125,9 +126,7 @@ def _short(code: int, body: bytes) -> bytes:
         return orjson.dumps({"apiVersion": "v1", "kind": "Status", "status": "Failure",
                              "code": code, "reason": obj.get("reason"),
                              "message": str(obj.get("message") or "")[:200]})
-    md = obj.get("metadata") or {}
-    return orjson.dumps({"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
-                         "metadata": {k: md[k] for k in _SUMMARY if k in md}})
+    return orjson.dumps(identity(obj))
 
 
 def _reply(results: list[tuple[int, bytes]]) -> bytes:

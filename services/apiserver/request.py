@@ -60,6 +60,9 @@ class ApiRequest:
     port-forward), ``spdy/3.1`` (not served), or empty."""
     subprotocols: tuple[str, ...] = ()
     """A WebSocket handshake's ``Sec-WebSocket-Protocol`` offers, in the client's order."""
+    minimal: bool = False
+    """``Prefer: return=minimal`` (over NATS): a write answers with the object's identity
+    only (response.py)."""
 
     @property
     def resource_path(self) -> str:

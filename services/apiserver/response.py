@@ -1,12 +1,19 @@
 """What a handler returns: a JSON body with a code, a watch, or a body to stream; and the
-warnings a request collects on the way (Kubernetes' ``Warning`` response headers)."""
+warnings a request collects on the way (Kubernetes' ``Warning`` response headers).
+
+A write asked for with ``Prefer: return=minimal`` (RFC 7240; the NATS face's callers
+that read nothing of the answer but its identity: the node agents' status writes, the
+ReplicaSet controller's and the event recorder's creates) is answered with the written
+object's :func:`identity` only: the object is not encoded whole, nor carried on the bus,
+nor decoded by its caller.  The write itself is the same.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 
@@ -22,6 +29,22 @@ class Response:
     content_type: str = "application/json"
     retry_after: int | None = None
     """Seconds for a ``Retry-After`` header (a 429, or a 503 from the store)."""
+
+
+IDENTITY_FIELDS = ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+"""The ``metadata`` fields a minimal answer keeps."""
+
+
+def identity(obj: Any) -> dict[str, Any]:
+    """An object's identity: apiVersion, kind and :data:`IDENTITY_FIELDS` of ``metadata``."""
+    md = obj.get("metadata") or {}
+    return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
+            "metadata": {k: md[k] for k in IDENTITY_FIELDS if k in md}}
+
+
+def written(code: int, obj: Any, minimal: bool = False) -> Response:
+    """A write's answer: the object written, or (``minimal``) its :func:`identity`."""
+    return Response(code, orjson.dumps(identity(obj) if minimal else obj))
 
 
 def status_response(err: ApiError) -> Response:

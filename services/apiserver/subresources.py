@@ -32,7 +32,7 @@ from .patch import apply_patch
 from .podproxy import pod_log
 from .podstreams import pod_attach, pod_exec_any, pod_portforward
 from .request import ApiRequest
-from .response import Response, StreamResponse, UpgradeResponse
+from .response import Response, StreamResponse, UpgradeResponse, written
 from .rest import ResourceHandlers, SubresourceHandler, on_current, read_body, read_patch
 from .serviceaccounts import token_subresource
 from .tokens import TokenIssuer
@@ -80,9 +80,10 @@ async def serve_status(h: ResourceHandlers, req: ApiRequest) -> Response:
     if req.verb == "get":
         return _json(200, await h.get_object(rt, ns, name))
     if req.verb == "update":
-        return _json(200, await h.update(rt, ns, name, await read_body(req), subresource=sub))
+        return written(200, await h.update(rt, ns, name, await read_body(req), subresource=sub),
+                       req.minimal)
     if req.verb == "patch":
-        return _json(200, await h.patch(req, subresource=sub))
+        return written(200, await h.patch(req, subresource=sub), req.minimal)
     raise _not_supported(req)
 
 

@@ -273,7 +273,8 @@ class ReplicaSetController:
         async def create(n: int) -> list[Exception | None]:
             """``n`` pods in one batched create (natsbatch.py): each its own create."""
             try:
-                made = await self.api.create_many("pods", ns, [body] * n)
+                made = await self.api.create_many("pods", ns, [body] * n,
+                                                  minimal=True)  # each one's name only
             except apierrors.ApiError as err:  # the batch as a whole: none was made
                 made = [err] * n
             out: list[Exception | None] = []

@@ -128,7 +128,8 @@ class StatusWriter:
         try:
             await self.api.patch_together("pods", p.namespace, p.name, patch,  # one request
                                           patch_type="application/json-patch+json",
-                                          subresource="status")  # for the turn's writes
+                                          subresource="status",  # for the turn's writes
+                                          minimal=True)  # the answer is not read
             self.writes += 1
             self._written[p.uid] = p.status
         except apierrors.ApiError as err:

@@ -45,16 +45,16 @@ async def test_a_failing_create_stops_the_batch_then_the_retry_completes() -> No
         failures = {"left": 1}
 
         async def create_many(resource: str, namespace: str | None,
-                              bodies: list[dict[str, Any]]) -> list[Any]:
+                              bodies: list[dict[str, Any]], **kw: Any) -> list[Any]:
             if resource != "pods":  # the controller's events, batched too (client/_events.py)
-                return await real_create_many(resource, namespace, bodies)
+                return await real_create_many(resource, namespace, bodies, **kw)
             batches.append(len(bodies))
             first = sum(batches) - len(bodies) + 1  # the overall number of bodies[0]
             refused = 5 - first if first <= 5 < first + len(bodies) and failures["left"] else -1
             if refused >= 0:  # the 5th pod asked for is refused, the rest of its batch made
                 failures["left"] -= 1
             made: list[Any] = await real_create_many(
-                resource, namespace, [b for i, b in enumerate(bodies) if i != refused])
+                resource, namespace, [b for i, b in enumerate(bodies) if i != refused], **kw)
             if refused >= 0:
                 made.insert(refused, apierrors.ApiError(403, "Forbidden", "exceeded quota: pods"))
             return made

@@ -44,6 +44,11 @@ NAMES_HEADER = "Jetkube-Batch-Names"
 """Each line's object, comma-separated: a batch of a subresource's creates, or of patches."""
 TRACES_HEADER = "Jetkube-Batch-Traceparents"
 """Each line's ``traceparent``, comma-separated (empty: the request's own)."""
+PREFER_MINIMAL = {"Prefer": "return=minimal"}
+"""The header a write whose caller reads nothing of the answer but the object's identity
+sends (RFC 7240): the API server answers with apiVersion, kind and ``metadata``'s name,
+namespace, uid, resourceVersion and creationTimestamp (its response.py), so the object
+is neither encoded whole, carried on the bus, nor decoded here."""
 
 
 def encode_group(group: str) -> str:
@@ -92,9 +97,14 @@ class ApiClient:
     async def request(self, verb: str, resource: str, namespace: str | None = None,
                       name: str | None = None, body: Any = None, *, subresource: str | None = None,
                       query: dict[str, str] | None = None,
-                      content_type: str = "application/json", group: str | None = None) -> Obj:
+                      content_type: str = "application/json", group: str | None = None,
+                      minimal: bool = False) -> Obj:
+        """One request (429s retried); ``minimal``: a write answered with the object's
+        identity only (:data:`PREFER_MINIMAL`)."""
         rt = self.resource(resource, group)
         headers: dict[str, str] = {"Content-Type": content_type}
+        if minimal:
+            headers.update(PREFER_MINIMAL)
         if namespace:
             headers["Jetkube-Namespace"] = namespace
         if name:
@@ -191,12 +201,14 @@ class ApiClient:
         return await self.request("create", resource, namespace, body=body)
 
     async def create_many(self, resource: str, namespace: str | None, bodies: Sequence[Obj],
-                          *, group: str | None = None) -> builtins.list[Obj | apierrors.ApiError]:
+                          *, group: str | None = None, minimal: bool = False
+                          ) -> builtins.list[Obj | apierrors.ApiError]:
         """Create each of ``bodies`` (of one resource, in ``namespace``), in order, in as few
         requests as the batches allow (the NATS face's ``Jetkube-Batch``: natsbatch.py, each
-        object created as its own create would be): the created object, or the ApiError its
-        create met (429s are retried, as :meth:`request` retries them).  A batch refused
-        whole, or left unanswered, raises."""
+        object created as its own create would be): the created object (``minimal``: its
+        identity only, :data:`PREFER_MINIMAL`), or the ApiError its create met (429s are
+        retried, as :meth:`request` retries them).  A batch refused whole, or left
+        unanswered, raises."""
         rt = self.resource(resource, group)
         subject = api_subject("create", rt, self.identity, self.subject_prefix)
         encoded = [orjson.dumps(b) for b in bodies]
@@ -210,21 +222,24 @@ class ApiClient:
                 end += 1
             chunks.append(encoded[start:end])
             start = end
-        answers = await asyncio.gather(*(self._batch(subject, namespace, c)
+        answers = await asyncio.gather(*(self._batch(subject, namespace, c, minimal=minimal)
                                          for c in chunks))  # at once, as single creates were
         return [a for answer in answers for a in answer]
 
     async def _batch(self, subject: str, namespace: str | None, items: builtins.list[bytes],
                      *, subresource: str | None = None, names: Sequence[str] = (),
-                     traces: Sequence[str] = (), content_type: str = "application/json"
-                     ) -> builtins.list[Obj | apierrors.ApiError]:
+                     traces: Sequence[str] = (), content_type: str = "application/json",
+                     minimal: bool = False) -> builtins.list[Obj | apierrors.ApiError]:
         """One batched request of ``items`` (natsbatch.py): each one's answer or error.  A
         subresource's creates and patches name each item's object (``names``);
-        ``traces``: each one's traceparent ("" for none)."""
+        ``traces``: each one's traceparent ("" for none); ``minimal``: each answer the
+        object's identity only."""
         results: builtins.list[Obj | apierrors.ApiError] = [apierrors.internal("not sent")] * len(items)
         todo = builtins.list(range(len(items)))
         for attempt in range(apierrors.THROTTLE_RETRIES + 1):
             headers = {"Content-Type": content_type, BATCH_HEADER: str(len(todo))}
+            if minimal:
+                headers.update(PREFER_MINIMAL)
             if namespace:
                 headers["Jetkube-Namespace"] = namespace
             if subresource:
@@ -299,38 +314,41 @@ class ApiClient:
 
     async def patch_together(self, resource: str, namespace: str, name: str, patch: Any, *,
                              patch_type: str = "application/merge-patch+json",
-                             subresource: str | None = None) -> Obj:
+                             subresource: str | None = None, minimal: bool = False) -> Obj:
         """:meth:`patch`, together with the patches of the same turn (:meth:`together`)."""
         return await self.together("patch", resource, namespace, name, patch,
-                                   subresource=subresource, content_type=patch_type)
+                                   subresource=subresource, content_type=patch_type,
+                                   minimal=minimal)
 
     async def together(self, verb: str, resource: str, namespace: str, name: str, body: Any,
                        *, subresource: str | None = None,
-                       content_type: str = "application/json") -> Obj:
+                       content_type: str = "application/json", minimal: bool = False) -> Obj:
         """One request, sent with the others of its kind (verb, resource, subresource,
         namespace, content type) asked for in the same turn of the event loop: alone, as
         its own request; two or more, in one batched request (``_groups.py``), each with
         its own answer or error.  A batch's answers that would not fit one NATS message
         come back cut to each object's identity (natsbatch.py): callers that read the
-        answer check for what they need."""
+        answer check for what they need.  ``minimal``: the answer is the object's identity
+        only (:data:`PREFER_MINIMAL`), alone or in a batch."""
         if self._groups is None:
             self._groups = RequestGroups(self._send_group)
-        key = (verb, resource, subresource or "", namespace, content_type)
+        key = (verb, resource, subresource or "", namespace, content_type, minimal)
         encoded = orjson.dumps(body)  # once, for either way it goes
         answer = await self._groups.join(key, name, encoded)
         if answer is not None:
             return answer
         return await self.request(verb, resource, namespace, name, encoded,
-                                  subresource=subresource, content_type=content_type)
+                                  subresource=subresource, content_type=content_type,
+                                  minimal=minimal)
 
     async def _send_group(self, key: GroupKey, group: Sequence[Pending]) -> None:
-        verb, resource, subresource, namespace, content_type = key
+        verb, resource, subresource, namespace, content_type, minimal = key
         subject = api_subject(verb, self.resource(resource), self.identity,
                               self.subject_prefix)
         results = await self._batch(
             subject, namespace, [p.body for p in group], subresource=subresource or None,
             names=[p.name for p in group], traces=[p.traceparent for p in group],
-            content_type=content_type)
+            content_type=content_type, minimal=minimal)
         for p, result in zip(group, results, strict=True):
             if p.answer.done():
                 continue

@@ -145,7 +145,7 @@ class EventRecorder:
 
     async def _create(self, ns: str, bodies: list[Obj]) -> None:
         try:
-            results = await self.api.create_many("events", ns, bodies)
+            results = await self.api.create_many("events", ns, bodies, minimal=True)
         except apierrors.ApiError as err:  # refused whole or unanswered
             results = [err] * len(bodies)
         for body, result in zip(bodies, results, strict=True):

@@ -32,9 +32,9 @@ GROUP_BYTES = 256 * 1024
 """Bytes of bodies per batched request, at most (a NATS message holds 1 MiB by default);
 a body bigger than this goes alone."""
 
-GroupKey = tuple[str, str, str, str, str]
-"""(verb, resource, subresource or "", namespace, content type): what one batched
-request may carry."""
+GroupKey = tuple[str, str, str, str, str, bool]
+"""(verb, resource, subresource or "", namespace, content type, minimal answers): what
+one batched request may carry."""
 
 
 @dataclass(slots=True)
