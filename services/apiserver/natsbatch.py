@@ -50,7 +50,7 @@ from ..machinery.apimachinery import apierrors
 from ..machinery.client import BATCH_HEADER, NAMES_HEADER, TRACES_HEADER  # the client's
 from .front import Front
 from .request import ApiRequest, check_target
-from .response import Response, identity, status_response
+from .response import Response, object_identity, status_response
 
 __all__ = ["BATCH_HEADER", "MAX_BATCH", "NAMES_HEADER", "TRACES_HEADER", "serve_batch"]
 
@@ -126,7 +126,7 @@ def _short(code: int, body: bytes) -> bytes:
         return orjson.dumps({"apiVersion": "v1", "kind": "Status", "status": "Failure",
                              "code": code, "reason": obj.get("reason"),
                              "message": str(obj.get("message") or "")[:200]})
-    return orjson.dumps(identity(obj))
+    return orjson.dumps(object_identity(obj))
 
 
 def _reply(results: list[tuple[int, bytes]]) -> bytes:

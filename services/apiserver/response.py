@@ -4,8 +4,8 @@ warnings a request collects on the way (Kubernetes' ``Warning`` response headers
 A write asked for with ``Prefer: return=minimal`` (RFC 7240; the NATS face's callers
 that read nothing of the answer but its identity: the node agents' status writes, the
 ReplicaSet controller's and the event recorder's creates) is answered with the written
-object's :func:`identity` only: the object is not encoded whole, nor carried on the bus,
-nor decoded by its caller.  The write itself is the same.
+object's :func:`object_identity` only: the object is not encoded whole, nor carried on
+the bus, nor decoded by its caller.  The write itself is the same.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ IDENTITY_FIELDS = ("name", "namespace", "uid", "resourceVersion", "creationTimes
 """The ``metadata`` fields a minimal answer keeps."""
 
 
-def identity(obj: Any) -> dict[str, Any]:
+def object_identity(obj: Any) -> dict[str, Any]:
     """An object's identity: apiVersion, kind and :data:`IDENTITY_FIELDS` of ``metadata``."""
     md = obj.get("metadata") or {}
     return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
@@ -43,8 +43,8 @@ def identity(obj: Any) -> dict[str, Any]:
 
 
 def written(code: int, obj: Any, minimal: bool = False) -> Response:
-    """A write's answer: the object written, or (``minimal``) its :func:`identity`."""
-    return Response(code, orjson.dumps(identity(obj) if minimal else obj))
+    """A write's answer: the object written, or (``minimal``) its :func:`object_identity`."""
+    return Response(code, orjson.dumps(object_identity(obj) if minimal else obj))
 
 
 def status_response(err: ApiError) -> Response:
