@@ -39,6 +39,19 @@ class LocalApiClient(ApiClient):
         return int(reply["Jetkube-Code"]), orjson.loads(body) if body else {}
 
 
+class RecordingApiClient(LocalApiClient):
+    """A :class:`LocalApiClient` that keeps each request's headers."""
+
+    def __init__(self, front: Any) -> None:
+        super().__init__(front)
+        self.headers: list[dict[str, str]] = []
+
+    async def send(self, subject: str, payload: bytes, headers: dict[str, str]
+                   ) -> tuple[int, Obj]:
+        self.headers.append(dict(headers))
+        return await super().send(subject, payload, headers)
+
+
 @dataclass
 class Env:
     api: Api  # HTTP-shaped calls to the same server (api.ok("POST", path, body))

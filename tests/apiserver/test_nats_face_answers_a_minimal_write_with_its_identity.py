@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 from apiharness import Api, make_api
-from ctrlharness import Env, LocalApiClient
+from ctrlharness import Env, RecordingApiClient
 
 from jetkube.schemas.objects import Obj
 from jetkube.services.apiserver.natsface import handle, prefers_minimal
@@ -114,22 +114,11 @@ async def test_a_minimal_batch_answers_each_written_object_with_its_identity() -
         assert whole["metadata"]["uid"] == answers[i]["body"]["metadata"]["uid"]
 
 
-class Recording(LocalApiClient):
-    """Keeps each request's headers and the size of each answer it received."""
-
-    def __init__(self, front: Any) -> None:
-        super().__init__(front)
-        self.headers: list[dict[str, str]] = []
-
-    async def send(self, subject: str, payload: bytes, headers: dict[str, str]
-                   ) -> tuple[int, Obj]:
-        self.headers.append(dict(headers))
-        return await super().send(subject, payload, headers)
 
 
 async def test_the_client_asks_for_minimal_answers_only_when_told() -> None:
     api = await make_api()
-    client = Recording(api.front)
+    client = RecordingApiClient(api.front)
     made = await client.create_many("pods", "default", [pod("a"), pod("b")], minimal=True)
     whole = await client.create_many("pods", "default", [pod("c"), pod("d")])
     assert [h.get("Prefer") for h in client.headers] == ["return=minimal", None]
@@ -140,7 +129,7 @@ async def test_the_client_asks_for_minimal_answers_only_when_told() -> None:
 
 
 async def test_minimal_and_whole_patches_of_one_turn_go_in_separate_requests(env: Env) -> None:
-    client = Recording(env.api.front)
+    client = RecordingApiClient(env.api.front)
     for n in ("a", "b", "c"):
         await env.api.ok("POST", "/api/v1/namespaces/default/pods", pod(n))
     client.headers.clear()

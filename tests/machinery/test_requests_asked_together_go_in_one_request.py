@@ -7,10 +7,9 @@ request, as before."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
-from ctrlharness import Env, LocalApiClient
+from ctrlharness import Env, RecordingApiClient
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
@@ -20,28 +19,15 @@ from jetkube.services.machinery.apimachinery import apierrors
 from jetkube.services.machinery.client._groups import GROUP_BATCH, GROUP_BYTES, Pending, _chunks
 
 
-class Recording(LocalApiClient):
-    """Keeps each request's headers."""
-
-    def __init__(self, front: Any) -> None:
-        super().__init__(front)
-        self.headers: list[dict[str, str]] = []
-
-    async def send(self, subject: str, payload: bytes, headers: dict[str, str]
-                   ) -> tuple[int, Obj]:
-        self.headers.append(dict(headers))
-        return await super().send(subject, payload, headers)
-
-
 def pod(name: str, namespace: str = "default") -> Obj:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace},
             "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
 
 
-async def made(env: Env, *names: str, namespace: str = "default") -> Recording:
+async def made(env: Env, *names: str, namespace: str = "default") -> RecordingApiClient:
     for n in names:
         await env.api.ok("POST", f"/api/v1/namespaces/{namespace}/pods", pod(n, namespace))
-    return Recording(env.api.front)
+    return RecordingApiClient(env.api.front)
 
 
 async def nodes(env: Env, *names: str, namespace: str = "default") -> list[str | None]:
