@@ -14,6 +14,11 @@ One run prints, side by side:
   take turns for ``--rounds`` rounds (3; which goes first alternates), and the ratio is
   the median round's: on this 2-core machine the raw pairs' own p50 moved from 0.96 to
   1.70 s between runs minutes apart, so one round's ratio swung 1.0-1.9;
+- each agent starts at most ``--sandbox-starts`` sandboxes at a time (kubelet's
+  ``--max-parallel-sandbox-starts``; by default its share of one daemon's default, since
+  the agents here share one daemon); the raw pairs are also measured once with as few in
+  flight, printed beside the anchor (not the anchor: the ratio stays against the pairs
+  sent as they come, 16 threads);
 - CPU per pod: each jetkube process's, and the Docker daemon's (dockerd and containerd,
   read from /proc) beside what the daemon spent per raw pair;
 - Docker Engine API calls per pod by kind, jetkube's (every node agent runs under
@@ -73,6 +78,7 @@ from _rawdocker import (
     stages,
 )
 
+from jetkube.services.kubelet.config import MAX_PARALLEL_SANDBOX_STARTS
 from jetkube.services.kubelet.runtime import LABEL_NODE
 from jetkube.services.kubelet.runtimes.docker_images import (
     build_busybox_image,
@@ -229,6 +235,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3,
                     help="rounds of raw pairs and jetkube pods, in turn (the ratio is the "
                     "median round's: this machine drifts between runs)")
+    ap.add_argument("--sandbox-starts", type=int, default=None, metavar="N",
+                    help="each agent's --max-parallel-sandbox-starts (default: its share of "
+                    f"one daemon's default, {MAX_PARALLEL_SANDBOX_STARTS} // agents, 1 at "
+                    "least; 0: no bound)")
     ap.add_argument("--quick", action="store_true", help="9 pods, one round: a smoke run")
     ap.add_argument("--profile", type=Path, default=None, metavar="DIR",
                     help="py-spy profiles of each jetkube process over the measured window "
@@ -236,6 +246,8 @@ def main() -> None:
     a = ap.parse_args()
     if a.quick:
         a.pods, a.rounds = 9, 1
+    if a.sandbox_starts is None:  # the agents share one daemon: each gets its part
+        a.sandbox_starts = max(1, MAX_PARALLEL_SANDBOX_STARTS // a.nodes)
     import docker
 
     try:
@@ -269,7 +281,8 @@ def main() -> None:
         # warning per pod: nothing here resolves names)
         with cluster() as c, services(c, kubelets=names, runtime="docker", scheduler=a.bind == "scheduler",
                          kubelet_prefix=launcher(c.workdir / "docker-calls"),
-                         kubelet_args=("--cluster-dns", CLUSTER_DNS)) as pids, \
+                         kubelet_args=("--cluster-dns", CLUSTER_DNS, "--max-parallel-sandbox-starts",
+                                       str(a.sandbox_starts))) as pids, \
                 process(c, "controller-manager", controller_manager_cmd(
                     "--controllers", "nodeipam,serviceaccount,root-ca-cert-publisher",
                     "--cluster-cidr", cidr)) as cm:
@@ -288,6 +301,10 @@ def main() -> None:
 
             seq = raw_docker(client, run, 3 if a.quick else 5, 1000.0, workers=1)
             remove_labelled(client, f"{RAW_LABEL}={run}")
+            # the raw pairs as few at a time as jetkube's agents start sandboxes, once
+            few = a.sandbox_starts * a.nodes
+            bounded = raw_docker(client, f"{run}-few", a.pods, a.rate, workers=few) if few else []
+            remove_labelled(client, f"{RAW_LABEL}={run}-few")
             for r in range(a.rounds):  # alternating which goes first: the daemon drifts
                 for which in (("raw", "jetkube") if r % 2 == 0 else ("jetkube", "raw")):
                     if which == "raw":
@@ -335,10 +352,15 @@ def main() -> None:
     pods = a.pods * a.rounds
     print(f"pod startup on docker {version}: {a.pods} pods at {a.rate:g}/s across {a.nodes} "
           f"node agents ({'jetkube-scheduler' if a.bind == 'scheduler' else 'spec.nodeName'}), "
-          f"{a.rounds} rounds, raw pairs and jetkube's pods in turn")
+          f"{a.rounds} rounds, raw pairs and jetkube's pods in turn; each agent starts "
+          f"{a.sandbox_starts or 'any number of'} sandboxes at a time")
     print(f"  raw docker run, sandbox + container, one at a time:          {fmt(seq)}")
     print(f"  raw docker run, sandbox + container (Engine API create+start): {fmt(every_raw)}"
           f"   (same rate)")
+    if bounded:  # not the anchor: the daemon as fast as few at a time makes it
+        print(f"  raw pairs, at most {few} in flight (as jetkube's sandboxes):    {fmt(bounded)}"
+              f"   (same rate, once; jetkube's p50 {percentile(every, 50) / percentile(bounded, 50):.2f}"
+              f" of it)")
     print(f"  jetkube create -> Running seen by watch:                      {fmt(every)}   "
           f"goal p99 <= 1 s (Kubernetes SLO p99 <= 5 s): {'met' if p99 <= 1.0 else 'NOT met'}")
     print(f"  ratio jetkube/raw: p50 {ratio50:.2f} (the median round's; each round's: "

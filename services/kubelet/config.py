@@ -29,6 +29,17 @@ def machine_cpus() -> str:
     return str(os.cpu_count() or 1)
 
 
+MAX_PARALLEL_SANDBOX_STARTS = max(2, os.cpu_count() or 1)
+"""The Docker runtime's default bound on sandboxes being created and started at once: one
+per CPU of this machine (2 at least).  The daemon starts containers faster a few at a
+time than all at once (its shims and runc compete for the same cores): on a 2-core
+machine (dockerd 20.10, 2026-12-05) 50 raw sandbox + container pairs sent at 10/s were
+all running at p50 1.56-1.64 s with 4 in flight, 1.64-1.73 s with 8, 2.29-2.53 s with 16
+and 2.69-3.08 s with 64; one pair alone takes ~0.26 s.  bench/pod_startup.py's three
+agents on one daemon, 50 pods at 10/s: jetkube's p50 2.08-2.21 s with 1 sandbox start
+per agent, 2.56-2.60 s with 2, 2.81-3.47 s unbounded (docs/architecture.md)."""
+
+
 @dataclass(frozen=True)
 class AgentConfig:
     node_name: str
@@ -82,6 +93,12 @@ class AgentConfig:
     missing_dns_events: bool = True
     """Warn with a MissingClusterDNS event when ClusterFirst falls back for lack of a cluster
     DNS (False e.g. for hollow nodes, whose runtime has no DNS)."""
+
+    max_parallel_sandbox_starts: int = MAX_PARALLEL_SANDBOX_STARTS
+    """Docker runtime: pod sandboxes created and started on the daemon at once (0: no
+    bound); more wait their turn on the agent's loop, as the kubelet's
+    ``maxParallelImagePulls`` bounds pulls.  Agents sharing one daemon share its budget:
+    each should get its part.  bench/pod_startup.py: see docs/architecture.md."""
 
     pod_resync_seconds: float = 300.0
     """Pods are listed and compared against the API this often (heals a missed stream message)."""

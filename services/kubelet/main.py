@@ -27,7 +27,7 @@ from jetkube.services.machinery.service import ServiceRuntime, run_service
 from jetkube.services.machinery.store import NodePodStream
 
 from .build import Shared, new_agent, with_retries
-from .config import AgentConfig, machine_cpus, machine_memory
+from .config import MAX_PARALLEL_SANDBOX_STARTS, AgentConfig, machine_cpus, machine_memory
 from .logstream import serve_node_requests
 from .node import NodesAware, machine_pressure
 from .podnet import POD_NETWORK_ALIASES, POD_NETWORK_MODES, pod_network_mode
@@ -120,8 +120,15 @@ def parse_args(argv: list[str] | None = None) -> tuple[AgentConfig, str, float, 
     p.add_argument("--node-name", required=True)
     p.add_argument("--pod-manifest-path", type=Path, default=None)
     p.add_argument("--root-dir", type=Path, default=None)
+    p.add_argument("--max-parallel-sandbox-starts", type=int,
+                   default=MAX_PARALLEL_SANDBOX_STARTS, metavar="N",
+                   help="docker runtime: pod sandboxes started on the daemon at once "
+                        f"(default {MAX_PARALLEL_SANDBOX_STARTS}; 0: no bound; agents sharing "
+                        "one daemon should share this)")
     add_network_flags(p)
     a = p.parse_args(argv)
+    if a.max_parallel_sandbox_starts < 0:
+        p.error("--max-parallel-sandbox-starts must be 0 (no bound) or more")
     check_quantities(p, a)
     try:
         labels = parse_labels(a.node_labels)
@@ -139,6 +146,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[AgentConfig, str, float, 
         host_ip=a.node_ip, pod_network=mode, cluster_dns=cluster_dns,
         cluster_domain=a.cluster_domain.strip(".") or "cluster.local",
         resolv_conf=Path(a.resolv_conf) if a.resolv_conf else None,
+        max_parallel_sandbox_starts=a.max_parallel_sandbox_starts,
         # the docker runtime without a pod network has no use for the podCIDR
         watch_pod_cidr=not (a.runtime == "docker" and mode == "none"))
     return cfg, a.runtime, a.sim_start_delay, settings_from(p, a)
@@ -178,7 +186,8 @@ def main(argv: list[str] | None = None) -> None:
         cfg.root_dir.mkdir(parents=True, exist_ok=True)
         runtime = make_runtime(runtime_name, node=cfg.node_name, clock=rt.clock,
                                sim_start_delay=start_delay, root_dir=cfg.root_dir,
-                               pod_network=cfg.pod_network, node_ip=cfg.host_ip)
+                               pod_network=cfg.pod_network, node_ip=cfg.host_ip,
+                               max_parallel_sandbox_starts=cfg.max_parallel_sandbox_starts)
         if isinstance(runtime, NodesAware) and cfg.pod_network != "none":
             runtime.watch_nodes(rt.informers.informer("nodes"))
         shared = Shared.create(rt.api, rt.clock, rt.informers.informer("services"))

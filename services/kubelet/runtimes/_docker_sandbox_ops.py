@@ -4,13 +4,17 @@
 chose (docker_ipam.py), started on no network of Docker's and wired by the agent
 (docker_wiring.py); when the wiring fails it falls back to the host's network or a
 network of Docker's, whose IPAM chooses.  The engine calls are docker_sandbox.py's;
-the pod's resolv.conf and /etc/hosts are written first.  ``remove_sandbox`` removes it
+the pod's resolv.conf and /etc/hosts are written first.  At most
+``max_parallel_sandbox_starts`` sandboxes are being created and started on the daemon at
+once (AgentConfig's field says why); the others wait their turn on the agent's loop, and
+their containers, the wiring and everything else go on meanwhile.  ``remove_sandbox`` removes it
 with its pod's containers and files, and lets its address go.  What the runtime supplies
 (its clients, pool, owner labels, pod network and sandbox bookkeeping) is declared here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import Callable
@@ -46,6 +50,7 @@ class SandboxOps:
     _pause_id: str | None
     _sandbox_pods: dict[str, str]  # sandbox id -> pod uid, of those seen
     _sandbox_ips: dict[str, str]  # sandbox id -> its address, of those seen
+    _sandbox_starts: asyncio.Semaphore | None  # None: no bound
 
     # --- made by DockerRuntime (docker.py) ----------------------------------------
 
@@ -76,16 +81,19 @@ class SandboxOps:
             self._pause_id = await self._ensure_pause_image()
         resolv = write_resolv_conf(self.root_dir, spec)
         pid = None
+        turn = self._sandbox_starts or contextlib.nullcontext()
         if network is not None and conv.wired(spec, network):
             hosts = write_hosts_file(self.root_dir, spec.pod.uid, str(spec.ip), spec.hostname,
                                      spec.host_aliases, spec.domain)
-            sandbox, pid = await docker_sandbox.run_wired(
-                engine, self.api, self.owner, spec, self.pause_image, resolv, hosts,
-                self._ensure_pause_image)
+            async with turn:
+                sandbox, pid = await docker_sandbox.run_wired(
+                    engine, self.api, self.owner, spec, self.pause_image, resolv, hosts,
+                    self._ensure_pause_image)
         else:
-            sandbox = await docker_sandbox.run(
-                engine, self.api, self.owner, spec, conv.sandbox_network(spec, network),
-                self.pause_image, resolv, self._ensure_pause_image)
+            async with turn:
+                sandbox = await docker_sandbox.run(
+                    engine, self.api, self.owner, spec, conv.sandbox_network(spec, network),
+                    self.pause_image, resolv, self._ensure_pause_image)
         self._sandbox_pods[sandbox.id] = sandbox.pod.uid
         self._sandbox_ips[sandbox.id] = sandbox.ip
         return sandbox, pid

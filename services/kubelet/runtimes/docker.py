@@ -13,8 +13,10 @@ five calls once its image is known (docker_pulls.ImageIds): the sandbox's create
 and inspect (its PID, for the agent to wire it on the node's pod network:
 docker_wiring.py, docker_ipam.py, docker_network.py) and the container's create and
 start, whose ContainerInfo is made from its spec; a hostNetwork pod four (``docker run
--d`` twice).  Every other call (pulls, stops, inspects, stats, exec, listings) goes
-through the docker SDK, blocking, on this runtime's thread pool; streams (logs, exec output,
+-d`` twice).  At most ``max_parallel_sandbox_starts`` sandboxes start at once (the
+daemon is faster so: config.MAX_PARALLEL_SANDBOX_STARTS).  Every other call (pulls,
+stops, inspects, stats, exec, listings) goes through the docker SDK, blocking, on this
+runtime's thread pool; streams (logs, exec output,
 events) each have a reader thread (docker_streams.py).  One event stream per agent
 (docker_events.py) carries the node's container exits (docker_exits.py) and the daemon's
 image changes (docker_pulls.py), so nothing is polled.  Beside it: the sandbox
@@ -47,6 +49,7 @@ import docker.errors
 from jetkube.services.machinery.client import Informer
 from jetkube.services.machinery.hostnet import HostNet, default_scope
 
+from ..config import MAX_PARALLEL_SANDBOX_STARTS
 from ..podnet import PodNetworkMode
 from ..runtime import (
     ContainerInfo,
@@ -85,7 +88,8 @@ class DockerRuntime(SandboxOps):
                  pull_timeout: float = 300.0, scope: str | None = None,
                  pod_network: PodNetworkMode = "host-gw", root_dir: Path | None = None,
                  hostnet: HostNet | None = None, node_ip: str | None = None,
-                 engine: Engine | None = None) -> None:
+                 engine: Engine | None = None,
+                 max_parallel_sandbox_starts: int = MAX_PARALLEL_SANDBOX_STARTS) -> None:
         self.node = node
         self.scope = scope if scope is not None else default_scope()
         self.owner = conv.owner_labels(node, self.scope)
@@ -109,6 +113,8 @@ class DockerRuntime(SandboxOps):
         self._engine = engine  # made on first use when not given (a test's: counted)
         self._sandbox_pods: dict[str, str] = {}  # sandbox id -> pod uid, of those seen
         self._sandbox_ips: dict[str, str] = {}  # sandbox id -> its address, of those seen
+        self._sandbox_starts = (asyncio.Semaphore(max_parallel_sandbox_starts)
+                                if max_parallel_sandbox_starts > 0 else None)
         self.network = DockerPodNetwork(self, pod_network, hostnet, public_ip=node_ip)
 
     # --- plumbing -------------------------------------------------------------
