@@ -4,7 +4,8 @@ Scenarios: two containers sharing localhost and an emptyDir; env from a ConfigMa
 and a Secret; a crashing container in CrashLoopBackOff with growing delays; a
 failing liveness probe restarting its container; a readiness probe toggling Ready;
 deletes honouring the grace period; ``kctl logs -f`` streaming; ``kctl exec``; the
-pod's /etc/hosts with its host aliases.
+pod's /etc/hosts with its host aliases; a burst of pods on one node started a few
+sandboxes at a time (``--max-parallel-sandbox-starts``).
 
 The cluster is private to this module (its own ports and data dir; its node agents'
 containers carry the data dir's scope label, so they never meet another cluster's
@@ -14,6 +15,7 @@ the module is skipped, unless CI is set (then it fails).
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from collections.abc import Iterator
@@ -204,3 +206,36 @@ def test_a_pods_hosts_file_names_it_and_its_host_aliases(dc: DockerCluster) -> N
     got = dc.kctl("exec", "aliased", "--", "ping", "-c", "1", "-W", "2", "foo.local",
                   check=False)
     assert got.returncode == 0 and "127.0.0.1" in got.stdout, got
+
+
+def test_a_node_starts_no_more_sandboxes_at_once_than_its_bound(dc: DockerCluster) -> None:
+    """A burst of pods on one node: every one runs, and the agent never had more than
+    ``max_parallel_sandbox_starts`` sandboxes between their create and their start (read
+    from the daemon's own event times; the agents run with the default, one per CPU)."""
+    from jetkube.services.kubelet.config import MAX_PARALLEL_SANDBOX_STARTS
+    from jetkube.services.kubelet.runtime import LABEL_KIND, LABEL_NODE, LABEL_POD_NAME
+
+    bound = MAX_PARALLEL_SANDBOX_STARTS
+    names = [f"burst-{i}" for i in range(bound + 3)]
+    since = time.time() - 1
+    dc.kctl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+        simple_pod(n, "sleep 3600", nodeName="node-a") for n in names]}))
+    wait_until(lambda: all(running(dc.pod_or_none(n)) for n in names), timeout=120.0,
+               message="every pod of the burst Running")
+    spans: dict[str, dict[str, float]] = {}  # sandbox id -> its create and start times
+    pods: dict[str, str] = {}
+    for ev in dc.docker.api.events(since=since, until=time.time() + 1, decode=True, filters={
+            "type": "container", "event": ["create", "start"],
+            "label": [f"{LABEL_NODE}=node-a", f"{LABEL_KIND}=sandbox"]}):
+        attrs = (ev.get("Actor") or {}).get("Attributes") or {}
+        spans.setdefault(ev["id"], {})[ev["status"]] = ev["timeNano"] / 1e9
+        pods[ev["id"]] = attrs.get(LABEL_POD_NAME, "")
+    assert sorted(pods[i] for i in spans if pods[i] in names) == sorted(names)  # one each
+    edges = sorted((t, +1 if kind == "create" else -1) for s in spans.values()
+                   if {"create", "start"} <= s.keys() for kind, t in s.items())
+    at_once, most = 0, 0
+    for _, step in edges:  # a start at the same instant as a create ends first (-1 < +1)
+        at_once += step
+        most = max(most, at_once)
+    assert 1 <= most <= bound, (most, bound, spans)
+    dc.kctl("delete", "pod", *names, "--grace-period=0", "--force", check=False)
