@@ -7,6 +7,9 @@
   is 1 s at 20 writes/s), with the p99 of watch delivery (request sent ->
   informer handler, an upper bound on commit -> handler) with 10,000 pods stored;
 - time to list 10,000 pods;
+- what one raw put and one create cost the whole machine in CPU (API servers,
+  nats-server, this load generator, from /proc), and the create rate this machine's
+  cores would allow at that cost (its ratio: the goal's ceiling here);
 - with ``--api-servers N``, N processes on one port (SO_REUSEPORT), each one's peak RSS and
   CPU; ``--on-demand pods,events`` starts the second and later ones with
   ``--watch-cache-on-demand`` (issue 17 deliverable 5) and projects 8 processes.
@@ -156,6 +159,19 @@ def ms(x: float) -> str:
     return f"{x * 1000:.1f} ms"
 
 
+def machine_cpu(c: Any) -> tuple[float, float, float]:
+    """CPU seconds so far of the API servers (together), the nats-server and this
+    process (the load generator): with two snapshots, what one operation costs the
+    machine, whoever pays it."""
+    return (sum(cpu_seconds(pid) for pid in c.api_pids), cpu_seconds(c.nats_pid),
+            time.process_time())
+
+
+def per_op(before: tuple[float, ...], after: tuple[float, ...], n: int) -> list[float]:
+    """Microseconds of CPU per operation of each process between two snapshots."""
+    return [(b - a) / n * 1e6 for a, b in zip(before, after, strict=True)]
+
+
 async def run(quick: bool, api_servers: int, secure: bool, on_demand: str = ""
               ) -> dict[str, float]:
     """One whole measurement on an open or a secured bus; prints its block, returns its
@@ -173,7 +189,9 @@ async def run(quick: bool, api_servers: int, secure: bool, on_demand: str = ""
             async with s.post(f"{c.api_url}/api/v1/namespaces/{NS}/serviceaccounts",
                               data=orjson.dumps(service_account(NS))) as r:
                 assert r.status == 201, await r.text()
+            m0 = machine_cpu(c)
             raw = await raw_kv_rate(c.nats_url, n_create, concurrency, c.nats_options)
+            raw_us = per_op(m0, machine_cpu(c), n_create)
             # three rounds over HTTP, the median reported: a 2-core VM is noisy
             rounds = []
             http_lat = []
@@ -186,11 +204,13 @@ async def run(quick: bool, api_servers: int, secure: bool, on_demand: str = ""
             http_rate = statistics.median(rounds)
             nc = await connect(c.nats_url, **{"identity": "admin", **c.nats_options})
             api = ApiClient(nc, "admin")
-            cpu0 = sum(cpu_seconds(pid) for pid in c.api_pids)
+            m0 = machine_cpu(c)
             n_nats = n_create - 3 * per
             nats_rate, nats_lat = await nats_creates(
                 api, [f"n{i}" for i in range(n_nats)], concurrency)
-            cpu1 = sum(cpu_seconds(pid) for pid in c.api_pids)
+            m1 = machine_cpu(c)
+            create_us = per_op(m0, m1, n_nats)
+            cpu0, cpu1 = m0[0], m1[0]
             for kind, body in (("namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                                "metadata": {"name": BATCH_NS}}),
                                ("serviceaccounts", service_account(BATCH_NS))):
@@ -260,6 +280,15 @@ async def run(quick: bool, api_servers: int, secure: bool, on_demand: str = ""
           f" {max(1, concurrency // BATCH)} batches in flight)")
     print(f"  ratio API/raw KV               {best / raw:8.2f}          goal >= 0.25 "
           "(anchor: raw KV, same run)")
+    cores = os.cpu_count() or 1
+    ceiling = cores / (sum(create_us) / 1e6)
+    print(f"  machine CPU per op             raw put {sum(raw_us):.0f} us (nats-server "
+          f"{raw_us[1]:.0f}, client {raw_us[2]:.0f}); create via NATS {sum(create_us):.0f} us"
+          f" (API server{'s' if api_servers > 1 else ''} {create_us[0]:.0f}, nats-server"
+          f" {create_us[1]:.0f}, client"
+          f" {create_us[2]:.0f})")
+    print(f"  ceiling of {cores} cores             {ceiling:8.0f} obj/s    = ratio "
+          f"{ceiling / raw:.2f}: every core busy creating at this run's CPU per create")
     print(f"  mutating p99 at {pace:.0f} writes/s     {ms(percentile(paced_lat, 99)):>11}"
           f"   p50 {ms(percentile(paced_lat, 50))}, {errors} errors; goal <= 25 ms"
           f" (Kubernetes SLO: 1 s at 20/s)")

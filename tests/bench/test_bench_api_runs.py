@@ -3,6 +3,7 @@ the figures themselves are judged by reading the full benchmark, not here)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +21,14 @@ def test_bench_api_quick_prints_each_figure_beside_its_anchor() -> None:
     assert p.returncode == 0, p.stderr
     for label in ("raw nats-py KV put rate", "create via HTTP", "create via NATS",
                   "ratio API/raw KV", "goal >= 0.25", "mutating p99", "goal <= 25 ms",
-                  "watch delivery p99", "list 1000 pods", "0 errors"):
+                  "watch delivery p99", "list 1000 pods", "0 errors", "machine CPU per op",
+                  "ceiling of"):
         assert label in p.stdout, (label, p.stdout)
+    # each process's share was read from /proc: numbers, a create dearer than a raw put
+    m = re.search(r"raw put (\d+) us \(nats-server \d+, client \d+\); create via NATS (\d+) us "
+                  r"\(API server \d+, nats-server \d+, client \d+\)", p.stdout)
+    assert m is not None, p.stdout
+    assert 0 < int(m[1]) < int(m[2]), m[0]
 
 
 def test_bench_api_two_servers_the_second_on_demand_prints_each_and_the_projection() -> None:
