@@ -9,7 +9,9 @@
 - time to list 10,000 pods;
 - what one raw put and one create cost the whole machine in CPU (API servers,
   nats-server, this load generator, from /proc), and the create rate this machine's
-  cores would allow at that cost (its ratio: the goal's ceiling here);
+  cores would allow at that cost (its ratio: the goal's ceiling here); beside them the
+  transport's floor (bench/_floor.py): a responder that only takes the request, creates
+  the body in a KV bucket, answers and watches, on the same bus;
 - with ``--api-servers N``, N processes on one port (SO_REUSEPORT), each one's peak RSS and
   CPU; ``--on-demand pods,events`` starts the second and later ones with
   ``--watch-cache-on-demand`` (issue 17 deliverable 5) and projects 8 processes.
@@ -37,6 +39,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _cluster import cluster, cpu_seconds, percentile, rss_mib, service_account
+from _floor import floor_creates
 
 from jetkube.services.machinery.client import ApiClient, Informer
 from jetkube.services.machinery.runtime import tune_gc
@@ -192,6 +195,8 @@ async def run(quick: bool, api_servers: int, secure: bool, on_demand: str = ""
             m0 = machine_cpu(c)
             raw = await raw_kv_rate(c.nats_url, n_create, concurrency, c.nats_options)
             raw_us = per_op(m0, machine_cpu(c), n_create)
+            floor, floor_us = await floor_creates(
+                c, [orjson.dumps(pod(f"f{i}")) for i in range(n_create)], concurrency, cpu_seconds)
             # three rounds over HTTP, the median reported: a 2-core VM is noisy
             rounds = []
             http_lat = []
@@ -289,6 +294,10 @@ async def run(quick: bool, api_servers: int, secure: bool, on_demand: str = ""
           f" {create_us[2]:.0f})")
     print(f"  ceiling of {cores} cores             {ceiling:8.0f} obj/s    = ratio "
           f"{ceiling / raw:.2f}: every core busy creating at this run's CPU per create")
+    print(f"  transport floor                {floor:8.0f} obj/s    = ratio {floor / raw:.2f}; "
+          f"machine CPU per create {sum(floor_us):.0f} us (responder {floor_us[0]:.0f}, "
+          f"nats-server {floor_us[1]:.0f}, client {floor_us[2]:.0f}): request, KV create, "
+          "answer and watch, nothing else (bench/_floor.py)")
     print(f"  mutating p99 at {pace:.0f} writes/s     {ms(percentile(paced_lat, 99)):>11}"
           f"   p50 {ms(percentile(paced_lat, 50))}, {errors} errors; goal <= 25 ms"
           f" (Kubernetes SLO: 1 s at 20/s)")

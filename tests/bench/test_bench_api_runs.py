@@ -22,13 +22,15 @@ def test_bench_api_quick_prints_each_figure_beside_its_anchor() -> None:
     for label in ("raw nats-py KV put rate", "create via HTTP", "create via NATS",
                   "ratio API/raw KV", "goal >= 0.25", "mutating p99", "goal <= 25 ms",
                   "watch delivery p99", "list 1000 pods", "0 errors", "machine CPU per op",
-                  "ceiling of"):
+                  "ceiling of", "transport floor"):
         assert label in p.stdout, (label, p.stdout)
     # each process's share was read from /proc: numbers, a create dearer than a raw put
     m = re.search(r"raw put (\d+) us \(nats-server \d+, client \d+\); create via NATS (\d+) us "
                   r"\(API server \d+, nats-server \d+, client \d+\)", p.stdout)
     assert m is not None, p.stdout
     assert 0 < int(m[1]) < int(m[2]), m[0]
+    floor = re.search(r"transport floor +(\d+) obj/s .*machine CPU per create (\d+) us", p.stdout)
+    assert floor is not None and int(floor[1]) > 0 and int(floor[2]) > 0, p.stdout
 
 
 def test_bench_api_two_servers_the_second_on_demand_prints_each_and_the_projection() -> None:
