@@ -210,8 +210,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def _lease_holder(s: Stack, name: str) -> str:
-    return str((s.get("lease", name, "-n", "kube-system").get("spec") or {})
-               .get("holderIdentity") or "")
+    """The lease's holder; "" while no candidate has taken it yet (a component reports
+    healthy before it has won its first election, so the lease may not exist yet)."""
+    p = s.kctl("get", "lease", name, "-n", "kube-system", "-o", "json", check=False)
+    if p.returncode != 0 and "NotFound" in p.stderr:
+        return ""
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    return str((json.loads(p.stdout).get("spec") or {}).get("holderIdentity") or "")
 
 
 def test_every_component_is_healthy_and_the_leaders_are_named(stack: Stack) -> None:
