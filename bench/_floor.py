@@ -83,7 +83,11 @@ async def floor_creates(c: Any, bodies: list[bytes], concurrency: int,
         return n / wall, [(b - a) / n * 1e6 for a, b in zip(before, after, strict=True)]
     finally:
         proc.terminate()
-        await asyncio.wait_for(proc.wait(), 10)
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
 
 
 if __name__ == "__main__":
