@@ -262,3 +262,9 @@ def volatile_dir(c: Cluster) -> Iterator[Path]:
         yield d
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def per_op(before: Sequence[float], after: Sequence[float], n: int) -> list[float]:
+    """Microseconds of CPU per operation of each process between two snapshots of their
+    CPU seconds (``n`` operations in between)."""
+    return [(b - a) / n * 1e6 for a, b in zip(before, after, strict=True)]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from _cluster import cpu_seconds, per_op
 
 BUCKET = "floorbench"
 SUBJECT = "floor.create"
@@ -50,11 +51,11 @@ async def _respond(url: str, options: dict[str, Any]) -> None:
     await asyncio.Event().wait()
 
 
-async def floor_creates(c: Any, bodies: list[bytes], concurrency: int,
-                        cpu: Any) -> tuple[float, list[float]]:
+async def floor_creates(c: Any, bodies: list[bytes], concurrency: int
+                        ) -> tuple[float, list[float]]:
     """Creates of ``bodies`` through the floor responder on ``c``'s bus, ``concurrency``
     in flight: the rate, and the CPU microseconds per create of the responder, the
-    nats-server and this process (``cpu(pid)`` reads a process's CPU seconds)."""
+    nats-server and this process."""
     from jetkube.services.machinery.store import connect
 
     proc = await asyncio.create_subprocess_exec(
@@ -71,7 +72,7 @@ async def floor_creates(c: Any, bodies: list[bytes], concurrency: int,
                 await nc.request(f"{SUBJECT}.f{i}", bodies[i], timeout=30)
 
         def snap() -> tuple[float, float, float]:
-            return cpu(proc.pid), cpu(c.nats_pid), time.process_time()
+            return cpu_seconds(proc.pid), cpu_seconds(c.nats_pid), time.process_time()
 
         warm = len(bodies) // 5
         await asyncio.gather(*(one(i) for i in range(warm)))
@@ -80,7 +81,7 @@ async def floor_creates(c: Any, bodies: list[bytes], concurrency: int,
         wall, after = time.perf_counter() - t, snap()
         await nc.close()
         n = len(bodies) - warm
-        return n / wall, [(b - a) / n * 1e6 for a, b in zip(before, after, strict=True)]
+        return n / wall, per_op(before, after, n)
     finally:
         proc.terminate()
         try:

@@ -38,7 +38,7 @@ import aiohttp
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _cluster import cluster, cpu_seconds, percentile, rss_mib, service_account
+from _cluster import cluster, cpu_seconds, per_op, percentile, rss_mib, service_account
 from _floor import floor_creates
 
 from jetkube.services.machinery.client import ApiClient, Informer
@@ -170,11 +170,6 @@ def machine_cpu(c: Any) -> tuple[float, float, float]:
             time.process_time())
 
 
-def per_op(before: tuple[float, ...], after: tuple[float, ...], n: int) -> list[float]:
-    """Microseconds of CPU per operation of each process between two snapshots."""
-    return [(b - a) / n * 1e6 for a, b in zip(before, after, strict=True)]
-
-
 async def run(quick: bool, api_servers: int, secure: bool, on_demand: str = ""
               ) -> dict[str, float]:
     """One whole measurement on an open or a secured bus; prints its block, returns its
@@ -196,7 +191,7 @@ async def run(quick: bool, api_servers: int, secure: bool, on_demand: str = ""
             raw = await raw_kv_rate(c.nats_url, n_create, concurrency, c.nats_options)
             raw_us = per_op(m0, machine_cpu(c), n_create)
             floor, floor_us = await floor_creates(
-                c, [orjson.dumps(pod(f"f{i}")) for i in range(n_create)], concurrency, cpu_seconds)
+                c, [orjson.dumps(pod(f"f{i}")) for i in range(n_create)], concurrency)
             # three rounds over HTTP, the median reported: a 2-core VM is noisy
             rounds = []
             http_lat = []
@@ -215,7 +210,6 @@ async def run(quick: bool, api_servers: int, secure: bool, on_demand: str = ""
                 api, [f"n{i}" for i in range(n_nats)], concurrency)
             m1 = machine_cpu(c)
             create_us = per_op(m0, m1, n_nats)
-            cpu0, cpu1 = m0[0], m1[0]
             for kind, body in (("namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                                "metadata": {"name": BATCH_NS}}),
                                ("serviceaccounts", service_account(BATCH_NS))):
@@ -224,7 +218,7 @@ async def run(quick: bool, api_servers: int, secure: bool, on_demand: str = ""
             batched_rate = await nats_batched_creates(
                 api, [f"b{i}" for i in range(n_nats)], BATCH, max(1, concurrency // BATCH))
             cpu3 = sum(cpu_seconds(pid) for pid in c.api_pids)
-            nats_cpu, batched_cpu = (cpu1 - cpu0) / n_nats, (cpu3 - cpu2) / n_nats
+            nats_cpu, batched_cpu = create_us[0] / 1e6, (cpu3 - cpu2) / n_nats
             stored = n_create
 
             list_times = []  # each on a new connection: the kernel picks the API server
@@ -290,8 +284,7 @@ async def run(quick: bool, api_servers: int, secure: bool, on_demand: str = ""
     print(f"  machine CPU per op             raw put {sum(raw_us):.0f} us (nats-server "
           f"{raw_us[1]:.0f}, client {raw_us[2]:.0f}); create via NATS {sum(create_us):.0f} us"
           f" (API server{'s' if api_servers > 1 else ''} {create_us[0]:.0f}, nats-server"
-          f" {create_us[1]:.0f}, client"
-          f" {create_us[2]:.0f})")
+          f" {create_us[1]:.0f}, client {create_us[2]:.0f})")
     print(f"  ceiling of {cores} cores             {ceiling:8.0f} obj/s    = ratio "
           f"{ceiling / raw:.2f}: every core busy creating at this run's CPU per create")
     print(f"  transport floor                {floor:8.0f} obj/s    = ratio {floor / raw:.2f}; "
