@@ -100,34 +100,47 @@ class ResourceCache:
     """Watches of this resource may start from this revision on, not before: an on-demand
     resource's last change while it was cold (ondemand.py), whose events the ring lacks."""
 
-    def _index(self, c: Cached, add: bool) -> None:
-        ns = self.by_ns.setdefault(c.namespace, {})
-        if add:
-            ns[c.key] = c
-        else:
-            ns.pop(c.key, None)
-        for k, v in c.labels.items():
-            for s in (self.labels.setdefault((k, v), set()), self.label_keys.setdefault(k, set())):
-                if add:
-                    s.add(c.key)
-                else:
-                    s.discard(c.key)
-        fields = INDEXED_FIELDS.get(self.resource, ())
+    def _indexed(self, c: Cached) -> tuple[Any, ...]:
         if c.indexed is None:
-            c.indexed = tuple(get_path(c.obj, f) for f in fields)
-        for f, val in zip(fields, c.indexed, strict=True):
-            s2 = self.fields.setdefault(f, {}).setdefault("" if val is None else str(val), set())
-            if add:
-                s2.add(c.key)
-            else:
-                s2.discard(c.key)
+            c.indexed = tuple(get_path(c.obj, f) for f in INDEXED_FIELDS.get(self.resource, ()))
+        return c.indexed
+
+    def _index(self, c: Cached, add: bool) -> None:
+        key = c.key
+        ns = self.by_ns.setdefault(c.namespace, {})
+        fields = INDEXED_FIELDS.get(self.resource, ())
+        values = zip(fields, self._indexed(c), strict=True)
+        if add:
+            ns[key] = c
+            for k, v in c.labels.items():
+                self.labels.setdefault((k, v), set()).add(key)
+                self.label_keys.setdefault(k, set()).add(key)
+            for f, val in values:
+                self.fields.setdefault(f, {}).setdefault(
+                    "" if val is None else str(val), set()).add(key)
+            return
+        ns.pop(key, None)
+        for k, v in c.labels.items():
+            self.labels.setdefault((k, v), set()).discard(key)
+            self.label_keys.setdefault(k, set()).discard(key)
+        for f, val in values:
+            self.fields.setdefault(f, {}).setdefault("" if val is None else str(val),
+                                                      set()).discard(key)
 
     def put(self, c: Cached) -> Cached | None:
+        """Keep ``c``; the version it replaces, if any.  A change that keeps the namespace,
+        labels and indexed values (a status write) keeps every index set as it is: they
+        hold keys, and the key is the same."""
         old = self.items.get(c.key)
-        if old is not None:
-            self._index(old, False)
         self.items[c.key] = c
-        self._index(c, True)
+        if old is None:
+            self._index(c, True)
+        elif (old.namespace == c.namespace and old.labels == c.labels
+              and self._indexed(old) == self._indexed(c)):
+            self.by_ns[c.namespace][c.key] = c
+        else:
+            self._index(old, False)
+            self._index(c, True)
         return old
 
     def remove(self, key: str) -> Cached | None:

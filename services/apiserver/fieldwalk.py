@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from ..machinery.apimachinery import STRATEGIC_MERGE_KEYS
-from .fieldset import Children, field_key, item_key, join, path_string, split, value_key
+from .fieldset import SELF, Children, field_key, item_key, join, path_string, split, value_key
 
 __all__ = [
     "ItemKeyError",
@@ -52,6 +52,7 @@ _KEY_DEFAULTS = {"protocol": "TCP"}
 """Defaults of key fields, which an item may omit (a port's protocol)."""
 _ALWAYS = frozenset({"metadata", "spec", "status", "template", "containers", "strategy"})
 """Fields a Go object always has (structs, non-omitempty lists): never added or removed."""
+_NESTED = (dict, list)  # (a tuple: isinstance takes it faster than ``dict | list``)
 
 
 class ItemKeyError(ValueError):
@@ -240,8 +241,7 @@ def whole(value: Any, parent: str = "", name: str = "") -> Children:
     if isinstance(value, dict):
         if name in _ATOMIC_MAPS or not value:
             return {}
-        kids = {field_key(k): whole(v, name, k) for k, v in value.items() if v is not None}
-        return join(name not in _ALWAYS, kids) or {}
+        return _whole_fields(value, name, name not in _ALWAYS)
     if isinstance(value, list) and value:
         kind = _list_kind(parent, name, value)
         index = _index(kind, value) if kind is not None else None
@@ -252,11 +252,22 @@ def whole(value: Any, parent: str = "", name: str = "") -> Children:
     return {}
 
 
+def _whole_fields(value: dict[str, Any], name: str, member: bool) -> Children:
+    """``join(member, {f:<field>: whole(...)})`` of a map's fields, built in one dict: a
+    scalar field's node is made here, not in a call (a created pod's walk is most of its
+    ``managedFields`` cost)."""
+    kids: Children = {SELF: {}} if member else {}
+    for k, v in value.items():
+        if v is None:
+            continue
+        kids[f"f:{k}"] = whole(v, name, k) if isinstance(v, _NESTED) else {}
+    return {} if len(kids) == member else kids
+
+
 def _whole_item(kind: tuple[str, ...], item: Any, name: str) -> Children:
     if kind == SET or not isinstance(item, dict):
         return {}
-    kids = {field_key(k): whole(v, name, k) for k, v in item.items() if v is not None}
-    return join(True, kids) or {}
+    return _whole_fields(item, name, True)
 
 
 # --- merging a configuration, removing fields ------------------------------------------

@@ -224,11 +224,11 @@ class Handlers:
                 suffix = "".join(secrets.choice(_GEN_ALPHABET) for _ in range(5))
                 md["name"] = f"{md['generateName']}{suffix}"
             new = lifecycle.prepare_create(rt, obj, self.now())
-            new = await load(rt, new)
+            big = is_big(new)  # (its defaults add little)
+            new = await load(rt, new, big=big)
             check_created(rt, new)  # its name can be a store key
             # an apply's entries, else an Update's of every field (a big object: off the loop)
-            await maybe_off(managed is None and is_big(new), managedfields.on_create, rt, new,
-                             managed)
+            await maybe_off(managed is None and big, managedfields.on_create, rt, new, managed)
             telemetry.annotate(new)
             await self.admission.admit(rt, "create", None, new)
             name = new["metadata"]["name"]
@@ -285,14 +285,16 @@ class Handlers:
         md = old["metadata"]
         name, namespace = md["name"], md.get("namespace")
         new = lifecycle.prepare_update(rt, old, obj, subresource)
+        big = is_big(new)  # (a status write's status is smaller: measured when this is big)
         if subresource != "binding":  # a bind only sets spec.nodeName and a condition
-            new = await load(rt, new, status_only=subresource == "status")
+            status_only = subresource == "status"
+            new = await load(rt, new, status_only, big=None if big and status_only else big)
         if new["metadata"].get("generation") != md.get("generation"):
             telemetry.annotate(new)  # a new intent: later work continues this request's trace
         causes = schemas.validate_update(rt, old, new) if subresource is None else []
         if causes:
             raise apierrors.invalid(rt.kind, name, causes, rt.group)
-        await maybe_off(managed is None and is_big(new), managedfields.on_update, rt, old, new,
+        await maybe_off(managed is None and big, managedfields.on_update, rt, old, new,
                          subresource, managed)
         await self.admission.admit(rt, "update", old, new, subresource=subresource)
         key = object_key(rt.plural, namespace, name)

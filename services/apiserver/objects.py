@@ -44,6 +44,33 @@ def stored_bytes(obj: Obj) -> bytes:
     return orjson.dumps(obj)
 
 
+_METADATA = b'"metadata":{'
+
+
+def served_bytes(value: bytes, obj: Obj, revision: int) -> bytes | None:
+    """``value`` (stored bytes, ``obj`` decoded from them) with ``"resourceVersion"`` put
+    first in its ``metadata``, without encoding the object again (0.3 µs against 1.7 for a
+    pod); None when that cannot be sure: ``metadata`` missing or holding a resourceVersion
+    already, a field before it that is not a string (then its bytes could hold the
+    pattern), or bytes not written compactly.  Before ``metadata`` only strings come, so
+    the first ``"metadata":{`` is the top-level one: a quote inside a string is escaped."""
+    for name, v in obj.items():
+        if name == "metadata":
+            if type(v) is not dict or "resourceVersion" in v:
+                return None
+            break
+        if type(v) is not str:
+            return None
+    else:
+        return None
+    i = value.find(_METADATA)
+    if i < 0:
+        return None
+    j = i + len(_METADATA)
+    rv = b'"resourceVersion":"%d"' % revision
+    return value[:j] + rv + (b"" if value[j:j + 1] == b"}" else b",") + value[j:]
+
+
 def with_revision(value: bytes, revision: int) -> Obj:
     obj: Obj = orjson.loads(value)
     meta(obj)["resourceVersion"] = str(revision)

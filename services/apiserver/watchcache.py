@@ -43,6 +43,7 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import heapq
 import itertools
 import logging
@@ -59,6 +60,7 @@ from ..machinery.store import EventType, Store, Watch, WatchEvent
 from ._cacheitems import BYTES_ONLY, INDEXED_FIELDS, Cached, CacheEvent, CacheWatcher, ResourceCache
 from .encryption import Encryption
 from .lifecycle import without_managed_fields
+from .objects import served_bytes
 from .ondemand import IDLE_S, OnDemand
 
 __all__ = ["BYTES_ONLY", "INDEXED_FIELDS", "RELEASE_AFTER", "RING_BYTES", "CacheEvent",
@@ -72,14 +74,25 @@ RELEASE_AFTER = 1000
 ages out), free memory is returned to the system."""
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library, looked up once: ``find_library`` runs ``ldconfig -p`` in a child
+    process, which a release every thousand events used to fork from a 300 MiB server."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
 def release_free_memory() -> bool:
     """glibc's ``malloc_trim(0)``: free heap pages go back to the kernel.  False where there
     is no glibc (the call is skipped; nothing else depends on it)."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.malloc_trim(0))
-    except (OSError, AttributeError):
+        libc = _libc()
+        return libc is not None and bool(libc.malloc_trim(0))
+    except AttributeError:
         return False
+
 
 class WatchCache:
     def __init__(self, store: Store, history: int = 50_000,
@@ -127,12 +140,15 @@ class WatchCache:
     def _cached(self, key: str, value: bytes, revision: int) -> Cached:
         """The cache's form of a stored value at ``revision``."""
         k = parse_key(key)
-        obj = self.decode(k.resource, key, value)
+        stored = orjson.loads(value or b"{}")
+        obj = self._open(k.resource, key, stored)
+        raw = served_bytes(value, obj, revision) if obj is stored else None
         md = obj.get("metadata")
         if not isinstance(md, dict):
             md = obj["metadata"] = {}
         md["resourceVersion"] = str(revision)
-        raw = orjson.dumps(obj)
+        if raw is None:
+            raw = orjson.dumps(obj)
         return Cached(key, k.namespace, k.name, revision, without_managed_fields(obj), raw)
 
     def resource(self, name: str) -> ResourceCache:

@@ -22,15 +22,18 @@ __all__ = ["StaleNoop", "is_big", "load", "maybe_off"]
 T = TypeVar("T")
 
 
-async def load(rt: ResourceType, obj: Obj, status_only: bool = False) -> Obj:
+async def load(rt: ResourceType, obj: Obj, status_only: bool = False, *,
+               big: bool | None = None) -> Obj:
     """``obj`` validated and defaulted (schemas.load_object; ``status_only``: a status
     write, whose other fields are the stored object's: schemas.load_status); a big one
     (over ``OFFLOAD_AT`` as JSON: ~23 ms for a 600 KB ConfigMap) in the decoder's worker
     thread, so it does not hold up the event loop (a few µs of encoding to know its
-    size)."""
+    size, unless the caller knows it: ``big``)."""
     load = schemas.load_status if status_only else schemas.load_object
     try:
-        if len(orjson.dumps(obj.get("status") if status_only else obj)) <= OFFLOAD_AT:
+        if big is None:
+            big = is_big(obj.get("status") if status_only else obj)
+        if not big:
             return load(rt, obj)
         return await off_loop(load, rt, obj)
     except schemas.SchemaError as err:
@@ -50,6 +53,6 @@ class StaleNoop(Exception):
     """A write that changes nothing on the watch cache's copy: the store's copy decides."""
 
 
-def is_big(obj: Obj) -> bool:
+def is_big(obj: Obj | None) -> bool:
     """Whether walking ``obj`` may take milliseconds (a few µs to know, for a Pod)."""
     return len(orjson.dumps(obj)) > OFFLOAD_AT

@@ -16,6 +16,8 @@ from jetkube.schemas import (
     parse_quantity,
     to_bytes,
 )
+from jetkube.schemas.errors import SchemaError
+from jetkube.schemas.quantity import MAX_QUANTITY
 from jetkube.schemas.registry import PODS
 
 
@@ -103,3 +105,24 @@ def test_manifest_numbers_are_accepted_and_serialized_as_strings() -> None:
     res = out["spec"]["containers"][0]["resources"]
     assert res == {"limits": {"cpu": "1", "memory": "1Gi"},
                    "requests": {"cpu": "0.5", "memory": "1Gi"}}
+
+
+@pytest.mark.parametrize("text", [
+    "999999999999999999", "1000000000000000000", "9223372036854775807", "9223372036854775808",
+    "999999999999999k", "9223372036854775E3",
+    "9223372036854776E3", "7Ei", "8Ei", "8191Pi", "8192Pi", "0.999Ei", "8796093022207Mi",
+    "8796093022208Mi", "9.223372036854775807e18", "9.223372036854775808e18", "922337203685477580700m",
+    "922337203685477580800m", "1e18", "1e19", "0.5", "10m", "128Mi",
+])
+def test_the_range_check_agrees_with_the_exact_value_on_both_sides_of_its_short_cut(
+        text: str) -> None:
+    """A quantity under 10^18 is accepted without its exact value; the check's answer is the
+    exact value's on either side of that bound, for decimal and binary suffixes alike."""
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {
+        "containers": [{"name": "c", "image": "i", "resources": {"limits": {"memory": text}}}]}}
+    in_range = abs(parse_quantity(text)) <= MAX_QUANTITY
+    if in_range:
+        load_object(PODS, body)
+    else:
+        with pytest.raises(SchemaError, match="must be"):
+            load_object(PODS, body)
