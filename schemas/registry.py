@@ -152,6 +152,9 @@ PODMETRICS = ResourceType("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", "",
                           PodMetrics)
 _METRICS = (NODEMETRICS, PODMETRICS)
 
+_REVIEW_KEYS = frozenset((r.group, r.plural) for r in _REVIEWS)
+_METRICS_KEYS = frozenset((r.group, r.plural) for r in _METRICS)
+"""Looked up by group and plural: ``rt in _REVIEWS`` compared every field of each."""
 _GROUPS = tuple(dict.fromkeys(r.group for r in _RESOURCES))
 _BY_PLURAL = {(r.group, r.plural): r for r in (*_RESOURCES, *_REVIEWS, *_METRICS)}
 _BY_KIND = {(r.api_version, r.kind): r
@@ -186,7 +189,7 @@ def reviews() -> tuple[ResourceType, ...]:
 
 
 def is_review(rt: ResourceType) -> bool:
-    return rt in _REVIEWS
+    return (rt.group, rt.plural) in _REVIEW_KEYS
 
 
 def metrics() -> tuple[ResourceType, ...]:
@@ -196,7 +199,7 @@ def metrics() -> tuple[ResourceType, ...]:
 
 
 def is_metrics(rt: ResourceType) -> bool:
-    return rt in _METRICS
+    return (rt.group, rt.plural) in _METRICS_KEYS
 
 
 def api_groups() -> tuple[str, ...]:

@@ -113,12 +113,18 @@ class Encryption:
                 out.resources[str(res).split(".")[0]] = enc
         return out
 
+    def seals(self, resource: str) -> bool:
+        """Whether ``resource``'s objects are written sealed."""
+        enc = self.resources.get(resource)
+        return enc is not None and enc.write_key is not None
+
     def seal(self, resource: str, key: str, obj: Obj) -> Obj:
         """``obj`` as it is stored under ``key``: sealed whole if ``resource`` is encrypted,
         with only :data:`PLAIN_METADATA` left readable beside the envelope."""
-        enc = self.resources.get(resource)
-        if enc is None or enc.write_key is None:
+        if not self.seals(resource):
             return obj
+        enc = self.resources[resource]
+        assert enc.write_key is not None
         nonce = os.urandom(12)
         sealed = enc.keys[enc.write_key].encrypt(nonce, orjson.dumps(obj), key.encode())
         md = obj.get("metadata") or {}

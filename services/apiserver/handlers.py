@@ -126,8 +126,11 @@ class Handlers:
         return None if c is None else orjson.loads(c.raw)  # type: ignore[no-any-return]
 
     def _stored(self, rt: ResourceType, key: str, obj: Obj) -> bytes:
-        """The bytes written under ``key``: no resourceVersion, values sealed if encrypted."""
-        return stored_bytes(self.encryption.seal(rt.plural, key, obj))
+        """The bytes written under ``key``: no resourceVersion, values sealed if encrypted.
+        The watch cache is told, so the write's event need not decode them again."""
+        value = stored_bytes(self.encryption.seal(rt.plural, key, obj))
+        self.cache.expect(rt.plural, key, value, obj)
+        return value
 
     async def list(self, req: ApiRequest) -> Response:
         rt = req.rt

@@ -69,6 +69,9 @@ __all__ = ["BYTES_ONLY", "INDEXED_FIELDS", "RELEASE_AFTER", "RING_BYTES", "Cache
 log = logging.getLogger(__name__)
 RING_BYTES = 16 << 20
 """The watch cache ring's default bound on its objects' bytes (``ServerConfig.watch_cache_bytes``)."""
+WRITTEN_MAX = 1024
+"""Writes of this server whose events may still come (:meth:`WatchCache.expect`)."""
+
 RELEASE_AFTER = 1000
 """Once trims have dropped this many events (one large trim, or the few each new event
 ages out), free memory is returned to the system."""
@@ -122,6 +125,8 @@ class WatchCache:
         self.wait_limit_s = 5.0
         """How long a read or watch waits for the cache to reach a revision (then 504)."""
         self.demand = OnDemand(on_demand, idle_s, clock)
+        self._written: dict[str, tuple[bytes, Obj]] = {}
+        """What this server is writing (:meth:`expect`): key -> (stored bytes, object)."""
         self._warm_ups: dict[str, asyncio.Future[None]] = {}
 
     def _open(self, resource: str, key: str, obj: Obj) -> Obj:
@@ -137,11 +142,34 @@ class WatchCache:
         """A stored value as an object, its sealed values opened."""
         return self._open(resource, key, orjson.loads(value or b"{}"))
 
+    def expect(self, resource: str, key: str, value: bytes, obj: Obj) -> None:
+        """This server is writing ``obj`` under ``key`` as ``value`` (its own encoding,
+        without resourceVersion): the write's event takes ``obj`` instead of decoding
+        ``value`` again (7 µs of a pod's 1.4 KB), if the event's bytes are ``value``.  Only
+        for the many objects (``BYTES_ONLY``: their decoded form is dropped once the event
+        is handed out) and only unsealed.  The writer changes ``obj`` no more once written.
+        At most ``WRITTEN_MAX`` are kept (an event that never comes: a watch that resumed
+        past it); one for a key goes with that key's next event.  A refused write's stays
+        until then: ``obj`` is what ``value`` decodes to, whoever writes those bytes."""
+        if resource not in BYTES_ONLY or self.encryption.seals(resource):
+            return
+        w = self._written
+        w.pop(key, None)
+        w[key] = (value, obj)
+        if len(w) > WRITTEN_MAX:
+            del w[next(iter(w))]
+
     def _cached(self, key: str, value: bytes, revision: int) -> Cached:
         """The cache's form of a stored value at ``revision``."""
         k = parse_key(key)
-        stored = orjson.loads(value or b"{}")
-        obj = self._open(k.resource, key, stored)
+        own = self._written.pop(key, None) if self._written else None
+        if own is not None and own[0] == value:  # what this server wrote: no decoding
+            md = own[1]["metadata"]
+            stored = obj = {**own[1], "metadata": {
+                f: v for f, v in md.items() if f != "resourceVersion"}}
+        else:
+            stored = orjson.loads(value or b"{}")
+            obj = self._open(k.resource, key, stored)
         raw = served_bytes(value, obj, revision) if obj is stored else None
         md = obj.get("metadata")
         if not isinstance(md, dict):

@@ -1,6 +1,8 @@
 """The watch cache serves an object as the store's bytes with its revision put into
 ``metadata`` (objects.served_bytes), not encoded a second time; where that cannot be sure
-it encodes the object as before.  A write that keeps a cached object's labels and indexed
+it encodes the object as before.  A pod this server writes is cached from the object it
+wrote, not decoded from the bytes again (WatchCache.expect), when its event brings those
+bytes.  A write that keeps a cached object's labels and indexed
 fields leaves the indexes as they are, pointing at the new version.  The C library that
 returns freed memory is looked up once per process."""
 
@@ -10,6 +12,7 @@ import ctypes.util
 
 import orjson
 import pytest
+from apiharness import make_api
 
 from jetkube.services.apiserver import watchcache
 from jetkube.services.apiserver.objects import served_bytes
@@ -127,3 +130,64 @@ def test_the_c_library_is_looked_up_once(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_a_request_without_a_query_shares_the_default_parameters() -> None:
     assert parse({}) is NO_PARAMS and NO_PARAMS == Params()
     assert parse({"limit": "5"}).limit == 5 and NO_PARAMS.limit is None
+
+
+def _counting_opens(cache: WatchCache) -> list[str]:
+    """The keys whose stored bytes the cache decodes (each decode opens the value)."""
+    opened: list[str] = []
+    real = cache._open
+
+    def counted(resource: str, key: str, obj: dict[str, object]) -> dict[str, object]:
+        opened.append(key)
+        return real(resource, key, obj)
+
+    cache._open = counted  # type: ignore[method-assign]
+    return opened
+
+
+async def test_a_pod_this_server_writes_is_cached_from_the_object_it_wrote() -> None:
+    api = await make_api()
+    await api.cache.wait_fresh()
+    opened = _counting_opens(api.cache)
+    created = await api.ok("POST", "/api/v1/namespaces/default/pods", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "mine", "labels": {"a": "b"}},
+        "spec": {"containers": [{"name": "c", "image": "i"}]}})
+    # and one the server did not write (straight into the store): decoded
+    await api.store.create("pods.default.theirs", orjson.dumps(POD))
+    await api.cache.wait_fresh()
+    pods = [k for k in opened if k.startswith("pods.")]
+    assert pods == ["pods.default.theirs"]  # (shows the counter counts)
+    c = api.cache.resource("pods").items["pods.default.mine"]
+    stored = (await api.store.get("pods.default.mine")).value
+    assert orjson.loads(c.raw) == {**orjson.loads(stored), "metadata": {
+        **orjson.loads(stored)["metadata"], "resourceVersion": created["metadata"]["resourceVersion"]}}
+    assert orjson.loads(c.raw) == created
+    assert c.labels == {"a": "b"} and "managedFields" not in c.obj["metadata"]
+    assert api.cache._written == {}  # taken by its event
+
+
+async def test_an_expectation_is_used_only_for_the_very_bytes_it_names() -> None:
+    store = MemoryStore()
+    cache = WatchCache(store)
+    await cache.start()
+    try:
+        opened = _counting_opens(cache)
+        wrong = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "labels": {"x": "y"}}}
+        cache.expect("pods", "pods.default.a", orjson.dumps(wrong), wrong)
+        await store.create("pods.default.a", orjson.dumps(POD))  # other bytes came
+        await cache.wait_fresh()
+        assert opened == ["pods.default.a"]
+        assert cache.resource("pods").items["pods.default.a"].labels == {"app": "web"}
+        assert cache._written == {}
+        cache.expect("configmaps", "configmaps.default.c", b"{}", {})  # not one of the many
+        assert cache._written == {}
+    finally:
+        await cache.stop()
+
+
+def test_expectations_are_bounded_the_oldest_going_first() -> None:
+    cache = WatchCache(MemoryStore())
+    for i in range(watchcache.WRITTEN_MAX + 5):
+        cache.expect("pods", f"pods.default.p{i}", b"{}", {"metadata": {}})
+    assert len(cache._written) == watchcache.WRITTEN_MAX
+    assert "pods.default.p4" not in cache._written and "pods.default.p5" in cache._written
