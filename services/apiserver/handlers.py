@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +25,7 @@ from jetkube import schemas
 from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import ResourceType
 
-from ..machinery.apimachinery import apierrors, object_key
+from ..machinery.apimachinery import apierrors, object_key, random_string
 from ..machinery.runtime import telemetry
 from ..machinery.store import AlreadyExists, Conflict, NotFound, Store
 from . import dryrun, lifecycle, managedfields, params, patching, tables
@@ -40,7 +39,6 @@ from .rest import SubresourceTable, delete_options_body, read_body
 from .watchcache import Cached, CacheWatcher, WatchCache
 from .writeload import StaleNoop, is_big, load, maybe_off
 
-_GEN_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 ManagedFields = list[Obj]  # (``list`` is a verb in the class below)
 
 
@@ -224,8 +222,7 @@ class Handlers:
         generate = not md.get("name") and md.get("generateName")
         for _ in range(8 if generate else 1):
             if generate:
-                suffix = "".join(secrets.choice(_GEN_ALPHABET) for _ in range(5))
-                md["name"] = f"{md['generateName']}{suffix}"
+                md["name"] = f"{md['generateName']}{random_string(5)}"
             new = lifecycle.prepare_create(rt, obj, self.now())
             big = is_big(new)  # (its defaults add little)
             new = await load(rt, new, big=big)

@@ -34,7 +34,7 @@ from jetkube.schemas import format_time
 from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import PODS, TOKENREQUEST
 
-from ..machinery.apimachinery import apierrors
+from ..machinery.apimachinery import apierrors, random_string
 from .nodeauthorizer import node_name
 from .request import REQUEST_USER, ApiRequest
 from .response import Response
@@ -52,7 +52,6 @@ expiration: an hour plus seven seconds, so it can be recognised)."""
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 DEFAULT_LOOKUPS = 10
 """Tries to find the ``default`` account (another account: one), as Kubernetes' plugin."""
-_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's SimpleNameGenerator alphabet
 
 
 def _token_invalid(name: str, field: str, message: str, value: object) -> apierrors.ApiError:
@@ -155,10 +154,6 @@ def token_subresource(issuer: TokenIssuer) -> SubresourceHandler:
     return serve_token
 
 
-def _random_suffix() -> str:
-    return "".join(random.choice(_NAME_CHARS) for _ in range(5))
-
-
 def token_volume(name: str) -> Obj:
     """The projected volume the admission plugin adds (Kubernetes' ``kube-api-access-*``)."""
     return {"name": name, "projected": {"defaultMode": 0o644, "sources": [
@@ -185,7 +180,7 @@ def mount_token(pod: Obj) -> None:
     volumes: list[Obj] = list(spec.get("volumes") or [])
     have = next((v["name"] for v in volumes if str(v.get("name", "")).startswith(
         VOLUME_PREFIX)), None)
-    vol_name = have or VOLUME_PREFIX + _random_suffix()
+    vol_name = have or VOLUME_PREFIX + random_string(5)
     needed = False
     for kind in ("initContainers", "containers"):
         for c in spec.get(kind) or []:

@@ -19,6 +19,7 @@ import orjson
 from jetkube.schemas import parse_time
 from jetkube.schemas.objects import Obj
 
+from ..machinery.apimachinery import safe_encode
 from ..machinery.runtime.telemetry import ANNOTATION as TRACE_ANNOTATION
 from .replicaset_pods import meta, spec, status
 
@@ -108,9 +109,6 @@ def round_half_away(x: float) -> int:
 
 # --- the pod template hash -------------------------------------------------------------
 
-_HASH_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' SafeEncodeString: no vowels
-
-
 def _fnv1a32(data: bytes, h: int = 0x811C9DC5) -> int:
     for b in data:
         h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
@@ -136,7 +134,7 @@ def compute_hash(template: Obj, collision_count: int | None = None) -> str:
     h = _fnv1a32(orjson.dumps(template_without_hash(template), option=orjson.OPT_SORT_KEYS))
     if collision_count is not None:
         h = _fnv1a32(struct.pack("<I", collision_count & 0xFFFFFFFF) + bytes(4), h)
-    return "".join(_HASH_ALPHABET[b % len(_HASH_ALPHABET)] for b in str(h).encode())
+    return safe_encode(str(h))  # (Kubernetes' SafeEncodeString of the decimal hash)
 
 
 def equal_ignore_hash(a: Obj | None, b: Obj | None) -> bool:

@@ -20,12 +20,11 @@ import orjson
 
 from jetkube.schemas.objects import Obj, OwnerReferenceDict
 
-from ..machinery.apimachinery import apierrors
+from ..machinery.apimachinery import apierrors, safe_encode
 from ..machinery.client import ApiClient
 
 HASH_LABEL = "controller.kubernetes.io/hash"
 """The label a ControllerRevision carries its hash in (Kubernetes' ControllerRevisionHashLabel)."""
-_SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' rand.SafeEncodeString
 _MAX_PREFIX = 223  # ControllerRevisionName keeps the name within 253 characters
 _FNV_OFFSET, _FNV_PRIME = 0x811C9DC5, 0x01000193
 
@@ -35,11 +34,6 @@ def _fnv1_32(data: bytes, h: int = _FNV_OFFSET) -> int:
         h = (h * _FNV_PRIME) & 0xFFFFFFFF
         h ^= byte
     return h
-
-
-def safe_encode(text: str) -> str:
-    """Kubernetes' ``rand.SafeEncodeString``: no vowels, no look-alike characters."""
-    return "".join(_SAFE_ALPHABET[ord(c) % len(_SAFE_ALPHABET)] for c in text)
 
 
 def raw(data: object) -> bytes:

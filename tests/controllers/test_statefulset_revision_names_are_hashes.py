@@ -11,8 +11,8 @@ from jetkube.services.controllers.history import (
     hash_revision,
     new_revision,
     revision_name,
-    safe_encode,
 )
+from jetkube.services.machinery.apimachinery import safe_encode
 
 PARENT = {"metadata": {"name": "web", "namespace": "default", "uid": "u1"}}
 REF = {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web", "uid": "u1",

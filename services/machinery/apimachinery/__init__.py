@@ -52,6 +52,7 @@ from ._kubeconfig import (
     user_token,
 )
 from ._mergekeys import STRATEGIC_MERGE_KEYS
+from ._names import SAFE_ALPHABET, random_string, safe_encode
 from ._owners import controller_ref, new_controller_ref
 from ._selectors import (
     EVERYTHING,
@@ -77,6 +78,7 @@ __all__ = [
     "NODE_PREFIX",
     "NOTHING",
     "PROXY",
+    "SAFE_ALPHABET",
     "SCHEDULER",
     "STORE_API_PREFIX",
     "STRATEGIC_MERGE_KEYS",
@@ -104,7 +106,9 @@ __all__ = [
     "parse_field_selector",
     "parse_key",
     "parse_label_selector",
+    "random_string",
     "read_kubeconfig_file",
+    "safe_encode",
     "selector_from_label_selector",
     "split_namespaced_name",
     "supported_fields",
