@@ -44,16 +44,25 @@ def stored_bytes(obj: Obj) -> bytes:
     return orjson.dumps(obj)
 
 
+def kept_bytes(obj: Any) -> bytes:
+    """``orjson.dumps(obj)`` for bytes held long (the watch cache): copied to their own
+    size.  orjson's result keeps the block it grew in: measured on orjson 3.13, a 1.8 KB
+    pod's bytes held 5.7 KB of RSS and a 50-byte value 4 KB; the copy (0.2 µs) holds its
+    length."""
+    return memoryview(orjson.dumps(obj)).tobytes()
+
+
 _METADATA = b'"metadata":{'
 
 
 def served_bytes(value: bytes, obj: Obj, revision: int) -> bytes | None:
     """``value`` (stored bytes, ``obj`` decoded from them) with ``"resourceVersion"`` put
     first in its ``metadata``, without encoding the object again (0.3 µs against 1.7 for a
-    pod); None when that cannot be sure: ``metadata`` missing or holding a resourceVersion
-    already, a field before it that is not a string (then its bytes could hold the
-    pattern), or bytes not written compactly.  Before ``metadata`` only strings come, so
-    the first ``"metadata":{`` is the top-level one: a quote inside a string is escaped."""
+    pod; and in a block of its own size: see :func:`kept_bytes`); None when that cannot be
+    sure: ``metadata`` missing or holding a resourceVersion already, a field before it
+    that is not a string (then its bytes could hold the pattern), or bytes not written
+    compactly.  Before ``metadata`` only strings come, so the first ``"metadata":{`` is
+    the top-level one: a quote inside a string is escaped."""
     for name, v in obj.items():
         if name == "metadata":
             if type(v) is not dict or "resourceVersion" in v:

@@ -60,7 +60,7 @@ from ..machinery.store import EventType, Store, Watch, WatchEvent
 from ._cacheitems import BYTES_ONLY, INDEXED_FIELDS, Cached, CacheEvent, CacheWatcher, ResourceCache
 from .encryption import Encryption
 from .lifecycle import without_managed_fields
-from .objects import served_bytes
+from .objects import kept_bytes, served_bytes
 from .ondemand import IDLE_S, OnDemand
 
 __all__ = ["BYTES_ONLY", "INDEXED_FIELDS", "RELEASE_AFTER", "RING_BYTES", "CacheEvent",
@@ -176,7 +176,7 @@ class WatchCache:
             md = obj["metadata"] = {}
         md["resourceVersion"] = str(revision)
         if raw is None:
-            raw = orjson.dumps(obj)
+            raw = kept_bytes(obj)
         return Cached(key, k.namespace, k.name, revision, without_managed_fields(obj), raw)
 
     def resource(self, name: str) -> ResourceCache:
@@ -329,7 +329,7 @@ class WatchCache:
                 return
             obj = orjson.loads(old.raw)  # the last state, managedFields and all
             obj.setdefault("metadata", {})["resourceVersion"] = str(ev.revision)
-            raw = orjson.dumps(obj)
+            raw = kept_bytes(obj)
             gone = Cached(old.key, old.namespace, old.name, ev.revision,
                           without_managed_fields(obj), raw, old.labels, old.indexed)
             cev = CacheEvent("DELETED", k.resource, gone, old, ev.revision)

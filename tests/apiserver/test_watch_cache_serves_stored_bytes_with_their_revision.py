@@ -15,9 +15,9 @@ import pytest
 from apiharness import make_api
 
 from jetkube.services.apiserver import watchcache
-from jetkube.services.apiserver.objects import served_bytes
+from jetkube.services.apiserver.objects import kept_bytes, served_bytes
 from jetkube.services.apiserver.params import NO_PARAMS, Params, parse
-from jetkube.services.apiserver.watchcache import WatchCache
+from jetkube.services.apiserver.watchcache import CacheWatcher, WatchCache
 from jetkube.services.machinery.store import MemoryStore
 
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "namespace": "default",
@@ -35,6 +35,30 @@ def test_the_revision_goes_first_into_the_top_level_metadata() -> None:
     want = orjson.loads(value)
     want["metadata"]["resourceVersion"] = "42"
     assert orjson.loads(out) == want  # the nested metadata is untouched
+
+
+def test_kept_bytes_are_the_encoding_in_a_block_of_their_own() -> None:
+    out = kept_bytes(POD)
+    assert out == orjson.dumps(POD) and type(out) is bytes
+    assert out is not kept_bytes(POD)
+
+
+async def test_a_deleted_pod_is_served_with_the_revision_of_its_delete() -> None:
+    store = MemoryStore()
+    cache = WatchCache(store)
+    await cache.start()
+    try:
+        watcher = CacheWatcher("pods", None, lambda c: True)
+        cache.watchers.setdefault("pods", set()).add(watcher)
+        rev = await store.create("pods.default.a", orjson.dumps(POD))
+        gone = await store.delete("pods.default.a", rev)
+        await cache.wait_fresh()
+        events = [watcher.queue.get_nowait() for _ in range(2)]
+        assert [t for t, _ in events] == ["ADDED", "DELETED"]
+        assert orjson.loads(events[1][1].raw)["metadata"]["resourceVersion"] == str(gone)
+        assert orjson.loads(events[1][1].raw)["status"] == POD["status"]
+    finally:
+        await cache.stop()
 
 
 def test_empty_metadata_gets_the_revision_alone() -> None:
