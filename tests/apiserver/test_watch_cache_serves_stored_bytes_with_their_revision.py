@@ -9,6 +9,7 @@ returns freed memory is looked up once per process."""
 from __future__ import annotations
 
 import ctypes.util
+from collections.abc import AsyncIterator
 
 import orjson
 import pytest
@@ -19,6 +20,19 @@ from jetkube.services.apiserver.objects import kept_bytes, served_bytes
 from jetkube.services.apiserver.params import NO_PARAMS, Params, parse
 from jetkube.services.apiserver.watchcache import CacheWatcher, WatchCache
 from jetkube.services.machinery.store import MemoryStore
+
+Running = tuple[MemoryStore, WatchCache]
+
+
+@pytest.fixture
+async def running() -> AsyncIterator[Running]:
+    """A store and a started watch cache of it, stopped after the test."""
+    store = MemoryStore()
+    cache = WatchCache(store)
+    await cache.start()
+    yield store, cache
+    await cache.stop()
+
 
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "namespace": "default",
                                                        "labels": {"app": "web"}},
@@ -43,22 +57,17 @@ def test_kept_bytes_are_the_encoding_in_a_block_of_their_own() -> None:
     assert out is not kept_bytes(POD)
 
 
-async def test_a_deleted_pod_is_served_with_the_revision_of_its_delete() -> None:
-    store = MemoryStore()
-    cache = WatchCache(store)
-    await cache.start()
-    try:
-        watcher = CacheWatcher("pods", None, lambda c: True)
-        cache.watchers.setdefault("pods", set()).add(watcher)
-        rev = await store.create("pods.default.a", orjson.dumps(POD))
-        gone = await store.delete("pods.default.a", rev)
-        await cache.wait_fresh()
-        events = [watcher.queue.get_nowait() for _ in range(2)]
-        assert [t for t, _ in events] == ["ADDED", "DELETED"]
-        assert orjson.loads(events[1][1].raw)["metadata"]["resourceVersion"] == str(gone)
-        assert orjson.loads(events[1][1].raw)["status"] == POD["status"]
-    finally:
-        await cache.stop()
+async def test_a_deleted_pod_is_served_with_the_revision_of_its_delete(running: Running) -> None:
+    store, cache = running
+    watcher = CacheWatcher("pods", None, lambda c: True)
+    cache.watchers.setdefault("pods", set()).add(watcher)
+    rev = await store.create("pods.default.a", orjson.dumps(POD))
+    gone = await store.delete("pods.default.a", rev)
+    await cache.wait_fresh()
+    events = [watcher.queue.get_nowait() for _ in range(2)]
+    assert [t for t, _ in events] == ["ADDED", "DELETED"]
+    assert orjson.loads(events[1][1].raw)["metadata"]["resourceVersion"] == str(gone)
+    assert orjson.loads(events[1][1].raw)["status"] == POD["status"]
 
 
 def test_empty_metadata_gets_the_revision_alone() -> None:
@@ -89,48 +98,38 @@ def test_an_escaped_pattern_inside_a_string_before_metadata_is_not_taken() -> No
 
 
 async def test_the_cache_serves_each_version_with_its_revision_and_falls_back_when_unsure(
-        ) -> None:
-    store = MemoryStore()
-    cache = WatchCache(store)
-    await cache.start()
-    try:
-        rev = await store.create("pods.default.a", orjson.dumps(POD))
-        odd = b'{"metadata": {"name": "b", "namespace": "default"}, "kind": "Pod"}'
-        rev_b = await store.create("pods.default.b", odd)
-        await cache.wait_fresh()
-        items = cache.resource("pods").items
-        a, b = items["pods.default.a"], items["pods.default.b"]
-        assert a.raw.startswith(b'{"apiVersion":"v1","kind":"Pod","metadata":{"resourceVersion"')
-        assert orjson.loads(a.raw)["metadata"]["resourceVersion"] == str(rev)
-        assert orjson.loads(b.raw) == {"metadata": {"name": "b", "namespace": "default",
-                                                    "resourceVersion": str(rev_b)},
-                                       "kind": "Pod"}  # encoded again
-    finally:
-        await cache.stop()
+        running: Running) -> None:
+    store, cache = running
+    rev = await store.create("pods.default.a", orjson.dumps(POD))
+    odd = b'{"metadata": {"name": "b", "namespace": "default"}, "kind": "Pod"}'
+    rev_b = await store.create("pods.default.b", odd)
+    await cache.wait_fresh()
+    items = cache.resource("pods").items
+    a, b = items["pods.default.a"], items["pods.default.b"]
+    assert a.raw.startswith(b'{"apiVersion":"v1","kind":"Pod","metadata":{"resourceVersion"')
+    assert orjson.loads(a.raw)["metadata"]["resourceVersion"] == str(rev)
+    assert orjson.loads(b.raw) == {"metadata": {"name": "b", "namespace": "default",
+                                                "resourceVersion": str(rev_b)},
+                                   "kind": "Pod"}  # encoded again
 
 
-async def test_a_status_write_keeps_the_indexes_and_they_lead_to_the_new_version() -> None:
-    store = MemoryStore()
-    cache = WatchCache(store)
-    await cache.start()
-    try:
-        rev = await store.create("pods.default.a", orjson.dumps(POD))
-        await cache.wait_fresh()
-        rc = cache.resource("pods")
-        first = rc.items["pods.default.a"]
-        running = {**POD, "status": {"phase": "Running"}}
-        await store.update("pods.default.a", orjson.dumps(running), rev)
-        await cache.wait_fresh()
-        now = rc.items["pods.default.a"]
-        assert now is not first and now.obj["status"]["phase"] == "Running"
-        assert rc.labels[("app", "web")] == {"pods.default.a"}
-        assert rc.label_keys["app"] == {"pods.default.a"}
-        assert rc.fields["spec.nodeName"][""] == {"pods.default.a"}
-        assert rc.by_ns["default"]["pods.default.a"] is now
-        found = list(rc.candidates("default", [("app", "web")], (), ()))
-        assert found == [now]
-    finally:
-        await cache.stop()
+async def test_a_status_write_keeps_the_indexes_and_they_lead_to_the_new_version(running: Running) -> None:
+    store, cache = running
+    rev = await store.create("pods.default.a", orjson.dumps(POD))
+    await cache.wait_fresh()
+    rc = cache.resource("pods")
+    first = rc.items["pods.default.a"]
+    now_running = {**POD, "status": {"phase": "Running"}}
+    await store.update("pods.default.a", orjson.dumps(now_running), rev)
+    await cache.wait_fresh()
+    now = rc.items["pods.default.a"]
+    assert now is not first and now.obj["status"]["phase"] == "Running"
+    assert rc.labels[("app", "web")] == {"pods.default.a"}
+    assert rc.label_keys["app"] == {"pods.default.a"}
+    assert rc.fields["spec.nodeName"][""] == {"pods.default.a"}
+    assert rc.by_ns["default"]["pods.default.a"] is now
+    found = list(rc.candidates("default", [("app", "web")], (), ()))
+    assert found == [now]
 
 
 def test_the_c_library_is_looked_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -190,23 +189,18 @@ async def test_a_pod_this_server_writes_is_cached_from_the_object_it_wrote() -> 
     assert api.cache._written == {}  # taken by its event
 
 
-async def test_an_expectation_is_used_only_for_the_very_bytes_it_names() -> None:
-    store = MemoryStore()
-    cache = WatchCache(store)
-    await cache.start()
-    try:
-        opened = _counting_opens(cache)
-        wrong = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "labels": {"x": "y"}}}
-        cache.expect("pods", "pods.default.a", orjson.dumps(wrong), wrong)
-        await store.create("pods.default.a", orjson.dumps(POD))  # other bytes came
-        await cache.wait_fresh()
-        assert opened == ["pods.default.a"]
-        assert cache.resource("pods").items["pods.default.a"].labels == {"app": "web"}
-        assert cache._written == {}
-        cache.expect("configmaps", "configmaps.default.c", b"{}", {})  # not one of the many
-        assert cache._written == {}
-    finally:
-        await cache.stop()
+async def test_an_expectation_is_used_only_for_the_very_bytes_it_names(running: Running) -> None:
+    store, cache = running
+    opened = _counting_opens(cache)
+    wrong = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "labels": {"x": "y"}}}
+    cache.expect("pods", "pods.default.a", orjson.dumps(wrong), wrong)
+    await store.create("pods.default.a", orjson.dumps(POD))  # other bytes came
+    await cache.wait_fresh()
+    assert opened == ["pods.default.a"]
+    assert cache.resource("pods").items["pods.default.a"].labels == {"app": "web"}
+    assert cache._written == {}
+    cache.expect("configmaps", "configmaps.default.c", b"{}", {})  # not one of the many
+    assert cache._written == {}
 
 
 def test_expectations_are_bounded_the_oldest_going_first() -> None:
