@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from jetkube.schemas import format_micro_time, format_time, parse_time
+from jetkube.schemas import format_micro_time, format_time, parse_time, timestamps
 
 T = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -72,3 +72,21 @@ def test_format_micro_time_round_trips_microseconds() -> None:
     t = T.replace(microsecond=6)
     assert format_micro_time(t) == "2024-01-02T03:04:05.000006Z"
     assert parse_time(format_micro_time(t)) == t
+
+
+def test_formatting_alternating_seconds_gives_each_its_own_text() -> None:
+    """A TokenRequest formats now and its expiry an hour on, again and again."""
+    now = datetime(2026, 12, 5, 10, 0, 0, 999_999, tzinfo=UTC)
+    later = now + timedelta(seconds=3607)
+    for _ in range(3):
+        assert format_time(now) == "2026-12-05T10:00:00Z"
+        assert format_time(later) == "2026-12-05T11:00:07Z"
+    naive = datetime(2026, 12, 5, 10, 0, 0)  # taken as UTC
+    assert format_time(naive) == "2026-12-05T10:00:00Z"
+
+
+def test_the_remembered_seconds_are_bounded() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    texts = [format_time(start + timedelta(seconds=i)) for i in range(500)]
+    assert texts[499] == "2026-01-01T00:08:19Z" and len(set(texts)) == 500
+    assert len(timestamps._TEXTS) <= timestamps._TEXTS_MAX
