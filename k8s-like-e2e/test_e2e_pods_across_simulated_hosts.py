@@ -101,6 +101,10 @@ def start(s: Scenario) -> None:
     s.nodes = [s.cluster.join(h) for h in s.hosts.hosts]
     s.api = client.CoreV1Api(config.new_client_from_config(  # type: ignore[no-untyped-call]
         config_file=str(s.cluster.kubeconfig)))
+    # the pods name their nodes: create them once the nodes exist, or the pod GC (its
+    # quarantine cut to 2 s here) deletes a pod whose agent is slower to register
+    wait_until(lambda: set(s.nodes) <= {n.metadata.name for n in s.api.list_node().items},
+               timeout=60, interval=0.1, message=f"nodes {s.nodes} registered")
     s.api.create_namespaced_pod("default", pod(
         "server", s.nodes[1], f"exec nc -ll -p {TCP_PORT} -e echo tcp-pong"))
     s.api.create_namespaced_pod("default", pod("client", s.nodes[0], "exec sleep 3600"))
