@@ -151,8 +151,9 @@ class WatchCache:
         At most ``WRITTEN_MAX`` are kept (an event that never comes: a watch that resumed
         past it); one for a key goes with that key's next event.  A refused write's stays
         until then: ``obj`` is what ``value`` decodes to, whoever writes those bytes."""
-        if resource not in BYTES_ONLY or self.encryption.seals(resource):
-            return
+        if (resource not in BYTES_ONLY or resource in self.demand.cold
+                or self.encryption.seals(resource)):
+            return  # (a cold resource's events are not cached: nothing would take it)
         w = self._written
         w.pop(key, None)
         w[key] = (value, obj)

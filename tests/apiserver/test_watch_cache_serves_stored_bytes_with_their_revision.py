@@ -209,3 +209,18 @@ def test_expectations_are_bounded_the_oldest_going_first() -> None:
         cache.expect("pods", f"pods.default.p{i}", b"{}", {"metadata": {}})
     assert len(cache._written) == watchcache.WRITTEN_MAX
     assert "pods.default.p4" not in cache._written and "pods.default.p5" in cache._written
+
+
+async def test_a_cold_on_demand_resource_keeps_no_expectations() -> None:
+    """Its events are not cached, so nothing would take an expectation of its writes."""
+    api = await make_api(on_demand=frozenset({"pods"}))
+    assert "pods" in api.cache.demand.cold
+    await api.ok("POST", "/api/v1/namespaces/default/pods", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "cold"},
+        "spec": {"containers": [{"name": "c", "image": "i"}]}})
+    await api.ok("POST", "/api/v1/namespaces/default/events", {
+        "apiVersion": "v1", "kind": "Event", "metadata": {"name": "e"},
+        "involvedObject": {"kind": "Pod", "name": "cold", "namespace": "default"},
+        "reason": "Seen", "message": "m"})
+    await api.cache.wait_fresh()
+    assert api.cache._written == {}  # the warm event's was taken by its event
