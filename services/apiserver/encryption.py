@@ -121,10 +121,9 @@ class Encryption:
     def seal(self, resource: str, key: str, obj: Obj) -> Obj:
         """``obj`` as it is stored under ``key``: sealed whole if ``resource`` is encrypted,
         with only :data:`PLAIN_METADATA` left readable beside the envelope."""
-        if not self.seals(resource):
+        enc = self.resources.get(resource)
+        if enc is None or enc.write_key is None:  # (``seals`` says no)
             return obj
-        enc = self.resources[resource]
-        assert enc.write_key is not None
         nonce = os.urandom(12)
         sealed = enc.keys[enc.write_key].encrypt(nonce, orjson.dumps(obj), key.encode())
         md = obj.get("metadata") or {}

@@ -260,8 +260,8 @@ def _whole_fields(value: dict[str, Any], name: str, member: bool) -> Children:
     for k, v in value.items():
         if v is None:
             continue
-        kids[f"f:{k}"] = whole(v, name, k) if isinstance(v, _NESTED) else {}
-    return {} if len(kids) == member else kids
+        kids[field_key(k)] = whole(v, name, k) if isinstance(v, _NESTED) else {}
+    return {} if len(kids) == (1 if member else 0) else kids  # nothing but "."
 
 
 def _whole_item(kind: tuple[str, ...], item: Any, name: str) -> Children:

@@ -225,7 +225,7 @@ class Handlers:
                 md["name"] = f"{md['generateName']}{random_string(5)}"
             new = lifecycle.prepare_create(rt, obj, self.now())
             big = is_big(new)  # (its defaults add little)
-            new = await load(rt, new, big=big)
+            new = await load(rt, new, big)
             check_created(rt, new)  # its name can be a store key
             # an apply's entries, else an Update's of every field (a big object: off the loop)
             await maybe_off(managed is None and big, managedfields.on_create, rt, new, managed)
@@ -285,10 +285,9 @@ class Handlers:
         md = old["metadata"]
         name, namespace = md["name"], md.get("namespace")
         new = lifecycle.prepare_update(rt, old, obj, subresource)
-        big = is_big(new)  # (a status write's status is smaller: measured when this is big)
+        big = is_big(new)
         if subresource != "binding":  # a bind only sets spec.nodeName and a condition
-            status_only = subresource == "status"
-            new = await load(rt, new, status_only, big=None if big and status_only else big)
+            new = await load(rt, new, big, status_only=subresource == "status")
         if new["metadata"].get("generation") != md.get("generation"):
             telemetry.annotate(new)  # a new intent: later work continues this request's trace
         causes = schemas.validate_update(rt, old, new) if subresource is None else []

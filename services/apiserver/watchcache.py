@@ -166,12 +166,13 @@ class WatchCache:
         own = self._written.pop(key, None) if self._written else None
         if own is not None and own[0] == value:  # what this server wrote: no decoding
             md = own[1]["metadata"]
-            stored = obj = {**own[1], "metadata": {
-                f: v for f, v in md.items() if f != "resourceVersion"}}
+            obj = {**own[1], "metadata": {f: v for f, v in md.items() if f != "resourceVersion"}}
+            plain = True  # (expect takes unsealed writes only)
         else:
             stored = orjson.loads(value or b"{}")
             obj = self._open(k.resource, key, stored)
-        raw = served_bytes(value, obj, revision) if obj is stored else None
+            plain = obj is stored  # (opening a sealed value makes another object)
+        raw = served_bytes(value, obj, revision) if plain else None
         md = obj.get("metadata")
         if not isinstance(md, dict):
             md = obj["metadata"] = {}

@@ -22,17 +22,17 @@ __all__ = ["StaleNoop", "is_big", "load", "maybe_off"]
 T = TypeVar("T")
 
 
-async def load(rt: ResourceType, obj: Obj, status_only: bool = False, *,
-               big: bool | None = None) -> Obj:
+async def load(rt: ResourceType, obj: Obj, big: bool, status_only: bool = False) -> Obj:
     """``obj`` validated and defaulted (schemas.load_object; ``status_only``: a status
     write, whose other fields are the stored object's: schemas.load_status); a big one
     (over ``OFFLOAD_AT`` as JSON: ~23 ms for a 600 KB ConfigMap) in the decoder's worker
-    thread, so it does not hold up the event loop (a few µs of encoding to know its
-    size, unless the caller knows it: ``big``)."""
+    thread, so it does not hold up the event loop.  ``big``: whether the whole object is
+    (``is_big``, which the caller needs too); a status write's status alone is measured
+    only when it is."""
     load = schemas.load_status if status_only else schemas.load_object
     try:
-        if big is None:
-            big = is_big(obj.get("status") if status_only else obj)
+        if big and status_only:
+            big = is_big(obj.get("status"))
         if not big:
             return load(rt, obj)
         return await off_loop(load, rt, obj)
