@@ -16,7 +16,7 @@ import base64
 import binascii
 import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeGuard
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
 from pydantic_core import PydanticCustomError
@@ -94,9 +94,14 @@ _RFC3339 = re.compile(
 )
 
 
+def is_time(v: object) -> TypeGuard[str]:
+    """Whether ``v`` is a string ``Time`` takes as it is (an RFC 3339 timestamp)."""
+    return type(v) is str and _RFC3339.fullmatch(v) is not None
+
+
 def _time(v: Any) -> str:
     if type(v) is str:
-        if _RFC3339.fullmatch(v):
+        if is_time(v):
             return v
         raise PydanticCustomError("time_format", "must be an RFC 3339 timestamp")
     if isinstance(v, datetime):  # YAML parses unquoted timestamps into datetimes

@@ -8,13 +8,13 @@ propagation policy, graceful deletion of pods bound to a node).
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from jetkube.schemas import format_time
 from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import ResourceType
 
+from ..machinery.apimachinery import new_uid
 from .objects import deep_copy, meta
 
 # Kinds whose status the server resets on create, as their strategies do.
@@ -42,7 +42,7 @@ def prepare_create(rt: ResourceType, obj: Obj, now: datetime | None = None) -> O
     for k in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds",
               "managedFields", "selfLink"):
         md.pop(k, None)
-    md["uid"] = str(uuid.uuid4())
+    md["uid"] = new_uid()
     md["creationTimestamp"] = format_time(now or datetime.now(UTC))
     if _has_status(rt):
         md["generation"] = 1

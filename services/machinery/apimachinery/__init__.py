@@ -52,7 +52,7 @@ from ._kubeconfig import (
     user_token,
 )
 from ._mergekeys import STRATEGIC_MERGE_KEYS
-from ._names import SAFE_ALPHABET, random_string, safe_encode
+from ._names import SAFE_ALPHABET, new_uid, random_string, safe_encode
 from ._owners import controller_ref, new_controller_ref
 from ._selectors import (
     EVERYTHING,
@@ -101,6 +101,7 @@ __all__ = [
     "namespaced_name",
     "namespaced_name_of",
     "new_controller_ref",
+    "new_uid",
     "node_identity",
     "object_key",
     "parse_field_selector",

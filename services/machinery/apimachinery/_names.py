@@ -1,10 +1,12 @@
 """apimachinery's ``util/rand`` for names: the alphabet Kubernetes writes generated name
 parts in (no vowels, no look-alike characters), a hash made safe with it
-(``SafeEncodeString``), and the random suffix of ``generateName`` and of the
-``kube-api-access-*`` volume (``String``)."""
+(``SafeEncodeString``), the random suffix of ``generateName`` and of the
+``kube-api-access-*`` volume (``String``); and ``util/uuid``'s ``NewUUID``, an object's
+``metadata.uid``."""
 
 from __future__ import annotations
 
+import os
 import random
 
 SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -21,3 +23,12 @@ def random_string(n: int = 5) -> str:
     non-cryptographic generator as Kubernetes' (a name's uniqueness is checked by the
     store's create, never trusted to chance; 1 µs where ``secrets`` took 4)."""
     return "".join(random.choices(SAFE_ALPHABET, k=n))
+
+
+def new_uid() -> str:
+    """A random (version 4, RFC 9562) UUID in its 36-character form, as ``NewUUID`` gives
+    an object's ``uid``: ``str(uuid.uuid4())`` without building a ``UUID`` (1 µs where
+    that took 3, on every create)."""
+    h = os.urandom(16).hex()
+    variant = "89ab"[int(h[16], 16) & 3]  # the RFC's variant: the top bits 10
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
