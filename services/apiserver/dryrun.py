@@ -16,12 +16,10 @@ binding) are dry-run through the same code without a parameter of their own.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 
 from ..machinery.apimachinery import apierrors
-from .request import ApiRequest
+from .request import ApiRequest, Setting
 
 DRY_RUN_ALL = "All"
 
@@ -64,11 +62,6 @@ def requested(req: ApiRequest) -> bool:
                      "field": "dryRun"}]})
 
 
-@contextmanager
-def serving(req: ApiRequest) -> Iterator[bool]:
-    """Set :data:`DRY_RUN` for the request ``req`` while it is served."""
-    token = DRY_RUN.set(requested(req))
-    try:
-        yield DRY_RUN.get()
-    finally:
-        DRY_RUN.reset(token)
+def serving(req: ApiRequest) -> Setting[bool]:
+    """Set :data:`DRY_RUN` for the request ``req`` while it is served (``with``)."""
+    return Setting(DRY_RUN, requested(req))

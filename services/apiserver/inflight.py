@@ -26,8 +26,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from ..machinery.apimachinery import MASTERS_GROUP, apierrors
@@ -93,25 +92,10 @@ class InflightLimiter:
         """Per user with requests now: (running, waiting) — for tests and debugging."""
         return {u: (f.running, len(f.waiting)) for u, f in self._flows.items()}
 
-    @asynccontextmanager
-    async def slot(self, user: UserInfo, verb: str) -> AsyncIterator[None]:
-        """Hold one slot for ``user``'s request while the block runs, or raise 429."""
-        if self.exempt(user):
-            yield
-            return
-        await self._enter_flow(user.name)
-        try:
-            mutating = verb in MUTATING_VERBS
-            self._take_global(mutating)
-            try:
-                yield
-            finally:
-                if mutating:
-                    self.mutating -= 1
-                else:
-                    self.readonly -= 1
-        finally:
-            self._leave_flow(user.name)
+    def slot(self, user: UserInfo, verb: str) -> AbstractAsyncContextManager[None]:
+        """``async with`` it: hold one slot for ``user``'s request while the block runs, or
+        raise 429 (a class, not an ``@asynccontextmanager``: it is on every request)."""
+        return _EXEMPT if self.exempt(user) else _Slot(self, user.name, verb in MUTATING_VERBS)
 
     def _refuse(self, why: str) -> apierrors.ApiError:
         return too_many_requests(f"Too many requests, please try again later: {why}",
@@ -176,3 +160,45 @@ class InflightLimiter:
         flow.running -= 1
         if not flow.running:
             del self._flows[user]
+
+
+class _Slot(AbstractAsyncContextManager[None]):
+    """One request's slot: its user's flow, then the global bound of its kind."""
+
+    __slots__ = ("_limiter", "_mutating", "_user")
+
+    def __init__(self, limiter: InflightLimiter, user: str, mutating: bool) -> None:
+        self._limiter = limiter
+        self._user = user
+        self._mutating = mutating
+
+    async def __aenter__(self) -> None:
+        await self._limiter._enter_flow(self._user)
+        try:
+            self._limiter._take_global(self._mutating)
+        except BaseException:
+            self._limiter._leave_flow(self._user)
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        lim = self._limiter
+        if self._mutating:
+            lim.mutating -= 1
+        else:
+            lim.readonly -= 1
+        lim._leave_flow(self._user)
+
+
+class _Unbounded(AbstractAsyncContextManager[None]):
+    """The slot of an exempt user: nothing is counted."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+_EXEMPT = _Unbounded()

@@ -28,8 +28,6 @@ entry (Kubernetes' loopback writes record ``kube-apiserver``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,7 +45,7 @@ from .decode import media_type
 from .fieldset import Children, difference, union
 from .fieldwalk import compare
 from .patch import APPLY, PATCH_TYPES
-from .request import ApiRequest
+from .request import ApiRequest, Setting
 
 __all__ = [
     "APPLY_OP",
@@ -223,15 +221,10 @@ def was_created() -> bool:
     return w is not None and w.created
 
 
-@contextmanager
-def serving(req: ApiRequest) -> Iterator[Writer | None]:
-    """Check the request's ``fieldManager`` and ``force`` and set :data:`WRITER` for it."""
-    w = _writer(req)
-    token = WRITER.set(w)
-    try:
-        yield w
-    finally:
-        WRITER.reset(token)
+def serving(req: ApiRequest) -> Setting[Writer | None]:
+    """Check the request's ``fieldManager`` and ``force`` and set :data:`WRITER` for it
+    while it is served (``with``)."""
+    return Setting(WRITER, _writer(req))
 
 
 def _writer(req: ApiRequest) -> Writer | None:
