@@ -32,7 +32,7 @@ from . import dryrun, lifecycle, managedfields, params, patching, tables
 from .admission import Admission
 from .encryption import Encryption
 from .filters import build_filter
-from .objects import meta, stored_bytes, with_revision
+from .objects import meta, served_bytes, stored_bytes, with_revision
 from .request import ApiRequest, check_created
 from .response import Response, StreamResponse, UpgradeResponse, WatchResponse, written
 from .rest import SubresourceTable, delete_options_body, read_body
@@ -86,8 +86,8 @@ class Handlers:
         if verb == "watch":
             return await self.watch(req)
         if verb == "create":
-            return written(201, await self.create(req.rt, req.namespace, await read_body(req)),
-                           req.minimal)
+            new, raw = await self.create_answer(req.rt, req.namespace, await read_body(req))
+            return written(201, new, req.minimal, raw)
         if verb == "update":
             return written(200, await self.update(req.rt, req.namespace, req.name or "",
                                                   await read_body(req)), req.minimal)
@@ -216,6 +216,13 @@ class Handlers:
     async def create(self, rt: ResourceType, namespace: str | None, obj: Obj,
                      *, trace: dict[str, str] | None = None,
                      managed: ManagedFields | None = None) -> Obj:
+        return (await self.create_answer(rt, namespace, obj, managed=managed))[0]
+
+    async def create_answer(self, rt: ResourceType, namespace: str | None, obj: Obj, *,
+                            managed: ManagedFields | None = None) -> tuple[Obj, bytes | None]:
+        """:meth:`create`'s object and, when they can be had without encoding it again, its
+        bytes as the answer carries them: the stored ones with its resourceVersion put in
+        (objects.served_bytes; None for a sealed value or a dry run)."""
         obj = self.check_identity(rt, namespace, obj)
         md = meta(obj)
         namespace = md.get("namespace")
@@ -237,21 +244,22 @@ class Handlers:
                 try:
                     await self.store.get(key)
                 except NotFound:
-                    return new  # what would be stored; no resourceVersion, as kube-apiserver
+                    return new, None  # what would be stored; no resourceVersion, as kube-apiserver
                 if generate:
                     continue
                 raise apierrors.already_exists(rt.plural, name, rt.group)
+            value = self._stored(rt, key, new)
             try:
-                rev = await self.store.create(key, self._stored(rt, key, new),
-                                              ttl=self.ttls.get(rt.plural))
+                rev = await self.store.create(key, value, ttl=self.ttls.get(rt.plural))
             except AlreadyExists:
                 await self.admission.undo(rt, None, new)
                 if generate:
                     continue
                 raise apierrors.already_exists(rt.plural, name, rt.group) from None
+            raw = None if self.encryption.seals(rt.plural) else served_bytes(value, new, rev)
             new["metadata"]["resourceVersion"] = str(rev)
             self.admission.committed(rt, None, new)
-            return new
+            return new, raw
         raise apierrors.ApiError(500, "AlreadyExists", "could not generate a unique name")
 
     async def update(self, rt: ResourceType, namespace: str | None, name: str, obj: Obj,

@@ -42,9 +42,12 @@ def object_identity(obj: Any) -> dict[str, Any]:
             "metadata": {k: md[k] for k in IDENTITY_FIELDS if k in md}}
 
 
-def written(code: int, obj: Any, minimal: bool = False) -> Response:
-    """A write's answer: the object written, or (``minimal``) its :func:`object_identity`."""
-    return Response(code, orjson.dumps(object_identity(obj) if minimal else obj))
+def written(code: int, obj: Any, minimal: bool = False, raw: bytes | None = None) -> Response:
+    """A write's answer: the object written (``raw``: its encoding, when the write has it
+    already), or (``minimal``) its :func:`object_identity`."""
+    if minimal:
+        return Response(code, orjson.dumps(object_identity(obj)))
+    return Response(code, orjson.dumps(obj) if raw is None else raw)
 
 
 def status_response(err: ApiError) -> Response:

@@ -616,7 +616,7 @@ async def test_the_checks_fail_on_an_internal_error_logged(
         raise RuntimeError("broken on purpose")
 
     world = await make_world(_CM, deleting=False)
-    monkeypatch.setattr(world.api.front.handlers, "create", broken)
+    monkeypatch.setattr(world.api.front.handlers, "create_answer", broken)
     with pytest.raises(AssertionError, match=r"errors were logged: .*broken on purpose"):
         await send(world, valid_create(_CM))
 
@@ -627,13 +627,13 @@ async def test_the_checks_fail_on_a_task_the_request_started_that_raised(
         raise RuntimeError("raised on purpose")
 
     world = await make_world(_CM, deleting=False)
-    real = world.api.front.handlers.create
+    real = world.api.front.handlers.create_answer
 
     async def create(*args: Any, **kwargs: Any) -> Any:
         asyncio.get_running_loop().create_task(boom())
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(world.api.front.handlers, "create", create)
+    monkeypatch.setattr(world.api.front.handlers, "create_answer", create)
     with pytest.raises(AssertionError, match=r"(a task the request started raised|"
                                              r"an exception escaped a task): .*on purpose"):
         await send(world, valid_create(_CM))

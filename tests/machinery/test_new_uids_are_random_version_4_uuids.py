@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from jetkube.schemas.registry import by_plural
 from jetkube.services.apiserver.lifecycle import prepare_create
@@ -36,3 +37,10 @@ def test_created_objects_carry_such_a_uid() -> None:
     a = prepare_create(rt, {"metadata": {"name": "a", "uid": "client-chosen"}})
     b = prepare_create(rt, {"metadata": {"name": "b"}})
     assert _FORM.fullmatch(a["metadata"]["uid"]) and a["metadata"]["uid"] != b["metadata"]["uid"]
+
+
+def test_uids_taken_from_many_threads_at_once_never_repeat() -> None:
+    with ThreadPoolExecutor(8) as pool:
+        batches = list(pool.map(lambda _: [new_uid() for _ in range(500)], range(8)))
+    uids = [u for batch in batches for u in batch]
+    assert len(uids) == 4000 and len(set(uids)) == 4000
