@@ -251,15 +251,14 @@ def _check_options(req: ApiRequest, kind: str) -> None:
         if media == APPLY and not manager:
             causes.append({"reason": "FieldValueRequired", "field": "fieldManager",
                            "message": "Required value: is required for apply patch"})
-    shown = orjson.dumps(manager[:256]).decode()
     if len(manager.encode()) > MAX_MANAGER_BYTES:
         causes.append({"reason": "FieldValueTooLong", "field": "fieldManager",
                        "message": f"Too long: may not be more than {MAX_MANAGER_BYTES} bytes"})
-    bad = next(((i, ch) for i, ch in enumerate(manager) if not ch.isprintable()), None)
-    if bad is not None:
+    if not manager.isprintable():  # (a request without one: nothing more to look at)
+        at, ch = next((i, ch) for i, ch in enumerate(manager) if not ch.isprintable())
         causes.append({"reason": "FieldValueInvalid", "field": "fieldManager",
-                       "message": f"Invalid value: {shown}: invalid character "
-                                  f"U+{ord(bad[1]):04X} (at position {bad[0]})"})
+                       "message": f"Invalid value: {orjson.dumps(manager[:256]).decode()}: "
+                                  f"invalid character U+{ord(ch):04X} (at position {at})"})
     if causes:
         summary = ", ".join(f"{c['field']}: {c['message']}" for c in causes)
         raise apierrors.ApiError(422, "Invalid", f'{kind}.meta.k8s.io "" is invalid: {summary}',

@@ -155,3 +155,22 @@ async def test_a_node_event_rides_out_an_election_and_lands_once(nats_url: str) 
         assert info.state.subjects == {node_subject(node): 1}  # delivered, and only once
     finally:
         await nc.close()
+
+
+async def test_every_write_has_its_own_message_id(nats_store: NatsStore) -> None:
+    real = nats_store._requests.publish
+    sent: list[str] = []
+
+    async def seen(subject: str, payload: bytes, **kw: Any) -> Any:
+        sent.append(kw["headers"]["Nats-Msg-Id"])
+        return await real(subject, payload, **kw)
+
+    nats_store._requests.publish = seen  # type: ignore[method-assign]
+    rev = await nats_store.create("cm.ids", b"v1")
+    for i in range(20):
+        rev = await nats_store.update("cm.ids", b"v%d" % i, rev)
+    other = await NatsStore.open(nats_store.nc, nats_store.bucket, create=False)
+    other._requests.publish = seen  # type: ignore[method-assign]
+    await other.create("cm.ids2", b"x")
+    assert len(sent) == 22 and len(set(sent)) == 22  # two stores never share one either
+    assert (await nats_store.get("cm.ids")).value == b"v19"

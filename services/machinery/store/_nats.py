@@ -21,6 +21,7 @@ to the marker TTL, so the marker TTL is at most the shortest TTL written
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 from dataclasses import dataclass, replace
@@ -105,6 +106,11 @@ class NatsStore:
         """The stream's ``subject_delete_marker_ttl`` as last seen (None: not looked at)."""
         self._ttl_lock = asyncio.Lock()
         self._requests = Requests(nc)
+        self._write_ids = itertools.count()
+        self._writer = os.urandom(12).hex()
+        """This store's part of its writes' ``Nats-Msg-Id`` (96 random bits), beside a
+        counter: unique across writers without reading the OS's random bytes per write
+        (1.6 % of the API server's CPU per create), as a NUID is."""
 
     @classmethod
     async def open(
@@ -182,7 +188,8 @@ class NatsStore:
         limit = self.nc.max_payload - VALUE_MARGIN
         if len(value) > limit:  # nats-server would drop the connection over it
             raise TooLarge(f"{key}: {len(value)} bytes, the store takes at most {limit}")
-        msg_id = headers[_MSG_ID] = os.urandom(16).hex()  # one write, however often sent
+        # one write, however often sent
+        msg_id = headers[_MSG_ID] = f"{self._writer}{next(self._write_ids):x}"
         subject = self._subject_prefix + key
         attempts = 0
 
