@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError, create_model
 from .base import is_time
 from .errors import SchemaError, from_validation_error, invalid_error
 from .fielderrors import FieldError, NameCheck, dns1123_subdomain
+from .memo import JsonMemo
 from .registry import ResourceType
 from .validation import validate, validate_status
 from .validation_update import validate_update as _validate_update
@@ -70,8 +71,8 @@ def load_object(rt: ResourceType, data: dict[str, Any]) -> dict[str, Any]:
     own = _own_fields(data, name_check) if name_check is not None else None
     if own is None:
         return _load(rt, data)
-    key = orjson.dumps({**data, "metadata": {**data["metadata"], **dict.fromkeys(own, "")}})
-    if len(key) > _REMEMBER_JSON_MAX:  # (so the worker thread's big loads never get here)
+    key = _LOADED.key({**data, "metadata": {**data["metadata"], **dict.fromkeys(own, "")}})
+    if key is None:
         return _load(rt, data)
     known = _LOADED.get(key)
     if known is not None:
@@ -79,9 +80,7 @@ def load_object(rt: ResourceType, data: dict[str, Any]) -> dict[str, Any]:
         out["metadata"].update(own)  # (each in the place it had)
         return out
     out = _load(rt, data)
-    if len(_LOADED) >= REMEMBERED_OBJECTS:
-        del _LOADED[next(iter(_LOADED))]  # the oldest
-    _LOADED[key] = orjson.dumps(out)
+    _LOADED.keep(key, orjson.dumps(out))
     return out
 
 
@@ -105,7 +104,7 @@ REMEMBERED_OBJECTS = 256
 """How many results are kept (the oldest goes first)."""
 _REMEMBER_JSON_MAX = 8192
 """Bigger objects (as JSON) are loaded each time: their JSON would outweigh the saving."""
-_LOADED: dict[bytes, bytes] = {}
+_LOADED: JsonMemo[bytes] = JsonMemo(REMEMBERED_OBJECTS, _REMEMBER_JSON_MAX)
 
 
 def _own_fields(data: dict[str, Any], name_check: NameCheck) -> dict[str, str] | None:

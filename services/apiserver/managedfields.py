@@ -36,6 +36,7 @@ from typing import Any
 import orjson
 
 from jetkube.schemas import format_time
+from jetkube.schemas.memo import JsonMemo
 from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import ResourceType
 
@@ -82,7 +83,7 @@ CREATED_SETS = 256
 _CREATED_JSON_MAX = 8192
 """Longer objects (encoded) are walked each time: their JSON would outweigh the walk's
 savings in memory."""
-_CREATED: dict[bytes, Children] = {}
+_CREATED: JsonMemo[Children] = JsonMemo(CREATED_SETS, _CREATED_JSON_MAX)
 
 
 @dataclass(slots=True)
@@ -315,18 +316,12 @@ def created_fields(owned: Obj) -> Children:
     fields, which are nobody's, so their walk (7 µs for a small pod) is made once and each
     later pod costs its encoding (0.3 µs).  A set is shared by the objects that hold it,
     as fieldset.py's nodes are: nothing changes a set in place."""
-    try:
-        key = orjson.dumps(owned)
-    except orjson.JSONEncodeError:  # (not JSON: walked as it is)
-        return compare({}, owned)[0]
-    if len(key) > _CREATED_JSON_MAX:  # (so a big object's walk, off the loop, never gets here)
-        return compare({}, owned)[0]
-    fields = _CREATED.get(key)
+    key = _CREATED.key(owned)
+    fields = None if key is None else _CREATED.get(key)
     if fields is None:
         fields = compare({}, owned)[0]
-        if len(_CREATED) >= CREATED_SETS:
-            del _CREATED[next(iter(_CREATED))]  # the oldest
-        _CREATED[key] = fields
+        if key is not None:
+            _CREATED.keep(key, fields)
     return fields
 
 
