@@ -21,7 +21,6 @@ import base64
 import hashlib
 import re
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-from ..machinery.apimachinery import apierrors, object_key
+from ..machinery.apimachinery import apierrors, new_uid, object_key
 from .request import UserInfo
 from .watchcache import WatchCache
 
@@ -142,7 +141,7 @@ class TokenIssuer:
         if pod is not None:
             k8s["pod"] = {"name": pod[0], "uid": pod[1]}
         claims = {"aud": list(audiences) or list(self.audiences), "exp": exp, "iat": iat,
-                  "iss": self.issuer, "jti": str(uuid.uuid4()), "kubernetes.io": k8s,
+                  "iss": self.issuer, "jti": new_uid(), "kubernetes.io": k8s,
                   "nbf": iat, "sub": service_account_user(namespace, name)}
         signing_input = f"{self._head}.{_b64(orjson.dumps(claims))}"
         r, s = decode_dss_signature(self._key.sign(signing_input.encode(), _ES256))
