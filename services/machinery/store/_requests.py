@@ -9,9 +9,13 @@ stdlib's JSON decode of the acknowledgement and a dataclass built from it.
 
 :class:`Requests` keeps what is needed: one wildcard inbox subscription per instance
 (``<inbox prefix>.<nuid>.*``, the shape nats-py's own request subscription has, so the
-same bus permissions allow it), a counter for the reply tokens, a future and one timer
-per request.  As with nats-py's, the inbox's random NUID is what keeps another identity's
-forged reply out (the allow-lists let nobody else subscribe to it, so nobody learns it).
+same bus permissions allow it), a counter for the reply tokens and a future per request,
+and one timer for all of them: each request's deadline joins a queue of the requests
+that wait as long (so each queue is in deadline order), which a sweep every
+:data:`SWEEP_S` seconds, while any request waits, reads from its oldest end (a timer per
+request, made and cancelled, cost 1.7 µs of each under uvloop).  As with nats-py's, the
+inbox's random NUID is what keeps another identity's forged reply out (the allow-lists let
+nobody else subscribe to it, so nobody learns it).
 Measured on this machine (20,000 JetStream publishes of 500 bytes, 64 in flight): 50 µs
 of the client's CPU per publish through ``js.publish``, 37 µs through
 :meth:`Requests.publish`, and 19,000 against 25,000 publishes a second.
@@ -25,6 +29,7 @@ acknowledgement ``nats.js.errors.APIError``.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from typing import Any
 
 import orjson
@@ -38,6 +43,10 @@ __all__ = ["Requests"]
 _STATUS = "Status"
 _NO_RESPONDERS = "503"
 
+SWEEP_S = 0.05
+"""How often, while any request waits, the requests past their wait are failed: a request
+that gets no answer fails between ``wait`` and ``wait + SWEEP_S`` seconds after it was sent."""
+
 
 class Requests:
     """Request/reply over ``nc`` through one inbox subscription, made on first use."""
@@ -49,6 +58,9 @@ class Requests:
         self._starting = asyncio.Lock()
         self._waiting: dict[str, asyncio.Future[Msg]] = {}
         self._next = 0
+        self._deadlines: dict[float, deque[tuple[float, str]]] = {}
+        """wait -> (deadline, token) of the requests sent with that wait, oldest first."""
+        self._sweeper: asyncio.TimerHandle | None = None
 
     async def _start(self) -> None:
         async with self._starting:  # concurrent first requests: one subscription
@@ -73,12 +85,16 @@ class Requests:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Msg] = loop.create_future()
         self._waiting[token] = fut
-        timer = loop.call_later(wait, _expire, fut)
+        queue = self._deadlines.get(wait)
+        if queue is None:
+            queue = self._deadlines[wait] = deque()
+        queue.append((loop.time() + wait, token))
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(SWEEP_S, self._sweep)
         try:
             await self.nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
             msg = await fut
         finally:
-            timer.cancel()
             self._waiting.pop(token, None)
         if not msg.data and msg.headers and msg.headers.get(_STATUS) == _NO_RESPONDERS:
             raise nats_errors.NoRespondersError
@@ -97,10 +113,33 @@ class Requests:
             raise jserr.APIError.from_error(ack["error"])
         return int(ack["seq"])
 
+    def _sweep(self) -> None:
+        """Fail the requests past their wait; forget the answered ones at each queue's
+        oldest end; come again while any request waits."""
+        now = asyncio.get_running_loop().time()
+        waiting = self._waiting
+        for wait, queue in list(self._deadlines.items()):
+            while queue:
+                deadline, token = queue[0]
+                fut = waiting.get(token)
+                if fut is not None and deadline > now:
+                    break  # (the rest of this queue waits longer)
+                queue.popleft()
+                if fut is not None and not fut.done():
+                    fut.set_exception(nats_errors.TimeoutError())
+            if not queue:
+                del self._deadlines[wait]
+        self._sweeper = (asyncio.get_running_loop().call_later(SWEEP_S, self._sweep)
+                         if self._deadlines else None)
+
     async def close(self) -> None:
         """Stop listening (the connection's own close does it too)."""
         sub, self._sub = self._sub, None
         self._prefix = ""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        self._deadlines.clear()
         for fut in self._waiting.values():
             fut.cancel()
         self._waiting.clear()
@@ -110,7 +149,3 @@ class Requests:
             except nats_errors.Error:
                 pass  # the connection is closed or closing
 
-
-def _expire(fut: asyncio.Future[Msg]) -> None:
-    if not fut.done():
-        fut.set_exception(nats_errors.TimeoutError())
