@@ -25,6 +25,7 @@ generates the AsyncAPI document from them (docs/asyncapi.yaml).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -203,9 +204,9 @@ def serve(front: Front, nc: NatsConnection, prefix: str = API_SUBJECT) -> Server
     """The NATS face on ``nc`` under ``prefix`` (``Settings.api_subject_prefix``; start it
     with ``await server.start()``)."""
 
-    async def on_request(subject: str, headers: dict[str, str], body: bytes
-                         ) -> tuple[bytes, dict[str, str]]:
-        return await handle(front, subject, headers, body, prefix, nc.max_payload)
+    def on_request(subject: str, headers: dict[str, str], body: bytes
+                   ) -> Awaitable[tuple[bytes, dict[str, str]]]:
+        return handle(front, subject, headers, body, prefix, nc.max_payload)  # (no frame more)
 
     return Server(nc, f"{prefix}.*.>", QUEUE_GROUP, on_request,
                   accept=lambda subject, reply: reply_is_senders(subject, reply, prefix))

@@ -206,10 +206,9 @@ class ServiceAccountAdmission:
     async def _find(self, namespace: str, name: str) -> Obj | None:
         """Kubernetes' ``getServiceAccount``: ``default`` is tried again a few times (the
         controller creates it right after its namespace), any other once."""
-        pause = random.uniform(0.1, 0.2)
         for attempt in range(DEFAULT_LOOKUPS if name == "default" else 1):
             if attempt:
-                await asyncio.sleep(pause)
+                await asyncio.sleep(random.uniform(0.1, 0.2))
             sa = await self.lookup(namespace, name)
             if sa is not None:
                 return sa

@@ -16,6 +16,17 @@ def test_random_strings_have_the_length_asked_and_only_safe_characters() -> None
     assert len(set(seen)) > 1990  # 27^5 = 14.3 M: few repeats in 2,000
     assert set("".join(seen)) == set(SAFE_ALPHABET)  # every character is drawn
     assert len(random_string(12)) == 12
+    assert len(random_string(40)) == 40  # more characters than one draw's bits give
+
+
+def test_each_character_is_as_likely_as_any_other() -> None:
+    """Five bits pick one of 27 letters, the five past them skipped (Kubernetes'
+    ``rand.String``): no letter is drawn more often, as ``bits % 27`` would draw the
+    first five twice as often."""
+    random.seed(11)
+    drawn = "".join(random_string(27) for _ in range(1000))
+    counts = [drawn.count(c) for c in SAFE_ALPHABET]
+    assert min(counts) > 800 and max(counts) < 1200  # 1,000 each expected, sd ~31
 
 
 def test_the_alphabet_has_no_vowels_and_no_look_alikes() -> None:

