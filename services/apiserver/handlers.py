@@ -257,7 +257,6 @@ class Handlers:
                     continue
                 raise apierrors.already_exists(rt.plural, name, rt.group) from None
             raw = None if self.encryption.seals(rt.plural) else served_bytes(value, new, rev)
-            self.cache.answered(key, rev, raw)  # (the write's event keeps these bytes)
             new["metadata"]["resourceVersion"] = str(rev)
             self.admission.committed(rt, None, new)
             return new, raw

@@ -125,9 +125,8 @@ class WatchCache:
         self.wait_limit_s = 5.0
         """How long a read or watch waits for the cache to reach a revision (then 504)."""
         self.demand = OnDemand(on_demand, idle_s, clock)
-        self._written: dict[str, tuple[bytes, Obj, int, bytes | None]] = {}
-        """What this server is writing (:meth:`expect`): key -> (stored bytes, object, and
-        once :meth:`answered`, the revision and the bytes it was answered with)."""
+        self._written: dict[str, tuple[bytes, Obj]] = {}
+        """What this server is writing (:meth:`expect`): key -> (stored bytes, object)."""
         self._warm_ups: dict[str, asyncio.Future[None]] = {}
 
     def _open(self, resource: str, key: str, obj: Obj) -> Obj:
@@ -157,17 +156,9 @@ class WatchCache:
             return  # (a cold resource's events are not cached: nothing would take it)
         w = self._written
         w.pop(key, None)
-        w[key] = (value, obj, 0, None)
+        w[key] = (value, obj)
         if len(w) > WRITTEN_MAX:
             del w[next(iter(w))]
-
-    def answered(self, key: str, revision: int, raw: bytes | None) -> None:
-        """The writer of an :meth:`expect` ed ``key`` answers with ``raw`` (the stored
-        bytes with ``revision`` put in: objects.served_bytes): the write's event, if it
-        comes after, keeps those bytes rather than making them again."""
-        own = self._written.get(key)
-        if own is not None and raw is not None:
-            self._written[key] = (own[0], own[1], revision, raw)
 
     def _cached(self, key: str, value: bytes, revision: int) -> Cached:
         """The cache's form of a stored value at ``revision``."""
@@ -175,12 +166,6 @@ class WatchCache:
         own = self._written.pop(key, None) if self._written else None
         if own is not None and own[0] == value:  # what this server wrote: no decoding
             md = own[1]["metadata"]
-            answer = own[3]
-            if answer is not None and own[2] == revision:  # and the bytes it answered with
-                obj = {**own[1], "metadata": {f: v for f, v in md.items()
-                                              if f != "resourceVersion" and f != "managedFields"}}
-                obj["metadata"]["resourceVersion"] = str(revision)
-                return Cached(key, k.namespace, k.name, revision, obj, answer)
             obj = {**own[1], "metadata": {f: v for f, v in md.items() if f != "resourceVersion"}}
             plain = True  # (expect takes unsealed writes only)
         else:

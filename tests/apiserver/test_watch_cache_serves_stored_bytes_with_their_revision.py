@@ -15,7 +15,7 @@ import orjson
 import pytest
 from apiharness import make_api
 
-from jetkube.services.apiserver import natsface, watchcache
+from jetkube.services.apiserver import watchcache
 from jetkube.services.apiserver.objects import kept_bytes, served_bytes
 from jetkube.services.apiserver.params import NO_PARAMS, Params, parse
 from jetkube.services.apiserver.watchcache import CacheWatcher, WatchCache
@@ -224,36 +224,3 @@ async def test_a_cold_on_demand_resource_keeps_no_expectations() -> None:
         "reason": "Seen", "message": "m"})
     await api.cache.wait_fresh()
     assert api.cache._written == {}  # the warm event's was taken by its event
-
-
-async def test_a_creates_event_keeps_the_very_bytes_the_create_was_answered_with() -> None:
-    api = await make_api()
-    await api.cache.wait_fresh()
-    body, headers = await natsface.handle(
-        api.front, "jetkube.api.admin.create.core.v1.pods", {"Jetkube-Namespace": "default"},
-        orjson.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "answered"},
-                      "spec": {"containers": [{"name": "c", "image": "i"}]}}))
-    assert headers["Jetkube-Code"] == "201"
-    await api.cache.wait_fresh()
-    c = api.cache.resource("pods").items["pods.default.answered"]
-    assert c.raw is body  # one copy of the bytes, for the answer and the cache
-    answered = orjson.loads(body)
-    assert "managedFields" in answered["metadata"]
-    assert c.obj == {**answered, "metadata": {
-        k: v for k, v in answered["metadata"].items() if k != "managedFields"}}
-    assert api.cache._written == {}
-
-
-async def test_an_answer_of_another_revision_is_not_taken(running: Running) -> None:
-    """An event that came before its write was answered, or an answer that names another
-    revision, leaves the event's bytes to be made from the stored ones."""
-    store, cache = running
-    value = orjson.dumps(POD)
-    cache.expect("pods", "pods.default.a", value, orjson.loads(value))
-    cache.answered("pods.default.a", 10_000, b'{"not":"these"}')  # not the write's revision
-    rev = await store.create("pods.default.a", value)
-    await cache.wait_fresh()
-    raw = cache.resource("pods").items["pods.default.a"].raw
-    assert raw == served_bytes(value, POD, rev)
-    cache.answered("pods.default.b", rev, b"{}")  # nothing expected under that key: ignored
-    assert cache._written == {}
