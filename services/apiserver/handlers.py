@@ -256,7 +256,8 @@ class Handlers:
                 if generate:
                     continue
                 raise apierrors.already_exists(rt.plural, name, rt.group) from None
-            raw = None if self.encryption.seals(rt.plural) else served_bytes(value, new, rev)
+            raw = None if self.encryption.seals(rt.plural) else (
+                self.cache.bytes_at(rt.plural, key, rev) or served_bytes(value, new, rev))
             new["metadata"]["resourceVersion"] = str(rev)
             self.admission.committed(rt, None, new)
             return new, raw

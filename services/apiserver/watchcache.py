@@ -165,13 +165,20 @@ class WatchCache:
         k = parse_key(key)
         own = self._written.pop(key, None) if self._written else None
         if own is not None and own[0] == value:  # what this server wrote: no decoding
-            md = own[1]["metadata"]
-            obj = {**own[1], "metadata": {f: v for f, v in md.items() if f != "resourceVersion"}}
-            plain = True  # (expect takes unsealed writes only)
-        else:
-            stored = orjson.loads(value or b"{}")
-            obj = self._open(k.resource, key, stored)
-            plain = obj is stored  # (opening a sealed value makes another object)
+            md = own[1]["metadata"]  # (one copy: no resourceVersion, no managedFields)
+            obj = {**own[1], "metadata": {f: v for f, v in md.items()
+                                          if f != "resourceVersion" and f != "managedFields"}}
+            raw = served_bytes(value, obj, revision)  # (expect takes unsealed writes only)
+            if raw is None:
+                full = {**own[1], "metadata": {f: v for f, v in md.items()
+                                               if f != "resourceVersion"}}
+                full["metadata"]["resourceVersion"] = str(revision)
+                raw = kept_bytes(full)
+            obj["metadata"]["resourceVersion"] = str(revision)
+            return Cached(key, k.namespace, k.name, revision, obj, raw)
+        stored = orjson.loads(value or b"{}")
+        obj = self._open(k.resource, key, stored)
+        plain = obj is stored  # (opening a sealed value makes another object)
         raw = served_bytes(value, obj, revision) if plain else None
         md = obj.get("metadata")
         if not isinstance(md, dict):
@@ -180,6 +187,14 @@ class WatchCache:
         if raw is None:
             raw = kept_bytes(obj)
         return Cached(key, k.namespace, k.name, revision, without_managed_fields(obj), raw)
+
+    def bytes_at(self, resource: str, key: str, revision: int) -> bytes | None:
+        """The bytes the cache serves ``key`` with, if it holds ``key`` at ``revision``: a
+        write's own event, under load come before its writer is resumed with the
+        acknowledgement, has made the bytes its answer needs (objects.served_bytes)."""
+        rc = self.resources.get(resource)
+        c = rc.items.get(key) if rc is not None else None
+        return c.raw if c is not None and c.rv == revision else None
 
     def resource(self, name: str) -> ResourceCache:
         rc = self.resources.get(name)

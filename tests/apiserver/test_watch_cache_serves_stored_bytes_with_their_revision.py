@@ -8,6 +8,7 @@ returns freed memory is looked up once per process."""
 
 from __future__ import annotations
 
+import asyncio
 import ctypes.util
 from collections.abc import AsyncIterator
 
@@ -15,7 +16,7 @@ import orjson
 import pytest
 from apiharness import make_api
 
-from jetkube.services.apiserver import watchcache
+from jetkube.services.apiserver import natsface, watchcache
 from jetkube.services.apiserver.objects import kept_bytes, served_bytes
 from jetkube.services.apiserver.params import NO_PARAMS, Params, parse
 from jetkube.services.apiserver.watchcache import CacheWatcher, WatchCache
@@ -224,3 +225,50 @@ async def test_a_cold_on_demand_resource_keeps_no_expectations() -> None:
         "reason": "Seen", "message": "m"})
     await api.cache.wait_fresh()
     assert api.cache._written == {}  # the warm event's was taken by its event
+
+
+class _SlowAck(MemoryStore):
+    """A store whose writer hears back only after the write's event was delivered, as a
+    busy API server hears its acknowledgement after the watch event it came with."""
+
+    async def create(self, key: str, value: bytes, *, ttl: float | None = None) -> int:
+        rev = await super().create(key, value, ttl=ttl)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        return rev
+
+
+async def test_a_create_answered_after_its_event_takes_the_caches_bytes() -> None:
+    api = await make_api(store=_SlowAck())
+    await api.cache.wait_fresh()
+    body, headers = await natsface.handle(
+        api.front, "jetkube.api.admin.create.core.v1.pods", {"Jetkube-Namespace": "default"},
+        orjson.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "late"},
+                      "spec": {"containers": [{"name": "c", "image": "i"}]}}))
+    assert headers["Jetkube-Code"] == "201"
+    c = api.cache.resource("pods").items["pods.default.late"]
+    assert body is c.raw  # one copy of the bytes, made once
+    assert api.cache.bytes_at("pods", "pods.default.late", c.rv) is c.raw
+    assert api.cache.bytes_at("pods", "pods.default.late", c.rv + 1) is None
+    assert api.cache.bytes_at("pods", "pods.default.other", c.rv) is None
+    assert api.cache.bytes_at("nosuch", "nosuch.default.late", c.rv) is None
+
+
+async def test_an_own_write_whose_bytes_cannot_take_the_revision_is_encoded(
+        running: Running) -> None:
+    """A field before ``metadata`` that is no string: the revision cannot be put into the
+    stored bytes with certainty, so the object is encoded with it, managedFields and all."""
+    store, cache = running
+    obj = {"spec": {"containers": []}, "apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "a", "namespace": "default",
+                        "managedFields": [{"manager": "m", "operation": "Update"}]}}
+    value = orjson.dumps(obj)
+    cache.expect("pods", "pods.default.a", value, obj)
+    rev = await store.create("pods.default.a", value)
+    await cache.wait_fresh()
+    c = cache.resource("pods").items["pods.default.a"]
+    assert orjson.loads(c.raw) == {**obj, "metadata": {**obj["metadata"],
+                                                       "resourceVersion": str(rev)}}
+    assert c.obj["metadata"] == {"name": "a", "namespace": "default",
+                                 "resourceVersion": str(rev)}
+    assert "resourceVersion" not in obj["metadata"]  # the writer's object is its own
