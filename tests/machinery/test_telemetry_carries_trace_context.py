@@ -156,3 +156,34 @@ async def test_api_client_sends_the_current_trace_context_in_nats_headers() -> N
     # who asks is the subject's identity token, never a credential in the message
     assert subjects == ["jetkube.api.kube-scheduler.get.core.v1.pods"]
     assert not any(k.lower() == "authorization" for k in sent[0])
+
+
+async def test_a_request_outside_a_trace_carries_no_context_and_json_no_content_type(
+        ) -> None:
+    """Outside any trace there is no context to send, and JSON is what the NATS face takes
+    a body without a Content-Type for: such a request (a create's) carries only what names
+    its target; a patch still names its content type, and a traced one its context."""
+    from opentelemetry import trace
+
+    from jetkube.services.machinery.client import ApiClient
+    from jetkube.services.machinery.runtime.telemetry import setup_telemetry
+
+    sent: list[dict[str, str]] = []
+
+    class Capture(ApiClient):
+        async def send(self, subject: str, payload: bytes,
+                       headers: dict[str, str]) -> tuple[int, dict[str, object]]:
+            sent.append(headers)
+            return 200, {}
+
+    setup_telemetry("test")
+    client = Capture(None, "kube-controller-manager")
+    await client.create("pods", "default", {"metadata": {"name": "p"}})
+    await client.patch("pods", "default", "p", [{"op": "add", "path": "/x", "value": 1}],
+                       patch_type="application/json-patch+json")
+    with trace.get_tracer("t").start_as_current_span("caller"):
+        await client.create("pods", "default", {"metadata": {"name": "q"}})
+    assert sent[0] == {"Jetkube-Namespace": "default"}
+    assert sent[1]["Content-Type"] == "application/json-patch+json"
+    assert "traceparent" not in sent[1]
+    assert "traceparent" in sent[2] and "Content-Type" not in sent[2]

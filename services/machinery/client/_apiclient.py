@@ -26,7 +26,7 @@ from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import ResourceType, api_groups, by_plural
 
 from ..apimachinery import apierrors, inbox_prefix
-from ..runtime.telemetry import inject_headers
+from ..runtime.telemetry import current_ids, inject_headers
 from ..store import Requests
 from ._groups import GroupKey, Pending, RequestGroups
 
@@ -44,6 +44,8 @@ NAMES_HEADER = "Jetkube-Batch-Names"
 """Each line's object, comma-separated: a batch of a subresource's creates, or of patches."""
 TRACES_HEADER = "Jetkube-Batch-Traceparents"
 """Each line's ``traceparent``, comma-separated (empty: the request's own)."""
+JSON = "application/json"
+"""The content type of a request that names none (the NATS face's default)."""
 PREFER_MINIMAL = {"Prefer": "return=minimal"}
 """The header a write whose caller reads nothing of the answer but the object's identity
 sends (RFC 7240): the API server answers with apiVersion, kind and ``metadata``'s name,
@@ -102,7 +104,8 @@ class ApiClient:
         """One request (429s retried); ``minimal``: a write answered with the object's
         identity only (:data:`PREFER_MINIMAL`)."""
         rt = self.resource(resource, group)
-        headers: dict[str, str] = {"Content-Type": content_type}
+        # JSON is what the NATS face takes a body without a Content-Type for: no header
+        headers: dict[str, str] = {} if content_type == JSON else {"Content-Type": content_type}
         if minimal:
             headers.update(PREFER_MINIMAL)
         if namespace:
@@ -113,7 +116,8 @@ class ApiClient:
             headers["Jetkube-Subresource"] = subresource
         if query:
             headers["Jetkube-Query"] = urlencode(query)
-        headers = inject_headers(headers)
+        if current_ids() is not None:  # (a request outside any trace carries no context)
+            headers = inject_headers(headers)
         payload = b"" if body is None else body if isinstance(body, bytes) else orjson.dumps(body)
         subject = api_subject(verb, rt, self.identity, self.subject_prefix)
         for attempt in range(apierrors.THROTTLE_RETRIES + 1):
