@@ -169,13 +169,10 @@ class WatchCache:
             obj = {**own[1], "metadata": {f: v for f, v in md.items()
                                           if f != "resourceVersion" and f != "managedFields"}}
             raw = served_bytes(value, obj, revision)  # (expect takes unsealed writes only)
-            if raw is None:
-                full = {**own[1], "metadata": {f: v for f, v in md.items()
-                                               if f != "resourceVersion"}}
-                full["metadata"]["resourceVersion"] = str(revision)
-                raw = kept_bytes(full)
-            obj["metadata"]["resourceVersion"] = str(revision)
-            return Cached(key, k.namespace, k.name, revision, obj, raw)
+            if raw is not None:
+                obj["metadata"]["resourceVersion"] = str(revision)
+                return Cached(key, k.namespace, k.name, revision, obj, raw)
+            # (a field before metadata that is no string: rare; decoded and encoded below)
         stored = orjson.loads(value or b"{}")
         obj = self._open(k.resource, key, stored)
         plain = obj is stored  # (opening a sealed value makes another object)

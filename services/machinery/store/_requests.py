@@ -116,7 +116,8 @@ class Requests:
     def _sweep(self) -> None:
         """Fail the requests past their wait; forget the answered ones at each queue's
         oldest end; come again while any request waits."""
-        now = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        now = loop.time()
         waiting = self._waiting
         for wait, queue in list(self._deadlines.items()):
             while queue:
@@ -129,8 +130,7 @@ class Requests:
                     fut.set_exception(nats_errors.TimeoutError())
             if not queue:
                 del self._deadlines[wait]
-        self._sweeper = (asyncio.get_running_loop().call_later(SWEEP_S, self._sweep)
-                         if self._deadlines else None)
+        self._sweeper = loop.call_later(SWEEP_S, self._sweep) if self._deadlines else None
 
     async def close(self) -> None:
         """Stop listening (the connection's own close does it too)."""
