@@ -1,5 +1,5 @@
 """jetkube's connect() gives each connection a quicker reading of message headers
-(_connect.read_headers_quickly): every stored message and every API request carries
+(_reading.read_headers_quickly): every stored message and every API request carries
 headers.  It must read every header block to the dict nats-py's own reading gives, odd
 ones included, and leave status lines (no responders, heartbeats, flow control) and
 blocks that are no UTF-8 to nats-py."""
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from nats.aio.client import Client
 
-from jetkube.services.machinery.store._connect import read_headers_quickly
+from jetkube.services.machinery.store._reading import read_headers_quickly
 
 BLOCKS = [
     b"",

@@ -27,7 +27,7 @@ class FakeNats:
     def new_inbox(self) -> str:
         return "_INBOX.test"
 
-    async def subscribe(self, subject: str, cb: Any) -> FakeNats:
+    async def subscribe(self, subject: str, queue: str = "", cb: Any = None) -> FakeNats:
         self.cb = cb
         return self
 

@@ -50,5 +50,5 @@ async def test_a_delivery_under_the_consumers_prefix_with_junk_numbers_is_forged
                        _Msg("$JS.ACK.KV_jetkube.jkabc.1.junk.2.0.2"),
                        _Msg("$JS.ACK.KV_jetkube.jkabc.1.11.2.0.0")]
     for m in msgs:
-        await c._on_msg(m)
+        c._on_msg(m)
     assert seen == [(10, 3), (11, 0)] and c.forged == 1 and c.resets == 0

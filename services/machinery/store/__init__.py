@@ -4,7 +4,8 @@
 :class:`NatsStore` the JetStream KV bucket, :class:`MemoryStore` the same
 contract in memory for unit tests.  Also here: the per-node pod stream
 (:class:`NodePodStream`), the span stream behind ``kctl trace``, snapshots
-(public module :mod:`.snapshot`) and the nats-server launcher.  With
+(public module :mod:`.snapshot`), the nats-server launcher, and the bus's reading
+(:func:`subscribe_now`: a handler called as each message is read).  With
 :mod:`..client`, the only code that imports nats-py.
 """
 
@@ -41,6 +42,7 @@ from ._natsserver import (
     wait_for_port,
 )
 from ._nodestream import NODE_PODS_STREAM, NODE_PODS_SUBJECT_PREFIX, NodePodStream
+from ._reading import MessageHandler, subscribe_now
 from ._requests import Requests
 from ._tracestore import ensure_trace_stream, read_trace
 
@@ -55,6 +57,7 @@ __all__ = [
     "EventType",
     "Gone",
     "MemoryStore",
+    "MessageHandler",
     "MirrorDoctor",
     "NatsConnection",
     "NatsServerNotFound",
@@ -79,5 +82,6 @@ __all__ = [
     "read_trace",
     "snapshot",
     "start_nats_server",
+    "subscribe_now",
     "wait_for_port",
 ]

@@ -1,7 +1,8 @@
 """Connecting to NATS: :func:`connect` with jetkube's defaults (reconnect forever, the
 identity's inbox prefix, nkey credentials, the cluster CA), and what it changes of nats-py
-on every connection: a fix (:func:`tolerate_abandoned_flushes`) and a quicker reading and
-writing of message headers (:func:`read_headers_quickly`, :func:`write_headers_quickly`)."""
+on every connection: a fix (:func:`tolerate_abandoned_flushes`), a quicker reading of
+messages (``_reading.read_quickly``) and writing of message headers
+(:func:`write_headers_quickly`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import nats
 from nats.aio.client import Client as NATS
 
 from ..apimachinery import inbox_prefix
+from ._reading import read_quickly
 
 NatsConnection = NATS
 """A connection to NATS, as :func:`connect` returns it (the type other layers name)."""
@@ -37,7 +39,7 @@ async def connect(url: str, *, identity: str = "", creds_file: str | None = None
     servers = [u.strip() for u in url.split(",") if u.strip()]
     nc = await nats.connect(servers, **opts)
     tolerate_abandoned_flushes(nc)
-    read_headers_quickly(nc)
+    read_quickly(nc)
     write_headers_quickly(nc)
     return nc
 
@@ -60,47 +62,6 @@ def tolerate_abandoned_flushes(nc: NATS) -> None:
             nc._pings_outstanding = 0
 
     nc._process_pong = process_pong  # type: ignore[method-assign]
-
-
-_HEADER_LINE = len(b"NATS/1.0")
-_BLANKS = " \t\n\r\x0b\x0c"
-"""What ``bytes.strip()`` strips (``str.strip()`` strips more: ``\x1c``-``\x1f``...)."""
-
-
-def read_headers_quickly(nc: NATS) -> None:
-    """Every message stored by the store carries headers (its ``Nats-Msg-Id`` and expected
-    revision), as does every API request over NATS, and nats-py reads each header line
-    on its own (a split, two strips, two decodes and a generator per line): 2.8 µs of a
-    message's 5 in the API server.  Here a block of plain header lines is decoded once
-    and split, for the same dict: a key is dropped when nats-py drops it (not ASCII, or
-    with a blank inside, as ``str.isspace`` sees blanks), a value stripped of what
-    ``bytes.strip`` strips (1.4 µs).  A status line (``NATS/1.0 503``, heartbeats, flow
-    control) or a block that is no UTF-8 goes to nats-py's own reading."""
-    original = nc._process_headers
-
-    async def process_headers(headers: bytes) -> dict[str, str] | None:
-        if not headers:
-            return None
-        if len(headers) > _HEADER_LINE and headers[_HEADER_LINE] == 0x20:  # a status
-            return await original(headers)
-        if len(headers) <= _HEADER_LINE + 4:  # "NATS/1.0\r\n\r\n": no header
-            return None
-        try:
-            text = headers[_HEADER_LINE + 2:].decode()
-        except UnicodeDecodeError:
-            return await original(headers)
-        out: dict[str, str] = {}
-        for line in text.split("\r\n"):
-            name, sep, value = line.partition(":")
-            if not sep:
-                continue
-            key = name.strip(_BLANKS)
-            if not key.isascii() or (key and key.split() != [key]):
-                continue
-            out[key] = value.strip(_BLANKS)
-        return out or None
-
-    nc._process_headers = process_headers  # type: ignore[method-assign]
 
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")

@@ -18,8 +18,9 @@ reports more deliveries than we saw recreates the consumer from the last stream 
 seen + 1.  Alive: idle heartbeats every ``idle_heartbeat`` seconds; two missed (the
 consumer was deleted, the server restarted, the link was away longer than the
 consumer's inactivity threshold) recreate it the same way, retrying with backoff until
-it is back or the watch is stopped.  Flow control requests are answered as they arrive
-(callbacks run in order, so everything before them was handled).
+it is back or the watch is stopped.  Messages are handled as they are read
+(``_reading.subscribe_now``), in order, so a flow control request is answered after
+everything before it was handled.
 
 Resume or relist: a consumer that has caught up (a message with nothing pending after it)
 resumes from the last stream sequence seen + 1, which is exact.  A ``DeliverLastPerSubject``
@@ -44,6 +45,8 @@ from typing import Any
 
 from nats.aio.client import Client as NATS
 from nats.js import api
+
+from ._reading import subscribe_now
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +105,7 @@ class OrderedConsumer:
         self._generation = 0
         self._resetting: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
+        self._answers: set[asyncio.Task[None]] = set()
 
     @property
     def name(self) -> str:
@@ -121,11 +125,11 @@ class OrderedConsumer:
         self._generation += 1
         generation = self._generation
 
-        async def cb(msg: Any) -> None:
+        def handle(msg: Any) -> None:
             if generation == self._generation:  # not a straggler of a replaced consumer
-                await self._on_msg(msg)
+                self._on_msg(msg)
 
-        sub = await self.nc.subscribe(deliver, cb=cb)
+        sub = await subscribe_now(self.nc, deliver, handle)
         config = api.ConsumerConfig(
             name=name, deliver_subject=deliver, filter_subject=self.filter_subject,
             deliver_policy=policy, opt_start_seq=start, ack_policy=api.AckPolicy.NONE,
@@ -141,15 +145,15 @@ class OrderedConsumer:
                 await sub.unsubscribe()
             raise
 
-    async def _on_msg(self, msg: Any) -> None:
+    def _on_msg(self, msg: Any) -> None:
         self._active_at = time.monotonic()
         headers = msg.headers or {}
         if _STATUS in headers:  # idle heartbeat or flow control request
             if msg.reply:
-                await self.nc.publish(msg.reply)
+                self._answer(msg.reply)
                 return
             if stalled := headers.get(_STALLED):
-                await self.nc.publish(stalled)
+                self._answer(stalled)
             last = headers.get(_LAST_CONSUMER)
             if last is not None and int(last) != self._next_dseq - 1:
                 self._reset(f"heartbeat says {last} delivered, {self._next_dseq - 1} seen")
@@ -173,6 +177,13 @@ class OrderedConsumer:
         self._skip_to = 0
         self._last_sseq = max(self._last_sseq, sseq)
         self.on_message(msg, sseq, pending)
+
+    def _answer(self, subject: str) -> None:
+        """An empty message to ``subject`` (flow control, a stalled consumer), sent after
+        everything delivered before it was handled."""
+        task = asyncio.get_running_loop().create_task(self.nc.publish(subject))
+        self._answers.add(task)
+        task.add_done_callback(self._answers.discard)
 
     def _reset(self, why: str) -> None:
         if self._stopped or (self._resetting is not None and not self._resetting.done()):

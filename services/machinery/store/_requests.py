@@ -38,6 +38,8 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import errors as jserr
 
+from ._reading import subscribe_now
+
 __all__ = ["Requests"]
 
 _STATUS = "Status"
@@ -66,10 +68,10 @@ class Requests:
         async with self._starting:  # concurrent first requests: one subscription
             if not self._prefix:
                 prefix = self.nc.new_inbox() + "."
-                self._sub = await self.nc.subscribe(prefix + "*", cb=self._on_reply)
+                self._sub = await subscribe_now(self.nc, prefix + "*", self._on_reply)
                 self._prefix = prefix
 
-    async def _on_reply(self, msg: Msg) -> None:
+    def _on_reply(self, msg: Msg) -> None:
         fut = self._waiting.pop(msg.subject[len(self._prefix):], None)
         if fut is not None and not fut.done():
             fut.set_result(msg)

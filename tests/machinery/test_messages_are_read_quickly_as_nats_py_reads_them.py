@@ -1,0 +1,161 @@
+"""jetkube's connect() reads each connection's messages in one pass (_reading.read_quickly)
+and hands those of ``subscribe_now`` subscriptions to their handlers as they are read.
+Whatever the socket gives, cut anywhere, it must deliver the same messages (subject,
+reply, data, headers, in order) as nats-py's own parser and queue, answer PING as nats-py
+does, refuse what nats-py refuses, and keep reading after a handler fails."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import ProtocolError
+
+from jetkube.services.machinery.client import Server
+from jetkube.services.machinery.store import subscribe_now
+from jetkube.services.machinery.store._reading import read_quickly
+
+
+def hmsg(subject: str, sid: int, reply: str, head: bytes, body: bytes) -> bytes:
+    return (f"HMSG {subject} {sid} {reply} {len(head)} {len(head) + len(body)}\r\n".encode()
+            .replace(b"  ", b" ") + head + body + b"\r\n")
+
+
+BODY = b'{"kind":"Pod","metadata":{"name":"n1","namespace":"bench"}}'
+STREAM = b"".join([
+    b"INFO {\"server_id\":\"x\",\"max_payload\":1048576}\r\n",
+    hmsg("jetkube.api.create.pods.bench", 1, "_INBOX.admin.abc.7",
+         b"NATS/1.0\r\nJetkube-User: admin\r\n\r\n", BODY),
+    b"MSG _INBOX.api.xyz.77 2 35\r\n" + b'{"stream":"KV_jetkube","seq":12345}' + b"\r\n",
+    b"+OK\r\n",
+    hmsg("$KV.jetkube.pods.bench.n1", 3,
+         "$JS.ACK.KV_jetkube.jk0a.1.12345.45.1700000000000000000.0",
+         b"NATS/1.0\r\nNats-Msg-Id: n1-1\r\nOdd  : \t v \r\n\r\n", BODY * 3),
+    b"PING\r\n",
+    hmsg("_INBOX.x", 3, "", b"NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: 4\r\n\r\n", b""),
+    b"MSG\tplain.sub   4  3\r\nabc\r\n",  # tabs and runs of blanks, as nats-py's \s+ takes
+    b"MSG nobody.listens 99 2\r\nzz\r\n",
+    hmsg("plain.sub", 4, "r.1", b"NATS/1.0\r\nA: b\r\n\r\n", b""),  # headers, empty body
+    b"PONG\r\n",
+    b"MSG a.b 1 _INBOX.admin.abc.8 0\r\n\r\n",
+])
+
+
+async def client(quick: bool) -> tuple[Client, list[tuple[Any, ...]]]:
+    """An unconnected client with three subscribe_now subscriptions (sids 1-3) and one
+    plain nats-py subscription (sid 4), all recording what they are handed."""
+    nc = Client()
+    nc._flush_queue = asyncio.Queue()  # what subscribe() needs of a connection
+    got: list[tuple[Any, ...]] = []
+
+    async def info(info: dict[str, Any], initial_connection: bool = False) -> None:
+        got.append(("INFO", info))  # (nats-py's own would reconfigure the connection)
+
+    nc._process_info = info  # type: ignore[method-assign]
+
+    def record(msg: Msg) -> None:
+        got.append((msg._sid, msg.subject, msg.reply, msg.data, msg.headers))
+
+    async def plain(msg: Msg) -> None:
+        record(msg)
+
+    for subject in ("jetkube.api.>", "_INBOX.api.xyz.*", "_INBOX.x"):
+        await subscribe_now(nc, subject, record)
+    await nc.subscribe("plain.sub", cb=plain)
+    nc._pongs.append(asyncio.get_running_loop().create_future())
+    nc._pending.clear()  # the SUB commands
+    if quick:
+        read_quickly(nc)
+    return nc, got
+
+
+async def read(chunks: list[bytes], quick: bool) -> tuple[list[tuple[Any, ...]], list[bytes]]:
+    nc, got = await client(quick)
+    for chunk in chunks:
+        await nc._ps.parse(chunk)
+    for _ in range(100):  # nats-py's subscription tasks hand over what they queued
+        await asyncio.sleep(0)
+    await close(nc)
+    # nats-py keeps each subscription's order, not the order across them (a task each)
+    return sorted(got, key=lambda m: str(m[0])), list(nc._pending)
+
+
+async def close(nc: Client) -> None:
+    """End the subscriptions' nats-py tasks (an unconnected client is never closed)."""
+    for sub in list(nc._subs.values()):
+        if sub._wait_for_msgs_task is not None:
+            sub._wait_for_msgs_task.cancel()
+            await asyncio.gather(sub._wait_for_msgs_task, return_exceptions=True)
+
+
+async def test_a_stream_cut_anywhere_is_delivered_as_nats_py_delivers_it() -> None:
+    expected, sent = await read([STREAM], quick=False)
+    assert len(expected) == 8 and sent == [b"PONG\r\n"]  # the stream is as described
+    assert expected[-1] == ("INFO", {"server_id": "x", "max_payload": 1048576})
+    assert expected[3][4] == {"Nats-Msg-Id": "n1-1", "Odd": "v"}
+    assert expected[4][4] == {"Status": "100", "Description": "Idle Heartbeat",
+                              "Nats-Last-Consumer": "4"}
+    cuts = [[STREAM]] + [[STREAM[:k], STREAM[k:]] for k in range(1, len(STREAM))]
+    cuts.append([STREAM[i:i + 1] for i in range(len(STREAM))])
+    for chunks in cuts:
+        assert await read(chunks, quick=True) == (expected, sent), [len(c) for c in chunks]
+
+
+@pytest.mark.parametrize("command", [b"MSG a 1 x\r\n", b"MSG a\r\n", b"HMSG a 1 9 5\r\n",
+                                     b"MSG a 1 r s 2\r\n", b"HMSG a 1 -1 2\r\n"])
+async def test_a_malformed_message_is_refused_as_nats_py_refuses_it(command: bytes) -> None:
+    for quick in (False, True):
+        nc, got = await client(quick)
+        with pytest.raises(ProtocolError):
+            await nc._ps.parse(command + b"xxxxxxxxxxxxxxxx\r\n")
+        await close(nc)
+        assert got == []
+
+
+async def test_a_failing_handler_is_logged_and_the_next_message_is_still_read(
+        caplog: pytest.LogCaptureFixture) -> None:
+    nc = Client()
+    nc._flush_queue = asyncio.Queue()
+    read_quickly(nc)
+    got: list[bytes] = []
+
+    def handler(msg: Msg) -> None:
+        if msg.data == b"bad":
+            raise RuntimeError("a handler's bug")
+        got.append(msg.data)
+
+    await subscribe_now(nc, "s", handler)
+    with caplog.at_level(logging.ERROR):
+        await nc._ps.parse(b"MSG s 1 3\r\nbad\r\nMSG s 1 4\r\ngood\r\n")
+    await close(nc)
+    assert got == [b"good"]
+    assert "handling a message on s failed" in caplog.text
+
+
+async def test_a_server_past_its_slots_queues_in_order_then_drops() -> None:
+    nc = Client()
+    nc._flush_queue = asyncio.Queue()
+    release = asyncio.Event()
+    served: list[bytes] = []
+
+    async def handle(subject: str, headers: dict[str, str], data: bytes) -> Any:
+        served.append(data)
+        await release.wait()
+        return b"", {}
+
+    server = Server(nc, "svc", "q", handle, max_in_flight=2, max_waiting=2)
+    await server.start()
+    read_quickly(nc)
+    await nc._ps.parse(b"".join(b"MSG svc 1 1\r\n%d\r\n" % i for i in range(5)))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert served == [b"0", b"1"] and server.dropped == 1  # two waiting, the fifth dropped
+    release.set()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert served == [b"0", b"1", b"2", b"3"]
+    await close(nc)
