@@ -41,9 +41,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
-import functools
 import heapq
 import itertools
 import logging
@@ -56,45 +53,25 @@ import orjson
 from jetkube.schemas.objects import Obj
 
 from ..machinery.apimachinery import apierrors, key_prefix, parse_key
+from ..machinery.runtime import release_free_memory
 from ..machinery.store import EventType, Store, Watch, WatchEvent
+from ._cacheforms import StoredForms
 from ._cacheitems import BYTES_ONLY, INDEXED_FIELDS, Cached, CacheEvent, CacheWatcher, ResourceCache
 from .encryption import Encryption
 from .lifecycle import without_managed_fields
-from .objects import kept_bytes, served_bytes
+from .objects import kept_bytes
 from .ondemand import IDLE_S, OnDemand
 
 __all__ = ["BYTES_ONLY", "INDEXED_FIELDS", "RELEASE_AFTER", "RING_BYTES", "CacheEvent",
-           "CacheWatcher", "Cached", "ResourceCache", "WatchCache", "release_free_memory"]
+           "CacheWatcher", "Cached", "ResourceCache", "StoredForms", "WatchCache"]
 
 log = logging.getLogger(__name__)
 RING_BYTES = 16 << 20
 """The watch cache ring's default bound on its objects' bytes (``ServerConfig.watch_cache_bytes``)."""
-WRITTEN_MAX = 1024
-"""Writes of this server whose events may still come (:meth:`WatchCache.expect`)."""
 
 RELEASE_AFTER = 1000
 """Once trims have dropped this many events (one large trim, or the few each new event
 ages out), free memory is returned to the system."""
-
-
-@functools.cache
-def _libc() -> ctypes.CDLL | None:
-    """The C library, looked up once: ``find_library`` runs ``ldconfig -p`` in a child
-    process, which a release every thousand events used to fork from a 300 MiB server."""
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    except OSError:
-        return None
-
-
-def release_free_memory() -> bool:
-    """glibc's ``malloc_trim(0)``: free heap pages go back to the kernel.  False where there
-    is no glibc (the call is skipped; nothing else depends on it)."""
-    try:
-        libc = _libc()
-        return libc is not None and bool(libc.malloc_trim(0))
-    except AttributeError:
-        return False
 
 
 class WatchCache:
@@ -125,65 +102,16 @@ class WatchCache:
         self.wait_limit_s = 5.0
         """How long a read or watch waits for the cache to reach a revision (then 504)."""
         self.demand = OnDemand(on_demand, idle_s, clock)
-        self._written: dict[str, tuple[bytes, Obj]] = {}
-        """What this server is writing (:meth:`expect`): key -> (stored bytes, object)."""
+        self.forms = StoredForms(self.encryption, self.demand)
         self._warm_ups: dict[str, asyncio.Future[None]] = {}
-
-    def _open(self, resource: str, key: str, obj: Obj) -> Obj:
-        """The stored object with its sealed values opened (encryption.py); a value that
-        does not open is kept sealed and logged, so one bad key never stops the cache."""
-        try:
-            return self.encryption.open(resource, key, obj)
-        except apierrors.ApiError as err:
-            log.error("watch cache: %s", err.message)
-            return obj
 
     def decode(self, resource: str, key: str, value: bytes) -> Obj:
         """A stored value as an object, its sealed values opened."""
-        return self._open(resource, key, orjson.loads(value or b"{}"))
+        return self.forms.decode(resource, key, value)
 
     def expect(self, resource: str, key: str, value: bytes, obj: Obj) -> None:
-        """This server is writing ``obj`` under ``key`` as ``value`` (its own encoding,
-        without resourceVersion): the write's event takes ``obj`` instead of decoding
-        ``value`` again (7 µs of a pod's 1.4 KB), if the event's bytes are ``value``.  Only
-        for the many objects (``BYTES_ONLY``: their decoded form is dropped once the event
-        is handed out) and only unsealed.  The writer changes ``obj`` no more once written.
-        At most ``WRITTEN_MAX`` are kept (an event that never comes: a watch that resumed
-        past it); one for a key goes with that key's next event.  A refused write's stays
-        until then: ``obj`` is what ``value`` decodes to, whoever writes those bytes."""
-        if (resource not in BYTES_ONLY or resource in self.demand.cold
-                or self.encryption.seals(resource)):
-            return  # (a cold resource's events are not cached: nothing would take it)
-        w = self._written
-        w.pop(key, None)
-        w[key] = (value, obj)
-        if len(w) > WRITTEN_MAX:
-            del w[next(iter(w))]
-
-    def _cached(self, key: str, value: bytes, revision: int) -> Cached:
-        """The cache's form of a stored value at ``revision``."""
-        k = parse_key(key)
-        own = self._written.pop(key, None) if self._written else None
-        if own is not None and own[0] == value:  # what this server wrote: no decoding
-            md = own[1]["metadata"]  # (one copy: no resourceVersion, no managedFields)
-            obj = {**own[1], "metadata": {f: v for f, v in md.items()
-                                          if f != "resourceVersion" and f != "managedFields"}}
-            raw = served_bytes(value, obj, revision)  # (expect takes unsealed writes only)
-            if raw is not None:
-                obj["metadata"]["resourceVersion"] = str(revision)
-                return Cached(key, k.namespace, k.name, revision, obj, raw)
-            # (a field before metadata that is no string: rare; decoded and encoded below)
-        stored = orjson.loads(value or b"{}")
-        obj = self._open(k.resource, key, stored)
-        plain = obj is stored  # (opening a sealed value makes another object)
-        raw = served_bytes(value, obj, revision) if plain else None
-        md = obj.get("metadata")
-        if not isinstance(md, dict):
-            md = obj["metadata"] = {}
-        md["resourceVersion"] = str(revision)
-        if raw is None:
-            raw = kept_bytes(obj)
-        return Cached(key, k.namespace, k.name, revision, without_managed_fields(obj), raw)
+        """This server is writing ``obj`` under ``key`` as ``value`` (StoredForms.expect)."""
+        self.forms.expect(resource, key, value, obj)
 
     def bytes_at(self, resource: str, key: str, revision: int) -> bytes | None:
         """The bytes the cache serves ``key`` with, if it holds ``key`` at ``revision``: a
@@ -262,7 +190,7 @@ class WatchCache:
     def _hold(self, rc: ResourceCache, key: str, value: bytes, revision: int) -> None:
         """Put a stored value in ``rc``; of a ``BYTES_ONLY`` resource, once indexed, only
         its bytes are kept (a decoded pod is 3x its bytes)."""
-        c = self._cached(key, value, revision)
+        c = self.forms.cached(key, value, revision)
         rc.put(c)
         if rc.resource in BYTES_ONLY:
             c.forget()
@@ -330,7 +258,7 @@ class WatchCache:
             return
         rc = self.resource(k.resource)
         if ev.type is EventType.PUT:
-            c = kept = self._cached(ev.key, ev.value or b"", ev.revision)
+            c = kept = self.forms.cached(ev.key, ev.value or b"", ev.revision)
             if k.resource in self.demand.followers:
                 self.demand.tell(k.resource, ev.key, c.obj)
             old = rc.put(c)

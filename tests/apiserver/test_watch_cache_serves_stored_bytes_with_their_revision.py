@@ -16,10 +16,12 @@ import orjson
 import pytest
 from apiharness import make_api
 
-from jetkube.services.apiserver import natsface, watchcache
+from jetkube.services.apiserver import natsface
+from jetkube.services.apiserver._cacheforms import WRITTEN_MAX
 from jetkube.services.apiserver.objects import kept_bytes, served_bytes
 from jetkube.services.apiserver.params import NO_PARAMS, Params, parse
 from jetkube.services.apiserver.watchcache import CacheWatcher, WatchCache
+from jetkube.services.machinery.runtime import _gc, release_free_memory
 from jetkube.services.machinery.store import MemoryStore
 
 Running = tuple[MemoryStore, WatchCache]
@@ -142,13 +144,13 @@ def test_the_c_library_is_looked_up_once(monkeypatch: pytest.MonkeyPatch) -> Non
         return real(name)
 
     monkeypatch.setattr(ctypes.util, "find_library", counted)
-    watchcache._libc.cache_clear()
+    _gc._libc.cache_clear()
     try:
         for _ in range(3):
-            watchcache.release_free_memory()
+            release_free_memory()
         assert lookups == ["c"]
     finally:
-        watchcache._libc.cache_clear()
+        _gc._libc.cache_clear()
 
 
 def test_a_request_without_a_query_shares_the_default_parameters() -> None:
@@ -159,13 +161,13 @@ def test_a_request_without_a_query_shares_the_default_parameters() -> None:
 def _counting_opens(cache: WatchCache) -> list[str]:
     """The keys whose stored bytes the cache decodes (each decode opens the value)."""
     opened: list[str] = []
-    real = cache._open
+    real = cache.forms.open
 
     def counted(resource: str, key: str, obj: dict[str, object]) -> dict[str, object]:
         opened.append(key)
         return real(resource, key, obj)
 
-    cache._open = counted  # type: ignore[method-assign]
+    cache.forms.open = counted  # type: ignore[method-assign]
     return opened
 
 
@@ -187,7 +189,7 @@ async def test_a_pod_this_server_writes_is_cached_from_the_object_it_wrote() -> 
         **orjson.loads(stored)["metadata"], "resourceVersion": created["metadata"]["resourceVersion"]}}
     assert orjson.loads(c.raw) == created
     assert c.labels == {"a": "b"} and "managedFields" not in c.obj["metadata"]
-    assert api.cache._written == {}  # taken by its event
+    assert api.cache.forms._written == {}  # taken by its event
 
 
 async def test_an_expectation_is_used_only_for_the_very_bytes_it_names(running: Running) -> None:
@@ -199,17 +201,17 @@ async def test_an_expectation_is_used_only_for_the_very_bytes_it_names(running: 
     await cache.wait_fresh()
     assert opened == ["pods.default.a"]
     assert cache.resource("pods").items["pods.default.a"].labels == {"app": "web"}
-    assert cache._written == {}
+    assert cache.forms._written == {}
     cache.expect("configmaps", "configmaps.default.c", b"{}", {})  # not one of the many
-    assert cache._written == {}
+    assert cache.forms._written == {}
 
 
 def test_expectations_are_bounded_the_oldest_going_first() -> None:
     cache = WatchCache(MemoryStore())
-    for i in range(watchcache.WRITTEN_MAX + 5):
+    for i in range(WRITTEN_MAX + 5):
         cache.expect("pods", f"pods.default.p{i}", b"{}", {"metadata": {}})
-    assert len(cache._written) == watchcache.WRITTEN_MAX
-    assert "pods.default.p4" not in cache._written and "pods.default.p5" in cache._written
+    assert len(cache.forms._written) == WRITTEN_MAX
+    assert "pods.default.p4" not in cache.forms._written and "pods.default.p5" in cache.forms._written
 
 
 async def test_a_cold_on_demand_resource_keeps_no_expectations() -> None:
@@ -224,7 +226,7 @@ async def test_a_cold_on_demand_resource_keeps_no_expectations() -> None:
         "involvedObject": {"kind": "Pod", "name": "cold", "namespace": "default"},
         "reason": "Seen", "message": "m"})
     await api.cache.wait_fresh()
-    assert api.cache._written == {}  # the warm event's was taken by its event
+    assert api.cache.forms._written == {}  # the warm event's was taken by its event
 
 
 class _SlowAck(MemoryStore):

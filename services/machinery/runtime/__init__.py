@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from . import telemetry
 from ._clock import Clock, FakeClock, RealClock, Timer, wait_for
-from ._gc import GC_THRESHOLDS, tune_gc
+from ._gc import GC_THRESHOLDS, release_free_memory, tune_gc
 from ._logging import setup_logging
 from ._settings import Backoff, LeaderElection, RateLimit, Settings
 
@@ -26,6 +26,7 @@ __all__ = [
     "RealClock",
     "Settings",
     "Timer",
+    "release_free_memory",
     "setup_logging",
     "telemetry",
     "tune_gc",
