@@ -16,7 +16,7 @@ from nats.aio.msg import Msg
 from nats.errors import ProtocolError
 
 from jetkube.services.machinery.client import Server
-from jetkube.services.machinery.store import subscribe_now
+from jetkube.services.machinery.store import connect, subscribe_now
 from jetkube.services.machinery.store._reading import read_quickly
 
 
@@ -159,3 +159,41 @@ async def test_a_server_past_its_slots_queues_in_order_then_drops() -> None:
         await asyncio.sleep(0)
     assert served == [b"0", b"1", b"2", b"3"]
     await close(nc)
+
+
+async def test_over_a_real_server_a_quick_reader_gets_what_plain_nats_py_gets(
+        nats_url: str) -> None:
+    quick = await connect(nats_url)
+    plain = await connect(nats_url, plain=True)
+    sender = await connect(nats_url, plain=True)
+    assert plain._ps.parse.__self__ is plain._ps  # nats-py's own parser, as it comes
+    assert getattr(quick._ps.parse, "__self__", None) is None  # read_quickly's
+    fast: list[tuple[Any, ...]] = []
+    slow: list[tuple[Any, ...]] = []
+    done = asyncio.Event()
+
+    def record(msg: Msg) -> None:
+        fast.append((msg.subject, msg.reply, msg.data, msg.headers))
+
+    async def plain_record(msg: Msg) -> None:
+        slow.append((msg.subject, msg.reply, msg.data, msg.headers))
+        if len(slow) == N:
+            done.set()
+
+    await subscribe_now(quick, "rq.>", record)
+    await plain.subscribe("rq.>", cb=plain_record)
+    await quick.flush()
+    await plain.flush()
+    N = 2000
+    for i in range(N):  # sizes that cross the 32 KiB reads, headers on every third
+        body = bytes([97 + i % 26]) * ((i * 7919) % 70_000 if i % 50 == 0 else i % 900)
+        headers = {"Nats-Msg-Id": f"m{i}", "Odd": f" v{i} "} if i % 3 == 0 else None
+        await sender.publish(f"rq.{i % 7}", body, reply=f"r.{i}" if i % 2 else "",
+                             headers=headers)
+    await sender.flush()
+    await asyncio.wait_for(done.wait(), 20)
+    await quick.flush()  # a round trip after the last message: the quick side has it all
+    assert fast == slow and len(fast) == N
+    assert fast[3][3] == {"Nats-Msg-Id": "m3", "Odd": "v3"}
+    for nc in (quick, plain, sender):
+        await nc.close()

@@ -21,13 +21,14 @@ NatsConnection = NATS
 
 
 async def connect(url: str, *, identity: str = "", creds_file: str | None = None,
-                  ca_file: str | None = None, **kwargs: Any) -> NATS:
+                  ca_file: str | None = None, plain: bool = False, **kwargs: Any) -> NATS:
     """Connect to NATS with jetkube's defaults (reconnect forever).
 
     ``url`` may list several servers, comma-separated, as NATS clients take them.
     ``identity`` (kube-scheduler, node:node-1, ...) sets the inbox prefix its allow-list
     permits (``_INBOX.<identity>``); ``creds_file`` is its nkey seed file and ``ca_file``
-    the cluster CA that the server's TLS certificate must chain to."""
+    the cluster CA that the server's TLS certificate must chain to.  ``plain``: nats-py's
+    own reading and writing, unchanged (the benchmarks' raw nats-py anchor)."""
     opts: dict[str, Any] = {"max_reconnect_attempts": -1, "reconnect_time_wait": 0.5}
     if identity:
         opts["inbox_prefix"] = inbox_prefix(identity)
@@ -39,8 +40,9 @@ async def connect(url: str, *, identity: str = "", creds_file: str | None = None
     servers = [u.strip() for u in url.split(",") if u.strip()]
     nc = await nats.connect(servers, **opts)
     tolerate_abandoned_flushes(nc)
-    read_quickly(nc)
-    write_headers_quickly(nc)
+    if not plain:
+        read_quickly(nc)
+        write_headers_quickly(nc)
     return nc
 
 
