@@ -106,6 +106,7 @@ async def test_a_stream_cut_anywhere_is_delivered_as_nats_py_delivers_it() -> No
 
 
 @pytest.mark.parametrize("command", [b"MSG a 1 x\r\n", b"MSG a\r\n", b"HMSG a 1 9 5\r\n",
+                                     b"MSG a x 2\r\n",
                                      b"MSG a 1 r s 2\r\n", b"HMSG a 1 -1 2\r\n"])
 async def test_a_malformed_message_is_refused_as_nats_py_refuses_it(command: bytes) -> None:
     for quick in (False, True):
@@ -114,6 +115,18 @@ async def test_a_malformed_message_is_refused_as_nats_py_refuses_it(command: byt
             await nc._ps.parse(command + b"xxxxxxxxxxxxxxxx\r\n")
         await close(nc)
         assert got == []
+
+
+async def test_a_large_message_read_in_many_pieces_is_delivered_whole_once() -> None:
+    nc, got = await client(True)
+    big = bytes(range(256)) * 4096  # 1 MiB
+    stream = (b"MSG a.big 1 r.1 %d\r\n" % len(big) + big + b"\r\n"
+              + b"MSG a.after 1 2\r\nok\r\n")
+    for i in range(0, len(stream), 4096):
+        await nc._ps.parse(stream[i:i + 4096])
+        assert len(got) == (0 if i + 4096 < len(stream) - 30 else 2)
+    await close(nc)
+    assert got == [(1, "a.big", "r.1", big, None), (1, "a.after", "", b"ok", None)]
 
 
 async def test_a_failing_handler_is_logged_and_the_next_message_is_still_read(
