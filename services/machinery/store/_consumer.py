@@ -183,7 +183,13 @@ class OrderedConsumer:
         everything delivered before it was handled."""
         task = asyncio.get_running_loop().create_task(self.nc.publish(subject))
         self._answers.add(task)
-        task.add_done_callback(self._answers.discard)
+        task.add_done_callback(self._answered)
+
+    def _answered(self, task: asyncio.Task[None]) -> None:
+        self._answers.discard(task)
+        if not task.cancelled() and (err := task.exception()) is not None:
+            # (as an awaited publish's error was: the link is down; the watchdog heals it)
+            log.debug("watch of %s: answering the server failed: %s", self.filter_subject, err)
 
     def _reset(self, why: str) -> None:
         if self._stopped or (self._resetting is not None and not self._resetting.done()):

@@ -106,13 +106,6 @@ def read_headers_quickly(nc: NATS) -> None:
     nc._process_headers = process_headers  # type: ignore[method-assign]
 
 
-def _hand(deliver: MessageHandler, msg: Msg) -> None:
-    try:
-        deliver(msg)
-    except Exception:  # a handler's bug must not end the connection's read loop
-        log.exception("handling a message on %s failed", msg.subject)
-
-
 def read_quickly(nc: NATS) -> None:
     """Read ``nc``'s messages in one pass and hand those of :func:`subscribe_now`
     subscriptions to their handlers at once (the module's docstring says what goes
@@ -124,16 +117,24 @@ def read_quickly(nc: NATS) -> None:
     subs = nc._subs
     stats = nc.stats
 
+    def hand(deliver: MessageHandler, sid: int, subject: bytes, reply: bytes, data: bytes,
+             hdr: dict[str, str] | None) -> None:
+        """Count the message as nats-py does and give it to ``deliver``."""
+        stats["in_msgs"] += 1
+        stats["in_bytes"] += len(data)
+        msg = Msg(nc, subject.decode(), reply.decode(), data, hdr, _sid=sid)
+        try:
+            deliver(msg)
+        except Exception:  # a handler's bug must not end the connection's read loop
+            log.exception("handling a message on %s failed", msg.subject)
+
     async def process_msg(sid: int, subject: bytes, reply: bytes, data: bytes,
                           headers: bytes) -> None:
         deliver = getattr(subs.get(sid), _DELIVER, None)
         if deliver is None:
             await process_slowly(sid, subject, reply, data, headers)
             return
-        stats["in_msgs"] += 1
-        stats["in_bytes"] += len(data)
-        hdr = await nc._process_headers(headers)
-        _hand(deliver, Msg(nc, subject.decode(), reply.decode(), data, hdr, _sid=sid))
+        hand(deliver, sid, subject, reply, data, await nc._process_headers(headers))
 
     need = 0  # the bytes a cut-short MSG/HMSG needs in all (0: not known yet)
     need_buf: bytearray | None = None  # the buffer that holds its start
@@ -187,22 +188,18 @@ def read_quickly(nc: NATS) -> None:
                 break
             pos = stop + 2
             deliver = getattr(subs.get(sub_id), _DELIVER, None)
+            reply_to = reply[0] if reply else b""
             head_block = data[start:start + head_size] if head_size else b""
             body = data[start + head_size:stop]
             if deliver is None:
-                await process_slowly(sub_id, subject, reply[0] if reply else b"", body,
-                                     head_block)
+                await process_slowly(sub_id, subject, reply_to, body, head_block)
                 continue
             try:
                 hdr = plain_headers(head_block)
-            except _NotPlain:
-                await process_msg(sub_id, subject, reply[0] if reply else b"", body,
-                                  head_block)
+            except _NotPlain:  # (a status line: nats-py reads it, process_msg hands it over)
+                await process_msg(sub_id, subject, reply_to, body, head_block)
                 continue
-            stats["in_msgs"] += 1
-            stats["in_bytes"] += len(body)
-            _hand(deliver, Msg(nc, subject.decode(), reply[0].decode() if reply else "",
-                               body, hdr, _sid=sub_id))
+            hand(deliver, sub_id, subject, reply_to, body, hdr)
         if pos < size_of_data:
             ps.buf += data[pos:] if pos else data
             need_buf = ps.buf
