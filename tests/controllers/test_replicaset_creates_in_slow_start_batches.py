@@ -11,6 +11,8 @@ from workload_helpers import NS, RS_PATH, events, get, pods, replicaset, running
 from jetkube.services.controllers.replicaset_pods import slow_start_batch
 from jetkube.services.machinery.apimachinery import apierrors
 
+Obj = dict[str, Any]
+
 
 async def test_batches_double_and_stop_at_the_first_failing_batch() -> None:
     sizes: list[int] = []
@@ -60,23 +62,43 @@ async def test_a_failing_create_stops_the_batch_then_the_retry_completes() -> No
             return made
 
         env.client.create_many = create_many  # type: ignore[method-assign]
+        real_update_status = env.client.update_status
+        written: list[Obj] = []  # every status the controller writes, in order
+
+        async def update_status(resource: str, namespace: str | None, name: str, body: Obj,
+                                **kw: Any) -> Any:
+            if resource == "replicasets":
+                written.append(body["status"])
+            return await real_update_status(resource, namespace, name, body, **kw)
+
+        env.client.update_status = update_status  # type: ignore[method-assign]
         await env.api.ok("POST", RS_PATH, replicaset("web", 10))
 
-        async def failed() -> bool:
-            conds = ((await get(env, "replicasets", "web")).get("status") or {}).get(
-                "conditions") or []
-            return any(c["type"] == "ReplicaFailure" for c in conds)
+        def failure() -> Obj | None:
+            """The first status written with a ReplicaFailure condition: recorded as written,
+            since the add events of the pods made may start the next sync at once, and that
+            sync, creating the rest, clears the condition (as Kubernetes' does) before a
+            reader polling the ReplicaSet would see it."""
+            for st in written:
+                for cond in st.get("conditions") or ():
+                    if cond["type"] == "ReplicaFailure":
+                        return st
+            return None
 
-        await wait_for(env, failed)
+        st = await wait_for(env, failure)
         assert batches[:3] == [1, 2, 4]
-        st = (await get(env, "replicasets", "web"))["status"]
         cond = st["conditions"][0]
         assert (cond["reason"], cond["status"]) == ("FailedCreate", "True")
         assert "exceeded quota" in cond["message"]
         assert st["replicas"] in (0, 1, 3)  # the status counts pods the cache had seen
-        warn = await events(env, "FailedCreate")
+
+        async def failed_create_events() -> list[Obj]:
+            return await events(env, "FailedCreate")  # recorded in batches, off the sync
+
+        warn = await wait_for(env, failed_create_events)
         assert warn and warn[0]["type"] == "Warning"
-        await env.clock.advance(1)  # the rate-limited retry
+        await env.clock.advance(1)  # the rate-limited retry, if the add events have not
+        # already started the sync that creates the rest
 
         async def done() -> bool:
             st = (await get(env, "replicasets", "web")).get("status") or {}
