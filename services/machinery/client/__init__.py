@@ -18,6 +18,7 @@ from ._apiclient import (
     QUEUE_GROUP,
     TRACES_HEADER,
     ApiClient,
+    api_subject,
     decode_group,
 )
 from ._controller import Controller, Requeue
@@ -64,6 +65,7 @@ __all__ = [
     "ShutDown",
     "UIDTrackingExpectations",
     "WorkQueue",
+    "api_subject",
     "by_field",
     "by_owner_uid",
     "decode_group",
