@@ -85,7 +85,7 @@ def get_path(obj: Mapping[str, Any] | None, path: str) -> Any:
     step is missing or not an object."""
     cur: Any = obj
     for part in path.split("."):
-        if not isinstance(cur, Mapping):
+        if type(cur) is not dict and not isinstance(cur, Mapping):  # (dict: no ABC check)
             return None
         cur = cur.get(part)
     return cur

@@ -10,7 +10,7 @@ import orjson
 
 from jetkube.schemas.objects import Obj
 
-from ..machinery.apimachinery import apierrors, parse_key
+from ..machinery.apimachinery import Key, apierrors, parse_key
 from ._cacheitems import BYTES_ONLY, Cached
 from .encryption import Encryption
 from .lifecycle import without_managed_fields
@@ -66,9 +66,9 @@ class StoredForms:
         if len(w) > WRITTEN_MAX:
             del w[next(iter(w))]
 
-    def cached(self, key: str, value: bytes, revision: int) -> Cached:
-        """The cache's form of a stored value at ``revision``."""
-        k = parse_key(key)
+    def cached(self, key: str, value: bytes, revision: int, k: Key | None = None) -> Cached:
+        """The cache's form of a stored value at ``revision`` (``k``: ``key`` parsed)."""
+        k = k or parse_key(key)
         own = self._written.pop(key, None) if self._written else None
         if own is not None and own[0] == value:  # what this server wrote: no decoding
             md = own[1]["metadata"]  # (one copy: no resourceVersion, no managedFields)

@@ -305,8 +305,10 @@ def on_create(rt: ResourceType, obj: Obj, managed: list[dict[str, Any]] | None =
         _set(md, managed)
         return
     fields = created_fields(tracked(rt, obj, None))
-    _set(md, [Entry(w.manager, UPDATE_OP, rt.api_version, fields, now()).encode()] if fields
-         else None)
+    # the second the object was made (lifecycle.prepare_create), as good as another now()
+    at = md.get("creationTimestamp")
+    _set(md, [Entry(w.manager, UPDATE_OP, rt.api_version, fields,
+                    at if isinstance(at, str) and at else now()).encode()] if fields else None)
 
 
 def created_fields(owned: Obj) -> Children:

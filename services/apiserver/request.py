@@ -110,13 +110,21 @@ def path_segment_errors(name: str) -> list[str]:
     return [f"may not contain '{bad}'" for bad in ("/", "%") if bad in name]
 
 
+_ASCII_UNFIT = re.compile(r"[\x00-\x20\x7f*>]")
+"""The ASCII characters :func:`key_unfit` refuses: ``*``, ``>``, blanks, control characters."""
+
+
 def key_unfit(name: str) -> str | None:
     """Why ``name`` cannot be a token of a store key (a NATS subject token), or None."""
-    for ch in name:
+    if name.isascii():  # (one search, not a test a character: the names of nearly all)
+        found = _ASCII_UNFIT.search(name)
+        bad = [found[0]] if found else []
+    else:
+        bad = [ch for ch in name if ch in "*>" or ch.isspace() or not ch.isprintable()][:1]
+    for ch in bad:
         if ch in "*>":
             return f"may not contain '{ch}'"
-        if ch.isspace() or not ch.isprintable():
-            return f"may not contain blanks or control characters ({ch!r})"
+        return f"may not contain blanks or control characters ({ch!r})"
     if len(name.encode()) > MAX_NAME_BYTES:
         return f"must be no more than {MAX_NAME_BYTES} bytes"
     return None

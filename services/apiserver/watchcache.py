@@ -258,7 +258,7 @@ class WatchCache:
             return
         rc = self.resource(k.resource)
         if ev.type is EventType.PUT:
-            c = kept = self.forms.cached(ev.key, ev.value or b"", ev.revision)
+            c = kept = self.forms.cached(ev.key, ev.value or b"", ev.revision, k)
             if k.resource in self.demand.followers:
                 self.demand.tell(k.resource, ev.key, c.obj)
             old = rc.put(c)

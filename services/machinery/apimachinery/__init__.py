@@ -35,6 +35,7 @@ from ._identity import (
 from ._jsonmerge import merge_patch
 from ._keys import (
     CLUSTER_SCOPE,
+    Key,
     encode_token,
     key_prefix,
     namespaced_name,
@@ -85,6 +86,7 @@ __all__ = [
     "BusUser",
     "FieldRequirement",
     "FieldSelector",
+    "Key",
     "Kubeconfig",
     "KubeconfigError",
     "Operator",
