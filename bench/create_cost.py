@@ -7,7 +7,8 @@ create is lost in it.  Here the NATS face's handler (``natsface.handle``, as the
 server's request subscription calls it) serves pod creates on an in-memory store in this
 process, 64 at a time, the loop getting a turn after each create so that the watch cache
 takes each event as a live server's do (between the acknowledgements, its own writes
-not decoded again).  Telemetry and the collector's settings are the server's.
+not decoded again).  Admission (the ServiceAccount plugin with it), telemetry and the
+collector's settings are the server's.
 
 Prints the process CPU per create (the median of rounds) and, with ``--instructions``,
 the instructions per create as valgrind's callgrind counts them: two runs of this script
@@ -43,6 +44,7 @@ from _cluster import service_account
 
 from jetkube.schemas.registry import by_plural
 from jetkube.services.apiserver import natsface
+from jetkube.services.apiserver.admission import AdmissionConfig
 from jetkube.services.apiserver.server import ApiServer, ServerConfig
 from jetkube.services.machinery.client import api_subject
 from jetkube.services.machinery.runtime import Settings, tune_gc
@@ -71,7 +73,9 @@ async def creates(n: int, rounds: int) -> list[float]:
     per create."""
     tune_gc()
     setup_telemetry("jetkube-apiserver", sample_ratio=Settings.from_env().trace_sample_ratio)
-    front = await ApiServer(ServerConfig()).build(MemoryStore(), None)
+    # admission as jetkube-apiserver runs it: the ServiceAccount plugin on (main.py)
+    config = ServerConfig(admission=AdmissionConfig(service_account=True))
+    front = await ApiServer(config).build(MemoryStore(), None)
 
     async def create(plural: str, namespace: str | None, body: bytes) -> None:
         subject = api_subject("create", by_plural("", plural), "admin")
@@ -112,7 +116,7 @@ def instructions(counts: list[int]) -> list[int]:
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={os.devnull}",
          sys.executable, __file__, "--count", str(n)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONMALLOC": "malloc", "PYTHONHASHSEED": "0"}) for n in counts]
+        env={**os.environ, "PYTHONHASHSEED": "0"}) for n in counts]
     out = []
     for n, p in zip(counts, runs, strict=True):
         _, err = p.communicate(timeout=3600)
