@@ -33,7 +33,7 @@ from .admission import Admission
 from .encryption import Encryption
 from .filters import build_filter
 from .objects import meta, served_bytes, stored_bytes, with_revision
-from .request import ApiRequest, check_created
+from .request import ApiRequest, check_created, check_identity
 from .response import Response, StreamResponse, UpgradeResponse, WatchResponse, written
 from .rest import SubresourceTable, delete_options_body, read_body
 from .watchcache import Cached, CacheWatcher, WatchCache
@@ -192,27 +192,6 @@ class Handlers:
 
     # --- writes -------------------------------------------------------------
 
-    def check_identity(self, rt: ResourceType, namespace: str | None, obj: Obj) -> Obj:
-        if not isinstance(obj, dict):
-            raise apierrors.bad_request(f"the body must be a {rt.kind} object")
-        kind, api_version = obj.get("kind"), obj.get("apiVersion")
-        if kind is None or api_version is None:
-            obj = {**obj, "kind": kind or rt.kind, "apiVersion": api_version or rt.api_version}
-        elif kind != rt.kind or api_version != rt.api_version:
-            raise apierrors.bad_request(
-                f"the body is {api_version}/{kind}, but the URL is for {rt.api_version}/{rt.kind}")
-        md = meta(obj)
-        if rt.namespaced:
-            body_ns = md.get("namespace")
-            if body_ns and namespace and body_ns != namespace:
-                raise apierrors.bad_request(
-                    "the namespace of the provided object does not match the namespace "
-                    "sent on the request")
-            md["namespace"] = namespace or body_ns
-        else:
-            md.pop("namespace", None)
-        return obj
-
     async def create(self, rt: ResourceType, namespace: str | None, obj: Obj,
                      *, trace: dict[str, str] | None = None,
                      managed: ManagedFields | None = None) -> Obj:
@@ -223,7 +202,7 @@ class Handlers:
         """:meth:`create`'s object and, when they can be had without encoding it again, its
         bytes as the answer carries them: the stored ones with its resourceVersion put in
         (objects.served_bytes; None for a sealed value or a dry run)."""
-        obj = self.check_identity(rt, namespace, obj)
+        obj = check_identity(rt, namespace, obj)
         md = meta(obj)
         namespace = md.get("namespace")
         generate = not md.get("name") and md.get("generateName")
@@ -265,7 +244,7 @@ class Handlers:
 
     async def update(self, rt: ResourceType, namespace: str | None, name: str, obj: Obj,
                      *, subresource: str | None = None) -> Obj:
-        obj = self.check_identity(rt, namespace, obj)
+        obj = check_identity(rt, namespace, obj)
         md = meta(obj)
         if md.get("name") and md["name"] != name:
             raise apierrors.bad_request(

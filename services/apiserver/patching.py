@@ -13,7 +13,7 @@ from ..machinery.apimachinery import apierrors
 from . import apply, dryrun, lifecycle, managedfields
 from .objects import meta
 from .patch import APPLY, apply_patch, heavy_patch
-from .request import ApiRequest
+from .request import ApiRequest, check_identity
 from .rest import read_patch
 from .writeload import StaleNoop, is_big, maybe_off
 
@@ -30,8 +30,6 @@ class Writer(Protocol):
                       name: str) -> Obj | None: ...
 
     async def get_object(self, rt: ResourceType, namespace: str | None, name: str) -> Obj: ...
-
-    def check_identity(self, rt: ResourceType, namespace: str | None, obj: Obj) -> Obj: ...
 
     async def create(self, rt: ResourceType, namespace: str | None, obj: Obj, *,
                      trace: dict[str, str] | None = None,
@@ -90,7 +88,7 @@ async def patch(h: Writer, req: ApiRequest, subresource: str | None = None) -> O
                 raise
             managedfields.mark_created()
             return created
-        patched = h.check_identity(rt, req.namespace, patched)
+        patched = check_identity(rt, req.namespace, patched)
         meta(patched)["name"] = name
         try:
             return await h.write_update(rt, old, patched, subresource=subresource,

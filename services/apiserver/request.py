@@ -17,6 +17,7 @@ from jetkube.schemas.registry import ResourceType, by_plural
 
 from ..machinery.apimachinery import apierrors
 from . import params as query_params
+from .objects import meta
 from .params import Params
 from .tables import TableForm
 
@@ -250,3 +251,29 @@ def parse_path(method: str, path: str, query: dict[str, str]) -> ApiRequest | No
     check_target(rt, verb, namespace, name)
     return ApiRequest(verb=verb, rt=rt, namespace=namespace, name=name, subresource=sub,
                       query=query, params=p)
+
+
+def check_identity(rt: ResourceType, namespace: str | None, obj: Any) -> dict[str, Any]:
+    """A written body as the object of ``rt`` at ``namespace``: its kind and apiVersion
+    filled in when missing (400 when another), its namespace the request's (400 when the
+    body names another; none for a cluster-scoped kind)."""
+    if not isinstance(obj, dict):
+        raise apierrors.bad_request(f"the body must be a {rt.kind} object")
+    kind, api_version = obj.get("kind"), obj.get("apiVersion")
+    if kind is None or api_version is None:
+        obj = {**obj, "kind": kind or rt.kind, "apiVersion": api_version or rt.api_version}
+    elif kind != rt.kind or api_version != rt.api_version:
+        raise apierrors.bad_request(
+            f"the body is {api_version}/{kind}, but the URL is for {rt.api_version}/{rt.kind}")
+    md = meta(obj)
+    if rt.namespaced:
+        body_ns = md.get("namespace")
+        if body_ns and namespace and body_ns != namespace:
+            raise apierrors.bad_request(
+                "the namespace of the provided object does not match the namespace "
+                "sent on the request")
+        md["namespace"] = namespace or body_ns
+    else:
+        md.pop("namespace", None)
+    out: dict[str, Any] = obj
+    return out
