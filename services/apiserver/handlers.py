@@ -30,6 +30,7 @@ from ..machinery.runtime import telemetry
 from ..machinery.store import AlreadyExists, Conflict, NotFound, Store
 from . import dryrun, lifecycle, managedfields, params, patching, tables
 from .admission import Admission
+from .decode import JSON
 from .encryption import Encryption
 from .filters import build_filter
 from .objects import meta, served_bytes, stored_bytes, with_revision
@@ -86,7 +87,9 @@ class Handlers:
         if verb == "watch":
             return await self.watch(req)
         if verb == "create":
-            new, raw = await self.create_answer(req.rt, req.namespace, await read_body(req))
+            json_size = len(req.body or b"") if req.content_type == JSON else None
+            new, raw = await self.create_answer(req.rt, req.namespace, await read_body(req),
+                                                json_size=json_size)
             return written(201, new, req.minimal, raw)
         if verb == "update":
             return written(200, await self.update(req.rt, req.namespace, req.name or "",
@@ -198,10 +201,12 @@ class Handlers:
         return (await self.create_answer(rt, namespace, obj, managed=managed))[0]
 
     async def create_answer(self, rt: ResourceType, namespace: str | None, obj: Obj, *,
-                            managed: ManagedFields | None = None) -> tuple[Obj, bytes | None]:
+                            managed: ManagedFields | None = None, json_size: int | None = None
+                            ) -> tuple[Obj, bytes | None]:
         """:meth:`create`'s object and, when they can be had without encoding it again, its
         bytes as the answer carries them: the stored ones with its resourceVersion put in
-        (objects.served_bytes; None for a sealed value or a dry run)."""
+        (objects.served_bytes; None for a sealed value or a dry run).  ``json_size``: the
+        length of the JSON body ``obj`` came as (writeload.is_big)."""
         obj = check_identity(rt, namespace, obj)
         md = meta(obj)
         namespace = md.get("namespace")
@@ -210,7 +215,7 @@ class Handlers:
             if generate:
                 md["name"] = f"{md['generateName']}{random_string(5)}"
             new = lifecycle.prepare_create(rt, obj, self.now())
-            big = is_big(new)  # (its defaults add little)
+            big = is_big(new, json_size)  # (its defaults add little)
             new = await load(rt, new, big)
             check_created(rt, new)  # its name can be a store key
             # an apply's entries, else an Update's of every field (a big object: off the loop)

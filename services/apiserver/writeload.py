@@ -53,6 +53,10 @@ class StaleNoop(Exception):
     """A write that changes nothing on the watch cache's copy: the store's copy decides."""
 
 
-def is_big(obj: Obj | None) -> bool:
-    """Whether walking ``obj`` may take milliseconds (a few µs to know, for a Pod)."""
+def is_big(obj: Obj | None, json_size: int | None = None) -> bool:
+    """Whether walking ``obj`` may take milliseconds (a few µs to know, for a Pod);
+    ``json_size``: the length of the JSON ``obj`` was decoded from, if known (an object
+    the server adds a few fields to is as big): then nothing is encoded to know."""
+    if json_size is not None:
+        return json_size > OFFLOAD_AT
     return len(orjson.dumps(obj)) > OFFLOAD_AT
