@@ -112,14 +112,23 @@ class Entry:
         return f"{out} using {self.api_version}" if self.operation == UPDATE_OP else out
 
     def encode(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"manager": self.manager} if self.manager else {}
-        out.update(operation=self.operation, apiVersion=self.api_version)
-        if self.time:
-            out["time"] = self.time
-        out.update(fieldsType="FieldsV1", fieldsV1=self.fields)
-        if self.subresource:
-            out["subresource"] = self.subresource
-        return out
+        return encode_entry(self.manager, self.operation, self.api_version, self.fields,
+                            self.time, self.subresource)
+
+
+def encode_entry(manager: str, operation: str, api_version: str, fields: Children,
+                 time: str | None, subresource: str = "") -> dict[str, Any]:
+    """An entry as ``managedFields`` holds it (:meth:`Entry.encode`, without an Entry)."""
+    out: dict[str, Any] = {"manager": manager} if manager else {}
+    out["operation"] = operation
+    out["apiVersion"] = api_version
+    if time:
+        out["time"] = time
+    out["fieldsType"] = "FieldsV1"
+    out["fieldsV1"] = fields
+    if subresource:
+        out["subresource"] = subresource
+    return out
 
 
 Managed = dict[tuple[str, str, str, str], Entry]
@@ -171,7 +180,9 @@ def tracked(rt: ResourceType, obj: Obj, subresource: str | None) -> Obj:
     if subresource == "status":
         status = obj.get("status")
         return {"status": status} if status is not None else {}
-    out = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
+    out = dict(obj)  # (a copy and three pops: less than a comprehension's test a key)
+    for k in ("apiVersion", "kind", "metadata"):
+        out.pop(k, None)
     md = obj.get("metadata")
     if isinstance(md, dict) and (owned := {k: v for k, v in md.items()
                                            if k not in _IDENTITY_META}):
@@ -307,8 +318,8 @@ def on_create(rt: ResourceType, obj: Obj, managed: list[dict[str, Any]] | None =
     fields = created_fields(tracked(rt, obj, None))
     # the second the object was made (lifecycle.prepare_create), as good as another now()
     at = md.get("creationTimestamp")
-    _set(md, [Entry(w.manager, UPDATE_OP, rt.api_version, fields,
-                    at if isinstance(at, str) and at else now()).encode()] if fields else None)
+    _set(md, [encode_entry(w.manager, UPDATE_OP, rt.api_version, fields,
+                           at if isinstance(at, str) and at else now())] if fields else None)
 
 
 def created_fields(owned: Obj) -> Children:
