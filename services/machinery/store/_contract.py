@@ -9,9 +9,8 @@ watch from it misses nothing and repeats nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 MIN_TTL = 1.0
 """The shortest time to live a store write may ask for, in seconds (JetStream's per-message
@@ -52,8 +51,9 @@ class TooLarge(StoreError):
     """A value bigger than the store takes (one NATS message, with room to answer it)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
+    """A key's value at a revision (a tuple: made for every read)."""
+
     key: str
     value: bytes
     revision: int
@@ -65,8 +65,10 @@ class EventType(StrEnum):
     SYNCED = "SYNCED"  # the initial snapshot of a list-then-watch is complete
 
 
-@dataclass(frozen=True, slots=True)
-class WatchEvent:
+class WatchEvent(NamedTuple):
+    """One change a watch delivers (a tuple: made for every event of every watcher; as
+    frozen dataclasses, this and :class:`Entry` cost 1.1 % of a create's instructions)."""
+
     type: EventType
     key: str
     value: bytes | None
