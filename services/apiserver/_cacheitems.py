@@ -102,9 +102,7 @@ class ResourceCache:
 
     def _indexed(self, c: Cached) -> tuple[Any, ...]:
         if c.indexed is None:
-            fields = INDEXED_FIELDS.get(self.resource, ())
-            obj = c.obj if fields else None  # (a list, not a generator: one made per event)
-            c.indexed = tuple([get_path(obj, f) for f in fields])
+            c.indexed = tuple([get_path(c.obj, f) for f in INDEXED_FIELDS.get(self.resource, ())])
         return c.indexed
 
     def _index(self, c: Cached, add: bool) -> None:

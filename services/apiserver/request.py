@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import unquote
 
+from jetkube.schemas.objects import Obj
 from jetkube.schemas.registry import ResourceType, by_plural
 
 from ..machinery.apimachinery import apierrors
@@ -119,12 +120,12 @@ def key_unfit(name: str) -> str | None:
     """Why ``name`` cannot be a token of a store key (a NATS subject token), or None."""
     if name.isascii():  # (one search, not a test a character: the names of nearly all)
         found = _ASCII_UNFIT.search(name)
-        bad = [found[0]] if found else []
+        ch = found[0] if found else None
     else:
-        bad = [ch for ch in name if ch in "*>" or ch.isspace() or not ch.isprintable()][:1]
-    for ch in bad:
-        if ch in "*>":
-            return f"may not contain '{ch}'"
+        ch = next((c for c in name if c in "*>" or c.isspace() or not c.isprintable()), None)
+    if ch in ("*", ">"):
+        return f"may not contain '{ch}'"
+    if ch is not None:
         return f"may not contain blanks or control characters ({ch!r})"
     if len(name.encode()) > MAX_NAME_BYTES:
         return f"must be no more than {MAX_NAME_BYTES} bytes"
@@ -253,7 +254,7 @@ def parse_path(method: str, path: str, query: dict[str, str]) -> ApiRequest | No
                       query=query, params=p)
 
 
-def check_identity(rt: ResourceType, namespace: str | None, obj: Any) -> dict[str, Any]:
+def check_identity(rt: ResourceType, namespace: str | None, obj: Obj) -> Obj:
     """A written body as the object of ``rt`` at ``namespace``: its kind and apiVersion
     filled in when missing (400 when another), its namespace the request's (400 when the
     body names another; none for a cluster-scoped kind)."""
@@ -275,5 +276,4 @@ def check_identity(rt: ResourceType, namespace: str | None, obj: Any) -> dict[st
         md["namespace"] = namespace or body_ns
     else:
         md.pop("namespace", None)
-    out: dict[str, Any] = obj
-    return out
+    return obj

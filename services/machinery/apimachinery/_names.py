@@ -26,6 +26,8 @@ _LETTER_BYTES = 4096
 """Random bytes made into letters at once (about 3,456 letters: ~690 names of five)."""
 _letters = ""
 _used = 0
+_pool_lock = threading.Lock()
+"""Held while a draw takes from a pool (the letters', the uids'): any thread may draw."""
 
 
 def random_string(n: int = 5) -> str:
@@ -33,7 +35,7 @@ def random_string(n: int = 5) -> str:
     any other and independent of the others (a name's uniqueness is checked by the
     store's create, never trusted to chance).  Taken from a pool of letters made from the
     OS's random bytes in one ``bytes.translate`` (a byte is its value modulo 27, the 40
-    bytes past 216 dropped): a drawing a character in Python took 1 % of a pod create's
+    bytes past 216 dropped): drawing each character in Python took 1 % of a pod create's
     instructions (its ``kube-api-access-*`` volume's name)."""
     global _letters, _used
     with _pool_lock:  # (any thread may draw: no two draws take the same letters)
@@ -51,7 +53,6 @@ _UID_POOL = 16 * 256
 _pool = ""
 """The pool's bytes in hex, made at once: two characters a byte."""
 _taken = 0
-_pool_lock = threading.Lock()
 _VARIANT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
 """The RFC's variant (the top bits 10) in place of a hex digit's top two bits."""
 
