@@ -11,10 +11,10 @@ import orjson
 from jetkube.schemas.objects import Obj
 
 from ..machinery.apimachinery import Key, apierrors, parse_key
-from ._cacheitems import BYTES_ONLY, Cached
+from ._cacheitems import BYTES_ONLY, Cached, indexed_values
 from .encryption import Encryption
 from .lifecycle import without_managed_fields
-from .objects import kept_bytes, served_bytes
+from .objects import kept_bytes, served_bytes, with_revision_put
 from .ondemand import OnDemand
 
 __all__ = ["WRITTEN_MAX", "StoredForms"]
@@ -71,13 +71,18 @@ class StoredForms:
         k = k or parse_key(key)
         own = self._written.pop(key, None) if self._written else None
         if own is not None and own[0] == value:  # what this server wrote: no decoding
-            md = own[1]["metadata"]  # (one copy: no resourceVersion, no managedFields)
-            obj = {**own[1], "metadata": {f: v for f, v in md.items()
-                                          if f != "resourceVersion" and f != "managedFields"}}
-            raw = served_bytes(value, obj, revision)  # (expect takes unsealed writes only)
+            # The written object itself, not a copy: ``expect`` keeps the many objects'
+            # (BYTES_ONLY), whose decoded form the cache drops once their event is handed
+            # out, and until then it is read for what its bytes say too (labels, indexed
+            # fields, the followers' spec and uid); its managedFields, and the
+            # resourceVersion its writer may have put in since, are no field a selector
+            # or follower reads.
+            written = own[1]
+            raw = with_revision_put(value, written, revision)  # (unsealed: see expect)
             if raw is not None:
-                obj["metadata"]["resourceVersion"] = str(revision)
-                return Cached(key, k.namespace, k.name, revision, obj, raw)
+                md = written["metadata"]
+                return Cached(key, k.namespace, k.name, revision, written, raw,
+                              md.get("labels") or {}, indexed_values(k.resource, written))
             # (a field before metadata that is no string: rare; decoded and encoded below)
         stored = orjson.loads(value or b"{}")
         obj = self.open(k.resource, key, stored)

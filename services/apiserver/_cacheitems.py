@@ -21,10 +21,15 @@ from .lifecycle import without_managed_fields
 log = logging.getLogger("jetkube.services.apiserver.watchcache")
 
 __all__ = ["BYTES_ONLY", "INDEXED_FIELDS", "CacheEvent", "CacheWatcher", "Cached",
-           "ResourceCache"]
+           "ResourceCache", "indexed_values"]
 
 # Field indexes: resource -> dotted field paths indexed (others are filtered by scan).
 INDEXED_FIELDS: dict[str, tuple[str, ...]] = {"pods": ("spec.nodeName",)}
+
+
+def indexed_values(resource: str, obj: dict[str, Any]) -> tuple[Any, ...]:
+    """``obj``'s values of ``resource``'s :data:`INDEXED_FIELDS`, in their order."""
+    return tuple([get_path(obj, f) for f in INDEXED_FIELDS.get(resource, ())])
 
 
 BYTES_ONLY = frozenset({"pods", "events"})
@@ -102,7 +107,7 @@ class ResourceCache:
 
     def _indexed(self, c: Cached) -> tuple[Any, ...]:
         if c.indexed is None:
-            c.indexed = tuple([get_path(c.obj, f) for f in INDEXED_FIELDS.get(self.resource, ())])
+            c.indexed = indexed_values(self.resource, c.obj)
         return c.indexed
 
     def _index(self, c: Cached, add: bool) -> None:
@@ -110,14 +115,16 @@ class ResourceCache:
         ns = self.by_ns.setdefault(c.namespace, {})
         fields = INDEXED_FIELDS.get(self.resource, ())
         values = zip(fields, self._indexed(c), strict=True)
-        if add:
+        if add:  # (``get or setdefault``: no new set made for a bucket that exists)
             ns[key] = c
+            labels, label_keys = self.labels, self.label_keys
             for k, v in c.labels.items():
-                self.labels.setdefault((k, v), set()).add(key)
-                self.label_keys.setdefault(k, set()).add(key)
+                (labels.get((k, v)) or labels.setdefault((k, v), set())).add(key)
+                (label_keys.get(k) or label_keys.setdefault(k, set())).add(key)
             for f, val in values:
-                self.fields.setdefault(f, {}).setdefault(
-                    "" if val is None else str(val), set()).add(key)
+                by_value = self.fields.get(f) or self.fields.setdefault(f, {})
+                v = "" if val is None else str(val)
+                (by_value.get(v) or by_value.setdefault(v, set())).add(key)
             return
         ns.pop(key, None)
         for k, v in c.labels.items():

@@ -59,13 +59,24 @@ def served_bytes(value: bytes, obj: Obj, revision: int) -> bytes | None:
     """``value`` (stored bytes, ``obj`` decoded from them) with ``"resourceVersion"`` put
     first in its ``metadata``, without encoding the object again (0.3 µs against 1.7 for a
     pod; and in a block of its own size: see :func:`kept_bytes`); None when that cannot be
-    sure: ``metadata`` missing or holding a resourceVersion already, a field before it
-    that is not a string (then its bytes could hold the pattern), or bytes not written
+    sure: ``metadata`` holding a resourceVersion already, or what :func:`with_revision_put`
+    refuses."""
+    md = obj.get("metadata")
+    if type(md) is dict and "resourceVersion" in md:
+        return None
+    return with_revision_put(value, obj, revision)
+
+
+def with_revision_put(value: bytes, obj: Obj, revision: int) -> bytes | None:
+    """:func:`served_bytes` for bytes known to hold no resourceVersion (a write of this
+    server's, made by :func:`stored_bytes` from ``obj``, which may have been given its
+    revision since).  None when ``metadata`` is missing, a field before it is not a
+    string (then its bytes could hold the pattern), or the bytes were not written
     compactly.  Before ``metadata`` only strings come, so the first ``"metadata":{`` is
     the top-level one: a quote inside a string is escaped."""
     for name, v in obj.items():
         if name == "metadata":
-            if type(v) is not dict or "resourceVersion" in v:
+            if type(v) is not dict:
                 return None
             break
         if type(v) is not str:

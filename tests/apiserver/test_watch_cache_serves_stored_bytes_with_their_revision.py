@@ -18,7 +18,7 @@ from apiharness import make_api
 
 from jetkube.services.apiserver import natsface
 from jetkube.services.apiserver._cacheforms import WRITTEN_MAX
-from jetkube.services.apiserver.objects import kept_bytes, served_bytes
+from jetkube.services.apiserver.objects import kept_bytes, served_bytes, stored_bytes
 from jetkube.services.apiserver.params import NO_PARAMS, Params, parse
 from jetkube.services.apiserver.watchcache import CacheWatcher, WatchCache
 from jetkube.services.machinery.runtime import _gc, release_free_memory
@@ -274,3 +274,34 @@ async def test_an_own_write_whose_bytes_cannot_take_the_revision_is_encoded(
     assert c.obj["metadata"] == {"name": "a", "namespace": "default",
                                  "resourceVersion": str(rev)}
     assert "resourceVersion" not in obj["metadata"]  # the writer's object is its own
+
+
+async def test_an_own_pod_write_is_indexed_and_followed_from_the_object_written(
+        running: Running) -> None:
+    """No copy of it is made: its labels and indexed fields are read from it, the
+    followers get it as written (managedFields, and the resourceVersion its writer put
+    in after the acknowledgement came first, are nothing they read), and once handed out
+    the cache keeps the bytes, served with the revision put in once."""
+    store, cache = running
+    seen: list[object] = []
+    cache.demand.follow("pods", lambda key, obj: seen.append(obj))
+    obj = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "a", "namespace": "default", "labels": {"app": "web"},
+                        "managedFields": [{"manager": "m", "operation": "Update"}]},
+           "spec": {"nodeName": "node-1", "containers": []}}
+    value = stored_bytes(obj)
+    cache.expect("pods", "pods.default.a", value, obj)
+    rev = await store.create("pods.default.a", value)
+    obj["metadata"]["resourceVersion"] = str(rev)  # its writer answered first
+    await cache.wait_fresh()
+    assert seen and seen[-1] is obj
+    rc = cache.resource("pods")
+    c = rc.items["pods.default.a"]
+    assert c.labels == {"app": "web"} and c.indexed == ("node-1",)
+    assert rc.fields["spec.nodeName"]["node-1"] == {"pods.default.a"}
+    assert rc.labels[("app", "web")] == {"pods.default.a"}
+    assert c.raw.count(b'"resourceVersion"') == 1
+    assert orjson.loads(c.raw) == obj  # (the writer's object holds its revision now)
+    assert c.obj == {**obj, "metadata": {k: v for k, v in obj["metadata"].items()
+                                         if k != "managedFields"}}  # from the bytes
+    assert c.obj is not c.obj  # decoded when asked: the written object is not kept
