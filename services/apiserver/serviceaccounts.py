@@ -175,21 +175,27 @@ def should_automount(sa: Obj, pod: Obj) -> bool:
 
 def mount_token(pod: Obj) -> None:
     """Kubernetes' ``mountServiceAccountToken``: every (init) container without a mount at
-    the token path gets one of the ``kube-api-access-*`` volume, added when any needs it."""
+    the token path gets one of the ``kube-api-access-*`` volume, added when any needs it.
+    (Plain loops: on every pod create, two generator expressions cost as much as the rest.)"""
     spec = pod["spec"]
-    volumes: list[Obj] = list(spec.get("volumes") or [])
-    have = next((v["name"] for v in volumes if str(v.get("name", "")).startswith(
-        VOLUME_PREFIX)), None)
+    volumes: list[Obj] = spec.get("volumes") or []
+    have = None
+    for v in volumes:
+        if str(v.get("name", "")).startswith(VOLUME_PREFIX):
+            have = v["name"]
+            break
     vol_name = have or VOLUME_PREFIX + random_string(5)
     needed = False
     for kind in ("initContainers", "containers"):
-        for c in spec.get(kind) or []:
-            mounts = list(c.get("volumeMounts") or [])
-            if any(m.get("mountPath") == TOKEN_MOUNT_PATH for m in mounts):
-                continue
-            mounts.append({"name": vol_name, "readOnly": True, "mountPath": TOKEN_MOUNT_PATH})
-            c["volumeMounts"] = mounts
-            needed = True
+        for c in spec.get(kind) or ():
+            mounts = c.get("volumeMounts") or []
+            for m in mounts:
+                if m.get("mountPath") == TOKEN_MOUNT_PATH:
+                    break
+            else:
+                c["volumeMounts"] = [*mounts, {"name": vol_name, "readOnly": True,
+                                               "mountPath": TOKEN_MOUNT_PATH}]
+                needed = True
     if needed and have is None:
         spec["volumes"] = [*volumes, token_volume(vol_name)]
 
