@@ -28,9 +28,12 @@ CASES: list[tuple[str, str, dict[str, str]]] = [
 
 
 async def _published(nc: Client, subject: str, reply: str, headers: dict[str, str] | None
-                     ) -> tuple[list[bytes], int, int]:
+                     ) -> tuple[bytes, int, int, int]:
+    """What the connection would write (its queue's parts in order), the size it counts
+    queued, and its message and byte counts."""
     await nc._send_publish(subject, reply, PAYLOAD, len(PAYLOAD), headers)
-    return list(nc._pending), nc.stats["out_msgs"], nc.stats["out_bytes"]
+    return (b"".join(nc._pending), nc._pending_data_size, nc.stats["out_msgs"],
+            nc.stats["out_bytes"])
 
 
 @pytest.mark.parametrize(("subject", "reply", "headers"), CASES)
@@ -64,6 +67,22 @@ async def test_plain_headers_skip_nats_pys_writing() -> None:
     nc._send_publish = spy  # type: ignore[method-assign]
     write_headers_quickly(nc)
     await nc._send_publish("s", "r", PAYLOAD, len(PAYLOAD), CASES[0][2])
-    assert asked == [] and len(nc._pending) == 1
+    assert asked == [] and b"".join(nc._pending).startswith(b"HPUB s r ")
     await nc._send_publish("s", "r", PAYLOAD, len(PAYLOAD), None)  # no headers: nats-py's
-    assert asked == [None] and len(nc._pending) == 2
+    assert asked == [None] and b"".join(nc._pending).endswith(b"PUB s r 14\r\n" + PAYLOAD + b"\r\n")
+
+
+async def test_a_publish_past_the_pending_limit_waits_for_its_flush_as_nats_pys() -> None:
+    """nats-py's ``_send_command`` flushes, and waits, once more than ``pending_size``
+    bytes are queued; the parts queued here count alike."""
+    quick = Client()
+    write_headers_quickly(quick)
+    flushed: list[bool] = []
+
+    async def flush_pending(force_flush: bool = False) -> None:
+        flushed.append(force_flush)
+
+    quick._flush_pending = flush_pending  # type: ignore[method-assign]
+    quick._max_pending_size = 100
+    await quick._send_publish("s", "r", PAYLOAD, len(PAYLOAD), CASES[0][2])
+    assert flushed == [True]  # (the command alone is over 100 bytes)
