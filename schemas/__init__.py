@@ -3,6 +3,8 @@
 The API server's surface:
 
 * ``load_object(rt, data) -> dict`` — decode, default, validate; raises ``SchemaError``
+* ``load_remembered(rt, data) -> (dict, table | None)`` — the same, with the table of its
+  template's remembered result (what later stages derive from the object alone)
 * ``load_status(rt, data) -> dict`` — the same for a status write's ``status`` alone
 * ``validate_update(rt, old, new) -> list[cause]`` — immutable-field checks
 * ``registry`` — ``ResourceType``, ``all_resources``, ``api_groups``, ``by_plural``, ``by_kind``, ``lookup``
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
     from .errors import SchemaError
     from .fielderrors import FieldError
     from .labelmatch import requirement_matches
-    from .load import check_update, load_object, load_status, validate_update
+    from .load import check_update, load_object, load_remembered, load_status, validate_update
     from .meta import (
         LabelSelector,
         LabelSelectorRequirement,
@@ -89,8 +91,8 @@ _WHERE: dict[str, str] = {
     **dict.fromkeys(["SchemaError"], "errors"),
     **dict.fromkeys(["FieldError"], "fielderrors"),
     **dict.fromkeys(["requirement_matches"], "labelmatch"),
-    **dict.fromkeys(["check_update", "load_object", "load_status", "validate_update"],
-                   "load"),
+    **dict.fromkeys(["check_update", "load_object", "load_remembered", "load_status",
+                     "validate_update"], "load"),
     **dict.fromkeys(["LabelSelector", "LabelSelectorRequirement", "ListMeta", "ObjectMeta",
                      "ObjectReference", "OwnerReference", "Status", "selector_dict_matches",
                      "selector_matches", "set_matches"], "meta"),
@@ -172,6 +174,7 @@ __all__ = [
     "format_time",
     "in_category",
     "load_object",
+    "load_remembered",
     "load_status",
     "lookup",
     "parse_quantity",

@@ -54,6 +54,16 @@ def load_object(rt: ResourceType, data: dict[str, Any]) -> dict[str, Any]:
 
     Raises ``SchemaError`` (``.kind`` "BadRequest" or "Invalid", ``.causes``).
     """
+    return load_remembered(rt, data)[0]
+
+
+def load_remembered(rt: ResourceType, data: dict[str, Any]
+                    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """:func:`load_object`'s object and, when its result is remembered (``REMEMBERED``),
+    the remembered result's table: what a later stage works out from the loaded object
+    alone, its name, uid and creation time aside (the API server's created field set,
+    managedfields.on_create), kept there once for every object of the template and gone
+    with it.  None when nothing is remembered."""
     if type(data) is not dict:
         raise _bad_request(rt, f"json: cannot unmarshal {type(data).__name__} into Go value "
                                f"of type {rt.kind}")
@@ -70,18 +80,19 @@ def load_object(rt: ResourceType, data: dict[str, Any]) -> dict[str, Any]:
     name_check = REMEMBERED.get(rt.kind)
     own = _own_fields(data, name_check) if name_check is not None else None
     if own is None:
-        return _load(rt, data)
+        return _load(rt, data), None
     key = _LOADED.key({**data, "metadata": {**data["metadata"], **dict.fromkeys(own, "")}})
     if key is None:
-        return _load(rt, data)
+        return _load(rt, data), None
     known = _LOADED.get(key)
     if known is not None:
-        out: dict[str, Any] = orjson.loads(known)
+        out: dict[str, Any] = orjson.loads(known[0])
         out["metadata"].update(own)  # (each in the place it had)
-        return out
+        return out, known[1]
     out = _load(rt, data)
-    _LOADED.keep(key, orjson.dumps(out))
-    return out
+    table: dict[str, Any] = {}
+    _LOADED.keep(key, (orjson.dumps(out), table))
+    return out, table
 
 
 def _load(rt: ResourceType, data: dict[str, Any]) -> dict[str, Any]:
@@ -104,7 +115,8 @@ REMEMBERED_OBJECTS = 256
 """How many results are kept (the oldest goes first)."""
 _REMEMBER_JSON_MAX = 8192
 """Bigger objects (as JSON) are loaded each time: their JSON would outweigh the saving."""
-_LOADED: JsonMemo[bytes] = JsonMemo(REMEMBERED_OBJECTS, _REMEMBER_JSON_MAX)
+_LOADED: JsonMemo[tuple[bytes, dict[str, Any]]] = JsonMemo(REMEMBERED_OBJECTS, _REMEMBER_JSON_MAX)
+"""Remembered results: the loaded object's JSON and its table (:func:`load_remembered`)."""
 
 
 def _own_fields(data: dict[str, Any], name_check: NameCheck) -> dict[str, str] | None:

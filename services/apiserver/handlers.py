@@ -38,7 +38,7 @@ from .request import ApiRequest, check_created, check_identity
 from .response import Response, StreamResponse, UpgradeResponse, WatchResponse, written
 from .rest import SubresourceTable, delete_options_body, read_body
 from .watchcache import Cached, CacheWatcher, WatchCache
-from .writeload import StaleNoop, is_big, load, maybe_off
+from .writeload import StaleNoop, is_big, load, load_created, maybe_off
 
 ManagedFields = list[Obj]  # (``list`` is a verb in the class below)
 
@@ -216,10 +216,11 @@ class Handlers:
                 md["name"] = f"{md['generateName']}{random_string(5)}"
             new = lifecycle.prepare_create(rt, obj, self.now())
             big = is_big(new, json_size)  # (its defaults add little)
-            new = await load(rt, new, big)
+            new, table = (await load(rt, new, big), None) if big else load_created(rt, new)
             check_created(rt, new)  # its name can be a store key
             # an apply's entries, else an Update's of every field (a big object: off the loop)
-            await maybe_off(managed is None and big, managedfields.on_create, rt, new, managed)
+            await maybe_off(managed is None and big, managedfields.on_create, rt, new, managed,
+                            table)
             telemetry.annotate(new)
             await self.admission.admit(rt, "create", None, new)
             name = new["metadata"]["name"]

@@ -307,19 +307,30 @@ def _set(md: Obj, managed: list[dict[str, Any]] | None) -> None:
         md.pop("managedFields", None)
 
 
-def on_create(rt: ResourceType, obj: Obj, managed: list[dict[str, Any]] | None = None) -> None:
+def on_create(rt: ResourceType, obj: Obj, managed: list[dict[str, Any]] | None = None,
+              table: dict[str, Any] | None = None) -> None:
     """Set the ``managedFields`` of a created object: ``managed`` (an apply's), else an
-    ``Update`` entry of the request's manager owning every field it holds."""
+    ``Update`` entry of the request's manager owning every field it holds.  ``table``: the
+    remembered result's table ``obj`` was loaded with (schemas.load_remembered), where the
+    set is kept for every object of its template (its identity fields are nobody's)."""
     md = obj["metadata"]
     w = WRITER.get()
     if managed is not None or w is None or w.subresource:
         _set(md, managed)
         return
-    fields = created_fields(tracked(rt, obj, None))
+    fields = None if table is None else table.get(_TABLE_KEY)
+    if fields is None:
+        fields = created_fields(tracked(rt, obj, None))
+        if table is not None:
+            table[_TABLE_KEY] = fields
     # the second the object was made (lifecycle.prepare_create), as good as another now()
     at = md.get("creationTimestamp")
     _set(md, [encode_entry(w.manager, UPDATE_OP, rt.api_version, fields,
                            at if isinstance(at, str) and at else now())] if fields else None)
+
+
+_TABLE_KEY = "managedfields.created"
+"""Where :func:`on_create` keeps a template's created field set in its table."""
 
 
 def created_fields(owned: Obj) -> Children:

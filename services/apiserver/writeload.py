@@ -17,7 +17,7 @@ from jetkube.schemas.registry import ResourceType
 from ..machinery.apimachinery import apierrors
 from .decode import OFFLOAD_AT, off_loop
 
-__all__ = ["StaleNoop", "is_big", "load", "maybe_off"]
+__all__ = ["StaleNoop", "is_big", "load", "load_created", "maybe_off"]
 
 T = TypeVar("T")
 
@@ -29,18 +29,32 @@ async def load(rt: ResourceType, obj: Obj, big: bool, status_only: bool = False)
     thread, so it does not hold up the event loop.  ``big``: whether the whole object is
     (``is_big``, which the caller needs too); a status write's status alone is measured
     only when it is."""
-    load = schemas.load_status if status_only else schemas.load_object
     try:
-        if big and status_only:
-            big = is_big(obj.get("status"))
-        if not big:
-            return load(rt, obj)
-        return await off_loop(load, rt, obj)
+        if status_only:
+            if big and is_big(obj.get("status")):
+                return await off_loop(schemas.load_status, rt, obj)
+            return schemas.load_status(rt, obj)
+        if big:
+            return await off_loop(schemas.load_object, rt, obj)
+        return schemas.load_object(rt, obj)
     except schemas.SchemaError as err:
-        name = str((obj.get("metadata") or {}).get("name") or "")
-        if err.kind == "BadRequest":
-            raise apierrors.bad_request(str(err), err.causes) from None
-        raise apierrors.invalid(rt.kind, name, err.causes, rt.group) from None
+        raise _as_api_error(rt, obj, err) from None
+
+
+def load_created(rt: ResourceType, obj: Obj) -> tuple[Obj, dict[str, Any] | None]:
+    """A created object that is not big, loaded as :func:`load` loads it, with its
+    template's table (schemas.load_remembered; None when its result is not remembered)."""
+    try:
+        return schemas.load_remembered(rt, obj)
+    except schemas.SchemaError as err:
+        raise _as_api_error(rt, obj, err) from None
+
+
+def _as_api_error(rt: ResourceType, obj: Obj, err: schemas.SchemaError) -> apierrors.ApiError:
+    name = str((obj.get("metadata") or {}).get("name") or "")
+    if err.kind == "BadRequest":
+        return apierrors.bad_request(str(err), err.causes)
+    return apierrors.invalid(rt.kind, name, err.causes, rt.group)
 
 
 async def maybe_off(heavy: bool, fn: Callable[..., T], *args: Any) -> T:

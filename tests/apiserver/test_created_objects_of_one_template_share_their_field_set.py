@@ -12,6 +12,7 @@ import orjson
 import pytest
 from apiharness import Api, make_api
 
+from jetkube.schemas import load as load_module
 from jetkube.services.apiserver import managedfields
 
 CMS = "/api/v1/namespaces/default/configmaps"
@@ -105,3 +106,34 @@ def test_the_sets_kept_are_bounded_and_big_objects_are_not_kept() -> None:
 
 def test_an_object_with_no_owned_field_has_no_entry() -> None:
     assert managedfields.created_fields({}) == {}
+
+
+async def test_the_pods_of_one_template_take_their_set_from_the_remembered_load(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pod whose load was remembered (schemas.load_remembered) finds its set in the
+    template's table: not tracked, encoded or looked up again, whoever its manager."""
+    load_module._LOADED.clear()  # (remembered loads outlive a test: this one starts afresh)
+    asked: list[dict[str, Any]] = []
+    made = managedfields.created_fields
+
+    def counted(owned_part: dict[str, Any]) -> Any:
+        asked.append(owned_part)
+        return made(owned_part)
+
+    monkeypatch.setattr(managedfields, "created_fields", counted)
+
+    def pod(name: str) -> dict[str, Any]:
+        return {"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}}
+
+    pods = "/api/v1/namespaces/default/pods"
+    a = await send(api, "POST", pods, pod("tmpl-a"))
+    b = await send(api, "POST", pods, pod("tmpl-b"), fieldManager="other")
+    assert len(asked) == 1
+    assert owned(a) == owned(b) and "f:spec" in owned(a)
+    assert b["metadata"]["managedFields"][0]["manager"] == "other"
+    assert a["metadata"]["managedFields"][0].get("manager") != "other"
+    c = await send(api, "POST", pods, {**pod("tmpl-c"), "spec": {"containers": [
+        {"name": "c", "image": "busybox:1.36", "command": ["sleep"]}]}})
+    assert len(asked) == 2 and "f:command" in orjson.dumps(owned(c)).decode()

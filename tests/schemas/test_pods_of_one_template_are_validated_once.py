@@ -121,3 +121,27 @@ def test_the_results_kept_are_bounded(loads: list[str]) -> None:
     load_object(PODS, big)
     assert len(load_module._LOADED) == load_module.REMEMBERED_OBJECTS
     assert orjson.dumps(big["metadata"]["annotations"]) not in b"".join(load_module._LOADED)
+
+
+def test_the_pods_of_one_template_share_one_table_that_goes_with_the_result(
+        loads: list[str]) -> None:
+    """``load_remembered``'s table is the remembered result's: the same for every pod of
+    the template, another for another template, none where nothing is remembered."""
+    assert PODS is not None and CONFIGMAPS is not None
+    _, table = load_module.load_remembered(PODS, pod("web-a"))
+    assert table == {}
+    table["later stage"] = "worked out once"
+    second, again = load_module.load_remembered(PODS, pod("web-b", "u-2"))
+    assert again is table and second["metadata"]["name"] == "web-b"
+    _, other = load_module.load_remembered(PODS, pod("web-c", image="nginx:1.27"))
+    assert other == {} and other is not table
+    _, none = load_module.load_remembered(CONFIGMAPS, {
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
+    assert none is None
+    _, generated = load_module.load_remembered(PODS, {**pod("x"), "metadata": {
+        "generateName": "x-", "namespace": "default"}})  # (no name: not remembered)
+    assert generated is None
+    load_module._LOADED.clear()  # the result forgotten, its table with it
+    _, fresh = load_module.load_remembered(PODS, pod("web-d", "u-4"))
+    assert fresh == {} and fresh is not table
+    assert loads == ["web-a", "web-c", "c", "None", "web-d"]
