@@ -53,7 +53,8 @@ class StoredForms:
         without resourceVersion): the write's event takes ``obj`` instead of decoding
         ``value`` again (7 µs of a pod's 1.4 KB), if the event's bytes are ``value``.  Only
         for the many objects (``BYTES_ONLY``: their decoded form is dropped once the event
-        is handed out) and only unsealed.  The writer changes ``obj`` no more once written.
+        is handed out) and only unsealed.  The writer changes ``obj`` no more once written,
+        but for the resourceVersion its answer carries.
         At most ``WRITTEN_MAX`` are kept (an event that never comes: a watch that resumed
         past it); one for a key goes with that key's next event.  A refused write's stays
         until then: ``obj`` is what ``value`` decodes to, whoever writes those bytes."""
