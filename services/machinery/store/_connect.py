@@ -1,8 +1,8 @@
 """Connecting to NATS: :func:`connect` with jetkube's defaults (reconnect forever, the
 identity's inbox prefix, nkey credentials, the cluster CA), and what it changes of nats-py
 on every connection: a fix (:func:`tolerate_abandoned_flushes`), a quicker reading of
-messages (``_reading.read_quickly``) and writing of message headers
-(:func:`write_headers_quickly`)."""
+messages (``_reading.read_quickly``), writing of message headers
+(:func:`write_headers_quickly`) and checking of what is published (:func:`publish_quickly`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import ssl
 from typing import Any
 
 import nats
+from nats import errors as nats_errors
 from nats.aio.client import Client as NATS
 
 from ..apimachinery import inbox_prefix
@@ -43,6 +44,7 @@ async def connect(url: str, *, identity: str = "", creds_file: str | None = None
     if not plain:
         read_quickly(nc)
         write_headers_quickly(nc)
+        publish_quickly(nc)
     return nc
 
 
@@ -125,3 +127,40 @@ def write_headers_quickly(nc: NATS) -> None:
             await nc._flush_pending()
 
     nc._send_publish = send_publish  # type: ignore[method-assign]
+
+
+def publish_quickly(nc: NATS) -> None:
+    """nats-py's ``publish`` with the same refusals, cheaper: it searches the subject and
+    the reply with a regular expression for a space, tab, CR or LF (0.3 µs for a store
+    key's subject, three a create in the API server) and reads the connection's state
+    through four properties; here four substring tests (0.09 µs) and the state once.
+    Kept: a CR or LF in a subject would let a caller write a protocol command of its own.
+    A connection made with ``no_subject_validation`` keeps nats-py's publish."""
+    if nc._skip_subject_validation:
+        return
+    closed, draining_pubs = NATS.CLOSED, NATS.DRAINING_PUBS
+    sending = (NATS.CONNECTED, NATS.DRAINING_SUBS, NATS.DRAINING_PUBS)
+
+    async def publish(subject: str, payload: bytes = b"", reply: str = "",
+                      headers: dict[str, str] | None = None) -> None:
+        if not subject or _spaced(subject) or (reply and _spaced(reply)):
+            raise nats_errors.BadSubjectError
+        status = nc._status
+        if status == closed:
+            raise nats_errors.ConnectionClosedError
+        if status == draining_pubs:
+            raise nats_errors.ConnectionDrainingError
+        payload_size = len(payload)
+        if status not in sending and (nc._max_pending_size <= 0 or payload_size
+                                      + nc._pending_data_size > nc._max_pending_size):
+            raise nats_errors.OutboundBufferLimitError  # (reconnecting, no room to buffer)
+        if payload_size > nc._max_payload:
+            raise nats_errors.MaxPayloadError
+        await nc._send_publish(subject, reply, payload, payload_size, headers)
+
+    nc.publish = publish  # type: ignore[method-assign]
+
+
+def _spaced(subject: str) -> bool:
+    """What nats-py's ``_SUBJECT_INVALID_RE`` finds: a space, tab, CR or LF."""
+    return " " in subject or "\t" in subject or "\r" in subject or "\n" in subject
