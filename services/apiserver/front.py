@@ -29,6 +29,7 @@ from .reviews import serve_review
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("jetkube.apiserver")
+_SERVER, _ALLOW = trace.SpanKind.SERVER, Decision.ALLOW  # (every request's: see store.EventType)
 
 _HEALTH = {"/healthz", "/livez", "/readyz"}
 
@@ -132,7 +133,7 @@ class Front:
         as_user = REQUEST_USER.set(user)
         try:
             with start_span(tracer, f"{req.verb} {req.resource_path}", context=ctx,
-                            kind=trace.SpanKind.SERVER,
+                            kind=_SERVER,
                             attributes=lambda: {"k8s.namespace": req.namespace or "",
                                                 "k8s.name": req.name or ""}):
                 async with self.inflight.slot(user, req.verb):  # or 429 (inflight.py)
@@ -155,6 +156,6 @@ class Front:
         """``--authorization-mode=Node,RBAC``: a node agent's request the Node authorizer
         allows is allowed; anything else is RBAC's to allow or refuse."""
         a = Attributes(req.verb, req.rt.group, req.resource_path, req.namespace, req.name)
-        if self.node_authz.decide(user, a) is Decision.ALLOW:
+        if self.node_authz.decide(user, a) is _ALLOW:
             return
         self.authz.authorize(user, a)

@@ -44,6 +44,9 @@ class Decision(Enum):
     NO_OPINION = "no-opinion"
 
 
+_NO_OPINION = Decision.NO_OPINION  # (every request's: read once, see store.EventType)
+
+
 def node_name(user: UserInfo | None) -> str | None:
     """The node a user stands for (Kubernetes' NodeIdentifier), or None for anyone else."""
     if user is None or NODES_GROUP not in user.groups:
@@ -189,7 +192,7 @@ class NodeAuthorizer:
     def decide(self, user: UserInfo, a: Attributes) -> Decision:
         node = node_name(user)
         if node is None:
-            return Decision.NO_OPINION
+            return _NO_OPINION
         self._load()
         resource, _, sub = a.resource.partition("/")
         if a.group == "" and resource in GRAPH_READS:

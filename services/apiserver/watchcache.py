@@ -66,6 +66,7 @@ __all__ = ["BYTES_ONLY", "INDEXED_FIELDS", "RELEASE_AFTER", "RING_BYTES", "Cache
            "CacheWatcher", "Cached", "ResourceCache", "StoredForms", "WatchCache"]
 
 log = logging.getLogger(__name__)
+_PUT, _SYNCED = EventType.PUT, EventType.SYNCED  # (read once: see EventType)
 RING_BYTES = 16 << 20
 """The watch cache ring's default bound on its objects' bytes (``ServerConfig.watch_cache_bytes``)."""
 
@@ -244,7 +245,7 @@ class WatchCache:
         return gone
 
     def _on_event(self, ev: WatchEvent) -> None:
-        if ev.type is EventType.SYNCED:
+        if ev.type is _SYNCED:
             self.rv = max(self.rv, ev.revision)
             self.complete_since = self.rv
             self.synced.set()
@@ -257,7 +258,7 @@ class WatchCache:
             self._wake()
             return
         rc = self.resource(k.resource)
-        if ev.type is EventType.PUT:
+        if ev.type is _PUT:
             c = kept = self.forms.cached(ev.key, ev.value or b"", ev.revision, k)
             if k.resource in self.demand.followers:
                 self.demand.tell(k.resource, ev.key, c.obj)

@@ -43,6 +43,7 @@ from ..store import EventType, Gone, Store, Watch, WatchEvent
 from ._informer_cache import InformerCache
 
 log = logging.getLogger(__name__)
+_PUT, _DELETE, _SYNCED = EventType.PUT, EventType.DELETE, EventType.SYNCED  # (see EventType)
 # how often Informer.stop re-cancels a task whose cancellation was lost
 STOP_RECANCEL_SECONDS = 0.2
 
@@ -216,10 +217,10 @@ class Informer(InformerCache[T]):
         if gen != self._gen:
             return  # a late event of a watch we replaced
         try:
-            if ev.type is EventType.SYNCED:
+            if ev.type is _SYNCED:
                 self._finish_snapshot(ev.revision)
             elif self._snapshot is not None:
-                if ev.type is EventType.PUT:
+                if ev.type is _PUT:
                     self._snapshot[ev.key] = (ev.revision, ev.value or b"")
                 else:
                     self._snapshot.pop(ev.key, None)
@@ -235,7 +236,7 @@ class Informer(InformerCache[T]):
         cur = self._revs.get(ev.key)
         if cur is not None and ev.revision <= cur:
             return
-        if ev.type is EventType.PUT:
+        if ev.type is _PUT:
             obj = self._decode(ev.key, ev.value or b"", ev.revision)
             if obj is None:
                 return
@@ -245,7 +246,7 @@ class Informer(InformerCache[T]):
                 self._dispatch_add(obj)
             else:
                 self._dispatch_update(old, obj)
-        elif ev.type is EventType.DELETE and cur is not None:
+        elif ev.type is _DELETE and cur is not None:
             gone = self._remove(ev.key)
             if gone is not None:
                 self._dispatch_delete(gone)

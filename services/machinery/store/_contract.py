@@ -60,6 +60,11 @@ class Entry(NamedTuple):
 
 
 class EventType(StrEnum):
+    """What a watch event says.  (Python 3.11's ``EnumType`` defines ``__getattr__``, which
+    sends every read of an enum class's attribute down the slow path: 77 ns against 16 for
+    a plain class attribute.  Code that reads a member on every event keeps it in a module
+    name: ``_PUT = EventType.PUT``.)"""
+
     PUT = "PUT"
     DELETE = "DELETE"
     SYNCED = "SYNCED"  # the initial snapshot of a list-then-watch is complete

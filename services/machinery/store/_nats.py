@@ -54,6 +54,7 @@ from ._retry import ride_out
 from ._streams import replicas_to_keep
 
 log = logging.getLogger(__name__)
+_PUT, _DELETE = EventType.PUT, EventType.DELETE  # (read once: see EventType)
 
 _EXPECT = "Nats-Expected-Last-Subject-Sequence"
 _OP = "KV-Operation"
@@ -338,11 +339,11 @@ class NatsStore:
                 max_seen = max(max_seen, seq)
                 key = msg.subject[cut:]
                 if not _removed(msg.headers):
-                    handler(WatchEvent(EventType.PUT, key, msg.data, seq))
+                    handler(WatchEvent(_PUT, key, msg.data, seq))
                 elif synced or seq > start_rev:
                     # a tombstone (or delete marker) in the snapshot is no object; one newer
                     # than the watch's start is a delete that happened while it was read
-                    handler(WatchEvent(EventType.DELETE, key, None, seq))
+                    handler(WatchEvent(_DELETE, key, None, seq))
                 if not synced and pending == 0:
                     finish_snapshot()
 
@@ -362,9 +363,9 @@ class NatsStore:
         def on_live(msg: Any, seq: int, pending: int) -> None:
             key = msg.subject[cut:]
             if not _removed(msg.headers):
-                handler(WatchEvent(EventType.PUT, key, msg.data, seq))
+                handler(WatchEvent(_PUT, key, msg.data, seq))
             else:
-                handler(WatchEvent(EventType.DELETE, key, None, seq))
+                handler(WatchEvent(_DELETE, key, None, seq))
 
         consumer = OrderedConsumer(self.nc, self.stream, subject, on_live,
                                    deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
