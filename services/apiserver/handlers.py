@@ -216,7 +216,7 @@ class Handlers:
                 md["name"] = f"{md['generateName']}{random_string(5)}"
             new = lifecycle.prepare_create(rt, obj, self.now())
             big = is_big(new, json_size)  # (its defaults add little)
-            new, table = (await load(rt, new, big), None) if big else load_created(rt, new)
+            new, table = await load_created(rt, new, big)
             check_created(rt, new)  # its name can be a store key
             # an apply's entries, else an Update's of every field (a big object: off the loop)
             await maybe_off(managed is None and big, managedfields.on_create, rt, new, managed,

@@ -41,9 +41,13 @@ async def load(rt: ResourceType, obj: Obj, big: bool, status_only: bool = False)
         raise _as_api_error(rt, obj, err) from None
 
 
-def load_created(rt: ResourceType, obj: Obj) -> tuple[Obj, dict[str, Any] | None]:
-    """A created object that is not big, loaded as :func:`load` loads it, with its
-    template's table (schemas.load_remembered; None when its result is not remembered)."""
+async def load_created(rt: ResourceType, obj: Obj, big: bool
+                       ) -> tuple[Obj, dict[str, Any] | None]:
+    """A created object loaded as :func:`load` loads it, with its template's table
+    (schemas.load_remembered; None when its result is not remembered, as a big one's
+    never is)."""
+    if big:
+        return await load(rt, obj, big), None
     try:
         return schemas.load_remembered(rt, obj)
     except schemas.SchemaError as err:
