@@ -16,8 +16,8 @@ from nats.aio.msg import Msg
 from nats.errors import ProtocolError
 
 from jetkube.services.machinery.client import Server
-from jetkube.services.machinery.store import connect, subscribe_now
-from jetkube.services.machinery.store._reading import read_quickly
+from jetkube.services.machinery.store import Message, MessageHandler, connect, subscribe_now
+from jetkube.services.machinery.store._reading import Delivered, plain_headers, read_quickly
 
 
 def hmsg(subject: str, sid: int, reply: str, head: bytes, body: bytes) -> bytes:
@@ -57,14 +57,16 @@ async def client(quick: bool) -> tuple[Client, list[tuple[Any, ...]]]:
 
     nc._process_info = info  # type: ignore[method-assign]
 
-    def record(msg: Msg) -> None:
-        got.append((msg._sid, msg.subject, msg.reply, msg.data, msg.headers))
+    def recorder(sid: int) -> MessageHandler:
+        def record(msg: Message) -> None:
+            got.append((sid, msg.subject, msg.reply, msg.data, msg.headers))
+        return record
 
     async def plain(msg: Msg) -> None:
-        record(msg)
+        got.append((msg._sid, msg.subject, msg.reply, msg.data, msg.headers))
 
-    for subject in ("jetkube.api.>", "_INBOX.api.xyz.*", "_INBOX.x"):
-        await subscribe_now(nc, subject, record)
+    for sid, subject in enumerate(("jetkube.api.>", "_INBOX.api.xyz.*", "_INBOX.x"), 1):
+        await subscribe_now(nc, subject, recorder(sid))
     await nc.subscribe("plain.sub", cb=plain)
     nc._pongs.append(asyncio.get_running_loop().create_future())
     nc._pending.clear()  # the SUB commands
@@ -210,3 +212,50 @@ async def test_over_a_real_server_a_quick_reader_gets_what_plain_nats_py_gets(
     assert fast[3][3] == {"Nats-Msg-Id": "m3", "Odd": "v3"}
     for nc in (quick, plain, sender):
         await nc.close()
+
+
+async def test_a_quickly_read_message_is_handed_as_a_tuple_of_its_four_fields() -> None:
+    nc = Client()
+    nc._flush_queue = asyncio.Queue()
+    read_quickly(nc)
+    got: list[Message] = []
+    await subscribe_now(nc, "s", got.append)
+    await nc._ps.parse(hmsg("s", 1, "r.9", b"NATS/1.0\r\nA: b\r\n\r\n", b"body"))
+    await close(nc)
+    assert got == [("s", "r.9", b"body", {"A": "b"})]
+    assert type(got[0]) is Delivered and got[0].headers == {"A": "b"}
+
+
+KV_PUT = b"NATS/1.0\r\nNats-Expected-Last-Subject-Sequence: 0\r\nNats-Msg-Id: w1\r\n\r\n"
+KV_DELETE = b"NATS/1.0\r\nKV-Operation: DEL\r\nNats-Msg-Id: w2\r\n\r\n"
+HEARTBEAT = b"NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: 4\r\n\r\n"
+
+
+def test_a_block_naming_none_of_the_headers_read_is_left_unread() -> None:
+    reads = (b"KV-Operation", b"Nats-Marker-Reason")
+    assert plain_headers(KV_PUT) == {"Nats-Expected-Last-Subject-Sequence": "0",
+                                     "Nats-Msg-Id": "w1"}
+    assert plain_headers(KV_PUT, reads) is None
+    assert plain_headers(KV_DELETE, reads) == {"KV-Operation": "DEL", "Nats-Msg-Id": "w2"}
+    assert plain_headers(b"NATS/1.0\r\nNats-Marker-Reason: MaxAge\r\n\r\n", reads) == {
+        "Nats-Marker-Reason": "MaxAge"}
+
+
+async def test_a_subscription_that_reads_some_headers_gets_them_and_every_status() -> None:
+    nc = Client()
+    nc._flush_queue = asyncio.Queue()
+    read_quickly(nc)
+    got: list[tuple[bytes, dict[str, str] | None]] = []
+    await subscribe_now(nc, "w", lambda m: got.append((m.data, m.headers)),
+                        reads=("KV-Operation",))
+    await subscribe_now(nc, "all", lambda m: got.append((m.data, m.headers)))
+    await nc._ps.parse(hmsg("w", 1, "", KV_PUT, b"put") + hmsg("w", 1, "", KV_DELETE, b"")
+                       + hmsg("w", 1, "", HEARTBEAT, b"") + hmsg("all", 2, "", KV_PUT, b"x"))
+    for _ in range(20):  # (a status goes through nats-py's reading, then to the handler)
+        await asyncio.sleep(0)
+    await close(nc)
+    assert got[0] == (b"put", None)  # its block names no header the watch reads
+    assert got[1] == (b"", {"KV-Operation": "DEL", "Nats-Msg-Id": "w2"})
+    assert (b"x", {"Nats-Expected-Last-Subject-Sequence": "0", "Nats-Msg-Id": "w1"}) in got
+    assert (b"", {"Status": "100", "Description": "Idle Heartbeat",
+                  "Nats-Last-Consumer": "4"}) in got

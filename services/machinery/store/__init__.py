@@ -42,7 +42,7 @@ from ._natsserver import (
     wait_for_port,
 )
 from ._nodestream import NODE_PODS_STREAM, NODE_PODS_SUBJECT_PREFIX, NodePodStream
-from ._reading import MessageHandler, subscribe_now
+from ._reading import Message, MessageHandler, subscribe_now
 from ._requests import Requests
 from ._tracestore import ensure_trace_stream, read_trace
 
@@ -57,6 +57,7 @@ __all__ = [
     "EventType",
     "Gone",
     "MemoryStore",
+    "Message",
     "MessageHandler",
     "MirrorDoctor",
     "NatsConnection",

@@ -40,7 +40,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from nats.aio.client import Client as NATS
@@ -79,7 +79,8 @@ class OrderedConsumer:
     def __init__(self, nc: NATS, stream: str, filter_subject: str, on_message: OnMessage, *,
                  deliver_policy: api.DeliverPolicy = api.DeliverPolicy.ALL,
                  start_sequence: int | None = None, idle_heartbeat: float = 5.0,
-                 inactive_threshold: float = 30.0) -> None:
+                 inactive_threshold: float = 30.0, reads: Collection[str] | None = None
+                 ) -> None:
         self.nc = nc
         self.js = nc.jetstream()
         self.stream = stream
@@ -89,6 +90,8 @@ class OrderedConsumer:
         self.start_sequence = start_sequence
         self.idle_heartbeat = idle_heartbeat
         self.inactive_threshold = inactive_threshold
+        self.reads = reads
+        """The header names ``on_message`` reads, when only those (``subscribe_now``)."""
         self.resets = 0
         """How many times the consumer was recreated (gaps, silence)."""
         self.forged = 0
@@ -129,7 +132,7 @@ class OrderedConsumer:
             if generation == self._generation:  # not a straggler of a replaced consumer
                 self._on_msg(msg)
 
-        sub = await subscribe_now(self.nc, deliver, handle)
+        sub = await subscribe_now(self.nc, deliver, handle, reads=self.reads)
         config = api.ConsumerConfig(
             name=name, deliver_subject=deliver, filter_subject=self.filter_subject,
             deliver_policy=policy, opt_start_seq=start, ack_policy=api.AckPolicy.NONE,

@@ -59,6 +59,8 @@ _PUT, _DELETE = EventType.PUT, EventType.DELETE  # (read once: see EventType)
 _EXPECT = "Nats-Expected-Last-Subject-Sequence"
 _OP = "KV-Operation"
 _MARKER = "Nats-Marker-Reason"  # a delete marker the server placed (a TTL ran out)
+_REMOVES = (_OP, _MARKER)
+"""The headers a watch reads (:func:`_removed`): a put's other headers are left unread."""
 _TTL = "Nats-TTL"
 _ROLLUP = "Nats-Rollup"
 _WRONG_SEQ = 10071  # JetStream API error code: wrong last sequence
@@ -349,7 +351,7 @@ class NatsStore:
 
             consumer = OrderedConsumer(self.nc, self.stream, subject, on_message,
                                        deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT,
-                                       idle_heartbeat=self.watch_heartbeat)
+                                       idle_heartbeat=self.watch_heartbeat, reads=_REMOVES)
             info = await self._start(consumer)
             if info.num_pending == 0 and not (info.delivered and info.delivered.consumer_seq):
                 finish_snapshot()
@@ -370,7 +372,7 @@ class NatsStore:
         consumer = OrderedConsumer(self.nc, self.stream, subject, on_live,
                                    deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
                                    start_sequence=since + 1,
-                                   idle_heartbeat=self.watch_heartbeat)
+                                   idle_heartbeat=self.watch_heartbeat, reads=_REMOVES)
         await self._start(consumer)
         return _NatsWatch(consumer)
 

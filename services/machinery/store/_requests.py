@@ -35,10 +35,9 @@ from typing import Any
 import orjson
 from nats import errors as nats_errors
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from nats.js import errors as jserr
 
-from ._reading import subscribe_now
+from ._reading import Message, subscribe_now
 
 __all__ = ["Requests"]
 
@@ -58,7 +57,7 @@ class Requests:
         self._prefix = ""  # "<inbox>.": set once subscribed
         self._sub: Any = None
         self._starting = asyncio.Lock()
-        self._waiting: dict[str, asyncio.Future[Msg]] = {}
+        self._waiting: dict[str, asyncio.Future[Message]] = {}
         self._next = 0
         self._deadlines: dict[float, deque[tuple[float, str]]] = {}
         """wait -> (deadline, token) of the requests sent with that wait, oldest first."""
@@ -71,13 +70,13 @@ class Requests:
                 self._sub = await subscribe_now(self.nc, prefix + "*", self._on_reply)
                 self._prefix = prefix
 
-    def _on_reply(self, msg: Msg) -> None:
+    def _on_reply(self, msg: Message) -> None:
         fut = self._waiting.pop(msg.subject[len(self._prefix):], None)
         if fut is not None and not fut.done():
             fut.set_result(msg)
 
     async def request(self, subject: str, payload: bytes, *, wait: float,
-                      headers: dict[str, str] | None = None) -> Msg:
+                      headers: dict[str, str] | None = None) -> Message:
         """The reply to ``payload`` sent to ``subject``; TimeoutError after ``wait``
         seconds, NoRespondersError when nobody listens on ``subject``."""
         if not self._prefix:
@@ -85,7 +84,7 @@ class Requests:
         self._next += 1
         token = str(self._next)
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future[Msg] = loop.create_future()
+        fut: asyncio.Future[Message] = loop.create_future()
         self._waiting[token] = fut
         queue = self._deadlines.get(wait)
         if queue is None:
