@@ -84,10 +84,12 @@ def _secured_nats(work: Path) -> tuple[subprocess.Popen[bytes], str, dict[str, s
 
 
 @contextmanager
-def cluster(api_servers: int = 1, *, secure: bool = False, on_demand: str = ""
-            ) -> Iterator[Cluster]:
+def cluster(api_servers: int = 1, *, secure: bool = False, on_demand: str = "",
+            wrap: Sequence[str] = (), start_s: float = 30) -> Iterator[Cluster]:
     """NATS and ``api_servers`` API servers on one port; ``on_demand``: the resources the
-    second and later ones hold only while watched (``--watch-cache-on-demand``)."""
+    second and later ones hold only while watched (``--watch-cache-on-demand``); ``wrap``:
+    a command each API server runs under (valgrind, for live_cost.py), given ``start_s``
+    seconds to serve."""
     work = Path(tempfile.mkdtemp(prefix="jetkube-bench-"))
     api_env: dict[str, str] = {}
     admin: dict[str, Any] = {}
@@ -108,13 +110,14 @@ def cluster(api_servers: int = 1, *, secure: bool = False, on_demand: str = ""
             cmd = ([exe] if exe else [sys.executable, "-m", "jetkube.services.apiserver"]) + [
                 "--nats-url", url, "--port", str(port), "--token-file", str(tokens),
                 *(["--watch-cache-on-demand", on_demand] if i and on_demand else [])]
+            cmd = [*wrap, *cmd]
             log = open(work / f"apiserver-{i}.log", "wb")
             procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                           env={**os.environ, "JETKUBE_LOG_LEVEL": "WARNING",
                                                **api_env}))
         for port in ports:
-            wait_for_port("127.0.0.1", port, 30)
-            deadline = time.monotonic() + 30
+            wait_for_port("127.0.0.1", port, start_s)
+            deadline = time.monotonic() + start_s
             while True:
                 try:
                     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
