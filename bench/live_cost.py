@@ -14,7 +14,7 @@ idle (timers, heartbeats: both windows wait as long for the last events) cancels
 Measured 2026-12-06 (500 and 1,500 creates): 685,429 and 685,943 instructions per create
 in two runs of one build (0.08 % apart), against create_cost.py's 491,872 for the same
 build: the bus is ~28 % of a live create.  A run takes ~40 s.
-Usage: python bench/live_cost.py [--quick]
+Usage: python bench/live_cost.py [--quick] [--face nats|http]
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _cluster import cluster, service_account
-from api import NS, nats_creates
+from api import NS, http_creates, nats_creates
 
 from jetkube.services.machinery.client import ApiClient
 from jetkube.services.machinery.store import connect
@@ -71,46 +71,55 @@ def per_create(first: int, second: int, n: int) -> float:
     return (second - first) / (2 * n)
 
 
-async def count(n: int, out: Path) -> tuple[int, int]:
+async def count(face: str, n: int, out: Path) -> tuple[int, int]:
     wrap = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
             f"--callgrind-out-file={out}"]
     with cluster(wrap=wrap, start_s=START_S) as c:
         headers = {"Authorization": f"Bearer {c.token}", "Content-Type": "application/json"}
-        async with aiohttp.ClientSession(headers=headers) as s:
+        timeout = aiohttp.ClientTimeout(total=120)
+        async with aiohttp.ClientSession(headers=headers, timeout=timeout,
+                                         connector=aiohttp.TCPConnector(limit=0)) as s:
             for path, body in ((
                     "/api/v1/namespaces",
                     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}),
                     (f"/api/v1/namespaces/{NS}/serviceaccounts", service_account(NS))):
                 async with s.post(c.api_url + path, data=orjson.dumps(body)) as r:
                     assert r.status == 201, await r.text()
-        nc = await connect(c.nats_url, identity="admin", **c.nats_options)
-        try:
-            # (each create waits behind 63 others, the server ~50 times slower)
-            api = ApiClient(nc, "admin", timeout=120)
-            await nats_creates(api, [f"w{i}" for i in range(WARM_UP)], IN_FLIGHT)
-            pid = str(c.api_pids[0])
-            control("-z", pid)
-            control("-i", "on", pid)
-            for window, k in (("first", n), ("second", 3 * n)):
-                await nats_creates(api, [f"{window}-{i}" for i in range(k)], IN_FLIGHT)
-                await asyncio.sleep(SETTLE_S)
-                control("-d", window, pid)
-            control("-i", "off", pid)
-        finally:
-            await nc.close()
+            nc = await connect(c.nats_url, identity="admin", **c.nats_options)
+            try:
+                # (each create waits behind 63 others, the server ~50 times slower)
+                api = ApiClient(nc, "admin", timeout=120)
+
+                async def creates(names: list[str]) -> None:
+                    if face == "http":
+                        await http_creates(s, c.api_url, names, IN_FLIGHT)
+                    else:
+                        await nats_creates(api, names, IN_FLIGHT)
+
+                await creates([f"w{i}" for i in range(WARM_UP)])
+                pid = str(c.api_pids[0])
+                control("-z", pid)
+                control("-i", "on", pid)
+                for window, k in (("first", n), ("second", 3 * n)):
+                    await creates([f"{window}-{i}" for i in range(k)])
+                    await asyncio.sleep(SETTLE_S)
+                    control("-d", window, pid)
+                control("-i", "off", pid)
+            finally:
+                await nc.close()
     return summary(out.with_name(out.name + ".1")), summary(out.with_name(out.name + ".2"))
 
 
-def main(quick: bool) -> None:
+def main(face: str, quick: bool) -> None:
     n = 100 if quick else 500
-    print(f"jetkube live create cost: the API server under callgrind, pod creates over NATS "
-          f"({IN_FLIGHT} in flight), windows of {n} and {3 * n}")
+    print(f"jetkube live create cost: the API server under callgrind, pod creates over "
+          f"{face.upper()} ({IN_FLIGHT} in flight), windows of {n} and {3 * n}")
     if not (shutil.which("valgrind") and shutil.which("callgrind_control")):
         print("  not counted: valgrind is not installed (apt-get install valgrind)")
         return
     work = Path(tempfile.mkdtemp(prefix="jetkube-live-cost-"))
     try:
-        first, second = asyncio.run(count(n, work / "apiserver.callgrind"))
+        first, second = asyncio.run(count(face, n, work / "apiserver.callgrind"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"  instructions per create   {per_create(first, second, n):9,.0f}   (windows: "
@@ -122,4 +131,7 @@ def main(quick: bool) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small windows (a smoke run)")
-    main(ap.parse_args().quick)
+    ap.add_argument("--face", choices=("nats", "http"), default="nats",
+                    help="the face the creates come through (default: nats)")
+    args = ap.parse_args()
+    main(args.face, args.quick)

@@ -184,7 +184,7 @@ def path_segments(path: str) -> list[str]:
         return []
     if "" in raw:
         raise no_such_resource(path)
-    return [unquote(s, errors="replace") for s in raw]
+    return [unquote(s, errors="replace") if "%" in s else s for s in raw]
 
 
 def verb_for(method: str, name: str | None, watch: bool) -> str:

@@ -253,6 +253,10 @@ class ApiServer:
             app, host=cfg.bind, port=cfg.port, loop="none", http="httptools", lifespan="off",
             ws="wsproto", ws_per_message_deflate=False, ws_max_size=MAX_WS_MESSAGE,
             log_level="warning", access_log=False, timeout_keep_alive=30,
+            # no X-Forwarded-* trusted (uvicorn trusts them from 127.0.0.1 by default, and
+            # rebuilt every request's headers to look): nothing here reads the client's
+            # address, and kube-apiserver serves no proxy's say-so either
+            proxy_headers=False, server_header=False,
             # a client's idle keep-alive TLS connection held the stop for 10 s, until
             # kctl down killed the process: close what is left after this long
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,

@@ -47,10 +47,13 @@ def fake_tools(tmp_path: Path) -> dict[str, str]:
             "FAKE_STATE": str(tmp_path / "state")}
 
 
-def test_the_count_is_the_two_windows_difference_over_real_creates(tmp_path: Path) -> None:
-    p = subprocess.run([sys.executable, str(BENCH), "--quick"], capture_output=True,
-                       text=True, timeout=300, env=fake_tools(tmp_path))
+@pytest.mark.parametrize("face", ["nats", "http"])
+def test_the_count_is_the_two_windows_difference_over_real_creates(
+        tmp_path: Path, face: str) -> None:
+    p = subprocess.run([sys.executable, str(BENCH), "--quick", "--face", face],
+                       capture_output=True, text=True, timeout=300, env=fake_tools(tmp_path))
     assert p.returncode == 0, p.stderr
+    assert f"pod creates over {face.upper()} (64 in flight)" in p.stdout, p.stdout
     assert re.search(r"instructions per create +1,234 +\(windows: 5,123,400 and 5,370,200 in "
                      r"all, 51,234 and 17,901 a create", p.stdout), p.stdout
     calls = (tmp_path / "state.calls").read_text().split("\n")
