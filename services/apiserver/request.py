@@ -200,9 +200,44 @@ def verb_for(method: str, name: str | None, watch: bool) -> str:
         raise apierrors.method_not_allowed(f"method {method} is not supported") from None
 
 
+Route = tuple[ResourceType, str | None, str | None, str | None]
+"""What a resource path names: its resource type, namespace, name and subresource."""
+ROUTES_KEPT = 4096
+"""Paths and verbs whose routing is remembered (the oldest goes first): a controller's or
+a load's requests go to a few paths, each routed once, not on every request."""
+_routes: dict[str, Route | None] = {}
+_verbs: dict[tuple[str, str, bool], str] = {}
+
+
+def _keep(table: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(table) >= ROUTES_KEPT:
+        del table[next(iter(table))]
+    table[key] = value
+
+
 def parse_path(method: str, path: str, query: dict[str, str]) -> ApiRequest | None:
     """Map a resource path (escaped, as sent) to a request; None if the path is not a
-    resource path."""
+    resource path.  A path's route, and its verb for a method, are worked out once and
+    remembered (a refused path is not: it is refused each time, as the first)."""
+    try:
+        found = _routes[path]
+    except KeyError:
+        found = route_path(path)
+        _keep(_routes, path, found)
+    if found is None:
+        return None
+    rt, namespace, name, sub = found
+    p = query_params.parse(query)
+    verb = _verbs.get((method, path, p.watch))
+    if verb is None:
+        verb = _verb(method, path, p.watch, found)
+        _keep(_verbs, (method, path, p.watch), verb)
+    return ApiRequest(verb=verb, rt=rt, namespace=namespace, name=name, subresource=sub,
+                      query=query, params=p)
+
+
+def route_path(path: str) -> Route | None:
+    """What a resource path names (404 for no such resource); None: no resource path."""
     parts = path_segments(path)
     if not parts:
         return None
@@ -234,8 +269,14 @@ def parse_path(method: str, path: str, query: dict[str, str]) -> ApiRequest | No
     if sub is not None and sub not in rt.subresources:
         raise apierrors.ApiError(
             404, "NotFound", f"the server could not find the requested resource ({rt.plural}/{sub})")
-    p = query_params.parse(query)
-    verb = verb_for(method, name, p.watch)
+    return rt, namespace, name, sub
+
+
+def _verb(method: str, path: str, watch: bool, route: Route) -> str:
+    """The verb of ``method`` on ``route`` (405 or 404 where kube-apiserver answers so; 400
+    or 404 for a namespace or name no object can have)."""
+    rt, namespace, name, sub = route
+    verb = verb_for(method, name, watch)
     if verb == "create" and name is not None and sub is None:
         raise apierrors.method_not_allowed(
             f"POST is not allowed on a named {rt.singular}; use PUT to update it")
@@ -250,8 +291,7 @@ def parse_path(method: str, path: str, query: dict[str, str]) -> ApiRequest | No
                 f"{rt.plural} are namespaced, {method} them under "
                 f"/namespaces/{{namespace}}/{rt.plural}")
     check_target(rt, verb, namespace, name)
-    return ApiRequest(verb=verb, rt=rt, namespace=namespace, name=name, subresource=sub,
-                      query=query, params=p)
+    return verb
 
 
 def check_identity(rt: ResourceType, namespace: str | None, obj: Obj) -> Obj:

@@ -24,6 +24,7 @@ row, with ``columnDefinitions`` only in the first (null after: kube-apiserver se
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,8 @@ class MediaRange:
 
 def _split(text: str, sep: str) -> list[str]:
     """``text`` split at ``sep`` outside double quotes."""
+    if '"' not in text:
+        return text.split(sep)
     parts: list[str] = []
     cur: list[str] = []
     quoted = False
@@ -86,9 +89,11 @@ def _q(value: str) -> float:
     return q if 0.0 <= q <= 1.0 else 1.0
 
 
-def parse_accept(header: str) -> list[MediaRange]:
+@functools.lru_cache(maxsize=64)
+def parse_accept(header: str) -> tuple[MediaRange, ...]:
     """The media ranges of an ``Accept`` header, most preferred first (q-value, then
-    specific types before wildcards, then as sent); ranges with ``q=0`` are left out."""
+    specific types before wildcards, then as sent); ranges with ``q=0`` are left out.
+    Remembered for the last headers seen (a client sends the same one each time)."""
     ranges: list[MediaRange] = []
     for clause in _split(header, ","):
         fields = _split(clause, ";")
@@ -108,7 +113,7 @@ def parse_accept(header: str) -> list[MediaRange]:
         if q > 0:
             ranges.append(MediaRange(typ.strip(), sub.strip() or "*", params, q))
     ranges.sort(key=lambda r: (-r.q, r.type == "*", r.subtype == "*"))
-    return ranges
+    return tuple(ranges)
 
 
 def not_acceptable(table: bool) -> apierrors.ApiError:
