@@ -32,7 +32,8 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _cluster import cluster, service_account
-from api import NS, http_creates, nats_creates
+from _httpload import http_creates
+from api import NS, nats_creates, pod
 
 from jetkube.services.machinery.client import ApiClient
 from jetkube.services.machinery.store import connect
@@ -92,7 +93,8 @@ async def count(face: str, n: int, out: Path) -> tuple[int, int]:
 
                 async def creates(names: list[str]) -> None:
                     if face == "http":
-                        await http_creates(s, c.api_url, names, IN_FLIGHT)
+                        await http_creates(c.api_url, c.token, f"/api/v1/namespaces/{NS}/pods",
+                                           names, pod, IN_FLIGHT)
                     else:
                         await nats_creates(api, names, IN_FLIGHT)
 
