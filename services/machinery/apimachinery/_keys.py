@@ -51,8 +51,15 @@ def key_prefix(resource: str, namespace: str | None = None) -> str:
 
 
 def parse_key(key: str) -> Key:
-    resource, ns, name = key.split(".", 2)
-    return Key(resource, "" if ns == CLUSTER_SCOPE else ns, decode_token(name))
+    """``key``'s resource, namespace and name (read for every event by every watcher: a
+    token with nothing to decode is its name as it is, and the tuple made directly,
+    not through the NamedTuple's own ``__new__``, a Python function)."""
+    resource, ns, token = key.split(".", 2)
+    name = decode_token(token) if "_" in token or "~" in token else token
+    return _new_key(Key, (resource, "" if ns == CLUSTER_SCOPE else ns, name))
+
+
+_new_key = tuple.__new__
 
 
 def namespaced_name(namespace: str | None, name: str) -> str:
