@@ -5,7 +5,6 @@ watch's head, which its client waits for before any event comes)."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 import aiohttp
@@ -13,8 +12,6 @@ import orjson
 import pytest
 
 from jetkube.services.apiserver.httpwrite import _HeadHeld
-from jetkube.services.apiserver.server import ApiServer, ServerConfig
-from jetkube.services.machinery.store import free_port
 
 
 class Recorded:
@@ -69,29 +66,23 @@ async def test_a_head_alone_is_written_at_the_loops_next_turn_or_at_close() -> N
 
 
 @pytest.mark.integration
-async def test_over_real_http_answers_and_a_quiet_watchs_head_arrive(nats_url: str) -> None:
-    port = free_port()
-    server = ApiServer(ServerConfig(nats_url=nats_url, port=port,
-                                    bucket=f"onewrite{uuid.uuid4().hex[:8]}"))
-    task = asyncio.create_task(server.run())
-    try:
-        await asyncio.wait_for(server.ready.wait(), 20)
-        base = f"http://127.0.0.1:{port}/api/v1/namespaces/default/configmaps"
-        async with aiohttp.ClientSession() as s:
-            for i in range(20):  # keep-alive: one connection, answer after answer
-                body = {"apiVersion": "v1", "kind": "ConfigMap",
-                        "metadata": {"name": f"cm{i}"}, "data": {"i": str(i)}}
-                async with s.post(base, data=orjson.dumps(body),
-                                  headers={"Content-Type": "application/json"}) as r:
-                    assert r.status == 201, await r.text()
-                    assert (await r.json())["data"] == {"i": str(i)}
-            async with s.get(base) as r:
-                assert len((await r.json())["items"]) == 20
-            # a watch from now on: no event comes, yet its head must
-            rv = (await (await s.get(base)).json())["metadata"]["resourceVersion"]
-            r = await asyncio.wait_for(s.get(f"{base}?watch=1&resourceVersion={rv}"), 5)
-            assert r.status == 200 and r.headers["Transfer-Encoding"] == "chunked"
-            r.close()
-    finally:
-        server.stop()
-        await asyncio.wait_for(task, 20)
+async def test_over_real_http_answers_and_a_quiet_watchs_head_arrive(
+        apiserver: dict[str, Any]) -> None:
+    base = f"{apiserver['url']}/api/v1/namespaces/default/configmaps"
+    auth = {"Authorization": f"Bearer {apiserver['token']}"}
+    async with aiohttp.ClientSession(headers=auth) as s:
+        for i in range(20):  # keep-alive: one connection, answer after answer
+            body = {"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": f"cm{i}"}, "data": {"i": str(i)}}
+            async with s.post(base, data=orjson.dumps(body),
+                              headers={"Content-Type": "application/json"}) as r:
+                assert r.status == 201, await r.text()
+                assert (await r.json())["data"] == {"i": str(i)}
+        async with s.get(base) as r:
+            listed = await r.json()
+        assert len(listed["items"]) == 20
+        # a watch from now on: no event comes, yet its head must
+        rv = listed["metadata"]["resourceVersion"]
+        r = await asyncio.wait_for(s.get(f"{base}?watch=1&resourceVersion={rv}"), 5)
+        assert r.status == 200 and r.headers["Transfer-Encoding"] == "chunked"
+        r.close()
