@@ -205,11 +205,17 @@ Route = tuple[ResourceType, str | None, str | None, str | None]
 ROUTES_KEPT = 4096
 """Paths and verbs whose routing is remembered (the oldest goes first): a controller's or
 a load's requests go to a few paths, each routed once, not on every request."""
+PATH_KEPT_MAX = 512
+"""The longest path remembered (a pod's, at the longest namespace and name, is ~350
+characters): routing comes before authentication, so a longer one, which an anonymous
+client could send thousands of, is routed each time and never kept."""
 _routes: dict[str, Route | None] = {}
 _verbs: dict[tuple[str, str, bool], str] = {}
 
 
-def _keep(table: dict[Any, Any], key: Any, value: Any) -> None:
+def _keep(table: dict[Any, Any], path: str, key: Any, value: Any) -> None:
+    if len(path) > PATH_KEPT_MAX:
+        return
     if len(table) >= ROUTES_KEPT:
         del table[next(iter(table))]
     table[key] = value
@@ -223,7 +229,7 @@ def parse_path(method: str, path: str, query: dict[str, str]) -> ApiRequest | No
         found = _routes[path]
     except KeyError:
         found = route_path(path)
-        _keep(_routes, path, found)
+        _keep(_routes, path, path, found)
     if found is None:
         return None
     rt, namespace, name, sub = found
@@ -231,7 +237,7 @@ def parse_path(method: str, path: str, query: dict[str, str]) -> ApiRequest | No
     verb = _verbs.get((method, path, p.watch))
     if verb is None:
         verb = _verb(method, path, p.watch, found)
-        _keep(_verbs, (method, path, p.watch), verb)
+        _keep(_verbs, path, (method, path, p.watch), verb)
     return ApiRequest(verb=verb, rt=rt, namespace=namespace, name=name, subresource=sub,
                       query=query, params=p)
 

@@ -89,11 +89,21 @@ def _q(value: str) -> float:
     return q if 0.0 <= q <= 1.0 else 1.0
 
 
-@functools.lru_cache(maxsize=64)
+ACCEPT_KEPT_MAX = 1024
+"""The longest ``Accept`` header whose ranges are remembered (kubectl's is ~90 characters)."""
+
+
 def parse_accept(header: str) -> tuple[MediaRange, ...]:
     """The media ranges of an ``Accept`` header, most preferred first (q-value, then
     specific types before wildcards, then as sent); ranges with ``q=0`` are left out.
-    Remembered for the last headers seen (a client sends the same one each time)."""
+    Remembered for the last 64 headers seen (a client sends the same one each time),
+    unless longer than :data:`ACCEPT_KEPT_MAX`."""
+    if len(header) > ACCEPT_KEPT_MAX:
+        return _parse_accept(header)
+    return _remembered_accept(header)
+
+
+def _parse_accept(header: str) -> tuple[MediaRange, ...]:
     ranges: list[MediaRange] = []
     for clause in _split(header, ","):
         fields = _split(clause, ";")
@@ -114,6 +124,9 @@ def parse_accept(header: str) -> tuple[MediaRange, ...]:
             ranges.append(MediaRange(typ.strip(), sub.strip() or "*", params, q))
     ranges.sort(key=lambda r: (-r.q, r.type == "*", r.subtype == "*"))
     return tuple(ranges)
+
+
+_remembered_accept = functools.lru_cache(maxsize=64)(_parse_accept)
 
 
 def not_acceptable(table: bool) -> apierrors.ApiError:

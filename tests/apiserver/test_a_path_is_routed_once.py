@@ -71,3 +71,20 @@ def test_the_oldest_route_goes_first(counted: list[str],
         assert parse_path("GET", f"/api/v1/namespaces/{ns}/pods", {}) is not None
     assert counted == [f"/api/v1/namespaces/{ns}/pods" for ns in ("a", "b", "c", "a")]
     assert len(request._routes) == 2 and len(request._verbs) == 2
+
+
+def test_a_long_path_is_routed_each_time_and_never_kept(counted: list[str]) -> None:
+    # routing comes before authentication: an anonymous client's thousands of long paths
+    # must not be kept (4,096 of 60 KB would be 240 MB)
+    long = "/api/v1/namespaces/ns1/pods/" + "a" * 1000  # a name a store key can hold
+    too_long = "/api/v1/namespaces/ns1/pods/" + "a" * 60_000
+    for _ in range(2):
+        got = parse_path("GET", long, {})
+        assert got is not None and got.name == "a" * 1000
+        with pytest.raises(apierrors.ApiError) as err:
+            parse_path("GET", too_long, {})
+        assert err.value.code == 404  # (no store key holds so long a name)
+    assert counted == [long, too_long, long, too_long]
+    assert request._routes == {} and request._verbs == {}
+    ok = "/api/v1/namespaces/ns1/pods/" + "b" * 253
+    assert parse_path("GET", ok, {}) is not None and ok in request._routes

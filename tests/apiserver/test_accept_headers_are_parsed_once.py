@@ -4,19 +4,28 @@ header without quotes is split at once, one with quotes outside them only."""
 
 from __future__ import annotations
 
-from jetkube.services.apiserver.tables import MediaRange, _split, parse_accept
+from jetkube.services.apiserver.tables import (
+    ACCEPT_KEPT_MAX,
+    MediaRange,
+    _remembered_accept,
+    _split,
+    parse_accept,
+)
 
 KUBECTL = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
 
 def test_the_same_header_gives_the_same_ranges_parsed_once() -> None:
-    parse_accept.cache_clear()
+    _remembered_accept.cache_clear()
     first = parse_accept(KUBECTL)
     assert first == (MediaRange("application", "json", {"as": "Table", "v": "v1",
                                                         "g": "meta.k8s.io"}),
                      MediaRange("application", "json", {}))
     assert parse_accept(KUBECTL) is first
-    assert parse_accept.cache_info().hits == 1
+    assert _remembered_accept.cache_info().hits == 1
+    long = ",".join(["application/json"] * (ACCEPT_KEPT_MAX // 16 + 1))  # not kept
+    assert len(parse_accept(long)) == ACCEPT_KEPT_MAX // 16 + 1
+    assert _remembered_accept.cache_info().currsize == 1
 
 
 def test_a_separator_inside_quotes_does_not_split() -> None:
