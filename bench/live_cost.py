@@ -77,9 +77,7 @@ async def count(face: str, n: int, out: Path) -> tuple[int, int]:
             f"--callgrind-out-file={out}"]
     with cluster(wrap=wrap, start_s=START_S) as c:
         headers = {"Authorization": f"Bearer {c.token}", "Content-Type": "application/json"}
-        timeout = aiohttp.ClientTimeout(total=120)
-        async with aiohttp.ClientSession(headers=headers, timeout=timeout,
-                                         connector=aiohttp.TCPConnector(limit=0)) as s:
+        async with aiohttp.ClientSession(headers=headers) as s:  # (the namespace, its account)
             for path, body in ((
                     "/api/v1/namespaces",
                     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}),

@@ -213,9 +213,7 @@ _routes: dict[str, Route | None] = {}
 _verbs: dict[tuple[str, str, bool], str] = {}
 
 
-def _keep(table: dict[Any, Any], path: str, key: Any, value: Any) -> None:
-    if len(path) > PATH_KEPT_MAX:
-        return
+def _keep(table: dict[Any, Any], key: Any, value: Any) -> None:
     if len(table) >= ROUTES_KEPT:
         del table[next(iter(table))]
     table[key] = value
@@ -225,11 +223,13 @@ def parse_path(method: str, path: str, query: dict[str, str]) -> ApiRequest | No
     """Map a resource path (escaped, as sent) to a request; None if the path is not a
     resource path.  A path's route, and its verb for a method, are worked out once and
     remembered (a refused path is not: it is refused each time, as the first)."""
+    kept = len(path) <= PATH_KEPT_MAX
     try:
         found = _routes[path]
     except KeyError:
         found = route_path(path)
-        _keep(_routes, path, path, found)
+        if kept:
+            _keep(_routes, path, found)
     if found is None:
         return None
     rt, namespace, name, sub = found
@@ -237,7 +237,8 @@ def parse_path(method: str, path: str, query: dict[str, str]) -> ApiRequest | No
     verb = _verbs.get((method, path, p.watch))
     if verb is None:
         verb = _verb(method, path, p.watch, found)
-        _keep(_verbs, path, (method, path, p.watch), verb)
+        if kept:
+            _keep(_verbs, (method, path, p.watch), verb)
     return ApiRequest(verb=verb, rt=rt, namespace=namespace, name=name, subresource=sub,
                       query=query, params=p)
 
