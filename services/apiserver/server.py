@@ -32,7 +32,7 @@ from .encryption import Encryption
 from .front import Front
 from .handlers import Handlers
 from .http import HttpApp
-from .httpwrite import OneWriteProtocol
+from .http1 import Http1
 from .inflight import InflightLimiter, InflightLimits
 from .kubernetes_service import KubernetesService
 from .nodeauthorizer import NodeAuthorizer
@@ -251,7 +251,7 @@ class ApiServer:
         app = HttpApp(front, cfg.bookmark_interval)
         tls = cfg.tls_cert_file is not None
         server = uvicorn.Server(uvicorn.Config(
-            app, host=cfg.bind, port=cfg.port, loop="none", http=OneWriteProtocol, lifespan="off",
+            app, host=cfg.bind, port=cfg.port, loop="none", http=Http1, lifespan="off",
             ws="wsproto", ws_per_message_deflate=False, ws_max_size=MAX_WS_MESSAGE,
             log_level="warning", access_log=False, timeout_keep_alive=30,
             # no X-Forwarded-* trusted (uvicorn trusts them from 127.0.0.1 by default, and
