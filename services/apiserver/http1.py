@@ -14,12 +14,16 @@ requests answered in order (reading paused while one waits), ``Expect: 100-conti
 ``Connection: close`` and HTTP/1.0, HEAD (no body), flow control for streamed answers,
 400 for what llhttp cannot parse, the graceful stop (``shutdown``: an idle connection is
 closed, a busy one after its answer), and a WebSocket handshake handed to uvicorn's
-WebSocket protocol (wsproto), which serves it through :meth:`HttpApp.__call__`.  Not
-kept: uvicorn's access log, ``limit_concurrency`` and ``limit_max_requests`` (the server
-sets none of them; inflight.py bounds requests per user).
+WebSocket protocol (wsproto), which serves it through :meth:`HttpApp.__call__`.  Added,
+as kube-apiserver's Go server has them: a request head over :data:`MAX_HEAD` is refused
+431 (llhttp would have held any length), and a head not ended within the idle timeout's
+period or two is closed however slowly its bytes come.  Not kept: uvicorn's access log,
+``limit_concurrency`` and ``limit_max_requests`` (the server sets none of them;
+inflight.py bounds requests per user).
 
-Measured on this machine (bench/live_cost.py --face http, 2026-12-06): see
-docs/architecture.md, "Counting a live create".
+Measured on this machine (bench/live_cost.py --face http, back to back, 2026-12-06): an
+HTTP create 757,901 instructions of the live server through uvicorn's protocol, 676,246
+through this one (a NATS create: 672,411); docs/architecture.md, "Counting a live create".
 """
 
 from __future__ import annotations
@@ -50,11 +54,20 @@ _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 """What a header field's value may not hold (uvicorn's check): CR and LF above all."""
 _TYPES: dict[str, bytes] = {}
 """Each content type's header line (the server's own few types, checked once)."""
-_TOO_LARGE = "too large"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_INVALID = b"Invalid HTTP request received."
-_BAD_REQUEST = (b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n"
-                b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(_INVALID), _INVALID))
+MAX_HEAD = 1 << 20
+"""Bytes of a request's line and header fields read at most (Go's ``MaxHeaderBytes``, as
+kube-apiserver serves): past them, 431 and the connection closed."""
+
+
+def _refusal(code: int, text: bytes) -> bytes:
+    """A plain-text answer that closes the connection (for what is not an API request)."""
+    return (_STATUS[code] + b"content-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n"
+            b"connection: close\r\n\r\n%s" % (len(text), text))
+
+
+_HEAD_TOO_LARGE = _refusal(431, b"Request Header Fields Too Large")
+_BAD_REQUEST = _refusal(400, b"Invalid HTTP request received.")
 
 
 def _type_line(content_type: str) -> bytes:
@@ -102,9 +115,11 @@ class Http1(asyncio.Protocol):
         # the request being read
         self.url = b""
         self.fields: list[tuple[bytes, bytes]] = []
-        self.body: list[bytes] = []
-        self.size = 0
-        self.refused: str | None = None
+        self.body: bytes | bytearray = b""
+        self.in_head = False
+        self.head_bytes = 0
+        self.heads = 0
+        self.too_large = False
         self.expect = False
 
     # -- the connection
@@ -127,6 +142,12 @@ class Http1(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.reads += 1
+        if self.in_head:  # (llhttp holds a head's pieces until each field is whole)
+            self.head_bytes += len(data)
+            if self.head_bytes > MAX_HEAD:
+                self.transport.write(_HEAD_TOO_LARGE)
+                self.transport.close()
+                return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -162,9 +183,11 @@ class Http1(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self.url = b""
         self.fields = []
-        self.body = []
-        self.size = 0
-        self.refused = None
+        self.body = b""
+        self.in_head = True
+        self.head_bytes = 0
+        self.heads += 1
+        self.too_large = False
         self.expect = False
 
     def on_url(self, url: bytes) -> None:
@@ -178,29 +201,33 @@ class Http1(asyncio.Protocol):
             n = name.lower()
             if n == b"content-length":
                 if value.isdigit() and int(value) > MAX_BODY:
-                    self.refused = _TOO_LARGE
+                    self.too_large = True
             elif n == b"expect":
                 self.expect = value.lower() == b"100-continue"
 
     def on_headers_complete(self) -> None:
+        self.in_head = False
         if self.expect and self.serving is None and not self.waiting:
             self._continue()
 
     def on_body(self, body: bytes) -> None:
-        if self.refused is not None:
+        if self.too_large:
             return
-        self.size += len(body)
-        if self.size > MAX_BODY:
-            self.refused, self.body = _TOO_LARGE, []
-            return
-        self.body.append(body)
+        if len(self.body) + len(body) > MAX_BODY:
+            self.too_large, self.body = True, b""
+        elif not self.body:
+            self.body = body
+        else:  # (one buffer, however small the pieces: not a list of them)
+            if isinstance(self.body, bytes):
+                self.body = bytearray(self.body)
+            self.body += body
 
     def on_message_complete(self) -> None:
         parser = self.parser
         if parser.should_upgrade() and self._websocket_offered():
             return  # handed over in data_received
         keep_alive = parser.should_keep_alive() and parser.get_http_version() != "1.0"
-        request = (parser.get_method(), self.url, self.fields, self.body, self.refused,
+        request = (parser.get_method(), self.url, self.fields, self.body, self.too_large,
                    keep_alive and not parser.should_upgrade())
         if self.serving is None:
             self._serve(request)
@@ -210,11 +237,11 @@ class Http1(asyncio.Protocol):
 
     def _continue(self) -> None:
         self.expect = False
-        if self.refused is None:
+        if not self.too_large:
             self.transport.write(_CONTINUE)
         else:  # (the client waits to send a body that would be refused: answer now)
             self.keep_alive = False
-            self._serve((self.parser.get_method(), self.url, self.fields, [], self.refused,
+            self._serve((self.parser.get_method(), self.url, self.fields, b"", self.too_large,
                          False))
 
     # -- answering
@@ -227,7 +254,7 @@ class Http1(asyncio.Protocol):
         task.add_done_callback(tasks.discard)
 
     async def _answer(self, method: bytes, url: bytes, fields: list[tuple[bytes, bytes]],
-                      body: list[bytes], refused: str | None, keep_alive: bool) -> None:
+                      body: bytes | bytearray, too_large: bool, keep_alive: bool) -> None:
         answered = False
         try:
             verb = method.decode("ascii")
@@ -238,9 +265,9 @@ class Http1(asyncio.Protocol):
                 parsed = httptools.parse_url(url)
                 path, query = parsed.path or b"/", parsed.query or b""
             result: Answer
-            if refused is None:
+            if not too_large:
                 result = await self.app.answer(verb, path.decode("utf-8", "replace"), query,
-                                               headers, b"".join(body))
+                                               headers, bytes(body))
             else:
                 result = status_response(apierrors.too_large(MAX_BODY))
             if isinstance(result, Response):
@@ -321,18 +348,22 @@ class Http1(asyncio.Protocol):
 
     def _arm_idle(self) -> None:
         if self.timer is None:
-            self.timer = self.loop.call_later(self.idle_s, self._idle_check, self.reads)
+            self.timer = self.loop.call_later(self.idle_s, self._idle_check, self.reads,
+                                              self.heads)
 
-    def _idle_check(self, reads: int) -> None:
-        """An idle connection is closed after ``timeout_keep_alive`` to twice that: one
-        timer a connection, armed when it goes idle, not one a request."""
+    def _idle_check(self, reads: int, heads: int) -> None:
+        """An idle connection is closed after ``timeout_keep_alive`` to twice that, and so
+        is one whose request head has not ended in that time however slowly its bytes
+        come (Go's ``ReadHeaderTimeout``): one timer a connection, armed when it goes
+        idle, not one a request."""
         self.timer = None
         if self.serving is not None or self.lost:
             return  # (armed again when the answer is written)
-        if reads == self.reads:
+        if reads == self.reads or (self.in_head and heads == self.heads):
             self.transport.close()
         else:
-            self.timer = self.loop.call_later(self.idle_s, self._idle_check, self.reads)
+            self.timer = self.loop.call_later(self.idle_s, self._idle_check, self.reads,
+                                              self.heads)
 
     # -- WebSocket handshakes
 

@@ -21,7 +21,7 @@ from polling import until
 
 from jetkube.services.apiserver import http1
 from jetkube.services.apiserver.http import HttpApp
-from jetkube.services.apiserver.http1 import Http1
+from jetkube.services.apiserver.http1 import MAX_HEAD, Http1
 from jetkube.services.apiserver.rest import MAX_BODY
 
 CMS = b"/api/v1/namespaces/default/configmaps"
@@ -172,7 +172,7 @@ async def test_a_declared_body_over_the_limit_is_refused_413_unread() -> None:
     proto.data_received(request(b"POST", CMS, big))
     [a] = await written(t, 1)
     assert a.status == 413 and orjson.loads(a.body)["reason"] == "RequestEntityTooLarge"
-    assert proto.body == []  # (nothing of it kept)
+    assert proto.body == b""  # (nothing of it kept)
     proto.data_received(request(b"GET", CMS))  # the connection goes on
     assert [a.status for a in await written(t, 2)] == [413, 200]
 
@@ -184,10 +184,47 @@ async def test_a_chunked_body_over_the_limit_is_refused_413() -> None:
                         b"application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
     for _ in range(3):
         proto.data_received(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-    assert sum(map(len, proto.body)) <= MAX_BODY
+    assert len(proto.body) <= MAX_BODY
     proto.data_received(b"0\r\n\r\n")
     [a] = await written(t, 1)
     assert a.status == 413
+
+
+async def test_a_chunked_body_in_many_pieces_is_kept_whole() -> None:
+    proto, t, _ = await connection()
+    body = configmap("pieces")
+    proto.data_received(b"POST " + CMS + b" HTTP/1.1\r\nHost: api\r\nContent-Type: "
+                        b"application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+    for i in range(0, len(body), 3):
+        piece = body[i:i + 3]
+        proto.data_received(b"%x\r\n%s\r\n" % (len(piece), piece))
+    assert bytes(proto.body) == body
+    proto.data_received(b"0\r\n\r\n")
+    [a] = await written(t, 1)
+    assert a.status == 201 and orjson.loads(a.body)["metadata"]["name"] == "pieces"
+
+
+async def test_a_head_over_a_mebibyte_is_refused_431_and_closed() -> None:
+    proto, t, _ = await connection()
+    proto.data_received(b"GET /healthz HTTP/1.1\r\nHost: api\r\nX-Long: ")
+    sent = 0
+    while not t.closed and sent <= 2 * MAX_HEAD:
+        proto.data_received(b"a" * 65536)  # (one field that never ends)
+        sent += 65536
+    assert t.closed and MAX_HEAD < sent <= MAX_HEAD + 65536
+    [a] = answers(b"".join(t.writes))
+    assert (a.status, a.body) == (431, b"Request Header Fields Too Large")
+
+
+async def test_a_head_that_comes_too_slowly_is_closed_though_bytes_keep_coming() -> None:
+    proto, t, _ = await connection(timeout_keep_alive=0.05)
+    proto.data_received(b"GET /healthz HTTP/1.1\r\nHost: api\r\n")
+    for _ in range(40):  # a byte each 10 ms: never idle, the head never ending
+        if t.closed:
+            break
+        proto.data_received(b"X")
+        await asyncio.sleep(0.01)
+    assert t.closed and not t.writes
 
 
 async def test_an_expecting_request_over_the_limit_is_refused_before_its_body_and_closed() -> None:
