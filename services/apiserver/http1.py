@@ -270,6 +270,8 @@ class Http1(asyncio.Protocol):
                                                headers, bytes(body))
             else:
                 result = status_response(apierrors.too_large(MAX_BODY))
+            if self.write_paused is not None:  # (a client not reading its answers: wait)
+                await self.write_paused
             if isinstance(result, Response):
                 self._write_answer(result, verb == "HEAD", keep_alive and self.keep_alive)
             else:

@@ -155,6 +155,24 @@ async def test_pipelined_requests_are_answered_in_order_and_reading_waits_for_th
     assert t.reading and len(t.writes) == 3
 
 
+async def test_an_answer_waits_while_its_client_is_not_reading() -> None:
+    proto, t, api = await connection()
+    made: list[Any] = []
+    real = api.front.serve_http
+
+    async def serve(*args: Any) -> Any:
+        made.append(await real(*args))
+        return made[-1]
+
+    api.front.serve_http = serve
+    proto.pause_writing()  # (the transport's buffer is over its high-water mark)
+    proto.data_received(request(b"GET", b"/healthz") + request(b"GET", b"/healthz"))
+    await until(lambda: made, message="the first answer made")
+    assert t.writes == [] and not t.reading and len(made) == 1  # (held; the second waits)
+    proto.resume_writing()
+    assert [a.body for a in await written(t, 2)] == [b"ok", b"ok"]
+
+
 async def test_expect_100_continue_is_answered_before_the_body_comes() -> None:
     proto, t, _ = await connection()
     body = configmap("later")
@@ -276,7 +294,8 @@ async def test_an_idle_connection_is_closed_and_one_answering_is_not() -> None:
 
     api.front.serve_http = slow
     proto.data_received(request(b"GET", b"/healthz"))
-    await asyncio.sleep(0.2)  # four idle periods while the answer is being made
+    assert proto.timer is not None  # (armed when the connection came)
+    await until(lambda: proto.timer is None, message="the idle check, while answering")
     assert not t.closed and not t.writes
     held.set()
     await written(t, 1)
