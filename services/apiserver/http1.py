@@ -207,7 +207,10 @@ class Http1(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self.in_head = False
-        if self.expect and self.serving is None and not self.waiting:
+        if self.too_large:  # (declared: refused at once, the body discarded as it comes)
+            self.expect, expected = False, self.expect
+            self._request(keep_alive=not expected)  # (expecting: it sends no body now)
+        elif self.expect and self.serving is None and not self.waiting:
             self._continue()
 
     def on_body(self, body: bytes) -> None:
@@ -215,6 +218,7 @@ class Http1(asyncio.Protocol):
             return
         if len(self.body) + len(body) > MAX_BODY:
             self.too_large, self.body = True, b""
+            self._request()  # (refused at once, the rest discarded as it comes)
         elif not self.body:
             self.body = body
         else:  # (one buffer, however small the pieces: not a list of them)
@@ -223,12 +227,20 @@ class Http1(asyncio.Protocol):
             self.body += body
 
     def on_message_complete(self) -> None:
-        parser = self.parser
-        if parser.should_upgrade() and self._websocket_offered():
+        if self.too_large:
+            return  # (answered when it went over)
+        if self.parser.should_upgrade() and self._websocket_offered():
             return  # handed over in data_received
-        keep_alive = parser.should_keep_alive() and parser.get_http_version() != "1.0"
+        self._request()
+
+    def _request(self, keep_alive: bool = True) -> None:
+        """Answer the request being read (now, or after those before it)."""
+        parser = self.parser
+        keep_alive = (keep_alive and parser.should_keep_alive() and not parser.should_upgrade()
+                      and parser.get_http_version() != "1.0")
         request = (parser.get_method(), self.url, self.fields, self.body, self.too_large,
-                   keep_alive and not parser.should_upgrade())
+                   keep_alive)
+        self.fields, self.body = [], b""  # (the task's now: an idle connection holds none)
         if self.serving is None:
             self._serve(request)
         else:
@@ -237,12 +249,7 @@ class Http1(asyncio.Protocol):
 
     def _continue(self) -> None:
         self.expect = False
-        if not self.too_large:
-            self.transport.write(_CONTINUE)
-        else:  # (the client waits to send a body that would be refused: answer now)
-            self.keep_alive = False
-            self._serve((self.parser.get_method(), self.url, self.fields, b"", self.too_large,
-                         False))
+        self.transport.write(_CONTINUE)
 
     # -- answering
 
@@ -266,8 +273,9 @@ class Http1(asyncio.Protocol):
                 path, query = parsed.path or b"/", parsed.query or b""
             result: Answer
             if not too_large:
+                body = bytes(body)  # (a buffer of pieces let go: not held twice)
                 result = await self.app.answer(verb, path.decode("utf-8", "replace"), query,
-                                               headers, bytes(body))
+                                               headers, body)
             else:
                 result = status_response(apierrors.too_large(MAX_BODY))
             if self.write_paused is not None:  # (a client not reading its answers: wait)

@@ -100,7 +100,20 @@ async def test_expect_100_continue_is_answered_before_the_body_is_sent(
         writer.close()
 
 
-async def test_a_body_over_the_limit_is_refused_before_it_is_sent(
+async def test_a_declared_body_over_the_limit_is_refused_before_it_all_comes(
+        apiserver: dict[str, Any]) -> None:
+    reader, writer = await dial(apiserver)
+    try:
+        head, _, _ = ask(apiserver, "POST", CMS, b"x" * (MAX_BODY + 1)).partition(b"\r\n\r\n")
+        writer.write(head + b"\r\n\r\n" + b"x" * 200)  # (as bench/fuzz.py's size case)
+        code, headers, out = await answer(reader)
+        assert code == 413 and orjson.loads(out)["reason"] == "RequestEntityTooLarge"
+        assert "connection" not in headers  # (the rest is read and dropped)
+    finally:
+        writer.close()
+
+
+async def test_an_expecting_body_over_the_limit_is_refused_before_it_is_sent(
         apiserver: dict[str, Any]) -> None:
     reader, writer = await dial(apiserver)
     try:
