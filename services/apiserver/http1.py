@@ -23,7 +23,8 @@ inflight.py bounds requests per user).
 
 Measured on this machine (bench/live_cost.py --face http, back to back, 2026-12-06): an
 HTTP create 757,901 instructions of the live server through uvicorn's protocol, 676,246
-through this one (a NATS create: 672,411); docs/architecture.md, "Counting a live create".
+through this one, 680,556 with the bounds above (a NATS create: 673,875);
+docs/architecture.md, "Counting a live create".
 """
 
 from __future__ import annotations
@@ -181,9 +182,7 @@ class Http1(asyncio.Protocol):
     # -- the request being read (llhttp's callbacks)
 
     def on_message_begin(self) -> None:
-        self.url = b""
-        self.fields = []
-        self.body = b""
+        self.url = b""  # (fields and body: made anew when the last request was handed over)
         self.in_head = True
         self.head_bytes = 0
         self.heads += 1
@@ -372,8 +371,7 @@ class Http1(asyncio.Protocol):
         if reads == self.reads or (self.in_head and heads == self.heads):
             self.transport.close()
         else:
-            self.timer = self.loop.call_later(self.idle_s, self._idle_check, self.reads,
-                                              self.heads)
+            self._arm_idle()
 
     # -- WebSocket handshakes
 

@@ -6,6 +6,8 @@ sent, and what is not HTTP refused 400."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,9 +27,16 @@ def configmap(name: str) -> bytes:
                          "data": {"name": name}})
 
 
-async def dial(apiserver: dict[str, Any]) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+@asynccontextmanager
+async def dial(apiserver: dict[str, Any]
+               ) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """A raw connection to the server, closed after."""
     url = urlsplit(str(apiserver["url"]))
-    return await asyncio.open_connection(url.hostname, url.port)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    try:
+        yield reader, writer
+    finally:
+        writer.close()
 
 
 def ask(apiserver: dict[str, Any], method: str, path: str, body: bytes = b"",
@@ -69,8 +78,7 @@ async def test_keep_alive_answers_come_one_after_another_and_a_quiet_watchs_head
 
 
 async def test_pipelined_requests_are_answered_in_order(apiserver: dict[str, Any]) -> None:
-    reader, writer = await dial(apiserver)
-    try:
+    async with dial(apiserver) as (reader, writer):
         writer.write(ask(apiserver, "POST", CMS, configmap("piped"))
                      + ask(apiserver, "GET", f"{CMS}/piped")
                      + ask(apiserver, "GET", f"{CMS}/not-there")
@@ -79,14 +87,11 @@ async def test_pipelined_requests_are_answered_in_order(apiserver: dict[str, Any
         assert [code for code, _, _ in got] == [201, 200, 404, 200]
         assert orjson.loads(got[1][2])["data"] == {"name": "piped"}
         assert got[3][2] == b"ok"
-    finally:
-        writer.close()
 
 
 async def test_expect_100_continue_is_answered_before_the_body_is_sent(
         apiserver: dict[str, Any]) -> None:
-    reader, writer = await dial(apiserver)
-    try:
+    async with dial(apiserver) as (reader, writer):
         body = configmap("expected")
         head, _, _ = ask(apiserver, "POST", CMS, body, "Expect: 100-continue").partition(
             b"\r\n\r\n")
@@ -96,27 +101,21 @@ async def test_expect_100_continue_is_answered_before_the_body_is_sent(
         writer.write(body)
         code, _, out = await answer(reader)
         assert code == 201 and orjson.loads(out)["metadata"]["name"] == "expected"
-    finally:
-        writer.close()
 
 
 async def test_a_declared_body_over_the_limit_is_refused_before_it_all_comes(
         apiserver: dict[str, Any]) -> None:
-    reader, writer = await dial(apiserver)
-    try:
+    async with dial(apiserver) as (reader, writer):
         head, _, _ = ask(apiserver, "POST", CMS, b"x" * (MAX_BODY + 1)).partition(b"\r\n\r\n")
         writer.write(head + b"\r\n\r\n" + b"x" * 200)  # (as bench/fuzz.py's size case)
         code, headers, out = await answer(reader)
         assert code == 413 and orjson.loads(out)["reason"] == "RequestEntityTooLarge"
         assert "connection" not in headers  # (the rest is read and dropped)
-    finally:
-        writer.close()
 
 
 async def test_an_expecting_body_over_the_limit_is_refused_before_it_is_sent(
         apiserver: dict[str, Any]) -> None:
-    reader, writer = await dial(apiserver)
-    try:
+    async with dial(apiserver) as (reader, writer):
         head, _, _ = ask(apiserver, "POST", CMS, b"x" * (MAX_BODY + 1),
                          "Expect: 100-continue").partition(b"\r\n\r\n")
         writer.write(head + b"\r\n\r\n")
@@ -124,17 +123,12 @@ async def test_an_expecting_body_over_the_limit_is_refused_before_it_is_sent(
         assert code == 413 and orjson.loads(out)["reason"] == "RequestEntityTooLarge"
         assert headers["connection"] == "close"
         assert await asyncio.wait_for(reader.read(), 10) == b""  # closed
-    finally:
-        writer.close()
 
 
 async def test_what_is_not_http_is_refused_400_and_closed(apiserver: dict[str, Any]) -> None:
-    reader, writer = await dial(apiserver)
-    try:
+    async with dial(apiserver) as (reader, writer):
         writer.write(b"HELLO THERE\r\n\r\n")
         code, headers, out = await answer(reader)
         assert (code, out) == (400, b"Invalid HTTP request received.")
         assert headers["connection"] == "close"
         assert await asyncio.wait_for(reader.read(), 10) == b""
-    finally:
-        writer.close()
