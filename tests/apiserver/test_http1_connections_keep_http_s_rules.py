@@ -359,9 +359,13 @@ async def test_a_websocket_handshake_is_handed_to_the_websocket_protocol() -> No
 
 
 async def test_another_upgrade_is_answered_as_plain_http_and_closed() -> None:
-    proto, t, _ = await connection()
-    proto.data_received(b"POST /api/v1/namespaces/default/pods/p/exec HTTP/1.1\r\nHost: a\r\n"
-                        b"Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\n\r\n")
+    proto, t, api = await connection()
+    await api.ok("POST", "/api/v1/namespaces/default/pods", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "busybox"}]}})
+    proto.data_received(b"POST /api/v1/namespaces/default/pods/p/exec?command=ls&stdout=true "
+                        b"HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n\r\n")
     [a] = await written(t, 1)
-    assert a.status in (400, 401, 403, 404) and a.headers[b"connection"] == b"close"
+    assert a.status == 400 and a.headers[b"connection"] == b"close"
+    assert "served over WebSocket" in orjson.loads(a.body)["message"]
     await until(lambda: t.closed, message="closed")
