@@ -55,6 +55,10 @@ from ._streams import replicas_to_keep
 
 log = logging.getLogger(__name__)
 _PUT, _DELETE = EventType.PUT, EventType.DELETE  # (read once: see EventType)
+_event = tuple.__new__
+"""``_event(WatchEvent, (type, key, value, revision))``: an event of every watch made
+directly, not through the NamedTuple's own ``__new__``, a Python function (0.15 against
+0.29 µs)."""
 
 _EXPECT = "Nats-Expected-Last-Subject-Sequence"
 _OP = "KV-Operation"
@@ -341,11 +345,11 @@ class NatsStore:
                 max_seen = max(max_seen, seq)
                 key = msg.subject[cut:]
                 if not _removed(msg.headers):
-                    handler(WatchEvent(_PUT, key, msg.data, seq))
+                    handler(_event(WatchEvent, (_PUT, key, msg.data, seq)))
                 elif synced or seq > start_rev:
                     # a tombstone (or delete marker) in the snapshot is no object; one newer
                     # than the watch's start is a delete that happened while it was read
-                    handler(WatchEvent(_DELETE, key, None, seq))
+                    handler(_event(WatchEvent, (_DELETE, key, None, seq)))
                 if not synced and pending == 0:
                     finish_snapshot()
 
@@ -365,9 +369,9 @@ class NatsStore:
         def on_live(msg: Any, seq: int, pending: int) -> None:
             key = msg.subject[cut:]
             if not _removed(msg.headers):
-                handler(WatchEvent(_PUT, key, msg.data, seq))
+                handler(_event(WatchEvent, (_PUT, key, msg.data, seq)))
             else:
-                handler(WatchEvent(_DELETE, key, None, seq))
+                handler(_event(WatchEvent, (_DELETE, key, None, seq)))
 
         consumer = OrderedConsumer(self.nc, self.stream, subject, on_live,
                                    deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,

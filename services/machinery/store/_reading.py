@@ -109,8 +109,8 @@ def plain_headers(block: bytes, reads: Collection[bytes] | None = None
     if len(block) <= _HEADER_LINE + 4:  # "NATS/1.0\r\n\r\n": no header
         return None
     if reads is not None:
-        for wanted in reads:
-            if wanted in block:
+        for wanted in reads:  # (find: bytes' ``in`` first tries its operand as an int
+            if block.find(wanted) >= 0:  # and drops a TypeError, ~1,800 instructions)
                 break
         else:
             return None
