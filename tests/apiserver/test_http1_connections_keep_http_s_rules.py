@@ -278,6 +278,17 @@ async def test_http_1_0_and_connection_close_are_closed_after_the_answer(ask: by
     await until(lambda: t.closed, message="closed")
 
 
+@pytest.mark.parametrize("target", [CMS + b"/a#a-fragment", CMS + b"/a?pretty=true#x",
+                                    b"http://api" + CMS + b"/a"])
+async def test_a_fragment_or_an_absolute_target_is_read_for_its_path(target: bytes) -> None:
+    proto, t, _ = await connection()
+    proto.data_received(request(b"POST", CMS, configmap("a")) + request(b"GET", target)
+                        + request(b"GET", CMS + b"/a%23a-fragment"))
+    created, got, missing = await written(t, 3)
+    assert (created.status, got.status, missing.status) == (201, 200, 404)
+    assert orjson.loads(got.body)["metadata"]["name"] == "a"
+
+
 async def test_head_is_answered_with_the_length_and_no_body() -> None:
     proto, t, _ = await connection()
     proto.data_received(b"HEAD /healthz HTTP/1.1\r\nHost: api\r\n\r\n")
