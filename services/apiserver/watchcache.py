@@ -290,8 +290,14 @@ class WatchCache:
                     w.offer(cev)
             for listener in self.listeners:
                 listener(cev)
-            self.events.append(CacheEvent(cev.type, cev.resource, cev.new.light(),
-                                          cev.old.light() if cev.old else None, cev.rv))
+            if kept is not None and k.resource in BYTES_ONLY:
+                # the event itself: its new version is forgotten below and its old one was
+                # when it came (a BYTES_ONLY current object keeps its bytes only), so
+                # light copies would hold the same and cost two objects an event more
+                self.events.append(cev)
+            else:
+                self.events.append(CacheEvent(cev.type, cev.resource, cev.new.light(),
+                                              cev.old.light() if cev.old else None, cev.rv))
             self._times.append(self.clock())
             self.ring_bytes += len(cev.new.raw)
             if self._times[0] < self._times[-1] - self.fresh_s or \

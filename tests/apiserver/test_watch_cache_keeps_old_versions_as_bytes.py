@@ -59,6 +59,7 @@ async def test_the_ring_keeps_bytes_shared_with_the_object_not_decoded_copies() 
                 assert c is None or c._obj is None  # no decoded object kept
         current = cache.resource("pods").items["pods.default.b"]
         assert cache.events[-1].new.raw is current.raw  # the same bytes, not a copy
+        assert cache.events[-1].new is current  # a pod's version: one object, not two
         assert cache.events[1].old is not None
         assert cache.events[1].old.raw is cache.events[0].new.raw
     finally:
@@ -121,6 +122,7 @@ async def test_listeners_get_a_pod_decoded_and_the_cache_then_keeps_its_bytes() 
             "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}))
         await cache.wait_fresh()
         assert cache.resource("configmaps").items["configmaps.default.c"]._obj is not None
+        assert cache.events[-1].new._obj is None  # its ring version: a light copy
     finally:
         await cache.stop()
 
