@@ -107,10 +107,12 @@ def _load(rt: ResourceType, data: dict[str, Any]) -> dict[str, Any]:
     return obj.model_dump(mode="json", exclude_none=True, by_alias=True)
 
 
-REMEMBERED: dict[str, NameCheck] = {"Pod": dns1123_subdomain}
+REMEMBERED: dict[str, NameCheck] = {"Pod": dns1123_subdomain.__wrapped__}
 """Kinds whose results ``load_object`` remembers, with their name check: their defaults
 and checks (validation.py) read of ``metadata`` no name but through that check (a Job's
-read its name's length: not here), no ``uid`` and no ``creationTimestamp`` but its form."""
+read its name's length: not here), no ``uid`` and no ``creationTimestamp`` but its form.
+The check unremembered: a pod's name is new each time, so the checks' shared cache would
+only miss (0.9 against 0.5 µs) and push out the names and values that do come again."""
 REMEMBERED_OBJECTS = 256
 """How many results are kept (the oldest goes first)."""
 _REMEMBER_JSON_MAX = 8192

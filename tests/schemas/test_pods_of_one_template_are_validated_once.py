@@ -13,6 +13,7 @@ import pytest
 
 from jetkube.schemas import SchemaError, load_object
 from jetkube.schemas import load as load_module
+from jetkube.schemas.fielderrors import dns1123_subdomain
 from jetkube.schemas.registry import by_plural
 
 PODS = by_plural("", "pods")
@@ -145,3 +146,17 @@ def test_the_pods_of_one_template_share_one_table_that_goes_with_the_result(
     _, fresh = load_module.load_remembered(PODS, pod("web-d", "u-4"))
     assert fresh == {} and fresh is not table
     assert loads == ["web-a", "web-c", "c", "None", "web-d"]
+
+
+def test_the_pods_names_are_checked_without_filling_the_shared_name_cache(
+        loads: list[str]) -> None:
+    assert PODS is not None
+    load_object(PODS, pod("web-a"))  # (the template loaded in full once)
+    before = dns1123_subdomain.cache_info()
+    for i in range(50):
+        load_object(PODS, pod(f"web-{i}", f"u-{i}"))
+    after = dns1123_subdomain.cache_info()
+    assert loads == ["web-a"]  # the 50 from the remembered template
+    assert (after.currsize, after.misses) == (before.currsize, before.misses)
+    with pytest.raises(SchemaError):  # and still checked
+        load_object(PODS, pod("Not_A_Name", "u-x"))
