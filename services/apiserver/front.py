@@ -28,9 +28,6 @@ from .response import Response, StreamResponse, UpgradeResponse, WatchResponse
 from .reviews import serve_review
 
 log = logging.getLogger(__name__)
-_attributes = tuple.__new__
-"""``_attributes(Attributes, (...))``: a request's attributes made directly, not through
-the NamedTuple's own ``__new__``, a Python function (half the cost)."""
 tracer = trace.get_tracer("jetkube.apiserver")
 _SERVER, _ALLOW = trace.SpanKind.SERVER, Decision.ALLOW  # (every request's: see store.EventType)
 
@@ -158,8 +155,7 @@ class Front:
     def authorize(self, user: UserInfo, req: ApiRequest) -> None:
         """``--authorization-mode=Node,RBAC``: a node agent's request the Node authorizer
         allows is allowed; anything else is RBAC's to allow or refuse."""
-        a = _attributes(Attributes, (req.verb, req.rt.group, req.resource_path, req.namespace,
-                                     req.name))
+        a = Attributes(req.verb, req.rt.group, req.resource_path, req.namespace, req.name)
         if self.node_authz.decide(user, a) is _ALLOW:
             return
         self.authz.authorize(user, a)
