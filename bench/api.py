@@ -2,7 +2,8 @@
 
 - create throughput and p50/p99 latency through the API server at fixed
   concurrency (HTTP and NATS faces; HTTP from bench/_httpload.py's lean keep-alive
-  client, which costs this machine about what the NATS client does, not aiohttp's),
+  client, which costs this machine about what the NATS client does, not aiohttp's, its
+  connections kept from round to round as the NATS connections are),
   the raw nats-py KV put rate on the same nats-server at the same concurrency, and
   their ratio (goal >= 0.25): the puts, the creates over HTTP and those over NATS are
   measured in rounds, one after the other, and each face's ratio is the median of the
@@ -44,7 +45,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).parent))
 from _cluster import cluster, cpu_seconds, percentile, rss_mib, service_account
 from _floor import floor_creates
-from _httpload import http_creates
+from _httpload import HttpCreates
 
 from jetkube.services.machinery.client import ApiClient, Informer
 from jetkube.services.machinery.runtime import tune_gc
@@ -206,14 +207,14 @@ async def run(quick: bool, api_servers: int, secure: bool, on_demand: str = ""
             http_lat: list[float] = []
             nats_lat = []
             raw_cpu, create_cpu = [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]
-            async with RawPuts(c.nats_url, concurrency, c.nats_options) as raw_puts:
+            async with RawPuts(c.nats_url, concurrency, c.nats_options) as raw_puts, \
+                    HttpCreates(c.api_url, c.token, concurrency) as http_load:
                 for r, size in enumerate(sizes):
                     m0 = machine_cpu(c)
                     raw_rounds.append(await raw_puts.rate(n_create // ROUNDS))
                     m1 = machine_cpu(c)
-                    rate, lat = await http_creates(
-                        c.api_url, c.token, f"/api/v1/namespaces/{NS}/pods",
-                        [f"h{r}-{i}" for i in range(per)], pod, concurrency)
+                    rate, lat = await http_load.run(
+                        f"/api/v1/namespaces/{NS}/pods", [f"h{r}-{i}" for i in range(per)], pod)
                     http_rounds.append(rate)
                     http_lat += lat
                     mh = machine_cpu(c)
