@@ -1,4 +1,5 @@
-"""The HTTP load generator of bench/api.py and bench/live_cost.py: pod creates over plain
+"""The HTTP load generator of bench/api.py, bench/scheduler.py and bench/live_cost.py: pod
+creates over plain
 HTTP/1.1 keep-alive connections, ``concurrency`` of them, each sending its next request
 when the answer to the last is read (its status line, headers and ``Content-Length``
 bytes), nothing else.
