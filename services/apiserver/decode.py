@@ -10,8 +10,9 @@ than ``MAX_DEPTH`` ``{``/``[`` bytes (else it cannot be deeper) or more than twi
 :func:`check_value`.
 
 Duplicate fields: orjson keeps the last silently, so :func:`_surely_unique` compares the
-``:`` bytes of the body with those of the decoded value re-encoded; only when they
-differ, or the body spells characters as ``\\u`` escapes, does the exact pass
+body with the decoded value re-encoded (equal, as compact JSON mostly is: nothing was
+dropped), else the ``:`` bytes of the two; only when those differ, or the body spells
+characters as ``\\u`` escapes, does the exact pass
 (:func:`_json_duplicates`, the stdlib parser keeping every pair) run and name each path,
 as kube-apiserver's strict decoding does. YAML's composer records duplicates as it goes.
 
